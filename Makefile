@@ -1,0 +1,81 @@
+# ctrace-bpf — build: `make`; tests: `sudo make test`; demo: `sudo make demo`
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+VERSION   := 0.1.0
+
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+BUILD     ?= build
+SAN       ?=
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+             -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
+ifneq ($(SAN),)
+CFLAGS    += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=$(SAN)
+endif
+LDLIBS    := -lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++
+
+BPF_SRC   := bpf/ctrace.bpf.c
+BPF_OBJ   := $(BUILD)/ctrace.bpf.o
+SKEL      := $(BUILD)/ctrace.skel.h
+USER_SRC  := $(wildcard user/*.c)
+USER_OBJ  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
+# The unit tests link every module but main.
+LIB_OBJ   := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJ))
+HOOKS_LIB := $(BUILD)/libctrace-hooks.so
+TOOL      := $(BUILD)/ctrace-bpf
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+PYTEST    ?= /usr/bin/python3 -m pytest
+
+.PHONY: all clean install setup demo test unit integration bench
+all: $(TOOL) $(HOOKS_LIB)
+
+$(BUILD) $(BUILD)/obj $(BUILD)/unit:
+	@mkdir -p $@
+
+$(BPF_OBJ): $(BPF_SRC) include/ctrace.h vmlinux/x86/vmlinux.h | $(BUILD)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name ctrace_bpf > $@
+
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) include/ctrace.h $(SKEL) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(TOOL): $(USER_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The preloaded hooks: position-independent, no libc, two distinct NOP-headed functions.
+$(HOOKS_LIB): user/preload/ctrace-hooks.S | $(BUILD)
+	$(CC) -shared -nostdlib -Wl,-soname,libctrace-hooks.so -Wl,-z,noexecstack $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/harness.h | $(BUILD)/unit
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+integration: all
+	$(PYTEST) -v -p no:cacheprovider tests/integration
+
+test: all unit integration
+
+setup:
+	./tools/setup.sh
+
+demo: setup all
+	./tools/demo.sh
+
+bench: all
+	./tools/bench.sh
+
+install: all
+	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/ctrace-bpf
+	install -D -m 0644 $(HOOKS_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks.so
+
+clean:
+	rm -rf $(BUILD)

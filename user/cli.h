@@ -1,0 +1,37 @@
+/* Command-line parsing: the contract of design.md §4 plus documented extensions. */
+#ifndef CTRACE_CLI_H
+#define CTRACE_CLI_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct filter;
+
+enum probe_mode {
+	PROBE_AUTO,     /* preload where possible, else call sites */
+	PROBE_PRELOAD,  /* NOP-headed hooks of a preloaded library */
+	PROBE_CALLSITE, /* the call instructions to the hooks */
+};
+
+struct config {
+	const char *output;       /* -o */
+	pid_t pid;                /* -p; 0 in launch mode */
+	char **argv;              /* launch mode: PROGRAM ARGS... */
+	int argc;
+	bool args, retval;        /* -a, -r: accepted; typed capture is its own issue */
+	int max_depth;            /* -D; 0 = unlimited */
+	double duration;          /* --duration; 0 = until the target exits */
+	uint64_t buffer_size;     /* -b, bytes (power of two) */
+	enum probe_mode probe;    /* --probe */
+	bool bench_empty;         /* --bench-empty: empty programs at the sites (benchmark floor) */
+	struct filter *filter;    /* -F / -N / --filter-file */
+	int verbose;
+	/* the options exactly as given, for metadata.options */
+	const char *filter_file;
+};
+
+/* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version
+ * (exit 0), -1 on a usage error (message printed; exit 2). */
+int cli_parse(int argc, char **argv, struct config *cfg);
+
+#endif

@@ -1,0 +1,55 @@
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+
+int log_verbose;
+
+static void vlog(const char *tag, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "ctrace-bpf: %s", tag);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void log_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void log_dbg(const char *fmt, ...)
+{
+	va_list ap;
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_verbose < 2)
+		return 0;
+	if (!log_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}

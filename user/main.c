@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* ctrace-bpf: launch or attach, probe, consume, write the trace. */
+#include <errno.h>
+#include <gelf.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "ctrace.skel.h"
+#include "elf_image.h"
+#include "launch.h"
+#include "log.h"
+#include "output.h"
+#include "pattern.h"
+#include "preflight.h"
+#include "probes.h"
+#include "symbolize.h"
+#include "trace.h"
+#include "uprobe_multi.h"
+
+#define HOOKS_LIB_NAME "libctrace-hooks.so"
+#define POLL_MS 50
+
+static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	sig_last = sig;
+	/* kill(2)/sigqueue (si_code <= 0) vs the terminal (SI_KERNEL) */
+	sig_from_user = si && si->si_code <= 0;
+	sig_count++;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool has_interp(const struct elf_image *img)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(img->elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(img->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+			return true;
+	return false;
+}
+
+/* next to the binary (build tree) or in ../lib/ctrace-bpf (installed) */
+static int find_hooks_lib(char *buf, size_t len)
+{
+	const char *env = getenv("CTRACE_HOOKS_LIB");
+	char self[PATH_MAX - 64], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -1;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	if ((size_t)snprintf(buf, len, "%s/%s", self, HOOKS_LIB_NAME) < len && !access(buf, R_OK))
+		return 0;
+	if ((size_t)snprintf(buf, len, "%s/../lib/ctrace-bpf/%s", self, HOOKS_LIB_NAME) >= len)
+		return -1;
+	return access(buf, R_OK);
+}
+
+/* Every instrumented module mapped in the target, but skip exclude_path
+ * (already probed) — libc defines the hooks but is not instrumented, so
+ * it simply has no sites. */
+static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, const char *skip)
+{
+	const struct module *m;
+	size_t n;
+	long total = 0;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		long r;
+		bool dup = false;
+
+		if (!m[i].img || !m[i].img->refs_hooks || (skip && !strcmp(m[i].path, skip)))
+			continue;
+		/* a file mapped by several executable segments is probed once */
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(m[j].path, m[i].path);
+		if (dup)
+			continue;
+		r = probes_attach_callsites(pr, m[i].open_path, m[i].path, m[i].img);
+		if (r < 0)
+			return -1;
+		total += r;
+	}
+	return total;
+}
+
+static int wait_stopped(pid_t pid, int *status)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, WUNTRACED);
+	while (r < 0 && errno == EINTR);
+	return r == pid ? 0 : -1;
+}
+
+static int exit_status_from_wait(int st, struct run_info *ri)
+{
+	ri->exit_known = true;
+	if (WIFSIGNALED(st)) {
+		ri->exit_signal = WTERMSIG(st);
+		ri->exit_code = -1;
+		return 128 + WTERMSIG(st);
+	}
+	ri->exit_code = WEXITSTATUS(st);
+	return ri->exit_code;
+}
+
+static char **read_cmdline(pid_t pid, int *argc)
+{
+	char path[64], *buf = NULL, **v = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+	int n = 0, c;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		goto out;
+	while ((c = fgetc(f)) != EOF) {
+		if (len + 2 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 256);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		buf[len++] = (char)c;
+	}
+	fclose(f);
+	if (!buf)
+		goto out;
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		goto out;
+	n = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		v[n++] = buf + i;
+	*argc = n;
+	return v;
+out:
+	free(buf);
+	*argc = 0;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct ctrace_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct elf_image *img = NULL;
+	struct symbolizer *sym = NULL;
+	struct probes pr = { 0 };
+	struct output out = { .dirfd = -1 };
+	struct trace tr = { 0 };
+	struct child child = { 0 };
+	struct run_info ri = { 0 };
+	char exe[PATH_MAX], hooks[PATH_MAX], err[256], **cmdline = NULL;
+	const char *img_path;
+	bool launch, preload = false, child_alive = false, trace_ok = false;
+	int entry_fd = -1, pidfd = -1, status = 0, ret = 1, rc;
+	sig_atomic_t handled = 0;
+	uint64_t t0, deadline = 0;
+	pid_t targ;
+
+	rc = cli_parse(argc, argv, &cfg);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	log_verbose = cfg.verbose;
+	libbpf_set_print(log_libbpf);
+	launch = cfg.pid == 0;
+
+	if (preflight_system())
+		return 1;
+	if (launch ? preflight_program(cfg.argv[0], exe, sizeof(exe))
+		   : preflight_pid(cfg.pid, exe, sizeof(exe)))
+		return 1;
+	if (!launch)
+		snprintf(hooks, sizeof(hooks), "/proc/%d/exe", (int)cfg.pid);
+	img_path = launch ? exe : hooks;
+	if (elf_image_open(img_path, &img, err, sizeof(err))) {
+		log_err("cannot trace '%s': %s", exe, err);
+		return 1;
+	}
+	if (launch && !img->refs_hooks) {
+		log_err("'%s' was not built with -finstrument-functions: rebuild it with "
+			"`gcc -finstrument-functions -g ...` (and link its libraries the same way)", exe);
+		goto cleanup;
+	}
+	if (!img->has_debug_info)
+		log_warn("'%s' has no DWARF: names come from the symbol table; arguments and "
+			 "return values need -g", exe);
+	if (output_open(&out, cfg.output))
+		goto cleanup;
+
+	/* probe placement: the preloaded NOP hooks are the cheapest sites, but
+	 * only the call sites let a filter leave other functions unprobed */
+	if (launch && cfg.probe != PROBE_CALLSITE) {
+		bool can = has_interp(img) && !img->hook_def[0] && !find_hooks_lib(hooks, sizeof(hooks));
+
+		if (cfg.probe == PROBE_PRELOAD && !can) {
+			log_err("--probe preload: %s", has_interp(img) && !img->hook_def[0] ?
+				"the hooks library " HOOKS_LIB_NAME " was not found (set CTRACE_HOOKS_LIB)" :
+				"the program is statically linked or defines the hooks itself");
+			goto cleanup;
+		}
+		preload = can && (cfg.probe == PROBE_PRELOAD || filter_is_empty(cfg.filter));
+	}
+
+	t0 = now_ns(CLOCK_MONOTONIC);
+	ri.wall_start_ns = (int64_t)now_ns(CLOCK_REALTIME);
+	if (launch) {
+		if (launch_fork(&child, exe, cfg.argv, preload ? hooks : NULL))
+			goto cleanup;
+		targ = child.pid;
+	} else {
+		targ = cfg.pid;
+	}
+
+	skel = ctrace_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	skel->rodata->targ_tgid = targ;
+	skel->rodata->max_depth = cfg.max_depth;
+	skel->rodata->wake_bytes = cfg.buffer_size / 4;
+	bpf_map__set_max_entries(skel->maps.rb, cfg.buffer_size);
+	bpf_program__set_expected_attach_type(skel->progs.on_enter, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_exit, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	rc = ctrace_bpf__load(skel);
+	if (rc) {
+		log_err("cannot load the BPF programs: %s (run with -vv for the verifier's log)",
+			strerror(-rc));
+		goto cleanup;
+	}
+	skel->links.on_task_exit = bpf_program__attach(skel->progs.on_task_exit);
+	if (!skel->links.on_task_exit) {
+		log_err("cannot attach to sched_process_exit: %s", strerror(errno));
+		goto cleanup;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &tr, NULL);
+	if (!rb) {
+		log_err("cannot set up the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	sym = symbolizer_new(targ, cfg.filter);
+	trace_init(&tr, sym, !launch, t0, out.dirfd);
+	pr.skel = skel;
+	pr.filter = cfg.filter;
+	pr.pid = targ;
+	pr.empty = cfg.bench_empty;
+
+	if (launch) {
+		if (preload ? probes_attach_hooks_lib(&pr, hooks)
+			    : probes_attach_callsites(&pr, exe, exe, img) < 0)
+			goto cleanup;
+		entry_fd = probes_attach_entry_stop(&pr, exe, img);
+		if (entry_fd < 0)
+			goto cleanup;
+		rc = launch_release(&child);
+		if (rc) {
+			child.pid = 0;
+			log_err("cannot execute '%s': %s", exe, strerror(-rc));
+			goto cleanup;
+		}
+		child_alive = true;
+		if (wait_stopped(child.pid, &status)) {
+			log_err("lost track of the target: %s", strerror(errno));
+			goto cleanup;
+		}
+		if (WIFSTOPPED(status)) {
+			/* at the entry point: the libraries are mapped, nothing ran yet */
+			if (symbolizer_load_maps(sym))
+				log_warn("cannot read the target's memory map: names may be missing");
+			if (!preload && attach_mapped_modules(&pr, sym, exe) < 0)
+				goto cleanup;
+			close(entry_fd);
+			entry_fd = -1;
+			kill(child.pid, SIGCONT);
+		} else {
+			child_alive = false; /* died before its entry point (e.g. in ld.so) */
+		}
+		ri.probe_mode = preload ? "preload" : "callsite";
+	} else {
+		long n;
+
+		if (symbolizer_load_maps(sym)) {
+			log_err("cannot read the memory map of process %d: %s", (int)targ, strerror(errno));
+			goto cleanup;
+		}
+		n = attach_mapped_modules(&pr, sym, NULL);
+		if (n < 0)
+			goto cleanup;
+		if (n == 0) {
+			log_err("process %d (%s) has no instrumented function%s: build it with "
+				"-finstrument-functions", (int)targ, exe,
+				filter_is_empty(cfg.filter) ? "" : " matching the filters");
+			goto cleanup;
+		}
+		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
+		ri.probe_mode = "callsite";
+	}
+	log_dbg("tracing pid %d: %s, %lu call sites in %lu functions", (int)targ,
+		ri.probe_mode, (unsigned long)pr.nsites, (unsigned long)pr.nfuncs);
+	install_signals();
+	if (cfg.duration > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(cfg.duration * 1e9);
+
+	/* the loop: drain on a cadence (BPF wakes us only when the buffer fills) */
+	while (launch ? child_alive : true) {
+		rc = ring_buffer__poll(rb, POLL_MS);
+		if (rc >= 0 || rc == -EINTR)
+			rc = ring_buffer__consume(rb);
+		if (rc < 0 && rc != -EINTR) {
+			log_err("reading the ring buffer: %s", strerror(-rc));
+			break;
+		}
+		if (launch) {
+			pid_t r = waitpid(child.pid, &status, WNOHANG);
+			if (r == child.pid) {
+				child_alive = false;
+				break;
+			}
+		} else {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			if (tr.proc_exited || (pidfd >= 0 && poll(&p, 1, 0) > 0) ||
+			    (pidfd < 0 && kill(targ, 0) && errno == ESRCH))
+				break;
+		}
+		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
+		if (sig_count > handled) {
+			handled = sig_count;
+			/* attach: detach now. launch: the target decides, as under
+			 * strace; a second signal stops tracing */
+			if (!launch || handled > 1)
+				break;
+			/* the terminal signals the target too; kill(1) does not */
+			if (sig_from_user)
+				kill(child.pid, sig_last);
+		}
+	}
+
+	/* detach first, then drain what was already recorded */
+	probes_detach_all(&pr);
+	ring_buffer__consume(rb);
+	trace_finish(&tr, targ, "exit not observed (still running when tracing stopped)");
+	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
+	trace_ok = true;
+	ret = 0;
+	if (launch && !child_alive && child.pid > 0)
+		ret = exit_status_from_wait(status, &ri);
+	else if (!launch && tr.proc_exited)
+		ret = exit_status_from_wait((int)tr.proc_exit_code, &ri);
+
+cleanup:
+	if (entry_fd >= 0)
+		close(entry_fd);
+	probes_detach_all(&pr);
+	if (trace_ok) {
+		ri.cfg = &cfg;
+		ri.pid = targ;
+		ri.executable = exe;
+		if (launch) {
+			ri.command = cfg.argv;
+			ri.ncommand = cfg.argc;
+		} else {
+			cmdline = read_cmdline(targ, &ri.ncommand);
+			ri.command = cmdline;
+		}
+		if (output_write(&out, &tr, &ri) || output_commit(&out)) {
+			output_abort(&out);
+			if (!ret)
+				ret = 1;
+		} else {
+			struct stat st;
+			if (ri.lost_events)
+				log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
+					 (unsigned long)ri.lost_events);
+			if (stat(cfg.output, &st))
+				st.st_size = 0;
+			fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f KiB)\n",
+				(unsigned long)trace_total_calls(&tr), tr.nthreads,
+				(unsigned long)ri.lost_events, cfg.output, st.st_size / 1024.0);
+		}
+	} else {
+		output_abort(&out);
+	}
+	if (launch && child.pid > 0 && child_alive) {
+		/* tracing stopped early (--duration, second Ctrl-C): the target
+		 * runs on untraced; its exit status is still ours to return */
+		if (!trace_ok) {
+			launch_kill(&child);
+		} else {
+			pid_t r;
+
+			handled = sig_count;
+			while ((r = waitpid(child.pid, &status, 0)) < 0 && errno == EINTR) {
+				if (sig_count > handled && sig_from_user)
+					kill(child.pid, sig_last);
+				if (sig_count - handled >= 2)
+					break;
+			}
+			if (r == child.pid) {
+				ret = exit_status_from_wait(status, &ri);
+			} else {
+				log_warn("process %d left running untraced", (int)child.pid);
+				ret = 128 + SIGINT;
+			}
+		}
+	} else if (launch && !trace_ok && child.pid > 0 && !child_alive) {
+		launch_kill(&child);
+	}
+	if (cmdline) {
+		free(cmdline[0]);
+		free(cmdline);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	trace_free(&tr);
+	symbolizer_free(sym);
+	ring_buffer__free(rb);
+	ctrace_bpf__destroy(skel);
+	if (img)
+		elf_image_free(img);
+	filter_free(cfg.filter);
+	return ret;
+}

@@ -1,0 +1,222 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "jsonw.h"
+#include "log.h"
+#include "output.h"
+#include "pattern.h"
+#include "trace.h"
+#include "tree.h"
+
+int output_open(struct output *o, const char *path)
+{
+	char *dcopy, *dir;
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->dirfd = -1;
+	o->path = strdup(path);
+	dcopy = strdup(path);
+	if (!o->path || !dcopy || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+		free(dcopy);
+		log_err("out of memory");
+		return -1;
+	}
+	dir = dirname(dcopy);
+	o->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->dirfd < 0) {
+		log_err("cannot write the output '%s': directory '%s': %s", path, dir, strerror(errno));
+		free(dcopy);
+		return -1;
+	}
+	free(dcopy);
+	/* traces hold the target's memory: not world-readable */
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		log_err("cannot write the output '%s': %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		close(fd);
+		output_abort(o);
+		return -1;
+	}
+	setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
+void output_abort(struct output *o)
+{
+	if (o->f)
+		fclose(o->f);
+	if (o->tmp)
+		unlink(o->tmp);
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	free(o->tmp);
+	free(o->path);
+	memset(o, 0, sizeof(*o));
+	o->dirfd = -1;
+}
+
+static void key(FILE *f, const char *k, bool first)
+{
+	if (!first)
+		fputc(',', f);
+	jsonw_key(f, k);
+}
+
+static void write_timestamp(FILE *f, int64_t ns)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "\"%s.%06ldZ\"", buf, (long)(ns % 1000000000 / 1000));
+}
+
+static void write_options(FILE *f, const struct config *c, const char *probe_mode)
+{
+	fputc('{', f);
+	key(f, "args", true);
+	fputs(c->args ? "true" : "false", f);
+	key(f, "retval", false);
+	fputs(c->retval ? "true" : "false", f);
+	key(f, "max_depth", false);
+	if (c->max_depth)
+		jsonw_i64(f, c->max_depth);
+	else
+		fputs("null", f);
+	key(f, "filters", false);
+	jsonw_u64(f, filter_count(c->filter, false));
+	key(f, "excludes", false);
+	jsonw_u64(f, filter_count(c->filter, true));
+	key(f, "filter_file", false);
+	jsonw_cstr(f, c->filter_file);
+	key(f, "duration_s", false);
+	if (c->duration > 0)
+		jsonw_double(f, c->duration);
+	else
+		fputs("null", f);
+	key(f, "buffer_size", false);
+	jsonw_u64(f, c->buffer_size);
+	key(f, "mode", false);
+	jsonw_cstr(f, c->pid ? "attach" : "launch");
+	key(f, "probe_mode", false);
+	jsonw_cstr(f, probe_mode);
+	fputc('}', f);
+}
+
+int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
+{
+	FILE *f = o->f;
+	int rc;
+
+	fputs("{\"metadata\":{", f);
+	key(f, "tool", true);
+	jsonw_cstr(f, "ctrace-bpf");
+	key(f, "version", false);
+	jsonw_cstr(f, CTRACE_VERSION);
+	key(f, "format_version", false);
+	jsonw_u64(f, 1);
+	key(f, "timestamp", false);
+	write_timestamp(f, ri->wall_start_ns);
+	key(f, "duration_ns", false);
+	jsonw_u64(f, ri->duration_ns);
+	key(f, "command", false);
+	fputc('[', f);
+	for (int i = 0; i < ri->ncommand; i++) {
+		if (i)
+			fputc(',', f);
+		jsonw_cstr(f, ri->command[i]);
+	}
+	fputc(']', f);
+	key(f, "pid", false);
+	jsonw_i64(f, ri->pid);
+	key(f, "executable", false);
+	jsonw_cstr(f, ri->executable);
+	key(f, "total_calls", false);
+	jsonw_u64(f, trace_total_calls(tr));
+	key(f, "threads", false);
+	jsonw_u64(f, tr->nthreads);
+	key(f, "lost_events", false);
+	jsonw_u64(f, ri->lost_events);
+	key(f, "exit_code", false);
+	if (ri->exit_known && !ri->exit_signal)
+		jsonw_i64(f, ri->exit_code);
+	else
+		fputs("null", f);
+	key(f, "exit_signal", false);
+	if (ri->exit_known && ri->exit_signal)
+		jsonw_i64(f, ri->exit_signal);
+	else
+		fputs("null", f);
+	key(f, "options", false);
+	write_options(f, ri->cfg, ri->probe_mode);
+	fputs("},\"call_trees\":{", f);
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		const struct thread_tree *t = tr->threads[i];
+		char k[48];
+		unsigned reuse = 0;
+
+		/* a tid the kernel reused for a later thread keeps its keys apart */
+		for (size_t j = 0; j < i; j++)
+			reuse += tr->threads[j]->tid == t->tid;
+		if (reuse)
+			snprintf(k, sizeof(k), "%u#%u", t->tid, reuse + 1);
+		else
+			snprintf(k, sizeof(k), "%u", t->tid);
+		key(f, k, i == 0);
+		rc = tree_write_thread(tr->threads[i], f);
+		if (rc) {
+			log_err("writing '%s': %s", o->path, strerror(-rc));
+			return -1;
+		}
+	}
+	fputs("},\"crash\":null}\n", f);
+	if (fflush(f) || ferror(f)) {
+		log_err("writing '%s': %s", o->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int output_commit(struct output *o)
+{
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+	int fd = fileno(o->f);
+
+	/* under sudo the trace belongs to the user who asked for it */
+	if (uid && gid && getuid() == 0) {
+		if (fchown(fd, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)))
+			log_warn("cannot give '%s' to uid %s: %s", o->path, uid, strerror(errno));
+	}
+	if (fsync(fd) && errno != EINVAL) {
+		log_err("writing '%s': %s", o->path, strerror(errno));
+		return -1;
+	}
+	if (fclose(o->f)) {
+		o->f = NULL;
+		log_err("writing '%s': %s", o->path, strerror(errno));
+		return -1;
+	}
+	o->f = NULL;
+	if (rename(o->tmp, o->path)) {
+		log_err("cannot rename '%s' to '%s': %s", o->tmp, o->path, strerror(errno));
+		return -1;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return 0;
+}

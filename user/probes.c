@@ -1,0 +1,175 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "ctrace.skel.h"
+#include "demangle.h"
+#include "elf_image.h"
+#include "hook_sites.h"
+#include "log.h"
+#include "pattern.h"
+#include "probes.h"
+#include "uprobe_multi.h"
+
+static int keep_link(struct probes *p, int fd)
+{
+	if (p->nlinks == p->caplinks) {
+		size_t nc = p->caplinks ? p->caplinks * 2 : 16;
+		int *nl = realloc(p->links, nc * sizeof(*nl));
+		if (!nl) {
+			close(fd);
+			log_err("out of memory");
+			return -1;
+		}
+		p->links = nl;
+		p->caplinks = nc;
+	}
+	p->links[p->nlinks++] = fd;
+	return 0;
+}
+
+static int attach(struct probes *p, struct bpf_program *prog, const char *path,
+		  const char *display, const uint64_t *offs, size_t n)
+{
+	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, p->pid, false);
+
+	if (fd < 0) {
+		log_err("cannot attach %zu uprobe(s) to %s: %s%s", n, display, strerror(-fd),
+			fd == -EINVAL || fd == -EOPNOTSUPP ?
+				" (uprobe_multi links need Linux >= 6.6)" : "");
+		return -1;
+	}
+	return keep_link(p, fd);
+}
+
+static struct bpf_program *prog_for(struct probes *p, int kind)
+{
+	if (p->empty)
+		return p->skel->progs.on_hit_empty;
+	return kind == HOOK_ENTER ? p->skel->progs.on_enter : p->skel->progs.on_exit;
+}
+
+static const struct elf_sym *find_sym(const struct elf_image *img, const char *name)
+{
+	for (size_t i = 0; i < img->nsyms; i++)
+		if (!strcmp(img->syms[i].name, name))
+			return &img->syms[i];
+	return NULL;
+}
+
+int probes_attach_hooks_lib(struct probes *p, const char *lib)
+{
+	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
+	struct elf_image *img;
+	char err[256];
+	int rc = -1;
+
+	if (elf_image_open(lib, &img, err, sizeof(err))) {
+		log_err("hooks library %s: %s", lib, err);
+		return -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct elf_sym *s = find_sym(img, names[k]);
+		uint64_t off;
+
+		if (!s || elf_vaddr_to_offset(img, s->addr, &off)) {
+			log_err("hooks library %s has no %s", lib, names[k]);
+			goto out;
+		}
+		if (attach(p, prog_for(p, k), lib, lib, &off, 1))
+			goto out;
+	}
+	log_dbg("probes on the hooks of %s", lib);
+	rc = 0;
+out:
+	elf_image_free(img);
+	return rc;
+}
+
+long probes_attach_callsites(struct probes *p, const char *attach_path, const char *display,
+			     const struct elf_image *img)
+{
+	struct hook_site *sites = NULL;
+	size_t n = 0, cnt[2] = { 0, 0 };
+	uint64_t *offs[2] = { NULL, NULL };
+	signed char *allowed = NULL; /* per symbol: -1 unknown, 0 no, 1 yes */
+	char err[256];
+	long rc = -1;
+	uint32_t last_sym = UINT32_MAX;
+
+	if (hook_sites_find(img, &sites, &n, err, sizeof(err))) {
+		log_err("%s: %s", display, err);
+		return -1;
+	}
+	if (!n) {
+		free(sites);
+		return 0;
+	}
+	offs[0] = calloc(n, sizeof(uint64_t));
+	offs[1] = calloc(n, sizeof(uint64_t));
+	allowed = malloc(img->nsyms ? img->nsyms : 1);
+	if (!offs[0] || !offs[1] || !allowed) {
+		log_err("out of memory");
+		goto out;
+	}
+	memset(allowed, -1, img->nsyms);
+	for (size_t i = 0; i < n; i++) {
+		const struct hook_site *s = &sites[i];
+
+		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
+			continue;
+		if (allowed[s->sym] < 0) {
+			const char *raw = img->syms[s->sym].name;
+			char *dm = demangle(raw);
+			allowed[s->sym] = filter_allows(p->filter, raw, dm ? dm : raw);
+			free(dm);
+		}
+		if (!allowed[s->sym])
+			continue;
+		if (s->sym != last_sym)
+			p->nfuncs++;
+		last_sym = s->sym;
+		offs[s->kind][cnt[s->kind]++] = s->offset;
+	}
+	for (int k = 0; k < 2; k++)
+		if (cnt[k] && attach(p, prog_for(p, k), attach_path, display, offs[k], cnt[k]))
+			goto out;
+	p->nsites += cnt[0] + cnt[1];
+	log_dbg("%s: %zu enter + %zu exit call sites probed", display, cnt[0], cnt[1]);
+	rc = (long)(cnt[0] + cnt[1]);
+out:
+	free(allowed);
+	free(offs[0]);
+	free(offs[1]);
+	free(sites);
+	return rc;
+}
+
+int probes_attach_entry_stop(struct probes *p, const char *attach_path, const struct elf_image *img)
+{
+	uint64_t off;
+	int fd;
+
+	if (elf_vaddr_to_offset(img, img->entry, &off)) {
+		log_err("%s: its entry point 0x%lx is not in an executable segment", attach_path,
+			(unsigned long)img->entry);
+		return -1;
+	}
+	fd = uprobe_multi_attach(bpf_program__fd(p->skel->progs.on_entry_point), attach_path,
+				 &off, NULL, 1, p->pid, false);
+	if (fd < 0) {
+		log_err("cannot attach the start-up probe to %s: %s", attach_path, strerror(-fd));
+		return -1;
+	}
+	return fd;
+}
+
+void probes_detach_all(struct probes *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		close(p->links[i]);
+	free(p->links);
+	p->links = NULL;
+	p->nlinks = p->caplinks = 0;
+}

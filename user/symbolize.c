@@ -1,0 +1,251 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "demangle.h"
+#include "elf_image.h"
+#include "log.h"
+#include "pattern.h"
+#include "procmaps.h"
+#include "symbolize.h"
+
+struct slot {
+	uint64_t addr;
+	struct func_info *fi;
+};
+
+struct symbolizer {
+	pid_t pid;
+	const struct filter *filter;
+	struct module *mods;
+	size_t nmods;
+	/* addr → func_info: every event goes through here, so open addressing */
+	struct slot *tab;
+	size_t cap, used;
+	/* module names outlive refreshes of the maps: func_info points at them */
+	char **names;
+	size_t nnames;
+	bool gone; /* the maps can no longer be read: the process is gone */
+};
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n, sz);
+	if (!p) {
+		log_err("out of memory");
+		abort();
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p) {
+		log_err("out of memory");
+		abort();
+	}
+	return p;
+}
+
+struct symbolizer *symbolizer_new(pid_t pid, const struct filter *f)
+{
+	struct symbolizer *s = xcalloc(1, sizeof(*s));
+
+	s->pid = pid;
+	s->filter = f;
+	s->cap = 1024;
+	s->tab = xcalloc(s->cap, sizeof(*s->tab));
+	return s;
+}
+
+static void free_modules(struct module *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].path);
+		free(m[i].open_path);
+		if (m[i].img)
+			elf_image_free(m[i].img);
+	}
+	free(m);
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (s->tab[i].fi) {
+			free(s->tab[i].fi->name);
+			free(s->tab[i].fi);
+		}
+	}
+	free(s->tab);
+	free_modules(s->mods, s->nmods);
+	for (size_t i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	free(s->names);
+	free(s);
+}
+
+/* Keep the images of mappings that are still there: reopening libc at each
+ * refresh would be wasted work. */
+static struct elf_image *reuse_image(struct symbolizer *s, const char *path, uint64_t start)
+{
+	for (size_t i = 0; i < s->nmods; i++) {
+		if (s->mods[i].start == start && s->mods[i].img && !strcmp(s->mods[i].path, path)) {
+			struct elf_image *img = s->mods[i].img;
+			s->mods[i].img = NULL;
+			return img;
+		}
+	}
+	return NULL;
+}
+
+static char *intern(struct symbolizer *s, const char *name)
+{
+	char **nn;
+
+	for (size_t i = 0; i < s->nnames; i++)
+		if (!strcmp(s->names[i], name))
+			return s->names[i];
+	nn = realloc(s->names, (s->nnames + 1) * sizeof(*nn));
+	if (!nn) {
+		log_err("out of memory");
+		abort();
+	}
+	s->names = nn;
+	return s->names[s->nnames++] = xstrdup(name);
+}
+
+int symbolizer_load_maps(struct symbolizer *s)
+{
+	struct proc_maps pm;
+	struct module *mods;
+	size_t n = 0;
+	char err[256];
+	int rc;
+
+	rc = proc_maps_read(s->pid, &pm);
+	if (rc) {
+		s->gone = true;
+		return rc;
+	}
+	mods = xcalloc(pm.n ? pm.n : 1, sizeof(*mods));
+	for (size_t i = 0; i < pm.n; i++) {
+		const struct map_entry *e = &pm.v[i];
+		struct module *m;
+		char open_path[128];
+		const char *base;
+
+		if (!e->exec || !e->path || e->path[0] != '/')
+			continue;
+		m = &mods[n++];
+		m->start = e->start;
+		m->end = e->end;
+		m->offset = e->offset;
+		m->path = xstrdup(e->path);
+		base = strrchr(e->path, '/');
+		m->name = intern(s, base ? base + 1 : e->path);
+		proc_maps_file_path(s->pid, e, open_path, sizeof(open_path));
+		m->open_path = xstrdup(open_path);
+		m->img = reuse_image(s, m->path, m->start);
+		if (!m->img && elf_image_open(open_path, &m->img, err, sizeof(err))) {
+			log_dbg("%s: %s", m->path, err);
+			m->img = NULL;
+		}
+	}
+	proc_maps_free(&pm);
+	free_modules(s->mods, s->nmods);
+	s->mods = mods;
+	s->nmods = n;
+	return 0;
+}
+
+const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n)
+{
+	*n = s->nmods;
+	return s->mods;
+}
+
+static const struct module *find_module(const struct symbolizer *s, uint64_t addr)
+{
+	for (size_t i = 0; i < s->nmods; i++)
+		if (addr >= s->mods[i].start && addr < s->mods[i].end)
+			return &s->mods[i];
+	return NULL;
+}
+
+static struct func_info *resolve(struct symbolizer *s, uint64_t addr, bool *complete)
+{
+	struct func_info *fi = xcalloc(1, sizeof(*fi));
+	const struct module *m = find_module(s, addr);
+	const struct elf_sym *sym = NULL;
+	char buf[32];
+	uint64_t vaddr;
+
+	fi->addr = addr;
+	fi->module = m ? m->name : "?";
+	if (m && m->img && !elf_offset_to_vaddr(m->img, addr - m->start + m->offset, &vaddr))
+		sym = elf_sym_lookup(m->img, vaddr);
+	*complete = m != NULL;
+	if (sym) {
+		char *dm = demangle(sym->name);
+		if (!dm) {
+			log_err("out of memory");
+			abort();
+		}
+		fi->name = dm;
+		fi->allowed = filter_allows(s->filter, sym->name, dm);
+	} else {
+		/* an honest address beats a wrong neighbour's name */
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+		fi->name = xstrdup(buf);
+		fi->allowed = filter_is_empty(s->filter);
+	}
+	return fi;
+}
+
+static void grow(struct symbolizer *s)
+{
+	size_t ncap = s->cap * 2;
+	struct slot *nt = xcalloc(ncap, sizeof(*nt));
+
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->tab[i].fi)
+			continue;
+		size_t j = (s->tab[i].addr * 0x9E3779B97F4A7C15ull) >> 20 & (ncap - 1);
+		while (nt[j].fi)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = s->tab[i];
+	}
+	free(s->tab);
+	s->tab = nt;
+	s->cap = ncap;
+}
+
+const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
+{
+	size_t j = (addr * 0x9E3779B97F4A7C15ull) >> 20 & (s->cap - 1);
+	struct func_info *fi;
+	bool complete;
+
+	while (s->tab[j].fi) {
+		if (s->tab[j].addr == addr)
+			return s->tab[j].fi;
+		j = (j + 1) & (s->cap - 1);
+	}
+	fi = resolve(s, addr, &complete);
+	if (!complete && !s->gone && symbolizer_load_maps(s) == 0) {
+		/* a library mapped since the last look (dlopen) */
+		free(fi->name);
+		free(fi);
+		fi = resolve(s, addr, &complete);
+	}
+	s->tab[j].addr = addr;
+	s->tab[j].fi = fi;
+	if (++s->used * 2 > s->cap)
+		grow(s);
+	return fi;
+}

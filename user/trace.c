@@ -1,0 +1,203 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ctrace.h"
+#include "log.h"
+#include "symbolize.h"
+#include "trace.h"
+#include "tree.h"
+
+int trace_init(struct trace *tr, struct symbolizer *sym, bool attach, uint64_t t0, int spool_dirfd)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->sym = sym;
+	tr->attach = attach;
+	tr->t0 = t0;
+	tr->spool_dirfd = spool_dirfd;
+	return 0;
+}
+
+static int grow(void **v, size_t *cap, size_t n)
+{
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 16;
+	nv = realloc(*v, nc * sizeof(void *));
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
+static FILE *new_spool(struct trace *tr)
+{
+	int fd = openat(tr->spool_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	FILE *f;
+
+	if (fd < 0) /* a filesystem without O_TMPFILE */
+		return tmpfile();
+	f = fdopen(fd, "w+");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+/* The tree of a live thread: the live ones are few and events of a thread
+ * come in runs, so the last hit is cached and the rest is a short scan. A tid
+ * reused after its thread exited gets a new tree. */
+static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool create)
+{
+	struct thread_tree *t = tr->last;
+	FILE *spool;
+
+	if (t && t->tid == tid)
+		return t;
+	for (size_t i = 0; i < tr->nlive; i++) {
+		if (tr->live[i]->tid == tid)
+			return tr->last = tr->live[i];
+	}
+	if (!create)
+		return NULL;
+	spool = new_spool(tr);
+	t = calloc(1, sizeof(*t));
+	if (!spool || !t || grow((void **)&tr->threads, &tr->capthreads, tr->nthreads) ||
+	    grow((void **)&tr->live, &tr->caplive, tr->nlive)) {
+		log_err("cannot keep a new thread's tree: %s", strerror(errno ? errno : ENOMEM));
+		abort();
+	}
+	tree_init(t, tid, spool, tr->attach);
+	tr->threads[tr->nthreads++] = t;
+	tr->live[tr->nlive++] = t;
+	return tr->last = t;
+}
+
+static void thread_ended(struct trace *tr, struct thread_tree *t)
+{
+	t->exited = true;
+	for (size_t i = 0; i < tr->nlive; i++) {
+		if (tr->live[i] == t) {
+			tr->live[i] = tr->live[--tr->nlive];
+			break;
+		}
+	}
+	if (tr->last == t)
+		tr->last = NULL;
+}
+
+static void set_name(struct thread_tree *t, const char *comm)
+{
+	size_t n = strnlen(comm, CTRACE_COMM_LEN);
+
+	memcpy(t->name, comm, n);
+	t->name[n] = 0;
+}
+
+int trace_on_event(void *ctx, void *data, size_t size)
+{
+	struct trace *tr = ctx;
+	const struct ctrace_hdr *h = data;
+	struct thread_tree *t;
+	uint64_t ts;
+
+	if (size < sizeof(*h))
+		return 0;
+	tr->events++;
+	ts = h->ts > tr->t0 ? h->ts - tr->t0 : 0;
+	switch (h->kind) {
+	case CTRACE_EV_ENTER:
+	case CTRACE_EV_EXIT: {
+		const struct ctrace_call *e = data;
+		const struct func_info *fi;
+
+		if (size < sizeof(*e))
+			return 0;
+		t = thread_for(tr, h->tid, true);
+		fi = symbolize(tr->sym, e->fn);
+		t->lost = e->lost;
+		if (h->kind == CTRACE_EV_ENTER)
+			tree_enter(t, e->depth, fi, ts);
+		else
+			tree_exit(t, e->depth, fi, ts);
+		break;
+	}
+	case CTRACE_EV_THREAD: {
+		const struct ctrace_thread *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		set_name(thread_for(tr, h->tid, true), e->comm);
+		break;
+	}
+	case CTRACE_EV_THREAD_EXIT: {
+		const struct ctrace_thread *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		if (e->group_dead) {
+			tr->proc_exited = true;
+			tr->proc_exit_code = e->exit_code;
+		}
+		t = thread_for(tr, h->tid, false);
+		if (!t)
+			break;
+		set_name(t, e->comm);
+		t->lost = e->lost;
+		tree_close_all(t, "exit not observed (the thread ended inside this call)");
+		thread_ended(tr, t);
+		break;
+	}
+	}
+	return 0;
+}
+
+void trace_finish(struct trace *tr, pid_t pid, const char *reason)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		struct thread_tree *t = tr->threads[i];
+		char path[64], comm[CTRACE_COMM_LEN + 2];
+		FILE *f;
+
+		if (t->exited)
+			continue;
+		/* the name it has now: threads often name themselves after starting */
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", (int)pid, t->tid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f)) {
+				comm[strcspn(comm, "\n")] = 0;
+				set_name(t, comm);
+			}
+			fclose(f);
+		}
+		tree_close_all(t, reason);
+	}
+}
+
+uint64_t trace_total_calls(const struct trace *tr)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < tr->nthreads; i++)
+		n += tr->threads[i]->calls;
+	return n;
+}
+
+void trace_free(struct trace *tr)
+{
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		tree_free(tr->threads[i]);
+		free(tr->threads[i]);
+	}
+	free(tr->threads);
+	free(tr->live);
+	tr->live = NULL;
+	tr->threads = NULL;
+	tr->nthreads = 0;
+}

@@ -1,0 +1,37 @@
+/* The consumer: ring-buffer records → per-thread call trees. */
+#ifndef CTRACE_TRACE_H
+#define CTRACE_TRACE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symbolizer;
+struct thread_tree;
+
+struct trace {
+	struct symbolizer *sym;
+	bool attach;
+	uint64_t t0;               /* CLOCK_MONOTONIC ns when tracing started */
+	int spool_dirfd;           /* spools are unlinked files beside the output */
+	struct thread_tree **threads; /* every thread seen, in order of appearance */
+	size_t nthreads, capthreads;
+	struct thread_tree **live; /* the threads not yet exited */
+	size_t nlive, caplive;
+	struct thread_tree *last;
+	uint64_t events;
+	/* the target's end, as the kernel saw it (sched_process_exit) */
+	bool proc_exited;
+	uint32_t proc_exit_code;   /* wait-status form */
+	int err;                   /* first spool error (-errno) */
+};
+
+int  trace_init(struct trace *tr, struct symbolizer *sym, bool attach, uint64_t t0, int spool_dirfd);
+/* ring_buffer_sample_fn */
+int  trace_on_event(void *ctx, void *data, size_t size);
+/* close every thread's open frames (tracing stopped with calls running) */
+void trace_finish(struct trace *tr, pid_t pid, const char *reason);
+uint64_t trace_total_calls(const struct trace *tr);
+void trace_free(struct trace *tr);
+
+#endif

@@ -1,0 +1,286 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "jsonw.h"
+#include "log.h"
+#include "symbolize.h"
+#include "tree.h"
+
+#define R_LOST_ENTRY "entry not observed (events lost)"
+#define R_LOST_EXIT "exit not observed (events lost)"
+#define R_LOST_BOTH "entry and exit not observed (events lost)"
+#define R_BEFORE "entry not observed (already running when tracing started)"
+#define R_BEFORE_LOST "entry not observed (already running when tracing started); exit not observed (events lost)"
+
+void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach)
+{
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->spool = spool;
+	t->base = 1;
+	t->attach = attach;
+}
+
+void tree_free(struct thread_tree *t)
+{
+	if (t->spool)
+		fclose(t->spool);
+	free(t->stack);
+	t->stack = NULL;
+	t->spool = NULL;
+}
+
+static struct frame *top(struct thread_tree *t)
+{
+	return t->nstack ? &t->stack[t->nstack - 1] : NULL;
+}
+
+/* the container a new node goes into: the top frame when visible, else its container */
+static int32_t current_container(struct thread_tree *t)
+{
+	struct frame *f = top(t);
+
+	if (!f)
+		return -1;
+	return f->visible ? (int32_t)(t->nstack - 1) : f->container;
+}
+
+/* a comma when the container already holds a node */
+static void sep(struct thread_tree *t, int32_t container)
+{
+	bool *has = container < 0 ? &t->root_has_child : &t->stack[container].has_child;
+
+	if (*has)
+		fputc(',', t->spool);
+	*has = true;
+}
+
+static void write_ident(FILE *f, const struct func_info *fn)
+{
+	jsonw_key(f, "function");
+	if (fn) {
+		jsonw_cstr(f, fn->name);
+		fputc(',', f);
+		jsonw_key(f, "address");
+		jsonw_hex(f, fn->addr);
+		fputc(',', f);
+		jsonw_key(f, "module");
+		jsonw_cstr(f, fn->module);
+	} else {
+		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
+	}
+}
+
+static void write_time(FILE *f, const char *key, bool known, uint64_t v)
+{
+	fputc(',', f);
+	jsonw_key(f, key);
+	if (known)
+		jsonw_u64(f, v);
+	else
+		fputs("null", f);
+}
+
+static void write_partial(FILE *f, const char *reason)
+{
+	fputs(",\"partial\":true,", f);
+	jsonw_key(f, "partial_reason");
+	jsonw_cstr(f, reason);
+}
+
+static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+{
+	struct frame *f;
+	int32_t container = current_container(t);
+
+	if (t->nstack == t->capstack) {
+		uint32_t ncap = t->capstack ? t->capstack * 2 : 64;
+		struct frame *ns = realloc(t->stack, ncap * sizeof(*ns));
+		if (!ns) {
+			log_err("out of memory");
+			abort();
+		}
+		t->stack = ns;
+		t->capstack = ncap;
+	}
+	f = &t->stack[t->nstack++];
+	f->depth = depth;
+	f->container = container;
+	f->fn = fn;
+	f->start = ts;
+	f->has_child = false;
+	/* a placeholder is shown: its name is learnt only when it returns */
+	f->visible = !fn || fn->allowed;
+	if (!f->visible)
+		return;
+	sep(t, container);
+	fputc('{', t->spool);
+	if (fn) {
+		write_ident(t->spool, fn);
+		write_time(t->spool, "start_ns", true, ts);
+	} else {
+		fputs("\"start_ns\":null", t->spool);
+	}
+	fputs(",\"children\":[", t->spool);
+	t->calls++;
+}
+
+/* pop the top frame; exit_fn/end known when its exit was observed */
+static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end_known,
+		uint64_t end, const char *reason)
+{
+	struct frame *f = top(t);
+	FILE *s = t->spool;
+
+	t->nstack--;
+	if (!f->visible)
+		return;
+	fputc(']', s);
+	if (!f->fn) {
+		fputc(',', s);
+		write_ident(s, exit_fn);
+	}
+	write_time(s, "end_ns", end_known, end);
+	write_time(s, "duration_ns", end_known && f->fn, end - f->start);
+	if (reason)
+		write_partial(s, reason);
+	fputc('}', s);
+}
+
+/* a node whose entry was not observed, with no observed children */
+static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, uint64_t end)
+{
+	int32_t container = current_container(t);
+	FILE *s = t->spool;
+
+	if (!fn->allowed)
+		return;
+	sep(t, container);
+	fputc('{', s);
+	write_ident(s, fn);
+	fputs(",\"start_ns\":null", s);
+	write_time(s, "end_ns", true, end);
+	fputs(",\"duration_ns\":null,\"children\":[]", s);
+	write_partial(s, R_LOST_ENTRY);
+	fputc('}', s);
+	t->calls++;
+}
+
+/* Everything at the root level so far becomes the children of a call that
+ * was running before it: its "{"children":[" is written ahead of the spool
+ * when the thread is assembled. */
+static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_known, uint64_t end)
+{
+	FILE *s = t->spool;
+	const char *reason = t->attach ? (end_known ? R_BEFORE : R_BEFORE_LOST)
+				       : (end_known ? R_LOST_ENTRY : R_LOST_BOTH);
+
+	t->wraps++;
+	t->base--;
+	t->root_has_child = true;
+	t->calls++;
+	fputs("],", s);
+	write_ident(s, fn);
+	fputs(",\"start_ns\":null", s);
+	write_time(s, "end_ns", end_known, end);
+	fputs(",\"duration_ns\":null", s);
+	write_partial(s, reason);
+	fputc('}', s);
+}
+
+static void close_deeper(struct thread_tree *t, int32_t depth)
+{
+	while (t->nstack && top(t)->depth > depth)
+		pop(t, NULL, false, 0, top(t)->fn ? R_LOST_EXIT : R_LOST_BOTH);
+}
+
+void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+{
+	int32_t d;
+
+	if (!t->first_ts)
+		t->first_ts = ts;
+	t->last_ts = ts;
+	close_deeper(t, depth - 1);
+	/* calls at depth..base-1 were running, and their exits were lost */
+	while (depth < t->base)
+		wrap(t, NULL, false, 0);
+	d = t->nstack ? top(t)->depth : t->base - 1;
+	while (++d < depth)
+		push(t, d, NULL, 0);
+	push(t, depth, fn, ts);
+}
+
+void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+{
+	struct frame *f;
+
+	if (!t->first_ts)
+		t->first_ts = ts;
+	t->last_ts = ts;
+	close_deeper(t, depth);
+	f = top(t);
+	if (f && f->depth == depth) {
+		if (!f->fn || f->fn == fn) {
+			pop(t, fn, true, ts, f->fn ? NULL : R_LOST_ENTRY);
+			return;
+		}
+		/* another call's exit at this depth: this frame's exit and the
+		 * other call's entry were both lost */
+		pop(t, NULL, false, 0, R_LOST_EXIT);
+		leaf_entry_lost(t, fn, ts);
+		return;
+	}
+	if (depth >= t->base) {
+		leaf_entry_lost(t, fn, ts);
+		return;
+	}
+	/* shallower than the root level: open frames (none here, they were
+	 * closed above) and calls between depth and base without exits */
+	while (depth < t->base - 1)
+		wrap(t, NULL, false, 0);
+	if (fn->allowed)
+		wrap(t, fn, true, ts);
+	else
+		t->base--; /* hidden: what it wrapped stays at the root level */
+}
+
+void tree_close_all(struct thread_tree *t, const char *reason)
+{
+	while (t->nstack)
+		pop(t, NULL, false, 0, top(t)->fn ? reason : R_LOST_BOTH);
+}
+
+int tree_write_thread(struct thread_tree *t, FILE *out)
+{
+	char buf[1 << 16];
+	size_t n;
+
+	fputc('{', out);
+	jsonw_key(out, "thread_id");
+	jsonw_u64(out, t->tid);
+	fputc(',', out);
+	jsonw_key(out, "thread_name");
+	jsonw_cstr(out, t->name);
+	fputc(',', out);
+	jsonw_key(out, "total_calls");
+	jsonw_u64(out, t->calls);
+	fputc(',', out);
+	jsonw_key(out, "lost_events");
+	jsonw_u64(out, t->lost);
+	fputs(",\"root_calls\":[", out);
+	for (uint64_t i = 0; i < t->wraps; i++)
+		fputs("{\"children\":[", out);
+	if (fflush(t->spool) || ferror(t->spool))
+		return -EIO;
+	rewind(t->spool);
+	while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			return -errno;
+	if (ferror(t->spool))
+		return -EIO;
+	fputs("]}", out);
+	return ferror(out) ? -EIO : 0;
+}

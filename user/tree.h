@@ -1,0 +1,60 @@
+/* Per-thread call trees, rebuilt from enter/exit events and streamed to a
+ * spool file as calls open and close, so memory is bounded by call depth,
+ * not by trace length.
+ *
+ * Every event carries the thread's call depth as BPF counted it (enter and
+ * exit of one call carry the same value). That is what keeps the trees exact
+ * when events are missing:
+ *  - frames deeper than an incoming event lost their exits: closed, "partial";
+ *  - an enter deeper than expected lost the entries in between: placeholder
+ *    frames are opened, named when their exits arrive;
+ *  - an exit shallower than the root level is a call that was already running
+ *    when tracing started (attach): it becomes a "partial" node wrapping
+ *    everything recorded before it at the root level.
+ * Node objects are written in pieces (JSON object keys are unordered): the
+ * known keys and "children":[ at entry, the rest at exit. */
+#ifndef CTRACE_TREE_H
+#define CTRACE_TREE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct func_info;
+
+struct frame {
+	int32_t depth;
+	int32_t container;          /* index of the nearest visible ancestor; -1: root level */
+	const struct func_info *fn; /* NULL: placeholder, entry not observed */
+	uint64_t start;
+	bool visible;               /* written (not filtered out) */
+	bool has_child;             /* a child was written: the next needs a comma */
+};
+
+struct thread_tree {
+	uint32_t tid;
+	char name[64];
+	FILE *spool;
+	struct frame *stack;
+	uint32_t nstack, capstack;
+	int32_t base;       /* depth of the root level */
+	bool root_has_child;
+	uint64_t wraps;     /* nodes wrapped around everything before them */
+	uint64_t calls;     /* nodes written */
+	uint64_t lost;      /* events this thread lost (from BPF) */
+	bool attach;        /* calls may predate tracing */
+	bool exited;
+	uint64_t first_ts, last_ts;
+};
+
+/* spool: where the thread's root_calls elements are streamed */
+void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach);
+void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts);
+void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts);
+/* close every open frame: their exits were not observed, for this reason */
+void tree_close_all(struct thread_tree *t, const char *reason);
+/* write the thread object ({"thread_id":…,"root_calls":[…]}) to out,
+ * copying the spool; 0 or -errno */
+int tree_write_thread(struct thread_tree *t, FILE *out);
+void tree_free(struct thread_tree *t);
+
+#endif
