@@ -31,12 +31,16 @@ struct {
 } rb SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct tstate);
 } threads SEC(".maps");
 
+/* Set by the loader once every link is in, cleared before the first is
+ * removed: uprobe links attach and detach one after another, and an exit
+ * counted without its entry (or the reverse) would skew the depths. */
+__u32 armed = 0;
 __u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
 
@@ -50,14 +54,14 @@ static __always_inline __u64 wake_flags(void)
 
 static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 {
-	struct tstate *st = bpf_map_lookup_elem(&threads, &tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
 	struct ctrace_thread *e;
-	struct tstate zero = {};
 
 	if (st)
 		return st;
-	/* only this thread creates its own entry: failure means the table is full */
-	if (bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST)) {
+	st = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
 		__sync_fetch_and_add(&untracked_total, 1);
 		return NULL;
 	}
@@ -75,7 +79,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	} else {
 		__sync_fetch_and_add(&lost_total, 1);
 	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	return st;
 }
 
 static __always_inline int record(struct pt_regs *ctx, __u32 kind)
@@ -89,7 +93,7 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 
 	/* The link's pid filter already restricts this to the target's mm;
 	 * this also keeps out a forked child that shares the probed file. */
-	if ((id >> 32) != targ_tgid)
+	if ((id >> 32) != targ_tgid || !armed)
 		return 0;
 	st = thread_state(tid, now);
 	if (!st)
@@ -162,7 +166,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		__sync_fetch_and_add(&lost_total, 1);
 		goto out;
 	}
-	st = bpf_map_lookup_elem(&threads, &tid);
+	st = bpf_task_storage_get(&threads, p, 0, 0);
 	e->h.kind = CTRACE_EV_THREAD_EXIT;
 	e->h.tid = tid;
 	e->h.ts = bpf_ktime_get_ns();
@@ -174,7 +178,5 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	/* the consumer must see the process end promptly */
 	bpf_ringbuf_submit(e, group_dead ? BPF_RB_FORCE_WAKEUP : wake_flags());
 out:
-	/* tids are recycled: a later thread must start from depth 0 */
-	bpf_map_delete_elem(&threads, &tid);
 	return 0;
 }

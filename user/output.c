@@ -14,14 +14,49 @@
 #include "trace.h"
 #include "tree.h"
 
+/* /dev/stdout, a FIFO, /dev/null: written in place. Renaming a temporary
+ * file over them would replace the device node itself. */
+static int open_special(struct output *o, const char *path)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_err("cannot write the output '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	o->dirfd = open(tmpdir && *tmpdir ? tmpdir : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	o->f = fdopen(fd, "w");
+	if (o->dirfd < 0 || !o->f) {
+		log_err("cannot set up the output '%s': %s", path, strerror(errno));
+		if (!o->f)
+			close(fd);
+		return -1;
+	}
+	setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+	return 0;
+}
+
 int output_open(struct output *o, const char *path)
 {
 	char *dcopy, *dir;
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
 	o->dirfd = -1;
 	o->path = strdup(path);
+	if (!o->path) {
+		log_err("out of memory");
+		return -1;
+	}
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			log_err("cannot write the output '%s': it is a directory", path);
+			return -1;
+		}
+		return open_special(o, path);
+	}
 	dcopy = strdup(path);
 	if (!o->path || !dcopy || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
 		free(dcopy);
@@ -196,6 +231,14 @@ int output_commit(struct output *o)
 {
 	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
 	int fd = fileno(o->f);
+
+	if (!o->tmp) { /* a device or FIFO, written in place */
+		int rc = fclose(o->f);
+		o->f = NULL;
+		if (rc)
+			log_err("writing '%s': %s", o->path, strerror(errno));
+		return rc ? -1 : 0;
+	}
 
 	/* under sudo the trace belongs to the user who asked for it */
 	if (uid && gid && getuid() == 0) {

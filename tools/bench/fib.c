@@ -1,0 +1,37 @@
+/* Benchmark workload: recursive fib, built -O2 -finstrument-functions.
+ * Times only the computation itself (not start-up, attach or exit), so
+ * traced and untraced runs compare like for like.
+ *   fib N [--wait FILE]   with --wait, spins until FILE exists (attach mode) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+__attribute__((noinline)) long fib(int n)
+{
+	return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 27;
+	struct timespec a, b;
+	long r;
+
+	if (argc > 3)
+		while (access(argv[3], F_OK))
+			usleep(1000);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	r = fib(n);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	/* calls of fib(n) = 2*fib(n+1)-1, computed without calling fib again */
+	long f0 = 0, f1 = 1;
+	for (int i = 0; i < n + 1; i++) {
+		long t = f0 + f1;
+		f0 = f1;
+		f1 = t;
+	}
+	printf("fib(%d)=%ld calls=%ld elapsed_ns=%ld\n", n, r, 2 * f0 - 1,
+	       (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec));
+	return 0;
+}
