@@ -121,16 +121,14 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 	return 0;
 }
 
+/* One program for both hooks, so each probed file needs one link (each
+ * link's detach waits for its own RCU grace period); the cookie's low bit
+ * says which hook the probe sits on. */
 SEC("uprobe")
-int on_enter(struct pt_regs *ctx)
+int on_hook(struct pt_regs *ctx)
 {
-	return record(ctx, CTRACE_EV_ENTER);
-}
-
-SEC("uprobe")
-int on_exit(struct pt_regs *ctx)
-{
-	return record(ctx, CTRACE_EV_EXIT);
+	return record(ctx, bpf_get_attach_cookie(ctx) & CTRACE_COOKIE_EXIT ?
+				   CTRACE_EV_EXIT : CTRACE_EV_ENTER);
 }
 
 /* Launch mode: stop the new image at its ELF entry point, after the dynamic

@@ -9,6 +9,8 @@
 #endif
 
 #define CTRACE_COMM_LEN 16
+/* uprobe cookie: bit 0 set on the exit hook's probes */
+#define CTRACE_COOKIE_EXIT 1ull
 
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */

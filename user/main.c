@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	bool launch, preload = false, child_alive = false, trace_ok = false;
 	int entry_fd = -1, pidfd = -1, status = 0, ret = 1, rc;
 	sig_atomic_t handled = 0;
-	uint64_t t0, deadline = 0;
+	uint64_t t0, t_attach, deadline = 0;
 	pid_t targ;
 
 	rc = cli_parse(argc, argv, &cfg);
@@ -273,8 +273,7 @@ int main(int argc, char **argv)
 	skel->rodata->max_depth = cfg.max_depth;
 	skel->rodata->wake_bytes = cfg.buffer_size / 4;
 	bpf_map__set_max_entries(skel->maps.rb, cfg.buffer_size);
-	bpf_program__set_expected_attach_type(skel->progs.on_enter, CTRACE_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.on_exit, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_hook, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	rc = ctrace_bpf__load(skel);
@@ -299,6 +298,7 @@ int main(int argc, char **argv)
 	pr.filter = cfg.filter;
 	pr.pid = targ;
 	pr.empty = cfg.bench_empty;
+	t_attach = now_ns(CLOCK_MONOTONIC);
 
 	if (launch) {
 		if (preload ? probes_attach_hooks_lib(&pr, hooks)
@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 		entry_fd = probes_attach_entry_stop(&pr, exe, img);
 		if (entry_fd < 0)
 			goto cleanup;
+		skel->bss->armed = 1;
 		rc = launch_release(&child);
 		if (rc) {
 			child.pid = 0;
@@ -347,11 +348,13 @@ int main(int argc, char **argv)
 				filter_is_empty(cfg.filter) ? "" : " matching the filters");
 			goto cleanup;
 		}
+		skel->bss->armed = 1;
 		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
 		ri.probe_mode = "callsite";
 	}
-	log_dbg("tracing pid %d: %s, %lu call sites in %lu functions", (int)targ,
-		ri.probe_mode, (unsigned long)pr.nsites, (unsigned long)pr.nfuncs);
+	log_dbg("tracing pid %d: %s probes, %lu call sites in %lu functions, attached in %.1f ms",
+		(int)targ, ri.probe_mode, (unsigned long)pr.nsites, (unsigned long)pr.nfuncs,
+		(now_ns(CLOCK_MONOTONIC) - t_attach) / 1e6);
 	install_signals();
 	if (cfg.duration > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(cfg.duration * 1e9);
@@ -391,8 +394,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* detach first, then drain what was already recorded */
+	/* disarm, detach, then drain what was already recorded */
+	skel->bss->armed = 0;
+	t_attach = now_ns(CLOCK_MONOTONIC);
 	probes_detach_all(&pr);
+	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t_attach) / 1e6);
 	ring_buffer__consume(rb);
 	trace_finish(&tr, targ, "exit not observed (still running when tracing stopped)");
 	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - t0;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "ctrace.h"
 #include "ctrace.skel.h"
 #include "demangle.h"
 #include "elf_image.h"
@@ -29,10 +30,12 @@ static int keep_link(struct probes *p, int fd)
 	return 0;
 }
 
-static int attach(struct probes *p, struct bpf_program *prog, const char *path,
-		  const char *display, const uint64_t *offs, size_t n)
+/* one link for all the given sites of a file */
+static int attach(struct probes *p, const char *path, const char *display,
+		  const uint64_t *offs, const uint64_t *cookies, size_t n)
 {
-	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, p->pid, false);
+	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty : p->skel->progs.on_hook;
+	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, cookies, n, p->pid, false);
 
 	if (fd < 0) {
 		log_err("cannot attach %zu uprobe(s) to %s: %s%s", n, display, strerror(-fd),
@@ -41,13 +44,6 @@ static int attach(struct probes *p, struct bpf_program *prog, const char *path,
 		return -1;
 	}
 	return keep_link(p, fd);
-}
-
-static struct bpf_program *prog_for(struct probes *p, int kind)
-{
-	if (p->empty)
-		return p->skel->progs.on_hit_empty;
-	return kind == HOOK_ENTER ? p->skel->progs.on_enter : p->skel->progs.on_exit;
 }
 
 static const struct elf_sym *find_sym(const struct elf_image *img, const char *name)
@@ -62,6 +58,7 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
 	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
 	struct elf_image *img;
+	uint64_t offs[2], cookies[2] = { 0, CTRACE_COOKIE_EXIT };
 	char err[256];
 	int rc = -1;
 
@@ -71,15 +68,14 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 	}
 	for (int k = 0; k < 2; k++) {
 		const struct elf_sym *s = find_sym(img, names[k]);
-		uint64_t off;
 
-		if (!s || elf_vaddr_to_offset(img, s->addr, &off)) {
+		if (!s || elf_vaddr_to_offset(img, s->addr, &offs[k])) {
 			log_err("hooks library %s has no %s", lib, names[k]);
 			goto out;
 		}
-		if (attach(p, prog_for(p, k), lib, lib, &off, 1))
-			goto out;
 	}
+	if (attach(p, lib, lib, offs, cookies, 2))
+		goto out;
 	log_dbg("probes on the hooks of %s", lib);
 	rc = 0;
 out:
@@ -91,8 +87,8 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 			     const struct elf_image *img)
 {
 	struct hook_site *sites = NULL;
-	size_t n = 0, cnt[2] = { 0, 0 };
-	uint64_t *offs[2] = { NULL, NULL };
+	size_t n = 0, cnt = 0, nexit = 0;
+	uint64_t *offs = NULL, *cookies = NULL;
 	signed char *allowed = NULL; /* per symbol: -1 unknown, 0 no, 1 yes */
 	char err[256];
 	long rc = -1;
@@ -106,10 +102,10 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 		free(sites);
 		return 0;
 	}
-	offs[0] = calloc(n, sizeof(uint64_t));
-	offs[1] = calloc(n, sizeof(uint64_t));
+	offs = calloc(n, sizeof(uint64_t));
+	cookies = calloc(n, sizeof(uint64_t));
 	allowed = malloc(img->nsyms ? img->nsyms : 1);
-	if (!offs[0] || !offs[1] || !allowed) {
+	if (!offs || !cookies || !allowed) {
 		log_err("out of memory");
 		goto out;
 	}
@@ -130,18 +126,19 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 		if (s->sym != last_sym)
 			p->nfuncs++;
 		last_sym = s->sym;
-		offs[s->kind][cnt[s->kind]++] = s->offset;
+		offs[cnt] = s->offset;
+		cookies[cnt++] = s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0;
+		nexit += s->kind == HOOK_EXIT;
 	}
-	for (int k = 0; k < 2; k++)
-		if (cnt[k] && attach(p, prog_for(p, k), attach_path, display, offs[k], cnt[k]))
-			goto out;
-	p->nsites += cnt[0] + cnt[1];
-	log_dbg("%s: %zu enter + %zu exit call sites probed", display, cnt[0], cnt[1]);
-	rc = (long)(cnt[0] + cnt[1]);
+	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))
+		goto out;
+	p->nsites += cnt;
+	log_dbg("%s: %zu enter + %zu exit call sites probed", display, cnt - nexit, nexit);
+	rc = (long)cnt;
 out:
 	free(allowed);
-	free(offs[0]);
-	free(offs[1]);
+	free(offs);
+	free(cookies);
 	free(sites);
 	return rc;
 }
