@@ -1,0 +1,91 @@
+#!/bin/bash
+# Per-call overhead of ctrace-bpf against the bare probe cost and uftrace,
+# measured in one run on the same workload (recursive fib, -O2
+# -finstrument-functions). Every figure is the best of RUNS runs (noise only ever adds time) of the
+# workload's own timing of fib(N), so start-up, attach and exit are excluded.
+#
+#   sudo tools/bench.sh            # N=27 (635,621 calls), RUNS=5
+#   sudo N=25 RUNS=3 tools/bench.sh
+#   sudo BENCH_RSS=1 tools/bench.sh   # also: peak tracer RSS on an 11.4M-call trace
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-27}
+RUNS=${RUNS:-5}
+TOOL=build/ctrace-bpf
+W=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
+trap 'rm -rf "$W"; [ -n "${BG:-}" ] && kill $BG 2>/dev/null; true' EXIT
+
+[ -x "$TOOL" ] || { echo "bench: build first (make)" >&2; exit 1; }
+gcc -O2 -g -finstrument-functions tools/bench/fib.c -o "$W/fib"
+CALLS=$("$W/fib" "$N" | sed 's/.*calls=\([0-9]*\).*/\1/')
+
+elapsed() { sed -n 's/.*elapsed_ns=\([0-9]*\).*/\1/p'; }
+best() { sort -n | head -1; }
+# median elapsed ns of RUNS runs of: "$@" fib N
+measure() {
+	for _ in $(seq "$RUNS"); do "$@" "$W/fib" "$N" 2>/dev/null | elapsed; done | best
+}
+attach_once() {
+	rm -f "$W/go"
+	"$W/fib" "$N" x "$W/go" > "$W/attach.out" &
+	BG=$!
+	"$TOOL" -v -p $BG -o "$W/attach.json" 2> "$W/attach.err" &
+	local tp=$!
+	for _ in $(seq 500); do grep -q "attached in" "$W/attach.err" && break; sleep 0.01; done
+	touch "$W/go"
+	wait $BG || true
+	BG=
+	wait $tp || true
+	elapsed < "$W/attach.out"
+}
+
+base=$(measure env)
+ctrace=$(measure "$TOOL" -o "$W/t.json" --)
+lost=$(jq .metadata.lost_events "$W/t.json")
+traced=$(jq .metadata.total_calls "$W/t.json")
+floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
+callsite=$(measure "$TOOL" --probe callsite -o "$W/c.json" --)
+floor_cs=$(measure "$TOOL" --probe callsite --bench-empty -o "$W/e.json" --)
+attach=$(for _ in $(seq "$RUNS"); do attach_once; done | best)
+if command -v uftrace >/dev/null; then
+	uft=$(measure uftrace record --no-libcall -d "$W/uftrace.data")
+else
+	uft=
+fi
+
+per() { awk -v t="$1" -v b="$base" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
+ratio() { awk -v a="$1" -v f="$2" -v b="$base" 'BEGIN {printf "%.2fx", (a - b) / (f - b)}'; }
+echo "workload: fib($N), $CALLS calls, -O2 -finstrument-functions; best of $RUNS runs"
+echo "untraced: $((base / 1000)) us total"
+printf '%-46s %9s\n' "" "ns/call"
+printf '%-46s %9s\n' "bare uprobes, preloaded NOP hooks (floor)" "$(per "$floor_pre")"
+printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: preload)" \
+	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
+printf '%-46s %9s\n' "bare uprobes, hook call sites (floor)" "$(per "$floor_cs")"
+printf '%-46s %9s   %s of floor\n' "ctrace-bpf launch --probe callsite" "$(per "$callsite")" \
+	"$(ratio "$callsite" "$floor_cs")"
+printf '%-46s %9s   %s of call-site floor\n' "ctrace-bpf attach (-p, call sites)" "$(per "$attach")" \
+	"$(ratio "$attach" "$floor_cs")"
+[ -n "$uft" ] && printf '%-46s %9s\n' "uftrace record --no-libcall" "$(per "$uft")"
+
+# attach + detach on a program with 2,000 instrumented functions
+tools/bench/gen_many.sh 2000 > "$W/many.c"
+gcc -O2 -finstrument-functions "$W/many.c" -o "$W/many"
+"$W/many" & BG=$!
+sleep 0.2
+start=$(date +%s%N)
+"$TOOL" -v -p $BG --duration 0.2 -o "$W/many.json" 2> "$W/many.err"
+end=$(date +%s%N)
+kill $BG; wait $BG 2>/dev/null || true; BG=
+a=$(sed -n 's/.*attached in \([0-9.]*\) ms.*/\1/p' "$W/many.err")
+d=$(sed -n 's/.*detached in \([0-9.]*\) ms.*/\1/p' "$W/many.err")
+s=$(sed -n 's/.*probes, \([0-9]*\) call sites.*/\1/p' "$W/many.err")
+echo "attach: 2,000 functions, $s call sites: attach $a ms, detach $d ms," \
+	"whole run with --duration 0.2: $(( (end - start) / 1000000 )) ms"
+
+if [ -n "${BENCH_RSS:-}" ]; then
+	/usr/bin/time -f '%M' -o "$W/rss" "$TOOL" -o "$W/big.json" -- "$W/fib" 33 > /dev/null 2>&1
+	echo "peak tracer RSS, fib(33) = $(jq .metadata.total_calls "$W/big.json") calls:" \
+		"$(( $(cat "$W/rss") / 1024 )) MiB (lost $(jq .metadata.lost_events "$W/big.json"))," \
+		"trace $(( $(stat -c %s "$W/big.json") / 1048576 )) MiB"
+fi
