@@ -1,0 +1,269 @@
+/* The tree builder against event streams with losses, attach-time partial
+ * calls and filtered frames: the JSON it writes must parse and have exactly
+ * the expected shape. */
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "harness.h"
+#include "symbolize.h"
+#include "tree.h"
+
+static struct func_info A = { 0x1000, "A", "prog", true };
+static struct func_info B = { 0x2000, "B", "prog", true };
+static struct func_info C = { 0x3000, "C", "prog", true };
+static struct func_info D = { 0x4000, "D", "prog", true };
+static struct func_info E = { 0x5000, "E", "prog", true };
+static struct func_info H = { 0x6000, "H", "prog", false }; /* filtered out */
+
+struct run {
+	struct thread_tree t;
+	cJSON *doc;
+	char shape[512];
+};
+
+static void begin(struct run *r, bool attach)
+{
+	memset(r, 0, sizeof(*r));
+	tree_init(&r->t, 42, tmpfile(), attach);
+}
+
+/* "A(B,C)": the tree's shape; partial nodes get a '*' */
+static void shape_of(const cJSON *nodes, char *out, size_t len)
+{
+	const cJSON *n;
+	bool first = true;
+
+	cJSON_ArrayForEach(n, nodes) {
+		const cJSON *fn = cJSON_GetObjectItem(n, "function");
+		const cJSON *kids = cJSON_GetObjectItem(n, "children");
+		size_t l = strlen(out);
+
+		snprintf(out + l, len - l, "%s%s%s", first ? "" : ",",
+			 cJSON_IsString(fn) ? fn->valuestring : "?",
+			 cJSON_IsTrue(cJSON_GetObjectItem(n, "partial")) ? "*" : "");
+		first = false;
+		if (cJSON_GetArraySize(kids)) {
+			l = strlen(out);
+			snprintf(out + l, len - l, "(");
+			shape_of(kids, out, len);
+			l = strlen(out);
+			snprintf(out + l, len - l, ")");
+		}
+	}
+}
+
+static void end(struct run *r, const char *reason)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	tree_close_all(&r->t, reason);
+	CHECK(tree_write_thread(&r->t, m) == 0);
+	fclose(m);
+	r->doc = cJSON_Parse(buf);
+	CHECK(r->doc != NULL);
+	if (!r->doc)
+		fprintf(stderr, "unparsable: %s\n", buf);
+	else
+		shape_of(cJSON_GetObjectItem(r->doc, "root_calls"), r->shape, sizeof(r->shape));
+	free(buf);
+	tree_free(&r->t);
+}
+
+static const cJSON *root(struct run *r, int i)
+{
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(r->doc, "root_calls"), i);
+}
+
+static void test_nesting(void)
+{
+	struct run r;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 2, &B, 20);
+	tree_exit(&r.t, 2, &B, 30);
+	tree_enter(&r.t, 2, &C, 40);
+	tree_exit(&r.t, 2, &C, 50);
+	tree_exit(&r.t, 1, &A, 60);
+	tree_enter(&r.t, 1, &D, 70);
+	tree_exit(&r.t, 1, &D, 80);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B,C),D");
+	CHECK_INT(r.t.calls, 4);
+	CHECK_INT(cJSON_GetObjectItem(root(&r, 0), "duration_ns")->valueint, 50);
+	CHECK_INT(cJSON_GetObjectItem(root(&r, 0), "start_ns")->valueint, 10);
+	CHECK(cJSON_GetObjectItem(root(&r, 0), "partial") == NULL);
+	cJSON_Delete(r.doc);
+}
+
+/* attached inside B → C: D completes, then C and B return */
+static void test_attach_wraps(void)
+{
+	struct run r;
+	const cJSON *b;
+
+	begin(&r, true);
+	tree_enter(&r.t, 1, &D, 10);
+	tree_exit(&r.t, 1, &D, 20);
+	tree_exit(&r.t, 0, &C, 30);
+	tree_enter(&r.t, 0, &E, 40);
+	tree_exit(&r.t, 0, &E, 50);
+	tree_exit(&r.t, -1, &B, 60);
+	tree_enter(&r.t, -1, &A, 70);
+	tree_exit(&r.t, -1, &A, 80);
+	end(&r, "x");
+	CHECK_STR(r.shape, "B*(C*(D),E),A");
+	b = root(&r, 0);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(b, "start_ns")));
+	CHECK_INT(cJSON_GetObjectItem(b, "end_ns")->valueint, 60);
+	CHECK(strstr(cJSON_GetObjectItem(b, "partial_reason")->valuestring, "already running") != NULL);
+	CHECK_INT(r.t.calls, 5);
+	cJSON_Delete(r.doc);
+}
+
+/* an exit lost: the frame is closed when a sibling enters at its depth */
+static void test_lost_exit(void)
+{
+	struct run r;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 2, &B, 20);
+	/* B's exit lost */
+	tree_enter(&r.t, 2, &C, 40);
+	tree_exit(&r.t, 2, &C, 50);
+	tree_exit(&r.t, 1, &A, 60);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B*,C)");
+	cJSON_Delete(r.doc);
+}
+
+/* an entry lost: a placeholder keeps C under B, named when B returns */
+static void test_lost_entry(void)
+{
+	struct run r;
+	const cJSON *b;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	/* B's entry lost */
+	tree_enter(&r.t, 3, &C, 30);
+	tree_exit(&r.t, 3, &C, 40);
+	tree_exit(&r.t, 2, &B, 50);
+	tree_exit(&r.t, 1, &A, 60);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B*(C))");
+	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(b, "duration_ns")));
+	CHECK_INT(cJSON_GetObjectItem(b, "end_ns")->valueint, 50);
+	cJSON_Delete(r.doc);
+}
+
+/* another call's exit at the open frame's depth: both sides marked */
+static void test_mismatch(void)
+{
+	struct run r;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 2, &B, 20);
+	tree_exit(&r.t, 2, &C, 30);
+	tree_exit(&r.t, 1, &A, 40);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B*,C*)");
+	cJSON_Delete(r.doc);
+}
+
+/* a filtered-out frame's children move up to its nearest shown caller */
+static void test_hidden(void)
+{
+	struct run r;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 2, &H, 20);
+	tree_enter(&r.t, 3, &B, 30);
+	tree_exit(&r.t, 3, &B, 40);
+	tree_enter(&r.t, 3, &C, 50);
+	tree_exit(&r.t, 3, &C, 60);
+	tree_exit(&r.t, 2, &H, 70);
+	tree_enter(&r.t, 2, &D, 80);
+	tree_exit(&r.t, 2, &D, 90);
+	tree_exit(&r.t, 1, &A, 100);
+	tree_enter(&r.t, 1, &H, 110);
+	tree_enter(&r.t, 2, &E, 120);
+	tree_exit(&r.t, 2, &E, 130);
+	tree_exit(&r.t, 1, &H, 140);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B,C,D),E");
+	CHECK_INT(r.t.calls, 5);
+	cJSON_Delete(r.doc);
+}
+
+/* calls still open when tracing stops keep their children, marked partial */
+static void test_open_at_end(void)
+{
+	struct run r;
+	const cJSON *a;
+
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 2, &B, 20);
+	tree_exit(&r.t, 2, &B, 30);
+	tree_enter(&r.t, 2, &C, 40);
+	end(&r, "still running");
+	CHECK_STR(r.shape, "A*(B,C*)");
+	a = root(&r, 0);
+	CHECK_STR(cJSON_GetObjectItem(a, "partial_reason")->valuestring, "still running");
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(a, "end_ns")));
+	cJSON_Delete(r.doc);
+}
+
+/* an attach-time exit of a filtered-out caller leaves the roots as they are */
+static void test_hidden_wrap(void)
+{
+	struct run r;
+
+	begin(&r, true);
+	tree_enter(&r.t, 1, &D, 10);
+	tree_exit(&r.t, 1, &D, 20);
+	tree_exit(&r.t, 0, &H, 30);
+	tree_enter(&r.t, 0, &E, 40);
+	tree_exit(&r.t, 0, &E, 50);
+	tree_exit(&r.t, -1, &B, 60);
+	end(&r, "x");
+	CHECK_STR(r.shape, "B*(D,E)");
+	cJSON_Delete(r.doc);
+}
+
+/* an enter shallower than the roots: the callers above them lost their exits */
+static void test_enter_above_roots(void)
+{
+	struct run r;
+
+	begin(&r, true);
+	tree_enter(&r.t, 1, &D, 10);
+	tree_exit(&r.t, 1, &D, 20);
+	/* exits at 0 and -1 lost */
+	tree_enter(&r.t, -1, &A, 30);
+	tree_exit(&r.t, -1, &A, 40);
+	end(&r, "x");
+	CHECK_STR(r.shape, "[unknown]*([unknown]*(D)),A");
+	cJSON_Delete(r.doc);
+}
+
+int main(void)
+{
+	test_nesting();
+	test_attach_wraps();
+	test_lost_exit();
+	test_lost_entry();
+	test_mismatch();
+	test_hidden();
+	test_open_at_end();
+	test_hidden_wrap();
+	test_enter_above_roots();
+	HARNESS_MAIN_END("tree");
+}
