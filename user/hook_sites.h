@@ -1,0 +1,35 @@
+/* Where an image calls the -finstrument-functions hooks: the uprobe sites. */
+#ifndef CTRACE_HOOK_SITES_H
+#define CTRACE_HOOK_SITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf_image.h"
+
+enum { HOOK_ENTER = 0, HOOK_EXIT = 1 };
+
+struct hook_site {
+	uint64_t vaddr;       /* address of the call (or tail-call jmp) instruction */
+	uint64_t offset;      /* its file offset: what a uprobe is attached at */
+	uint32_t sym;         /* index into img->syms of the containing function */
+	uint8_t  kind;        /* HOOK_ENTER / HOOK_EXIT */
+	uint8_t  len;         /* instruction length */
+	bool     direct;      /* true: rel32/rel8 branch, emulated by the kernel (cheap);
+			       * false: indirect through the GOT (-fno-plt), single-stepped */
+};
+
+/* Decodes every function of img (in executable sections) with Capstone and
+ * returns the branches to the hooks, sorted by vaddr, in *out (free() it).
+ * Besides `call`, GCC -O2 tail-calls the exit hook with `jmp` in functions that
+ * return void; those are sites too (the frame is already gone at them).
+ * Returns 0 or a negative errno with one line in err. On success err is empty,
+ * or holds a one-line note about functions that could not be fully decoded
+ * (their sites up to the undecodable byte are kept). -ENOTSUP: the image defines
+ * both hooks at one address (static glibc) and calls it, so enter and exit
+ * calls cannot be told apart. */
+int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t *n,
+		    char *err, size_t errlen);
+
+#endif
