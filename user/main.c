@@ -99,10 +99,11 @@ static int find_hooks_lib(char *buf, size_t len)
 	return access(buf, R_OK);
 }
 
-/* Every instrumented module mapped in the target, but skip exclude_path
- * (already probed) — libc defines the hooks but is not instrumented, so
- * it simply has no sites. */
-static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, const char *skip)
+/* Every instrumented module mapped in the target. The executable is skipped
+ * when it is already probed; libraries that define the hooks (libc,
+ * libpcprofile, our own) are not instrumented and would only cost a scan. */
+static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, const char *exe,
+				  bool skip_exe)
 {
 	const struct module *m;
 	size_t n;
@@ -113,7 +114,10 @@ static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, con
 		long r;
 		bool dup = false;
 
-		if (!m[i].img || !m[i].img->refs_hooks || (skip && !strcmp(m[i].path, skip)))
+		bool is_exe = !strcmp(m[i].path, exe);
+
+		if (!m[i].img || !m[i].img->refs_hooks || (is_exe && skip_exe) ||
+		    (!is_exe && m[i].img->hook_def[0]))
 			continue;
 		/* a file mapped by several executable segments is probed once */
 		for (size_t j = 0; j < i; j++)
@@ -323,7 +327,7 @@ int main(int argc, char **argv)
 			/* at the entry point: the libraries are mapped, nothing ran yet */
 			if (symbolizer_load_maps(sym))
 				log_warn("cannot read the target's memory map: names may be missing");
-			if (!preload && attach_mapped_modules(&pr, sym, exe) < 0)
+			if (!preload && attach_mapped_modules(&pr, sym, exe, true) < 0)
 				goto cleanup;
 			close(entry_fd);
 			entry_fd = -1;
@@ -339,7 +343,7 @@ int main(int argc, char **argv)
 			log_err("cannot read the memory map of process %d: %s", (int)targ, strerror(errno));
 			goto cleanup;
 		}
-		n = attach_mapped_modules(&pr, sym, NULL);
+		n = attach_mapped_modules(&pr, sym, exe, false);
 		if (n < 0)
 			goto cleanup;
 		if (n == 0) {
