@@ -13,7 +13,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
              -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
 ifneq ($(SAN),)
-CFLAGS    += -fsanitize=$(SAN) -fno-omit-frame-pointer
+CFLAGS    += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SAN)
 endif
 LDLIBS    := -lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++
@@ -31,7 +31,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PYTEST    ?= /usr/bin/python3 -m pytest
 
-.PHONY: all clean install setup demo test unit integration bench
+.PHONY: all clean install setup demo test unit integration sanitize bench
 all: $(TOOL) $(HOOKS_LIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
@@ -60,9 +60,15 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
 integration: all
-	$(PYTEST) -v -p no:cacheprovider tests/integration
+	CTRACE_BPF=$(abspath $(TOOL)) $(PYTEST) -v -p no:cacheprovider tests/integration
 
-test: all unit integration
+# The same suites against an AddressSanitizer + UBSan build of the loader:
+# target-controlled bytes (ELF, strings) are untrusted input.
+sanitize:
+	$(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined all unit
+	$(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined integration
+
+test: all unit integration sanitize
 
 setup:
 	./tools/setup.sh

@@ -212,26 +212,29 @@ int main(int argc, char **argv)
 	int entry_fd = -1, pidfd = -1, status = 0, ret = 1, rc;
 	sig_atomic_t handled = 0;
 	uint64_t t0, t_attach, deadline = 0;
-	pid_t targ;
+	pid_t targ = 0;
 
 	rc = cli_parse(argc, argv, &cfg);
-	if (rc)
+	if (rc) {
+		filter_free(cfg.filter);
 		return rc > 0 ? 0 : 2;
+	}
 	log_verbose = cfg.verbose;
 	libbpf_set_print(log_libbpf);
 	launch = cfg.pid == 0;
 
 	if (preflight_system())
-		return 1;
+		goto cleanup;
 	if (launch ? preflight_program(cfg.argv[0], exe, sizeof(exe))
 		   : preflight_pid(cfg.pid, exe, sizeof(exe)))
-		return 1;
+		goto cleanup;
 	if (!launch)
 		snprintf(hooks, sizeof(hooks), "/proc/%d/exe", (int)cfg.pid);
 	img_path = launch ? exe : hooks;
 	if (elf_image_open(img_path, &img, err, sizeof(err))) {
 		log_err("cannot trace '%s': %s", exe, err);
-		return 1;
+		img = NULL;
+		goto cleanup;
 	}
 	if (launch && !img->refs_hooks) {
 		log_err("'%s' was not built with -finstrument-functions: rebuild it with "

@@ -237,6 +237,7 @@ int output_commit(struct output *o)
 		o->f = NULL;
 		if (rc)
 			log_err("writing '%s': %s", o->path, strerror(errno));
+		output_abort(o);
 		return rc ? -1 : 0;
 	}
 
@@ -261,5 +262,6 @@ int output_commit(struct output *o)
 	}
 	free(o->tmp);
 	o->tmp = NULL;
+	output_abort(o); /* with nothing left to remove: frees and closes */
 	return 0;
 }

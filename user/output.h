@@ -37,7 +37,8 @@ struct output {
  * target starts. 0, or -1 with the reason printed. */
 int  output_open(struct output *o, const char *path);
 int  output_write(struct output *o, const struct trace *tr, const struct run_info *ri);
-/* fsync, rename into place, give it to the sudo user; 0 or -1 (printed) */
+/* fsync, rename into place, give it to the sudo user, release o; 0 or -1
+ * (printed; then call output_abort) */
 int  output_commit(struct output *o);
 /* remove the temporary file (failure paths) */
 void output_abort(struct output *o);
