@@ -38,7 +38,7 @@ $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	@mkdir -p $@
 
 $(BPF_OBJ): $(BPF_SRC) include/ctrace.h vmlinux/x86/vmlinux.h | $(BUILD)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name ctrace_bpf > $@

@@ -41,6 +41,7 @@ struct {
  * removed: uprobe links attach and detach one after another, and an exit
  * counted without its entry (or the reverse) would skew the depths. */
 __u32 armed = 0;
+__u32 signal_seq = 0;
 __u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
 
@@ -146,6 +147,100 @@ int on_entry_point(struct pt_regs *ctx)
 SEC("uprobe")
 int on_hit_empty(struct pt_regs *ctx)
 {
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} crash_rb SEC(".maps");
+
+/* the signals that mean a crash when they kill the process */
+static __always_inline bool fault_signal(int sig)
+{
+	switch (sig) {
+	case 4:  /* SIGILL */
+	case 5:  /* SIGTRAP */
+	case 6:  /* SIGABRT */
+	case 7:  /* SIGBUS */
+	case 8:  /* SIGFPE */
+	case 11: /* SIGSEGV */
+	case 31: /* SIGSYS */
+		return true;
+	}
+	return false;
+}
+
+/* Read outside the process, from the kernel, so a corrupt heap or stack in
+ * the target costs nothing: registers from the task's saved user state, and
+ * as much of the stack above rsp as can be read (the top of a thread's
+ * stack is not known here, so shrinking sizes are tried). */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	struct ctrace_crash_rec *rec;
+	struct ctrace_signal *e;
+	struct pt_regs *regs;
+	__u32 seq, tid;
+	__u64 sp;
+
+	if (!fault_signal(sig) || BPF_CORE_READ(task, tgid) != targ_tgid)
+		return 0;
+	seq = __sync_fetch_and_add(&signal_seq, 1);
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_total, 1);
+		return 0;
+	}
+	e->h.kind = CTRACE_EV_SIGNAL;
+	e->h.tid = tid = BPF_CORE_READ(task, pid);
+	e->h.ts = bpf_ktime_get_ns();
+	e->seq = seq;
+	e->sig = sig;
+	e->code = BPF_CORE_READ(info, si_code);
+	e->pad = 0;
+	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+
+	rec = bpf_ringbuf_reserve(&crash_rb, sizeof(*rec), 0);
+	if (!rec)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	rec->seq = seq;
+	rec->tid = tid;
+	rec->regs[0] = BPF_CORE_READ(regs, ax);
+	rec->regs[1] = BPF_CORE_READ(regs, dx);
+	rec->regs[2] = BPF_CORE_READ(regs, cx);
+	rec->regs[3] = BPF_CORE_READ(regs, bx);
+	rec->regs[4] = BPF_CORE_READ(regs, si);
+	rec->regs[5] = BPF_CORE_READ(regs, di);
+	rec->regs[6] = BPF_CORE_READ(regs, bp);
+	rec->regs[7] = sp = BPF_CORE_READ(regs, sp);
+	rec->regs[8] = BPF_CORE_READ(regs, r8);
+	rec->regs[9] = BPF_CORE_READ(regs, r9);
+	rec->regs[10] = BPF_CORE_READ(regs, r10);
+	rec->regs[11] = BPF_CORE_READ(regs, r11);
+	rec->regs[12] = BPF_CORE_READ(regs, r12);
+	rec->regs[13] = BPF_CORE_READ(regs, r13);
+	rec->regs[14] = BPF_CORE_READ(regs, r14);
+	rec->regs[15] = BPF_CORE_READ(regs, r15);
+	rec->regs[16] = BPF_CORE_READ(regs, ip);
+	rec->regs[17] = BPF_CORE_READ(regs, flags);
+	rec->stack_len = 0;
+	/* the user stack is the current task's only when it signals itself
+	 * (a fault, abort()); a kill from elsewhere runs in the sender */
+	if ((__u32)bpf_get_current_pid_tgid() == rec->tid) {
+		if (!bpf_probe_read_user(rec->stack, CTRACE_STACK_MAX, (void *)sp))
+			rec->stack_len = CTRACE_STACK_MAX;
+		else if (!bpf_probe_read_user(rec->stack, 8192, (void *)sp))
+			rec->stack_len = 8192;
+		else if (!bpf_probe_read_user(rec->stack, 4096, (void *)sp))
+			rec->stack_len = 4096;
+		else if (!bpf_probe_read_user(rec->stack, 1024, (void *)sp))
+			rec->stack_len = 1024;
+	}
+	bpf_ringbuf_submit(rec, 0);
 	return 0;
 }
 

@@ -17,6 +17,7 @@ enum ctrace_event_kind {
 	CTRACE_EV_EXIT = 2,        /* a traced function is about to return */
 	CTRACE_EV_THREAD = 3,      /* first event seen from a thread */
 	CTRACE_EV_THREAD_EXIT = 4, /* a thread of the target exited */
+	CTRACE_EV_SIGNAL = 5,      /* a fault/abort signal was generated for a thread */
 };
 
 /* Every record starts with this header. */
@@ -44,6 +45,32 @@ struct ctrace_thread {
 	__u32 lost;      /* THREAD_EXIT: events this thread lost in total */
 	__u32 group_dead;/* THREAD_EXIT: the last thread: the process is gone */
 	char comm[CTRACE_COMM_LEN];
+};
+
+/* SIGNAL: in the main ring buffer, so it is ordered with the calls of its
+ * thread (the open frames at that point are the crash's call stack). The
+ * registers and a copy of the stack go to the crash ring buffer under the
+ * same seq: they are large, and the call buffer's size is the user's. */
+struct ctrace_signal {
+	struct ctrace_hdr h;
+	__u32 seq;
+	__s32 sig;
+	__s32 code;   /* si_code */
+	__u32 pad;
+	__u64 addr;   /* si_addr, for fault signals */
+};
+
+/* x86-64 user registers at the signal, in DWARF register-number order
+ * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15), then rip and eflags */
+#define CTRACE_NREGS 18
+#define CTRACE_STACK_MAX 16384
+
+struct ctrace_crash_rec {
+	__u32 seq;
+	__u32 tid;
+	__u64 regs[CTRACE_NREGS];
+	__u64 stack_len; /* bytes copied from regs[7] (rsp) upwards */
+	__u8 stack[CTRACE_STACK_MAX];
 };
 
 #endif

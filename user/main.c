@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "crash.h"
 #include "ctrace.skel.h"
 #include "elf_image.h"
 #include "launch.h"
@@ -294,9 +295,15 @@ int main(int argc, char **argv)
 		log_err("cannot attach to sched_process_exit: %s", strerror(errno));
 		goto cleanup;
 	}
+	skel->links.on_signal = bpf_program__attach(skel->progs.on_signal);
+	if (!skel->links.on_signal) {
+		log_err("cannot attach to signal_generate: %s", strerror(errno));
+		goto cleanup;
+	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &tr, NULL);
-	if (!rb) {
-		log_err("cannot set up the ring buffer: %s", strerror(errno));
+	if (!rb || ring_buffer__add(rb, bpf_map__fd(skel->maps.crash_rb), crash_on_record,
+				    &tr.crashes)) {
+		log_err("cannot set up the ring buffers: %s", strerror(errno));
 		goto cleanup;
 	}
 	sym = symbolizer_new(targ, cfg.filter);
@@ -416,6 +423,10 @@ int main(int argc, char **argv)
 		ret = exit_status_from_wait(status, &ri);
 	else if (!launch && tr.proc_exited)
 		ret = exit_status_from_wait((int)tr.proc_exit_code, &ri);
+	if (ri.exit_signal) {
+		ri.fatal = crash_find(&tr.crashes, ri.exit_signal);
+		ri.mods = symbolizer_modules(sym, &ri.nmods);
+	}
 
 cleanup:
 	if (entry_fd >= 0)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "crash.h"
 #include "jsonw.h"
 #include "log.h"
 #include "output.h"
@@ -218,8 +219,15 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 			log_err("writing '%s': %s", o->path, strerror(-rc));
 			return -1;
 		}
+		crash_write_thread_signals(f, &tr->crashes, t->tid, ri->fatal);
+		fputc('}', f);
 	}
-	fputs("},\"crash\":null}\n", f);
+	fputs("},\"crash\":", f);
+	if (ri->fatal)
+		crash_write_json(f, ri->fatal, ri->pid, ri->mods, ri->nmods, stderr, o->path);
+	else
+		fputs("null", f);
+	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
 		log_err("writing '%s': %s", o->path, strerror(errno));
 		return -1;

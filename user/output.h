@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 struct config;
+struct module;
+struct signal_note;
 struct trace;
 
 struct run_info {
@@ -24,6 +26,9 @@ struct run_info {
 	bool exit_known;
 	int exit_code;          /* -1 when killed by a signal */
 	int exit_signal;        /* 0 when none */
+	const struct signal_note *fatal; /* the fault signal that killed it */
+	const struct module *mods;       /* its modules, for the backtrace */
+	size_t nmods;
 };
 
 struct output {

@@ -135,6 +135,11 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		set_name(thread_for(tr, h->tid, true), e->comm);
 		break;
 	}
+	case CTRACE_EV_SIGNAL:
+		if (size < sizeof(struct ctrace_signal))
+			return 0;
+		crash_note_signal(&tr->crashes, data, thread_for(tr, h->tid, true), ts);
+		break;
 	case CTRACE_EV_THREAD_EXIT: {
 		const struct ctrace_thread *e = data;
 
@@ -149,7 +154,15 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		set_name(t, e->comm);
 		t->lost = e->lost;
-		tree_close_all(t, "exit not observed (the thread ended inside this call)");
+		if (e->exit_code & 0x7f) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason), "exit not observed (the process was killed by %s)",
+				 signal_name(e->exit_code & 0x7f));
+			tree_close_all(t, reason);
+		} else {
+			tree_close_all(t, "exit not observed (the thread ended inside this call)");
+		}
 		thread_ended(tr, t);
 		break;
 	}
@@ -195,6 +208,7 @@ void trace_free(struct trace *tr)
 		tree_free(tr->threads[i]);
 		free(tr->threads[i]);
 	}
+	crash_free(&tr->crashes);
 	free(tr->threads);
 	free(tr->live);
 	tr->live = NULL;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "crash.h"
 
 struct symbolizer;
 struct thread_tree;
@@ -23,6 +24,7 @@ struct trace {
 	/* the target's end, as the kernel saw it (sched_process_exit) */
 	bool proc_exited;
 	uint32_t proc_exit_code;   /* wait-status form */
+	struct crash_log crashes;  /* fault signals, with each thread's open calls */
 	int err;                   /* first spool error (-errno) */
 };
 

@@ -281,6 +281,6 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 			return -errno;
 	if (ferror(t->spool))
 		return -EIO;
-	fputs("]}", out);
+	fputc(']', out);
 	return ferror(out) ? -EIO : 0;
 }

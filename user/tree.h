@@ -52,8 +52,9 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
-/* write the thread object ({"thread_id":…,"root_calls":[…]}) to out,
- * copying the spool; 0 or -errno */
+/* write the thread object's opening and members ({"thread_id":…,
+ * "root_calls":[…]) to out, copying the spool; the caller may add members
+ * and closes it. 0 or -errno */
 int tree_write_thread(struct thread_tree *t, FILE *out);
 void tree_free(struct thread_tree *t);
 

@@ -60,6 +60,7 @@ static void end(struct run *r, const char *reason)
 
 	tree_close_all(&r->t, reason);
 	CHECK(tree_write_thread(&r->t, m) == 0);
+	fputc('}', m);
 	fclose(m);
 	r->doc = cJSON_Parse(buf);
 	CHECK(r->doc != NULL);

@@ -1,0 +1,367 @@
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crash.h"
+#include "ctrace.h"
+#include "jsonw.h"
+#include "log.h"
+#include "symbolize.h"
+#include "tree.h"
+#include "unwind.h"
+
+const char *signal_name(int sig)
+{
+	static const char *const names[] = {
+		[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP",
+		[6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1",
+		[11] = "SIGSEGV", [12] = "SIGUSR2", [13] = "SIGPIPE", [14] = "SIGALRM",
+		[15] = "SIGTERM", [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",
+		[19] = "SIGSTOP", [20] = "SIGTSTP", [21] = "SIGTTIN", [22] = "SIGTTOU",
+		[23] = "SIGURG", [24] = "SIGXCPU", [25] = "SIGXFSZ", [26] = "SIGVTALRM",
+		[27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO", [30] = "SIGPWR", [31] = "SIGSYS",
+	};
+	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig])
+		return names[sig];
+	return "signal";
+}
+
+/* si_code's meaning, per signal (siginfo.h) */
+static const char *code_name(int sig, int code)
+{
+	static const char *const segv[] = { NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR",
+					    "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR",
+					    "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR",
+					    "SEGV_CPERR" };
+	static const char *const bus[] = { NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR",
+					   "BUS_MCEERR_AR", "BUS_MCEERR_AO" };
+	static const char *const fpe[] = { NULL, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV",
+					   "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV",
+					   "FPE_FLTSUB" };
+	static const char *const ill[] = { NULL, "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",
+					   "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC",
+					   "ILL_BADSTK" };
+	static const char *const trap[] = { NULL, "TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH",
+					    "TRAP_HWBKPT", "TRAP_UNK" };
+#define PICK(t) (code > 0 && code < (int)(sizeof(t) / sizeof(t[0])) ? t[code] : NULL)
+	switch (code) {
+	case 0: return "SI_USER";
+	case 0x80: return "SI_KERNEL";
+	case -1: return "SI_QUEUE";
+	case -6: return "SI_TKILL";
+	}
+	switch (sig) {
+	case 11: return PICK(segv);
+	case 7: return PICK(bus);
+	case 8: return PICK(fpe);
+	case 4: return PICK(ill);
+	case 5: return PICK(trap);
+	case 31: return code == 1 ? "SYS_SECCOMP" : NULL;
+	}
+	return NULL;
+#undef PICK
+}
+
+static bool has_fault_address(int sig, int code)
+{
+	return code > 0 && code < 0x80 && (sig == 11 || sig == 7 || sig == 8 || sig == 4 || sig == 5);
+}
+
+void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_tree *t,
+		       uint64_t ts)
+{
+	const struct ctrace_signal *e = ev;
+	struct signal_note *n;
+	size_t k = 0;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 8;
+		void *nv = realloc(l->v, nc * sizeof(*l->v));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	n = &l->v[l->n++];
+	memset(n, 0, sizeof(*n));
+	n->seq = e->seq;
+	n->tid = e->h.tid;
+	n->sig = e->sig;
+	n->code = e->code;
+	n->addr = e->addr;
+	n->ts = ts;
+	for (size_t i = 0; i < l->npending; i++) {
+		if (l->pending[i]->seq == n->seq) {
+			n->rec = l->pending[i];
+			l->pending[i] = l->pending[--l->npending];
+			break;
+		}
+	}
+	if (!t)
+		return;
+	snprintf(n->thread_name, sizeof(n->thread_name), "%s", t->name);
+	n->frames = calloc(t->nstack ? t->nstack : 1, sizeof(*n->frames));
+	if (!n->frames)
+		return;
+	/* innermost first; frames hidden by -F/-N are not traced calls */
+	for (uint32_t i = t->nstack; i-- > 0;) {
+		const struct frame *f = &t->stack[i];
+		if (!f->visible)
+			continue;
+		n->frames[k].fn = f->fn;
+		n->frames[k].start_known = f->fn != NULL;
+		n->frames[k].start = f->start;
+		k++;
+	}
+	n->nframes = k;
+}
+
+int crash_on_record(void *ctx, void *data, size_t size)
+{
+	struct crash_log *l = ctx;
+	const struct ctrace_crash_rec *r = data;
+
+	struct ctrace_crash_rec *copy, **np;
+
+	if (size < sizeof(*r))
+		return 0;
+	copy = malloc(sizeof(*r));
+	if (!copy)
+		return 0;
+	memcpy(copy, r, sizeof(*r));
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].seq == r->seq && !l->v[i].rec) {
+			l->v[i].rec = copy;
+			return 0;
+		}
+	}
+	/* the two buffers are drained in either order: keep it for its note */
+	np = realloc(l->pending, (l->npending + 1) * sizeof(*np));
+	if (!np) {
+		free(copy);
+		return 0;
+	}
+	l->pending = np;
+	l->pending[l->npending++] = copy;
+	return 0;
+}
+
+const struct signal_note *crash_find(const struct crash_log *l, int sig)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (l->v[i].sig == sig)
+			return &l->v[i];
+	return NULL;
+}
+
+static void write_frame_ident(FILE *f, const struct func_info *fn)
+{
+	jsonw_key(f, "function");
+	if (!fn) {
+		fputs("\"[unknown]\",\"module\":null,\"address\":null", f);
+		return;
+	}
+	jsonw_cstr(f, fn->name);
+	fputc(',', f);
+	jsonw_key(f, "module");
+	jsonw_cstr(f, fn->module);
+	fputc(',', f);
+	jsonw_key(f, "address");
+	jsonw_hex(f, fn->addr);
+}
+
+static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
+{
+	static const char *const names[CTRACE_NREGS] = {
+		"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
+		"r10", "r11", "r12", "r13", "r14", "r15", "rip", "eflags" };
+
+	fputc('{', f);
+	for (int i = 0; i < CTRACE_NREGS; i++) {
+		if (i)
+			fputc(',', f);
+		jsonw_key(f, names[i]);
+		jsonw_hex(f, r->regs[i]);
+	}
+	fputc('}', f);
+}
+
+static void summary(FILE *s, const struct signal_note *n, const char *code, const char *output,
+		    const struct bt_frame *bt, size_t nbt)
+{
+	fprintf(s, "ctrace-bpf: the target died of %s", signal_name(n->sig));
+	if (code)
+		fprintf(s, " (%s)", code);
+	if (has_fault_address(n->sig, n->code))
+		fprintf(s, " at address 0x%" PRIx64, n->addr);
+	fprintf(s, " in thread %u (%s)\n", n->tid, n->thread_name);
+	if (n->nframes) {
+		fprintf(s, "ctrace-bpf: traced calls, innermost first:\n");
+		for (size_t i = 0; i < n->nframes && i < 16; i++)
+			fprintf(s, "    #%zu %s (%s)\n", i, n->frames[i].fn ? n->frames[i].fn->name : "[unknown]",
+				n->frames[i].fn ? n->frames[i].fn->module : "?");
+	}
+	if (nbt) {
+		fprintf(s, "ctrace-bpf: backtrace:\n");
+		for (size_t i = 0; i < nbt && i < 16; i++) {
+			fprintf(s, "    #%zu 0x%" PRIx64 " %s", i, bt[i].pc,
+				bt[i].function ? bt[i].function : "??");
+			if (bt[i].file)
+				fprintf(s, " at %s:%d", bt[i].file, bt[i].line);
+			fprintf(s, " (%s)\n", bt[i].module ? bt[i].module : "?");
+		}
+	}
+	fprintf(s, "ctrace-bpf: crash report in %s (.crash)\n", output);
+}
+
+void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
+		      size_t nmods, FILE *s, const char *output)
+{
+	const char *code = code_name(n->sig, n->code);
+	struct bt_frame *bt = NULL;
+	size_t nbt = 0;
+
+	fputc('{', f);
+	jsonw_key(f, "signal");
+	jsonw_i64(f, n->sig);
+	fputc(',', f);
+	jsonw_key(f, "signal_name");
+	jsonw_cstr(f, signal_name(n->sig));
+	fputc(',', f);
+	jsonw_key(f, "si_code");
+	jsonw_i64(f, n->code);
+	fputc(',', f);
+	jsonw_key(f, "si_code_name");
+	jsonw_cstr(f, code);
+	fputc(',', f);
+	jsonw_key(f, "thread_id");
+	jsonw_u64(f, n->tid);
+	fputc(',', f);
+	jsonw_key(f, "thread_name");
+	jsonw_cstr(f, n->thread_name);
+	fputc(',', f);
+	jsonw_key(f, "time_ns");
+	jsonw_u64(f, n->ts);
+	fputc(',', f);
+	jsonw_key(f, "fault_address");
+	if (has_fault_address(n->sig, n->code))
+		jsonw_hex(f, n->addr);
+	else
+		fputs("null", f);
+	if (n->rec) {
+		fputc(',', f);
+		jsonw_key(f, "instruction_pointer");
+		jsonw_hex(f, n->rec->regs[16]);
+		fputc(',', f);
+		jsonw_key(f, "stack_pointer");
+		jsonw_hex(f, n->rec->regs[7]);
+		fputc(',', f);
+		jsonw_key(f, "registers");
+		write_registers(f, n->rec);
+	}
+	fputs(",\"call_stack\":[", f);
+	for (size_t i = 0; i < n->nframes; i++) {
+		if (i)
+			fputc(',', f);
+		fputc('{', f);
+		write_frame_ident(f, n->frames[i].fn);
+		fputc(',', f);
+		jsonw_key(f, "start_ns");
+		if (n->frames[i].start_known)
+			jsonw_u64(f, n->frames[i].start);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
+	fputs("],\"backtrace\":", f);
+	if (n->rec && !unwind_crash(pid, n->rec, mods, nmods, &bt, &nbt)) {
+		fputc('[', f);
+		for (size_t i = 0; i < nbt; i++) {
+			if (i)
+				fputc(',', f);
+			fputc('{', f);
+			jsonw_key(f, "pc");
+			jsonw_hex(f, bt[i].pc);
+			fputc(',', f);
+			jsonw_key(f, "function");
+			jsonw_cstr(f, bt[i].function);
+			fputc(',', f);
+			jsonw_key(f, "offset");
+			if (bt[i].function)
+				jsonw_hex(f, bt[i].offset);
+			else
+				fputs("null", f);
+			fputc(',', f);
+			jsonw_key(f, "module");
+			jsonw_cstr(f, bt[i].module);
+			fputc(',', f);
+			jsonw_key(f, "file");
+			jsonw_cstr(f, bt[i].file);
+			fputc(',', f);
+			jsonw_key(f, "line");
+			if (bt[i].file)
+				jsonw_i64(f, bt[i].line);
+			else
+				fputs("null", f);
+			fputc('}', f);
+		}
+		fputc(']', f);
+	} else {
+		fputs("null", f);
+	}
+	fputc('}', f);
+	if (s)
+		summary(s, n, code, output, bt, nbt);
+	unwind_free(bt, nbt);
+}
+
+void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid,
+				const struct signal_note *fatal)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct signal_note *n = &l->v[i];
+
+		if (n->tid != tid)
+			continue;
+		fputs(first ? ",\"signals\":[" : ",", f);
+		first = false;
+		fputc('{', f);
+		jsonw_key(f, "signal");
+		jsonw_i64(f, n->sig);
+		fputc(',', f);
+		jsonw_key(f, "signal_name");
+		jsonw_cstr(f, signal_name(n->sig));
+		fputc(',', f);
+		jsonw_key(f, "si_code");
+		jsonw_i64(f, n->code);
+		fputc(',', f);
+		jsonw_key(f, "time_ns");
+		jsonw_u64(f, n->ts);
+		fputc(',', f);
+		jsonw_key(f, "fault_address");
+		if (has_fault_address(n->sig, n->code))
+			jsonw_hex(f, n->addr);
+		else
+			fputs("null", f);
+		fputc(',', f);
+		jsonw_key(f, "fatal");
+		fputs(n == fatal ? "true" : "false", f);
+		fputc('}', f);
+	}
+	if (!first)
+		fputc(']', f);
+}
+
+void crash_free(struct crash_log *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].frames);
+		free(l->v[i].rec);
+	}
+	for (size_t i = 0; i < l->npending; i++)
+		free(l->pending[i]);
+	free(l->pending);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

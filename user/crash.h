@@ -1,0 +1,56 @@
+/* Fault signals seen in the target, and the crash report when one of them
+ * ended the process. */
+#ifndef CTRACE_CRASH_H
+#define CTRACE_CRASH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct ctrace_crash_rec;
+struct func_info;
+struct module;
+struct thread_tree;
+
+struct crash_frame {
+	const struct func_info *fn; /* NULL: a call whose entry was lost */
+	bool start_known;
+	uint64_t start;
+};
+
+struct signal_note {
+	uint32_t seq, tid;
+	int sig, code;
+	uint64_t addr, ts;
+	char thread_name[64];
+	struct crash_frame *frames; /* the thread's open traced calls, innermost first */
+	size_t nframes;
+	struct ctrace_crash_rec *rec; /* registers and stack, NULL if not received */
+};
+
+struct crash_log {
+	struct signal_note *v;
+	size_t n, cap;
+	struct ctrace_crash_rec **pending; /* records that came before their note */
+	size_t npending;
+};
+
+/* a SIGNAL event, with the thread's tree at that point */
+void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_tree *t,
+		       uint64_t ts);
+/* ring_buffer_sample_fn for the crash buffer; ctx is the crash_log */
+int crash_on_record(void *ctx, void *data, size_t size);
+/* the note for the signal that killed the process: the last one of that
+ * signal number (the first thread to take it wins in the kernel, but all
+ * threads' faults are listed) */
+const struct signal_note *crash_find(const struct crash_log *l, int sig);
+void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
+		      size_t nmods, FILE *summary, const char *output);
+/* ,"signals":[…] of one thread, when it got any fault signal, fatal or not */
+void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid,
+				const struct signal_note *fatal);
+void crash_free(struct crash_log *l);
+const char *signal_name(int sig);
+
+#endif
