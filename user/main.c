@@ -25,6 +25,7 @@
 #include "pattern.h"
 #include "preflight.h"
 #include "probes.h"
+#include "status.h"
 #include "symbolize.h"
 #include "trace.h"
 #include "uprobe_multi.h"
@@ -207,6 +208,7 @@ int main(int argc, char **argv)
 	struct trace tr = { 0 };
 	struct child child = { 0 };
 	struct run_info ri = { 0 };
+	struct status status;
 	char exe[PATH_MAX], hooks[PATH_MAX], err[256], **cmdline = NULL;
 	const char *img_path;
 	bool launch, preload = false, child_alive = false, trace_ok = false;
@@ -374,7 +376,10 @@ int main(int argc, char **argv)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(cfg.duration * 1e9);
 
 	/* the loop: drain on a cadence (BPF wakes us only when the buffer fills) */
+	status_init(&status, now_ns(CLOCK_MONOTONIC));
 	while (launch ? child_alive : true) {
+		status_update(&status, now_ns(CLOCK_MONOTONIC), trace_total_calls(&tr),
+			      skel->bss->lost_total, tr.nthreads);
 		rc = ring_buffer__poll(rb, POLL_MS);
 		if (rc >= 0 || rc == -EINTR)
 			rc = ring_buffer__consume(rb);
@@ -408,6 +413,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	status_clear(&status);
 	/* disarm, detach, then drain what was already recorded */
 	skel->bss->armed = 0;
 	t_attach = now_ns(CLOCK_MONOTONIC);
@@ -454,9 +460,11 @@ cleanup:
 					 (unsigned long)ri.lost_events);
 			if (stat(cfg.output, &st))
 				st.st_size = 0;
-			fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f KiB)\n",
+			fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
 				(unsigned long)trace_total_calls(&tr), tr.nthreads,
-				(unsigned long)ri.lost_events, cfg.output, st.st_size / 1024.0);
+				(unsigned long)ri.lost_events, cfg.output,
+				st.st_size >= (1 << 20) ? st.st_size / 1048576.0 : st.st_size / 1024.0,
+				st.st_size >= (1 << 20) ? "MiB" : "KiB");
 		}
 	} else {
 		output_abort(&out);
