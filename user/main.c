@@ -208,7 +208,7 @@ int main(int argc, char **argv)
 	struct trace tr = { 0 };
 	struct child child = { 0 };
 	struct run_info ri = { 0 };
-	struct status status;
+	struct status progress;
 	char exe[PATH_MAX], hooks[PATH_MAX], err[256], **cmdline = NULL;
 	const char *img_path;
 	bool launch, preload = false, child_alive = false, trace_ok = false;
@@ -376,9 +376,9 @@ int main(int argc, char **argv)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(cfg.duration * 1e9);
 
 	/* the loop: drain on a cadence (BPF wakes us only when the buffer fills) */
-	status_init(&status, now_ns(CLOCK_MONOTONIC));
+	status_init(&progress, now_ns(CLOCK_MONOTONIC));
 	while (launch ? child_alive : true) {
-		status_update(&status, now_ns(CLOCK_MONOTONIC), trace_total_calls(&tr),
+		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&tr),
 			      skel->bss->lost_total, tr.nthreads);
 		rc = ring_buffer__poll(rb, POLL_MS);
 		if (rc >= 0 || rc == -EINTR)
@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	status_clear(&status);
+	status_clear(&progress);
 	/* disarm, detach, then drain what was already recorded */
 	skel->bss->armed = 0;
 	t_attach = now_ns(CLOCK_MONOTONIC);
