@@ -1,6 +1,8 @@
 /* Find the branches to the instrumentation hooks with a real x86 decoder: a uprobe
  * placed inside an instruction would corrupt the target, so every site is an
- * instruction boundary reached by decoding linearly from a symbol's start. */
+ * instruction boundary reached by decoding linearly from a symbol's start.
+ * The same decode proves, where it can, the this_fn each site passes: inlined
+ * functions' hook calls sit inside their callers. */
 #include "hook_sites.h"
 
 #include <capstone/capstone.h>
@@ -17,6 +19,39 @@
 struct addr_set {
 	uint64_t *v;
 	size_t n, cap;
+};
+
+enum { NGPR = 16, RAX = 0, RSP = 4, RBP = 5, RDI = 7 };  /* general registers by number */
+
+struct known {                            /* a register's value, when proven */
+	uint64_t val;                     /* 0: unknown */
+	uint64_t since;                   /* the instruction it was produced at */
+	uint64_t copied;                  /* from: where it was copied... */
+	uint8_t from;                     /* ...from register from - 1 (0: not a copy) */
+};
+
+/* A register written once in a function, by an address load before the function
+ * first branches or calls, holds that address everywhere after it on every path:
+ * gcc -O2 keeps this_fn in such a callee-saved register across the body. */
+struct pin {
+	uint64_t val, at;
+	unsigned writes;                  /* saturates at 2 */
+};
+
+struct regs {                             /* one function's linear decode */
+	const struct elf_sym *f;
+	struct known r[NGPR];
+	struct pin pin[NGPR];
+	unsigned restored;                /* popped since the last other write */
+	bool entry;                       /* still on the straight line from its start */
+};
+
+struct proof {                            /* per site: what its this_fn relies on */
+	uint64_t since;                   /* no branch lands in (since, site] */
+	uint64_t out, out_end;            /* none from another function in (out, out_end] */
+	uint64_t copied;                  /* rdi was copied from register from - 1 there */
+	uint8_t from;
+	bool pinned;                      /* this_fn is that register's pin */
 };
 
 struct targets {
@@ -45,7 +80,14 @@ struct scan {
 	size_t nexec;
 	struct range plt[8];              /* .plt, .plt.sec, .plt.got */
 	size_t nplt;
+	struct range got[2];              /* .got, .got.plt */
+	size_t ngot;
+	bool eh;                          /* has exception landing pads */
+	struct addr_set jump_in;          /* every direct branch target (unsorted, repeats) */
+	struct addr_set jump_out;         /* those outside the branching function */
+	bool *opaque;                     /* per symbol: has jumps we cannot follow */
 	struct hook_site *sites;
+	struct proof *proof;              /* per site */
 	size_t nsites, cap;
 	size_t ambiguous;                 /* calls to a target that is both hooks */
 	size_t undecoded;                 /* functions whose decoding stopped early */
@@ -83,6 +125,46 @@ static int set_add(struct addr_set *s, uint64_t a)
 	}
 	s->v[s->n++] = a;
 	return 0;
+}
+
+static int vec_push(struct addr_set *s, uint64_t a)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		uint64_t *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = a;
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void sort_set(struct addr_set *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), u64_cmp);
+}
+
+/* index of the first element >= a in sorted v[n] */
+static size_t lower_bound(const uint64_t *v, size_t n, uint64_t a)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static bool set_has(const struct addr_set *s, uint64_t a)
@@ -128,6 +210,14 @@ static const uint8_t *code_at(const struct scan *sc, uint64_t vaddr, uint64_t si
 	return NULL;
 }
 
+static bool in_group(const cs_insn *in, uint8_t group)
+{
+	for (uint8_t i = 0; i < in->detail->groups_count; i++)
+		if (in->detail->groups[i] == group)
+			return true;
+	return false;
+}
+
 /* Branch target of a call/jmp/jcc: *mem tells whether it is read from memory
  * (then the target is the address of the memory slot). */
 static bool branch_target(const cs_insn *in, uint64_t *target, bool *mem)
@@ -145,13 +235,9 @@ static bool branch_target(const cs_insn *in, uint64_t *target, bool *mem)
 	case X86_INS_CALL:
 	case X86_INS_JMP:
 		break;
-	default: {
-		bool rel = false;         /* Jcc: a conditional tail call */
-		for (uint8_t i = 0; i < in->detail->groups_count; i++)
-			rel |= in->detail->groups[i] == CS_GRP_BRANCH_RELATIVE;
-		if (!rel)
+	default:                          /* Jcc: a conditional tail call */
+		if (!in_group(in, CS_GRP_BRANCH_RELATIVE))
 			return false;
-	}
 	}
 	if (x->op_count != 1)
 		return false;
@@ -243,12 +329,16 @@ static int read_sections(struct scan *sc)
 			if (rc)
 				return rc;
 		}
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".gcc_except_table"))
+			sc->eh = true;
+		if (name && sc->ngot < 2 && (!strcmp(name, ".got") || !strcmp(name, ".got.plt")))
+			sc->got[sc->ngot++] = (struct range){ sh.sh_addr, sh.sh_size };
 		if (sh.sh_type != SHT_PROGBITS || (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) !=
 						  (SHF_ALLOC | SHF_EXECINSTR))
 			continue;
 		struct range r = { sh.sh_addr, sh.sh_size };
 		sc->exec[sc->nexec++] = r;
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (name && sc->nplt < sizeof(sc->plt) / sizeof(sc->plt[0]) &&
 		    (!strcmp(name, ".plt") || !strcmp(name, ".plt.sec") || !strcmp(name, ".plt.got")))
 			sc->plt[sc->nplt++] = r;
@@ -331,7 +421,7 @@ static int find_stubs(struct scan *sc)
 }
 
 static int add_site(struct scan *sc, const cs_insn *in, uint32_t sym, int kind, bool direct,
-		    const struct elf_load *l)
+		    const struct elf_load *l, const struct known *rdi)
 {
 	if (sc->nsites == sc->cap) {
 		size_t cap = sc->cap ? sc->cap * 2 : 64;
@@ -339,16 +429,198 @@ static int add_site(struct scan *sc, const cs_insn *in, uint32_t sym, int kind, 
 		if (!v)
 			return -ENOMEM;
 		sc->sites = v;
+		struct proof *proof = realloc(sc->proof, cap * sizeof(*proof));
+		if (!proof)
+			return -ENOMEM;
+		sc->proof = proof;
 		sc->cap = cap;
 	}
+	sc->proof[sc->nsites] = (struct proof){ rdi->since, rdi->since, in->address, rdi->copied,
+						rdi->from, false };
 	sc->sites[sc->nsites++] = (struct hook_site){
 		.vaddr = in->address,
 		.offset = l->offset + (in->address - l->vaddr),
+		.this_fn = rdi->val,
 		.sym = sym,
 		.kind = (uint8_t)kind,
 		.len = (uint8_t)in->size,
 		.direct = direct,
 	};
+	return 0;
+}
+
+#define ALL_GPRS     0xffffu
+#define CALLER_SAVED 0x0fc7u               /* rax rcx rdx rsi rdi r8-r11 */
+
+/* The general registers' numbers (+1); sub-registers map to their whole. */
+#define GPR(i, q, d, w, b) [X86_REG_##q] = (i) + 1, [X86_REG_##d] = (i) + 1, \
+			   [X86_REG_##w] = (i) + 1, [X86_REG_##b] = (i) + 1
+static const uint8_t gpr_num[X86_REG_ENDING] = {
+	GPR(0, RAX, EAX, AX, AL), [X86_REG_AH] = 1,
+	GPR(1, RCX, ECX, CX, CL), [X86_REG_CH] = 2,
+	GPR(2, RDX, EDX, DX, DL), [X86_REG_DH] = 3,
+	GPR(3, RBX, EBX, BX, BL), [X86_REG_BH] = 4,
+	GPR(4, RSP, ESP, SP, SPL),     GPR(5, RBP, EBP, BP, BPL),
+	GPR(6, RSI, ESI, SI, SIL),     GPR(7, RDI, EDI, DI, DIL),
+	GPR(8, R8, R8D, R8W, R8B),     GPR(9, R9, R9D, R9W, R9B),
+	GPR(10, R10, R10D, R10W, R10B), GPR(11, R11, R11D, R11W, R11B),
+	GPR(12, R12, R12D, R12W, R12B), GPR(13, R13, R13D, R13W, R13B),
+	GPR(14, R14, R14D, R14W, R14B), GPR(15, R15, R15D, R15W, R15B),
+};
+
+static int gpr(unsigned reg)
+{
+	return reg < X86_REG_ENDING ? gpr_num[reg] - 1 : -1;
+}
+
+/* Mask of the general registers in may change. */
+static unsigned written(csh cs, const cs_insn *in)
+{
+	cs_regs rd, wr;
+	uint8_t nrd, nwr;
+	unsigned m = 0;
+
+	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+		return ALL_GPRS;
+	for (uint8_t i = 0; i < nwr; i++)
+		if (gpr(wr[i]) >= 0)
+			m |= 1u << gpr(wr[i]);
+	const cs_x86 *x = &in->detail->x86;
+	for (uint8_t i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_REG && (x->operands[i].access & CS_AC_WRITE) &&
+		    gpr(x->operands[i].reg) >= 0)
+			m |= 1u << gpr(x->operands[i].reg);
+	/* implicit writes Capstone 4 leaves out of its lists */
+	if (in->id == X86_INS_CMPXCHG || in->id == X86_INS_XLATB)
+		m |= 1u << RAX;
+	if (in->id == X86_INS_ENTER)
+		m |= 1u << RBP | 1u << RSP;
+	if (in_group(in, CS_GRP_INT))      /* syscall: rax rcx r11 */
+		m |= CALLER_SAVED;
+	return m;
+}
+
+/* Never falls through: what follows is only reached by a jump (or is a landing pad). */
+static bool ends_block(const cs_insn *in)
+{
+	switch (in->id) {
+	case X86_INS_JMP:
+	case X86_INS_LJMP:
+	case X86_INS_UD0:
+	case X86_INS_UD2:
+	case X86_INS_UD2B:
+	case X86_INS_HLT:
+	case X86_INS_INT3:
+		return true;
+	}
+	return in_group(in, CS_GRP_RET) || in_group(in, CS_GRP_IRET);
+}
+
+/* Steps the proven register values over one instruction. Only addresses count as
+ * values: lea reg, [rip+X]; mov reg, imm in a non-PIE image; copies of those. */
+static void track(const struct scan *sc, const cs_insn *in, struct regs *st, bool hook)
+{
+	const cs_x86 *x = &in->detail->x86;
+	const cs_x86_op *d = &x->operands[0], *s = &x->operands[1];
+	int dst = x->op_count == 2 && d->type == X86_OP_REG ? gpr(d->reg) : -1;
+	struct known v = { 0, in->address, 0, 0 };
+
+	if (dst < 0)
+		;
+	else if (in->id == X86_INS_LEA && d->size == 8 && s->type == X86_OP_MEM &&
+		 s->mem.base == X86_REG_RIP && s->mem.index == X86_REG_INVALID)
+		v.val = in->address + in->size + (uint64_t)s->mem.disp;
+	else if ((in->id == X86_INS_MOV || in->id == X86_INS_MOVABS) && s->type == X86_OP_IMM &&
+		 sc->img->e_type == ET_EXEC)    /* PIE code has no absolute addresses */
+		v.val = d->size == 8 ? (uint64_t)s->imm : d->size == 4 ? (uint32_t)s->imm : 0;
+	else if (in->id == X86_INS_MOV && s->type == X86_OP_REG && gpr(s->reg) >= 0 &&
+		 s->size == d->size && (d->size == 8 || d->size == 4)) {
+		v = st->r[gpr(s->reg)];
+		v.copied = in->address;
+		v.from = (uint8_t)(gpr(s->reg) + 1);
+		if (d->size == 4)          /* keeps only what fits in 32 bits */
+			v = (struct known){ v.val <= UINT32_MAX ? v.val : 0, v.since, 0, 0 };
+	}
+
+	bool call = in_group(in, CS_GRP_CALL), end = ends_block(in);
+	bool jump = !call && (in_group(in, CS_GRP_JUMP) || in_group(in, CS_GRP_BRANCH_RELATIVE));
+	unsigned w = written(sc->cs, in) | (call ? CALLER_SAVED : 0), counted = w;
+	/* The epilogue's pops do not unpin: nothing reads the registers after them
+	 * when they are followed only by stack adjustments and a return (or a tail
+	 * call out of the function). */
+	if (in_group(in, CS_GRP_RET) || (in->id == X86_INS_JMP && x->op_count == 1 &&
+	    ((d->type == X86_OP_MEM && d->mem.base == X86_REG_RIP) ||
+	     (d->type == X86_OP_IMM && (uint64_t)d->imm - st->f->addr >= st->f->size))))
+		st->restored = 0;
+	else if (in->id == X86_INS_POP || in->id == X86_INS_LEAVE)
+		st->restored |= w, counted = 0;
+	else if (call || jump || (w & ~(1u << RSP)))
+		counted |= st->restored, st->restored = 0;
+	for (int i = 0; i < NGPR; i++) {
+		struct pin *p = &st->pin[i];
+		if (!(counted >> i & 1) || p->writes == 2)
+			continue;
+		if (p->writes++ == 0 && st->entry && i == dst && !v.from)
+			*p = (struct pin){ v.val, in->address, 1 };
+	}
+	/* With landing pads, the code after a call that never returns may be a pad,
+	 * entered from another call with other values: only the hooks surely return. */
+	if ((call && sc->eh && !hook) || end)
+		w = ALL_GPRS;
+	for (int i = 0; i < NGPR; i++)
+		if (w >> i & 1)
+			st->r[i] = (struct known){ 0, 0, 0, 0 };
+	if (v.val || v.from)
+		st->r[dst] = v;
+	if ((call && !hook) || jump || end)     /* the hooks return, and do not throw */
+		st->entry = false;
+}
+
+/* After a function's decode, its sites whose rdi was copied from a pinned
+ * register after the pinning load get that register's value, with a proof that
+ * does not care about joins between the two. */
+static void pin_sites(struct scan *sc, size_t first, const struct regs *st)
+{
+	for (size_t i = first; i < sc->nsites; i++) {
+		struct proof *p = &sc->proof[i];
+		const struct pin *q = p->from ? &st->pin[p->from - 1] : NULL;
+		if (!q || q->writes != 1 || !q->val || q->at >= p->copied)
+			continue;
+		sc->sites[i].this_fn = q->val;
+		p->pinned = true;
+		p->since = p->copied;      /* a join after the copy may bring another rdi */
+		p->out = q->at;            /* a jump in from elsewhere after the load may */
+		p->out_end = st->f->addr + st->f->size - 1;   /* come back to the copy */
+	}
+}
+
+/* Collects where branches may enter code. A jump we cannot follow (switch table,
+ * computed goto) may land anywhere in its function: that makes it opaque. */
+static int note_jumps(struct scan *sc, uint32_t si, const cs_insn *in)
+{
+	const struct elf_sym *f = &sc->img->syms[si];
+	const cs_x86 *x = &in->detail->x86;
+	const cs_x86_op *op = &x->operands[0];
+	bool call = in_group(in, CS_GRP_CALL);
+
+	if (!call && !in_group(in, CS_GRP_JUMP) && !in_group(in, CS_GRP_BRANCH_RELATIVE))
+		return 0;
+	if (x->op_count == 1 && op->type == X86_OP_IMM) {
+		uint64_t t = (uint64_t)op->imm;
+		if (t - f->addr >= f->size && vec_push(&sc->jump_out, t))
+			return -ENOMEM;
+		return vec_push(&sc->jump_in, t);
+	}
+	if (call)
+		return 0;                  /* a call through a pointer enters a function at its start */
+	if (x->op_count == 1 && op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
+	    op->mem.index == X86_REG_INVALID) {
+		uint64_t slot = in->address + in->size + (uint64_t)op->mem.disp;
+		for (size_t i = 0; i < sc->ngot; i++)
+			if (contains(&sc->got[i], slot, 8))
+				return 0;  /* a tail call through the GOT: to a function start */
+	}
+	sc->opaque[si] = true;
 	return 0;
 }
 
@@ -372,26 +644,100 @@ static int scan_function(struct scan *sc, uint32_t si)
 		return 0;
 	size_t left = s->size;
 	uint64_t addr = s->addr;
+	struct regs st = { .f = s, .entry = true };
+	size_t first = sc->nsites;
 	while (left) {
 		if (!cs_disasm_iter(sc->cs, &code, &left, &addr, sc->insn)) {
-			/* resynchronising would be a guess: keep what we have, skip the rest */
+			/* resynchronising would be a guess: keep what we have, skip the rest;
+			 * the rest may jump anywhere in the function */
+			sc->opaque[si] = true;
 			if (sc->undecoded++ == 0) {
 				sc->undecoded_addr = addr;
 				sc->undecoded_name = s->name;
 			}
 			return 0;
 		}
+		const cs_insn *in = sc->insn;
+		if (note_jumps(sc, si, in))
+			return -ENOMEM;
 		uint64_t target;
 		bool mem;
-		if (!branch_target(sc->insn, &target, &mem))
-			continue;
-		int k = mem ? match(sc->t.slot, NULL, target) : match(sc->t.stub, sc->t.def, target);
+		int k = -1;
+		if (branch_target(in, &target, &mem))
+			k = mem ? match(sc->t.slot, NULL, target) : match(sc->t.stub, sc->t.def, target);
 		if (k == AMBIGUOUS)
 			sc->ambiguous++;
-		else if (k >= 0 && add_site(sc, sc->insn, si, k, !mem, l))
+		else if (k >= 0 && add_site(sc, in, si, k, !mem, l, &st.r[RDI]))
 			return -ENOMEM;
+		track(sc, in, &st, k >= 0);
 	}
+	pin_sites(sc, first, &st);
 	return 0;
+}
+
+/* gcc moves a function's cold blocks to foo.cold, and jumps both ways between
+ * the two: they share one name up to ".cold" */
+static uint64_t family(const char *name)
+{
+	const char *end = strstr(name, ".cold");
+	uint64_t h = 0xcbf29ce484222325ull;        /* FNV-1a */
+	for (const char *p = name; *p && p != end; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/* How many times sorted s holds a */
+static size_t count(const struct addr_set *s, uint64_t a)
+{
+	size_t i = lower_bound(s->v, s->n, a), c = 0;
+	while (i + c < s->n && s->v[i + c] == a)
+		c++;
+	return c;
+}
+
+/* Does a branch land in (after, upto]? s is sorted. */
+static bool lands(const struct addr_set *s, uint64_t after, uint64_t upto)
+{
+	size_t t = lower_bound(s->v, s->n, after + 1);
+	return t < s->n && s->v[t] <= upto;
+}
+
+/* Keeps a site's this_fn only when no branch lands where the value could come
+ * from elsewhere (see struct proof), its function family has no jump we could
+ * not follow, and it names a function. */
+static int settle_this_fn(struct scan *sc)
+{
+	const struct elf_image *img = sc->img;
+	struct addr_set opaque = { 0 }, split = { 0 };   /* families */
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < img->nsyms; i++) {
+		uint64_t fh = family(img->syms[i].name);
+		if (sc->opaque[i])
+			rc = vec_push(&opaque, fh);
+		/* a pin also holds in the function's landing pads, as gcc keeps them in
+		 * the part (hot or cold) of the calls that reach them; without counting
+		 * on that, pins hold only in functions that are not split */
+		if (!rc && sc->eh)
+			rc = vec_push(&split, fh);
+	}
+	sort_set(&opaque);
+	sort_set(&split);
+	sort_set(&sc->jump_in);
+	sort_set(&sc->jump_out);
+	for (size_t i = 0; !rc && i < sc->nsites; i++) {
+		struct hook_site *h = &sc->sites[i];
+		const struct proof *p = &sc->proof[i];
+		const struct elf_sym *f = elf_sym_lookup(img, h->this_fn);
+		uint64_t fh = family(img->syms[h->sym].name);
+		if (!img->has_symtab || !f || f->addr != h->this_fn || count(&opaque, fh) ||
+		    (p->pinned && count(&split, fh) > 1) || lands(&sc->jump_in, p->since, h->vaddr) ||
+		    lands(&sc->jump_out, p->out, p->out_end))
+			h->this_fn = 0;
+	}
+	free(opaque.v);
+	free(split.v);
+	return rc;
 }
 
 static int site_cmp(const void *a, const void *b)
@@ -410,7 +756,11 @@ static void scan_free(struct scan *sc)
 		free(sc->segs[i].bytes);
 	free(sc->segs);
 	free(sc->exec);
+	free(sc->jump_in.v);
+	free(sc->jump_out.v);
+	free(sc->opaque);
 	free(sc->sites);
+	free(sc->proof);
 	if (sc->insn)
 		cs_free(sc->insn, 1);
 	if (sc->cs)
@@ -450,13 +800,16 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 		goto fail;
 	}
 	sc.insn = cs_malloc(sc.cs);
-	if (!sc.insn) {
+	sc.opaque = calloc(img->nsyms, sizeof(*sc.opaque));
+	if (!sc.insn || !sc.opaque) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	rc = find_stubs(&sc);
 	for (uint32_t i = 0; !rc && i < img->nsyms; i++)
 		rc = scan_function(&sc, i);
+	if (!rc)
+		rc = settle_this_fn(&sc);
 	if (rc)
 		goto fail;
 	if (sc.ambiguous) {

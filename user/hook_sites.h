@@ -13,6 +13,10 @@ enum { HOOK_ENTER = 0, HOOK_EXIT = 1 };
 struct hook_site {
 	uint64_t vaddr;       /* address of the call (or tail-call jmp) instruction */
 	uint64_t offset;      /* its file offset: what a uprobe is attached at */
+	uint64_t this_fn;     /* vaddr the call passes as this_fn (in rdi), proven from
+			       * the code before it: the start of a function in
+			       * img->syms, which differs from sym's when the call
+			       * belongs to an inlined body; 0 when not proven */
 	uint32_t sym;         /* index into img->syms of the containing function */
 	uint8_t  kind;        /* HOOK_ENTER / HOOK_EXIT */
 	uint8_t  len;         /* instruction length */
@@ -26,9 +30,11 @@ struct hook_site {
  * return void; those are sites too (the frame is already gone at them).
  * Returns 0 or a negative errno with one line in err. On success err is empty,
  * or holds a one-line note about functions that could not be fully decoded
- * (their sites up to the undecodable byte are kept). -ENOTSUP: the image defines
- * both hooks at one address (static glibc) and calls it, so enter and exit
- * calls cannot be told apart. */
+ * (their sites up to the undecodable byte are kept). this_fn is only proven
+ * with a .symtab (without it, code between the exported symbols is unseen),
+ * and stays 0 in functions with jumps it cannot resolve (switch tables).
+ * -ENOTSUP: the image defines both hooks at one address (static glibc) and
+ * calls it, so enter and exit calls cannot be told apart. */
 int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t *n,
 		    char *err, size_t errlen);
 

@@ -113,16 +113,28 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 	for (size_t i = 0; i < n; i++) {
 		const struct hook_site *s = &sites[i];
 
+		const struct elf_sym *fn;
+		size_t k;
+
 		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
 			continue;
-		if (allowed[s->sym] < 0) {
-			const char *raw = img->syms[s->sym].name;
-			char *dm = demangle(raw);
-			allowed[s->sym] = filter_allows(p->filter, raw, dm ? dm : raw);
-			free(dm);
+		/* The function a site reports is the this_fn it passes: an inlined
+		 * callee's sites sit inside its caller. When the decoder could not
+		 * prove it (this_fn 0), the site is probed anyway and the loader
+		 * hides what the filter excludes: a filter must never lose calls. */
+		fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
+		if (s->this_fn && (!fn || fn->addr != s->this_fn))
+			fn = NULL;
+		if (fn) {
+			k = (size_t)(fn - img->syms);
+			if (allowed[k] < 0) {
+				char *dm = demangle(fn->name);
+				allowed[k] = filter_allows(p->filter, fn->name, dm ? dm : fn->name);
+				free(dm);
+			}
+			if (!allowed[k])
+				continue;
 		}
-		if (!allowed[s->sym])
-			continue;
 		if (s->sym != last_sym)
 			p->nfuncs++;
 		last_sym = s->sym;

@@ -251,6 +251,66 @@ static void check_target(const char *name, const struct expect *ex, size_t nex, 
 	elf_image_free(img);
 }
 
+/* elf_basic.c: every hook call passes its own function as this_fn, but with
+ * inlined (-O2) the two calls of sq() inlined into a() pass sq. Whatever this_fn
+ * is proven must be 0 or a function's start. In a -fPIC library a global
+ * function's address is read from the GOT (it may be interposed): unproven. */
+static void check_this_fn(const char *name, bool inlined, bool pic)
+{
+	struct elf_image *img = open_ok(path_in_tmp(name));
+	struct hook_site *s = NULL;
+	size_t n = 0;
+	if (!img || !find(img, &s, &n))
+		goto out;
+	const struct elf_sym *sq = sym_named(img, "sq");
+	int in_a = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_sym *f = elf_sym_lookup(img, s[i].this_fn), *own = &img->syms[s[i].sym];
+		CHECKM(s[i].this_fn == 0 || (f && f->addr == s[i].this_fn),
+		       "%s: site 0x%llx this_fn 0x%llx is a function", name,
+		       (unsigned long long)s[i].vaddr, (unsigned long long)s[i].this_fn);
+		bool sq_in_a = inlined && sq && strcmp(own->name, "a") == 0 && s[i].this_fn == sq->addr;
+		in_a += sq_in_a;
+		CHECKM(s[i].this_fn == own->addr || sq_in_a || (pic && !s[i].this_fn), "%s: site 0x%llx in %s has this_fn 0x%llx (%s)",
+		       name, (unsigned long long)s[i].vaddr, own->name, (unsigned long long)s[i].this_fn,
+		       f ? f->name : "none");
+	}
+	CHECKM(in_a == (inlined ? 2 : 0), "%s: %d sites of sq inlined into a", name, in_a);
+out:
+	free(s);
+	elf_image_free(img);
+}
+
+/* elf_thisfn.S: a hook call in known_* passes `target`, in zero_* nothing proven,
+ * in eh_* `target` but nothing proven where there are landing pads. */
+static void check_this_fn_traps(const char *name, bool eh)
+{
+	struct elf_image *img = open_ok(path_in_tmp(name));
+	struct hook_site *s = NULL;
+	size_t n = 0;
+	if (!img || !find(img, &s, &n))
+		goto out;
+	const struct elf_sym *target = sym_named(img, "target");
+	CHECK(target != NULL);
+	for (size_t i = 0; target && i < n; i++) {
+		const char *fn = img->syms[s[i].sym].name;
+		bool known = !strncmp(fn, "known_", 6) || (!eh && !strncmp(fn, "eh_", 3));
+		CHECKM(s[i].this_fn == (known ? target->addr : 0), "%s: site 0x%llx in %s has this_fn 0x%llx",
+		       name, (unsigned long long)s[i].vaddr, fn, (unsigned long long)s[i].this_fn);
+	}
+	for (size_t i = 0; i < img->nsyms; i++) {     /* no case is vacuous */
+		const char *fn = img->syms[i].name;
+		if (strchr(fn, '.'))           /* cold parts */
+			continue;
+		if (!strncmp(fn, "known_", 6) || !strncmp(fn, "zero_", 5) || !strncmp(fn, "eh_", 3))
+			CHECKM(count(img, s, n, fn, HOOK_ENTER) + count(img, s, n, fn, HOOK_EXIT) > 0,
+			       "%s: %s has sites", name, fn);
+	}
+out:
+	free(s);
+	elf_image_free(img);
+}
+
 /* -O2 void c(): the exit hook is reached by a tail-call jmp; it must be a site */
 static void check_tail_jmp(const char *name)
 {
@@ -342,6 +402,18 @@ static void check_stripped(void)
 	size_t n = 0;
 	find(img, &s, &n);
 	free(s);
+	elf_image_free(img);
+
+	/* exported functions call the hooks, but the code between them is unseen:
+	 * it may jump into them, so no this_fn is proven */
+	img = open_ok(path_in_tmp("stripped_rdynamic"));
+	if (img && find(img, &s, &n)) {
+		bool none = true;
+		for (size_t i = 0; i < n; i++)
+			none &= s[i].this_fn == 0;
+		CHECKM(n == 10 && none, "stripped_rdynamic: %zu sites, none with this_fn: %d", n, none);
+		free(s);
+	}
 	elf_image_free(img);
 
 	/* a debuglink alone is not debug info */
@@ -582,7 +654,7 @@ static void check_many(void)
 		return;
 
 	double best = 1e9;
-	size_t n = 0;
+	size_t n = 0, known = 0;
 	for (int rep = 0; rep < 5; rep++) {
 		double t0 = now_ms();
 		struct elf_image *img = NULL;
@@ -594,13 +666,16 @@ static void check_many(void)
 			best = dt < best ? dt : best;
 			if (rep == 0)
 				verify_sites(img, s, n);
+			for (size_t i = 0; rep == 0 && i < n; i++)
+				known += s[i].this_fn == img->syms[s[i].sym].addr;
 		}
 		free(s);
 		elf_image_free(img);
 	}
 	CHECKM(n == 2 * NFUNC + 2, "many: %zu sites, want %d", n, 2 * NFUNC + 2);
-	printf("elf: %d-function -O2 program: %zu sites, elf_image_open+hook_sites_find %.2f ms (best of 5)\n",
-	       NFUNC, n, best);
+	CHECKM(known == n, "many: %zu of %zu sites with their function as this_fn", known, n);
+	printf("elf: %d-function -O2 program: %zu sites (%zu with this_fn), "
+	       "elf_image_open+hook_sites_find %.2f ms (best of 5)\n", NFUNC, n, known, best);
 }
 
 int main(int argc, char **argv)
@@ -625,6 +700,8 @@ int main(int argc, char **argv)
 	bool ok_noplt = build("noplt", "gcc", fl, "elf_basic.c");
 	snprintf(fl, sizeof(fl), "%s -O0 -fno-pie -no-pie", ins);
 	bool ok_nopie = build("nopie", "gcc", fl, "elf_basic.c");
+	snprintf(fl, sizeof(fl), "%s -O2 -fno-pie -no-pie", ins);
+	bool ok_nopie_O2 = build("nopie_O2", "gcc", fl, "elf_basic.c");
 	snprintf(fl, sizeof(fl), "%s -O2 -fcf-protection=full -Wl,-z,ibtplt", ins);
 	bool ok_ibt = build("ibt", "gcc", fl, "elf_basic.c");
 	snprintf(fl, sizeof(fl), "%s -O2 -fno-plt", ins);
@@ -640,8 +717,13 @@ int main(int argc, char **argv)
 	bool ok_cxx = build("cxx", "g++", fl, "elf_cxx.cc");
 	snprintf(fl, sizeof(fl), "%s -O0 -static", ins);
 	bool ok_static = build("static", "gcc", fl, "elf_basic.c");
+	bool ok_traps = build("thisfn", "gcc", "-g", "elf_thisfn.S");
+	bool ok_traps_eh = build("thisfn_eh", "gcc", "-g -DWITH_EH", "elf_thisfn.S");
 	build("basic.o", "gcc", "-c", "elf_basic.c");
+	snprintf(fl, sizeof(fl), "%s -O2 -rdynamic", ins);
 	bool ok_strip = ok_O2 && run("strip -o %s %s", path_in_tmp("stripped"), path_in_tmp("basic_O2")) &&
+			build("rdynamic", "gcc", fl, "elf_basic.c") &&
+			run("strip -o %s %s", path_in_tmp("stripped_rdynamic"), path_in_tmp("rdynamic")) &&
 			run("objcopy --strip-debug --add-gnu-debuglink=%s %s %s", path_in_tmp("basic_O2"),
 			    path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
 
@@ -650,22 +732,36 @@ int main(int argc, char **argv)
 	const size_t nO2 = sizeof(basic_O2) / sizeof(basic_O2[0]);
 	if (ok_O0) {
 		check_target("basic_O0", basic_O0, nO0, 1, ET_DYN);
+		check_this_fn("basic_O0", false, false);
 		check_lookups();
 	}
 	if (ok_O2) {
 		check_target("basic_O2", basic_O2, nO2, 1, ET_DYN);
+		check_this_fn("basic_O2", true, false);
 		check_tail_jmp("basic_O2");
 		check_bad_files();
 	}
 	if (ok_noplt) {
 		check_target("noplt", basic_O2, nO2, 0, ET_DYN);
+		check_this_fn("noplt", true, false);
 		check_tail_jmp("noplt");
 	}
-	if (ok_nopie)
+	if (ok_nopie) {
 		check_target("nopie", basic_O0, nO0, 1, ET_EXEC);
+		check_this_fn("nopie", false, false);
+	}
+	if (ok_nopie_O2)
+		check_this_fn("nopie_O2", true, false);
 	if (ok_ibt) {
 		has_section("ibt", ".plt.sec");
 		check_target("ibt", basic_O2, nO2, 1, ET_DYN);
+		check_this_fn("ibt", true, false);
+	}
+	if (ok_traps)
+		check_this_fn_traps("thisfn", false);
+	if (ok_traps_eh) {
+		has_section("thisfn_eh", ".gcc_except_table");
+		check_this_fn_traps("thisfn_eh", true);
 	}
 	if (ok_haddr) {
 		has_section("hookaddr", ".plt.got");
@@ -675,8 +771,10 @@ int main(int argc, char **argv)
 		has_section("hookaddr_ibt", ".plt.got");
 		check_target("hookaddr_ibt", hookaddr, 2, 1, ET_DYN);
 	}
-	if (ok_so)                 /* an instrumented library: calls between its functions go via PLT */
+	if (ok_so) {               /* an instrumented library: calls between its functions go via PLT */
 		check_target("libbasic.so", basic_O2, nO2, 1, ET_DYN);
+		check_this_fn("libbasic.so", true, true);
+	}
 	if (ok_own)
 		check_own_hooks();
 	if (ok_noinstr)
