@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "ctrace.h"
+#include "ctrace_plan.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -19,6 +20,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 max_depth = 0;      /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
+const volatile bool preload_mode = false;  /* probes on the hooks' first instruction */
 
 struct tstate {
 	__s32 depth;
@@ -83,30 +85,35 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	return st;
 }
 
-static __always_inline int record(struct pt_regs *ctx, __u32 kind)
+/* The common part of both hooks: the thread's depth, kept here so that every
+ * event carries it. Returns the thread state when the event is to be sent. */
+static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	__u64 now = bpf_ktime_get_ns();
-	struct ctrace_call *e;
-	struct tstate *st;
-	__s32 depth;
+	struct tstate *st = thread_state(tid, now);
 
+	if (!st)
+		return NULL;
+	if (kind == CTRACE_EV_ENTER)
+		*depth = ++st->depth;
+	else
+		*depth = st->depth--;
+	if (max_depth && *depth > max_depth)
+		return NULL;
+	return st;
+}
+
+static __always_inline bool ours(void)
+{
 	/* The link's pid filter already restricts this to the target's mm;
 	 * this also keeps out a forked child that shares the probed file. */
-	if ((id >> 32) != targ_tgid || !armed)
-		return 0;
-	st = thread_state(tid, now);
-	if (!st)
-		return 0;
-	if (kind == CTRACE_EV_ENTER)
-		depth = ++st->depth;
-	else
-		depth = st->depth--;
-	if (max_depth && depth > max_depth)
-		return 0;
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && armed;
+}
 
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+static __always_inline int send_call(struct pt_regs *ctx, __u32 kind, __u32 tid, __u64 now,
+				     struct tstate *st, __s32 depth)
+{
+	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+
 	if (!e) {
 		st->lost++;
 		__sync_fetch_and_add(&lost_total, 1);
@@ -122,6 +129,19 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 	return 0;
 }
 
+static __always_inline int record(struct pt_regs *ctx, __u32 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct tstate *st;
+	__s32 depth;
+
+	if (!ours())
+		return 0;
+	st = account(kind, tid, now, &depth);
+	return st ? send_call(ctx, kind, tid, now, st, depth) : 0;
+}
+
 /* One program for both hooks, so each probed file needs one link (each
  * link's detach waits for its own RCU grace period); the cookie's low bit
  * says which hook the probe sits on. */
@@ -130,6 +150,232 @@ int on_hook(struct pt_regs *ctx)
 {
 	return record(ctx, bpf_get_attach_cookie(ctx) & CTRACE_COOKIE_EXIT ?
 				   CTRACE_EV_EXIT : CTRACE_EV_ENTER);
+}
+
+/* ---- --args / --retval: capture plans executed at the probe ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64); /* runtime return address of the enter hook call */
+	__type(value, struct ctrace_site_plan);
+} plans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64); /* the function's runtime address */
+	__type(value, struct ctrace_arg_plan);
+} ret_plans SEC(".maps");
+
+/* Records too large for the BPF stack are built in per-thread storage: a
+ * sleepable program can be preempted, so a per-CPU buffer could be shared. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ctrace_call_args);
+} args_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ctrace_retval);
+} ret_scratch SEC(".maps");
+
+extern int bpf_copy_from_user_str(void *dst, __u32 dst__sz, const void *unsafe_ptr__ign,
+				  __u64 flags) __ksym;
+
+/* The registers in DWARF order (a ctx pointer cannot be indexed). At a
+ * hook's first instruction (preload probes) rsp is 8 below its value at the
+ * hook call, and the plans speak of the call. */
+static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool at_hook)
+{
+	v[0] = r->ax;
+	v[1] = r->dx;
+	v[2] = r->cx;
+	v[3] = r->bx;
+	v[4] = r->si;
+	v[5] = r->di;
+	v[6] = r->bp;
+	v[7] = r->sp + (at_hook && preload_mode ? 8 : 0);
+	v[8] = r->r8;
+	v[9] = r->r9;
+	v[10] = r->r10;
+	v[11] = r->r11;
+	v[12] = r->r12;
+	v[13] = r->r13;
+	v[14] = r->r14;
+	v[15] = r->r15;
+}
+
+/* Runs one value's plan; sleepable, so reads fault pages in (a string in a
+ * .rodata page not touched yet) and a bad pointer is only an error code. */
+static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_plan *ap,
+				    struct ctrace_arg_cap *cap, __u64 bias)
+{
+	__u32 pos = 0, size, n = ap->npieces;
+	__u64 v, addr, p;
+	long err;
+
+	cap->val_err = 0;
+	cap->tgt_err = 1;
+	cap->tgt_len = 0;
+	cap->val_len = 0;
+	for (int j = 0; j < CTRACE_MAX_PIECES; j++) {
+		const struct ctrace_piece *pc = &ap->piece[j];
+
+		if (j >= n)
+			break;
+		size = pc->size;
+		if (!size || size > CTRACE_VALUE_MAX || pos + size > CTRACE_VALUE_MAX) {
+			cap->val_err = -7; /* E2BIG */
+			return;
+		}
+		switch (pc->kind) {
+		case CTRACE_LOC_REG:
+		case CTRACE_LOC_CONST:
+			if (size > 8) {
+				cap->val_err = -22;
+				return;
+			}
+			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
+						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			__builtin_memcpy(&cap->val[pos & 63], &v, 8);
+			break;
+		case CTRACE_LOC_MEM:
+		case CTRACE_LOC_MEM_ABS:
+			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
+							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			err = bpf_copy_from_user(&cap->val[pos & 63], size & 127, (void *)addr);
+			if (err) {
+				cap->val_err = err;
+				return;
+			}
+			break;
+		default:
+			cap->val_err = -22;
+			return;
+		}
+		pos += size;
+	}
+	cap->val_len = pos;
+	if (ap->follow == CTRACE_FOLLOW_NONE || pos < 8)
+		return;
+	__builtin_memcpy(&p, cap->val, 8);
+	if (!p)
+		return;
+	size = ap->follow_size;
+	if (size > CTRACE_FOLLOW_MAX)
+		size = CTRACE_FOLLOW_MAX;
+	if (ap->follow == CTRACE_FOLLOW_STRING) {
+		/* two more bytes than shown: a string that fills them is longer */
+		err = bpf_copy_from_user_str(cap->tgt, (size & 511) + 2, (void *)p, 0);
+		if (err < 0) {
+			cap->tgt_err = err;
+		} else {
+			cap->tgt_err = 0;
+			cap->tgt_len = err;
+		}
+	} else {
+		err = bpf_copy_from_user(cap->tgt, size & 511, (void *)p);
+		cap->tgt_err = err;
+		cap->tgt_len = err ? 0 : size;
+	}
+}
+
+SEC("uprobe.s")
+int on_hook_args(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[16];
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
+	const struct ctrace_site_plan *plan;
+	struct ctrace_call_args *sc;
+	struct tstate *st;
+	__s32 depth;
+
+	if (!ours())
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (cookie & CTRACE_COOKIE_EXIT) {
+		st = account(CTRACE_EV_EXIT, tid, now, &depth);
+		return st ? send_call(ctx, CTRACE_EV_EXIT, tid, now, st, depth) : 0;
+	}
+	st = account(CTRACE_EV_ENTER, tid, now, &depth);
+	if (!st)
+		return 0;
+	/* the plan is keyed by the hook call's return address: pushed on the
+	 * stack when the probe is on the hook, ip + length at the call site */
+	if (preload_mode) {
+		if (bpf_copy_from_user(&key, sizeof(key), (void *)ctx->sp))
+			key = 0;
+	} else {
+		key = ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f);
+	}
+	plan = bpf_map_lookup_elem(&plans, &key);
+	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	if (!sc)
+		return send_call(ctx, CTRACE_EV_ENTER, tid, now, st, depth);
+	sc->c.h.kind = CTRACE_EV_ENTER_ARGS;
+	sc->c.h.tid = tid;
+	sc->c.h.ts = now;
+	sc->c.fn = PT_REGS_PARM1(ctx);
+	sc->c.depth = depth;
+	sc->c.lost = st->lost;
+	sc->key = key;
+	n = plan->nargs;
+	if (n > CTRACE_MAX_ARGS)
+		n = CTRACE_MAX_ARGS;
+	sc->nargs = n;
+	bias = key - plan->site_vaddr - plan->insn_len;
+	load_regs(ctx, regs, true);
+	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
+		if (i >= n)
+			break;
+		capture(regs, &plan->arg[i], &sc->arg[i], bias);
+	}
+	size = __builtin_offsetof(struct ctrace_call_args, arg) + n * sizeof(struct ctrace_arg_cap);
+	if (size > sizeof(*sc))
+		size = sizeof(*sc);
+	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {
+		st->lost++;
+		__sync_fetch_and_add(&lost_total, 1);
+	}
+	return 0;
+}
+
+/* --retval: a return probe on each function's entry; rax is exact here (the
+ * exit hook runs before gcc moves the result into rax) */
+SEC("uprobe.s")
+int on_ret(struct pt_regs *ctx)
+{
+	struct ctrace_retval *r;
+	const struct ctrace_arg_plan *ap;
+	__u64 fn, regs[16];
+
+	if (!ours())
+		return 0;
+	fn = bpf_get_func_ip(ctx);
+	ap = bpf_map_lookup_elem(&ret_plans, &fn);
+	if (!ap)
+		return 0;
+	r = bpf_task_storage_get(&ret_scratch, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!r)
+		return 0;
+	r->h.kind = CTRACE_EV_RETVAL;
+	r->h.tid = (__u32)bpf_get_current_pid_tgid();
+	r->h.ts = bpf_ktime_get_ns();
+	r->fn = fn;
+	r->rax = ctx->ax;
+	r->rdx = ctx->dx;
+	load_regs(ctx, regs, false);
+	capture(regs, ap, &r->ret, 0);
+	if (bpf_ringbuf_output(&rb, r, sizeof(*r), wake_flags()))
+		__sync_fetch_and_add(&lost_total, 1);
+	return 0;
 }
 
 /* Launch mode: stop the new image at its ELF entry point, after the dynamic

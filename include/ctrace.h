@@ -9,8 +9,11 @@
 #endif
 
 #define CTRACE_COMM_LEN 16
-/* uprobe cookie: bit 0 set on the exit hook's probes */
+/* uprobe cookie: bit 0 set on the exit hook's probes; bits 1-7 the length of
+ * the hook call instruction (call-site probes), so ip + length is the return
+ * address that keys the site's capture plan */
 #define CTRACE_COOKIE_EXIT 1ull
+#define CTRACE_COOKIE_LEN_SHIFT 1
 
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
@@ -18,6 +21,8 @@ enum ctrace_event_kind {
 	CTRACE_EV_THREAD = 3,      /* first event seen from a thread */
 	CTRACE_EV_THREAD_EXIT = 4, /* a thread of the target exited */
 	CTRACE_EV_SIGNAL = 5,      /* a fault/abort signal was generated for a thread */
+	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
+	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
 };
 
 /* Every record starts with this header. */
@@ -45,6 +50,38 @@ struct ctrace_thread {
 	__u32 lost;      /* THREAD_EXIT: events this thread lost in total */
 	__u32 group_dead;/* THREAD_EXIT: the last thread: the process is gone */
 	char comm[CTRACE_COMM_LEN];
+};
+
+/* One value captured by a plan (ctrace_plan.h): the value's bytes, and what
+ * it points to when the plan follows it. */
+#define CTRACE_CAP_VAL 128 /* CTRACE_VALUE_MAX (64) used; the rest keeps the
+			    * verifier's bounds simple for a second piece */
+#define CTRACE_CAP_TGT 264 /* CTRACE_FOLLOW_MAX (256) + 1 to see a longer string */
+struct ctrace_arg_cap {
+	__s32 val_err;  /* 0 or -errno */
+	__u32 val_len;
+	__s32 tgt_err;  /* 0, -errno, or 1: not followed (no follow, or NULL) */
+	__u32 tgt_len;  /* bytes in tgt; a string: with its NUL when one was found */
+	__u8 val[CTRACE_CAP_VAL];
+	__u8 tgt[CTRACE_CAP_TGT];
+};
+
+/* ENTER_ARGS: an ENTER plus its captured arguments; only nargs entries are
+ * sent */
+struct ctrace_call_args {
+	struct ctrace_call c;
+	__u64 key;   /* the plan's key: runtime return address of the hook call */
+	__u32 nargs;
+	__u32 pad;
+	struct ctrace_arg_cap arg[6];
+};
+
+/* RETVAL: the value a traced function returned, read at its return */
+struct ctrace_retval {
+	struct ctrace_hdr h;
+	__u64 fn;    /* the function's runtime address */
+	__u64 rax, rdx;
+	struct ctrace_arg_cap ret;
 };
 
 /* SIGNAL: in the main ring buffer, so it is ordered with the calls of its

@@ -23,8 +23,13 @@ static const char usage_text[] =
 "Output:\n"
 "  -o, --output FILE        where to write the trace (default: " DEFAULT_OUTPUT ");\n"
 "                           written to a temporary file and renamed when complete\n"
-"  -a, --args               capture DWARF-typed arguments (needs -g)\n"
-"  -r, --retval             capture return values\n"
+"  -a, --args               capture each call's arguments, typed from DWARF (needs\n"
+"                           -g). A value that cannot be read exactly is null with\n"
+"                           an \"unavailable\" reason (e.g. optimized out at -O2)\n"
+"  -r, --retval             capture return values (a return probe per function)\n"
+"      --capture PATTERN    -a/-r only for matching functions (repeatable; same\n"
+"                           syntax as -F); implies -a -r unless one is given\n"
+"      --string-size N      bytes of a char * string shown (default 128, max 255)\n"
 "\n"
 "What to trace (a function excluded here is not probed at all):\n"
 "  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -76,6 +81,8 @@ enum {
 	OPT_FILTER_FILE,
 	OPT_PROBE,
 	OPT_BENCH_EMPTY,
+	OPT_CAPTURE,
+	OPT_STRING_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +98,8 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'b' },
 	{ "probe", required_argument, NULL, OPT_PROBE },
 	{ "bench-empty", no_argument, NULL, OPT_BENCH_EMPTY },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "string-size", required_argument, NULL, OPT_STRING_SIZE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -147,6 +156,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->output = DEFAULT_OUTPUT;
+	cfg->string_size = 128;
 	cfg->buffer_size = DEFAULT_BUFFER;
 	cfg->filter = filter_new();
 	if (!cfg->filter) {
@@ -227,6 +237,23 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				return -1;
 			}
 			break;
+		case OPT_CAPTURE:
+			if (!cfg->capture_filter && !(cfg->capture_filter = filter_new())) {
+				log_err("out of memory");
+				return -1;
+			}
+			if (filter_add(cfg->capture_filter, optarg, false, err, sizeof(err))) {
+				log_err("invalid --capture pattern '%s': %s", optarg, err);
+				return -1;
+			}
+			break;
+		case OPT_STRING_SIZE:
+			if (parse_long(optarg, 1, 255, &v)) {
+				log_err("invalid --string-size '%s': expected 1 to 255", optarg);
+				return -1;
+			}
+			cfg->string_size = (uint32_t)v;
+			break;
 		case OPT_BENCH_EMPTY:
 			cfg->bench_empty = true;
 			break;
@@ -250,6 +277,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -1;
 		}
 	}
+	if (cfg->capture_filter && !cfg->args && !cfg->retval)
+		cfg->args = cfg->retval = true;
 	cfg->argv = argv + optind;
 	cfg->argc = argc - optind;
 	if (cfg->pid && cfg->argc) {

@@ -18,7 +18,9 @@ struct config {
 	pid_t pid;                /* -p; 0 in launch mode */
 	char **argv;              /* launch mode: PROGRAM ARGS... */
 	int argc;
-	bool args, retval;        /* -a, -r: accepted; typed capture is its own issue */
+	bool args, retval;        /* -a, -r */
+	struct filter *capture_filter; /* --capture PATTERN: -a/-r only for these; NULL: all */
+	uint32_t string_size;     /* --string-size: bytes of a char * shown */
 	int max_depth;            /* -D; 0 = unlimited */
 	double duration;          /* --duration; 0 = until the target exits */
 	uint64_t buffer_size;     /* -b, bytes (power of two) */

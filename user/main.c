@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
+#include "capture.h"
 #include "cli.h"
 #include "crash.h"
 #include "ctrace.skel.h"
@@ -134,6 +135,26 @@ static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, con
 	return total;
 }
 
+/* --args/--retval: plans for every instrumented module mapped now */
+static void plan_captures(struct capture *c, struct probes *pr, struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	if (!c)
+		return;
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(m[j].path, m[i].path);
+		if (!dup)
+			capture_add_module(c, pr, &m[i]);
+	}
+	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
+}
+
 static int wait_stopped(pid_t pid, int *status)
 {
 	pid_t r;
@@ -203,6 +224,7 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	struct elf_image *img = NULL;
 	struct symbolizer *sym = NULL;
+	struct capture *capture = NULL;
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -220,6 +242,7 @@ int main(int argc, char **argv)
 	rc = cli_parse(argc, argv, &cfg);
 	if (rc) {
 		filter_free(cfg.filter);
+		filter_free(cfg.capture_filter);
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = cfg.verbose;
@@ -284,6 +307,12 @@ int main(int argc, char **argv)
 	skel->rodata->wake_bytes = cfg.buffer_size / 4;
 	bpf_map__set_max_entries(skel->maps.rb, cfg.buffer_size);
 	bpf_program__set_expected_attach_type(skel->progs.on_hook, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_hook_args, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_ret, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
+	bpf_program__set_autoload(skel->progs.on_hook_args, cfg.args);
+	bpf_program__set_autoload(skel->progs.on_ret, cfg.retval);
+	skel->rodata->preload_mode = preload;
 	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	rc = ctrace_bpf__load(skel);
@@ -314,6 +343,15 @@ int main(int argc, char **argv)
 	pr.filter = cfg.filter;
 	pr.pid = targ;
 	pr.empty = cfg.bench_empty;
+	pr.args = cfg.args;
+	if (cfg.args || cfg.retval) {
+		capture = capture_new(&cfg, skel, sym);
+		if (!capture) {
+			log_err("out of memory");
+			goto cleanup;
+		}
+		tr.capture = capture;
+	}
 	t_attach = now_ns(CLOCK_MONOTONIC);
 
 	if (launch) {
@@ -341,6 +379,7 @@ int main(int argc, char **argv)
 				log_warn("cannot read the target's memory map: names may be missing");
 			if (!preload && attach_mapped_modules(&pr, sym, exe, true) < 0)
 				goto cleanup;
+			plan_captures(capture, &pr, sym);
 			close(entry_fd);
 			entry_fd = -1;
 			kill(child.pid, SIGCONT);
@@ -358,6 +397,7 @@ int main(int argc, char **argv)
 		n = attach_mapped_modules(&pr, sym, exe, false);
 		if (n < 0)
 			goto cleanup;
+		plan_captures(capture, &pr, sym);
 		if (n == 0) {
 			log_err("process %d (%s) has no instrumented function%s: build it with "
 				"-finstrument-functions", (int)targ, exe,
@@ -501,11 +541,13 @@ cleanup:
 	if (pidfd >= 0)
 		close(pidfd);
 	trace_free(&tr);
+	capture_free(capture);
 	symbolizer_free(sym);
 	ring_buffer__free(rb);
 	ctrace_bpf__destroy(skel);
 	if (img)
 		elf_image_free(img);
 	filter_free(cfg.filter);
+	filter_free(cfg.capture_filter);
 	return ret;
 }

@@ -34,7 +34,8 @@ static int keep_link(struct probes *p, int fd)
 static int attach(struct probes *p, const char *path, const char *display,
 		  const uint64_t *offs, const uint64_t *cookies, size_t n)
 {
-	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty : p->skel->progs.on_hook;
+	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty :
+				   p->args ? p->skel->progs.on_hook_args : p->skel->progs.on_hook;
 	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, cookies, n, p->pid, false);
 
 	if (fd < 0) {
@@ -139,7 +140,8 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 			p->nfuncs++;
 		last_sym = s->sym;
 		offs[cnt] = s->offset;
-		cookies[cnt++] = s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0;
+		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) |
+				 (uint64_t)(s->len & 0x7f) << CTRACE_COOKIE_LEN_SHIFT;
 		nexit += s->kind == HOOK_EXIT;
 	}
 	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))
@@ -172,6 +174,20 @@ int probes_attach_entry_stop(struct probes *p, const char *attach_path, const st
 		return -1;
 	}
 	return fd;
+}
+
+int probes_attach_returns(struct probes *p, const char *attach_path, const char *display,
+			  const uint64_t *offs, size_t n)
+{
+	int fd = uprobe_multi_attach(bpf_program__fd(p->skel->progs.on_ret), attach_path, offs,
+				     NULL, n, p->pid, true);
+
+	if (fd < 0) {
+		log_err("cannot attach %zu return probe(s) to %s: %s", n, display, strerror(-fd));
+		return -1;
+	}
+	log_dbg("%s: %zu return probes", display, n);
+	return keep_link(p, fd);
 }
 
 void probes_detach_all(struct probes *p)

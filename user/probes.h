@@ -16,6 +16,7 @@ struct probes {
 	const struct filter *filter;
 	pid_t pid;
 	bool empty;       /* attach the empty program instead (benchmark floor) */
+	bool args;        /* attach the program that runs capture plans (--args) */
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites;  /* call sites probed */
@@ -33,6 +34,9 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 /* Launch mode: the stop at the executable's entry point; returns a link fd
  * (close it to detach) or -1 (printed). */
 int probes_attach_entry_stop(struct probes *p, const char *attach_path, const struct elf_image *img);
+/* --retval: return probes on these function entry offsets of a file */
+int probes_attach_returns(struct probes *p, const char *attach_path, const char *display,
+			  const uint64_t *offs, size_t n);
 void probes_detach_all(struct probes *p);
 
 #endif

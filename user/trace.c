@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "capture.h"
 #include "ctrace.h"
 #include "log.h"
 #include "symbolize.h"
@@ -112,19 +113,43 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	ts = h->ts > tr->t0 ? h->ts - tr->t0 : 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_EXIT: {
 		const struct ctrace_call *e = data;
 		const struct func_info *fi;
+		struct tree_extra x = { 0 };
 
 		if (size < sizeof(*e))
 			return 0;
 		t = thread_for(tr, h->tid, true);
 		fi = symbolize(tr->sym, e->fn);
 		t->lost = e->lost;
-		if (h->kind == CTRACE_EV_ENTER)
-			tree_enter(t, e->depth, fi, ts);
-		else
-			tree_exit(t, e->depth, fi, ts);
+		if (h->kind == CTRACE_EV_EXIT) {
+			int r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
+
+			tree_exit(t, e->depth, fi, ts, r != 0);
+			if (r == 2)
+				tree_return(t, fi, &x);
+			break;
+		}
+		if (tr->capture)
+			capture_args_extra(tr->capture, fi,
+					   h->kind == CTRACE_EV_ENTER_ARGS ? data : NULL, size, &x);
+		tree_enter(t, e->depth, fi, ts, &x);
+		break;
+	}
+	case CTRACE_EV_RETVAL: {
+		const struct ctrace_retval *e = data;
+		struct tree_extra x;
+
+		if (size < sizeof(*e) || !tr->capture)
+			return 0;
+		t = thread_for(tr, h->tid, false);
+		if (!t)
+			break;
+		capture_ret_extra(tr->capture, e, &x);
+		if (x.write)
+			tree_return(t, symbolize(tr->sym, e->fn), &x);
 		break;
 	}
 	case CTRACE_EV_THREAD: {

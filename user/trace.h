@@ -7,11 +7,13 @@
 #include <sys/types.h>
 #include "crash.h"
 
+struct capture;
 struct symbolizer;
 struct thread_tree;
 
 struct trace {
 	struct symbolizer *sym;
+	struct capture *capture;   /* --args/--retval, or NULL */
 	bool attach;
 	uint64_t t0;               /* CLOCK_MONOTONIC ns when tracing started */
 	int spool_dirfd;           /* spools are unlinked files beside the output */

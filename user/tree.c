@@ -90,7 +90,8 @@ static void write_partial(FILE *f, const char *reason)
 	jsonw_cstr(f, reason);
 }
 
-static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		 const struct tree_extra *x)
 {
 	struct frame *f;
 	int32_t container = current_container(t);
@@ -123,18 +124,19 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	} else {
 		fputs("\"start_ns\":null", t->spool);
 	}
+	if (x && x->write)
+		x->write(t->spool, x->arg);
 	fputs(",\"children\":[", t->spool);
 	t->calls++;
 }
 
-/* pop the top frame; exit_fn/end known when its exit was observed */
-static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end_known,
-		uint64_t end, const char *reason)
+/* the rest of a node: exit_fn/end known when its exit was observed */
+static void write_close(struct thread_tree *t, const struct frame *f,
+			const struct func_info *exit_fn, bool end_known, uint64_t end,
+			const char *reason, const struct tree_extra *x)
 {
-	struct frame *f = top(t);
 	FILE *s = t->spool;
 
-	t->nstack--;
 	if (!f->visible)
 		return;
 	fputc(']', s);
@@ -144,9 +146,44 @@ static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end
 	}
 	write_time(s, "end_ns", end_known, end);
 	write_time(s, "duration_ns", end_known && f->fn, end - f->start);
+	if (x && x->write)
+		x->write(s, x->arg);
 	if (reason)
 		write_partial(s, reason);
 	fputc('}', s);
+}
+
+static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end_known,
+		uint64_t end, const char *reason)
+{
+	t->nstack--;
+	write_close(t, &t->stack[t->nstack], exit_fn, end_known, end, reason, NULL);
+}
+
+static void write_no_return(FILE *f, void *arg)
+{
+	(void)arg;
+	fputs(",\"return_value\":{\"value\":null,\"unavailable\":\"the return was not observed\"}", f);
+}
+
+/* A held call's node waits for its return value; any other event of the
+ * thread means it will not come. */
+static void settle(struct thread_tree *t)
+{
+	static const struct tree_extra none = { write_no_return, NULL };
+
+	if (t->held) {
+		t->held = false;
+		write_close(t, &t->held_frame, t->held_frame.fn, true, t->held_end, NULL, &none);
+	}
+}
+
+void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x)
+{
+	if (!t->held || t->held_frame.fn != fn)
+		return;
+	t->held = false;
+	write_close(t, &t->held_frame, fn, true, t->held_end, NULL, x);
 }
 
 /* a node whose entry was not observed, with no observed children */
@@ -196,10 +233,12 @@ static void close_deeper(struct thread_tree *t, int32_t depth)
 		pop(t, NULL, false, 0, top(t)->fn ? R_LOST_EXIT : R_LOST_BOTH);
 }
 
-void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		const struct tree_extra *x)
 {
 	int32_t d;
 
+	settle(t);
 	if (!t->first_ts)
 		t->first_ts = ts;
 	t->last_ts = ts;
@@ -209,20 +248,29 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 		wrap(t, NULL, false, 0);
 	d = t->nstack ? top(t)->depth : t->base - 1;
 	while (++d < depth)
-		push(t, d, NULL, 0);
-	push(t, depth, fn, ts);
+		push(t, d, NULL, 0, NULL);
+	push(t, depth, fn, ts, x);
 }
 
-void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts)
+void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+	       bool hold)
 {
 	struct frame *f;
 
+	settle(t);
 	if (!t->first_ts)
 		t->first_ts = ts;
 	t->last_ts = ts;
 	close_deeper(t, depth);
 	f = top(t);
 	if (f && f->depth == depth) {
+		if (f->fn == fn && hold && f->visible) {
+			t->held = true;
+			t->held_frame = *f;
+			t->held_end = ts;
+			t->nstack--;
+			return;
+		}
 		if (!f->fn || f->fn == fn) {
 			pop(t, fn, true, ts, f->fn ? NULL : R_LOST_ENTRY);
 			return;
@@ -249,6 +297,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 
 void tree_close_all(struct thread_tree *t, const char *reason)
 {
+	settle(t);
 	while (t->nstack)
 		pop(t, NULL, false, 0, top(t)->fn ? reason : R_LOST_BOTH);
 }

@@ -30,6 +30,13 @@ struct frame {
 	bool has_child;             /* a child was written: the next needs a comma */
 };
 
+/* more members of a node, written by whoever knows them (arguments at the
+ * entry, the return value at the return); each starts with a comma */
+struct tree_extra {
+	void (*write)(FILE *f, void *arg);
+	void *arg;
+};
+
 struct thread_tree {
 	uint32_t tid;
 	char name[64];
@@ -44,12 +51,22 @@ struct thread_tree {
 	bool attach;        /* calls may predate tracing */
 	bool exited;
 	uint64_t first_ts, last_ts;
+	/* a call that returned and waits for its return value (--retval) */
+	bool held;
+	struct frame held_frame;
+	uint64_t held_end;
 };
 
 /* spool: where the thread's root_calls elements are streamed */
 void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach);
-void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts);
-void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts);
+/* x: members for the node's entry (its arguments), or NULL */
+void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		const struct tree_extra *x);
+/* hold: the node stays open for tree_return (its return value comes next) */
+void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+	       bool hold);
+/* the return value of the held call of fn; ignored when none is held */
+void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
 /* write the thread object's opening and members ({"thread_id":…,

@@ -82,14 +82,14 @@ static void test_nesting(void)
 	struct run r;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
-	tree_enter(&r.t, 2, &B, 20);
-	tree_exit(&r.t, 2, &B, 30);
-	tree_enter(&r.t, 2, &C, 40);
-	tree_exit(&r.t, 2, &C, 50);
-	tree_exit(&r.t, 1, &A, 60);
-	tree_enter(&r.t, 1, &D, 70);
-	tree_exit(&r.t, 1, &D, 80);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &B, 20, NULL);
+	tree_exit(&r.t, 2, &B, 30, false);
+	tree_enter(&r.t, 2, &C, 40, NULL);
+	tree_exit(&r.t, 2, &C, 50, false);
+	tree_exit(&r.t, 1, &A, 60, false);
+	tree_enter(&r.t, 1, &D, 70, NULL);
+	tree_exit(&r.t, 1, &D, 80, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "A(B,C),D");
 	CHECK_INT(r.t.calls, 4);
@@ -106,14 +106,14 @@ static void test_attach_wraps(void)
 	const cJSON *b;
 
 	begin(&r, true);
-	tree_enter(&r.t, 1, &D, 10);
-	tree_exit(&r.t, 1, &D, 20);
-	tree_exit(&r.t, 0, &C, 30);
-	tree_enter(&r.t, 0, &E, 40);
-	tree_exit(&r.t, 0, &E, 50);
-	tree_exit(&r.t, -1, &B, 60);
-	tree_enter(&r.t, -1, &A, 70);
-	tree_exit(&r.t, -1, &A, 80);
+	tree_enter(&r.t, 1, &D, 10, NULL);
+	tree_exit(&r.t, 1, &D, 20, false);
+	tree_exit(&r.t, 0, &C, 30, false);
+	tree_enter(&r.t, 0, &E, 40, NULL);
+	tree_exit(&r.t, 0, &E, 50, false);
+	tree_exit(&r.t, -1, &B, 60, false);
+	tree_enter(&r.t, -1, &A, 70, NULL);
+	tree_exit(&r.t, -1, &A, 80, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "B*(C*(D),E),A");
 	b = root(&r, 0);
@@ -130,12 +130,12 @@ static void test_lost_exit(void)
 	struct run r;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
-	tree_enter(&r.t, 2, &B, 20);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &B, 20, NULL);
 	/* B's exit lost */
-	tree_enter(&r.t, 2, &C, 40);
-	tree_exit(&r.t, 2, &C, 50);
-	tree_exit(&r.t, 1, &A, 60);
+	tree_enter(&r.t, 2, &C, 40, NULL);
+	tree_exit(&r.t, 2, &C, 50, false);
+	tree_exit(&r.t, 1, &A, 60, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "A(B*,C)");
 	cJSON_Delete(r.doc);
@@ -148,12 +148,12 @@ static void test_lost_entry(void)
 	const cJSON *b;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
+	tree_enter(&r.t, 1, &A, 10, NULL);
 	/* B's entry lost */
-	tree_enter(&r.t, 3, &C, 30);
-	tree_exit(&r.t, 3, &C, 40);
-	tree_exit(&r.t, 2, &B, 50);
-	tree_exit(&r.t, 1, &A, 60);
+	tree_enter(&r.t, 3, &C, 30, NULL);
+	tree_exit(&r.t, 3, &C, 40, false);
+	tree_exit(&r.t, 2, &B, 50, false);
+	tree_exit(&r.t, 1, &A, 60, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "A(B*(C))");
 	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0);
@@ -168,10 +168,10 @@ static void test_mismatch(void)
 	struct run r;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
-	tree_enter(&r.t, 2, &B, 20);
-	tree_exit(&r.t, 2, &C, 30);
-	tree_exit(&r.t, 1, &A, 40);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &B, 20, NULL);
+	tree_exit(&r.t, 2, &C, 30, false);
+	tree_exit(&r.t, 1, &A, 40, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "A(B*,C*)");
 	cJSON_Delete(r.doc);
@@ -183,20 +183,20 @@ static void test_hidden(void)
 	struct run r;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
-	tree_enter(&r.t, 2, &H, 20);
-	tree_enter(&r.t, 3, &B, 30);
-	tree_exit(&r.t, 3, &B, 40);
-	tree_enter(&r.t, 3, &C, 50);
-	tree_exit(&r.t, 3, &C, 60);
-	tree_exit(&r.t, 2, &H, 70);
-	tree_enter(&r.t, 2, &D, 80);
-	tree_exit(&r.t, 2, &D, 90);
-	tree_exit(&r.t, 1, &A, 100);
-	tree_enter(&r.t, 1, &H, 110);
-	tree_enter(&r.t, 2, &E, 120);
-	tree_exit(&r.t, 2, &E, 130);
-	tree_exit(&r.t, 1, &H, 140);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &H, 20, NULL);
+	tree_enter(&r.t, 3, &B, 30, NULL);
+	tree_exit(&r.t, 3, &B, 40, false);
+	tree_enter(&r.t, 3, &C, 50, NULL);
+	tree_exit(&r.t, 3, &C, 60, false);
+	tree_exit(&r.t, 2, &H, 70, false);
+	tree_enter(&r.t, 2, &D, 80, NULL);
+	tree_exit(&r.t, 2, &D, 90, false);
+	tree_exit(&r.t, 1, &A, 100, false);
+	tree_enter(&r.t, 1, &H, 110, NULL);
+	tree_enter(&r.t, 2, &E, 120, NULL);
+	tree_exit(&r.t, 2, &E, 130, false);
+	tree_exit(&r.t, 1, &H, 140, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "A(B,C,D),E");
 	CHECK_INT(r.t.calls, 5);
@@ -210,10 +210,10 @@ static void test_open_at_end(void)
 	const cJSON *a;
 
 	begin(&r, false);
-	tree_enter(&r.t, 1, &A, 10);
-	tree_enter(&r.t, 2, &B, 20);
-	tree_exit(&r.t, 2, &B, 30);
-	tree_enter(&r.t, 2, &C, 40);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &B, 20, NULL);
+	tree_exit(&r.t, 2, &B, 30, false);
+	tree_enter(&r.t, 2, &C, 40, NULL);
 	end(&r, "still running");
 	CHECK_STR(r.shape, "A*(B,C*)");
 	a = root(&r, 0);
@@ -228,12 +228,12 @@ static void test_hidden_wrap(void)
 	struct run r;
 
 	begin(&r, true);
-	tree_enter(&r.t, 1, &D, 10);
-	tree_exit(&r.t, 1, &D, 20);
-	tree_exit(&r.t, 0, &H, 30);
-	tree_enter(&r.t, 0, &E, 40);
-	tree_exit(&r.t, 0, &E, 50);
-	tree_exit(&r.t, -1, &B, 60);
+	tree_enter(&r.t, 1, &D, 10, NULL);
+	tree_exit(&r.t, 1, &D, 20, false);
+	tree_exit(&r.t, 0, &H, 30, false);
+	tree_enter(&r.t, 0, &E, 40, NULL);
+	tree_exit(&r.t, 0, &E, 50, false);
+	tree_exit(&r.t, -1, &B, 60, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "B*(D,E)");
 	cJSON_Delete(r.doc);
@@ -245,11 +245,11 @@ static void test_enter_above_roots(void)
 	struct run r;
 
 	begin(&r, true);
-	tree_enter(&r.t, 1, &D, 10);
-	tree_exit(&r.t, 1, &D, 20);
+	tree_enter(&r.t, 1, &D, 10, NULL);
+	tree_exit(&r.t, 1, &D, 20, false);
 	/* exits at 0 and -1 lost */
-	tree_enter(&r.t, -1, &A, 30);
-	tree_exit(&r.t, -1, &A, 40);
+	tree_enter(&r.t, -1, &A, 30, NULL);
+	tree_exit(&r.t, -1, &A, 40, false);
 	end(&r, "x");
 	CHECK_STR(r.shape, "[unknown]*([unknown]*(D)),A");
 	cJSON_Delete(r.doc);

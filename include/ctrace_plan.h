@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Capture plans: where a traced function's arguments are at one hook call, and
+ * where its return value is when it returns, precomputed from DWARF by the
+ * loader (user/dwarf_args.c) so the BPF programs only copy bytes. Fixed-width
+ * types only, no pointers: the same layout on both sides.
+ *
+ * Registers. A register number is a DWARF x86-64 number (0 rax, 1 rdx, 2 rcx,
+ * 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15); ctrace_ptregs_slot() maps it
+ * to the kernel's struct pt_regs. In a site plan every register means its value
+ * AT THE HOOK CALL INSTRUCTION (struct ctrace_site_plan.site_vaddr):
+ * - call-site probes fire on that instruction: pt_regs are exactly that;
+ * - preload probes fire on the hook's first instruction: every register is the
+ *   same except rsp, which is 8 lower (the pushed return address). So in
+ *   preload mode reg 7 (rsp) must read as regs->sp + 8, wherever it appears.
+ *   CTRACE_SITE_USES_RSP says whether a plan has any rsp-based piece.
+ * A plan never uses rdi or rsi: at the hook call they hold the hook's own
+ * arguments (this_fn, call_site), so such locations are left unavailable.
+ * In a return plan (for a uretprobe on the function) registers are those at
+ * the return: rax, rdx, or memory at rax.
+ *
+ * Record layout (little-endian, sizes in bytes):
+ *   struct ctrace_piece      16   kind reg size flags | pad[4] | val (s64)
+ *   struct ctrace_arg_plan   40   npieces follow follow_size size pad | piece[2]
+ *   struct ctrace_site_plan 256   site_vaddr | nargs flags insn_len pad[5] | arg[6]
+ *
+ * Executing an arg plan (npieces == 0: not captured, the loader knows why):
+ *   for each piece p, appended at byte (sum of the previous pieces' sizes):
+ *     REG      the low p.size bytes of (reg + p.val)      (val: an addend, usually 0)
+ *     MEM      p.size bytes read at (reg + p.val)
+ *     MEM_ABS  p.size bytes read at (p.val [+ load bias])
+ *     CONST    the low p.size bytes of (p.val [+ load bias])
+ *   [+ load bias] when p.flags has CTRACE_PIECE_BIAS: p.val is a link-time
+ *   address of the module that holds the site; bias = runtime address of the
+ *   hook call - site_vaddr (call-site mode: regs->ip - site_vaddr; preload
+ *   mode: the hook's rsi, the return address, - (site_vaddr + insn_len)).
+ *   The value is `size` bytes (the sum). Then, when follow is not NONE, the
+ *   value's first 8 bytes are a pointer p into the target:
+ *     STRING   read a NUL-terminated string at p, at most follow_size bytes
+ *     DEREF    read follow_size bytes at p (a struct behind a pointer, a C++
+ *              reference, `this`)
+ *   A NULL p is not read. */
+#ifndef CTRACE_PLAN_H
+#define CTRACE_PLAN_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CTRACE_MAX_ARGS   6   /* parameters captured per call (the first ones) */
+#define CTRACE_MAX_PIECES 2   /* locations one value may be split across */
+#define CTRACE_VALUE_MAX  64  /* bytes of one value; larger by-value structs are cut */
+#define CTRACE_FOLLOW_MAX 256 /* bytes read behind one pointer (string or struct) */
+
+enum ctrace_loc_kind {
+	CTRACE_LOC_NONE = 0,
+	CTRACE_LOC_REG = 1,
+	CTRACE_LOC_MEM = 2,
+	CTRACE_LOC_MEM_ABS = 3,
+	CTRACE_LOC_CONST = 4,
+};
+
+enum ctrace_follow {
+	CTRACE_FOLLOW_NONE = 0,
+	CTRACE_FOLLOW_STRING = 1,
+	CTRACE_FOLLOW_DEREF = 2,
+};
+
+#define CTRACE_PIECE_BIAS    0x01 /* val is a link-time address: add the load bias */
+#define CTRACE_SITE_USES_RSP 0x01 /* some piece reads rsp (preload mode: + 8) */
+
+#define CTRACE_REG_RSP 7          /* DWARF number of rsp */
+
+struct ctrace_piece {
+	__u8 kind;   /* enum ctrace_loc_kind */
+	__u8 reg;    /* REG, MEM: DWARF register number (0..15) */
+	__u8 size;   /* bytes: 1..8 for REG and CONST, 1..CTRACE_VALUE_MAX for MEM* */
+	__u8 flags;  /* CTRACE_PIECE_BIAS */
+	__u8 pad[4];
+	__s64 val;   /* REG: addend; MEM: displacement; MEM_ABS: address; CONST: value */
+};
+
+struct ctrace_arg_plan {
+	__u8 npieces;     /* 0..CTRACE_MAX_PIECES; 0: not captured */
+	__u8 follow;      /* enum ctrace_follow */
+	__u16 follow_size;/* STRING: max bytes incl. the NUL; DEREF: bytes; <= CTRACE_FOLLOW_MAX */
+	__u16 size;       /* the value's bytes: sum of piece sizes, <= CTRACE_VALUE_MAX */
+	__u16 pad;
+	struct ctrace_piece piece[CTRACE_MAX_PIECES];
+};
+
+/* One per hook call site; arg[i] is the function's i-th parameter (C++ `this`
+ * first), for i < nargs. Parameters past CTRACE_MAX_ARGS are not captured. */
+struct ctrace_site_plan {
+	__u64 site_vaddr; /* link-time vaddr of the hook call instruction */
+	__u8 nargs;       /* 0..CTRACE_MAX_ARGS */
+	__u8 flags;       /* CTRACE_SITE_USES_RSP */
+	__u8 insn_len;    /* length of the call instruction (0 when not given) */
+	__u8 pad[5];
+	struct ctrace_arg_plan arg[CTRACE_MAX_ARGS];
+};
+
+/* DWARF register numbers 0..16 as indexes into the kernel's x86_64
+ * struct pt_regs read as __u64[21] (r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx
+ * dx si di orig_ax ip cs flags sp ss); its byte offset is 8 times that. 16 is
+ * the DWARF return-address column: ip. */
+#define CTRACE_PTREGS_SLOTS { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 }
+#define CTRACE_PTREGS_NSLOTS 21
+
+/* Branches only (no table), so a BPF program can use it with a variable regno. */
+static inline int ctrace_ptregs_slot(unsigned int regno)
+{
+	switch (regno) {
+	case 0: return 10;  /* rax */
+	case 1: return 12;  /* rdx */
+	case 2: return 11;  /* rcx */
+	case 3: return 5;   /* rbx */
+	case 4: return 13;  /* rsi */
+	case 5: return 14;  /* rdi */
+	case 6: return 4;   /* rbp */
+	case 7: return 19;  /* rsp */
+	case 8: return 9;   /* r8 */
+	case 9: return 8;   /* r9 */
+	case 10: return 7;  /* r10 */
+	case 11: return 6;  /* r11 */
+	case 12: return 3;  /* r12 */
+	case 13: return 2;  /* r13 */
+	case 14: return 1;  /* r14 */
+	case 15: return 0;  /* r15 */
+	case 16: return 16; /* return address column: ip */
+	default: return -1;
+	}
+}
+
+_Static_assert(sizeof(struct ctrace_piece) == 16, "ctrace_piece layout");
+_Static_assert(sizeof(struct ctrace_arg_plan) == 40, "ctrace_arg_plan layout");
+_Static_assert(sizeof(struct ctrace_site_plan) == 256, "ctrace_site_plan layout");
+
+#endif

@@ -1,0 +1,449 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "capture.h"
+#include "cli.h"
+#include "ctrace.h"
+#include "ctrace.skel.h"
+#include "ctrace_plan.h"
+#include "demangle.h"
+#include "dwarf_args.h"
+#include "elf_image.h"
+#include "hook_sites.h"
+#include "jsonw.h"
+#include "log.h"
+#include "pattern.h"
+#include "probes.h"
+#include "symbolize.h"
+#include "tree.h"
+
+/* u64 → pointer, open addressing; keys are never 0 */
+struct u64map {
+	uint64_t *k;
+	void **v;
+	size_t cap, n;
+};
+
+static size_t slot_of(uint64_t k, size_t cap)
+{
+	return (k * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+}
+
+static void *map_get(const struct u64map *m, uint64_t k)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->k[i])
+			return NULL;
+		if (m->k[i] == k)
+			return m->v[i];
+	}
+}
+
+static int map_put(struct u64map *m, uint64_t k, void *v)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct u64map g = { .cap = m->cap ? m->cap * 2 : 256 };
+
+		g.k = calloc(g.cap, sizeof(*g.k));
+		g.v = calloc(g.cap, sizeof(*g.v));
+		if (!g.k || !g.v) {
+			free(g.k);
+			free(g.v);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->k[i])
+				map_put(&g, m->k[i], m->v[i]);
+		free(m->k);
+		free(m->v);
+		*m = g;
+	}
+	for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->k[i] || m->k[i] == k) {
+			m->n += !m->k[i];
+			m->k[i] = k;
+			m->v[i] = v;
+			return 0;
+		}
+	}
+}
+
+struct cap_module {
+	uint64_t start, end;
+	struct dwarf_ctx *dw;
+	char why[160]; /* when dw is NULL */
+};
+
+struct site_entry {
+	struct site_info *si;
+	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
+};
+
+struct ret_entry {
+	struct arg_info info;
+	struct ctrace_arg_plan plan;
+	bool planned; /* a return probe reads it */
+};
+
+struct capture {
+	const struct config *cfg;
+	struct ctrace_bpf *skel;
+	struct symbolizer *sym;
+	struct cap_module *mods;
+	size_t nmods;
+	struct u64map sites; /* plan key → struct site_entry */
+	struct u64map rets;  /* function runtime address → struct ret_entry */
+	uint64_t nplans;
+	/* what the writers below need for the event being written */
+	const struct ctrace_call_args *ev;
+	size_t ev_size;
+	const struct site_entry *se;
+	const struct ret_entry *re;
+	const struct ctrace_retval *rv;
+	const char *why;
+};
+
+struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
+			    struct symbolizer *sym)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->cfg = cfg;
+	c->skel = skel;
+	c->sym = sym;
+	return c;
+}
+
+void capture_free(struct capture *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->sites.cap; i++) {
+		if (c->sites.k[i]) {
+			struct site_entry *se = c->sites.v[i];
+			site_info_free(se->si);
+			free(se);
+		}
+	}
+	for (size_t i = 0; i < c->rets.cap; i++) {
+		if (c->rets.k[i]) {
+			struct ret_entry *r = c->rets.v[i];
+			arg_info_clear(&r->info);
+			free(r);
+		}
+	}
+	free(c->sites.k);
+	free(c->sites.v);
+	free(c->rets.k);
+	free(c->rets.v);
+	for (size_t i = 0; i < c->nmods; i++)
+		dwarf_ctx_free(c->mods[i].dw);
+	free(c->mods);
+	free(c);
+}
+
+uint64_t capture_nplans(const struct capture *c)
+{
+	return c->nplans;
+}
+
+/* -F/-N decide what is traced; --capture narrows what is captured */
+static bool wanted(const struct capture *c, const struct elf_sym *s)
+{
+	char *dm;
+	bool ok;
+
+	if (!s)
+		return !c->cfg->capture_filter && filter_is_empty(c->cfg->filter);
+	dm = demangle(s->name);
+	ok = filter_allows(c->cfg->filter, s->name, dm ? dm : s->name) &&
+	     (!c->cfg->capture_filter ||
+	      filter_allows(c->cfg->capture_filter, s->name, dm ? dm : s->name));
+	free(dm);
+	return ok;
+}
+
+static void plan_returns(struct capture *c, struct probes *pr, const struct module *m,
+			 struct dwarf_ctx *dw, uint64_t bias, const uint64_t *funcs, size_t nf,
+			 const struct dwarf_plan_opts *o)
+{
+	uint64_t *offs = calloc(nf ? nf : 1, sizeof(*offs));
+	size_t n = 0;
+	char err[256];
+
+	if (!offs)
+		return;
+	for (size_t i = 0; i < nf; i++) {
+		struct ctrace_arg_plan plan;
+		struct ret_entry *r;
+		uint64_t key = funcs[i] + bias, off;
+
+		if (map_get(&c->rets, key) || !(r = calloc(1, sizeof(*r))))
+			continue;
+		if (dwarf_ret_plan(dw, funcs[i], o, &plan, &r->info, err, sizeof(err))) {
+			free(r);
+			continue;
+		}
+		if (!r->info.type && !r->info.unavailable[0]) { /* void */
+			arg_info_clear(&r->info);
+			free(r);
+			continue;
+		}
+		r->plan = plan;
+		if (!r->info.unavailable[0] && plan.npieces &&
+		    !elf_vaddr_to_offset(m->img, funcs[i], &off) &&
+		    !bpf_map_update_elem(bpf_map__fd(c->skel->maps.ret_plans), &key, &plan, BPF_ANY)) {
+			r->planned = true;
+			offs[n++] = off;
+		}
+		if (map_put(&c->rets, key, r)) {
+			arg_info_clear(&r->info);
+			free(r);
+		}
+	}
+	if (n && probes_attach_returns(pr, m->open_path, m->path, offs, n))
+		log_warn("%s: return values will be missing", m->path);
+	free(offs);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void capture_add_module(struct capture *c, struct probes *pr, const struct module *m)
+{
+	struct dwarf_plan_opts o = { .str_max = c->cfg->string_size + 1 };
+	struct hook_site *sites = NULL;
+	struct cap_module *cm;
+	uint64_t bias = 0, vaddr, *funcs = NULL;
+	size_t n = 0, nf = 0;
+	char err[256];
+	void *nv;
+
+	if (!m->img || !m->img->refs_hooks || m->img->hook_def[0])
+		return;
+	nv = realloc(c->mods, (c->nmods + 1) * sizeof(*c->mods));
+	if (!nv)
+		return;
+	c->mods = nv;
+	cm = &c->mods[c->nmods++];
+	memset(cm, 0, sizeof(*cm));
+	cm->start = m->start;
+	cm->end = m->end;
+	if (dwarf_ctx_open(m->open_path, &cm->dw, err, sizeof(err))) {
+		cm->dw = NULL;
+		snprintf(cm->why, sizeof(cm->why), "no debug info for %s (build it with -g)", m->name);
+		log_dbg("%s: %s", m->path, err);
+		return;
+	}
+	if (m->img->e_type == ET_DYN && !elf_offset_to_vaddr(m->img, m->offset, &vaddr))
+		bias = m->start - vaddr;
+	if (hook_sites_find(m->img, &sites, &n, err, sizeof(err)))
+		return;
+	funcs = calloc(n ? n : 1, sizeof(*funcs));
+	for (size_t i = 0; i < n; i++) {
+		const struct hook_site *s = &sites[i];
+		const struct elf_sym *fs;
+		struct site_entry *se;
+		uint64_t key, func;
+
+		if (s->kind != HOOK_ENTER || s->sym >= m->img->nsyms)
+			continue;
+		func = s->this_fn;
+		fs = func ? elf_sym_lookup(m->img, func) : NULL;
+		if (!wanted(c, fs))
+			continue;
+		se = calloc(1, sizeof(*se));
+		if (!se)
+			continue;
+		if (dwarf_site_plan(cm->dw, func, s->vaddr, s->len, &o, &se->plan, &se->si, err,
+				    sizeof(err))) {
+			log_dbg("%s: site 0x%lx: %s", m->name, (unsigned long)s->vaddr, err);
+			free(se);
+			continue;
+		}
+		key = bias + s->vaddr + s->len;
+		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
+		    map_put(&c->sites, key, se)) {
+			site_info_free(se->si);
+			free(se);
+			continue;
+		}
+		c->nplans++;
+		if (funcs && fs && fs->addr == func)
+			funcs[nf++] = func;
+	}
+	if (c->cfg->retval && funcs && nf) {
+		qsort(funcs, nf, sizeof(*funcs), cmp_u64);
+		size_t u = 0;
+		for (size_t i = 0; i < nf; i++)
+			if (!u || funcs[u - 1] != funcs[i])
+				funcs[u++] = funcs[i];
+		plan_returns(c, pr, m, cm->dw, bias, funcs, u, &o);
+	}
+	free(funcs);
+	free(sites);
+}
+
+static const char *symbolize_cb(void *ctx, uint64_t addr)
+{
+	const struct func_info *fi = symbolize(ctx, addr);
+	return fi && fi->name[0] != '0' ? fi->name : NULL;
+}
+
+/* a BPF capture as value_fmt wants it; the string rules are those of the
+ * BPF side: it read two bytes more than it shows */
+static void to_vcap(const struct ctrace_arg_cap *a, const struct ctrace_arg_plan *ap,
+		    struct vfmt_capture *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->val = a->val;
+	v->val_len = a->val_len > CTRACE_VALUE_MAX ? CTRACE_VALUE_MAX : a->val_len;
+	v->val_err = a->val_err;
+	if (a->tgt_err == 1)
+		return;
+	v->tgt = a->tgt;
+	v->tgt_err = a->tgt_err;
+	if (a->tgt_err)
+		return;
+	if (ap->follow == CTRACE_FOLLOW_STRING) {
+		uint32_t shown = ap->follow_size ? ap->follow_size - 1u : 0;
+		uint32_t len = a->tgt_len ? a->tgt_len - 1 : 0; /* without its NUL */
+
+		if (len > CTRACE_CAP_TGT - 1)
+			len = CTRACE_CAP_TGT - 1;
+		v->tgt_truncated = len > shown;
+		v->tgt_len = len > shown ? shown : len;
+	} else {
+		v->tgt_len = a->tgt_len > CTRACE_FOLLOW_MAX ? CTRACE_FOLLOW_MAX : a->tgt_len;
+	}
+}
+
+static void write_args(FILE *f, void *arg)
+{
+	struct capture *c = arg;
+	const struct site_info *si = c->se->si;
+	const struct ctrace_call_args *ev = c->ev;
+	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c->sym };
+	size_t have = (c->ev_size - __builtin_offsetof(struct ctrace_call_args, arg)) /
+		      sizeof(struct ctrace_arg_cap);
+
+	fputs(",\"arguments\":[", f);
+	for (size_t i = 0; i < si->nargs; i++) {
+		const struct arg_info *a = &si->args[i];
+		struct vfmt_capture v;
+		const char *why = a->unavailable[0] ? a->unavailable : NULL;
+
+		if (i)
+			fputc(',', f);
+		if (!why && (i >= ev->nargs || i >= have || i >= CTRACE_MAX_ARGS))
+			why = "not captured (beyond the first 6 parameters)";
+		if (why) {
+			vfmt_arg(f, a->name, a->type_name, a->fmt_type, NULL, why, &o);
+			continue;
+		}
+		to_vcap(&ev->arg[i], &c->se->plan.arg[i], &v);
+		vfmt_arg(f, a->name, a->type_name, a->fmt_type, &v, NULL, &o);
+	}
+	fputc(']', f);
+}
+
+static void write_args_missing(FILE *f, void *arg)
+{
+	struct capture *c = arg;
+
+	fputs(",\"arguments\":null,\"arguments_unavailable\":", f);
+	jsonw_cstr(f, c->why);
+}
+
+static const struct cap_module *module_of(const struct capture *c, uint64_t addr)
+{
+	for (size_t i = 0; i < c->nmods; i++)
+		if (addr >= c->mods[i].start && addr < c->mods[i].end)
+			return &c->mods[i];
+	return NULL;
+}
+
+static bool capture_wanted_fn(const struct capture *c, const struct func_info *fn)
+{
+	return !c->cfg->capture_filter || filter_allows(c->cfg->capture_filter, fn->name, fn->name);
+}
+
+void capture_args_extra(struct capture *c, const struct func_info *fn,
+			const struct ctrace_call_args *ev, size_t size, struct tree_extra *x)
+{
+	const struct cap_module *cm;
+
+	x->write = NULL;
+	x->arg = c;
+	if (!c->cfg->args || !capture_wanted_fn(c, fn))
+		return;
+	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
+	    (c->se = map_get(&c->sites, ev->key))) {
+		c->ev = ev;
+		c->ev_size = size;
+		x->write = write_args;
+		return;
+	}
+	cm = module_of(c, fn->addr);
+	c->why = cm && !cm->dw ? cm->why : "no DWARF description of this call site";
+	x->write = write_args_missing;
+}
+
+static void write_ret(FILE *f, void *arg)
+{
+	struct capture *c = arg;
+	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c->sym };
+	struct vfmt_capture v;
+
+	fputs(",\"return_value\":", f);
+	if (!c->rv) {
+		vfmt_arg(f, NULL, c->re->info.type_name, c->re->info.fmt_type, NULL,
+			 c->re->info.unavailable[0] ? c->re->info.unavailable : c->why, &o);
+		return;
+	}
+	to_vcap(&c->rv->ret, &c->re->plan, &v);
+	vfmt_arg(f, NULL, c->re->info.type_name, c->re->info.fmt_type, &v, NULL, &o);
+}
+
+int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extra *x)
+{
+	const struct cap_module *cm;
+
+	x->write = write_ret;
+	x->arg = c;
+	c->rv = NULL;
+	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
+		return 0;
+	c->re = map_get(&c->rets, fn->addr);
+	if (c->re)
+		return c->re->planned ? 1 : 2;
+	cm = module_of(c, fn->addr);
+	if (cm && !cm->dw) {
+		static const struct ret_entry none;
+		c->re = &none;
+		c->why = cm->why;
+		return 2;
+	}
+	return 0; /* void, or a function DWARF does not describe */
+}
+
+void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct tree_extra *x)
+{
+	x->write = NULL;
+	x->arg = c;
+	c->re = map_get(&c->rets, ev->fn);
+	if (!c->re)
+		return;
+	c->rv = ev;
+	x->write = write_ret;
+}
