@@ -1,6 +1,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "capture.h"
 #include "crash.h"
 #include "ctrace.h"
 #include "jsonw.h"
@@ -110,6 +111,10 @@ void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_
 		n->frames[k].fn = f->fn;
 		n->frames[k].start_known = f->fn != NULL;
 		n->frames[k].start = f->start;
+		if (f->args && (n->frames[k].args = malloc(f->args_size))) {
+			memcpy(n->frames[k].args, f->args, f->args_size);
+			n->frames[k].args_size = f->args_size;
+		}
 		k++;
 	}
 	n->nframes = k;
@@ -185,8 +190,28 @@ static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
 	fputc('}', f);
 }
 
+/* the innermost frames' arguments, as the JSON holds them */
+static void summary_args(FILE *s, struct capture *cap, const struct crash_frame *fr)
+{
+	struct tree_extra x;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!cap || !fr->fn || !fr->args)
+		return;
+	capture_args_extra(cap, fr->fn, fr->args, fr->args_size, &x);
+	if (!x.write || !(m = open_memstream(&buf, &len)))
+		return;
+	x.write(m, x.arg);
+	fclose(m);
+	if (buf && len > 13) /* skip ,"arguments": */
+		fprintf(s, "        arguments: %s\n", buf + 13);
+	free(buf);
+}
+
 static void summary(FILE *s, const struct signal_note *n, const char *code, const char *output,
-		    const struct bt_frame *bt, size_t nbt)
+		    const struct bt_frame *bt, size_t nbt, struct capture *cap)
 {
 	fprintf(s, "ctrace-bpf: the target died of %s", signal_name(n->sig));
 	if (code)
@@ -196,9 +221,12 @@ static void summary(FILE *s, const struct signal_note *n, const char *code, cons
 	fprintf(s, " in thread %u (%s)\n", n->tid, n->thread_name);
 	if (n->nframes) {
 		fprintf(s, "ctrace-bpf: traced calls, innermost first:\n");
-		for (size_t i = 0; i < n->nframes && i < 16; i++)
+		for (size_t i = 0; i < n->nframes && i < 16; i++) {
 			fprintf(s, "    #%zu %s (%s)\n", i, n->frames[i].fn ? n->frames[i].fn->name : "[unknown]",
 				n->frames[i].fn ? n->frames[i].fn->module : "?");
+			if (i < 3)
+				summary_args(s, cap, &n->frames[i]);
+		}
 	}
 	if (nbt) {
 		fprintf(s, "ctrace-bpf: backtrace:\n");
@@ -214,7 +242,7 @@ static void summary(FILE *s, const struct signal_note *n, const char *code, cons
 }
 
 void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
-		      size_t nmods, FILE *s, const char *output)
+		      size_t nmods, struct capture *cap, FILE *s, const char *output)
 {
 	const char *code = code_name(n->sig, n->code);
 	struct bt_frame *bt = NULL;
@@ -270,6 +298,14 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 			jsonw_u64(f, n->frames[i].start);
 		else
 			fputs("null", f);
+		if (cap && n->frames[i].fn) {
+			struct tree_extra x;
+
+			capture_args_extra(cap, n->frames[i].fn, n->frames[i].args,
+					   n->frames[i].args_size, &x);
+			if (x.write)
+				x.write(f, x.arg);
+		}
 		fputc('}', f);
 	}
 	fputs("],\"backtrace\":", f);
@@ -310,7 +346,7 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 	}
 	fputc('}', f);
 	if (s)
-		summary(s, n, code, output, bt, nbt);
+		summary(s, n, code, output, bt, nbt, cap);
 	unwind_free(bt, nbt);
 }
 
@@ -356,6 +392,8 @@ void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid
 void crash_free(struct crash_log *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
+		for (size_t k = 0; k < l->v[i].nframes; k++)
+			free(l->v[i].frames[k].args);
 		free(l->v[i].frames);
 		free(l->v[i].rec);
 	}

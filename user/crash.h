@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct capture;
 struct ctrace_crash_rec;
 struct func_info;
 struct module;
@@ -17,6 +18,8 @@ struct crash_frame {
 	const struct func_info *fn; /* NULL: a call whose entry was lost */
 	bool start_known;
 	uint64_t start;
+	void *args;                 /* --args: the entry's captured bytes */
+	uint32_t args_size;
 };
 
 struct signal_note {
@@ -46,7 +49,7 @@ int crash_on_record(void *ctx, void *data, size_t size);
  * threads' faults are listed) */
 const struct signal_note *crash_find(const struct crash_log *l, int sig);
 void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
-		      size_t nmods, FILE *summary, const char *output);
+		      size_t nmods, struct capture *cap, FILE *summary, const char *output);
 /* ,"signals":[…] of one thread, when it got any fault signal, fatal or not */
 void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid,
 				const struct signal_note *fatal);

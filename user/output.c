@@ -224,7 +224,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	}
 	fputs("},\"crash\":", f);
 	if (ri->fatal)
-		crash_write_json(f, ri->fatal, ri->pid, ri->mods, ri->nmods, stderr, o->path);
+		crash_write_json(f, ri->fatal, ri->pid, ri->mods, ri->nmods, tr->capture, stderr, o->path);
 	else
 		fputs("null", f);
 	fputs("}\n", f);

@@ -136,6 +136,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			capture_args_extra(tr->capture, fi,
 					   h->kind == CTRACE_EV_ENTER_ARGS ? data : NULL, size, &x);
 		tree_enter(t, e->depth, fi, ts, &x);
+		if (h->kind == CTRACE_EV_ENTER_ARGS)
+			tree_keep_args(t, data, size);
 		break;
 	}
 	case CTRACE_EV_RETVAL: {

@@ -25,6 +25,8 @@ void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach)
 
 void tree_free(struct thread_tree *t)
 {
+	for (uint32_t i = 0; i < t->nstack; i++)
+		free(t->stack[i].args);
 	if (t->spool)
 		fclose(t->spool);
 	free(t->stack);
@@ -112,6 +114,8 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	f->fn = fn;
 	f->start = ts;
 	f->has_child = false;
+	f->args = NULL;
+	f->args_size = 0;
 	/* a placeholder is shown: its name is learnt only when it returns */
 	f->visible = !fn || fn->allowed;
 	if (!f->visible)
@@ -157,6 +161,7 @@ static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end
 		uint64_t end, const char *reason)
 {
 	t->nstack--;
+	free(t->stack[t->nstack].args);
 	write_close(t, &t->stack[t->nstack], exit_fn, end_known, end, reason, NULL);
 }
 
@@ -176,6 +181,16 @@ static void settle(struct thread_tree *t)
 		t->held = false;
 		write_close(t, &t->held_frame, t->held_frame.fn, true, t->held_end, NULL, &none);
 	}
+}
+
+void tree_keep_args(struct thread_tree *t, const void *ev, size_t size)
+{
+	struct frame *f = top(t);
+
+	if (!f || f->args || !(f->args = malloc(size)))
+		return;
+	memcpy(f->args, ev, size);
+	f->args_size = (uint32_t)size;
 }
 
 void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x)
@@ -267,6 +282,8 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 		if (f->fn == fn && hold && f->visible) {
 			t->held = true;
 			t->held_frame = *f;
+			t->held_frame.args = NULL;
+			free(f->args);
 			t->held_end = ts;
 			t->nstack--;
 			return;

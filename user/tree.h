@@ -28,6 +28,9 @@ struct frame {
 	uint64_t start;
 	bool visible;               /* written (not filtered out) */
 	bool has_child;             /* a child was written: the next needs a comma */
+	void *args;                 /* --args: the entry's captured bytes, kept while
+				     * the call is open for a crash report (malloc'd) */
+	uint32_t args_size;
 };
 
 /* more members of a node, written by whoever knows them (arguments at the
@@ -65,6 +68,8 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 /* hold: the node stays open for tree_return (its return value comes next) */
 void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
 	       bool hold);
+/* keep a copy of the top frame's captured arguments (for a crash report) */
+void tree_keep_args(struct thread_tree *t, const void *ev, size_t size);
 /* the return value of the held call of fn; ignored when none is held */
 void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x);
 /* close every open frame: their exits were not observed, for this reason */

@@ -108,3 +108,20 @@ def test_another_process_crashing_is_not_the_target(build, trace):
     assert doc["crash"] is None
     assert doc["metadata"]["threads"] == 1
     assert "signals" not in main_thread(doc)
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_call_stack_carries_arguments(build, trace, opt):
+    proc, doc = trace([build("crash.c", opt), "segv"], "--args")
+    assert proc.returncode == 139, proc.stderr
+    inner = doc["crash"]["call_stack"][0]
+    assert inner["function"] == "store_value"
+    args = {a["name"]: a for a in inner["arguments"]}
+    assert set(args) == {"p", "v"}
+    # the NULL the program stored through, and the value it meant to store
+    for name, want in (("p", "0x0"), ("v", 108)):
+        a = args[name]
+        assert a["value"] == want or (opt == "-O2" and a["value"] is None and a["unavailable"]), a
+    if opt == "-O0":
+        assert args["p"]["value"] == "0x0" and args["v"]["value"] == 108
+    assert "arguments:" in proc.stderr
