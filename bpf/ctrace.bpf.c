@@ -161,6 +161,20 @@ struct {
 	__type(value, struct ctrace_site_plan);
 } plans SEC(".maps");
 
+/* Preload probes see this_fn but not the hook call's address without a read
+ * of the stack; a function with a single planned site is found by this_fn. */
+struct fn_plan {
+	__u64 key;
+	struct ctrace_site_plan plan;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64); /* this_fn */
+	__type(value, struct fn_plan);
+} fn_plans SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
@@ -285,6 +299,91 @@ static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_p
 	}
 }
 
+/* capture() for values of at most 16 bytes that follow nothing */
+static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
+					  struct ctrace_arg_small *cap, __u64 bias)
+{
+	__u32 pos = 0, size, n = ap->npieces;
+	__u64 v, addr;
+	long err;
+
+	cap->val_err = 0;
+	cap->val_len = 0;
+	for (int j = 0; j < CTRACE_MAX_PIECES; j++) {
+		const struct ctrace_piece *pc = &ap->piece[j];
+
+		if (j >= n)
+			break;
+		size = pc->size;
+		if (!size || pos + size > CTRACE_SMALL_VAL) {
+			cap->val_err = -7;
+			return;
+		}
+		switch (pc->kind) {
+		case CTRACE_LOC_REG:
+		case CTRACE_LOC_CONST:
+			if (size > 8) {
+				cap->val_err = -22;
+				return;
+			}
+			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
+						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			__builtin_memcpy(&cap->val[pos & 15], &v, 8);
+			break;
+		case CTRACE_LOC_MEM:
+		case CTRACE_LOC_MEM_ABS:
+			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
+							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			err = bpf_copy_from_user(&cap->val[pos & 15], size & 15 ? size & 15 : 16,
+						 (void *)addr);
+			if (err) {
+				cap->val_err = err;
+				return;
+			}
+			break;
+		default:
+			cap->val_err = -22;
+			return;
+		}
+		pos += size;
+	}
+	cap->val_len = pos;
+}
+
+static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_site_plan *plan,
+				      __u64 key, __u32 tid, __u64 now, struct tstate *st,
+				      __s32 depth)
+{
+	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	__u64 regs[16], bias = key - plan->site_vaddr - plan->insn_len;
+	__u32 n = plan->nargs;
+
+	if (!e) {
+		st->lost++;
+		__sync_fetch_and_add(&lost_total, 1);
+		return 0;
+	}
+	e->c.h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
+	e->c.h.tid = tid;
+	e->c.h.ts = now;
+	e->c.fn = PT_REGS_PARM1(ctx);
+	e->c.depth = depth;
+	e->c.lost = st->lost;
+	e->key = key;
+	if (n > CTRACE_MAX_ARGS)
+		n = CTRACE_MAX_ARGS;
+	e->nargs = n;
+	e->pad = 0;
+	load_regs(ctx, regs, true);
+	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
+		if (i >= n)
+			break;
+		capture_small(regs, &plan->arg[i], &e->arg[i], bias);
+	}
+	bpf_ringbuf_submit(e, wake_flags());
+	return 0;
+}
+
 SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
@@ -305,15 +404,27 @@ int on_hook_args(struct pt_regs *ctx)
 	st = account(CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
-	/* the plan is keyed by the hook call's return address: pushed on the
-	 * stack when the probe is on the hook, ip + length at the call site */
+	/* the plan is keyed by the hook call's return address: ip + length at
+	 * the call site; at a preloaded hook, this_fn finds the plan of a
+	 * function with one site, else the return address pushed on the stack */
+	plan = NULL;
 	if (preload_mode) {
-		if (bpf_copy_from_user(&key, sizeof(key), (void *)ctx->sp))
+		__u64 fn = PT_REGS_PARM1(ctx);
+		const struct fn_plan *fp = bpf_map_lookup_elem(&fn_plans, &fn);
+
+		if (fp) {
+			plan = &fp->plan;
+			key = fp->key;
+		} else if (bpf_copy_from_user(&key, sizeof(key), (void *)ctx->sp)) {
 			key = 0;
+		}
 	} else {
 		key = ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f);
 	}
-	plan = bpf_map_lookup_elem(&plans, &key);
+	if (!plan)
+		plan = bpf_map_lookup_elem(&plans, &key);
+	if (plan && (plan->flags & CTRACE_SITE_SMALL))
+		return send_small(ctx, plan, key, tid, now, st, depth);
 	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
 					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (!sc)

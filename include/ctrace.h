@@ -23,6 +23,7 @@ enum ctrace_event_kind {
 	CTRACE_EV_SIGNAL = 5,      /* a fault/abort signal was generated for a thread */
 	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
 	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
+	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
 };
 
 /* Every record starts with this header. */
@@ -74,6 +75,25 @@ struct ctrace_call_args {
 	__u32 nargs;
 	__u32 pad;
 	struct ctrace_arg_cap arg[6];
+};
+
+/* ENTER_ARGS_SMALL: when a site's plan has only values of at most 16 bytes
+ * and follows no pointer (CTRACE_SITE_SMALL, set by the loader), the record
+ * is 5x smaller and is reserved straight in the ring buffer. */
+#define CTRACE_SITE_SMALL 0x80 /* in ctrace_site_plan.flags */
+#define CTRACE_SMALL_VAL 16
+struct ctrace_arg_small {
+	__s32 val_err;
+	__u32 val_len;
+	__u8 val[2 * CTRACE_SMALL_VAL]; /* half is slack for the verifier */
+};
+
+struct ctrace_call_args_small {
+	struct ctrace_call c;
+	__u64 key;
+	__u32 nargs;
+	__u32 pad;
+	struct ctrace_arg_small arg[6];
 };
 
 /* RETVAL: the value a traced function returned, read at its return */

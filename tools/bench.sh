@@ -17,6 +17,7 @@ trap 'rm -rf "$W"; [ -n "${BG:-}" ] && kill $BG 2>/dev/null; true' EXIT
 
 [ -x "$TOOL" ] || { echo "bench: build first (make)" >&2; exit 1; }
 gcc -O2 -g -finstrument-functions tools/bench/fib.c -o "$W/fib"
+gcc -O2 -g -finstrument-functions tools/bench/fib_args.c -o "$W/fib3"
 CALLS=$("$W/fib" "$N" | sed 's/.*calls=\([0-9]*\).*/\1/')
 
 elapsed() { sed -n 's/.*elapsed_ns=\([0-9]*\).*/\1/p'; }
@@ -24,6 +25,10 @@ best() { sort -n | head -1; }
 # median elapsed ns of RUNS runs of: "$@" fib N
 measure() {
 	for _ in $(seq "$RUNS"); do "$@" "$W/fib" "$N" 2>/dev/null | elapsed; done | best
+}
+# the same with the three-int-parameter workload
+measure3() {
+	for _ in $(seq "$RUNS"); do "$@" "$W/fib3" "$N" 2>/dev/null | elapsed; done | best
 }
 attach_once() {
 	rm -f "$W/go"
@@ -47,6 +52,9 @@ floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
 callsite=$(measure "$TOOL" --probe callsite -o "$W/c.json" --)
 floor_cs=$(measure "$TOOL" --probe callsite --bench-empty -o "$W/e.json" --)
 attach=$(for _ in $(seq "$RUNS"); do attach_once; done | best)
+base3=$(measure3 env)
+plain3=$(measure3 "$TOOL" -o "$W/p3.json" --)
+args3=$(measure3 "$TOOL" --args -o "$W/a3.json" --)
 if command -v uftrace >/dev/null; then
 	uft=$(measure uftrace record --no-libcall -d "$W/uftrace.data")
 else
@@ -67,6 +75,10 @@ printf '%-46s %9s   %s of floor\n' "ctrace-bpf launch --probe callsite" "$(per "
 printf '%-46s %9s   %s of call-site floor\n' "ctrace-bpf attach (-p, call sites)" "$(per "$attach")" \
 	"$(ratio "$attach" "$floor_cs")"
 [ -n "$uft" ] && printf '%-46s %9s\n' "uftrace record --no-libcall" "$(per "$uft")"
+per3() { awk -v t="$1" -v b="$base3" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
+printf '%-46s %9s\n' "fib3(a,b,c) workload, default capture" "$(per3 "$plain3")"
+printf '%-46s %9s   +%s per call over default\n' "fib3(a,b,c) workload, --args (3 ints)" "$(per3 "$args3")" \
+	"$(awk -v a="$args3" -v p="$plain3" -v b="$base3" 'BEGIN {printf "%.0f%%", ((a - b) / (p - b) - 1) * 100}')"
 
 # attach + detach on a program with 2,000 instrumented functions
 tools/bench/gen_many.sh 2000 > "$W/many.c"

@@ -82,7 +82,23 @@ struct cap_module {
 struct site_entry {
 	struct site_info *si;
 	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
+	uint64_t key, fn;             /* runtime return address of the call; this_fn */
 };
+
+/* the BPF side's fn_plans value */
+struct fn_plan {
+	uint64_t key;
+	struct ctrace_site_plan plan;
+};
+
+/* small enough for the compact record: no pointer followed, <= 16 bytes */
+static bool is_small(const struct ctrace_site_plan *p)
+{
+	for (unsigned i = 0; i < p->nargs && i < CTRACE_MAX_ARGS; i++)
+		if (p->arg[i].follow != CTRACE_FOLLOW_NONE || p->arg[i].size > CTRACE_SMALL_VAL)
+			return false;
+	return true;
+}
 
 struct ret_entry {
 	struct arg_info info;
@@ -106,6 +122,7 @@ struct capture {
 	const struct ret_entry *re;
 	const struct ctrace_retval *rv;
 	const char *why;
+	struct ctrace_call_args wide; /* a compact record, widened */
 };
 
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
@@ -213,6 +230,35 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 	free(offs);
 }
 
+/* Functions with exactly one planned site of this module get a plan keyed by
+ * this_fn too (preloaded hooks find it without reading the stack). */
+static void index_by_function(struct capture *c, uint64_t bias, const struct module *m)
+{
+	struct u64map count = { 0 };
+
+	for (size_t i = 0; i < c->sites.cap; i++) {
+		struct site_entry *se = c->sites.v[i];
+
+		if (!c->sites.k[i] || !se->fn || se->key < m->start || se->key >= m->end)
+			continue;
+		map_put(&count, se->fn, (void *)((uintptr_t)map_get(&count, se->fn) + 1));
+	}
+	for (size_t i = 0; i < c->sites.cap; i++) {
+		struct site_entry *se = c->sites.v[i];
+		struct fn_plan fp;
+
+		if (!c->sites.k[i] || !se->fn || se->key < m->start || se->key >= m->end ||
+		    (uintptr_t)map_get(&count, se->fn) != 1)
+			continue;
+		fp.key = se->key;
+		fp.plan = se->plan;
+		bpf_map_update_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn, &fp, BPF_ANY);
+	}
+	(void)bias;
+	free(count.k);
+	free(count.v);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -272,6 +318,9 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			continue;
 		}
 		key = bias + s->vaddr + s->len;
+		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
+		se->key = key;
+		se->fn = func ? func + bias : 0;
 		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
 		    map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
@@ -282,6 +331,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 		if (funcs && fs && fs->addr == func)
 			funcs[nf++] = func;
 	}
+	index_by_function(c, bias, m);
 	if (c->cfg->retval && funcs && nf) {
 		qsort(funcs, nf, sizeof(*funcs), cmp_u64);
 		size_t u = 0;
@@ -378,10 +428,37 @@ static bool capture_wanted_fn(const struct capture *c, const struct func_info *f
 	return !c->cfg->capture_filter || filter_allows(c->cfg->capture_filter, fn->name, fn->name);
 }
 
+/* the compact record, widened: the writer reads one layout */
+static const struct ctrace_call_args *widen(struct capture *c, const void *data, size_t *size)
+{
+	const struct ctrace_call_args_small *s = data;
+	struct ctrace_call_args *w = &c->wide;
+	uint32_t n = s->nargs > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : s->nargs;
+
+	if (*size < sizeof(*s))
+		return NULL;
+	memcpy(&w->c, &s->c, sizeof(w->c));
+	w->key = s->key;
+	w->nargs = n;
+	for (uint32_t i = 0; i < n; i++) {
+		w->arg[i].val_err = s->arg[i].val_err;
+		w->arg[i].val_len = s->arg[i].val_len > CTRACE_SMALL_VAL ? CTRACE_SMALL_VAL
+									 : s->arg[i].val_len;
+		memcpy(w->arg[i].val, s->arg[i].val, CTRACE_SMALL_VAL);
+		w->arg[i].tgt_err = 1;
+		w->arg[i].tgt_len = 0;
+	}
+	*size = __builtin_offsetof(struct ctrace_call_args, arg) + n * sizeof(struct ctrace_arg_cap);
+	return w;
+}
+
 void capture_args_extra(struct capture *c, const struct func_info *fn,
 			const struct ctrace_call_args *ev, size_t size, struct tree_extra *x)
 {
 	const struct cap_module *cm;
+
+	if (ev && ev->c.h.kind == CTRACE_EV_ENTER_ARGS_SMALL)
+		ev = widen(c, ev, &size);
 
 	x->write = NULL;
 	x->arg = c;

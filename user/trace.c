@@ -114,6 +114,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
 	case CTRACE_EV_ENTER_ARGS:
+	case CTRACE_EV_ENTER_ARGS_SMALL:
 	case CTRACE_EV_EXIT: {
 		const struct ctrace_call *e = data;
 		const struct func_info *fi;
@@ -133,10 +134,10 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		}
 		if (tr->capture)
-			capture_args_extra(tr->capture, fi,
-					   h->kind == CTRACE_EV_ENTER_ARGS ? data : NULL, size, &x);
+			capture_args_extra(tr->capture, fi, h->kind == CTRACE_EV_ENTER ? NULL : data,
+					   size, &x);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind == CTRACE_EV_ENTER_ARGS)
+		if (h->kind != CTRACE_EV_ENTER)
 			tree_keep_args(t, data, size);
 		break;
 	}
