@@ -22,9 +22,12 @@ const volatile __s32 max_depth = 0;      /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
 const volatile bool preload_mode = false;  /* probes on the hooks' first instruction */
 
+#define SP_SLOTS 64
+
 struct tstate {
 	__s32 depth;
 	__u32 lost;
+	__u64 sp[SP_SLOTS]; /* stack pointer at each open call's entry, by depth */
 };
 
 struct {
@@ -43,6 +46,12 @@ struct {
  * removed: uprobe links attach and detach one after another, and an exit
  * counted without its entry (or the reverse) would skew the depths. */
 __u32 armed = 0;
+/* Set when the target can longjmp (it imports longjmp, siglongjmp, ...): a
+ * jump skips the exit hooks of the frames it leaves, so each event checks
+ * that its caller's frame still exists (its entry stack pointer must lie
+ * above the current one). Off otherwise: a handler on a sigaltstack would
+ * look like a jump. */
+__u32 unwind_check = 0;
 __u32 signal_seq = 0;
 __u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
@@ -87,16 +96,63 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 
 /* The common part of both hooks: the thread's depth, kept here so that every
  * event carries it. Returns the thread state when the event is to be sent. */
-static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
+static __always_inline void send_unwind(__u32 tid, __u64 now, __s32 depth, struct tstate *st)
+{
+	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+
+	if (!e) {
+		st->lost++;
+		__sync_fetch_and_add(&lost_total, 1);
+		return;
+	}
+	e->h.kind = CTRACE_EV_UNWIND;
+	e->h.tid = tid;
+	e->h.ts = now;
+	e->fn = 0;
+	e->depth = depth;
+	e->lost = st->lost;
+	bpf_ringbuf_submit(e, wake_flags());
+}
+
+/* Frames whose entry stack pointer is not above sp were left by a longjmp:
+ * drop them, and tell userspace which depth survives. */
+static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32 tid, __u64 now,
+					  struct tstate *st)
+{
+	__u64 sp = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
+	__s32 parent = kind == CTRACE_EV_ENTER ? st->depth : st->depth - 1, k;
+
+	if (parent <= 0 || parent >= SP_SLOTS || st->sp[parent & (SP_SLOTS - 1)] > sp)
+		return;
+	k = parent - 1;
+	for (int i = 0; i < SP_SLOTS; i++) {
+		if (k <= 0 || st->sp[k & (SP_SLOTS - 1)] > sp)
+			break;
+		k--;
+	}
+	/* an exit belongs to the frame right below the deepest survivor */
+	st->depth = kind == CTRACE_EV_ENTER ? k : k + 1;
+	send_unwind(tid, now, st->depth, st);
+}
+
+/* The common part of both hooks: the thread's depth, kept here so that every
+ * event carries it. Returns the thread state when the event is to be sent. */
+static __always_inline struct tstate *account(struct pt_regs *ctx, __u32 kind, __u32 tid,
+					      __u64 now, __s32 *depth)
 {
 	struct tstate *st = thread_state(tid, now);
 
 	if (!st)
 		return NULL;
-	if (kind == CTRACE_EV_ENTER)
+	if (unwind_check)
+		check_unwound(ctx, kind, tid, now, st);
+	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
-	else
+		if (*depth > 0 && *depth < SP_SLOTS)
+			st->sp[*depth & (SP_SLOTS - 1)] = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
+	} else {
 		*depth = st->depth--;
+	}
 	if (max_depth && *depth > max_depth)
 		return NULL;
 	return st;
@@ -138,7 +194,7 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 
 	if (!ours())
 		return 0;
-	st = account(kind, tid, now, &depth);
+	st = account(ctx, kind, tid, now, &depth);
 	return st ? send_call(ctx, kind, tid, now, st, depth) : 0;
 }
 
@@ -398,10 +454,10 @@ int on_hook_args(struct pt_regs *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(ctx, CTRACE_EV_EXIT, tid, now, &depth);
 		return st ? send_call(ctx, CTRACE_EV_EXIT, tid, now, st, depth) : 0;
 	}
-	st = account(CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address: ip + length at

@@ -24,6 +24,7 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
 	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
+	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth */
 };
 
 /* Every record starts with this header. */

@@ -13,6 +13,10 @@
  *   same except rsp, which is 8 lower (the pushed return address). So in
  *   preload mode reg 7 (rsp) must read as regs->sp + 8, wherever it appears.
  *   CTRACE_SITE_USES_RSP says whether a plan has any rsp-based piece.
+ *   Also in preload mode: on the first call through a lazily bound PLT slot
+ *   the dynamic linker's resolver runs between the call and the hook, and it
+ *   preserves every register a plan may use except r10 and r11 (its scratch
+ *   registers); CTRACE_SITE_USES_R10_R11 flags plans that read them.
  * A plan never uses rdi or rsi: at the hook call they hold the hook's own
  * arguments (this_fn, call_site), so such locations are left unavailable.
  * In a return plan (for a uretprobe on the function) registers are those at
@@ -67,6 +71,7 @@ enum ctrace_follow {
 
 #define CTRACE_PIECE_BIAS    0x01 /* val is a link-time address: add the load bias */
 #define CTRACE_SITE_USES_RSP 0x01 /* some piece reads rsp (preload mode: + 8) */
+#define CTRACE_SITE_USES_R10_R11 0x02 /* some piece reads r10/r11 (see above) */
 
 #define CTRACE_REG_RSP 7          /* DWARF number of rsp */
 
@@ -93,7 +98,7 @@ struct ctrace_arg_plan {
 struct ctrace_site_plan {
 	__u64 site_vaddr; /* link-time vaddr of the hook call instruction */
 	__u8 nargs;       /* 0..CTRACE_MAX_ARGS */
-	__u8 flags;       /* CTRACE_SITE_USES_RSP */
+	__u8 flags;       /* CTRACE_SITE_USES_RSP, CTRACE_SITE_USES_R10_R11 */
 	__u8 insn_len;    /* length of the call instruction (0 when not given) */
 	__u8 pad[5];
 	struct ctrace_arg_plan arg[CTRACE_MAX_ARGS];

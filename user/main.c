@@ -135,6 +135,50 @@ static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, con
 	return total;
 }
 
+/* Whether a module can longjmp (or swap contexts): then the BPF side checks
+ * for frames left without their exit hooks. */
+static bool imports_longjmp(const struct elf_image *img)
+{
+	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+					     "setcontext", "swapcontext" };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(img->elf, scn))) {
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx != SHN_UNDEF ||
+			    !(name = elf_strptr(img->elf, sh.sh_link, sym.st_name)))
+				continue;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				if (!strcmp(name, names[k]))
+					return true;
+		}
+	}
+	return false;
+}
+
+static bool any_longjmp(struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].img && m[i].img->refs_hooks && !m[i].img->hook_def[0] && imports_longjmp(m[i].img))
+			return true;
+	return false;
+}
+
 /* --args/--retval: plans for every instrumented module mapped now */
 static void plan_captures(struct capture *c, struct probes *pr, struct symbolizer *sym)
 {
@@ -380,6 +424,7 @@ int main(int argc, char **argv)
 			if (!preload && attach_mapped_modules(&pr, sym, exe, true) < 0)
 				goto cleanup;
 			plan_captures(capture, &pr, sym);
+			skel->bss->unwind_check = any_longjmp(sym);
 			close(entry_fd);
 			entry_fd = -1;
 			kill(child.pid, SIGCONT);

@@ -141,6 +141,16 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			tree_keep_args(t, data, size);
 		break;
 	}
+	case CTRACE_EV_UNWIND: {
+		const struct ctrace_call *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		t = thread_for(tr, h->tid, true);
+		t->lost = e->lost;
+		tree_unwind(t, e->depth, ts);
+		break;
+	}
 	case CTRACE_EV_RETVAL: {
 		const struct ctrace_retval *e = data;
 		struct tree_extra x;

@@ -11,6 +11,7 @@
 #define R_LOST_ENTRY "entry not observed (events lost)"
 #define R_LOST_EXIT "exit not observed (events lost)"
 #define R_LOST_BOTH "entry and exit not observed (events lost)"
+#define R_UNWOUND "exit not observed (left by longjmp)"
 #define R_BEFORE "entry not observed (already running when tracing started)"
 #define R_BEFORE_LOST "entry not observed (already running when tracing started); exit not observed (events lost)"
 
@@ -310,6 +311,14 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 		wrap(t, fn, true, ts);
 	else
 		t->base--; /* hidden: what it wrapped stays at the root level */
+}
+
+void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts)
+{
+	settle(t);
+	t->last_ts = ts;
+	while (t->nstack && top(t)->depth > depth)
+		pop(t, NULL, false, 0, top(t)->fn ? R_UNWOUND : R_LOST_BOTH);
 }
 
 void tree_close_all(struct thread_tree *t, const char *reason)

@@ -72,6 +72,8 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 void tree_keep_args(struct thread_tree *t, const void *ev, size_t size);
 /* the return value of the held call of fn; ignored when none is held */
 void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x);
+/* a longjmp left every call deeper than depth */
+void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
 /* write the thread object's opening and members ({"thread_id":…,
