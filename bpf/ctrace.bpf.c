@@ -556,6 +556,21 @@ int on_entry_point(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Launch mode: the dynamic loader's _dl_debug_state, called around every
+ * dlopen and dlclose. The stop lets the loader drain events under the old
+ * map, read the new one and probe new libraries before the target goes on. */
+__u32 dl_stops = 0;
+
+SEC("uprobe")
+int on_dl_state(struct pt_regs *ctx)
+{
+	if (!ours())
+		return 0;
+	__sync_fetch_and_add(&dl_stops, 1);
+	bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
 /* The benchmark's floor: an empty program at the very same sites. */
 SEC("uprobe")
 int on_hit_empty(struct pt_regs *ctx)
@@ -654,6 +669,28 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 			rec->stack_len = 1024;
 	}
 	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
+/* dlclose unmaps a library: the names cached for its addresses go stale */
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int on_munmap(struct trace_event_raw_sys_enter *ctx)
+{
+	struct ctrace_munmap *e;
+
+	if ((bpf_get_current_pid_tgid() >> 32) != targ_tgid)
+		return 0;
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_total, 1);
+		return 0;
+	}
+	e->h.kind = CTRACE_EV_MUNMAP;
+	e->h.tid = (__u32)bpf_get_current_pid_tgid();
+	e->h.ts = bpf_ktime_get_ns();
+	e->addr = ctx->args[0];
+	e->len = ctx->args[1];
+	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 

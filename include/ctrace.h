@@ -25,6 +25,7 @@ enum ctrace_event_kind {
 	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
 	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth */
+	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
 };
 
 /* Every record starts with this header. */
@@ -129,6 +130,12 @@ struct ctrace_crash_rec {
 	__u64 regs[CTRACE_NREGS];
 	__u64 stack_len; /* bytes copied from regs[7] (rsp) upwards */
 	__u8 stack[CTRACE_STACK_MAX];
+};
+
+/* MUNMAP: addresses in [addr, addr+len) may name other code from now on */
+struct ctrace_munmap {
+	struct ctrace_hdr h;
+	__u64 addr, len;
 };
 
 #endif

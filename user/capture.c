@@ -123,15 +123,39 @@ struct capture {
 	const struct ctrace_retval *rv;
 	const char *why;
 	struct ctrace_call_args wide; /* a compact record, widened */
+	bool preload;                 /* probes on the preloaded hooks */
 };
 
+/* At a preloaded hook, r10 and r11 may have been changed on the way: the
+ * first call through a lazily bound PLT slot runs glibc's resolver, which
+ * does not preserve them. Such values are not read, and say why. */
+static void drop_r10_r11(struct site_entry *se)
+{
+	for (unsigned i = 0; i < se->plan.nargs && i < CTRACE_MAX_ARGS && i < se->si->nargs; i++) {
+		struct ctrace_arg_plan *ap = &se->plan.arg[i];
+		unsigned reg = 0;
+
+		for (unsigned k = 0; k < ap->npieces && k < CTRACE_MAX_PIECES; k++)
+			if ((ap->piece[k].kind == CTRACE_LOC_REG || ap->piece[k].kind == CTRACE_LOC_MEM) &&
+			    (ap->piece[k].reg == 10 || ap->piece[k].reg == 11))
+				reg = ap->piece[k].reg;
+		if (!reg)
+			continue;
+		memset(ap, 0, sizeof(*ap));
+		snprintf(se->si->args[i].unavailable, sizeof(se->si->args[i].unavailable),
+			 "in r%u, which the PLT resolver may change before the preloaded hook runs "
+			 "(use --probe callsite)", reg);
+	}
+}
+
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
-			    struct symbolizer *sym)
+			    struct symbolizer *sym, bool preload)
 {
 	struct capture *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->preload = preload;
 	c->cfg = cfg;
 	c->skel = skel;
 	c->sym = sym;
@@ -318,6 +342,8 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			continue;
 		}
 		key = bias + s->vaddr + s->len;
+		if (c->preload && (se->plan.flags & CTRACE_SITE_USES_R10_R11))
+			drop_r10_r11(se);
 		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
 		se->key = key;
 		se->fn = func ? func + bias : 0;

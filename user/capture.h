@@ -22,7 +22,7 @@ struct tree_extra;
 struct capture;
 
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
-			    struct symbolizer *sym);
+			    struct symbolizer *sym, bool preload);
 void capture_free(struct capture *c);
 /* plans for every traced function of a mapped module (and its return
  * probes with --retval); never fails the trace: what cannot be planned is

@@ -514,6 +514,21 @@ static const struct vtype *conv_type_of(struct dwarf_ctx *c, Dwarf_Die *d, int d
 	return conv(c, &t, depth + 1);
 }
 
+/* children of d with tag a or b, at most max: how many entries to allocate */
+static uint32_t count_children(Dwarf_Die *d, int a, int b, uint32_t max)
+{
+	Dwarf_Die ch;
+	uint32_t n = 0;
+
+	if (dwarf_child(d, &ch) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&ch);
+		n += tag == a || tag == b;
+	} while (n < max && dwarf_siblingof(&ch, &ch) == 0);
+	return n;
+}
+
 static bool member_offset(Dwarf_Die *m, uint64_t *off)
 {
 	Dwarf_Attribute a;
@@ -544,9 +559,11 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 	struct vmember *ms;
 	uint32_t n = 0;
 
-	if (dwarf_child(d, &ch) != 0)
+	uint32_t max = count_children(d, DW_TAG_member, DW_TAG_inheritance, MAX_MEMBERS);
+
+	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	ms = own(c, calloc(MAX_MEMBERS, sizeof(*ms)));
+	ms = own(c, calloc(max, sizeof(*ms)));
 	if (!ms)
 		return;
 	do {
@@ -574,8 +591,8 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 				/* DWARF 2/3: from the storage unit's most significant bit */
 				Dwarf_Word unit;
 				if (!(dwarf_attr(&ch, DW_AT_byte_size, &a) && dwarf_formudata(&a, &unit) == 0)) {
-					const struct vtype *ms = vtype_strip(m->type);
-					unit = ms ? ms->size : 0;
+					const struct vtype *mt = vtype_strip(m->type);
+					unit = mt ? mt->size : 0;
 				}
 				if (unit * 8 < w + m->bit_size)
 					continue;
@@ -587,7 +604,7 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 			m->bit_offset = (uint32_t)(bits % 8);
 		}
 		n++;
-	} while (n < MAX_MEMBERS && dwarf_siblingof(&ch, &ch) == 0);
+	} while (n < max && dwarf_siblingof(&ch, &ch) == 0);
 	t->members = ms;
 	t->nmembers = n;
 }
@@ -628,9 +645,10 @@ static void conv_enum(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 		t->is_signed = u->kind == VT_INT || (u->kind == VT_CHAR && u->is_signed);
 	else if (dwarf_attr(d, DW_AT_encoding, &a) && dwarf_formudata(&a, &enc) == 0)
 		t->is_signed = enc == DW_ATE_signed || enc == DW_ATE_signed_char;
-	if (dwarf_child(d, &ch) != 0)
+	uint32_t max = count_children(d, DW_TAG_enumerator, DW_TAG_enumerator, MAX_ENUMS);
+	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	es = own(c, calloc(MAX_ENUMS, sizeof(*es)));
+	es = own(c, calloc(max, sizeof(*es)));
 	if (!es)
 		return;
 	do {
@@ -639,7 +657,7 @@ static void conv_enum(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 		es[n].name = dwarf_diename(&ch);
 		es[n].value = enum_value(&a, t->is_signed);
 		n++;
-	} while (n < MAX_ENUMS && dwarf_siblingof(&ch, &ch) == 0);
+	} while (n < max && dwarf_siblingof(&ch, &ch) == 0);
 	t->enumerators = es;
 	t->nmembers = n;
 }
@@ -701,17 +719,17 @@ static void conv_func(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 	t->target = conv_type_of(c, d, depth);
 	t->prototyped = dwarf_hasattr(d, DW_AT_prototyped);
 	t->size = 0;
-	if (dwarf_child(d, &ch) != 0)
+	uint32_t max = count_children(d, DW_TAG_formal_parameter, DW_TAG_formal_parameter, MAX_PARAMS);
+	t->varargs = count_children(d, DW_TAG_unspecified_parameters, DW_TAG_unspecified_parameters, 1);
+	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	ps = own(c, calloc(MAX_PARAMS, sizeof(*ps)));
+	ps = own(c, calloc(max, sizeof(*ps)));
 	if (!ps)
 		return;
 	do {
-		if (dwarf_tag(&ch) == DW_TAG_unspecified_parameters)
-			t->varargs = true;
-		else if (dwarf_tag(&ch) == DW_TAG_formal_parameter)
+		if (dwarf_tag(&ch) == DW_TAG_formal_parameter)
 			ps[n++] = conv_type_of(c, &ch, depth);
-	} while (n < MAX_PARAMS && dwarf_siblingof(&ch, &ch) == 0);
+	} while (n < max && dwarf_siblingof(&ch, &ch) == 0);
 	t->params = (const struct vtype *const *)ps;
 	t->count = n;
 }
@@ -858,10 +876,10 @@ struct eval {
 	uint64_t pc;
 	Dwarf_Die *frame;        /* the subprogram whose frame the pc is in */
 	bool site;               /* at a hook call: rdi and rsi are the hook's */
+	bool entry;              /* at the function's first instruction */
 	Dwarf_Attribute *attr;   /* the attribute the ops came from */
 	char *why;
 	size_t whylen;
-	bool uses_rsp;
 };
 
 static bool why(struct eval *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -888,10 +906,8 @@ static bool reg_ok(struct eval *e, uint64_t reg, bool based)
 	if (e->site && (reg == 4 || reg == 5))
 		return why(e, "%s %s, which holds the hook's %s argument at the hook call", in,
 			   reg_names[reg], reg == 5 ? "this_fn" : "call_site");
-	if (reg < 16) {
-		e->uses_rsp |= reg == CTRACE_REG_RSP;
+	if (reg < 16)
 		return true;
-	}
 	if (reg >= 17 && reg <= 32)
 		return why(e, "%s xmm%u: BPF cannot read vector registers", in, (unsigned)(reg - 17));
 	if (reg >= 33 && reg <= 40)
@@ -974,6 +990,12 @@ static bool frame_base(struct eval *e, struct sval *out)
 		   op_name(ops[0].atom) ? op_name(ops[0].atom) : "?");
 }
 
+/* DWARF address arithmetic wraps (bad input must not be undefined behaviour) */
+static int64_t wrap_add(int64_t a, uint64_t b)
+{
+	return (int64_t)((uint64_t)a + b);
+}
+
 static bool push(struct eval *e, struct sval *st, int *sp, struct sval v)
 {
 	if (*sp >= EVAL_STACK)
@@ -1039,7 +1061,7 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 		case DW_OP_fbreg:
 			if (in_frame_base || !frame_base(e, &v))
 				return in_frame_base ? unsupported(e, op) : false;
-			v.k += (int64_t)op->number;
+			v.k = wrap_add(v.k, op->number);
 			if (!push(e, st, sp, v))
 				return false;
 			break;
@@ -1052,7 +1074,7 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 		case DW_OP_plus_uconst:
 			if (*sp < 1 || st[*sp - 1].kind == SV_LOAD)
 				return unsupported(e, op);
-			st[*sp - 1].k += (int64_t)op->number;
+			st[*sp - 1].k = wrap_add(st[*sp - 1].k, op->number);
 			break;
 		case DW_OP_plus:
 		case DW_OP_minus: {
@@ -1067,7 +1089,7 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 				*a = b;
 				b = t;
 			}
-			a->k = atom == DW_OP_plus ? a->k + b.k : a->k - b.k;
+			a->k = wrap_add(a->k, atom == DW_OP_plus ? (uint64_t)b.k : -(uint64_t)b.k);
 			break;
 		}
 		case DW_OP_deref:
@@ -1230,27 +1252,37 @@ struct scopes {
 	int n;
 };
 
+/* The child scope of parent (an inlined call or a block) that holds pc. A
+ * lexical block with no addresses of its own is looked through. */
+static bool child_scope(Dwarf_Die *parent, uint64_t pc, Dwarf_Die *out, int depth)
+{
+	Dwarf_Die ch;
+
+	if (depth > 8 || dwarf_child(parent, &ch) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&ch);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
+			continue;
+		if (dwarf_haspc(&ch, pc) == 1) {
+			*out = ch;
+			return true;
+		}
+		if (tag == DW_TAG_lexical_block && !dwarf_hasattr(&ch, DW_AT_low_pc) &&
+		    !dwarf_hasattr(&ch, DW_AT_ranges) && child_scope(&ch, pc, out, depth + 1))
+			return true;
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+	return false;
+}
+
 static void descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s)
 {
-	Dwarf_Die cur = *sub, ch;
+	Dwarf_Die ch;
 
 	s->d[0] = *sub;
 	s->n = 1;
-	while (s->n < MAX_SCOPES && dwarf_child(&cur, &ch) == 0) {
-		bool found = false;
-		do {
-			int tag = dwarf_tag(&ch);
-			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
-			    dwarf_haspc(&ch, pc) == 1) {
-				found = true;
-				break;
-			}
-		} while (dwarf_siblingof(&ch, &ch) == 0);
-		if (!found)
-			break;
+	while (s->n < MAX_SCOPES && child_scope(&s->d[s->n - 1], pc, &ch, 0))
 		s->d[s->n++] = ch;
-		cur = ch;
-	}
 }
 
 /* The declaration behind concrete instances, inlined copies and out-of-line
@@ -1321,6 +1353,25 @@ static void fill_plan(struct ctrace_arg_plan *ap, const struct pieces *ps, const
 	}
 }
 
+/* At a function's first instruction a location list (-O2) means what it says,
+ * but a single location is the one the body uses (-O0: a stack slot the
+ * prologue has not written yet). Only the caller's part of the frame (stack
+ * arguments, at CFA + n = rsp + 8 + n there) and constants hold already. */
+static bool entry_valid(Dwarf_Attribute *a, const struct pieces *ps)
+{
+	unsigned form = dwarf_whatform(a);
+
+	if (form != DW_FORM_exprloc && form != DW_FORM_block && form != DW_FORM_block1 &&
+	    form != DW_FORM_block2 && form != DW_FORM_block4)
+		return true;
+	for (int i = 0; i < ps->n; i++) {
+		const struct ctrace_piece *p = &ps->p[i];
+		if (p->kind != CTRACE_LOC_CONST && !(p->kind == CTRACE_LOC_MEM && p->reg == CTRACE_REG_RSP && p->val >= 8))
+			return false;
+	}
+	return !ps->indirect;
+}
+
 /* The plan for one parameter: conc is its concrete DIE (NULL: none). */
 static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 		       struct ctrace_arg_plan *ap, uint32_t str_max, uint32_t deref_max)
@@ -1356,6 +1407,10 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 		}
 		if (!eval_loc(e, ops, nops, spec.size, &ps))
 			return;
+		if (e->entry && !entry_valid(&a, &ps)) {
+			why(e, "valid only after the prologue (one DWARF location for the whole body)");
+			return;
+		}
 	} else if (dwarf_attr(conc, DW_AT_const_value, &a)) {
 		Dwarf_Word w = 0;
 		Dwarf_Sword s = 0;
@@ -1461,10 +1516,9 @@ static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, st
 	return 0;
 }
 
-int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr,
-		    uint8_t insn_len, const struct dwarf_plan_opts *o,
-		    struct ctrace_site_plan *plan, struct site_info **info,
-		    char *err, size_t errlen)
+static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr, uint8_t insn_len,
+		      bool entry, const struct dwarf_plan_opts *o, struct ctrace_site_plan *plan,
+		      struct site_info **info, char *err, size_t errlen)
 {
 	struct scopes *sc;
 	Dwarf_Die sub, fd;
@@ -1515,7 +1569,7 @@ int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vadd
 	Dwarf_Attribute na;
 	const char *fname = dwarf_formstring(dwarf_attr_integrate(&sc->d[fi], DW_AT_name, &na));
 	si->function = strdup(fname ? fname : "?");
-	struct eval e = { .c = c, .pc = site_vaddr, .frame = &sc->d[0], .site = true };
+	struct eval e = { .c = c, .pc = site_vaddr, .frame = &sc->d[0], .site = !entry, .entry = entry };
 	rc = si->function ? collect_params(c, &sc->d[fi], &e, si, plan, o) : -ENOMEM;
 	free(sc);
 	if (rc) {
@@ -1524,10 +1578,32 @@ int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vadd
 		seterr(err, errlen, "out of memory");
 		return rc;
 	}
-	if (e.uses_rsp)
-		plan->flags |= CTRACE_SITE_USES_RSP;
+	for (int i = 0; i < plan->nargs; i++)
+		for (int k = 0; k < plan->arg[i].npieces; k++) {
+			const struct ctrace_piece *p = &plan->arg[i].piece[k];
+			if (p->kind != CTRACE_LOC_REG && p->kind != CTRACE_LOC_MEM)
+				continue;
+			if (p->reg == CTRACE_REG_RSP)
+				plan->flags |= CTRACE_SITE_USES_RSP;
+			if (p->reg == 10 || p->reg == 11)
+				plan->flags |= CTRACE_SITE_USES_R10_R11;
+		}
 	*info = si;
 	return 0;
+}
+
+int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr,
+		    uint8_t insn_len, const struct dwarf_plan_opts *o,
+		    struct ctrace_site_plan *plan, struct site_info **info,
+		    char *err, size_t errlen)
+{
+	return build_plan(c, func_vaddr, site_vaddr, insn_len, false, o, plan, info, err, errlen);
+}
+
+int dwarf_entry_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_plan_opts *o,
+		     struct ctrace_site_plan *plan, struct site_info **info, char *err, size_t errlen)
+{
+	return build_plan(c, func_vaddr, func_vaddr, 0, true, o, plan, info, err, errlen);
 }
 
 /* ---- return values ---- */

@@ -20,8 +20,8 @@ struct dwarf_ctx; /* one ELF file with its DWARF; owns every vtype it hands out 
 /* Opens path and its DWARF: its own .debug_info, else the separate file named
  * by its build-id under /usr/lib/debug/.build-id/. Returns 0, or a negative
  * errno with one line in err:
- *   -ENODATA  no DWARF (report "no debug info"), -ENOEXEC not an ELF file,
- *   -EINVAL   DWARF libdw cannot read, -ENOMEM, or -errno from open(). */
+ *   -ENODATA  no DWARF libdw can read (report "no debug info"),
+ *   -ENOEXEC  not an ELF file, -ENOMEM, or -errno from open(). */
 int dwarf_ctx_open(const char *path, struct dwarf_ctx **out, char *err, size_t errlen);
 void dwarf_ctx_free(struct dwarf_ctx *c);
 
@@ -74,6 +74,19 @@ int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vadd
 		    uint8_t insn_len, const struct dwarf_plan_opts *o,
 		    struct ctrace_site_plan *plan, struct site_info **info,
 		    char *err, size_t errlen);
+
+/* The same for a probe on the function's first instruction (func_vaddr), for
+ * parameters the hook-call plan cannot see: at -O2 GCC often keeps a
+ * parameter only in its argument register, which the hook call overwrites
+ * ("only known as the value on entry"); at the entry they are all still there.
+ * Registers here are those at that instruction (rsp points to the return
+ * address; no preload adjustment: CTRACE_SITE_USES_RSP is informational), rdi
+ * and rsi included. A parameter with one DWARF location for the whole body
+ * (-O0) is unavailable here unless it is a stack argument or a constant: the
+ * prologue has not stored it yet. site_vaddr is func_vaddr, insn_len 0.
+ * Returns as dwarf_site_plan. */
+int dwarf_entry_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_plan_opts *o,
+		     struct ctrace_site_plan *plan, struct site_info **info, char *err, size_t errlen);
 
 /* Where the return value of the function at func_vaddr is when it returns (for
  * a uretprobe: rax, rax:rdx, or a struct in memory at rax), following the SysV

@@ -105,8 +105,40 @@ static int find_hooks_lib(char *buf, size_t len)
 /* Every instrumented module mapped in the target. The executable is skipped
  * when it is already probed; libraries that define the hooks (libc,
  * libpcprofile, our own) are not instrumented and would only cost a scan. */
+/* The modules already handled, by path: libraries come and go (dlopen), and
+ * a file mapped by several executable segments is handled once. */
+struct modset {
+	char **v;
+	size_t n;
+};
+
+static bool modset_add(struct modset *s, const char *path)
+{
+	char **nv;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], path))
+			return false;
+	nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+	if (!nv || !(nv[s->n] = strdup(path))) {
+		if (nv)
+			s->v = nv;
+		return false;
+	}
+	s->v = nv;
+	s->n++;
+	return true;
+}
+
+static void modset_free(struct modset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
 static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, const char *exe,
-				  bool skip_exe)
+				  struct modset *done)
 {
 	const struct module *m;
 	size_t n;
@@ -115,17 +147,10 @@ static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, con
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++) {
 		long r;
-		bool dup = false;
-
 		bool is_exe = !strcmp(m[i].path, exe);
 
-		if (!m[i].img || !m[i].img->refs_hooks || (is_exe && skip_exe) ||
-		    (!is_exe && m[i].img->hook_def[0]))
-			continue;
-		/* a file mapped by several executable segments is probed once */
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(m[j].path, m[i].path);
-		if (dup)
+		if (!m[i].img || !m[i].img->refs_hooks || (!is_exe && m[i].img->hook_def[0]) ||
+		    !modset_add(done, m[i].path))
 			continue;
 		r = probes_attach_callsites(pr, m[i].open_path, m[i].path, m[i].img);
 		if (r < 0)
@@ -180,7 +205,8 @@ static bool any_longjmp(struct symbolizer *sym)
 }
 
 /* --args/--retval: plans for every instrumented module mapped now */
-static void plan_captures(struct capture *c, struct probes *pr, struct symbolizer *sym)
+static void plan_captures(struct capture *c, struct probes *pr, struct symbolizer *sym,
+			  struct modset *done)
 {
 	const struct module *m;
 	size_t n;
@@ -188,15 +214,41 @@ static void plan_captures(struct capture *c, struct probes *pr, struct symbolize
 	if (!c)
 		return;
 	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(m[j].path, m[i].path);
-		if (!dup)
+	for (size_t i = 0; i < n; i++)
+		if (modset_add(done, m[i].path))
 			capture_add_module(c, pr, &m[i]);
-	}
 	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
+}
+
+/* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;
+ * a probe there stops the target so the loader can drain what was recorded
+ * with the old map, read the new one and probe new libraries before the
+ * program's next instruction. */
+static int attach_dl_stop(struct probes *pr, struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_sym *ds = NULL;
+		uint64_t off;
+		int fd;
+
+		if (!m[i].img || !strstr(m[i].name, "ld-linux"))
+			continue;
+		for (size_t k = 0; k < m[i].img->nsyms && !ds; k++)
+			if (!strcmp(m[i].img->syms[k].name, "_dl_debug_state"))
+				ds = &m[i].img->syms[k];
+		if (!ds || elf_vaddr_to_offset(m[i].img, ds->addr, &off))
+			return -1;
+		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state), m[i].open_path,
+					 &off, NULL, 1, pr->pid, false);
+		if (fd < 0)
+			return -1;
+		return probes_keep_link(pr, fd);
+	}
+	return -1;
 }
 
 static int wait_stopped(pid_t pid, int *status)
@@ -269,6 +321,8 @@ int main(int argc, char **argv)
 	struct elf_image *img = NULL;
 	struct symbolizer *sym = NULL;
 	struct capture *capture = NULL;
+	struct modset probed = { 0 }, planned = { 0 };
+	uint32_t dl_stops = 0;
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -358,6 +412,7 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.on_ret, cfg.retval);
 	skel->rodata->preload_mode = preload;
 	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(skel->progs.on_dl_state, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	rc = ctrace_bpf__load(skel);
 	if (rc) {
@@ -389,7 +444,7 @@ int main(int argc, char **argv)
 	pr.empty = cfg.bench_empty;
 	pr.args = cfg.args;
 	if (cfg.args || cfg.retval) {
-		capture = capture_new(&cfg, skel, sym);
+		capture = capture_new(&cfg, skel, sym, preload);
 		if (!capture) {
 			log_err("out of memory");
 			goto cleanup;
@@ -421,9 +476,15 @@ int main(int argc, char **argv)
 			/* at the entry point: the libraries are mapped, nothing ran yet */
 			if (symbolizer_load_maps(sym))
 				log_warn("cannot read the target's memory map: names may be missing");
-			if (!preload && attach_mapped_modules(&pr, sym, exe, true) < 0)
-				goto cleanup;
-			plan_captures(capture, &pr, sym);
+			if (!preload) {
+				modset_add(&probed, exe); /* probed before the exec */
+				if (attach_mapped_modules(&pr, sym, exe, &probed) < 0)
+					goto cleanup;
+			}
+			plan_captures(capture, &pr, sym, &planned);
+			if (attach_dl_stop(&pr, sym))
+				log_warn("cannot watch the dynamic loader: libraries loaded "
+					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
 			skel->bss->unwind_check = any_longjmp(sym);
 			close(entry_fd);
 			entry_fd = -1;
@@ -439,10 +500,10 @@ int main(int argc, char **argv)
 			log_err("cannot read the memory map of process %d: %s", (int)targ, strerror(errno));
 			goto cleanup;
 		}
-		n = attach_mapped_modules(&pr, sym, exe, false);
+		n = attach_mapped_modules(&pr, sym, exe, &probed);
 		if (n < 0)
 			goto cleanup;
-		plan_captures(capture, &pr, sym);
+		plan_captures(capture, &pr, sym, &planned);
 		if (n == 0) {
 			log_err("process %d (%s) has no instrumented function%s: build it with "
 				"-finstrument-functions", (int)targ, exe,
@@ -473,8 +534,22 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (launch) {
-			pid_t r = waitpid(child.pid, &status, WNOHANG);
-			if (r == child.pid) {
+			pid_t r = waitpid(child.pid, &status, WNOHANG | WUNTRACED);
+
+			if (r == child.pid && WIFSTOPPED(status)) {
+				/* ours when the loader probe asked for it; a user's
+				 * kill -STOP is left alone */
+				if (skel->bss->dl_stops != dl_stops) {
+					dl_stops = skel->bss->dl_stops;
+					ring_buffer__consume(rb);
+					symbolizer_load_maps(sym);
+					if (!preload && attach_mapped_modules(&pr, sym, exe, &probed) < 0)
+						log_warn("a library loaded with dlopen is not traced");
+					plan_captures(capture, &pr, sym, &planned);
+					skel->bss->unwind_check |= any_longjmp(sym);
+					kill(child.pid, SIGCONT);
+				}
+			} else if (r == child.pid) {
 				child_alive = false;
 				break;
 			}
@@ -586,6 +661,8 @@ cleanup:
 	if (pidfd >= 0)
 		close(pidfd);
 	trace_free(&tr);
+	modset_free(&probed);
+	modset_free(&planned);
 	capture_free(capture);
 	symbolizer_free(sym);
 	ring_buffer__free(rb);

@@ -13,7 +13,7 @@
 #include "probes.h"
 #include "uprobe_multi.h"
 
-static int keep_link(struct probes *p, int fd)
+int probes_keep_link(struct probes *p, int fd)
 {
 	if (p->nlinks == p->caplinks) {
 		size_t nc = p->caplinks ? p->caplinks * 2 : 16;
@@ -44,7 +44,7 @@ static int attach(struct probes *p, const char *path, const char *display,
 				" (uprobe_multi links need Linux >= 6.6)" : "");
 		return -1;
 	}
-	return keep_link(p, fd);
+	return probes_keep_link(p, fd);
 }
 
 static const struct elf_sym *find_sym(const struct elf_image *img, const char *name)
@@ -187,7 +187,7 @@ int probes_attach_returns(struct probes *p, const char *attach_path, const char 
 		return -1;
 	}
 	log_dbg("%s: %zu return probes", display, n);
-	return keep_link(p, fd);
+	return probes_keep_link(p, fd);
 }
 
 void probes_detach_all(struct probes *p)

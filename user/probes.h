@@ -37,6 +37,8 @@ int probes_attach_entry_stop(struct probes *p, const char *attach_path, const st
 /* --retval: return probes on these function entry offsets of a file */
 int probes_attach_returns(struct probes *p, const char *attach_path, const char *display,
 			  const uint64_t *offs, size_t n);
+/* a link made elsewhere, detached with the others; on failure fd is closed */
+int probes_keep_link(struct probes *p, int fd);
 void probes_detach_all(struct probes *p);
 
 #endif

@@ -27,6 +27,7 @@ struct symbolizer {
 	char **names;
 	size_t nnames;
 	bool gone; /* the maps can no longer be read: the process is gone */
+	struct func_info *stale; /* forgotten after a munmap, freed at the end */
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -76,10 +77,16 @@ void symbolizer_free(struct symbolizer *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->cap; i++) {
-		if (s->tab[i].fi) {
+		if (s->tab[i].fi && s->tab[i].addr != UINT64_MAX) {
 			free(s->tab[i].fi->name);
 			free(s->tab[i].fi);
 		}
+	}
+	while (s->stale) {
+		struct func_info *n = s->stale->next_stale;
+		free(s->stale->name);
+		free(s->stale);
+		s->stale = n;
 	}
 	free(s->tab);
 	free_modules(s->mods, s->nmods);
@@ -213,7 +220,7 @@ static void grow(struct symbolizer *s)
 	struct slot *nt = xcalloc(ncap, sizeof(*nt));
 
 	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->tab[i].fi)
+		if (!s->tab[i].fi || s->tab[i].addr == UINT64_MAX)
 			continue;
 		size_t j = (s->tab[i].addr * 0x9E3779B97F4A7C15ull) >> 20 & (ncap - 1);
 		while (nt[j].fi)
@@ -223,6 +230,30 @@ static void grow(struct symbolizer *s)
 	free(s->tab);
 	s->tab = nt;
 	s->cap = ncap;
+}
+
+void symbolizer_forget(struct symbolizer *s, uint64_t addr, uint64_t len)
+{
+	bool hit = false;
+
+	/* only executable mappings matter; most munmaps are heap and stacks */
+	for (size_t i = 0; i < s->nmods; i++)
+		hit |= s->mods[i].start < addr + len && addr < s->mods[i].end;
+	if (!hit)
+		return;
+	/* entries stay allocated (open frames point at them) but leave the
+	 * table: the next event at such an address is resolved afresh */
+	for (size_t i = 0; i < s->cap; i++) {
+		struct slot *sl = &s->tab[i];
+
+		if (sl->fi && sl->addr >= addr && sl->addr - addr < len) {
+			sl->fi->next_stale = s->stale;
+			s->stale = sl->fi;
+			sl->addr = UINT64_MAX; /* a tombstone: probing goes on past it */
+		}
+	}
+	s->gone = false;
+	symbolizer_load_maps(s);
 }
 
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
@@ -235,6 +266,10 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
 		if (s->tab[j].addr == addr)
 			return s->tab[j].fi;
 		j = (j + 1) & (s->cap - 1);
+	}
+	if (addr == UINT64_MAX) { /* never an address of code; the tombstone key */
+		static struct func_info none = { UINT64_MAX, "0xffffffffffffffff", "?", false, NULL };
+		return &none;
 	}
 	fi = resolve(s, addr, &complete);
 	if (!complete && !s->gone && symbolizer_load_maps(s) == 0) {

@@ -14,6 +14,7 @@ struct func_info {
 	char *name;         /* demangled, or "0x…" when no symbol covers it */
 	const char *module; /* basename of the ELF file, or "?" */
 	bool allowed;       /* passes -F/-N */
+	struct func_info *next_stale; /* the symbolizer's own list */
 };
 
 struct module {
@@ -32,6 +33,8 @@ void symbolizer_free(struct symbolizer *s);
 int symbolizer_load_maps(struct symbolizer *s);
 /* never NULL (on out of memory it aborts: the trace cannot be written anyway) */
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
+/* [addr, addr+len) was unmapped (dlclose): names cached there are forgotten */
+void symbolizer_forget(struct symbolizer *s, uint64_t addr, uint64_t len);
 /* the executable mappings known so far */
 const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n);
 

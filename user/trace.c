@@ -141,6 +141,13 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			tree_keep_args(t, data, size);
 		break;
 	}
+	case CTRACE_EV_MUNMAP: {
+		const struct ctrace_munmap *e = data;
+
+		if (size >= sizeof(*e))
+			symbolizer_forget(tr->sym, e->addr, e->len);
+		break;
+	}
 	case CTRACE_EV_UNWIND: {
 		const struct ctrace_call *e = data;
 

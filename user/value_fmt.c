@@ -321,7 +321,7 @@ static bool put_float(FILE *f, const struct vtype *s, const uint8_t *b)
 			memcpy(&q, b, 16);
 			jsonw_double(f, (double)q);
 		} else {
-			long double v; /* x87 extended in 16 bytes, as on x86-64 */
+			long double v = 0; /* x87 extended in 16 bytes, as on x86-64 */
 			memcpy(&v, b, 10);
 			jsonw_double(f, (double)v);
 		}
@@ -347,7 +347,8 @@ static bool fmt_array(struct fmt *x, const struct vtype *s, const uint8_t *b, si
 	const struct vtype *e = vtype_strip(s->target);
 	bool cut = false;
 
-	if (e && e->kind == VT_CHAR && e->size == 1) {
+	/* plain char arrays hold text; signed/unsigned char arrays are bytes */
+	if (e && e->kind == VT_CHAR && e->size == 1 && e->name && !strcmp(e->name, "char")) {
 		size_t n = s->count < len ? s->count : len;
 		cut = s->count > len && !memchr(b, 0, len);
 		put_chars(x->f, b, n);
@@ -412,7 +413,8 @@ static bool fmt_members(struct fmt *x, const struct vtype *s, const uint8_t *b, 
 			put_intlike(x->f, ms, v, m->bit_size);
 			continue;
 		}
-		if (m->offset >= len) {
+		/* a scalar must be whole; an aggregate shows what was captured */
+		if (m->offset >= len || (!aggr && ms && ms->kind != VT_ARRAY && ms->size > len - m->offset)) {
 			cut = true;
 			continue;
 		}

@@ -17,7 +17,8 @@ enum vt_kind {
 	VT_UINT,
 	VT_BOOL,
 	VT_CHAR,     /* char, signed char, unsigned char (is_signed): a number;
-		      * pointers to it are strings, arrays of it are strings */
+		      * pointers to any of them are strings, arrays of plain
+		      * char (name "char") are strings */
 	VT_FLOAT,    /* 2, 4, 8 bytes; 16: long double (x87) or _Float128 (by name) */
 	VT_COMPLEX,  /* complex float/double: [re, im] */
 	VT_ENUM,     /* target: the underlying integer type, when known */
@@ -103,10 +104,12 @@ struct vfmt_capture {
 	uint32_t val_len;     /* fewer than the type's size: a cut struct (members past
 			       * the end are left out, "truncated": true), else unavailable */
 	int val_err;          /* 0, or a negative errno: the value could not be read */
-	const void *tgt;      /* follow: the string (without its NUL) or the pointee */
+	const void *tgt;      /* follow: the string (without its NUL) or the pointee;
+			       * NULL when the pointer was NULL or nothing was read */
 	uint32_t tgt_len;
 	int tgt_err;          /* 0, or a negative errno: the pointee could not be read */
-	bool tgt_truncated;   /* STRING: no NUL within the bytes read */
+	bool tgt_truncated;   /* STRING: cut at follow_size (bpf_probe_read_user_str
+			       * returned follow_size: the string may be longer) */
 };
 
 struct vfmt_opts {
@@ -127,7 +130,8 @@ struct vfmt_opts {
  * "address":"0x0"), a struct behind a pointer or reference as an object with
  * "address", enums as the enumerator's name (the number when none matches)
  * with "raw", function pointers as "0x…" with "function" when symbolized,
- * structs and unions as objects, arrays as arrays (char arrays as strings). */
+ * structs and unions as objects, arrays as arrays (arrays of plain char as
+ * strings, up to the first NUL). */
 void vfmt_arg(FILE *f, const char *name, const char *type_name, const struct vtype *t,
 	      const struct vfmt_capture *cap, const char *unavailable, const struct vfmt_opts *o);
 

@@ -8,12 +8,12 @@
 #include "symbolize.h"
 #include "tree.h"
 
-static struct func_info A = { 0x1000, "A", "prog", true };
-static struct func_info B = { 0x2000, "B", "prog", true };
-static struct func_info C = { 0x3000, "C", "prog", true };
-static struct func_info D = { 0x4000, "D", "prog", true };
-static struct func_info E = { 0x5000, "E", "prog", true };
-static struct func_info H = { 0x6000, "H", "prog", false }; /* filtered out */
+static struct func_info A = { .addr = 0x1000, .name = "A", .module = "prog", .allowed = true };
+static struct func_info B = { .addr = 0x2000, .name = "B", .module = "prog", .allowed = true };
+static struct func_info C = { .addr = 0x3000, .name = "C", .module = "prog", .allowed = true };
+static struct func_info D = { .addr = 0x4000, .name = "D", .module = "prog", .allowed = true };
+static struct func_info E = { .addr = 0x5000, .name = "E", .module = "prog", .allowed = true };
+static struct func_info H = { .addr = 0x6000, .name = "H", .module = "prog", .allowed = false }; /* filtered out */
 
 struct run {
 	struct thread_tree t;
