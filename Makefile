@@ -66,7 +66,7 @@ integration: all
 # target-controlled bytes (ELF, strings) are untrusted input.
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined all unit
-	$(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined integration
+	CTRACE_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined integration
 
 test: all unit integration sanitize
 

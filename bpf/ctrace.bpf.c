@@ -20,7 +20,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 max_depth = 0;      /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
-const volatile bool preload_mode = false;  /* probes on the hooks' first instruction */
+/* probes on the hooks' first instruction; not read-only: a refused preload
+ * falls back to call sites after load */
+__u32 preload_mode = 0;
 
 #define SP_SLOTS 64
 

@@ -162,6 +162,11 @@ struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 	return c;
 }
 
+void capture_set_preload(struct capture *c, bool preload)
+{
+	c->preload = preload;
+}
+
 void capture_free(struct capture *c)
 {
 	if (!c)

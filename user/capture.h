@@ -24,6 +24,8 @@ struct capture;
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 			    struct symbolizer *sym, bool preload);
 void capture_free(struct capture *c);
+/* the preload was refused: plans are for call-site probes after all */
+void capture_set_preload(struct capture *c, bool preload);
 /* plans for every traced function of a mapped module (and its return
  * probes with --retval); never fails the trace: what cannot be planned is
  * reported unavailable */

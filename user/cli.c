@@ -50,6 +50,8 @@ static const char usage_text[] =
 "                           ones it creates); detach on Ctrl-C, SIGTERM,\n"
 "                           --duration, or when it exits. The process runs on.\n"
 "      --duration SECONDS   stop tracing (and detach) after this long\n"
+"  -u, --user USER          launch the program as USER (name or uid), with its\n"
+"                           groups, as strace -u does; the tracer stays root\n"
 "  -b, --buffer-size SIZE   BPF ring buffer size, e.g. 64M (default: 16M; a\n"
 "                           power of two). Events that do not fit are counted\n"
 "                           in metadata.lost_events, never dropped silently.\n"
@@ -100,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "bench-empty", no_argument, NULL, OPT_BENCH_EMPTY },
 	{ "capture", required_argument, NULL, OPT_CAPTURE },
 	{ "string-size", required_argument, NULL, OPT_STRING_SIZE },
+	{ "user", required_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -165,7 +168,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	opterr = 0;
 	/* "+": stop at the program's name so its own options stay its own */
-	while ((c = getopt_long(argc, argv, "+:o:arD:F:N:p:b:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:arD:F:N:p:b:u:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -257,6 +260,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_BENCH_EMPTY:
 			cfg->bench_empty = true;
 			break;
+		case 'u':
+			cfg->user = optarg;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -287,6 +293,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (!cfg->pid && !cfg->argc) {
 		log_err("nothing to trace: give -- PROGRAM [ARGS...] or -p PID (see --help)");
+		return -1;
+	}
+	if (cfg->pid && cfg->user) {
+		log_err("-u is for launching a program; with -p the process runs as it is");
 		return -1;
 	}
 	if (cfg->pid && cfg->probe == PROBE_PRELOAD) {

@@ -30,6 +30,7 @@ struct config {
 	int verbose;
 	/* the options exactly as given, for metadata.options */
 	const char *filter_file;
+	const char *user;         /* -u: run the target as this user */
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include "launch.h"
 #include "log.h"
@@ -24,11 +26,22 @@ static void set_preload(const char *lib)
 	}
 }
 
-int launch_fork(struct child *c, const char *path, char **argv, const char *preload)
+int launch_fork(struct child *c, const char *path, char **argv, const char *preload,
+		const char *user)
 {
+	struct passwd *pw = NULL;
 	int go[2], err[2];
-	char b;
+	char b, *end;
 
+	if (user) {
+		unsigned long uid = strtoul(user, &end, 10);
+
+		pw = *end || !*user ? getpwnam(user) : getpwuid((uid_t)uid);
+		if (!pw) {
+			log_err("-u %s: no such user", user);
+			return -1;
+		}
+	}
 	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
 		log_err("pipe: %s", strerror(errno));
 		return -1;
@@ -48,6 +61,14 @@ int launch_fork(struct child *c, const char *path, char **argv, const char *prel
 			_exit(127);
 		if (preload)
 			set_preload(preload);
+		/* groups first: once the uid is dropped they cannot change */
+		if (pw && (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
+			   setuid(pw->pw_uid))) {
+			e = errno;
+			if (write(err[1], &e, sizeof(e)) < 0)
+				_exit(127);
+			_exit(127);
+		}
 		execv(path, argv);
 		e = errno;
 		if (write(err[1], &e, sizeof(e)) < 0)

@@ -33,6 +33,7 @@
 
 #define HOOKS_LIB_NAME "libctrace-hooks.so"
 #define POLL_MS 50
+#define CONSUMER_NICE -15
 
 static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
 
@@ -220,6 +221,18 @@ static void plan_captures(struct capture *c, struct probes *pr, struct symbolize
 	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
 }
 
+static bool hooks_mapped(struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(m[i].name, HOOKS_LIB_NAME))
+			return true;
+	return false;
+}
+
 /* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;
  * a probe there stops the target so the loader can drain what was recorded
  * with the old map, read the new one and probe new libraries before the
@@ -388,7 +401,7 @@ int main(int argc, char **argv)
 	t0 = now_ns(CLOCK_MONOTONIC);
 	ri.wall_start_ns = (int64_t)now_ns(CLOCK_REALTIME);
 	if (launch) {
-		if (launch_fork(&child, exe, cfg.argv, preload ? hooks : NULL))
+		if (launch_fork(&child, exe, cfg.argv, preload ? hooks : NULL, cfg.user))
 			goto cleanup;
 		targ = child.pid;
 	} else {
@@ -410,11 +423,13 @@ int main(int argc, char **argv)
 	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
 	bpf_program__set_autoload(skel->progs.on_hook_args, cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, cfg.retval);
-	skel->rodata->preload_mode = preload;
+
 	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_dl_state, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	rc = ctrace_bpf__load(skel);
+	if (!rc)
+		skel->bss->preload_mode = preload;
 	if (rc) {
 		log_err("cannot load the BPF programs: %s (run with -vv for the verifier's log)",
 			strerror(-rc));
@@ -476,11 +491,20 @@ int main(int argc, char **argv)
 			/* at the entry point: the libraries are mapped, nothing ran yet */
 			if (symbolizer_load_maps(sym))
 				log_warn("cannot read the target's memory map: names may be missing");
-			if (!preload) {
+			if (preload && !hooks_mapped(sym)) {
+				/* the loader refused the preload (an unreadable path for
+				 * -u USER, a setuid program): probe the call sites */
+				log_warn("%s was not preloaded: probing the call sites instead", hooks);
+				probes_detach_all(&pr);
+				preload = false;
+				skel->bss->preload_mode = 0;
+				if (capture)
+					capture_set_preload(capture, false);
+			} else if (!preload) {
 				modset_add(&probed, exe); /* probed before the exec */
-				if (attach_mapped_modules(&pr, sym, exe, &probed) < 0)
-					goto cleanup;
 			}
+			if (!preload && attach_mapped_modules(&pr, sym, exe, &probed) < 0)
+				goto cleanup;
 			plan_captures(capture, &pr, sym, &planned);
 			if (attach_dl_stop(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
@@ -518,6 +542,11 @@ int main(int argc, char **argv)
 		(int)targ, ri.probe_mode, (unsigned long)pr.nsites, (unsigned long)pr.nfuncs,
 		(now_ns(CLOCK_MONOTONIC) - t_attach) / 1e6);
 	install_signals();
+	/* A target that keeps every CPU busy must not starve the consumer into
+	 * losing events: it only runs while there is something to drain. Set
+	 * after the fork, so the target keeps its own priority. */
+	if (setpriority(PRIO_PROCESS, 0, CONSUMER_NICE))
+		log_dbg("cannot raise the consumer's priority: %s", strerror(errno));
 	if (cfg.duration > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(cfg.duration * 1e9);
 
