@@ -82,6 +82,7 @@ bench: all
 install: all
 	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/ctrace-bpf
 	install -D -m 0644 $(HOOKS_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks.so
+	install -D -m 0644 doc/ctrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/ctrace-bpf.8
 
 clean:
 	rm -rf $(BUILD)
