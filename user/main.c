@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* ctrace-bpf: launch or attach, probe, consume, write the trace. */
 #include <errno.h>
-#include <gelf.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 #include "elf_image.h"
 #include "launch.h"
 #include "log.h"
+#include "modules.h"
 #include "output.h"
 #include "pattern.h"
 #include "preflight.h"
@@ -31,7 +31,7 @@
 #include "trace.h"
 #include "uprobe_multi.h"
 
-#define HOOKS_LIB_NAME "libctrace-hooks.so"
+
 #define POLL_MS 50
 #define CONSUMER_NICE -15
 
@@ -62,206 +62,6 @@ static uint64_t now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static bool has_interp(const struct elf_image *img)
-{
-	size_t n;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(img->elf, &n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (gelf_getphdr(img->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
-			return true;
-	return false;
-}
-
-/* next to the binary (build tree) or in ../lib/ctrace-bpf (installed) */
-static int find_hooks_lib(char *buf, size_t len)
-{
-	const char *env = getenv("CTRACE_HOOKS_LIB");
-	char self[PATH_MAX - 64], *slash;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return access(buf, R_OK);
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return -1;
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	if ((size_t)snprintf(buf, len, "%s/%s", self, HOOKS_LIB_NAME) < len && !access(buf, R_OK))
-		return 0;
-	if ((size_t)snprintf(buf, len, "%s/../lib/ctrace-bpf/%s", self, HOOKS_LIB_NAME) >= len)
-		return -1;
-	return access(buf, R_OK);
-}
-
-/* Every instrumented module mapped in the target. The executable is skipped
- * when it is already probed; libraries that define the hooks (libc,
- * libpcprofile, our own) are not instrumented and would only cost a scan. */
-/* The modules already handled, by path: libraries come and go (dlopen), and
- * a file mapped by several executable segments is handled once. */
-struct modset {
-	char **v;
-	size_t n;
-};
-
-static bool modset_add(struct modset *s, const char *path)
-{
-	char **nv;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], path))
-			return false;
-	nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
-	if (!nv || !(nv[s->n] = strdup(path))) {
-		if (nv)
-			s->v = nv;
-		return false;
-	}
-	s->v = nv;
-	s->n++;
-	return true;
-}
-
-static void modset_free(struct modset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
-
-static long attach_mapped_modules(struct probes *pr, struct symbolizer *sym, const char *exe,
-				  struct modset *done)
-{
-	const struct module *m;
-	size_t n;
-	long total = 0;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++) {
-		long r;
-		bool is_exe = !strcmp(m[i].path, exe);
-
-		if (!m[i].img || !m[i].img->refs_hooks || (!is_exe && m[i].img->hook_def[0]) ||
-		    !modset_add(done, m[i].path))
-			continue;
-		r = probes_attach_callsites(pr, m[i].open_path, m[i].path, m[i].img);
-		if (r < 0)
-			return -1;
-		total += r;
-	}
-	return total;
-}
-
-/* Whether a module can longjmp (or swap contexts): then the BPF side checks
- * for frames left without their exit hooks. */
-static bool imports_longjmp(const struct elf_image *img)
-{
-	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
-					     "setcontext", "swapcontext" };
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(img->elf, scn))) {
-		Elf_Data *d;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
-		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx != SHN_UNDEF ||
-			    !(name = elf_strptr(img->elf, sh.sh_link, sym.st_name)))
-				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-				if (!strcmp(name, names[k]))
-					return true;
-		}
-	}
-	return false;
-}
-
-static bool any_longjmp(struct symbolizer *sym)
-{
-	const struct module *m;
-	size_t n;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++)
-		if (m[i].img && m[i].img->refs_hooks && !m[i].img->hook_def[0] && imports_longjmp(m[i].img))
-			return true;
-	return false;
-}
-
-/* --args/--retval: plans for every instrumented module mapped now */
-static void plan_captures(struct capture *c, struct probes *pr, struct symbolizer *sym,
-			  struct modset *done)
-{
-	const struct module *m;
-	size_t n;
-
-	if (!c)
-		return;
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++)
-		if (modset_add(done, m[i].path))
-			capture_add_module(c, pr, &m[i]);
-	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
-}
-
-static bool hooks_mapped(struct symbolizer *sym)
-{
-	const struct module *m;
-	size_t n;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(m[i].name, HOOKS_LIB_NAME))
-			return true;
-	return false;
-}
-
-/* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;
- * a probe there stops the target so the loader can drain what was recorded
- * with the old map, read the new one and probe new libraries before the
- * program's next instruction. */
-static int attach_dl_stop(struct probes *pr, struct symbolizer *sym)
-{
-	const struct module *m;
-	size_t n;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++) {
-		const struct elf_sym *ds = NULL;
-		uint64_t off;
-		int fd;
-
-		if (!m[i].img || !strstr(m[i].name, "ld-linux"))
-			continue;
-		for (size_t k = 0; k < m[i].img->nsyms && !ds; k++)
-			if (!strcmp(m[i].img->syms[k].name, "_dl_debug_state"))
-				ds = &m[i].img->syms[k];
-		if (!ds || elf_vaddr_to_offset(m[i].img, ds->addr, &off))
-			return -1;
-		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state), m[i].open_path,
-					 &off, NULL, 1, pr->pid, false);
-		if (fd < 0)
-			return -1;
-		return probes_keep_link(pr, fd);
-	}
-	return -1;
 }
 
 static int wait_stopped(pid_t pid, int *status)
@@ -387,10 +187,10 @@ int main(int argc, char **argv)
 	/* probe placement: the preloaded NOP hooks are the cheapest sites, but
 	 * only the call sites let a filter leave other functions unprobed */
 	if (launch && cfg.probe != PROBE_CALLSITE) {
-		bool can = has_interp(img) && !img->hook_def[0] && !find_hooks_lib(hooks, sizeof(hooks));
+		bool can = elf_has_interp(img) && !img->hook_def[0] && !modules_find_hooks_lib(hooks, sizeof(hooks));
 
 		if (cfg.probe == PROBE_PRELOAD && !can) {
-			log_err("--probe preload: %s", has_interp(img) && !img->hook_def[0] ?
+			log_err("--probe preload: %s", elf_has_interp(img) && !img->hook_def[0] ?
 				"the hooks library " HOOKS_LIB_NAME " was not found (set CTRACE_HOOKS_LIB)" :
 				"the program is statically linked or defines the hooks itself");
 			goto cleanup;
@@ -417,16 +217,18 @@ int main(int argc, char **argv)
 	skel->rodata->max_depth = cfg.max_depth;
 	skel->rodata->wake_bytes = cfg.buffer_size / 4;
 	bpf_map__set_max_entries(skel->maps.rb, cfg.buffer_size);
-	bpf_program__set_expected_attach_type(skel->progs.on_hook, CTRACE_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.on_hook_args, CTRACE_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.on_ret, CTRACE_BPF_TRACE_UPROBE_MULTI);
+	{
+		/* every uprobe program is attached through uprobe_multi links */
+		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
+					     skel->progs.on_ret, skel->progs.on_entry_point,
+					     skel->progs.on_dl_state, skel->progs.on_hit_empty };
+
+		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
+	}
 	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
 	bpf_program__set_autoload(skel->progs.on_hook_args, cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, cfg.retval);
-
-	bpf_program__set_expected_attach_type(skel->progs.on_entry_point, CTRACE_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.on_dl_state, CTRACE_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(skel->progs.on_hit_empty, CTRACE_BPF_TRACE_UPROBE_MULTI);
 	rc = ctrace_bpf__load(skel);
 	if (!rc)
 		skel->bss->preload_mode = preload;
@@ -491,7 +293,7 @@ int main(int argc, char **argv)
 			/* at the entry point: the libraries are mapped, nothing ran yet */
 			if (symbolizer_load_maps(sym))
 				log_warn("cannot read the target's memory map: names may be missing");
-			if (preload && !hooks_mapped(sym)) {
+			if (preload && !modules_hooks_mapped(sym)) {
 				/* the loader refused the preload (an unreadable path for
 				 * -u USER, a setuid program): probe the call sites */
 				log_warn("%s was not preloaded: probing the call sites instead", hooks);
@@ -503,13 +305,13 @@ int main(int argc, char **argv)
 			} else if (!preload) {
 				modset_add(&probed, exe); /* probed before the exec */
 			}
-			if (!preload && attach_mapped_modules(&pr, sym, exe, &probed) < 0)
+			if (!preload && modules_probe_new(&pr, sym, exe, &probed) < 0)
 				goto cleanup;
-			plan_captures(capture, &pr, sym, &planned);
-			if (attach_dl_stop(&pr, sym))
+			modules_plan_new(capture, &pr, sym, &planned);
+			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
-			skel->bss->unwind_check = any_longjmp(sym);
+			skel->bss->unwind_check = modules_can_longjmp(sym);
 			close(entry_fd);
 			entry_fd = -1;
 			kill(child.pid, SIGCONT);
@@ -524,10 +326,10 @@ int main(int argc, char **argv)
 			log_err("cannot read the memory map of process %d: %s", (int)targ, strerror(errno));
 			goto cleanup;
 		}
-		n = attach_mapped_modules(&pr, sym, exe, &probed);
+		n = modules_probe_new(&pr, sym, exe, &probed);
 		if (n < 0)
 			goto cleanup;
-		plan_captures(capture, &pr, sym, &planned);
+		modules_plan_new(capture, &pr, sym, &planned);
 		if (n == 0) {
 			log_err("process %d (%s) has no instrumented function%s: build it with "
 				"-finstrument-functions", (int)targ, exe,
@@ -572,10 +374,10 @@ int main(int argc, char **argv)
 					dl_stops = skel->bss->dl_stops;
 					ring_buffer__consume(rb);
 					symbolizer_load_maps(sym);
-					if (!preload && attach_mapped_modules(&pr, sym, exe, &probed) < 0)
+					if (!preload && modules_probe_new(&pr, sym, exe, &probed) < 0)
 						log_warn("a library loaded with dlopen is not traced");
-					plan_captures(capture, &pr, sym, &planned);
-					skel->bss->unwind_check |= any_longjmp(sym);
+					modules_plan_new(capture, &pr, sym, &planned);
+					skel->bss->unwind_check |= modules_can_longjmp(sym);
 					kill(child.pid, SIGCONT);
 				}
 			} else if (r == child.pid) {

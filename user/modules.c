@@ -1,0 +1,208 @@
+/* The target's modules as they come and go: probing and planning each new
+ * instrumented one once, the preloaded hooks, the dynamic loader's hook. */
+#include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "capture.h"
+#include "ctrace.skel.h"
+#include "elf_image.h"
+#include "log.h"
+#include "modules.h"
+#include "probes.h"
+#include "symbolize.h"
+#include "uprobe_multi.h"
+
+bool elf_has_interp(const struct elf_image *img)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(img->elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(img->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+			return true;
+	return false;
+}
+
+/* next to the binary (build tree) or in ../lib/ctrace-bpf (installed) */
+int modules_find_hooks_lib(char *buf, size_t len)
+{
+	const char *env = getenv("CTRACE_HOOKS_LIB");
+	char self[PATH_MAX - 64], *slash;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -1;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	if ((size_t)snprintf(buf, len, "%s/%s", self, HOOKS_LIB_NAME) < len && !access(buf, R_OK))
+		return 0;
+	if ((size_t)snprintf(buf, len, "%s/../lib/ctrace-bpf/%s", self, HOOKS_LIB_NAME) >= len)
+		return -1;
+	return access(buf, R_OK);
+}
+
+bool modset_add(struct modset *s, const char *path)
+{
+	char **nv;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], path))
+			return false;
+	nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
+	if (!nv || !(nv[s->n] = strdup(path))) {
+		if (nv)
+			s->v = nv;
+		return false;
+	}
+	s->v = nv;
+	s->n++;
+	return true;
+}
+
+void modset_free(struct modset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *exe,
+				  struct modset *done)
+{
+	const struct module *m;
+	size_t n;
+	long total = 0;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		long r;
+		bool is_exe = !strcmp(m[i].path, exe);
+
+		if (!m[i].img || !m[i].img->refs_hooks || (!is_exe && m[i].img->hook_def[0]) ||
+		    !modset_add(done, m[i].path))
+			continue;
+		r = probes_attach_callsites(pr, m[i].open_path, m[i].path, m[i].img);
+		if (r < 0)
+			return -1;
+		total += r;
+	}
+	return total;
+}
+
+/* Whether a module can longjmp (or swap contexts): then the BPF side checks
+ * for frames left without their exit hooks. */
+static bool imports_longjmp(const struct elf_image *img)
+{
+	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+					     "setcontext", "swapcontext" };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(img->elf, scn))) {
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx != SHN_UNDEF ||
+			    !(name = elf_strptr(img->elf, sh.sh_link, sym.st_name)))
+				continue;
+			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				if (!strcmp(name, names[k]))
+					return true;
+		}
+	}
+	return false;
+}
+
+bool modules_can_longjmp(struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++)
+		if (m[i].img && m[i].img->refs_hooks && !m[i].img->hook_def[0] && imports_longjmp(m[i].img))
+			return true;
+	return false;
+}
+
+/* --args/--retval: plans for every instrumented module mapped now */
+void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
+			  struct modset *done)
+{
+	const struct module *m;
+	size_t n;
+
+	if (!c)
+		return;
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++)
+		if (modset_add(done, m[i].path))
+			capture_add_module(c, pr, &m[i]);
+	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
+}
+
+bool modules_hooks_mapped(struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(m[i].name, HOOKS_LIB_NAME))
+			return true;
+	return false;
+}
+
+/* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;
+ * a probe there stops the target so the loader can drain what was recorded
+ * with the old map, read the new one and probe new libraries before the
+ * program's next instruction. */
+int modules_watch_loader(struct probes *pr, struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_sym *ds = NULL;
+		uint64_t off;
+		int fd;
+
+		if (!m[i].img || !strstr(m[i].name, "ld-linux"))
+			continue;
+		for (size_t k = 0; k < m[i].img->nsyms && !ds; k++)
+			if (!strcmp(m[i].img->syms[k].name, "_dl_debug_state"))
+				ds = &m[i].img->syms[k];
+		if (!ds || elf_vaddr_to_offset(m[i].img, ds->addr, &off))
+			return -1;
+		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state), m[i].open_path,
+					 &off, NULL, 1, pr->pid, false);
+		if (fd < 0)
+			return -1;
+		return probes_keep_link(pr, fd);
+	}
+	return -1;
+}
+

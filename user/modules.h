@@ -1,0 +1,44 @@
+/* The target's modules as they come and go (start-up, dlopen, dlclose). */
+#ifndef CTRACE_MODULES_H
+#define CTRACE_MODULES_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HOOKS_LIB_NAME "libctrace-hooks.so"
+
+struct capture;
+struct elf_image;
+struct probes;
+struct symbolizer;
+
+/* The modules already handled, by path: libraries come and go, and a file
+ * mapped by several executable segments is handled once. */
+struct modset {
+	char **v;
+	size_t n;
+};
+
+bool modset_add(struct modset *s, const char *path); /* true when new */
+void modset_free(struct modset *s);
+
+/* a dynamically linked program (the preload needs ld.so) */
+bool elf_has_interp(const struct elf_image *img);
+/* the hooks library: $CTRACE_HOOKS_LIB, next to the tool (build tree) or in
+ * ../lib/ctrace-bpf (installed); 0 when found */
+int modules_find_hooks_lib(char *buf, size_t len);
+/* whether the loader took the preload */
+bool modules_hooks_mapped(struct symbolizer *sym);
+/* Call-site probes on every instrumented module mapped now and not in done.
+ * Libraries that define the hooks (libc, our own) are not instrumented.
+ * Returns the number of sites probed, or -1 (printed). */
+long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *exe,
+		       struct modset *done);
+/* --args/--retval plans for every module mapped now and not in done */
+void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
+		      struct modset *done);
+/* some instrumented module imports longjmp, siglongjmp, setcontext, ... */
+bool modules_can_longjmp(struct symbolizer *sym);
+/* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
+int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
+
+#endif
