@@ -38,6 +38,9 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	struct ctx *c = arg;
 	uint64_t sp = c->rec->regs[7], len = c->rec->stack_len;
 
+	/* the record says how much it holds; never more than it can */
+	if (len > CTRACE_STACK_MAX)
+		len = CTRACE_STACK_MAX;
 	(void)dwfl;
 	if (addr < sp || addr - sp > len || len - (addr - sp) < sizeof(*result))
 		return false;
