@@ -15,6 +15,10 @@
 static const char usage_text[] =
 "Usage: ctrace-bpf [OPTIONS] -- PROGRAM [ARGS...]   launch PROGRAM and trace it\n"
 "       ctrace-bpf [OPTIONS] -p PID                 attach to a running process\n"
+"       ctrace-bpf report TRACE.json [--tree]       per-function table, call listing\n"
+"       ctrace-bpf convert TRACE.json --to chrome|folded|svg -o OUT\n"
+"       ctrace-bpf list BINARY | check BINARY       instrumented functions; traceable?\n"
+"       (each subcommand has its own --help)\n"
 "\n"
 "Traces every call of a program built with `gcc -finstrument-functions -g`\n"
 "through BPF uprobes and writes one JSON call tree per thread.\n"
@@ -23,6 +27,9 @@ static const char usage_text[] =
 "Output:\n"
 "  -o, --output FILE        where to write the trace (default: " DEFAULT_OUTPUT ");\n"
 "                           written to a temporary file and renamed when complete\n"
+"  -f, --format FMT         also write the trace as FMT beside it: chrome (Perfetto,\n"
+"                           chrome://tracing, speedscope), folded (flamegraph.pl,\n"
+"                           inferno) or svg (a flame graph); json is always written\n"
 "  -a, --args               capture each call's arguments, typed from DWARF (needs\n"
 "                           -g). A value that cannot be read exactly is null with\n"
 "                           an \"unavailable\" reason (e.g. optimized out at -O2)\n"
@@ -89,6 +96,7 @@ enum {
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
 	{ "args", no_argument, NULL, 'a' },
 	{ "retval", no_argument, NULL, 'r' },
 	{ "max-depth", required_argument, NULL, 'D' },
@@ -168,7 +176,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	opterr = 0;
 	/* "+": stop at the program's name so its own options stay its own */
-	while ((c = getopt_long(argc, argv, "+:o:arD:F:N:p:b:u:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:f:arD:F:N:p:b:u:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -176,6 +184,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				return -1;
 			}
 			cfg->output = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") && strcmp(optarg, "chrome") && strcmp(optarg, "folded") &&
+			    strcmp(optarg, "svg")) {
+				log_err("invalid --format '%s': expected json, chrome, folded or svg", optarg);
+				return -1;
+			}
+			cfg->format = optarg;
 			break;
 		case 'a':
 			cfg->args = true;

@@ -31,6 +31,7 @@ struct config {
 	/* the options exactly as given, for metadata.options */
 	const char *filter_file;
 	const char *user;         /* -u: run the target as this user */
+	const char *format;       /* -f: also write this view of the trace */
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

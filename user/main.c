@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "capture.h"
 #include "cli.h"
+#include "commands.h"
 #include "crash.h"
 #include "ctrace.skel.h"
 #include "elf_image.h"
@@ -149,6 +150,16 @@ int main(int argc, char **argv)
 	sig_atomic_t handled = 0;
 	uint64_t t0, t_attach, deadline = 0;
 	pid_t targ = 0;
+
+	/* subcommands that read traces or inspect binaries; no BPF, no root */
+	if (argc > 1 && !strcmp(argv[1], "convert"))
+		return cmd_convert_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return cmd_report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "list"))
+		return cmd_list_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check_main(argc - 1, argv + 1);
 
 	rc = cli_parse(argc, argv, &cfg);
 	if (rc) {
@@ -451,6 +462,15 @@ cleanup:
 					 (unsigned long)ri.lost_events);
 			if (stat(cfg.output, &st))
 				st.st_size = 0;
+			if (cfg.format && strcmp(cfg.format, "json")) {
+				char conv[PATH_MAX];
+
+				if (convert_output_name(cfg.output, cfg.format, conv, sizeof(conv)) ||
+				    convert_file(cfg.output, conv, cfg.format, false, err, sizeof(err)))
+					log_warn("--format %s: %s", cfg.format, err);
+				else
+					log_info("%s -> %s", cfg.format, conv);
+			}
 			fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
 				(unsigned long)trace_total_calls(&tr), tr.nthreads,
 				(unsigned long)ri.lost_events, cfg.output,

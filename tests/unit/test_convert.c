@@ -1,0 +1,679 @@
+/* Unit tests for the trace converters and the report (user/cmd_convert.c,
+ * user/cmd_report.c, user/flame_svg.c) on synthetic traces with partial
+ * calls, arguments, a crash and lost events:
+ *   folded: the weights sum to the tree's self times (or its calls), stacks
+ *           merge across threads, even for calls named after their children;
+ *   chrome: one X event per call, each with the required fields, dur >= 0,
+ *           properly nested per thread; metadata and instant events;
+ *   svg:    the frames and their hover texts;
+ *   report: self + children = total, sorting, the ×N tree;
+ * and a 100,000-deep call chain through every consumer (no recursion). */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "harness.h"
+
+static const char docA[] =
+"{\"metadata\":{\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":2000,\"command\":[\"./prog\"],"
+"\"pid\":10,\"executable\":\"/x/prog\",\"total_calls\":17,\"threads\":2,\"lost_events\":4},"
+"\"call_trees\":{"
+"\"10\":{\"thread_id\":10,\"thread_name\":\"prog\",\"total_calls\":11,\"lost_events\":4,\"root_calls\":["
+ "{\"function\":\"main\",\"module\":\"prog\",\"start_ns\":100,\"children\":["
+  "{\"function\":\"f\",\"module\":\"prog\",\"start_ns\":200,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":7}],"
+   "\"children\":[{\"function\":\"leaf\",\"start_ns\":250,\"children\":[],\"end_ns\":260,\"duration_ns\":10}],"
+   "\"end_ns\":500,\"duration_ns\":300,\"return_value\":{\"type\":\"int\",\"value\":42}},"
+  "{\"function\":\"g<int>\",\"start_ns\":600,\"children\":[],\"end_ns\":700,\"duration_ns\":100},"
+  "{\"function\":\"leaf\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10},"
+  "{\"function\":\"leaf\",\"start_ns\":730,\"children\":[],\"end_ns\":740,\"duration_ns\":10},"
+  "{\"function\":\"leaf\",\"start_ns\":750,\"children\":[],\"end_ns\":760,\"duration_ns\":10},"
+  "{\"function\":\"leaf\",\"start_ns\":770,\"children\":[],\"end_ns\":780,\"duration_ns\":10},"
+  "{\"function\":\"leaf\",\"start_ns\":790,\"children\":[],\"end_ns\":800,\"duration_ns\":10},"
+  "{\"function\":\"h\",\"start_ns\":810,\"children\":[],\"end_ns\":null,\"duration_ns\":null,"
+   "\"partial\":true,\"partial_reason\":\"exit not observed (events lost)\"},"
+  "{\"function\":\"h2\",\"start_ns\":null,\"end_ns\":900,\"duration_ns\":null,\"children\":[],"
+   "\"partial\":true,\"partial_reason\":\"entry not observed (events lost)\"}"
+ "],\"end_ns\":1000,\"duration_ns\":900}]},"
+"\"11\":{\"thread_id\":11,\"thread_name\":\"worker-1\",\"total_calls\":6,\"lost_events\":0,\"root_calls\":["
+ "{\"children\":["
+  "{\"function\":\"work\",\"start_ns\":300,\"children\":[{\"function\":\"leaf\",\"start_ns\":310,\"children\":[],\"end_ns\":320,\"duration_ns\":10}],\"end_ns\":400,\"duration_ns\":100},"
+  "{\"function\":\"work\",\"start_ns\":450,\"children\":[],\"end_ns\":500,\"duration_ns\":50}"
+ "],\"function\":\"worker\",\"address\":null,\"module\":null,\"start_ns\":null,\"end_ns\":600,\"duration_ns\":null,"
+ "\"partial\":true,\"partial_reason\":\"entry not observed (already running when tracing started)\"},"
+ "{\"function\":\"worker\",\"start_ns\":700,\"children\":["
+  "{\"function\":\"work\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10}"
+ "],\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (still running when tracing stopped)\"}"
+"]}},"
+"\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"thread_id\":11,\"time_ns\":1500,\"call_stack\":[{\"function\":\"work\"}]}}\n";
+
+/* ---- files and captured output ----------------------------------------------------- */
+
+static char tmpdir[] = "/tmp/test_convert.XXXXXX";
+
+static char *path_of(const char *name)
+{
+	static char buf[8][256];
+	static int k;
+	char *p = buf[k++ % 8];
+
+	snprintf(p, 256, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void write_file(const char *path, const char *s, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fwrite(s, 1, len, f) != len || fclose(f)) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[65536];
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* runs a subcommand with stdout and stderr going to files; returns its status */
+static int run_cmd(int (*fn)(int, char **), char **out, char **err, ...)
+{
+	char *argv[16];
+	int argc = 0, rc, so, se, fo, fe;
+	va_list ap;
+
+	va_start(ap, err);
+	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	fo = open(path_of("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fe = open(path_of("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	rc = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	close(fo);
+	close(fe);
+	*out = read_file(path_of("stdout"));
+	*err = read_file(path_of("stderr"));
+	return rc;
+}
+
+/* ---- an independent reading of the trace (cJSON, recursive: small inputs) -------- */
+
+struct expect {
+	uint64_t calls, self_ns;
+};
+
+static void expect_nodes(const cJSON *nodes, struct expect *e)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, nodes) {
+		const cJSON *d = cJSON_GetObjectItem(n, "duration_ns"), *c;
+		uint64_t kids = 0;
+
+		e->calls++;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(n, "children")) {
+			const cJSON *cd = cJSON_GetObjectItem(c, "duration_ns");
+
+			if (cJSON_IsNumber(cd))
+				kids += (uint64_t)cd->valuedouble;
+		}
+		if (cJSON_IsNumber(d) && d->valuedouble > (double)kids)
+			e->self_ns += (uint64_t)d->valuedouble - kids;
+		expect_nodes(cJSON_GetObjectItem(n, "children"), e);
+	}
+}
+
+static struct expect expected(const char *doc)
+{
+	struct expect e = { 0 };
+	cJSON *o = cJSON_Parse(doc), *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(o, "call_trees"))
+		expect_nodes(cJSON_GetObjectItem(t, "root_calls"), &e);
+	cJSON_Delete(o);
+	return e;
+}
+
+/* ---- folded -------------------------------------------------------------------------------- */
+
+static uint64_t folded_sum(const char *text, size_t *lines)
+{
+	uint64_t sum = 0;
+	const char *p = text;
+
+	*lines = 0;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n'), *sp;
+
+		if (!nl)
+			break;
+		for (sp = nl; sp > p && sp[-1] != ' '; sp--)
+			;
+		sum += strtoull(sp, NULL, 10);
+		(*lines)++;
+		p = nl + 1;
+	}
+	return sum;
+}
+
+static void test_folded(void)
+{
+	char err[256], *out;
+	struct expect e = expected(docA);
+	size_t lines;
+
+	write_file(path_of("a.json"), docA, strlen(docA));
+	CHECK_INT(convert_file(path_of("a.json"), path_of("a.folded"), "folded", false, err, sizeof(err)), 0);
+	out = read_file(path_of("a.folded"));
+	CHECK_INT(folded_sum(out, &lines), e.self_ns);
+	CHECK_INT(e.self_ns, 1060);
+	/* merged across threads, sorted by name at each level; the call named
+	 * after its children ("worker" in thread 11) merged with its namesake */
+	CHECK_STR(out,
+		  "main 450\n"
+		  "main;f 290\n"
+		  "main;f;leaf 10\n"
+		  "main;g<int> 100\n"
+		  "main;leaf 50\n"
+		  "worker;work 150\n"
+		  "worker;work;leaf 10\n");
+	free(out);
+
+	CHECK_INT(convert_file(path_of("a.json"), path_of("c.folded"), "folded", true, err, sizeof(err)), 0);
+	out = read_file(path_of("c.folded"));
+	CHECK_INT(folded_sum(out, &lines), e.calls);
+	CHECK_INT(e.calls, 17);
+	CHECK(strstr(out, "main;leaf 5\n") != NULL);
+	CHECK(strstr(out, "worker 2\n") != NULL);
+	CHECK(strstr(out, "worker;work 3\n") != NULL);
+	free(out);
+}
+
+static void test_folded_per_thread(void)
+{
+	char *out, *err;
+	int rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), "--to", "folded",
+			 "--per-thread", "-o", "-", NULL);
+
+	CHECK_INT(rc, 0);
+	CHECK_STR(err, "");
+	CHECK(strstr(out, "prog [10];main 450\n") != NULL);
+	CHECK(strstr(out, "worker-1 [11];worker;work 150\n") != NULL);
+	free(out);
+	free(err);
+}
+
+/* µs (as the Trace Event Format has them) to ns; libm's llround is not linked */
+static int64_t ns_of(double us)
+{
+	double ns = us * 1000;
+
+	return (int64_t)(ns < 0 ? ns - 0.5 : ns + 0.5);
+}
+
+/* ---- chrome ----------------------------------------------------------------------------------- */
+
+struct xe {
+	uint64_t tid;
+	int64_t start, end;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct xe *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end > y->end ? -1 : x->end < y->end;   /* the longer one contains the other */
+}
+
+/* the Trace Event Format's rules for complete events, as viewers apply them:
+ * returns the number of X events, or -1 when one breaks them */
+static long check_chrome(const char *text, cJSON **doc_out)
+{
+	cJSON *doc = cJSON_Parse(text), *ev;
+	struct xe *v = NULL;
+	size_t n = 0, cap = 0;
+	long bad = 0;
+
+	*doc_out = doc;
+	if (!cJSON_IsArray(cJSON_GetObjectItem(doc, "traceEvents")))
+		return -1;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents")) {
+		const cJSON *ph = cJSON_GetObjectItem(ev, "ph");
+
+		if (!cJSON_IsString(ph) || strcmp(ph->valuestring, "X"))
+			continue;
+		const cJSON *name = cJSON_GetObjectItem(ev, "name"), *ts = cJSON_GetObjectItem(ev, "ts");
+		const cJSON *dur = cJSON_GetObjectItem(ev, "dur"), *pid = cJSON_GetObjectItem(ev, "pid");
+		const cJSON *tid = cJSON_GetObjectItem(ev, "tid");
+
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(ts) || !cJSON_IsNumber(dur) ||
+		    !cJSON_IsNumber(pid) || !cJSON_IsNumber(tid) || dur->valuedouble < 0) {
+			bad++;
+			continue;
+		}
+		if (n == cap)
+			v = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+		v[n].tid = (uint64_t)tid->valuedouble;
+		v[n].start = ns_of(ts->valuedouble);
+		v[n].end = v[n].start + ns_of(dur->valuedouble);
+		n++;
+	}
+	qsort(v, n, sizeof(*v), by_start);
+	/* per thread, every event lies inside the enclosing one or after it */
+	{
+		int64_t *stack = malloc((n + 1) * sizeof(*stack));
+		size_t sp = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (i && v[i].tid != v[i - 1].tid)
+				sp = 0;
+			while (sp && stack[sp - 1] <= v[i].start)
+				sp--;
+			if (sp && v[i].end > stack[sp - 1]) {
+				if (bad++ < 5)
+					printf("tid %llu: [%lld, %lld] overlaps its caller ending at %lld\n",
+					       (unsigned long long)v[i].tid, (long long)v[i].start,
+					       (long long)v[i].end, (long long)stack[sp - 1]);
+			}
+			stack[sp++] = v[i].end;
+		}
+		free(stack);
+	}
+	free(v);
+	return bad ? -1 : (long)n;
+}
+
+static const cJSON *find_event(const cJSON *doc, const char *ph, const char *name)
+{
+	const cJSON *ev;
+
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents")) {
+		const cJSON *p = cJSON_GetObjectItem(ev, "ph"), *n = cJSON_GetObjectItem(ev, "name");
+
+		if (cJSON_IsString(p) && !strcmp(p->valuestring, ph) && cJSON_IsString(n) &&
+		    !strcmp(n->valuestring, name))
+			return ev;
+	}
+	return NULL;
+}
+
+static void test_chrome(void)
+{
+	char err[256], *out;
+	cJSON *doc;
+	const cJSON *ev, *args;
+
+	CHECK_INT(convert_file(path_of("a.json"), path_of("a.chrome.json"), "chrome", false, err, sizeof(err)), 0);
+	out = read_file(path_of("a.chrome.json"));
+	CHECK_INT(check_chrome(out, &doc), 17);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "displayTimeUnit")), "ns");
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "otherData"), "total_calls")), 17);
+
+	/* ns precision kept: main starts at 0.100 µs and lasts 0.900 µs */
+	CHECK(strstr(out, "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"X\",\"ts\":0.100,\"dur\":0.900,\"pid\":10,\"tid\":10") != NULL);
+	ev = find_event(doc, "X", "f");
+	args = cJSON_GetObjectItem(ev, "args");
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(args, "arguments"), 0), "value")), 7);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(args, "return_value"), "value")), 42);
+	CHECK(cJSON_GetObjectItem(args, "partial_reason") == NULL);
+
+	/* the call named after its children starts with the trace */
+	ev = find_event(doc, "X", "worker");
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 0);
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "dur"))), 600);
+	args = cJSON_GetObjectItem(ev, "args");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(args, "clamped")), "start");
+	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")), "entry not observed") != NULL);
+	/* the one still running ends with the trace (metadata duration_ns) */
+	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"X\",\"ts\":0.700,\"dur\":1.300,") != NULL);
+	/* h's exit was lost: it ends where the next call (h2, entry lost) begins */
+	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"X\",\"ts\":0.810,\"dur\":0.000,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"X\",\"ts\":0.811,\"dur\":0.089,") != NULL);
+
+	/* metadata and instant events */
+	ev = find_event(doc, "M", "process_name");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "args"), "name")), "prog");
+	ev = find_event(doc, "M", "thread_name");
+	CHECK(ev != NULL);
+	ev = find_event(doc, "i", "crash: SIGSEGV");
+	CHECK(ev != NULL);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "s")), "t");
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "tid")), 11);
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 1500);
+	ev = find_event(doc, "i", "4 events lost");
+	CHECK(ev != NULL);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "tid")), 10);
+	/* placed where the loss shows: the first call it cut short */
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 810);
+	cJSON_Delete(doc);
+	free(out);
+}
+
+/* ---- svg ------------------------------------------------------------------------------------------ */
+
+/* occurrences of what in s (no strstr: under ASan each call scans all of s) */
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0, w = strlen(what);
+
+	for (const char *p = s; *p; p++)
+		if (*p == *what && !strncmp(p, what, w))
+			n++;
+	return n;
+}
+
+static void test_svg(void)
+{
+	char err[256], *out;
+
+	CHECK_INT(convert_file(path_of("a.json"), path_of("a.svg"), "svg", false, err, sizeof(err)), 0);
+	out = read_file(path_of("a.svg"));
+	CHECK(!strncmp(out, "<?xml", 5));
+	CHECK(strstr(out, "<title>main — total 900 ns, self 450 ns, 1 call</title>") != NULL);
+	CHECK(strstr(out, "<title>g&lt;int&gt; — total 100 ns, self 100 ns, 1 call</title>") != NULL);
+	CHECK(strstr(out, "<title>leaf — total 50 ns, self 50 ns, 5 calls</title>") != NULL);
+	CHECK(strstr(out, "<title>all — total 1.06 µs, self 0 ns, 17 calls</title>") != NULL);
+	CHECK(strstr(out, "<title>worker — total 160 ns, self 0 ns, 2 calls</title>") != NULL);
+	CHECK_INT(count(out, "<g class=\"f\""), count(out, "</g>"));
+	/* all, main, f, f;leaf, g, main;leaf, worker, work, work;leaf: h and h2 have no time */
+	CHECK_INT(count(out, "<g class=\"f\""), 9);
+	CHECK(strstr(out, "http://") == strstr(out, "http://www.w3.org/2000/svg"));  /* nothing fetched */
+	CHECK(strstr(out, "</svg>\n") != NULL);
+	free(out);
+}
+
+/* ---- report --------------------------------------------------------------------------------------- */
+
+/* the row of function name: its columns as strings ("900 ns"), NULL when absent */
+static bool row(const char *table, const char *name, char cols[5][16])
+{
+	char want[64];
+	const char *p = table;
+
+	snprintf(want, sizeof(want), "  %s\n", name);
+	while ((p = strstr(p, want))) {
+		const char *ls = p;
+		char tok[10][16];
+		int n;
+
+		while (ls > table && ls[-1] != '\n')
+			ls--;
+		n = sscanf(ls, "%15s %15s %15s %15s %15s %15s %15s %15s %15s", tok[0], tok[1], tok[2], tok[3],
+			   tok[4], tok[5], tok[6], tok[7], tok[8]);
+		if (n == 9) {
+			snprintf(cols[0], 16, "%s", tok[0]);
+			for (int i = 0; i < 4; i++)
+				snprintf(cols[i + 1], 16, "%s %s", tok[1 + 2 * i], tok[2 + 2 * i]);
+			return true;
+		}
+		p++;
+	}
+	return false;
+}
+
+static void test_report_table(void)
+{
+	char *out, *err, c[5][16];
+	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), NULL);
+
+	CHECK_INT(rc, 0);
+	CHECK_STR(err, "");
+	/* main: 900 total = 450 self + f 300 + g 100 + 5 leaf calls 50 */
+	CHECK(row(out, "main", c));
+	CHECK_STR(c[0], "1");
+	CHECK_STR(c[1], "900 ns");
+	CHECK_STR(c[2], "450 ns");
+	CHECK(row(out, "f", c));
+	CHECK_STR(c[1], "300 ns");
+	CHECK_STR(c[2], "290 ns");
+	CHECK(row(out, "leaf", c));
+	CHECK_STR(c[0], "7");
+	CHECK_STR(c[1], "70 ns");
+	CHECK_STR(c[3], "10 ns");
+	CHECK(row(out, "work", c));
+	CHECK_STR(c[0], "3");
+	CHECK_STR(c[1], "160 ns");
+	CHECK_STR(c[2], "150 ns");
+	CHECK_STR(c[4], "100 ns");
+	/* partial calls: counted, marked, not timed */
+	CHECK(strstr(out, "      2*         -         -         -         -  worker\n") != NULL);
+	/* sorted by self time; the summary */
+	CHECK(strstr(out, "main") < strstr(out, "  f\n"));
+	CHECK(strstr(out, "* 4 partial calls (entry or exit not observed): counted, not timed\n"
+			  "crashed: SIGSEGV in thread 11 in work\n"
+			  "17 calls of 8 functions in 2 threads, traced for 2.00 µs, 4 lost events\n") != NULL);
+	for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
+		size_t cols = 0;
+
+		for (const char *p = l; *p && *p != '\n'; p++)
+			cols += ((unsigned char)*p & 0xc0) != 0x80;
+		HARNESS_RESULT(cols <= 80, printf("line over 80 columns: %.100s", l));
+		if (!strchr(l, '\n'))
+			break;
+	}
+	free(out);
+	free(err);
+
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "-s", "calls", "-n", "2", NULL);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "  leaf\n") < strstr(out, "  work\n"));
+	CHECK(strstr(out, "(6 more functions; -n 0 shows all)") != NULL);
+	CHECK(strstr(out, "  main\n") == NULL);
+	free(out);
+	free(err);
+
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "--threads", NULL);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "== thread 10 (prog): 11 calls ==") != NULL);
+	CHECK(strstr(out, "== thread 11 (worker-1): 6 calls ==") != NULL);
+	free(out);
+	free(err);
+}
+
+static void test_report_tree(void)
+{
+	char *out, *err;
+	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "--tree", NULL);
+
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "== thread 10 (prog) ==\n") != NULL);
+	CHECK(strstr(out, "           | main() {\n") != NULL);
+	CHECK(strstr(out, "           |   f(a=7) {\n") != NULL);
+	CHECK(strstr(out, "     10 ns |     leaf();\n") != NULL);
+	CHECK(strstr(out, "    300 ns |   } = 42; /* f */\n") != NULL);
+	/* five identical calls in a row: one line, durations summed */
+	CHECK(strstr(out, "     50 ns |   leaf();  ×5\n") != NULL);
+	CHECK(strstr(out, "         - |   h(); /* partial: exit not observed (events lost) */\n") != NULL);
+	/* named after its children: the name is put on its opening line */
+	CHECK(strstr(out, "           | worker() {\n") != NULL);
+	CHECK(strstr(out, "         - | } /* worker */ /* partial: entry not observed (already running when tracing started) */\n") != NULL);
+	CHECK(strstr(out, "    100 ns |   work() {\n") == NULL);
+	free(out);
+	free(err);
+}
+
+/* A call named after its children gets its name put on its "{" line, whose
+ * text then lies after its children's in the window: folding and printing
+ * must still keep every line's text. Around the point where the window is
+ * flushed right as that call closes. */
+static void test_report_tree_renamed_line(void)
+{
+	for (int n = 2036; n <= 2060; n++) {
+		char *buf = NULL, *out, *err, *want = NULL;
+		size_t len = 0, wlen = 0;
+		FILE *m = open_memstream(&buf, &len), *w = open_memstream(&want, &wlen);
+		int rc;
+
+		fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
+		for (int i = 0; i < n; i++) {
+			fprintf(m, "{\"function\":\"f%d\",\"start_ns\":1,\"children\":[],\"end_ns\":2,\"duration_ns\":1},", i);
+			fprintf(w, "      1 ns | f%d();\n", i);
+		}
+		for (int rep = 0; rep < 2; rep++)
+			fprintf(m, "%s{\"children\":[{\"function\":\"k0\",\"children\":[]},{\"function\":\"k1\",\"children\":[]}],"
+				"\"function\":\"worker\",\"start_ns\":null,\"partial\":true,\"partial_reason\":\"entry not observed\"}",
+				rep ? "," : "");
+		fputs("]}}}", m);
+		fclose(m);
+		fputs("           | worker() {  ×2\n         - |   k0();\n         - |   k1();\n"
+		      "         - | } /* worker */ /* partial: entry not observed */\n", w);
+		fclose(w);
+		write_file(path_of("renamed.json"), buf, len);
+		rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("renamed.json"), "--tree", NULL);
+		CHECK_INT(rc, 0);
+		HARNESS_RESULT(strstr(out, want) != NULL, printf("n=%d: %.300s", n, out + (strlen(out) > 600 ? strlen(out) - 600 : 0)));
+		free(buf);
+		free(want);
+		free(out);
+		free(err);
+	}
+}
+
+static void test_errors(void)
+{
+	static const char bad[] = "{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":\"x\",\"children\":[}]}}}";
+	char *out, *err, msg[256];
+	int rc;
+
+	write_file(path_of("bad.json"), bad, strlen(bad));
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("bad.json"), NULL);
+	CHECK_INT(rc, 1);
+	snprintf(msg, sizeof(msg), "ctrace-bpf report: '%s': byte 62: ", path_of("bad.json"));
+	CHECK(!strncmp(err, msg, strlen(msg)));
+	CHECK_INT(count(err, "\n"), 1);
+	free(out);
+	free(err);
+
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("bad.json"), "--to", "chrome", "-o",
+		     path_of("bad.out"), NULL);
+	CHECK_INT(rc, 1);
+	snprintf(msg, sizeof(msg), "ctrace-bpf convert: '%s': byte 62: ", path_of("bad.json"));
+	CHECK(!strncmp(err, msg, strlen(msg)));
+	CHECK(access(path_of("bad.out"), F_OK) != 0);   /* no half-written output */
+	free(out);
+	free(err);
+
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), "--to", "png", NULL);
+	CHECK_INT(rc, 2);
+	CHECK_STR(err, "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
+	free(out);
+	free(err);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), NULL);
+	CHECK_INT(rc, 2);
+	CHECK(strstr(err, "--to") != NULL);
+	free(out);
+	free(err);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", "/nonexistent.json", NULL);
+	CHECK_INT(rc, 1);
+	CHECK_STR(err, "ctrace-bpf report: cannot read '/nonexistent.json': No such file or directory\n");
+	free(out);
+	free(err);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", "--help", NULL);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "Usage: ctrace-bpf report") != NULL);
+	free(out);
+	free(err);
+}
+
+/* ---- a 100,000-deep chain through every consumer ------------------------------------------------------- */
+
+static void test_deep(void)
+{
+	const size_t depth = 100000;
+	char *buf = NULL, *out, *err, e[256];
+	size_t len = 0, lines;
+	FILE *m = open_memstream(&buf, &len);
+	int rc;
+
+	/* properly nested times for chrome, and durations saying every call's
+	 * time is its callee's: only the innermost has self time, so the folded
+	 * output is one line (a stack per call would be 10^10 bytes) */
+	fputs("{\"metadata\":{\"pid\":1,\"duration_ns\":1000,\"total_calls\":100000},"
+	      "\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
+	for (size_t i = 0; i < depth; i++)
+		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
+	for (size_t i = depth; i-- > 0;)
+		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":1000}", 2 * depth);
+	fputs("]}},\"crash\":null}", m);
+	fclose(m);
+	write_file(path_of("deep.json"), buf, len);
+	free(buf);
+
+	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.folded"), "folded", false, e, sizeof(e)), 0);
+	out = read_file(path_of("deep.folded"));
+	CHECK_INT(folded_sum(out, &lines), 1000);
+	CHECK_INT(lines, 1);
+	CHECK_INT(strlen(out), 2 * depth - 1 + strlen(" 1000\n"));
+	free(out);
+	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.chrome"), "chrome", false, e, sizeof(e)), 0);
+	out = read_file(path_of("deep.chrome"));
+	CHECK_INT(count(out, "\"ph\":\"X\""), depth);
+	free(out);
+	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.svg"), "svg", false, e, sizeof(e)), 0);
+	out = read_file(path_of("deep.svg"));
+	CHECK(strstr(out, "</svg>\n") != NULL);
+	free(out);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("deep.json"), "--tree", NULL);
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "[depth 99999] r();\n") != NULL);
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_folded();
+	test_folded_per_thread();
+	test_chrome();
+	test_svg();
+	test_report_table();
+	test_report_tree();
+	test_report_tree_renamed_line();
+	test_errors();
+	test_deep();
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd))
+			printf("could not remove %s\n", tmpdir);
+	}
+	HARNESS_MAIN_END("test_convert");
+}

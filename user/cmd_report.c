@@ -1,0 +1,895 @@
+/* ctrace-bpf report: what a trace says, for a terminal.
+ *   default   one row per function: calls, total, self, average and longest time
+ *   --threads the same table for each thread
+ *   --tree    the calls in order, indented like `uftrace replay`, with runs of
+ *             identical sibling calls folded into one "×N" entry
+ * One pass over the trace; memory bounded by the number of functions (tables)
+ * or by a fixed window of lines (tree). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "commands.h"
+#include "flame_svg.h"
+#include "jsonread.h"
+
+#define CMD "ctrace-bpf report"
+#define WIDTH 80
+#define NAME_COLS 30          /* 80 columns less calls (8) and four times (10 each) */
+#define TREE_WINDOW 512       /* lines one subtree may span and still fold into a run */
+#define TREE_MAX_INDENT 40    /* deeper calls are indented as this deep, with their depth */
+#define VALUE_MAX 60          /* characters of one argument or return value shown */
+
+static const char usage_text[] =
+"Usage: ctrace-bpf report TRACE.json [OPTIONS]\n"
+"\n"
+"Summarises a trace written by ctrace-bpf: by default a table with one row per\n"
+"function, sorted by self time. The trace is read in one pass, in bounded memory.\n"
+"\n"
+"  -s, --sort KEY     calls, total, self (default), avg, max or name\n"
+"  -n, --top N        only the first N rows of each table (default: all)\n"
+"      --threads      one table per thread instead of one for the process\n"
+"      --tree         the calls in the order they happened, one line per call\n"
+"                     indented by depth (like `uftrace replay`), with durations and\n"
+"                     the arguments and return values the trace holds; a run of\n"
+"                     identical consecutive calls (same callees, arguments and\n"
+"                     return values) is one entry marked \"×N\", its durations\n"
+"                     summed over the N calls\n"
+"  -h, --help         this help\n"
+"\n"
+"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
+"was not observed: they count as calls but add no time), Total (time inside the\n"
+"function, callees included), Self (total less the callees' time), Avg\n"
+"(total / timed calls), Max (the longest call). A recursive function's total\n"
+"counts every level of the recursion.\n"
+"\n"
+"Examples:\n"
+"  ctrace-bpf report trace.json\n"
+"  ctrace-bpf report trace.json -s calls -n 20\n"
+"  ctrace-bpf report trace.json --tree | less\n";
+
+enum sort_key { SORT_SELF, SORT_CALLS, SORT_TOTAL, SORT_AVG, SORT_MAX, SORT_NAME };
+
+/* ---- display helpers --------------------------------------------------------------------- */
+
+/* display columns of UTF-8 text (one per code point: names are not CJK-wide) */
+static size_t cols(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
+static void pad_left(FILE *f, const char *s, size_t width)
+{
+	for (size_t c = cols(s); c < width; c++)
+		putc_unlocked(' ', f);
+	fputs(s, f);
+}
+
+/* s in at most width columns: a longer name keeps its start and ends with "…" */
+static void put_trunc(FILE *f, const char *s, size_t width)
+{
+	size_t c = 0;
+
+	if (cols(s) <= width) {
+		fputs(s, f);
+		return;
+	}
+	for (const char *p = s; *p; p++) {
+		if ((*p & 0xc0) != 0x80 && ++c == width)
+			break;
+		putc_unlocked(*p, f);
+	}
+	fputs("…", f);
+}
+
+/* a duration right-aligned in width columns; "-" when not known */
+static void put_dur(FILE *f, bool known, uint64_t ns, size_t width)
+{
+	char b[32];
+
+	if (!known) {
+		pad_left(f, "-", width);
+		return;
+	}
+	flame_fmt_ns(b, sizeof(b), ns);
+	pad_left(f, b, width);
+}
+
+/* ---- per-function statistics --------------------------------------------------------------- */
+
+struct fn_stat {
+	char *name;
+	uint64_t calls, timed, total, self, max;
+	bool partial;
+};
+
+struct table {
+	struct fn_stat *v;
+	size_t n, cap;
+	size_t *ht;               /* open addressing: index into v, or SIZE_MAX */
+	size_t htcap;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void table_clear(struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].name);
+	t->n = 0;
+	if (t->ht)
+		memset(t->ht, 0xff, t->htcap * sizeof(*t->ht));
+}
+
+static void table_free(struct table *t)
+{
+	table_clear(t);
+	free(t->v);
+	free(t->ht);
+}
+
+static struct fn_stat *table_get(struct table *t, const char *name)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->htcap) {
+		size_t ncap = t->htcap ? t->htcap * 2 : 1024, *nh = malloc(ncap * sizeof(*nh));
+
+		if (!nh)
+			return NULL;
+		memset(nh, 0xff, ncap * sizeof(*nh));
+		for (size_t k = 0; k < t->n; k++) {
+			for (i = hash_str(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX; i = (i + 1) & (ncap - 1))
+				;
+			nh[i] = k;
+		}
+		free(t->ht);
+		t->ht = nh;
+		t->htcap = ncap;
+	}
+	for (i = hash_str(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX; i = (i + 1) & (t->htcap - 1))
+		if (!strcmp(t->v[t->ht[i]].name, name))
+			return &t->v[t->ht[i]];
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 256;
+		struct fn_stat *nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
+	t->v[t->n].name = strdup(name);
+	if (!t->v[t->n].name)
+		return NULL;
+	t->ht[i] = t->n;
+	return &t->v[t->n++];
+}
+
+static int cmp_stat(const void *a, const void *b, void *arg)
+{
+	const struct fn_stat *x = a, *y = b;
+	enum sort_key k = *(const enum sort_key *)arg;
+	uint64_t vx = 0, vy = 0;
+
+	switch (k) {
+	case SORT_SELF: vx = x->self; vy = y->self; break;
+	case SORT_CALLS: vx = x->calls; vy = y->calls; break;
+	case SORT_TOTAL: vx = x->total; vy = y->total; break;
+	case SORT_AVG: vx = x->timed ? x->total / x->timed : 0; vy = y->timed ? y->total / y->timed : 0; break;
+	case SORT_MAX: vx = x->max; vy = y->max; break;
+	case SORT_NAME: break;
+	}
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void print_table(FILE *f, struct table *t, enum sort_key key, size_t top, bool *any_partial)
+{
+	size_t shown = top && top < t->n ? top : t->n;
+	char b[32];
+
+	qsort_r(t->v, t->n, sizeof(*t->v), cmp_stat, &key);
+	fputs("   Calls     Total      Self       Avg       Max  Function\n", f);
+	for (size_t i = 0; i < shown; i++) {
+		const struct fn_stat *s = &t->v[i];
+
+		snprintf(b, sizeof(b), "%llu%s", (unsigned long long)s->calls, s->partial ? "*" : "");
+		pad_left(f, b, 8);
+		put_dur(f, s->timed, s->total, 10);
+		put_dur(f, s->timed, s->self, 10);
+		put_dur(f, s->timed, s->timed ? s->total / s->timed : 0, 10);
+		put_dur(f, s->timed, s->max, 10);
+		fputs("  ", f);
+		put_trunc(f, s->name, NAME_COLS);
+		putc_unlocked('\n', f);
+		*any_partial |= s->partial;
+	}
+	if (shown < t->n)
+		fprintf(f, "   (%zu more function%s; -n 0 shows all)\n", t->n - shown,
+			t->n - shown == 1 ? "" : "s");
+}
+
+/* ---- the tree ------------------------------------------------------------------------------ */
+
+enum { L_OPEN, L_LEAF, L_CLOSE };
+
+struct tline {
+	uint32_t depth;
+	uint8_t kind;
+	bool has_dur;
+	uint64_t dur;             /* summed over a run */
+	uint64_t repeat;          /* on a run's first line: its length */
+	size_t off, len;          /* text, in the arena */
+	uint64_t hash;
+};
+
+struct tlevel {                   /* one open call, and the run of its children */
+	uint64_t first;           /* absolute index of its first line */
+	bool deferred;            /* its "name(args) {" is not written: no child yet */
+	bool unnamed;             /* opened without a name: its line says so until patched */
+	struct jr_buf head;       /* "name(args)" */
+	/* the run of identical finished children */
+	bool run;
+	uint64_t run_first, run_len;
+};
+
+struct tree {
+	FILE *out;
+	struct tline *v;          /* lines not printed yet; v[0] has absolute index base */
+	size_t n, cap;
+	uint64_t base;
+	struct jr_buf text;
+	struct tlevel *lv;        /* per depth: the open call at depth d, and the run of its children */
+	size_t caplv, nbig;       /* the outermost nbig open calls are too long to fold */
+	struct tlevel root;       /* the run at depth 0 */
+	struct jr_buf tmp;
+};
+
+static struct tlevel *level(struct tree *t, size_t d)
+{
+	if (d >= t->caplv) {
+		size_t ncap = t->caplv ? t->caplv * 2 : 64;
+		struct tlevel *nl;
+
+		while (ncap <= d)
+			ncap *= 2;
+		nl = realloc(t->lv, ncap * sizeof(*nl));
+		if (!nl)
+			return NULL;
+		memset(nl + t->caplv, 0, (ncap - t->caplv) * sizeof(*nl));
+		t->lv = nl;
+		t->caplv = ncap;
+	}
+	return &t->lv[d];
+}
+
+/* the run of the children at depth d lives with their parent (d-1) or the root */
+static struct tlevel *run_of(struct tree *t, size_t d)
+{
+	return d == 0 ? &t->root : &t->lv[d - 1];
+}
+
+static void print_line(struct tree *t, const struct tline *l)
+{
+	FILE *f = t->out;
+	uint32_t ind = l->depth > TREE_MAX_INDENT ? TREE_MAX_INDENT : l->depth;
+
+	if (l->kind == L_OPEN)
+		fputs("           | ", f);
+	else {
+		put_dur(f, l->has_dur, l->dur, 10);
+		fputs(" | ", f);
+	}
+	if (l->depth > TREE_MAX_INDENT)
+		fprintf(f, "%*s[depth %u] ", (int)(2 * ind), "", l->depth);
+	else
+		fprintf(f, "%*s", (int)(2 * ind), "");
+	fwrite(t->text.p + l->off, 1, l->len, f);
+	if (l->repeat > 1)
+		fprintf(f, "  ×%llu", (unsigned long long)l->repeat);
+	putc_unlocked('\n', f);
+}
+
+/* prints the lines before absolute index upto and forgets them */
+static void flush_to(struct tree *t, uint64_t upto)
+{
+	size_t k = (size_t)(upto - t->base), keep_from;
+
+	if (upto <= t->base)
+		return;
+	for (size_t i = 0; i < k; i++)
+		print_line(t, &t->v[i]);
+	/* compact the arena: the kept lines' texts move to its start. Offsets
+	 * grow with the lines but for a renamed "{" line (text appended later) */
+	keep_from = t->text.len;
+	for (size_t i = k; i < t->n; i++)
+		if (t->v[i].off < keep_from)
+			keep_from = t->v[i].off;
+	memmove(t->text.p, t->text.p + keep_from, t->text.len - keep_from);
+	t->text.len -= keep_from;
+	memmove(t->v, t->v + k, (t->n - k) * sizeof(*t->v));
+	t->n -= k;
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].off -= keep_from;
+	t->base = upto;
+}
+
+static uint64_t tree_end(const struct tree *t)
+{
+	return t->base + t->n;
+}
+
+/* Keeps the window bounded: everything before the first line that may still
+ * fold into a run is printed. Open calls longer than the window are "big"
+ * and never fold; the outermost open call that is not, and the run of its
+ * siblings just before it, must stay. */
+static void maybe_flush(struct tree *t, size_t depth_open)
+{
+	uint64_t keep;
+	struct tlevel *r;
+
+	/* twice what must stay: a flush prints at least a window's worth */
+	if (t->n <= 4 * TREE_WINDOW)
+		return;
+	while (t->nbig < depth_open && tree_end(t) - t->lv[t->nbig].first > TREE_WINDOW)
+		t->nbig++;
+	r = run_of(t, t->nbig);
+	keep = t->nbig < depth_open ? t->lv[t->nbig].first : tree_end(t);
+	if (r->run && r->run_first >= t->base && r->run_len <= TREE_WINDOW && r->run_first < keep)
+		keep = r->run_first;
+	flush_to(t, keep);
+}
+
+static int add_line(struct tree *t, uint32_t depth, int kind, bool has_dur, uint64_t dur,
+		    const char *text, size_t len)
+{
+	struct tline *l;
+
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 256;
+		struct tline *nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	l = &t->v[t->n];
+	l->depth = depth;
+	l->kind = (uint8_t)kind;
+	l->has_dur = has_dur;
+	l->dur = dur;
+	l->repeat = 1;
+	l->off = t->text.len;
+	l->len = len;
+	l->hash = hash_str(text) ^ ((uint64_t)kind << 56);
+	if (jr_buf_put(&t->text, text, len))
+		return -1;
+	t->n++;
+	return 0;
+}
+
+/* Appends a value's text, shortened to VALUE_MAX characters. Strings keep
+ * their quotes, numbers and literals show as written, objects and arrays as
+ * compact JSON. */
+static void put_value(struct jr_buf *b, const char *json, size_t len)
+{
+	size_t c = 0, i;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)json[i] & 0xc0) != 0x80 && ++c > VALUE_MAX)
+			break;
+		jr_buf_put(b, json + i, 1);
+	}
+	if (i < len)
+		jr_buf_put(b, "…", strlen("…"));
+}
+
+/* One argument or return-value object: {"name":…, "value":…, ...}. */
+static void put_arg(struct jr_buf *b, const cJSON *arg, bool with_name)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(arg, "name");
+	const cJSON *val = cJSON_GetObjectItemCaseSensitive(arg, "value");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(arg, "type");
+	char *s;
+
+	if (with_name && cJSON_IsString(name)) {
+		jr_buf_put(b, name->valuestring, strlen(name->valuestring));
+		jr_buf_put(b, "=", 1);
+	}
+	if (!val || cJSON_IsNull(val)) {
+		jr_buf_put(b, "?", 1);
+		return;
+	}
+	/* an enumerator's name reads better bare */
+	if (cJSON_IsString(val) && cJSON_IsString(type) && !strncmp(type->valuestring, "enum", 4)) {
+		jr_buf_put(b, val->valuestring, strlen(val->valuestring));
+		return;
+	}
+	s = cJSON_PrintUnformatted(val);
+	if (s) {
+		put_value(b, s, strlen(s));
+		cJSON_free(s);
+	}
+}
+
+/* "name(a=1, b=2)" into t->tmp */
+/* A demangled C++ name carries its parameter list: the last balanced
+ * "(...)" group. *open and *close index its parentheses. */
+static bool param_list(const char *name, size_t *open, size_t *close)
+{
+	const char *c = strrchr(name, ')');
+	size_t depth = 0;
+
+	if (!c)
+		return false;
+	for (const char *p = c; p >= name; p--) {
+		depth += *p == ')';
+		depth -= *p == '(';
+		if (!depth) {
+			*open = (size_t)(p - name);
+			*close = (size_t)(c - name);
+			return p > name;
+		}
+	}
+	return false;
+}
+
+/* "name(a=1, b=2)" into t->tmp; a C++ name shows its own parameter list,
+ * or the argument values in its place: "geo::Point::scaled(k=2) const" */
+static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
+{
+	struct jr_buf *b = &t->tmp;
+	const char *name = n->function ? n->function : "[unknown]";
+	size_t open, close, len = strlen(name);
+	bool params = param_list(name, &open, &close);
+
+	b->len = 0;
+	if (unnamed) {
+		/* a call whose entry was not observed is named after its children */
+		jr_buf_put(b, "[entry not observed]", strlen("[entry not observed]"));
+		return;
+	}
+	if (params && !n->arguments) {
+		jr_buf_put(b, name, len);
+		return;
+	}
+	jr_buf_put(b, name, params ? open : len);
+	jr_buf_put(b, "(", 1);
+	if (n->arguments) {
+		cJSON *a = cJSON_Parse(n->arguments), *x;
+		bool first = true;
+
+		cJSON_ArrayForEach(x, a) {
+			if (!first)
+				jr_buf_put(b, ", ", 2);
+			put_arg(b, x, true);
+			first = false;
+		}
+		cJSON_Delete(a);
+	}
+	jr_buf_put(b, ")", 1);
+	if (params)
+		jr_buf_put(b, name + close + 1, len - close - 1);
+}
+
+static void tail_text(struct jr_buf *b, const struct trace_node *n)
+{
+	if (n->return_value) {
+		cJSON *r = cJSON_Parse(n->return_value);
+
+		jr_buf_put(b, " = ", 3);
+		put_arg(b, r, false);
+		cJSON_Delete(r);
+	}
+}
+
+static void partial_note(struct jr_buf *b, const struct trace_node *n)
+{
+	if (!n->partial && !n->partial_reason)
+		return;
+	jr_buf_put(b, " /* partial: ", strlen(" /* partial: "));
+	if (n->partial_reason)
+		jr_buf_put(b, n->partial_reason, strlen(n->partial_reason));
+	else
+		jr_buf_put(b, "entry or exit not observed", strlen("entry or exit not observed"));
+	jr_buf_put(b, " */", 3);
+}
+
+static int tree_open(struct tree *t, const struct trace_node *n, size_t depth)
+{
+	struct tlevel *l;
+
+	if (depth > 0) {
+		struct tlevel *p = &t->lv[depth - 1];
+
+		/* the parent has a child: its "{" line goes out now */
+		if (p->deferred) {
+			p->deferred = false;
+			if (jr_buf_put(&p->head, " {", 2) ||
+			    add_line(t, (uint32_t)depth - 1, L_OPEN, false, 0, p->head.p, p->head.len))
+				return -1;
+		}
+	}
+	if (!(l = level(t, depth)))
+		return -1;
+	l->first = tree_end(t);
+	l->deferred = true;
+	l->unnamed = !n->function;
+	l->run = false;
+	head_text(t, n, l->unnamed);
+	l->head.len = 0;
+	if (jr_buf_put(&l->head, t->tmp.p, t->tmp.len))
+		return -1;
+	maybe_flush(t, depth + 1);
+	return 0;
+}
+
+static bool same_lines(const struct tree *t, uint64_t a, uint64_t b, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		const struct tline *x = &t->v[a - t->base + i], *y = &t->v[b - t->base + i];
+
+		/* the first line's repeat counts the run itself */
+		if (x->hash != y->hash || x->depth != y->depth || x->kind != y->kind ||
+		    (i && x->repeat != y->repeat) ||
+		    x->len != y->len || memcmp(t->text.p + x->off, t->text.p + y->off, x->len))
+			return false;
+	}
+	return true;
+}
+
+static int tree_close(struct tree *t, const struct trace_node *n, size_t depth)
+{
+	struct tlevel *l = &t->lv[depth], *r = run_of(t, depth);
+	struct jr_buf *b = &t->tmp;
+	uint64_t first = l->first, len;
+	int rc;
+
+	if (l->deferred) {
+		/* no children: one line */
+		head_text(t, n, false);
+		tail_text(b, n);
+		jr_buf_put(b, ";", 1);
+		partial_note(b, n);
+		rc = add_line(t, (uint32_t)depth, L_LEAF, n->has_duration, n->duration_ns, b->p, b->len);
+	} else {
+		if (l->unnamed && first >= t->base) {
+			/* its name came after its children: put it on its "{" line */
+			struct tline *o = &t->v[first - t->base];
+
+			head_text(t, n, false);
+			jr_buf_put(b, " {", 2);
+			o->off = t->text.len;
+			o->len = b->len;
+			o->hash = hash_str(b->p) ^ ((uint64_t)L_OPEN << 56);
+			if (jr_buf_put(&t->text, b->p, b->len))
+				return -1;
+		}
+		b->len = 0;
+		jr_buf_put(b, "}", 1);
+		tail_text(b, n);
+		if (n->return_value)
+			jr_buf_put(b, ";", 1);
+		jr_buf_put(b, " /* ", 4);
+		jr_buf_put(b, n->function ? n->function : "[unknown]",
+			   strlen(n->function ? n->function : "[unknown]"));
+		jr_buf_put(b, " */", 3);
+		partial_note(b, n);
+		rc = add_line(t, (uint32_t)depth, L_CLOSE, n->has_duration, n->duration_ns, b->p, b->len);
+	}
+	if (rc || !b->p)
+		return -1;
+	if (t->nbig > depth)
+		t->nbig = depth;   /* it closed; its parent stays big if it was */
+	len = tree_end(t) - first;
+	/* fold into the run of identical siblings just before it */
+	if (r->run && first >= t->base && r->run_first >= t->base && r->run_first + r->run_len == first &&
+	    r->run_len == len && len <= TREE_WINDOW && same_lines(t, r->run_first, first, len)) {
+		for (uint64_t i = 0; i < len; i++) {
+			struct tline *x = &t->v[r->run_first - t->base + i];
+			const struct tline *y = &t->v[first - t->base + i];
+
+			x->has_dur &= y->has_dur;
+			x->dur += y->dur;
+		}
+		t->v[r->run_first - t->base].repeat++;
+		/* drop its lines and their texts, from the lowest offset (a
+		 * renamed "{" line's text sits after its children's) */
+		for (uint64_t i = 0; i < len; i++)
+			if (t->v[first - t->base + i].off < t->text.len)
+				t->text.len = t->v[first - t->base + i].off;
+		t->n = (size_t)(first - t->base);
+	} else {
+		r->run = true;
+		r->run_first = first;
+		r->run_len = len;
+	}
+	maybe_flush(t, depth);
+	return 0;
+}
+
+/* ---- the report ------------------------------------------------------------------------------- */
+
+struct report {
+	FILE *out;
+	enum sort_key key;
+	size_t top;
+	bool threads, tree;
+	struct table tab;
+	struct tree tr;
+	/* totals */
+	uint64_t calls, timed, nthreads, partial;
+	bool any_partial;
+	bool has_meta;
+	uint64_t meta_calls, meta_lost, meta_duration;
+	bool meta_has_calls, meta_has_duration;
+	char *crash;
+};
+
+static int rep_metadata(void *ctx, const struct trace_meta *m)
+{
+	struct report *r = ctx;
+
+	r->has_meta = true;
+	r->meta_calls = m->total_calls;
+	r->meta_has_calls = m->has_total_calls;
+	r->meta_lost = m->lost_events;
+	r->meta_duration = m->duration_ns;
+	r->meta_has_duration = m->has_duration;
+	return 0;
+}
+
+static int rep_thread_begin(void *ctx, const struct trace_thread *th)
+{
+	struct report *r = ctx;
+
+	if (r->tree) {
+		/* a new thread: its calls fold only among themselves */
+		flush_to(&r->tr, tree_end(&r->tr));
+		r->tr.root.run = false;
+		r->tr.nbig = 0;
+		if (r->nthreads)
+			putc_unlocked('\n', r->out);
+		fprintf(r->out, "== thread %llu", (unsigned long long)th->tid);
+		if (th->name)
+			fprintf(r->out, " (%s)", th->name);
+		fputs(" ==\n  DURATION | FUNCTION\n", r->out);
+	}
+	return 0;
+}
+
+static int rep_thread_end(void *ctx, const struct trace_thread *th)
+{
+	struct report *r = ctx;
+
+	r->nthreads++;
+	if (r->tree) {
+		flush_to(&r->tr, tree_end(&r->tr));
+		return 0;
+	}
+	if (r->threads) {
+		fprintf(r->out, "%s== thread %llu (%s): %llu call%s", r->nthreads > 1 ? "\n" : "",
+			(unsigned long long)th->tid, th->name ? th->name : th->key,
+			(unsigned long long)th->calls, th->calls == 1 ? "" : "s");
+		if (th->has_total_calls && th->total_calls != th->calls)
+			fprintf(r->out, " (the trace says %llu)", (unsigned long long)th->total_calls);
+		fputs(" ==\n", r->out);
+		print_table(r->out, &r->tab, r->key, r->top, &r->any_partial);
+		table_clear(&r->tab);
+	}
+	return 0;
+}
+
+
+static int rep_open(void *ctx, const struct trace_node *n, size_t depth)
+{
+	return tree_open(&((struct report *)ctx)->tr, n, depth);
+}
+
+static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
+{
+	struct report *r = ctx;
+	struct fn_stat *s;
+
+	r->calls++;
+	if (n->has_duration)
+		r->timed++;
+	else
+		r->partial++;
+	if (r->tree)
+		return tree_close(&r->tr, n, depth);
+	s = table_get(&r->tab, n->function ? n->function : "[unknown]");
+	if (!s)
+		return -1;
+	s->calls++;
+	if (n->has_duration) {
+		/* self: less the children's time, as far as it is known */
+		uint64_t self = n->duration_ns > n->children_ns ? n->duration_ns - n->children_ns : 0;
+
+		s->timed++;
+		s->total += n->duration_ns;
+		s->self += self;
+		if (n->duration_ns > s->max)
+			s->max = n->duration_ns;
+	} else {
+		s->partial = true;
+	}
+	return 0;
+}
+
+static int rep_crash(void *ctx, const char *json)
+{
+	struct report *r = ctx;
+	cJSON *o = cJSON_Parse(json);
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal_name");
+	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "thread_id");
+	const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "call_stack"), 0);
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(top, "function");
+	char thread[48] = "";
+
+	if (cJSON_IsNumber(tid))
+		snprintf(thread, sizeof(thread), " in thread %.0f", tid->valuedouble);
+	free(r->crash);
+	if (asprintf(&r->crash, "crashed: %s%s%s%s", cJSON_IsString(sig) ? sig->valuestring : "signal",
+		     thread, cJSON_IsString(fn) ? " in " : "", cJSON_IsString(fn) ? fn->valuestring : "") < 0)
+		r->crash = NULL;
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* notes, then the one summary line that ends every report */
+static void print_summary(struct report *r)
+{
+	char dur[32];
+
+	if (r->partial)
+		fprintf(r->out, "%s%llu partial call%s (entry or exit not observed): counted, not timed\n",
+			r->any_partial ? "* " : "", (unsigned long long)r->partial, r->partial == 1 ? "" : "s");
+	if (r->meta_has_calls && r->meta_calls != r->calls)
+		fprintf(r->out, "note: the metadata says %llu calls\n", (unsigned long long)r->meta_calls);
+	if (r->crash)
+		fprintf(r->out, "%s\n", r->crash);
+	fprintf(r->out, "%llu call%s", (unsigned long long)r->calls, r->calls == 1 ? "" : "s");
+	if (!r->tree && !r->threads)
+		fprintf(r->out, " of %zu function%s", r->tab.n, r->tab.n == 1 ? "" : "s");
+	fprintf(r->out, " in %llu thread%s", (unsigned long long)r->nthreads, r->nthreads == 1 ? "" : "s");
+	if (r->meta_has_duration) {
+		flame_fmt_ns(dur, sizeof(dur), r->meta_duration);
+		fprintf(r->out, ", traced for %s", dur);
+	}
+	fprintf(r->out, ", %llu lost event%s\n", (unsigned long long)r->meta_lost, r->meta_lost == 1 ? "" : "s");
+}
+
+static int report(const char *in, struct report *r, char *err, size_t errlen)
+{
+	const struct trace_visitor v = {
+		.metadata = rep_metadata, .thread_begin = rep_thread_begin,
+		.node_open = r->tree ? rep_open : NULL, .node_close = rep_close,
+		.thread_end = rep_thread_end, .crash = rep_crash,
+	};
+	FILE *f = open_trace(in, err, errlen);
+	int rc;
+
+	if (!f)
+		return -1;
+	r->tr.out = r->out;
+	rc = trace_walk(f, &v, r, err, errlen);
+	if (f != stdin)
+		fclose(f);
+	if (rc) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", err[0] ? err : "out of memory");
+		snprintf(err, errlen, "'%.200s': %.280s", in, msg);
+	} else {
+		if (!r->tree && !r->threads)
+			print_table(r->out, &r->tab, r->key, r->top, &r->any_partial);
+		putc_unlocked('\n', r->out);
+		print_summary(r);
+	}
+	table_free(&r->tab);
+	free(r->tr.v);
+	jr_buf_free(&r->tr.text);
+	jr_buf_free(&r->tr.tmp);
+	for (size_t i = 0; i < r->tr.caplv; i++)
+		jr_buf_free(&r->tr.lv[i].head);
+	free(r->tr.lv);
+	free(r->crash);
+	if (fflush(r->out) && !rc) {
+		snprintf(err, errlen, "writing the report: %s", strerror(errno));
+		rc = -1;
+	}
+	return rc ? -1 : 0;
+}
+
+enum { OPT_THREADS = 256, OPT_TREE };
+
+int cmd_report_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sort", required_argument, NULL, 's' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "threads", no_argument, NULL, OPT_THREADS },
+		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const char *const keys[] = { "self", "calls", "total", "avg", "max", "name" };
+	struct report r = { .out = stdout, .key = SORT_SELF };
+	char err[512], *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': {
+			size_t k = 0;
+
+			while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(optarg, keys[k]))
+				k++;
+			if (k == sizeof(keys) / sizeof(keys[0])) {
+				fprintf(stderr, CMD ": invalid --sort '%s': expected calls, total, self, avg, "
+					"max or name\n", optarg);
+				return 2;
+			}
+			r.key = (enum sort_key)k;
+			break;
+		}
+		case 'n':
+			errno = 0;
+			r.top = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-') {
+				fprintf(stderr, CMD ": invalid -n '%s': expected a number of rows (0: all)\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_THREADS:
+			r.threads = true;
+			break;
+		case OPT_TREE:
+			r.tree = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, CMD ": option '%s' needs a value (see --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, CMD ": %s (see --help)\n", optind == argc ? "which trace? give TRACE.json"
+									  : "give exactly one trace");
+		return 2;
+	}
+	if (r.tree && r.threads) {
+		fprintf(stderr, CMD ": --tree already lists each thread; give one of --tree and --threads\n");
+		return 2;
+	}
+	if (report(argv[optind], &r, err, sizeof(err))) {
+		fprintf(stderr, CMD ": %s\n", err);
+		return 1;
+	}
+	return 0;
+}

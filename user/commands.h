@@ -1,0 +1,36 @@
+/* The subcommands that read traces or inspect binaries:
+ *   ctrace-bpf convert TRACE.json --to chrome|folded|svg [-o OUT] [--weight time|calls]
+ *   ctrace-bpf report  TRACE.json [-s KEY] [--threads] [--tree] [-n N]
+ *   ctrace-bpf list    BINARY [-F PATTERN]...
+ *   ctrace-bpf check   BINARY
+ * Each takes argv[0] = its own name and returns the process exit status:
+ * 0 success, 1 failure (one line "ctrace-bpf <cmd>: ..." on stderr), 2 usage
+ * error. `check` returns 1 when the binary is not traceable. */
+#ifndef CTRACE_COMMANDS_H
+#define CTRACE_COMMANDS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+int cmd_convert_main(int argc, char **argv);
+int cmd_report_main(int argc, char **argv);
+int cmd_list_main(int argc, char **argv);
+int cmd_check_main(int argc, char **argv);
+
+/* Converts the trace at in into out ("-" = stdout) in format fmt ("chrome",
+ * "folded" or "svg"); weight_calls weighs folded stacks and flame-graph
+ * frames by call counts instead of self time. out is written beside itself
+ * and renamed into place when complete (a device or FIFO is written in place).
+ * 0, or -1 with one line in err. */
+int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls,
+		 char *err, size_t errlen);
+
+/* Opens a trace to read ("-" = stdin), or NULL with one line in err. */
+FILE *open_trace(const char *path, char *err, size_t errlen);
+
+/* The file convert_file writes for -f FMT beside trace: "t.json" gives
+ * "t.chrome.json", "t.folded" or "t.svg". 0, or -1 when fmt is not a format
+ * or the name does not fit in len. */
+int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len);
+
+#endif
