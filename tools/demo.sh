@@ -17,3 +17,6 @@ echo "  per thread:"
 jq -r '.call_trees[] | "    tid \(.thread_id) (\(.thread_name)): \(.total_calls) calls"' "$out"
 echo "  thread sorter-16, two levels:"
 jq -c '.call_trees[] | select(.thread_name == "sorter-16") | .root_calls[] | {function, duration_ns, children: [.children[] | .function]}' "$out" | sed 's/^/    /'
+echo
+echo "\$ build/ctrace-bpf report $out"
+build/ctrace-bpf report "$out"

@@ -4,7 +4,8 @@
 set -eu
 PKGS="make gcc g++ clang llvm libbpf-dev libelf-dev libdw-dev libcjson-dev \
 libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
-uftrace util-linux binutils time gdb"
+uftrace util-linux binutils time gdb \
+chromium libclang-rt-14-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "setup: run as root (sudo make setup)" >&2
 	exit 1
