@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 	struct run_info ri = { 0 };
 	struct status progress;
 	char exe[PATH_MAX], hooks[PATH_MAX], err[256], **cmdline = NULL;
-	const char *img_path;
+	const char *img_path, *delay;
 	bool launch, preload = false, child_alive = false, trace_ok = false;
 	int entry_fd = -1, pidfd = -1, status = 0, ret = 1, rc;
 	sig_atomic_t handled = 0;
@@ -365,9 +365,13 @@ int main(int argc, char **argv)
 
 	/* the loop: drain on a cadence (BPF wakes us only when the buffer fills) */
 	status_init(&progress, now_ns(CLOCK_MONOTONIC));
+	/* tests only: a consumer that falls behind, to check loss accounting */
+	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
 	while (launch ? child_alive : true) {
 		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&tr),
 			      skel->bss->lost_total, tr.nthreads);
+		if (delay)
+			usleep(1000 * (useconds_t)atoi(delay));
 		rc = ring_buffer__poll(rb, POLL_MS);
 		if (rc >= 0 || rc == -EINTR)
 			rc = ring_buffer__consume(rb);
@@ -460,13 +464,19 @@ cleanup:
 			if (ri.lost_events)
 				log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 					 (unsigned long)ri.lost_events);
-			if (stat(cfg.output, &st))
+			if (stat(cfg.output, &st)) {
 				st.st_size = 0;
+				st.st_mode = 0;
+			}
 			if (cfg.format && strcmp(cfg.format, "json")) {
 				char conv[PATH_MAX];
 
-				if (convert_output_name(cfg.output, cfg.format, conv, sizeof(conv)) ||
-				    convert_file(cfg.output, conv, cfg.format, false, err, sizeof(err)))
+				snprintf(err, sizeof(err), "the output name is too long");
+				if (!S_ISREG(st.st_mode))
+					log_warn("--format %s: %s is not a file to read back", cfg.format,
+						 cfg.output);
+				else if (convert_output_name(cfg.output, cfg.format, conv, sizeof(conv)) ||
+					 convert_file(cfg.output, conv, cfg.format, false, err, sizeof(err)))
 					log_warn("--format %s: %s", cfg.format, err);
 				else
 					log_info("%s -> %s", cfg.format, conv);

@@ -48,7 +48,9 @@ def test_10000_deep_recursion(build, trace):
 
 
 def test_saturation_counts_every_loss(build, trace):
-    proc, doc = trace([build("stress.c", "-O2"), "fib", "22"], "-b", "4K", timeout=120)
+    # a 4 KiB buffer and a consumer held back 20 ms at each drain: losses for sure
+    env = dict(os.environ, CTRACE_TEST_CONSUMER_DELAY_MS="20")
+    proc, doc = trace([build("stress.c", "-O2"), "fib", "22"], "-b", "4K", timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "17711\n"
     md = doc["metadata"]
