@@ -58,6 +58,28 @@ __u32 signal_seq = 0;
 __u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
 
+/* every loss, by thread: the events that would have told userspace are the
+ * ones that were lost, so it reads this map when tracing stops */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u32);
+	__type(value, __u64);
+} thread_lost SEC(".maps");
+
+static __always_inline void count_loss(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 one = 1, *n;
+
+	__sync_fetch_and_add(&lost_total, 1);
+	n = bpf_map_lookup_elem(&thread_lost, &tid);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&thread_lost, &tid, &one, BPF_NOEXIST);
+}
+
 /* Waking the consumer per event costs ~2.9 us; it drains on its own cadence
  * and is only woken when the buffer fills past wake_bytes. */
 static __always_inline __u64 wake_flags(void)
@@ -91,7 +113,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 		bpf_ringbuf_submit(e, wake_flags());
 	} else {
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 	}
 	return st;
 }
@@ -104,7 +126,7 @@ static __always_inline void send_unwind(__u32 tid, __u64 now, __s32 depth, struc
 
 	if (!e) {
 		st->lost++;
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		return;
 	}
 	e->h.kind = CTRACE_EV_UNWIND;
@@ -174,7 +196,7 @@ static __always_inline int send_call(struct pt_regs *ctx, __u32 kind, __u32 tid,
 
 	if (!e) {
 		st->lost++;
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		return 0;
 	}
 	e->h.kind = kind;
@@ -418,7 +440,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 
 	if (!e) {
 		st->lost++;
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		return 0;
 	}
 	e->c.h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
@@ -510,7 +532,7 @@ int on_hook_args(struct pt_regs *ctx)
 		size = sizeof(*sc);
 	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {
 		st->lost++;
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 	}
 	return 0;
 }
@@ -543,7 +565,7 @@ int on_ret(struct pt_regs *ctx)
 	load_regs(ctx, regs, false);
 	capture(regs, ap, &r->ret, 0);
 	if (bpf_ringbuf_output(&rb, r, sizeof(*r), wake_flags()))
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 	return 0;
 }
 
@@ -620,7 +642,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		return 0;
 	}
 	e->h.kind = CTRACE_EV_SIGNAL;
@@ -684,7 +706,7 @@ int on_munmap(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		return 0;
 	}
 	e->h.kind = CTRACE_EV_MUNMAP;
@@ -708,7 +730,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	tid = BPF_CORE_READ(p, pid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
-		__sync_fetch_and_add(&lost_total, 1);
+		count_loss();
 		goto out;
 	}
 	st = bpf_task_storage_get(&threads, p, 0, 0);

@@ -30,6 +30,7 @@
 #include "status.h"
 #include "symbolize.h"
 #include "trace.h"
+#include "tree.h"
 #include "uprobe_multi.h"
 
 
@@ -429,6 +430,15 @@ int main(int argc, char **argv)
 	trace_finish(&tr, targ, "exit not observed (still running when tracing stopped)");
 	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
+	/* per thread, from BPF's own count: the events that carried the count
+	 * may be among the lost */
+	for (size_t i = 0; i < tr.nthreads; i++) {
+		__u32 tid = tr.threads[i]->tid;
+		__u64 n;
+
+		if (!bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &n, sizeof(n), 0))
+			tr.threads[i]->lost = n;
+	}
 	trace_ok = true;
 	ret = 0;
 	if (launch && !child_alive && child.pid > 0)
