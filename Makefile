@@ -31,7 +31,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PYTEST    ?= /usr/bin/python3 -m pytest
 
-.PHONY: all clean install setup demo test unit integration sanitize bench
+.PHONY: all clean install setup demo test unit integration sanitize fuzz bench
 all: $(TOOL) $(HOOKS_LIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
@@ -68,7 +68,14 @@ sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined all unit
 	CTRACE_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/san SAN=address,undefined integration
 
-test: all unit integration sanitize
+# libFuzzer on the event decoder and tree builder, the ELF/DWARF readers and
+# the JSON writer: a bounded pass (FUZZ_SECONDS per harness) after replaying
+# every saved regression
+FUZZ_SECONDS ?= 20
+fuzz: all
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+test: all unit integration sanitize fuzz
 
 setup:
 	./tools/setup.sh
