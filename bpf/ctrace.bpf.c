@@ -146,11 +146,19 @@ static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32
 	__u64 sp = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
 	__s32 parent = kind == CTRACE_EV_ENTER ? st->depth : st->depth - 1, k;
 
-	if (parent <= 0 || parent >= SP_SLOTS || st->sp[parent & (SP_SLOTS - 1)] > sp)
+	/* a slot of 0 was never recorded (the check began after that call
+	 * did): such a frame is trusted */
+	if (parent <= 0 || parent >= SP_SLOTS || !st->sp[parent & (SP_SLOTS - 1)] ||
+	    st->sp[parent & (SP_SLOTS - 1)] > sp)
 		return;
 	k = parent - 1;
 	for (int i = 0; i < SP_SLOTS; i++) {
-		if (k <= 0 || st->sp[k & (SP_SLOTS - 1)] > sp)
+		__u64 v;
+
+		if (k <= 0)
+			break;
+		v = st->sp[k & (SP_SLOTS - 1)];
+		if (!v || v > sp)
 			break;
 		k--;
 	}
@@ -172,7 +180,7 @@ static __always_inline struct tstate *account(struct pt_regs *ctx, __u32 kind, _
 		check_unwound(ctx, kind, tid, now, st);
 	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
-		if (*depth > 0 && *depth < SP_SLOTS)
+		if (unwind_check && *depth > 0 && *depth < SP_SLOTS)
 			st->sp[*depth & (SP_SLOTS - 1)] = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
 	} else {
 		*depth = st->depth--;
