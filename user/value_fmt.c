@@ -430,7 +430,22 @@ static bool fmt_members(struct fmt *x, const struct vtype *s, const uint8_t *b, 
 		*first = false;
 		if (m->is_base) {
 			char *bn = vtype_spell(m->type);
-			jsonw_cstr(x->f, bn ? bn : "?");
+			bool clash = false;
+
+			/* struct B : A { int A; } is valid C++: keys must stay unique */
+			for (uint32_t k = 0; bn && k < s->nmembers; k++)
+				clash |= !s->members[k].is_base && s->members[k].name &&
+					 !strcmp(s->members[k].name, bn);
+			if (clash) {
+				char *key = NULL;
+
+				if (asprintf(&key, "base %s", bn) < 0)
+					key = NULL;
+				jsonw_cstr(x->f, key ? key : "base");
+				free(key);
+			} else {
+				jsonw_cstr(x->f, bn ? bn : "?");
+			}
 			free(bn);
 		} else {
 			jsonw_cstr(x->f, m->name);
