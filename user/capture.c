@@ -335,7 +335,9 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			continue;
 		func = s->this_fn;
 		fs = func ? elf_sym_lookup(m->img, func) : NULL;
-		if (!wanted(c, fs))
+		/* an unproven this_fn: plan it anyway (the innermost function
+		 * covering the site); the output is filtered by name later */
+		if (fs && !wanted(c, fs))
 			continue;
 		se = calloc(1, sizeof(*se));
 		if (!se)
@@ -359,8 +361,12 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			continue;
 		}
 		c->nplans++;
+		/* return probes: the function the site reports, else the one whose
+		 * code holds it (what an unproven this_fn most likely is) */
 		if (funcs && fs && fs->addr == func)
 			funcs[nf++] = func;
+		else if (funcs && !func && wanted(c, &m->img->syms[s->sym]))
+			funcs[nf++] = m->img->syms[s->sym].addr;
 	}
 	index_by_function(c, bias, m);
 	if (c->cfg->retval && funcs && nf) {

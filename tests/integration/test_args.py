@@ -145,3 +145,31 @@ def test_without_dwarf_arguments_are_unavailable(build, trace):
     assert proc.returncode == 0, proc.stderr
     for n in all_nodes(main_thread(doc)["root_calls"]):
         assert n["arguments"] is None and "debug info" in n["arguments_unavailable"], n
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_cxx_this_references_members(build, trace, opt):
+    proc, doc = trace([build("cxxargs.cc", opt)], "--args", "--retval")
+    assert proc.returncode == 0, proc.stderr
+    truth = ground_truth(proc.stdout)
+    nodes = nodes_by_function(doc)
+    (dot,) = nodes["geo::Vec::dot(geo::Vec const&) const"]
+    args = {a["name"]: a for a in dot["arguments"]}
+    assert set(args) == {"this", "o"}
+    want = truth["dot"][0]
+    for name in ("this", "o"):
+        a = args[name]
+        if a["value"] is None:
+            assert opt == "-O2" and a["unavailable"], a
+            continue
+        assert {"x": a["value"]["x"], "y": a["value"]["y"]} == want[name], a
+        assert a["address"].startswith("0x")
+    assert dot["return_value"]["value"] == want["ret"]
+    (scale,) = nodes["geo::scale(geo::Vec&, long)"]
+    sargs = {a["name"]: a for a in scale["arguments"]}
+    assert sargs["k"]["value"] in (7, None)
+    if opt == "-O0":
+        assert sargs["k"]["value"] == 7
+        assert sargs["v"]["value"]["x"] == 2   # read at entry, before scale changed it
+        assert args["this"]["value"] == {"x": 2, "y": 3}
+    assert scale["return_value"]["value"] == 14
