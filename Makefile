@@ -75,7 +75,7 @@ FUZZ_SECONDS ?= 20
 fuzz: all
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: all unit integration sanitize fuzz
+test: all unit fuzz integration sanitize
 
 setup:
 	./tools/setup.sh
