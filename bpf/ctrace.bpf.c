@@ -312,58 +312,67 @@ static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool at_hook)
 	v[15] = r->r15;
 }
 
-/* Runs one value's plan; sleepable, so reads fault pages in (a string in a
- * .rodata page not touched yet) and a bad pointer is only an error code. */
-static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_plan *ap,
-				    struct ctrace_arg_cap *cap, __u64 bias)
+/* The pieces of one value, appended into val. max is the value's room and
+ * mask keeps every offset provable to the verifier; returns the length, or
+ * -errno. Sleepable, so reads fault pages in and a bad address is only an
+ * error code. */
+static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_arg_plan *ap,
+				       __u8 *val, __u32 max, __u32 mask, __u64 bias)
 {
 	__u32 pos = 0, size, n = ap->npieces;
-	__u64 v, addr, p;
+	__u64 v, addr;
 	long err;
 
-	cap->val_err = 0;
-	cap->tgt_err = 1;
-	cap->tgt_len = 0;
-	cap->val_len = 0;
 	for (int j = 0; j < CTRACE_MAX_PIECES; j++) {
 		const struct ctrace_piece *pc = &ap->piece[j];
 
 		if (j >= n)
 			break;
 		size = pc->size;
-		if (!size || size > CTRACE_VALUE_MAX || pos + size > CTRACE_VALUE_MAX) {
-			cap->val_err = -7; /* E2BIG */
-			return;
-		}
+		if (!size || size > max || pos + size > max)
+			return -7; /* E2BIG */
 		switch (pc->kind) {
 		case CTRACE_LOC_REG:
 		case CTRACE_LOC_CONST:
-			if (size > 8) {
-				cap->val_err = -22;
-				return;
-			}
+			if (size > 8)
+				return -22;
 			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
 						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			__builtin_memcpy(&cap->val[pos & 63], &v, 8);
+			__builtin_memcpy(&val[pos & mask], &v, 8);
 			break;
 		case CTRACE_LOC_MEM:
 		case CTRACE_LOC_MEM_ABS:
 			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
 							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			err = bpf_copy_from_user(&cap->val[pos & 63], size & 127, (void *)addr);
-			if (err) {
-				cap->val_err = err;
-				return;
-			}
+			/* a size the verifier can bound: max is 64 or 16 */
+			err = bpf_copy_from_user(&val[pos & mask],
+						 max > 16 ? size & 127 : (size & 15 ? size & 15 : 16),
+						 (void *)addr);
+			if (err)
+				return err;
 			break;
 		default:
-			cap->val_err = -22;
-			return;
+			return -22;
 		}
 		pos += size;
 	}
-	cap->val_len = pos;
-	if (ap->follow == CTRACE_FOLLOW_NONE || pos < 8)
+	return pos;
+}
+
+/* One value's plan, and what it points to when the plan follows it. */
+static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_plan *ap,
+				    struct ctrace_arg_cap *cap, __u64 bias)
+{
+	long len = run_pieces(regs, ap, cap->val, CTRACE_VALUE_MAX, 63, bias);
+	__u32 size;
+	__u64 p;
+	long err;
+
+	cap->tgt_err = 1;
+	cap->tgt_len = 0;
+	cap->val_err = len < 0 ? len : 0;
+	cap->val_len = len < 0 ? 0 : len;
+	if (len < 8 || ap->follow == CTRACE_FOLLOW_NONE)
 		return;
 	__builtin_memcpy(&p, cap->val, 8);
 	if (!p)
@@ -391,51 +400,10 @@ static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_p
 static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
 					  struct ctrace_arg_small *cap, __u64 bias)
 {
-	__u32 pos = 0, size, n = ap->npieces;
-	__u64 v, addr;
-	long err;
+	long len = run_pieces(regs, ap, cap->val, CTRACE_SMALL_VAL, 15, bias);
 
-	cap->val_err = 0;
-	cap->val_len = 0;
-	for (int j = 0; j < CTRACE_MAX_PIECES; j++) {
-		const struct ctrace_piece *pc = &ap->piece[j];
-
-		if (j >= n)
-			break;
-		size = pc->size;
-		if (!size || pos + size > CTRACE_SMALL_VAL) {
-			cap->val_err = -7;
-			return;
-		}
-		switch (pc->kind) {
-		case CTRACE_LOC_REG:
-		case CTRACE_LOC_CONST:
-			if (size > 8) {
-				cap->val_err = -22;
-				return;
-			}
-			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
-						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			__builtin_memcpy(&cap->val[pos & 15], &v, 8);
-			break;
-		case CTRACE_LOC_MEM:
-		case CTRACE_LOC_MEM_ABS:
-			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
-							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			err = bpf_copy_from_user(&cap->val[pos & 15], size & 15 ? size & 15 : 16,
-						 (void *)addr);
-			if (err) {
-				cap->val_err = err;
-				return;
-			}
-			break;
-		default:
-			cap->val_err = -22;
-			return;
-		}
-		pos += size;
-	}
-	cap->val_len = pos;
+	cap->val_err = len < 0 ? len : 0;
+	cap->val_len = len < 0 ? 0 : len;
 }
 
 static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_site_plan *plan,

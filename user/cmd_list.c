@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "demangle.h"
 #include "elf_image.h"
+#include "modules.h"
 #include "hook_sites.h"
 #include "pattern.h"
 
@@ -250,19 +251,6 @@ out:
 	return ret;
 }
 
-static bool has_interp(const struct elf_image *img)
-{
-	size_t n;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(img->elf, &n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (gelf_getphdr(img->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
-			return true;
-	return false;
-}
-
 static void line(const char *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void line(const char *status, const char *fmt, ...)
 {
@@ -314,8 +302,8 @@ int cmd_check_main(int argc, char **argv)
 		return 1;
 	}
 	kind = img->e_type == ET_EXEC ? "executable" :
-	       has_interp(img) ? "position-independent executable" : "shared library (or static PIE)";
-	line("ok", "x86_64 ELF %s, %s", kind, has_interp(img) ? "dynamically linked" :
+	       elf_has_interp(img) ? "position-independent executable" : "shared library (or static PIE)";
+	line("ok", "x86_64 ELF %s, %s", kind, elf_has_interp(img) ? "dynamically linked" :
 	     img->e_type == ET_EXEC ? "statically linked" : "no interpreter");
 
 	if (!img->refs_hooks) {
