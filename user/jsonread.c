@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "jsonread.h"
+#include "jsonw.h"
 
 #define WINDOW (256u << 10)
 #define DEFAULT_MAX_DEPTH 1000000u
@@ -270,38 +271,6 @@ static bool tok_put(struct jr *r, const void *s, size_t n)
 	return true;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (2..4 bytes), or 0 with *bad
- * = the length of its maximal ill-formed prefix, which one U+FFFD replaces. */
-static size_t utf8_seq(const unsigned char *p, size_t n, size_t *bad)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i < need; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need;
-}
-
 static bool put_utf8(struct jr *r, uint32_t cp)
 {
 	unsigned char b[4];
@@ -437,7 +406,7 @@ static bool read_string(struct jr *r)
 			size_t bad, k;
 
 			ensure(r, 4);
-			k = utf8_seq(r->buf + r->pos, r->end - r->pos, &bad);
+			k = jsonw_utf8_seq(r->buf + r->pos, r->end - r->pos, &bad);
 			if (k ? !tok_put(r, r->buf + r->pos, k) : !tok_put(r, "\xef\xbf\xbd", 3))
 				return false;
 			r->pos += k ? k : bad;

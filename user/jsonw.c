@@ -50,7 +50,7 @@ static void out_put(struct out *o, const void *p, size_t len)
 /* Length of the well-formed sequence starting at a non-ASCII byte p[0] (2..4),
  * or 0 with *bad = length of its maximal ill-formed prefix (1..3): the bytes
  * one U+FFFD stands for (Unicode §3.9 "U+FFFD substitution of maximal subparts"). */
-static size_t utf8_seq(const unsigned char *p, size_t n, size_t *bad)
+size_t jsonw_utf8_seq(const unsigned char *p, size_t n, size_t *bad)
 {
 	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
 	size_t need;
@@ -102,7 +102,7 @@ size_t jsonw_str(FILE *f, const char *s, size_t len)
 			continue;
 		}
 		if (c >= 0x80) {
-			k = utf8_seq(p + i, len - i, &bad);
+			k = jsonw_utf8_seq(p + i, len - i, &bad);
 			if (k) {
 				i += k;
 				continue;
@@ -237,7 +237,7 @@ bool jsonw_utf8_valid(const char *s, size_t len)
 			i++;
 			continue;
 		}
-		k = utf8_seq(p + i, len - i, &bad);
+		k = jsonw_utf8_seq(p + i, len - i, &bad);
 		if (!k)
 			return false;
 		i += k;

@@ -32,5 +32,9 @@ void jsonw_hex(FILE *f, uint64_t v);
 void jsonw_key(FILE *f, const char *key);
 /* s[0..len) is well-formed UTF-8 (U+0000 included) */
 bool jsonw_utf8_valid(const char *s, size_t len);
+/* Length of the well-formed sequence starting at a non-ASCII byte p[0] (2..4),
+ * or 0 with *bad = length of its maximal ill-formed prefix (1..3): the bytes
+ * one U+FFFD stands for (Unicode §3.9). Shared with the trace reader. */
+size_t jsonw_utf8_seq(const unsigned char *p, size_t n, size_t *bad);
 
 #endif
