@@ -120,22 +120,24 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 
 /* The common part of both hooks: the thread's depth, kept here so that every
  * event carries it. Returns the thread state when the event is to be sent. */
-static __always_inline void send_unwind(__u32 tid, __u64 now, __s32 depth, struct tstate *st)
+static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
+				     struct tstate *st, __s32 depth)
 {
 	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 
 	if (!e) {
 		st->lost++;
 		count_loss();
-		return;
+		return 0;
 	}
-	e->h.kind = CTRACE_EV_UNWIND;
+	e->h.kind = kind;
 	e->h.tid = tid;
 	e->h.ts = now;
-	e->fn = 0;
+	e->fn = fn;
 	e->depth = depth;
 	e->lost = st->lost;
 	bpf_ringbuf_submit(e, wake_flags());
+	return 0;
 }
 
 /* Frames whose entry stack pointer is not above sp were left by a longjmp:
@@ -164,7 +166,7 @@ static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32
 	}
 	/* an exit belongs to the frame right below the deepest survivor */
 	st->depth = kind == CTRACE_EV_ENTER ? k : k + 1;
-	send_unwind(tid, now, st->depth, st);
+	send_call(CTRACE_EV_UNWIND, 0, tid, now, st, st->depth);
 }
 
 /* The common part of both hooks: the thread's depth, kept here so that every
@@ -197,25 +199,6 @@ static __always_inline bool ours(void)
 	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && armed;
 }
 
-static __always_inline int send_call(struct pt_regs *ctx, __u32 kind, __u32 tid, __u64 now,
-				     struct tstate *st, __s32 depth)
-{
-	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-
-	if (!e) {
-		st->lost++;
-		count_loss();
-		return 0;
-	}
-	e->h.kind = kind;
-	e->h.tid = tid;
-	e->h.ts = now;
-	e->fn = PT_REGS_PARM1(ctx);
-	e->depth = depth;
-	e->lost = st->lost;
-	bpf_ringbuf_submit(e, wake_flags());
-	return 0;
-}
 
 static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 {
@@ -227,7 +210,7 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 	if (!ours())
 		return 0;
 	st = account(ctx, kind, tid, now, &depth);
-	return st ? send_call(ctx, kind, tid, now, st, depth) : 0;
+	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
 /* One program for both hooks, so each probed file needs one link (each
@@ -455,7 +438,7 @@ int on_hook_args(struct pt_regs *ctx)
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
 		st = account(ctx, CTRACE_EV_EXIT, tid, now, &depth);
-		return st ? send_call(ctx, CTRACE_EV_EXIT, tid, now, st, depth) : 0;
+		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
 	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
@@ -484,7 +467,7 @@ int on_hook_args(struct pt_regs *ctx)
 	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
 					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (!sc)
-		return send_call(ctx, CTRACE_EV_ENTER, tid, now, st, depth);
+		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	sc->c.h.kind = CTRACE_EV_ENTER_ARGS;
 	sc->c.h.tid = tid;
 	sc->c.h.ts = now;
