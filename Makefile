@@ -49,9 +49,11 @@ $(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) include/ctrace.h $(SKEL) | $(BUI
 $(TOOL): $(USER_OBJ)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The preloaded hooks: position-independent, no libc, two distinct NOP-headed functions.
-$(HOOKS_LIB): user/preload/ctrace-hooks.S | $(BUILD)
-	$(CC) -shared -nostdlib -Wl,-soname,libctrace-hooks.so -Wl,-z,noexecstack $< -o $@
+# The preloaded hooks: two distinct NOP-headed functions, and a fork handler
+# that keeps forked children alive (fork_fixup.c says why).
+$(HOOKS_LIB): user/preload/ctrace-hooks.S user/preload/fork_fixup.c | $(BUILD)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Wl,-soname,libctrace-hooks.so \
+		-Wl,-z,noexecstack $^ -o $@
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/harness.h | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
