@@ -20,9 +20,31 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 max_depth = 0;      /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
-/* probes on the hooks' first instruction; not read-only: a refused preload
- * falls back to call sites after load */
-__u32 preload_mode = 0;
+const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
+
+/* The traced processes other than targ_tgid (forked with --follow-forks),
+ * and flags for every one, targ_tgid included. */
+#define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
+#define PROC_NOPLANS 2  /* its map is no longer the one the plans were made
+			 * for (exec, or a dlopen after the fork) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u32);
+	__type(value, __u32);
+} procs SEC(".maps");
+
+static __always_inline bool traced(__u32 tgid)
+{
+	return tgid == targ_tgid || (follow_forks && bpf_map_lookup_elem(&procs, &tgid));
+}
+
+static __always_inline __u32 proc_flags(__u32 tgid)
+{
+	__u32 *f = bpf_map_lookup_elem(&procs, &tgid);
+
+	return f ? *f : 0;
+}
 
 #define SP_SLOTS 64
 
@@ -54,6 +76,9 @@ __u32 armed = 0;
  * above the current one). Off otherwise: a handler on a sigaltstack would
  * look like a jump. */
 __u32 unwind_check = 0;
+/* Set once the target runs its own image: the launcher's exec of it is not
+ * an exec to report. */
+__u32 watch_exec = 0;
 __u32 signal_seq = 0;
 __u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
@@ -106,7 +131,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 		e->h.kind = CTRACE_EV_THREAD;
 		e->h.tid = tid;
 		e->h.ts = now;
-		e->tgid = targ_tgid;
+		e->tgid = bpf_get_current_pid_tgid() >> 32;
 		e->exit_code = 0;
 		e->lost = 0;
 		e->group_dead = 0;
@@ -143,9 +168,9 @@ static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 /* Frames whose entry stack pointer is not above sp were left by a longjmp:
  * drop them, and tell userspace which depth survives. */
 static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32 tid, __u64 now,
-					  struct tstate *st)
+					  struct tstate *st, bool hook)
 {
-	__u64 sp = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
+	__u64 sp = PT_REGS_SP(ctx) + (hook ? 8 : 0);
 	__s32 parent = kind == CTRACE_EV_ENTER ? st->depth : st->depth - 1, k;
 
 	/* a slot of 0 was never recorded (the check began after that call
@@ -172,18 +197,18 @@ static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32
 /* The common part of both hooks: the thread's depth, kept here so that every
  * event carries it. Returns the thread state when the event is to be sent. */
 static __always_inline struct tstate *account(struct pt_regs *ctx, __u32 kind, __u32 tid,
-					      __u64 now, __s32 *depth)
+					      __u64 now, __s32 *depth, bool hook)
 {
 	struct tstate *st = thread_state(tid, now);
 
 	if (!st)
 		return NULL;
 	if (unwind_check)
-		check_unwound(ctx, kind, tid, now, st);
+		check_unwound(ctx, kind, tid, now, st, hook);
 	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
 		if (unwind_check && *depth > 0 && *depth < SP_SLOTS)
-			st->sp[*depth & (SP_SLOTS - 1)] = PT_REGS_SP(ctx) + (preload_mode ? 8 : 0);
+			st->sp[*depth & (SP_SLOTS - 1)] = PT_REGS_SP(ctx) + (hook ? 8 : 0);
 	} else {
 		*depth = st->depth--;
 	}
@@ -194,23 +219,10 @@ static __always_inline struct tstate *account(struct pt_regs *ctx, __u32 kind, _
 
 static __always_inline bool ours(void)
 {
-	/* The link's pid filter already restricts this to the target's mm;
-	 * this also keeps out a forked child that shares the probed file. */
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && armed;
-}
-
-
-static __always_inline int record(struct pt_regs *ctx, __u32 kind)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
-	struct tstate *st;
-	__s32 depth;
-
-	if (!ours())
-		return 0;
-	st = account(ctx, kind, tid, now, &depth);
-	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
+	/* Without --follow-forks the link's pid filter already restricts this
+	 * to the target; this also keeps out a forked child that shares the
+	 * probed file. With it, the links are unfiltered and this is the filter. */
+	return armed && traced(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* One program for both hooks, so each probed file needs one link (each
@@ -219,8 +231,16 @@ static __always_inline int record(struct pt_regs *ctx, __u32 kind)
 SEC("uprobe")
 int on_hook(struct pt_regs *ctx)
 {
-	return record(ctx, bpf_get_attach_cookie(ctx) & CTRACE_COOKIE_EXIT ?
-				   CTRACE_EV_EXIT : CTRACE_EV_ENTER);
+	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 kind = cookie & CTRACE_COOKIE_EXIT ? CTRACE_EV_EXIT : CTRACE_EV_ENTER;
+	struct tstate *st;
+	__s32 depth;
+
+	if (!ours())
+		return 0;
+	st = account(ctx, kind, tid, now, &depth, cookie & CTRACE_COOKIE_HOOK);
+	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
 /* ---- --args / --retval: capture plans executed at the probe ---- */
@@ -275,7 +295,7 @@ extern int bpf_copy_from_user_str(void *dst, __u32 dst__sz, const void *unsafe_p
 /* The registers in DWARF order (a ctx pointer cannot be indexed). At a
  * hook's first instruction (preload probes) rsp is 8 below its value at the
  * hook call, and the plans speak of the call. */
-static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool at_hook)
+static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool hook)
 {
 	v[0] = r->ax;
 	v[1] = r->dx;
@@ -284,7 +304,7 @@ static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool at_hook)
 	v[4] = r->si;
 	v[5] = r->di;
 	v[6] = r->bp;
-	v[7] = r->sp + (at_hook && preload_mode ? 8 : 0);
+	v[7] = r->sp + (hook ? 8 : 0);
 	v[8] = r->r8;
 	v[9] = r->r9;
 	v[10] = r->r10;
@@ -391,7 +411,7 @@ static __always_inline void capture_small(const __u64 *regs, const struct ctrace
 
 static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_site_plan *plan,
 				      __u64 key, __u32 tid, __u64 now, struct tstate *st,
-				      __s32 depth)
+				      __s32 depth, bool hook)
 {
 	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	__u64 regs[16], bias = key - plan->site_vaddr - plan->insn_len;
@@ -413,7 +433,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 		n = CTRACE_MAX_ARGS;
 	e->nargs = n;
 	e->pad = 0;
-	load_regs(ctx, regs, true);
+	load_regs(ctx, regs, hook);
 	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
 		if (i >= n)
 			break;
@@ -427,7 +447,8 @@ SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[16];
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), tgid, n, size;
+	bool hook = cookie & CTRACE_COOKIE_HOOK;
 	const struct ctrace_site_plan *plan;
 	struct ctrace_call_args *sc;
 	struct tstate *st;
@@ -437,17 +458,21 @@ int on_hook_args(struct pt_regs *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(ctx, CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(ctx, CTRACE_EV_EXIT, tid, now, &depth, hook);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth, hook);
 	if (!st)
 		return 0;
+	/* the plans are keyed by address in the first image's map */
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (proc_flags(tgid) & PROC_NOPLANS)
+		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	/* the plan is keyed by the hook call's return address: ip + length at
 	 * the call site; at a preloaded hook, this_fn finds the plan of a
 	 * function with one site, else the return address pushed on the stack */
 	plan = NULL;
-	if (preload_mode) {
+	if (hook) {
 		__u64 fn = PT_REGS_PARM1(ctx);
 		const struct fn_plan *fp = bpf_map_lookup_elem(&fn_plans, &fn);
 
@@ -463,7 +488,7 @@ int on_hook_args(struct pt_regs *ctx)
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
 	if (plan && (plan->flags & CTRACE_SITE_SMALL))
-		return send_small(ctx, plan, key, tid, now, st, depth);
+		return send_small(ctx, plan, key, tid, now, st, depth, hook);
 	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
 					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (!sc)
@@ -480,7 +505,7 @@ int on_hook_args(struct pt_regs *ctx)
 		n = CTRACE_MAX_ARGS;
 	sc->nargs = n;
 	bias = key - plan->site_vaddr - plan->insn_len;
-	load_regs(ctx, regs, true);
+	load_regs(ctx, regs, hook);
 	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
 		if (i >= n)
 			break;
@@ -505,7 +530,7 @@ int on_ret(struct pt_regs *ctx)
 	const struct ctrace_arg_plan *ap;
 	__u64 fn, regs[16];
 
-	if (!ours())
+	if (!ours() || (proc_flags(bpf_get_current_pid_tgid() >> 32) & PROC_NOPLANS))
 		return 0;
 	fn = bpf_get_func_ip(ctx);
 	ap = bpf_map_lookup_elem(&ret_plans, &fn);
@@ -539,18 +564,94 @@ int on_entry_point(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Launch mode: the dynamic loader's _dl_debug_state, called around every
- * dlopen and dlclose. The stop lets the loader drain events under the old
- * map, read the new one and probe new libraries before the target goes on. */
-__u32 dl_stops = 0;
+/* Tell the loader a process's map changed (or is about to), and stop the
+ * process when that stop is ours to give, so it can drain events under the
+ * old map, read the new one and probe new code before the next instruction. */
+static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent,
+				       const char *path)
+{
+	bool stop = (proc_flags(tgid) & PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
+	struct ctrace_proc *e;
 
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		count_loss();
+		/* not stopped: nobody would know to resume it */
+		return;
+	}
+	e->h.kind = kind;
+	e->h.tid = tid;
+	e->h.ts = bpf_ktime_get_ns();
+	e->tgid = tgid;
+	e->parent = parent;
+	e->stopped = stop;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = 0;
+	if (path)
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (stop)
+		bpf_send_signal(SIGSTOP);
+}
+
+/* the dynamic loader's _dl_debug_state, called around every dlopen and
+ * dlclose (and once at start-up, after the initial libraries are mapped) */
 SEC("uprobe")
 int on_dl_state(struct pt_regs *ctx)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, *f;
+
 	if (!ours())
 		return 0;
-	__sync_fetch_and_add(&dl_stops, 1);
-	bpf_send_signal(SIGSTOP);
+	/* a forked child that loads code is no longer the map the plans
+	 * were made for */
+	if (tgid != targ_tgid && (f = bpf_map_lookup_elem(&procs, &tgid)))
+		__sync_fetch_and_or(f, PROC_NOPLANS);
+	proc_event(CTRACE_EV_DLSTATE, tgid, (__u32)id, 0, NULL);
+	return 0;
+}
+
+/* --follow-forks: a new process (not a thread) forked by a traced one is
+ * traced from its first instruction: this runs before the child is woken. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
+	__u32 flags;
+
+	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
+		return 0;
+	/* its parent is a traced process: a stop is only seen by that */
+	flags = PROC_MAY_STOP | (proc_flags(ptgid) & PROC_NOPLANS);
+	if (bpf_map_update_elem(&procs, &pid, &flags, BPF_ANY)) {
+		__sync_fetch_and_add(&untracked_total, 1);
+		return 0;
+	}
+	proc_event(CTRACE_EV_FORK, pid, pid, ptgid, NULL);
+	return 0;
+}
+
+/* A traced process replaced its image: its open calls will never return,
+ * and the new image's code must be probed before it runs. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid), noplans = PROC_NOPLANS, *f;
+	struct tstate *st;
+
+	if (!armed || !watch_exec || !traced(tgid))
+		return 0;
+	st = bpf_task_storage_get(&threads, p, 0, 0);
+	if (st)
+		st->depth = 0;
+	f = bpf_map_lookup_elem(&procs, &tgid);
+	if (f)
+		__sync_fetch_and_or(f, PROC_NOPLANS);
+	else
+		bpf_map_update_elem(&procs, &tgid, &noplans, BPF_ANY);
+	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, BPF_CORE_READ(bprm, filename));
 	return 0;
 }
 
@@ -596,7 +697,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	__u32 seq, tid;
 	__u64 sp;
 
-	if (!fault_signal(sig) || BPF_CORE_READ(task, tgid) != targ_tgid)
+	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
 		return 0;
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -661,7 +762,7 @@ int on_munmap(struct trace_event_raw_sys_enter *ctx)
 {
 	struct ctrace_munmap *e;
 
-	if ((bpf_get_current_pid_tgid() >> 32) != targ_tgid)
+	if (!traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -682,10 +783,12 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 {
 	struct ctrace_thread *e;
 	struct tstate *st;
-	__u32 tid;
+	__u32 tid, tgid = BPF_CORE_READ(p, tgid);
 
-	if (BPF_CORE_READ(p, tgid) != targ_tgid)
+	if (!traced(tgid))
 		return 0;
+	if (group_dead && tgid != targ_tgid)
+		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -696,7 +799,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	e->h.kind = CTRACE_EV_THREAD_EXIT;
 	e->h.tid = tid;
 	e->h.ts = bpf_ktime_get_ns();
-	e->tgid = targ_tgid;
+	e->tgid = tgid;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->lost = st ? st->lost : 0;
 	e->group_dead = group_dead;

@@ -14,6 +14,10 @@
  * address that keys the site's capture plan */
 #define CTRACE_COOKIE_EXIT 1ull
 #define CTRACE_COOKIE_LEN_SHIFT 1
+/* bit 8: the probe heads a hook of the preloaded library (rsp is 8 below
+ * its value at the hook call); per probe, since an exec'd image may be
+ * probed at its call sites while the first one uses the preload */
+#define CTRACE_COOKIE_HOOK (1ull << 8)
 
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
@@ -26,6 +30,9 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
 	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth */
 	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
+	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
+	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
+	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
 };
 
 /* Every record starts with this header. */
@@ -130,6 +137,19 @@ struct ctrace_crash_rec {
 	__u64 regs[CTRACE_NREGS];
 	__u64 stack_len; /* bytes copied from regs[7] (rsp) upwards */
 	__u8 stack[CTRACE_STACK_MAX];
+};
+
+/* FORK / EXEC / DLSTATE. h.tid: the child (FORK), the thread that exec'd
+ * (EXEC; it now has the process's pid), the thread in the loader (DLSTATE) */
+#define CTRACE_PATH_MAX 256
+struct ctrace_proc {
+	struct ctrace_hdr h;
+	__u32 tgid;     /* the process the event is about */
+	__u32 parent;   /* FORK: the forking process; EXEC: the tid before exec */
+	__u32 stopped;  /* the process was sent SIGSTOP: SIGCONT it when done */
+	__u32 pad;
+	char comm[CTRACE_COMM_LEN];
+	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
 };
 
 /* MUNMAP: addresses in [addr, addr+len) may name other code from now on */

@@ -122,6 +122,7 @@ struct capture {
 	const struct ret_entry *re;
 	const struct ctrace_retval *rv;
 	const char *why;
+	const char *forced_why; /* capture_set_unavailable */
 	struct ctrace_call_args wide; /* a compact record, widened */
 	bool preload;                 /* probes on the preloaded hooks */
 };
@@ -193,6 +194,11 @@ void capture_free(struct capture *c)
 		dwarf_ctx_free(c->mods[i].dw);
 	free(c->mods);
 	free(c);
+}
+
+void capture_set_unavailable(struct capture *c, const char *why)
+{
+	c->forced_why = why;
 }
 
 uint64_t capture_nplans(const struct capture *c)
@@ -501,6 +507,11 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	x->arg = c;
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
+	if (c->forced_why) {
+		c->why = c->forced_why;
+		x->write = write_args_missing;
+		return;
+	}
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
 	    (c->se = map_get(&c->sites, ev->key))) {
 		c->ev = ev;
@@ -537,6 +548,9 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	x->arg = c;
 	c->rv = NULL;
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
+		return 0;
+	/* not even whether it returns a value is known: the arguments say why */
+	if (c->forced_why)
 		return 0;
 	c->re = map_get(&c->rets, fn->addr);
 	if (c->re)

@@ -41,5 +41,8 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 /* a RETVAL event's member "return_value" */
 void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct tree_extra *x);
 uint64_t capture_nplans(const struct capture *c);
+/* why: every value of the calls that follow is unavailable for this reason
+ * (a process whose map the plans do not describe); NULL: back to normal */
+void capture_set_unavailable(struct capture *c, const char *why);
 
 #endif

@@ -57,6 +57,11 @@ static const char usage_text[] =
 "                           ones it creates); detach on Ctrl-C, SIGTERM,\n"
 "                           --duration, or when it exits. The process runs on.\n"
 "      --duration SECONDS   stop tracing (and detach) after this long\n"
+"      --follow-forks       also trace the processes the target forks (and\n"
+"                           theirs), each under its own pid; tracing goes on\n"
+"                           until all have exited. Without it, children are\n"
+"                           ignored. An exec is always followed: the new image\n"
+"                           is traced when it is instrumented\n"
 "  -u, --user USER          launch the program as USER (name or uid), with its\n"
 "                           groups, as strace -u does; the tracer stays root\n"
 "  -b, --buffer-size SIZE   BPF ring buffer size, e.g. 64M (default: 16M; a\n"
@@ -92,6 +97,7 @@ enum {
 	OPT_BENCH_EMPTY,
 	OPT_CAPTURE,
 	OPT_STRING_SIZE,
+	OPT_FOLLOW_FORKS,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +117,7 @@ static const struct option long_opts[] = {
 	{ "capture", required_argument, NULL, OPT_CAPTURE },
 	{ "string-size", required_argument, NULL, OPT_STRING_SIZE },
 	{ "user", required_argument, NULL, 'u' },
+	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -272,6 +279,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				return -1;
 			}
 			cfg->string_size = (uint32_t)v;
+			break;
+		case OPT_FOLLOW_FORKS:
+			cfg->follow_forks = true;
 			break;
 		case OPT_BENCH_EMPTY:
 			cfg->bench_empty = true;

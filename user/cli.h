@@ -25,6 +25,7 @@ struct config {
 	double duration;          /* --duration; 0 = until the target exits */
 	uint64_t buffer_size;     /* -b, bytes (power of two) */
 	enum probe_mode probe;    /* --probe */
+	bool follow_forks;        /* --follow-forks */
 	bool bench_empty;         /* --bench-empty: empty programs at the sites (benchmark floor) */
 	struct filter *filter;    /* -F / -N / --filter-file */
 	int verbose;

@@ -86,6 +86,7 @@ void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_
 	memset(n, 0, sizeof(*n));
 	n->seq = e->seq;
 	n->tid = e->h.tid;
+	n->pid = t ? t->pid : 0;
 	n->sig = e->sig;
 	n->code = e->code;
 	n->addr = e->addr;
@@ -150,10 +151,10 @@ int crash_on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-const struct signal_note *crash_find(const struct crash_log *l, int sig)
+const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid)
 {
 	for (size_t i = l->n; i-- > 0;)
-		if (l->v[i].sig == sig)
+		if (l->v[i].sig == sig && (!l->v[i].pid || l->v[i].pid == pid))
 			return &l->v[i];
 	return NULL;
 }

@@ -24,6 +24,7 @@ struct crash_frame {
 
 struct signal_note {
 	uint32_t seq, tid;
+	uint32_t pid;               /* its process (0: not known) */
 	int sig, code;
 	uint64_t addr, ts;
 	char thread_name[64];
@@ -44,10 +45,10 @@ void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_
 		       uint64_t ts);
 /* ring_buffer_sample_fn for the crash buffer; ctx is the crash_log */
 int crash_on_record(void *ctx, void *data, size_t size);
-/* the note for the signal that killed the process: the last one of that
+/* the note for the signal that killed process pid: the last one of that
  * signal number (the first thread to take it wins in the kernel, but all
  * threads' faults are listed) */
-const struct signal_note *crash_find(const struct crash_log *l, int sig);
+const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid);
 void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
 		      size_t nmods, struct capture *cap, FILE *summary, const char *output);
 /* ,"signals":[…] of one thread, when it got any fault signal, fatal or not */

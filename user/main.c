@@ -88,6 +88,14 @@ static int exit_status_from_wait(int st, struct run_info *ri)
 	return ri->exit_code;
 }
 
+static bool target_gone(const struct trace *tr, int pidfd, pid_t pid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return tr->proc_exited || (pidfd >= 0 && poll(&p, 1, 0) > 0) ||
+	       (pidfd < 0 && kill(pid, 0) && errno == ESRCH);
+}
+
 static char **read_cmdline(pid_t pid, int *argc)
 {
 	char path[64], *buf = NULL, **v = NULL;
@@ -128,6 +136,55 @@ out:
 	return NULL;
 }
 
+/* only the executable and the dynamic loader: an image whose start-up has
+ * not mapped its libraries yet */
+static bool before_startup(struct symbolizer *sym)
+{
+	size_t n, files = 0;
+	const struct module *m = symbolizer_modules(sym, &n);
+
+	for (size_t i = 0; i < n; i++)
+		files += !i || strcmp(m[i].path, m[i - 1].path);
+	return files <= 2;
+}
+
+/* Processes whose map changed (an exec, a dlopen, a new image's start-up):
+ * name and probe the new code, plan captures where the plans hold, and let
+ * the ones stopped for this go on. */
+static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
+			  struct modset *probed, struct modset *planned, bool preload)
+{
+	for (size_t i = 0; i < tr->procs.n; i++) {
+		struct proc *p = tr->procs.v[i];
+		char exe[PATH_MAX], path[64];
+		ssize_t n;
+
+		if (!p->remap)
+			continue;
+		p->remap = false;
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->pid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		if (n > 0 && !symbolizer_load_maps(p->sym)) {
+			/* a new image in preload mode: its loader's start-up stop
+			 * comes next, with the preload mapped or refused */
+			bool wait = preload && p->nexecs && before_startup(p->sym);
+
+			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
+			    modules_probe_new(pr, p->sym, exe, probed) < 0)
+				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
+			if (!p->noplans)
+				modules_plan_new(capture, pr, p->sym, planned);
+			pr->skel->bss->unwind_check |= modules_can_longjmp(p->sym);
+			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
+		}
+		if (p->stopped) {
+			p->stopped = false;
+			kill(p->pid, SIGCONT);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -137,7 +194,6 @@ int main(int argc, char **argv)
 	struct symbolizer *sym = NULL;
 	struct capture *capture = NULL;
 	struct modset probed = { 0 }, planned = { 0 };
-	uint32_t dl_stops = 0;
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -228,6 +284,7 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = targ;
 	skel->rodata->max_depth = cfg.max_depth;
 	skel->rodata->wake_bytes = cfg.buffer_size / 4;
+	skel->rodata->follow_forks = cfg.follow_forks;
 	bpf_map__set_max_entries(skel->maps.rb, cfg.buffer_size);
 	{
 		/* every uprobe program is attached through uprobe_multi links */
@@ -242,11 +299,25 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.on_hook_args, cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, cfg.retval);
 	rc = ctrace_bpf__load(skel);
-	if (!rc)
-		skel->bss->preload_mode = preload;
 	if (rc) {
 		log_err("cannot load the BPF programs: %s (run with -vv for the verifier's log)",
 			strerror(-rc));
+		goto cleanup;
+	}
+	{
+		/* a launched target's stops are ours to give; an attached
+		 * one's parent (a shell) would see them */
+		__u32 flags = launch ? 1 /* PROC_MAY_STOP */ : 0, key = (__u32)targ;
+
+		if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), &flags, sizeof(flags), 0)) {
+			log_err("cannot set up the process table: %s", strerror(errno));
+			goto cleanup;
+		}
+	}
+	skel->links.on_fork = bpf_program__attach(skel->progs.on_fork);
+	skel->links.on_exec = bpf_program__attach(skel->progs.on_exec);
+	if (!skel->links.on_fork || !skel->links.on_exec) {
+		log_err("cannot attach to sched_process_fork/exec: %s", strerror(errno));
 		goto cleanup;
 	}
 	skel->links.on_task_exit = bpf_program__attach(skel->progs.on_task_exit);
@@ -266,10 +337,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	sym = symbolizer_new(targ, cfg.filter);
-	trace_init(&tr, sym, !launch, t0, out.dirfd);
+	trace_init(&tr, targ, sym, !launch, t0, out.dirfd);
 	pr.skel = skel;
 	pr.filter = cfg.filter;
-	pr.pid = targ;
+	/* forked children run the same files: with --follow-forks the links
+	 * are not filtered by pid, the BPF side keeps to the traced ones */
+	pr.pid = cfg.follow_forks ? 0 : targ;
 	pr.empty = cfg.bench_empty;
 	pr.args = cfg.args;
 	if (cfg.args || cfg.retval) {
@@ -311,7 +384,6 @@ int main(int argc, char **argv)
 				log_warn("%s was not preloaded: probing the call sites instead", hooks);
 				probes_detach_all(&pr);
 				preload = false;
-				skel->bss->preload_mode = 0;
 				if (capture)
 					capture_set_preload(capture, false);
 			} else if (!preload) {
@@ -324,6 +396,7 @@ int main(int argc, char **argv)
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
 			skel->bss->unwind_check = modules_can_longjmp(sym);
+			skel->bss->watch_exec = 1;
 			close(entry_fd);
 			entry_fd = -1;
 			kill(child.pid, SIGCONT);
@@ -348,6 +421,13 @@ int main(int argc, char **argv)
 				filter_is_empty(cfg.filter) ? "" : " matching the filters");
 			goto cleanup;
 		}
+		/* no stop here: libraries loaded later are probed as soon as
+		 * the loader says so, their first calls may be missed */
+		if (modules_watch_loader(&pr, sym))
+			log_warn("cannot watch the dynamic loader: libraries loaded later with "
+				 "dlopen will not be traced");
+		skel->bss->unwind_check = modules_can_longjmp(sym);
+		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;
 		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
 		ri.probe_mode = "callsite";
@@ -368,7 +448,7 @@ int main(int argc, char **argv)
 	status_init(&progress, now_ns(CLOCK_MONOTONIC));
 	/* tests only: a consumer that falls behind, to check loss accounting */
 	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
-	while (launch ? child_alive : true) {
+	for (;;) {
 		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&tr),
 			      skel->bss->lost_total, tr.nthreads);
 		if (delay)
@@ -380,31 +460,28 @@ int main(int argc, char **argv)
 			log_err("reading the ring buffer: %s", strerror(-rc));
 			break;
 		}
-		if (launch) {
-			pid_t r = waitpid(child.pid, &status, WNOHANG | WUNTRACED);
+		/* the stops BPF asked for (exec, dlopen) end here; a user's
+		 * kill -STOP is left alone */
+		handle_remaps(&tr, &pr, capture, &probed, &planned, preload);
+		if (launch && child_alive) {
+			pid_t r = waitpid(child.pid, &status, WNOHANG);
 
-			if (r == child.pid && WIFSTOPPED(status)) {
-				/* ours when the loader probe asked for it; a user's
-				 * kill -STOP is left alone */
-				if (skel->bss->dl_stops != dl_stops) {
-					dl_stops = skel->bss->dl_stops;
-					ring_buffer__consume(rb);
-					symbolizer_load_maps(sym);
-					if (!preload && modules_probe_new(&pr, sym, exe, &probed) < 0)
-						log_warn("a library loaded with dlopen is not traced");
-					modules_plan_new(capture, &pr, sym, &planned);
-					skel->bss->unwind_check |= modules_can_longjmp(sym);
-					kill(child.pid, SIGCONT);
-				}
-			} else if (r == child.pid) {
+			if (r == child.pid) {
 				child_alive = false;
+				/* the exit is known even if its event was lost */
+				tr.procs.v[0]->exited = true;
+			}
+		}
+		if (launch ? !child_alive : target_gone(&tr, pidfd, targ)) {
+			/* with --follow-forks, until the last one has exited */
+			if (!cfg.follow_forks)
+				break;
+			tr.procs.v[0]->exited = true;
+			procs_reap_vanished(&tr.procs);
+			if (!procs_live(&tr.procs)) {
+				ring_buffer__consume(rb);
 				break;
 			}
-		} else {
-			struct pollfd p = { .fd = pidfd, .events = POLLIN };
-			if (tr.proc_exited || (pidfd >= 0 && poll(&p, 1, 0) > 0) ||
-			    (pidfd < 0 && kill(targ, 0) && errno == ESRCH))
-				break;
 		}
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
@@ -427,7 +504,7 @@ int main(int argc, char **argv)
 	probes_detach_all(&pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t_attach) / 1e6);
 	ring_buffer__consume(rb);
-	trace_finish(&tr, targ, "exit not observed (still running when tracing stopped)");
+	trace_finish(&tr, "exit not observed (still running when tracing stopped)");
 	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
 	/* per thread, from BPF's own count: the events that carried the count
@@ -446,7 +523,7 @@ int main(int argc, char **argv)
 	else if (!launch && tr.proc_exited)
 		ret = exit_status_from_wait((int)tr.proc_exit_code, &ri);
 	if (ri.exit_signal) {
-		ri.fatal = crash_find(&tr.crashes, ri.exit_signal);
+		ri.fatal = crash_find(&tr.crashes, ri.exit_signal, (uint32_t)targ);
 		ri.mods = symbolizer_modules(sym, &ri.nmods);
 	}
 

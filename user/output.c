@@ -147,11 +147,72 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 		fputs("null", f);
 	key(f, "buffer_size", false);
 	jsonw_u64(f, c->buffer_size);
+	key(f, "follow_forks", false);
+	fputs(c->follow_forks ? "true" : "false", f);
 	key(f, "mode", false);
 	jsonw_cstr(f, c->pid ? "attach" : "launch");
 	key(f, "probe_mode", false);
 	jsonw_cstr(f, probe_mode);
 	fputc('}', f);
+}
+
+static void write_exit(FILE *f, const struct proc *p)
+{
+	key(f, "exit_code", false);
+	if (p->exited && !(p->exit_code & 0x7f))
+		jsonw_i64(f, (p->exit_code >> 8) & 0xff);
+	else
+		fputs("null", f);
+	key(f, "exit_signal", false);
+	if (p->exited && (p->exit_code & 0x7f))
+		jsonw_i64(f, p->exit_code & 0x7f);
+	else
+		fputs("null", f);
+}
+
+/* every traced process: the target first, then the ones it forked
+ * (--follow-forks), with the images each exec'd */
+static void write_processes(FILE *f, const struct proc_table *pt)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < pt->n; i++) {
+		const struct proc *p = pt->v[i];
+
+		if (i)
+			fputc(',', f);
+		fputc('{', f);
+		key(f, "pid", true);
+		jsonw_i64(f, p->pid);
+		key(f, "parent_pid", false);
+		if (p->forked)
+			jsonw_i64(f, p->ppid);
+		else
+			fputs("null", f);
+		key(f, "start_ns", false);
+		if (p->forked)
+			jsonw_u64(f, p->start_ns);
+		else
+			fputs("null", f);
+		key(f, "end_ns", false);
+		if (p->exited && p->end_ns)
+			jsonw_u64(f, p->end_ns);
+		else
+			fputs("null", f);
+		key(f, "execs", false);
+		fputc('[', f);
+		for (size_t k = 0; k < p->nexecs; k++) {
+			fputs(k ? ",{" : "{", f);
+			key(f, "ts_ns", true);
+			jsonw_u64(f, p->execs[k].ts);
+			key(f, "path", false);
+			jsonw_cstr(f, p->execs[k].path);
+			fputc('}', f);
+		}
+		fputc(']', f);
+		write_exit(f, p);
+		fputc('}', f);
+	}
+	fputc(']', f);
 }
 
 int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
@@ -198,6 +259,8 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		jsonw_i64(f, ri->exit_signal);
 	else
 		fputs("null", f);
+	key(f, "processes", false);
+	write_processes(f, &tr->procs);
 	key(f, "options", false);
 	write_options(f, ri->cfg, ri->probe_mode);
 	fputs("},\"call_trees\":{", f);
@@ -219,6 +282,9 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 			log_err("writing '%s': %s", o->path, strerror(-rc));
 			return -1;
 		}
+		fputc(',', f);
+		jsonw_key(f, "pid");
+		jsonw_u64(f, t->pid);
 		crash_write_thread_signals(f, &tr->crashes, t->tid, ri->fatal);
 		fputc('}', f);
 	}

@@ -59,7 +59,7 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
 	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
 	struct elf_image *img;
-	uint64_t offs[2], cookies[2] = { 0, CTRACE_COOKIE_EXIT };
+	uint64_t offs[2], cookies[2] = { CTRACE_COOKIE_HOOK, CTRACE_COOKIE_HOOK | CTRACE_COOKIE_EXIT };
 	char err[256];
 	int rc = -1;
 

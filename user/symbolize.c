@@ -170,6 +170,11 @@ int symbolizer_load_maps(struct symbolizer *s)
 	return 0;
 }
 
+const struct filter *symbolizer_filter(const struct symbolizer *s)
+{
+	return s->filter;
+}
+
 const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n)
 {
 	*n = s->nmods;

@@ -35,6 +35,7 @@ int symbolizer_load_maps(struct symbolizer *s);
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
 /* [addr, addr+len) was unmapped (dlclose): names cached there are forgotten */
 void symbolizer_forget(struct symbolizer *s, uint64_t addr, uint64_t len);
+const struct filter *symbolizer_filter(const struct symbolizer *s);
 /* the executable mappings known so far */
 const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n);
 

@@ -11,9 +11,16 @@
 #include "trace.h"
 #include "tree.h"
 
-int trace_init(struct trace *tr, struct symbolizer *sym, bool attach, uint64_t t0, int spool_dirfd)
+#define R_EXEC "exit not observed (the process replaced its image: exec)"
+#define R_FORKED "entry not observed (called before the fork, in the parent)"
+#define R_NOPLANS "not captured: the process's map is not the one the plans were made " \
+		  "for (it exec'd, or loaded code after the fork)"
+
+int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
+	       int spool_dirfd)
 {
 	memset(tr, 0, sizeof(*tr));
+	procs_init(&tr->procs, pid, sym, symbolizer_filter(sym));
 	tr->sym = sym;
 	tr->attach = attach;
 	tr->t0 = t0;
@@ -74,6 +81,7 @@ static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool creat
 		abort();
 	}
 	tree_init(t, tid, spool, tr->attach);
+	t->pid = tr->procs.main_pid; /* until its THREAD event says */
 	tr->threads[tr->nthreads++] = t;
 	tr->live[tr->nlive++] = t;
 	return tr->last = t;
@@ -100,11 +108,83 @@ static void set_name(struct thread_tree *t, const char *comm)
 	t->name[n] = 0;
 }
 
+/* the process of a thread; threads of a process not seen before (their
+ * fork was lost) are symbolized with the target's map */
+static struct proc *proc_of(struct trace *tr, uint32_t pid)
+{
+	struct proc *p = procs_find(&tr->procs, (pid_t)pid);
+
+	return p ? p : procs_add(&tr->procs, (pid_t)pid, 0, tr->sym);
+}
+
+static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_t ts)
+{
+	struct proc *p, *parent;
+	struct thread_tree *t;
+	char path[CTRACE_PATH_MAX + 1];
+
+	switch (e->h.kind) {
+	case CTRACE_EV_FORK:
+		parent = proc_of(tr, e->parent);
+		p = procs_add(&tr->procs, (pid_t)e->tgid, (pid_t)e->parent, parent->sym);
+		p->forked = true;
+		p->noplans = parent->noplans;
+		p->start_ns = ts;
+		memcpy(p->comm, e->comm, CTRACE_COMM_LEN);
+		/* a tree of its own from the start: the calls it returns from
+		 * were entered in the parent */
+		t = thread_for(tr, e->h.tid, true);
+		if (t->calls || t->nstack) {
+			thread_ended(tr, t);
+			t = thread_for(tr, e->h.tid, true);
+		}
+		t->pid = e->tgid;
+		t->attach = true;
+		t->before = R_FORKED;
+		set_name(t, e->comm);
+		break;
+	case CTRACE_EV_EXEC:
+		p = proc_of(tr, e->tgid);
+		/* the calls open in the old image never return; the new image
+		 * gets a tree of its own */
+		for (uint32_t tid = e->parent;; tid = e->h.tid) {
+			t = thread_for(tr, tid, false);
+			if (t) {
+				tree_close_all(t, R_EXEC);
+				thread_ended(tr, t);
+			}
+			if (tid == e->h.tid)
+				break;
+		}
+		t = thread_for(tr, e->h.tid, true);
+		t->pid = e->tgid;
+		set_name(t, e->comm);
+		memcpy(path, e->path, CTRACE_PATH_MAX);
+		path[CTRACE_PATH_MAX] = 0;
+		procs_note_exec(p, ts, path);
+		procs_own_sym(&tr->procs, p);
+		p->noplans = true;
+		p->remap = true;
+		p->stopped |= e->stopped != 0;
+		break;
+	case CTRACE_EV_DLSTATE:
+		p = proc_of(tr, e->tgid);
+		if (!p->own_sym) { /* a forked child loads code of its own */
+			procs_own_sym(&tr->procs, p);
+			p->noplans = true;
+		}
+		p->remap = true;
+		p->stopped |= e->stopped != 0;
+		break;
+	}
+}
+
 int trace_on_event(void *ctx, void *data, size_t size)
 {
 	struct trace *tr = ctx;
 	const struct ctrace_hdr *h = data;
 	struct thread_tree *t;
+	struct proc *p;
 	uint64_t ts;
 
 	if (size < sizeof(*h))
@@ -123,8 +203,11 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		t = thread_for(tr, h->tid, true);
-		fi = symbolize(tr->sym, e->fn);
+		p = proc_of(tr, t->pid);
+		fi = symbolize(p->sym, e->fn);
 		t->lost = e->lost;
+		if (tr->capture)
+			capture_set_unavailable(tr->capture, p->noplans ? R_NOPLANS : NULL);
 		if (h->kind == CTRACE_EV_EXIT) {
 			int r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
 
@@ -144,10 +227,19 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	case CTRACE_EV_MUNMAP: {
 		const struct ctrace_munmap *e = data;
 
-		if (size >= sizeof(*e))
-			symbolizer_forget(tr->sym, e->addr, e->len);
+		if (size < sizeof(*e))
+			return 0;
+		t = thread_for(tr, h->tid, false);
+		symbolizer_forget(proc_of(tr, t ? t->pid : (uint32_t)tr->procs.main_pid)->sym, e->addr, e->len);
 		break;
 	}
+	case CTRACE_EV_FORK:
+	case CTRACE_EV_EXEC:
+	case CTRACE_EV_DLSTATE:
+		if (size < sizeof(struct ctrace_proc))
+			return 0;
+		on_proc_event(tr, data, ts);
+		break;
 	case CTRACE_EV_UNWIND: {
 		const struct ctrace_call *e = data;
 
@@ -169,7 +261,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		capture_ret_extra(tr->capture, e, &x);
 		if (x.write)
-			tree_return(t, symbolize(tr->sym, e->fn), &x);
+			tree_return(t, symbolize(proc_of(tr, t->pid)->sym, e->fn), &x);
 		break;
 	}
 	case CTRACE_EV_THREAD: {
@@ -177,7 +269,10 @@ int trace_on_event(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			return 0;
-		set_name(thread_for(tr, h->tid, true), e->comm);
+		t = thread_for(tr, h->tid, true);
+		t->pid = e->tgid;
+		proc_of(tr, e->tgid);
+		set_name(t, e->comm);
 		break;
 	}
 	case CTRACE_EV_SIGNAL:
@@ -191,8 +286,14 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		if (e->group_dead) {
-			tr->proc_exited = true;
-			tr->proc_exit_code = e->exit_code;
+			p = proc_of(tr, e->tgid);
+			p->exited = true;
+			p->exit_code = e->exit_code;
+			p->end_ns = ts;
+			if ((pid_t)e->tgid == tr->procs.main_pid) {
+				tr->proc_exited = true;
+				tr->proc_exit_code = e->exit_code;
+			}
 		}
 		t = thread_for(tr, h->tid, false);
 		if (!t)
@@ -215,7 +316,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void trace_finish(struct trace *tr, pid_t pid, const char *reason)
+void trace_finish(struct trace *tr, const char *reason)
 {
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		struct thread_tree *t = tr->threads[i];
@@ -225,7 +326,7 @@ void trace_finish(struct trace *tr, pid_t pid, const char *reason)
 		if (t->exited)
 			continue;
 		/* the name it has now: threads often name themselves after starting */
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", (int)pid, t->tid);
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", t->pid, t->tid);
 		f = fopen(path, "re");
 		if (f) {
 			if (fgets(comm, sizeof(comm), f)) {
@@ -254,6 +355,7 @@ void trace_free(struct trace *tr)
 		free(tr->threads[i]);
 	}
 	crash_free(&tr->crashes);
+	procs_free(&tr->procs);
 	free(tr->threads);
 	free(tr->live);
 	tr->live = NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "crash.h"
+#include "procs.h"
 
 struct capture;
 struct symbolizer;
@@ -23,18 +24,21 @@ struct trace {
 	size_t nlive, caplive;
 	struct thread_tree *last;
 	uint64_t events;
-	/* the target's end, as the kernel saw it (sched_process_exit) */
+	/* the target's end (the first process), as the kernel saw it */
 	bool proc_exited;
 	uint32_t proc_exit_code;   /* wait-status form */
 	struct crash_log crashes;  /* fault signals, with each thread's open calls */
+	struct proc_table procs;   /* the target and what it forked */
 	int err;                   /* first spool error (-errno) */
 };
 
-int  trace_init(struct trace *tr, struct symbolizer *sym, bool attach, uint64_t t0, int spool_dirfd);
+/* sym names the addresses of process pid, the target */
+int  trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
+		int spool_dirfd);
 /* ring_buffer_sample_fn */
 int  trace_on_event(void *ctx, void *data, size_t size);
 /* close every thread's open frames (tracing stopped with calls running) */
-void trace_finish(struct trace *tr, pid_t pid, const char *reason);
+void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
 void trace_free(struct trace *tr);
 

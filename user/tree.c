@@ -227,7 +227,7 @@ static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, u
 static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_known, uint64_t end)
 {
 	FILE *s = t->spool;
-	const char *reason = t->attach ? (end_known ? R_BEFORE : R_BEFORE_LOST)
+	const char *reason = t->attach ? (end_known ? (t->before ? t->before : R_BEFORE) : R_BEFORE_LOST)
 				       : (end_known ? R_LOST_ENTRY : R_LOST_BOTH);
 
 	t->wraps++;

@@ -42,6 +42,7 @@ struct tree_extra {
 
 struct thread_tree {
 	uint32_t tid;
+	uint32_t pid;       /* its process */
 	char name[64];
 	FILE *spool;
 	struct frame *stack;
@@ -52,6 +53,7 @@ struct thread_tree {
 	uint64_t calls;     /* nodes written */
 	uint64_t lost;      /* events this thread lost (from BPF) */
 	bool attach;        /* calls may predate tracing */
+	const char *before; /* then why: NULL for "already running when tracing started" */
 	bool exited;
 	uint64_t first_ts, last_ts;
 	/* a call that returned and waits for its return value (--retval) */

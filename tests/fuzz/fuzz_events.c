@@ -267,7 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2)
 		FUZZ_ASSERT(!filter_add(flt, "*", true, err, sizeof(err)), "filter: %s", err);
 	sym = symbolizer_new(FAKE_PID, flt);
-	trace_init(&tr, sym, data[0] & 1, T0, spool_dirfd);
+	trace_init(&tr, FAKE_PID, sym, data[0] & 1, T0, spool_dirfd);
 	for (size_t i = 1; size - i >= 2;) {
 		uint16_t h = (uint16_t)(data[i] | data[i + 1] << 8);
 		size_t len = h & 0x7fff;
@@ -278,7 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feed(&tr, data + i, len, h & 0x8000);
 		i += len;
 	}
-	trace_finish(&tr, FAKE_PID, "exit not observed (still running when tracing stopped)");
+	trace_finish(&tr, "exit not observed (still running when tracing stopped)");
 	if (tr.proc_exited) { /* as main.c reports an attached process's end */
 		int st = (int)tr.proc_exit_code;
 
@@ -286,7 +286,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (WIFSIGNALED(st)) {
 			exit_ri.exit_signal = WTERMSIG(st);
 			exit_ri.exit_code = -1;
-			fatal = crash_find(&tr.crashes, exit_ri.exit_signal);
+			fatal = crash_find(&tr.crashes, exit_ri.exit_signal, FAKE_PID);
 		} else {
 			exit_ri.exit_code = WEXITSTATUS(st);
 		}

@@ -13,7 +13,7 @@ HEX = re.compile(r"^0x[0-9a-f]+$")
 METADATA_KEYS = {
     "tool", "version", "format_version", "timestamp", "duration_ns", "command", "pid",
     "executable", "total_calls", "threads", "lost_events", "exit_code", "exit_signal",
-    "options",
+    "options", "processes",
 }
 NODE_KEYS = {"function", "address", "module", "start_ns", "end_ns", "duration_ns", "children"}
 
@@ -123,8 +123,14 @@ def check_invariants(doc):
     assert isinstance(trees, dict)
     assert md["threads"] == len(trees)
     total = 0
+    pids = [p["pid"] for p in md["processes"]]
+    assert pids and pids[0] == md["pid"], (pids, md["pid"])
     for key, tree in trees.items():
-        assert key == str(tree["thread_id"]), (key, tree["thread_id"])
+        # a tid used again (a new thread, or the image after an exec): "tid#2"
+        tid, _, nth = key.partition("#")
+        assert tid == str(tree["thread_id"]) and (not nth or int(nth) >= 2), \
+            (key, tree["thread_id"])
+        assert tree["pid"] in pids, (key, tree["pid"], pids)
         assert isinstance(tree["thread_name"], str)
         nodes = 0
         partial = 0

@@ -71,10 +71,11 @@ def load(events_path, executable, command, exit_code=None, exit_signal=None):
             "total_calls": sum(th["calls"] for th in threads.values()),
             "threads": len(threads), "lost_events": 0, "exit_code": exit_code,
             "exit_signal": exit_signal, "options": {},
+            "processes": [{"pid": first_tid or 1, "parent_pid": None, "execs": []}],
         },
         "call_trees": {
             str(tid): {"thread_id": tid, "thread_name": th["name"], "total_calls": th["calls"],
-                       "root_calls": th["roots"]}
+                       "pid": first_tid or 1, "root_calls": th["roots"]}
             for tid, th in threads.items()
         },
         "crash": None,
