@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 	struct status progress;
 	char exe[PATH_MAX], hooks[PATH_MAX], err[256], **cmdline = NULL;
 	const char *img_path, *delay;
-	bool launch, preload = false, child_alive = false, trace_ok = false;
+	bool launch, preload = false, child_alive = false, trace_ok = false, no_trace = false;
 	int entry_fd = -1, pidfd = -1, status = 0, ret = 1, rc;
 	sig_atomic_t handled = 0;
 	uint64_t t0, t_attach, deadline = 0;
@@ -460,6 +460,12 @@ int main(int argc, char **argv)
 			log_err("reading the ring buffer: %s", strerror(-rc));
 			break;
 		}
+		if (trace_spool_error(&tr)) {
+			/* nothing more can be kept: stop probing, the target runs on */
+			log_err("writing the trace beside '%s': %s; tracing stopped, the program "
+				"runs on untraced", cfg.output, strerror(tr.err));
+			break;
+		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
 		handle_remaps(&tr, &pr, capture, &probed, &planned, preload);
@@ -531,7 +537,10 @@ cleanup:
 	if (entry_fd >= 0)
 		close(entry_fd);
 	probes_detach_all(&pr);
-	if (trace_ok) {
+	if (trace_ok && tr.err) {
+		output_abort(&out);
+		no_trace = true;
+	} else if (trace_ok) {
 		ri.cfg = &cfg;
 		ri.pid = targ;
 		ri.executable = exe;
@@ -544,8 +553,7 @@ cleanup:
 		}
 		if (output_write(&out, &tr, &ri) || output_commit(&out)) {
 			output_abort(&out);
-			if (!ret)
-				ret = 1;
+			no_trace = true;
 		} else {
 			struct stat st;
 			if (ri.lost_events)
@@ -602,6 +610,9 @@ cleanup:
 	} else if (launch && !trace_ok && child.pid > 0 && !child_alive) {
 		launch_kill(&child);
 	}
+	/* no trace: whatever the target did, scripts must see the failure */
+	if (no_trace)
+		ret = 1;
 	if (cmdline) {
 		free(cmdline[0]);
 		free(cmdline);

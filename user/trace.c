@@ -339,6 +339,21 @@ void trace_finish(struct trace *tr, const char *reason)
 	}
 }
 
+int trace_spool_error(struct trace *tr)
+{
+	for (size_t i = 0; i < tr->nthreads && !tr->err; i++) {
+		FILE *s = tr->threads[i]->spool;
+
+		if (!s || !ferror(s))
+			continue;
+		/* stdio keeps no errno: one more try names the cause */
+		clearerr(s);
+		errno = 0;
+		tr->err = fflush(s) && errno ? errno : EIO;
+	}
+	return tr->err;
+}
+
 uint64_t trace_total_calls(const struct trace *tr)
 {
 	uint64_t n = 0;

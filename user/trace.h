@@ -29,7 +29,7 @@ struct trace {
 	uint32_t proc_exit_code;   /* wait-status form */
 	struct crash_log crashes;  /* fault signals, with each thread's open calls */
 	struct proc_table procs;   /* the target and what it forked */
-	int err;                   /* first spool error (-errno) */
+	int err;                   /* first spool write error (errno) */
 };
 
 /* sym names the addresses of process pid, the target */
@@ -40,6 +40,9 @@ int  trace_on_event(void *ctx, void *data, size_t size);
 /* close every thread's open frames (tracing stopped with calls running) */
 void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
+/* the first error writing the trees beside the output (a full disk), as an
+ * errno; 0 while all is well */
+int  trace_spool_error(struct trace *tr);
 void trace_free(struct trace *tr);
 
 #endif
