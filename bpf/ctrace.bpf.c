@@ -46,6 +46,14 @@ static __always_inline __u32 proc_flags(__u32 tgid)
 	return f ? *f : 0;
 }
 
+/* the target's own PROC_NOPLANS, without a lookup on the hot path */
+__u32 targ_noplans = 0;
+
+static __always_inline bool no_plans(__u32 tgid)
+{
+	return tgid == targ_tgid ? targ_noplans : proc_flags(tgid) & PROC_NOPLANS;
+}
+
 #define SP_SLOTS 64
 
 struct tstate {
@@ -466,7 +474,7 @@ int on_hook_args(struct pt_regs *ctx)
 		return 0;
 	/* the plans are keyed by address in the first image's map */
 	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (proc_flags(tgid) & PROC_NOPLANS)
+	if (no_plans(tgid))
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	/* the plan is keyed by the hook call's return address: ip + length at
 	 * the call site; at a preloaded hook, this_fn finds the plan of a
@@ -530,7 +538,7 @@ int on_ret(struct pt_regs *ctx)
 	const struct ctrace_arg_plan *ap;
 	__u64 fn, regs[16];
 
-	if (!ours() || (proc_flags(bpf_get_current_pid_tgid() >> 32) & PROC_NOPLANS))
+	if (!ours() || no_plans(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	fn = bpf_get_func_ip(ctx);
 	ap = bpf_map_lookup_elem(&ret_plans, &fn);
@@ -624,7 +632,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
 		return 0;
 	/* its parent is a traced process: a stop is only seen by that */
-	flags = PROC_MAY_STOP | (proc_flags(ptgid) & PROC_NOPLANS);
+	flags = PROC_MAY_STOP | (no_plans(ptgid) ? PROC_NOPLANS : 0);
 	if (bpf_map_update_elem(&procs, &pid, &flags, BPF_ANY)) {
 		__sync_fetch_and_add(&untracked_total, 1);
 		return 0;
@@ -646,6 +654,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	st = bpf_task_storage_get(&threads, p, 0, 0);
 	if (st)
 		st->depth = 0;
+	if (tgid == targ_tgid)
+		targ_noplans = 1;
 	f = bpf_map_lookup_elem(&procs, &tgid);
 	if (f)
 		__sync_fetch_and_or(f, PROC_NOPLANS);

@@ -87,6 +87,7 @@ void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_
 	n->seq = e->seq;
 	n->tid = e->h.tid;
 	n->pid = t ? t->pid : 0;
+	n->tree = t;
 	n->sig = e->sig;
 	n->code = e->code;
 	n->addr = e->addr;
@@ -351,7 +352,7 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 	unwind_free(bt, nbt);
 }
 
-void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid,
+void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct thread_tree *t,
 				const struct signal_note *fatal)
 {
 	bool first = true;
@@ -359,7 +360,7 @@ void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid
 	for (size_t i = 0; i < l->n; i++) {
 		const struct signal_note *n = &l->v[i];
 
-		if (n->tid != tid)
+		if (n->tree != t)
 			continue;
 		fputs(first ? ",\"signals\":[" : ",", f);
 		first = false;

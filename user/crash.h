@@ -25,6 +25,7 @@ struct crash_frame {
 struct signal_note {
 	uint32_t seq, tid;
 	uint32_t pid;               /* its process (0: not known) */
+	const struct thread_tree *tree; /* the thread's tree then (a tid has one per image) */
 	int sig, code;
 	uint64_t addr, ts;
 	char thread_name[64];
@@ -51,8 +52,9 @@ int crash_on_record(void *ctx, void *data, size_t size);
 const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid);
 void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
 		      size_t nmods, struct capture *cap, FILE *summary, const char *output);
-/* ,"signals":[…] of one thread, when it got any fault signal, fatal or not */
-void crash_write_thread_signals(FILE *f, const struct crash_log *l, uint32_t tid,
+/* ,"signals":[…] of one thread's tree, when it got any fault signal, fatal
+ * or not */
+void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct thread_tree *t,
 				const struct signal_note *fatal);
 void crash_free(struct crash_log *l);
 const char *signal_name(int sig);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "output.h"
 #include "pattern.h"
+#include "symbolize.h"
 #include "trace.h"
 #include "tree.h"
 
@@ -171,9 +172,12 @@ static void write_exit(FILE *f, const struct proc *p)
 }
 
 /* every traced process: the target first, then the ones it forked
- * (--follow-forks), with the images each exec'd */
-static void write_processes(FILE *f, const struct proc_table *pt)
+ * (--follow-forks), with the images each exec'd; a forked one that a fault
+ * killed has its crash report here (the target's is the top-level one) */
+static void write_processes(FILE *f, const struct trace *tr, const char *output)
 {
+	const struct proc_table *pt = &tr->procs;
+
 	fputc('[', f);
 	for (size_t i = 0; i < pt->n; i++) {
 		const struct proc *p = pt->v[i];
@@ -210,6 +214,25 @@ static void write_processes(FILE *f, const struct proc_table *pt)
 		}
 		fputc(']', f);
 		write_exit(f, p);
+		if (p->pid != pt->main_pid) {
+			const struct signal_note *n = NULL;
+			const struct module *mods;
+			size_t nmods;
+
+			if (p->exited && (p->exit_code & 0x7f))
+				n = crash_find(&tr->crashes, p->exit_code & 0x7f, (uint32_t)p->pid);
+			key(f, "crash", false);
+			if (n && n->pid == (uint32_t)p->pid) {
+				mods = symbolizer_modules(p->sym, &nmods);
+				crash_write_json(f, n, p->pid, mods, nmods, p->noplans ? NULL : tr->capture,
+						 NULL, output);
+				log_warn("forked process %d died of %s: its crash report is "
+					 ".metadata.processes[%zu].crash in %s", (int)p->pid,
+					 signal_name(n->sig), i, output);
+			} else {
+				fputs("null", f);
+			}
+		}
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -260,7 +283,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	else
 		fputs("null", f);
 	key(f, "processes", false);
-	write_processes(f, &tr->procs);
+	write_processes(f, tr, o->path);
 	key(f, "options", false);
 	write_options(f, ri->cfg, ri->probe_mode);
 	fputs("},\"call_trees\":{", f);
@@ -285,7 +308,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		fputc(',', f);
 		jsonw_key(f, "pid");
 		jsonw_u64(f, t->pid);
-		crash_write_thread_signals(f, &tr->crashes, t->tid, ri->fatal);
+		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 		fputc('}', f);
 	}
 	fputs("},\"crash\":", f);

@@ -170,3 +170,59 @@ def test_dlopen_while_attached(build, trace, procs, tmp_path):
         assert shape(r) == T("plug_run", T("plug_inner"))
         assert r["module"] == "plugin_a.so"
     assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.crash
+@pytest.mark.parametrize("probe", PROBES)
+def test_forked_child_crashes(build, trace, probe):
+    """A forked child killed by a fault: its exit signal, and its own crash
+    report in its process entry, with the call stack it died in; the
+    target's own "crash" stays null."""
+    exe = build("forker.c", "-O0")
+    proc, doc = trace([exe, "forkcrash", 1], "--probe", probe, "--follow-forks", "-a")
+    assert proc.returncode == 0, proc.stderr
+    assert statuses(proc.stdout) == {0: 128 + 11}
+    (kid,) = child_pids(proc.stdout).values()
+    assert doc["crash"] is None
+    p = processes(doc)[kid]
+    assert p["exit_signal"] == 11 and p["exit_code"] is None
+    crash = p["crash"]
+    assert crash["signal_name"] == "SIGSEGV" and crash["thread_id"] == kid
+    assert crash["fault_address"] == "0x0"
+    top = crash["call_stack"][0]
+    assert top["function"] == "child_crash"
+    assert top["arguments"][0]["value"] == "0x0"
+    (t,) = trees_of(doc, kid)
+    assert [s["signal_name"] for s in t["signals"]] == ["SIGSEGV"]
+    (c,) = t["root_calls"]
+    assert c["function"] == "child_crash" and "SIGSEGV" in c["partial_reason"]
+
+
+def test_attach_follow_forks(build, trace, procs, tmp_path):
+    """Attached with --follow-forks: the children the process forks after
+    the attach are traced, each under its own pid."""
+    exe = build("forker.c", "-O2")
+    go = tmp_path / "go"
+    target = procs.popen([exe, "waitfork", go], stdout=subprocess.PIPE, encoding="utf-8")
+    assert target.stdout.readline() == "ready\n"
+    tracer, out = trace.start(["-p", target.pid, "--follow-forks"])
+    wait_attached(tracer)
+    time.sleep(0.2)
+    go.touch()
+    proc, doc = trace.finish(tracer, out)
+    assert proc.returncode == 0, proc.stderr
+    rest = target.stdout.read()
+    assert target.wait(timeout=10) == 0
+    assert statuses(rest) == {0: 10, 1: 11}, rest
+    kids = child_pids(rest)
+    ps = processes(doc)
+    assert set(ps) == {target.pid, *kids.values()}
+    for k, pid in kids.items():
+        assert ps[pid]["parent_pid"] == target.pid and ps[pid]["exit_code"] == 10 + k
+        (t,) = trees_of(doc, pid)
+        (w,) = t["root_calls"]
+        assert shape(w) == T("child_work", *[T("leaf")] * (k + 1))
+    (m,) = main_thread(doc)["root_calls"]
+    assert m["function"] == "main" and "already running" in m["partial_reason"]
+    assert shape(m) == T("main", T("spawn"), T("spawn"), T("parent_done"))
+    assert doc["metadata"]["lost_events"] == 0

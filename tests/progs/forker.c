@@ -5,6 +5,10 @@
  *   forker execenv PROG the same with an empty environment (no LD_PRELOAD)
  *   forker forkexec PROG main > spawn_exec: the child execs PROG 5;
  *                       the parent waits, then parent_done
+ *   forker forkcrash 1  main > spawn: the child's child_crash writes through
+ *                       NULL (SIGSEGV); the parent reaps it, parent_done
+ *   forker waitfork GOFILE  prints "ready", waits (untraced) until GOFILE
+ *                       exists, then does what "fork 2" does
  * Prints "child K pid=P" from each child and "status K=S" per child reaped,
  * so the tests know the pids and exit statuses. */
 #include <stdio.h>
@@ -28,6 +32,14 @@ NOINLINE int child_work(int k)
 	return 10 + k;
 }
 
+NOINLINE void child_crash(int *p)
+{
+	*p = 42;
+}
+
+static int crash_child;
+static int *volatile nowhere;
+
 NOINLINE pid_t spawn(int k)
 {
 	pid_t pid;
@@ -37,9 +49,19 @@ NOINLINE pid_t spawn(int k)
 	if (pid == 0) {
 		printf("child %d pid=%d\n", k, (int)getpid());
 		fflush(stdout);
+		if (crash_child)
+			child_crash(nowhere);
 		_exit(child_work(k));
 	}
 	return pid;
+}
+
+NOINSTR static void wait_for_file(const char *path)
+{
+	puts("ready");
+	fflush(stdout);
+	while (access(path, F_OK))
+		usleep(10000);
 }
 
 NOINLINE void parent_done(int n)
@@ -92,7 +114,13 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
-	if (!strcmp(argv[1], "fork")) {
+	if (!strcmp(argv[1], "waitfork")) {
+		wait_for_file(argv[2]);
+		argv[2] = "2";
+		argv[1] = "fork";
+	}
+	crash_child = !strcmp(argv[1], "forkcrash");
+	if (!strcmp(argv[1], "fork") || crash_child) {
 		n = atoi(argv[2]);
 		if (n < 1 || n > 16)
 			return 2;
