@@ -134,6 +134,9 @@ int preflight_pid(pid_t pid, char *buf, size_t len)
 		if (errno == ENOENT)
 			log_err("process %d is a kernel thread or has no executable: nothing to trace",
 				(int)pid);
+		else if (errno == EACCES || errno == EPERM)
+			log_err("cannot inspect process %d: %s (another user's process needs root "
+				"or CAP_SYS_PTRACE)", (int)pid, strerror(errno));
 		else
 			log_err("cannot inspect process %d: %s", (int)pid, strerror(errno));
 		return -1;

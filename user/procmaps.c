@@ -1,8 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "procmaps.h"
 
 int proc_maps_read(pid_t pid, struct proc_maps *out)
@@ -67,7 +71,23 @@ void proc_maps_free(struct proc_maps *m)
 
 void proc_maps_file_path(pid_t pid, const struct map_entry *e, char *buf, size_t len)
 {
+	char alt[PATH_MAX + 64];
+	struct stat st;
+	int fd;
+
 	/* map_files reaches the very file mapped, even when it was replaced or
 	 * deleted on disk since, and across mount namespaces */
 	snprintf(buf, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, e->start, e->end);
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	/* map_files needs CAP_SYS_ADMIN: without it, the path through the
+	 * process's root, if it still names the same file */
+	if ((errno != EPERM && errno != EACCES) || !e->path || e->path[0] != '/')
+		return;
+	snprintf(alt, sizeof(alt), "/proc/%d/root%s", (int)pid, e->path);
+	if (!stat(alt, &st) && st.st_ino == e->inode && strlen(alt) < len)
+		strcpy(buf, alt);
 }
