@@ -98,10 +98,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static bool is_proc_record(uint32_t kind)
+{
+	return kind == CTRACE_EV_FORK || kind == CTRACE_EV_EXEC || kind == CTRACE_EV_DLSTATE;
+}
+
 static bool is_call_record(uint32_t kind)
 {
 	return kind != CTRACE_EV_THREAD && kind != CTRACE_EV_THREAD_EXIT &&
-	       kind != CTRACE_EV_SIGNAL && kind != CTRACE_EV_RETVAL;
+	       kind != CTRACE_EV_SIGNAL && kind != CTRACE_EV_RETVAL && !is_proc_record(kind);
+}
+
+/* process ids above pid_max, so that no symbolizer reads a real /proc entry */
+static uint32_t fake_pid(uint32_t pid)
+{
+	return FAKE_PID + (pid & 7);
 }
 
 static void feed(struct trace *tr, const uint8_t *p, size_t len, bool crash_rec)
@@ -119,6 +130,17 @@ static void feed(struct trace *tr, const uint8_t *p, size_t len, bool crash_rec)
 
 	FUZZ_ASSERT(rec, "out of memory");
 	memcpy(rec, p, len);
+	if (len >= sizeof(struct ctrace_proc) && is_proc_record(((struct ctrace_hdr *)rec)->kind)) {
+		struct ctrace_proc *e = (struct ctrace_proc *)rec;
+
+		e->tgid = fake_pid(e->tgid);
+		if (e->h.kind == CTRACE_EV_FORK)
+			e->parent = fake_pid(e->parent);
+	}
+	if (len >= sizeof(struct ctrace_thread) &&
+	    (((struct ctrace_hdr *)rec)->kind == CTRACE_EV_THREAD ||
+	     ((struct ctrace_hdr *)rec)->kind == CTRACE_EV_THREAD_EXIT))
+		((struct ctrace_thread *)rec)->tgid = fake_pid(((struct ctrace_thread *)rec)->tgid);
 	if (len >= sizeof(struct ctrace_call) && is_call_record(((struct ctrace_hdr *)rec)->kind)) {
 		int32_t d = ((struct ctrace_call *)rec)->depth;
 

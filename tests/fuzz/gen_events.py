@@ -15,7 +15,9 @@ import struct
 import subprocess
 import sys
 
-ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND = range(1, 10)
+ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND, MUNMAP, \
+    FORK, EXEC, DLSTATE = range(1, 14)
+MAIN = 0x7ffffff0  # the harness's FAKE_PID; process ids are mapped into FAKE_PID + 0..7
 T0 = 1_000_000_000  # the harness's t0
 UNWIND_BASE = 0x10000000
 ATTACH, HIDE_ALL = 1, 2
@@ -205,6 +207,32 @@ def crash_before_note(elf):
     return r
 
 
+def proc(kind, tid, ts, tgid, parent=0, stopped=0, comm=b"", path=b""):
+    return hdr(kind, tid, ts) + struct.pack("<IIII16s256s", tgid, parent, stopped, 0, comm, path)
+
+
+def forks_and_execs():
+    # the target forks two children (one execs, one dies of a fault) and
+    # then execs itself; a dlopen in between
+    r = [thread(THREAD, 100, 0, b"parent", tgid=MAIN), call(ENTER, 100, 1, F["main"], 1),
+         call(ENTER, 100, 2, F["worker"], 2),
+         proc(FORK, MAIN + 1, 3, MAIN + 1, parent=MAIN, comm=b"parent"),
+         proc(FORK, MAIN + 2, 4, MAIN + 2, parent=MAIN, comm=b"parent"),
+         call(EXIT, MAIN + 1, 5, F["worker"], 0), call(ENTER, MAIN + 1, 6, F["fact"], 0),
+         proc(EXEC, MAIN + 1, 7, MAIN + 1, parent=MAIN + 1, stopped=1, comm=b"child",
+              path=b"/bin/child"),
+         proc(DLSTATE, MAIN + 1, 8, MAIN + 1, stopped=1),
+         call(ENTER, MAIN + 1, 9, F["lex"], 1), call(EXIT, MAIN + 1, 10, F["lex"], 1),
+         thread(THREAD_EXIT, MAIN + 1, 11, b"child", exit_code=3 << 8, group_dead=1, tgid=MAIN + 1),
+         call(ENTER, MAIN + 2, 12, F["emit"], 1), signal(MAIN + 2, 13, 1, 11, 1, 0),
+         thread(THREAD_EXIT, MAIN + 2, 14, b"parent", exit_code=11, group_dead=1, tgid=MAIN + 2),
+         proc(DLSTATE, 100, 15, MAIN, stopped=1),
+         call(EXIT, 100, 16, F["worker"], 2),
+         proc(EXEC, 100, 17, MAIN, parent=100, stopped=1, comm=b"next", path=b"/bin/next" * 40),
+         call(ENTER, 100, 18, F["main"], 1), call(EXIT, 100, 19, F["main"], 1)]
+    return r
+
+
 def short_records():
     # every kind cut short: the consumer must ignore what it cannot read
     full = [thread(THREAD, 90, 0, b"short"), call(ENTER, 90, 1, F["main"], 1), signal(90, 2, 1, 11, 1, 0),
@@ -232,6 +260,8 @@ def main():
         "crash": stream(0, crash(elf)),
         "crash-record-first": stream(ATTACH, crash_before_note(elf)),
         "short-records": stream(0, short_records()),
+        "forks-execs": stream(0, forks_and_execs()),
+        "forks-execs-args": stream(ATTACH, forks_and_execs()),
     }
     for name, data in seeds.items():
         with open(os.path.join(outdir, name), "wb") as f:
