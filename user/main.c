@@ -136,16 +136,20 @@ out:
 	return NULL;
 }
 
-/* only the executable and the dynamic loader: an image whose start-up has
- * not mapped its libraries yet */
-static bool before_startup(struct symbolizer *sym)
+/* a dynamically linked image whose start-up has not mapped its libraries
+ * yet: only the executable and the dynamic loader are there */
+static bool before_startup(struct symbolizer *sym, const char *exe)
 {
 	size_t n, files = 0;
 	const struct module *m = symbolizer_modules(sym, &n);
+	bool dynamic = false;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		files += !i || strcmp(m[i].path, m[i - 1].path);
-	return files <= 2;
+		if (!strcmp(m[i].path, exe) && m[i].img)
+			dynamic = elf_has_interp(m[i].img);
+	}
+	return dynamic && files <= 2;
 }
 
 /* Processes whose map changed (an exec, a dlopen, a new image's start-up):
@@ -168,7 +172,7 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 		if (n > 0 && !symbolizer_load_maps(p->sym)) {
 			/* a new image in preload mode: its loader's start-up stop
 			 * comes next, with the preload mapped or refused */
-			bool wait = preload && p->nexecs && before_startup(p->sym);
+			bool wait = preload && p->nexecs && before_startup(p->sym, exe);
 
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
