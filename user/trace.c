@@ -134,7 +134,8 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		/* a tree of its own from the start: the calls it returns from
 		 * were entered in the parent */
 		t = thread_for(tr, e->h.tid, true);
-		if (t->calls || t->nstack) {
+		if (t->calls || t->nstack) { /* the tid's last exit was lost */
+			tree_close_all(t, "exit not observed (events lost)");
 			thread_ended(tr, t);
 			t = thread_for(tr, e->h.tid, true);
 		}

@@ -59,6 +59,8 @@ cJSON *fuzz_json_parse(const char *doc, size_t len, bool unique_keys, const char
 	v = cJSON_ParseWithLengthOpts(doc, len, &end, false);
 	if (!v) {
 		size_t at = end ? (size_t)(end - doc) : 0;
+		if (getenv("FUZZ_DUMP"))
+			fwrite(doc, 1, len, stderr);
 		fprintf(stderr, "%s: invalid JSON near byte %zu of %zu: %.*s\n", what, at, len,
 			(int)(len - at < 120 ? len - at : 120), doc + at);
 		FUZZ_ASSERT(0, "%s: cJSON cannot parse the output", what);
