@@ -226,3 +226,33 @@ def test_attach_follow_forks(build, trace, procs, tmp_path):
     assert m["function"] == "main" and "already running" in m["partial_reason"]
     assert shape(m) == T("main", T("spawn"), T("spawn"), T("parent_done"))
     assert doc["metadata"]["lost_events"] == 0
+
+
+def test_exec_while_attached(build, trace, procs, tmp_path):
+    """An attached process that execs is not stopped (its parent would see
+    it): the new image is probed as soon as its exec is reported, and its
+    calls from then on are traced, in a tree of its own."""
+    exe, ticker = build("forker.c", "-O0"), build("ticker.c", "-O0")
+    go, state = tmp_path / "go", tmp_path / "ticker.state"
+    target = procs.popen([exe, "waitexec", go, ticker, state], stdout=subprocess.PIPE,
+                         encoding="utf-8")
+    assert target.stdout.readline() == "ready\n"
+    tracer, out = trace.start(["-p", target.pid, "--duration", "2"])
+    wait_attached(tracer)
+    time.sleep(0.2)
+    go.touch()
+    proc, doc = trace.finish(tracer, out)
+    assert proc.returncode == 0, proc.stderr
+    assert target.poll() is None, "the exec'd image died"
+    pid = target.pid
+    (p,) = doc["metadata"]["processes"]
+    assert [e["path"] for e in p["execs"]] == [str(ticker)]
+    # main was entered before the attach and never returns: not seen
+    (g,) = doc["call_trees"][str(pid)]["root_calls"]
+    assert shape(g) == T("go_exec") and "exec" in g["partial_reason"]
+    after = doc["call_trees"][f"{pid}#2"]
+    assert after["thread_name"] == "ticker"
+    ticks = [n for n in after["root_calls"] if not is_partial(n)]
+    assert len(ticks) >= 20, [n["function"] for n in after["root_calls"]][:10]
+    assert all(shape(t) == T("tick", T("bump")) for t in ticks)
+    assert all(t["module"] == "ticker" for t in ticks)

@@ -9,6 +9,8 @@
  *                       NULL (SIGSEGV); the parent reaps it, parent_done
  *   forker waitfork GOFILE  prints "ready", waits (untraced) until GOFILE
  *                       exists, then does what "fork 2" does
+ *   forker waitexec GOFILE PROG ARGS...  the same wait, then main > go_exec
+ *                       execs PROG ARGS...
  * Prints "child K pid=P" from each child and "status K=S" per child reaped,
  * so the tests know the pids and exit statuses. */
 #include <stdio.h>
@@ -69,12 +71,14 @@ NOINLINE void parent_done(int n)
 	sink = n;
 }
 
-NOINLINE void go_exec(const char *prog, int keep_env)
+NOINLINE void go_exec(const char *prog, int keep_env, char **args)
 {
 	char *const no_env[] = { NULL };
 
 	fflush(stdout);
-	if (keep_env)
+	if (args)
+		execv(prog, args);
+	else if (keep_env)
 		execl(prog, prog, "7", (char *)NULL);
 	else
 		execle(prog, prog, "7", (char *)NULL, no_env);
@@ -131,7 +135,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "exec") || !strcmp(argv[1], "execenv"))
-		go_exec(argv[2], !strcmp(argv[1], "exec"));
+		go_exec(argv[2], !strcmp(argv[1], "exec"), NULL);
+	if (!strcmp(argv[1], "waitexec") && argc > 3) {
+		wait_for_file(argv[2]);
+		go_exec(argv[3], 1, argv + 3);
+	}
 	if (!strcmp(argv[1], "forkexec")) {
 		pids[0] = spawn_exec(argv[2]);
 		reap(pids, 1);
