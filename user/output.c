@@ -112,6 +112,16 @@ static void key(FILE *f, const char *k, bool first)
 	jsonw_key(f, k);
 }
 
+/* a member whose value may not be known */
+static void key_num(FILE *f, const char *k, bool known, int64_t v)
+{
+	key(f, k, false);
+	if (known)
+		jsonw_i64(f, v);
+	else
+		fputs("null", f);
+}
+
 static void write_timestamp(FILE *f, int64_t ns)
 {
 	time_t s = (time_t)(ns / 1000000000);
@@ -157,19 +167,6 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputc('}', f);
 }
 
-static void write_exit(FILE *f, const struct proc *p)
-{
-	key(f, "exit_code", false);
-	if (p->exited && !(p->exit_code & 0x7f))
-		jsonw_i64(f, (p->exit_code >> 8) & 0xff);
-	else
-		fputs("null", f);
-	key(f, "exit_signal", false);
-	if (p->exited && (p->exit_code & 0x7f))
-		jsonw_i64(f, p->exit_code & 0x7f);
-	else
-		fputs("null", f);
-}
 
 /* every traced process: the target first, then the ones it forked
  * (--follow-forks), with the images each exec'd; a forked one that a fault
@@ -187,21 +184,9 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 		fputc('{', f);
 		key(f, "pid", true);
 		jsonw_i64(f, p->pid);
-		key(f, "parent_pid", false);
-		if (p->forked)
-			jsonw_i64(f, p->ppid);
-		else
-			fputs("null", f);
-		key(f, "start_ns", false);
-		if (p->forked)
-			jsonw_u64(f, p->start_ns);
-		else
-			fputs("null", f);
-		key(f, "end_ns", false);
-		if (p->exited && p->end_ns)
-			jsonw_u64(f, p->end_ns);
-		else
-			fputs("null", f);
+		key_num(f, "parent_pid", p->forked, p->ppid);
+		key_num(f, "start_ns", p->forked, (int64_t)p->start_ns);
+		key_num(f, "end_ns", p->exited && p->end_ns, (int64_t)p->end_ns);
 		key(f, "execs", false);
 		fputc('[', f);
 		for (size_t k = 0; k < p->nexecs; k++) {
@@ -213,7 +198,8 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 			fputc('}', f);
 		}
 		fputc(']', f);
-		write_exit(f, p);
+		key_num(f, "exit_code", p->exited && !(p->exit_code & 0x7f), (p->exit_code >> 8) & 0xff);
+		key_num(f, "exit_signal", p->exited && (p->exit_code & 0x7f), p->exit_code & 0x7f);
 		if (p->pid != pt->main_pid) {
 			const struct signal_note *n = NULL;
 			const struct module *mods;
@@ -272,16 +258,8 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	jsonw_u64(f, tr->nthreads);
 	key(f, "lost_events", false);
 	jsonw_u64(f, ri->lost_events);
-	key(f, "exit_code", false);
-	if (ri->exit_known && !ri->exit_signal)
-		jsonw_i64(f, ri->exit_code);
-	else
-		fputs("null", f);
-	key(f, "exit_signal", false);
-	if (ri->exit_known && ri->exit_signal)
-		jsonw_i64(f, ri->exit_signal);
-	else
-		fputs("null", f);
+	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
+	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
 	write_processes(f, tr, o->path);
 	key(f, "options", false);
