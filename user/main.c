@@ -479,7 +479,10 @@ int main(int argc, char **argv)
 			if (r == child.pid) {
 				child_alive = false;
 				/* the exit is known even if its event was lost */
-				tr.procs.v[0]->exited = true;
+				if (!tr.procs.v[0]->exited) {
+					tr.procs.v[0]->exited = true;
+					tr.procs.v[0]->exit_code = (uint32_t)status;
+				}
 			}
 		}
 		if (launch ? !child_alive : target_gone(&tr, pidfd, targ)) {
@@ -534,7 +537,8 @@ int main(int argc, char **argv)
 		ret = exit_status_from_wait((int)tr.proc_exit_code, &ri);
 	if (ri.exit_signal) {
 		ri.fatal = crash_find(&tr.crashes, ri.exit_signal, (uint32_t)targ);
-		ri.mods = symbolizer_modules(sym, &ri.nmods);
+		/* the map it died with: after an exec, not the first one */
+		ri.mods = symbolizer_modules(tr.procs.v[0]->sym, &ri.nmods);
 	}
 
 cleanup:

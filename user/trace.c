@@ -117,6 +117,16 @@ static struct proc *proc_of(struct trace *tr, uint32_t pid)
 	return p ? p : procs_add(&tr->procs, (pid_t)pid, 0, tr->sym);
 }
 
+/* every event looks its process up: cached on the tree */
+static struct proc *thread_proc(struct trace *tr, struct thread_tree *t)
+{
+	struct proc *p = t->owner;
+
+	if (!p || p->pid != (pid_t)t->pid)
+		t->owner = p = proc_of(tr, t->pid);
+	return p;
+}
+
 static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_t ts)
 {
 	struct proc *p, *parent;
@@ -204,7 +214,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		t = thread_for(tr, h->tid, true);
-		p = proc_of(tr, t->pid);
+		p = thread_proc(tr, t);
 		fi = symbolize(p->sym, e->fn);
 		t->lost = e->lost;
 		if (tr->capture)
@@ -262,7 +272,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		capture_ret_extra(tr->capture, e, &x);
 		if (x.write)
-			tree_return(t, symbolize(proc_of(tr, t->pid)->sym, e->fn), &x);
+			tree_return(t, symbolize(thread_proc(tr, t)->sym, e->fn), &x);
 		break;
 	}
 	case CTRACE_EV_THREAD: {

@@ -43,6 +43,7 @@ struct tree_extra {
 struct thread_tree {
 	uint32_t tid;
 	uint32_t pid;       /* its process */
+	void *owner;        /* the consumer's record of that process (a cache) */
 	char name[64];
 	FILE *spool;
 	struct frame *stack;
