@@ -105,8 +105,9 @@ def test_output_filesystem_fills_up(build, trace, procs, tmp_path):
 
 def test_binary_replaced_on_disk(build, trace, procs, tmp_path):
     """The file a running process was started from is replaced (a deploy:
-    a new file renamed over it) before the attach: the process is traced
-    from the code it runs, not from what the path names now."""
+    a new file renamed over it) before the attach, and again while
+    attached: the process is traced from the code it runs, not from what
+    the path names now."""
     exe = tmp_path / "ticker"
     shutil.copy2(build("ticker.c", "-O0"), exe)
     state = tmp_path / "ticker.state"
@@ -115,7 +116,11 @@ def test_binary_replaced_on_disk(build, trace, procs, tmp_path):
     other = tmp_path / "ticker.new"
     shutil.copy2(build("basic.c", "-O2"), other)
     os.rename(other, exe)
-    tracer, out = trace.start(["-p", p.pid, "--duration", "0.5"])
+    tracer, out = trace.start(["-p", p.pid, "--duration", "1"])
+    wait_attached(tracer)
+    # and once more while attached: probes sit on the file that is mapped
+    shutil.copy2(build("basic.c", "-O0"), other)
+    os.rename(other, exe)
     proc, doc = trace.finish(tracer, out)
     assert proc.returncode == 0, proc.stderr
     assert p.poll() is None, "the target died"
