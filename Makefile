@@ -16,7 +16,7 @@ ifneq ($(SAN),)
 CFLAGS    += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SAN)
 endif
-LDLIBS    := -lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++ -lm
+LDLIBS    := -pthread -lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++ -lm
 
 BPF_SRC   := bpf/ctrace.bpf.c
 BPF_OBJ   := $(BUILD)/ctrace.bpf.o

@@ -49,6 +49,7 @@ ctrace=$(measure "$TOOL" -o "$W/t.json" --)
 lost=$(jq .metadata.lost_events "$W/t.json")
 traced=$(jq .metadata.total_calls "$W/t.json")
 floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
+follow=$(measure "$TOOL" --follow-forks -o "$W/f.json" --)
 callsite=$(measure "$TOOL" --probe callsite -o "$W/c.json" --)
 floor_cs=$(measure "$TOOL" --probe callsite --bench-empty -o "$W/e.json" --)
 attach=$(for _ in $(seq "$RUNS"); do attach_once; done | best)
@@ -69,6 +70,8 @@ printf '%-46s %9s\n' "" "ns/call"
 printf '%-46s %9s\n' "bare uprobes, preloaded NOP hooks (floor)" "$(per "$floor_pre")"
 printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: preload)" \
 	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
+printf '%-46s %9s   %s of floor (links not pid-filtered, BPF filters)\n' \
+	"ctrace-bpf launch --follow-forks" "$(per "$follow")" "$(ratio "$follow" "$floor_pre")"
 printf '%-46s %9s\n' "bare uprobes, hook call sites (floor)" "$(per "$floor_cs")"
 printf '%-46s %9s   %s of floor\n' "ctrace-bpf launch --probe callsite" "$(per "$callsite")" \
 	"$(ratio "$callsite" "$floor_cs")"
