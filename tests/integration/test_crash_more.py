@@ -38,6 +38,27 @@ def test_ill_and_bus(build, trace, opt, mode, sig, name, code, inner):
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
+@pytest.mark.parametrize("mode,sig,name,code,inner", [
+    ("trap", 5, "SIGTRAP", "SI_KERNEL", "breakpoint"),      # int3 outside any uprobe
+    ("sys", 31, "SIGSYS", "SYS_SECCOMP", "forbidden_call"),  # seccomp SECCOMP_RET_TRAP
+])
+def test_trap_and_sys(build, trace, opt, mode, sig, name, code, inner):
+    """No fault address for these; the call stack and the backtrace still
+    end where the program died (for SIGSYS, inside libc's syscall())."""
+    proc, doc = trace([build("faults.c", opt), mode])
+    assert proc.returncode == 128 + sig, proc.stderr
+    crash = doc["crash"]
+    assert (crash["signal"], crash["signal_name"], crash["si_code_name"]) == (sig, name, code)
+    assert crash["fault_address"] is None
+    assert functions(crash["call_stack"]) == [inner, "main"]
+    bt = [f.get("function") for f in crash["backtrace"]]
+    assert inner in bt and bt.index(inner) < bt.index("main"), bt
+    if mode == "sys":
+        assert crash["backtrace"][0]["module"].startswith("libc.so")
+    assert name in proc.stderr
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_handled_fault_is_not_a_crash(build, trace, opt):
     proc, doc = trace([build("faults.c", opt), "handled"])
     assert proc.returncode == 0, proc.stderr

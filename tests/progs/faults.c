@@ -2,14 +2,20 @@
  * and survives (the handler makes the page writable and the store is
  * retried, so no traced frame is skipped), a crash on request (for attach), and a child process of the
  * same binary that crashes while the traced parent lives on.
- *   faults ill|bus|handled|spawn
+ *   faults ill|bus|trap|sys|handled|spawn
+ *   (trap: int3 -> SIGTRAP; sys: a seccomp filter traps getppid -> SIGSYS)
  *   faults wait FILE     spins until FILE exists, then SIGSEGV */
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
@@ -27,6 +33,32 @@ NOINLINE void illegal(void)
 {
 	sink = 1;
 	__builtin_trap();
+}
+
+NOINLINE void breakpoint(void)
+{
+	sink = 5;
+	__asm__ volatile("int3");
+}
+
+NOINSTR static int forbid_getppid(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+NOINLINE long forbidden_call(void)
+{
+	sink = 6;
+	return syscall(__NR_getppid);
 }
 
 NOINLINE int bus_error(void)
@@ -68,6 +100,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(what, "ill")) {
 		illegal();
+	} else if (!strcmp(what, "trap")) {
+		breakpoint();
+	} else if (!strcmp(what, "sys")) {
+		if (forbid_getppid())
+			return 1;
+		return (int)forbidden_call();
 	} else if (!strcmp(what, "bus")) {
 		return bus_error();
 	} else if (!strcmp(what, "handled")) {
