@@ -87,9 +87,17 @@ static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool creat
 	return tr->last = t;
 }
 
+/* its frames are closed: nothing more is written to its tree */
 static void thread_ended(struct trace *tr, struct thread_tree *t)
 {
 	t->exited = true;
+	/* a program that starts thousands of threads (or processes) over its
+	 * life must not run out of file descriptors: an ended tree moves to
+	 * the archive and its spool is closed */
+	if (!tr->archive)
+		tr->archive = new_spool(tr);
+	if (tr->archive && t->spool)
+		tree_archive(t, tr->archive);
 	for (size_t i = 0; i < tr->nlive; i++) {
 		if (tr->live[i] == t) {
 			tr->live[i] = tr->live[--tr->nlive];
@@ -353,7 +361,7 @@ void trace_finish(struct trace *tr, const char *reason)
 int trace_spool_error(struct trace *tr)
 {
 	for (size_t i = 0; i < tr->nthreads && !tr->err; i++) {
-		FILE *s = tr->threads[i]->spool;
+		FILE *s = tr->threads[i]->spool ? tr->threads[i]->spool : tr->archive;
 
 		if (!s || !ferror(s))
 			continue;
@@ -382,6 +390,9 @@ void trace_free(struct trace *tr)
 	}
 	crash_free(&tr->crashes);
 	procs_free(&tr->procs);
+	if (tr->archive)
+		fclose(tr->archive);
+	tr->archive = NULL;
 	free(tr->threads);
 	free(tr->live);
 	tr->live = NULL;

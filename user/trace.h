@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "crash.h"
 #include "procs.h"
@@ -18,6 +19,7 @@ struct trace {
 	bool attach;
 	uint64_t t0;               /* CLOCK_MONOTONIC ns when tracing started */
 	int spool_dirfd;           /* spools are unlinked files beside the output */
+	FILE *archive;             /* the ended threads' trees, one file for all */
 	struct thread_tree **threads; /* every thread seen, in order of appearance */
 	size_t nthreads, capthreads;
 	struct thread_tree **live; /* the threads not yet exited */

@@ -328,6 +328,32 @@ void tree_close_all(struct thread_tree *t, const char *reason)
 		pop(t, NULL, false, 0, top(t)->fn ? reason : R_LOST_BOTH);
 }
 
+int tree_archive(struct thread_tree *t, FILE *archive)
+{
+	char buf[1 << 16];
+	off_t off;
+	size_t n;
+	uint64_t len = 0;
+
+	if (!t->spool || fflush(t->spool) || ferror(t->spool) || fseeko(archive, 0, SEEK_END) ||
+	    (off = ftello(archive)) < 0)
+		return -EIO;
+	rewind(t->spool);
+	while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0) {
+		if (fwrite(buf, 1, n, archive) != n)
+			return errno ? -errno : -EIO;
+		len += n;
+	}
+	if (ferror(t->spool))
+		return -EIO;
+	fclose(t->spool);
+	t->spool = NULL;
+	t->archive = archive;
+	t->arch_off = (uint64_t)off;
+	t->arch_len = len;
+	return 0;
+}
+
 int tree_write_thread(struct thread_tree *t, FILE *out)
 {
 	char buf[1 << 16];
@@ -348,14 +374,28 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
 		fputs("{\"children\":[", out);
-	if (fflush(t->spool) || ferror(t->spool))
-		return -EIO;
-	rewind(t->spool);
-	while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			return -errno;
-	if (ferror(t->spool))
-		return -EIO;
+	if (t->archive) {
+		uint64_t left = t->arch_len;
+
+		if (fflush(t->archive) || fseeko(t->archive, (off_t)t->arch_off, SEEK_SET))
+			return -EIO;
+		while (left && (n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf), t->archive)) > 0) {
+			if (fwrite(buf, 1, n, out) != n)
+				return -errno;
+			left -= n;
+		}
+		if (left)
+			return -EIO;
+	} else {
+		if (fflush(t->spool) || ferror(t->spool))
+			return -EIO;
+		rewind(t->spool);
+		while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0)
+			if (fwrite(buf, 1, n, out) != n)
+				return -errno;
+		if (ferror(t->spool))
+			return -EIO;
+	}
 	fputc(']', out);
 	return ferror(out) ? -EIO : 0;
 }

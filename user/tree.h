@@ -45,7 +45,9 @@ struct thread_tree {
 	uint32_t pid;       /* its process */
 	void *owner;        /* the consumer's record of that process (a cache) */
 	char name[64];
-	FILE *spool;
+	FILE *spool;        /* NULL once archived */
+	FILE *archive;      /* an ended thread's bytes: [arch_off, +arch_len) */
+	uint64_t arch_off, arch_len;
 	struct frame *stack;
 	uint32_t nstack, capstack;
 	int32_t base;       /* depth of the root level */
@@ -79,6 +81,11 @@ void tree_return(struct thread_tree *t, const struct func_info *fn, const struct
 void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
+/* the thread ended and its frames are closed: its spool's bytes move to the
+ * end of archive (shared by every ended thread) and the spool is closed, so
+ * open files stay bounded by the live threads. 0 or -errno (the spool is
+ * kept then) */
+int tree_archive(struct thread_tree *t, FILE *archive);
 /* write the thread object's opening and members ({"thread_id":…,
  * "root_calls":[…]) to out, copying the spool; the caller may add members
  * and closes it. 0 or -errno */

@@ -36,6 +36,20 @@ def test_32_threads_at_full_rate(build, trace):
             assert count_calls(t, "worker") == 1
 
 
+def test_more_threads_over_time_than_open_files(build, trace, procs, tmp_path):
+    """Ended threads give their spool files back: 400 threads one after
+    another, traced with 64 file descriptors, every tree whole."""
+    out = tmp_path / "t.json"
+    proc = procs.run(["prlimit", "--nofile=64:64", trace.binary, "-o", out, "--",
+                      build("stress.c", "-O2"), "serial", 400, 10], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    doc = trace.result(out, True)
+    md = doc["metadata"]
+    assert md["threads"] == 401 and md["lost_events"] == 0
+    workers = [t for t in thread_trees(doc) if t["thread_id"] != md["pid"]]
+    assert all(count_calls(t, "leaf") == 10 and count_calls(t, "worker") == 1 for t in workers)
+
+
 def test_10000_deep_recursion(build, trace):
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 50000))
     proc, doc = trace([build("stress.c", "-O0"), "deep", "10000"], timeout=120)

@@ -1,5 +1,6 @@
 /* Load for the stress tests.
  *   stress threads N CALLS   N threads, each calling leaf() CALLS times
+ *   stress serial N CALLS    the same, one thread after another
  *   stress deep N            recursion N deep
  *   stress fib N             fib(N)
  *   stress uid               prints the uid it runs as */
@@ -48,6 +49,14 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			pthread_join(t[i], NULL);
 		free(t);
+	} else if (argc > 3 && !strcmp(argv[1], "serial")) {
+		int n = atoi(argv[2]);
+		pthread_t t;
+
+		calls_per_thread = atol(argv[3]);
+		for (int i = 0; i < n; i++)
+			if (!pthread_create(&t, NULL, worker, NULL))
+				pthread_join(t, NULL);
 	} else if (argc > 2 && !strcmp(argv[1], "deep")) {
 		printf("%ld\n", down(atol(argv[2])));
 	} else if (argc > 2 && !strcmp(argv[1], "fib")) {
