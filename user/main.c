@@ -280,6 +280,16 @@ int main(int argc, char **argv)
 		targ = cfg.pid;
 	}
 
+	{
+		/* one spool file per live thread: as many as allowed. After the
+		 * fork, so the target keeps its own limit */
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	skel = ctrace_bpf__open();
 	if (!skel) {
 		log_err("cannot open the BPF object: %s", strerror(errno));
