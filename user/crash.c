@@ -168,11 +168,9 @@ static void write_frame_ident(FILE *f, const struct func_info *fn)
 		return;
 	}
 	jsonw_cstr(f, fn->name);
-	fputc(',', f);
-	jsonw_key(f, "module");
+	jsonw_next_key(f, "module");
 	jsonw_cstr(f, fn->module);
-	fputc(',', f);
-	jsonw_key(f, "address");
+	jsonw_next_key(f, "address");
 	jsonw_hex(f, fn->addr);
 }
 
@@ -185,8 +183,9 @@ static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
 	fputc('{', f);
 	for (int i = 0; i < CTRACE_NREGS; i++) {
 		if (i)
-			fputc(',', f);
-		jsonw_key(f, names[i]);
+			jsonw_next_key(f, names[i]);
+		else
+			jsonw_key(f, names[i]);
 		jsonw_hex(f, r->regs[i]);
 	}
 	fputc('}', f);
@@ -253,39 +252,29 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 	fputc('{', f);
 	jsonw_key(f, "signal");
 	jsonw_i64(f, n->sig);
-	fputc(',', f);
-	jsonw_key(f, "signal_name");
+	jsonw_next_key(f, "signal_name");
 	jsonw_cstr(f, signal_name(n->sig));
-	fputc(',', f);
-	jsonw_key(f, "si_code");
+	jsonw_next_key(f, "si_code");
 	jsonw_i64(f, n->code);
-	fputc(',', f);
-	jsonw_key(f, "si_code_name");
+	jsonw_next_key(f, "si_code_name");
 	jsonw_cstr(f, code);
-	fputc(',', f);
-	jsonw_key(f, "thread_id");
+	jsonw_next_key(f, "thread_id");
 	jsonw_u64(f, n->tid);
-	fputc(',', f);
-	jsonw_key(f, "thread_name");
+	jsonw_next_key(f, "thread_name");
 	jsonw_cstr(f, n->thread_name);
-	fputc(',', f);
-	jsonw_key(f, "time_ns");
+	jsonw_next_key(f, "time_ns");
 	jsonw_u64(f, n->ts);
-	fputc(',', f);
-	jsonw_key(f, "fault_address");
+	jsonw_next_key(f, "fault_address");
 	if (has_fault_address(n->sig, n->code))
 		jsonw_hex(f, n->addr);
 	else
 		fputs("null", f);
 	if (n->rec) {
-		fputc(',', f);
-		jsonw_key(f, "instruction_pointer");
+		jsonw_next_key(f, "instruction_pointer");
 		jsonw_hex(f, n->rec->regs[16]);
-		fputc(',', f);
-		jsonw_key(f, "stack_pointer");
+		jsonw_next_key(f, "stack_pointer");
 		jsonw_hex(f, n->rec->regs[7]);
-		fputc(',', f);
-		jsonw_key(f, "registers");
+		jsonw_next_key(f, "registers");
 		write_registers(f, n->rec);
 	}
 	fputs(",\"call_stack\":[", f);
@@ -294,8 +283,7 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 			fputc(',', f);
 		fputc('{', f);
 		write_frame_ident(f, n->frames[i].fn);
-		fputc(',', f);
-		jsonw_key(f, "start_ns");
+		jsonw_next_key(f, "start_ns");
 		if (n->frames[i].start_known)
 			jsonw_u64(f, n->frames[i].start);
 		else
@@ -319,23 +307,18 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 			fputc('{', f);
 			jsonw_key(f, "pc");
 			jsonw_hex(f, bt[i].pc);
-			fputc(',', f);
-			jsonw_key(f, "function");
+			jsonw_next_key(f, "function");
 			jsonw_cstr(f, bt[i].function);
-			fputc(',', f);
-			jsonw_key(f, "offset");
+			jsonw_next_key(f, "offset");
 			if (bt[i].function)
 				jsonw_hex(f, bt[i].offset);
 			else
 				fputs("null", f);
-			fputc(',', f);
-			jsonw_key(f, "module");
+			jsonw_next_key(f, "module");
 			jsonw_cstr(f, bt[i].module);
-			fputc(',', f);
-			jsonw_key(f, "file");
+			jsonw_next_key(f, "file");
 			jsonw_cstr(f, bt[i].file);
-			fputc(',', f);
-			jsonw_key(f, "line");
+			jsonw_next_key(f, "line");
 			if (bt[i].file)
 				jsonw_i64(f, bt[i].line);
 			else
@@ -367,23 +350,18 @@ void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct
 		fputc('{', f);
 		jsonw_key(f, "signal");
 		jsonw_i64(f, n->sig);
-		fputc(',', f);
-		jsonw_key(f, "signal_name");
+		jsonw_next_key(f, "signal_name");
 		jsonw_cstr(f, signal_name(n->sig));
-		fputc(',', f);
-		jsonw_key(f, "si_code");
+		jsonw_next_key(f, "si_code");
 		jsonw_i64(f, n->code);
-		fputc(',', f);
-		jsonw_key(f, "time_ns");
+		jsonw_next_key(f, "time_ns");
 		jsonw_u64(f, n->ts);
-		fputc(',', f);
-		jsonw_key(f, "fault_address");
+		jsonw_next_key(f, "fault_address");
 		if (has_fault_address(n->sig, n->code))
 			jsonw_hex(f, n->addr);
 		else
 			fputs("null", f);
-		fputc(',', f);
-		jsonw_key(f, "fatal");
+		jsonw_next_key(f, "fatal");
 		fputs(n == fatal ? "true" : "false", f);
 		fputc('}', f);
 	}

@@ -227,6 +227,12 @@ void jsonw_key(FILE *f, const char *key)
 	out_flush(&o);
 }
 
+void jsonw_next_key(FILE *f, const char *key)
+{
+	fputc(',', f);
+	jsonw_key(f, key);
+}
+
 bool jsonw_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -30,6 +30,8 @@ void jsonw_double(FILE *f, double v);
 void jsonw_hex(FILE *f, uint64_t v);
 /* "key": (key is trusted ASCII, written as is) */
 void jsonw_key(FILE *f, const char *key);
+/* ",\"key\":": a member after the first */
+void jsonw_next_key(FILE *f, const char *key);
 /* s[0..len) is well-formed UTF-8 (U+0000 included) */
 bool jsonw_utf8_valid(const char *s, size_t len);
 /* Length of the well-formed sequence starting at a non-ASCII byte p[0] (2..4),

@@ -107,9 +107,10 @@ void output_abort(struct output *o)
 
 static void key(FILE *f, const char *k, bool first)
 {
-	if (!first)
-		fputc(',', f);
-	jsonw_key(f, k);
+	if (first)
+		jsonw_key(f, k);
+	else
+		jsonw_next_key(f, k);
 }
 
 /* a member whose value may not be known */
@@ -283,8 +284,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 			log_err("writing '%s': %s", o->path, strerror(-rc));
 			return -1;
 		}
-		fputc(',', f);
-		jsonw_key(f, "pid");
+		jsonw_next_key(f, "pid");
 		jsonw_u64(f, t->pid);
 		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 		fputc('}', f);

@@ -65,11 +65,9 @@ static void write_ident(FILE *f, const struct func_info *fn)
 	jsonw_key(f, "function");
 	if (fn) {
 		jsonw_cstr(f, fn->name);
-		fputc(',', f);
-		jsonw_key(f, "address");
+		jsonw_next_key(f, "address");
 		jsonw_hex(f, fn->addr);
-		fputc(',', f);
-		jsonw_key(f, "module");
+		jsonw_next_key(f, "module");
 		jsonw_cstr(f, fn->module);
 	} else {
 		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
@@ -78,8 +76,7 @@ static void write_ident(FILE *f, const struct func_info *fn)
 
 static void write_time(FILE *f, const char *key, bool known, uint64_t v)
 {
-	fputc(',', f);
-	jsonw_key(f, key);
+	jsonw_next_key(f, key);
 	if (known)
 		jsonw_u64(f, v);
 	else
@@ -362,14 +359,11 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 	fputc('{', out);
 	jsonw_key(out, "thread_id");
 	jsonw_u64(out, t->tid);
-	fputc(',', out);
-	jsonw_key(out, "thread_name");
+	jsonw_next_key(out, "thread_name");
 	jsonw_cstr(out, t->name);
-	fputc(',', out);
-	jsonw_key(out, "total_calls");
+	jsonw_next_key(out, "total_calls");
 	jsonw_u64(out, t->calls);
-	fputc(',', out);
-	jsonw_key(out, "lost_events");
+	jsonw_next_key(out, "lost_events");
 	jsonw_u64(out, t->lost);
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
