@@ -23,15 +23,19 @@ const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill *
 const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
 
 /* The traced processes other than targ_tgid (forked with --follow-forks),
- * and flags for every one, targ_tgid included. */
+ * and the state of every one, targ_tgid included. */
 #define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
-#define PROC_NOPLANS 2  /* its map is no longer the one the plans were made
-			 * for (exec, or a dlopen after the fork) */
+#define PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
+struct proc_state {
+	__u32 flags;
+	__u32 gen;      /* image generation: which capture plans apply (ctrace.h) */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 14);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct proc_state);
 } procs SEC(".maps");
 
 static __always_inline bool traced(__u32 tgid)
@@ -41,17 +45,39 @@ static __always_inline bool traced(__u32 tgid)
 
 static __always_inline __u32 proc_flags(__u32 tgid)
 {
-	__u32 *f = bpf_map_lookup_elem(&procs, &tgid);
+	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
-	return f ? *f : 0;
+	return p ? p->flags : 0;
 }
 
-/* the target's own PROC_NOPLANS, without a lookup on the hot path */
-__u32 targ_noplans = 0;
+/* the target's generation, without a lookup on the hot path */
+__u32 targ_gen = 0;
+__u32 last_gen = 0;
 
-static __always_inline bool no_plans(__u32 tgid)
+static __always_inline __u32 proc_gen(__u32 tgid)
 {
-	return tgid == targ_tgid ? targ_noplans : proc_flags(tgid) & PROC_NOPLANS;
+	struct proc_state *p;
+
+	if (tgid == targ_tgid)
+		return targ_gen;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	return p ? p->gen : 0;
+}
+
+/* a new image generation for tgid (an exec, or a forked child's first
+ * dlopen); returns it */
+static __always_inline __u32 new_gen(__u32 tgid)
+{
+	__u32 gen = __sync_fetch_and_add(&last_gen, 1) + 1;
+	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (tgid == targ_tgid)
+		targ_gen = gen;
+	if (p) {
+		p->gen = gen;
+		__sync_fetch_and_or(&p->flags, PROC_OWN_GEN);
+	}
+	return gen;
 }
 
 #define SP_SLOTS 64
@@ -422,7 +448,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 				      __s32 depth, bool hook)
 {
 	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	__u64 regs[16], bias = key - plan->site_vaddr - plan->insn_len;
+	__u64 regs[16], bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
 	__u32 n = plan->nargs;
 
 	if (!e) {
@@ -455,7 +481,8 @@ SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[16];
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), tgid, n, size;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
+	__u64 gen, addr;
 	bool hook = cookie & CTRACE_COOKIE_HOOK;
 	const struct ctrace_site_plan *plan;
 	struct ctrace_call_args *sc;
@@ -472,26 +499,26 @@ int on_hook_args(struct pt_regs *ctx)
 	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth, hook);
 	if (!st)
 		return 0;
-	/* the plans are keyed by address in the first image's map */
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (no_plans(tgid))
-		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
-	/* the plan is keyed by the hook call's return address: ip + length at
-	 * the call site; at a preloaded hook, this_fn finds the plan of a
-	 * function with one site, else the return address pushed on the stack */
+	/* the plan is keyed by the hook call's return address (ip + length at
+	 * the call site) and the image generation; at a preloaded hook, this_fn
+	 * finds the plan of a function with one site, else the return address
+	 * pushed on the stack */
+	gen = proc_gen(bpf_get_current_pid_tgid() >> 32);
 	plan = NULL;
 	if (hook) {
-		__u64 fn = PT_REGS_PARM1(ctx);
+		__u64 fn = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx), gen);
 		const struct fn_plan *fp = bpf_map_lookup_elem(&fn_plans, &fn);
 
 		if (fp) {
 			plan = &fp->plan;
 			key = fp->key;
-		} else if (bpf_copy_from_user(&key, sizeof(key), (void *)ctx->sp)) {
+		} else if (bpf_copy_from_user(&addr, sizeof(addr), (void *)ctx->sp)) {
 			key = 0;
+		} else {
+			key = CTRACE_PLAN_KEY(addr & CTRACE_ADDR_MASK, gen);
 		}
 	} else {
-		key = ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f);
+		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f), gen);
 	}
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
@@ -512,7 +539,7 @@ int on_hook_args(struct pt_regs *ctx)
 	if (n > CTRACE_MAX_ARGS)
 		n = CTRACE_MAX_ARGS;
 	sc->nargs = n;
-	bias = key - plan->site_vaddr - plan->insn_len;
+	bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
 	load_regs(ctx, regs, hook);
 	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
 		if (i >= n)
@@ -536,12 +563,13 @@ int on_ret(struct pt_regs *ctx)
 {
 	struct ctrace_retval *r;
 	const struct ctrace_arg_plan *ap;
-	__u64 fn, regs[16];
+	__u64 fn, key, regs[16];
 
-	if (!ours() || no_plans(bpf_get_current_pid_tgid() >> 32))
+	if (!ours())
 		return 0;
 	fn = bpf_get_func_ip(ctx);
-	ap = bpf_map_lookup_elem(&ret_plans, &fn);
+	key = CTRACE_PLAN_KEY(fn, proc_gen(bpf_get_current_pid_tgid() >> 32));
+	ap = bpf_map_lookup_elem(&ret_plans, &key);
 	if (!ap)
 		return 0;
 	r = bpf_task_storage_get(&ret_scratch, bpf_get_current_task_btf(), 0,
@@ -552,6 +580,7 @@ int on_ret(struct pt_regs *ctx)
 	r->h.tid = (__u32)bpf_get_current_pid_tgid();
 	r->h.ts = bpf_ktime_get_ns();
 	r->fn = fn;
+	r->key = key;
 	r->rax = ctx->ax;
 	r->rdx = ctx->dx;
 	load_regs(ctx, regs, false);
@@ -576,7 +605,7 @@ int on_entry_point(struct pt_regs *ctx)
  * process when that stop is ours to give, so it can drain events under the
  * old map, read the new one and probe new code before the next instruction. */
 static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent,
-				       const char *path)
+				       __u32 gen, const char *path)
 {
 	bool stop = (proc_flags(tgid) & PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
 	struct ctrace_proc *e;
@@ -593,7 +622,7 @@ static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 
 	e->tgid = tgid;
 	e->parent = parent;
 	e->stopped = stop;
-	e->pad = 0;
+	e->gen = gen;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->path[0] = 0;
 	if (path)
@@ -609,15 +638,17 @@ SEC("uprobe")
 int on_dl_state(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, *f;
+	__u32 tgid = id >> 32, gen;
 
 	if (!ours())
 		return 0;
-	/* a forked child that loads code is no longer the map the plans
-	 * were made for */
-	if (tgid != targ_tgid && (f = bpf_map_lookup_elem(&procs, &tgid)))
-		__sync_fetch_and_or(f, PROC_NOPLANS);
-	proc_event(CTRACE_EV_DLSTATE, tgid, (__u32)id, 0, NULL);
+	/* a forked child that loads code has a map of its own from now on:
+	 * its parent's plans may not fit it */
+	if (tgid != targ_tgid && !(proc_flags(tgid) & PROC_OWN_GEN))
+		gen = new_gen(tgid);
+	else
+		gen = proc_gen(tgid);
+	proc_event(CTRACE_EV_DLSTATE, tgid, (__u32)id, 0, gen, NULL);
 	return 0;
 }
 
@@ -627,17 +658,19 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
-	__u32 flags;
+	struct proc_state st;
 
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
 		return 0;
-	/* its parent is a traced process: a stop is only seen by that */
-	flags = PROC_MAY_STOP | (no_plans(ptgid) ? PROC_NOPLANS : 0);
-	if (bpf_map_update_elem(&procs, &pid, &flags, BPF_ANY)) {
+	/* its parent is a traced process: a stop is only seen by that. Its map
+	 * is its parent's, and so are the plans */
+	st.flags = PROC_MAY_STOP;
+	st.gen = proc_gen(ptgid);
+	if (bpf_map_update_elem(&procs, &pid, &st, BPF_ANY)) {
 		__sync_fetch_and_add(&untracked_total, 1);
 		return 0;
 	}
-	proc_event(CTRACE_EV_FORK, pid, pid, ptgid, NULL);
+	proc_event(CTRACE_EV_FORK, pid, pid, ptgid, st.gen, NULL);
 	return 0;
 }
 
@@ -646,7 +679,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid), noplans = PROC_NOPLANS, *f;
+	__u32 tgid = BPF_CORE_READ(p, tgid), gen;
 	struct tstate *st;
 
 	if (!armed || !watch_exec || !traced(tgid))
@@ -654,14 +687,9 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	st = bpf_task_storage_get(&threads, p, 0, 0);
 	if (st)
 		st->depth = 0;
-	if (tgid == targ_tgid)
-		targ_noplans = 1;
-	f = bpf_map_lookup_elem(&procs, &tgid);
-	if (f)
-		__sync_fetch_and_or(f, PROC_NOPLANS);
-	else
-		bpf_map_update_elem(&procs, &tgid, &noplans, BPF_ANY);
-	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, BPF_CORE_READ(bprm, filename));
+	gen = new_gen(tgid);
+	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
+		   BPF_CORE_READ(bprm, filename));
 	return 0;
 }
 

@@ -19,6 +19,14 @@
  * probed at its call sites while the first one uses the preload */
 #define CTRACE_COOKIE_HOOK (1ull << 8)
 
+/* Capture plans are keyed by a runtime address and the image generation of
+ * the process it belongs to: 0 for the target's first image, a new one for
+ * each exec and for a forked child that loads code of its own. User
+ * addresses stay below 2^47, so the generation sits above bit 48. */
+#define CTRACE_GEN_SHIFT 48
+#define CTRACE_ADDR_MASK ((1ull << CTRACE_GEN_SHIFT) - 1)
+#define CTRACE_PLAN_KEY(addr, gen) ((addr) | ((__u64)(gen) << CTRACE_GEN_SHIFT))
+
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
 	CTRACE_EV_EXIT = 2,        /* a traced function is about to return */
@@ -109,6 +117,7 @@ struct ctrace_call_args_small {
 struct ctrace_retval {
 	struct ctrace_hdr h;
 	__u64 fn;    /* the function's runtime address */
+	__u64 key;   /* its plan's key: CTRACE_PLAN_KEY(fn, generation) */
 	__u64 rax, rdx;
 	struct ctrace_arg_cap ret;
 };
@@ -147,7 +156,7 @@ struct ctrace_proc {
 	__u32 tgid;     /* the process the event is about */
 	__u32 parent;   /* FORK: the forking process; EXEC: the tid before exec */
 	__u32 stopped;  /* the process was sent SIGSTOP: SIGCONT it when done */
-	__u32 pad;
+	__u32 gen;      /* the process's image generation after the event */
 	char comm[CTRACE_COMM_LEN];
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
 };

@@ -75,6 +75,7 @@ static int map_put(struct u64map *m, uint64_t k, void *v)
 
 struct cap_module {
 	uint64_t start, end;
+	unsigned gen;  /* the image generation it was planned for */
 	struct dwarf_ctx *dw;
 	char why[160]; /* when dw is NULL */
 };
@@ -82,7 +83,8 @@ struct cap_module {
 struct site_entry {
 	struct site_info *si;
 	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
-	uint64_t key, fn;             /* runtime return address of the call; this_fn */
+	/* CTRACE_PLAN_KEY of the call's runtime return address; of this_fn */
+	uint64_t key, fn;
 };
 
 /* the BPF side's fn_plans value */
@@ -122,7 +124,9 @@ struct capture {
 	const struct ret_entry *re;
 	const struct ctrace_retval *rv;
 	const char *why;
-	const char *forced_why; /* capture_set_unavailable */
+	unsigned gen;                 /* capture_set_process: the event's process */
+	char **ret_files;             /* files whose return probes are attached */
+	size_t nret_files;
 	struct ctrace_call_args wide; /* a compact record, widened */
 	bool preload;                 /* probes on the preloaded hooks */
 };
@@ -193,12 +197,35 @@ void capture_free(struct capture *c)
 	for (size_t i = 0; i < c->nmods; i++)
 		dwarf_ctx_free(c->mods[i].dw);
 	free(c->mods);
+	for (size_t i = 0; i < c->nret_files; i++)
+		free(c->ret_files[i]);
+	free(c->ret_files);
 	free(c);
 }
 
-void capture_set_unavailable(struct capture *c, const char *why)
+void capture_set_process(struct capture *c, unsigned gen, struct symbolizer *sym)
 {
-	c->forced_why = why;
+	c->gen = gen;
+	c->sym = sym;
+}
+
+/* true the first time a file is seen: its return probes serve every
+ * generation (the probes are on the file, the plans per generation) */
+static bool first_ret_file(struct capture *c, const char *path)
+{
+	char **nv;
+
+	for (size_t i = 0; i < c->nret_files; i++)
+		if (!strcmp(c->ret_files[i], path))
+			return false;
+	nv = realloc(c->ret_files, (c->nret_files + 1) * sizeof(*nv));
+	if (!nv)
+		return false;
+	c->ret_files = nv;
+	if (!(nv[c->nret_files] = strdup(path)))
+		return false;
+	c->nret_files++;
+	return true;
 }
 
 uint64_t capture_nplans(const struct capture *c)
@@ -223,8 +250,8 @@ static bool wanted(const struct capture *c, const struct elf_sym *s)
 }
 
 static void plan_returns(struct capture *c, struct probes *pr, const struct module *m,
-			 struct dwarf_ctx *dw, uint64_t bias, const uint64_t *funcs, size_t nf,
-			 const struct dwarf_plan_opts *o)
+			 unsigned gen, struct dwarf_ctx *dw, uint64_t bias, const uint64_t *funcs,
+			 size_t nf, const struct dwarf_plan_opts *o)
 {
 	uint64_t *offs = calloc(nf ? nf : 1, sizeof(*offs));
 	size_t n = 0;
@@ -235,7 +262,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 	for (size_t i = 0; i < nf; i++) {
 		struct ctrace_arg_plan plan;
 		struct ret_entry *r;
-		uint64_t key = funcs[i] + bias, off;
+		uint64_t key = CTRACE_PLAN_KEY(funcs[i] + bias, gen), off;
 
 		if (map_get(&c->rets, key) || !(r = calloc(1, sizeof(*r))))
 			continue;
@@ -260,36 +287,40 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 			free(r);
 		}
 	}
-	if (n && probes_attach_returns(pr, m->open_path, m->path, offs, n))
+	if (n && first_ret_file(c, m->path) && probes_attach_returns(pr, m->open_path, m->path, offs, n))
 		log_warn("%s: return values will be missing", m->path);
 	free(offs);
 }
 
 /* Functions with exactly one planned site of this module get a plan keyed by
  * this_fn too (preloaded hooks find it without reading the stack). */
-static void index_by_function(struct capture *c, uint64_t bias, const struct module *m)
+static bool in_module(const struct site_entry *se, const struct module *m, unsigned gen)
+{
+	uint64_t addr = se->key & CTRACE_ADDR_MASK;
+
+	return se->fn && se->key >> CTRACE_GEN_SHIFT == gen && addr >= m->start && addr < m->end;
+}
+
+static void index_by_function(struct capture *c, const struct module *m, unsigned gen)
 {
 	struct u64map count = { 0 };
 
 	for (size_t i = 0; i < c->sites.cap; i++) {
 		struct site_entry *se = c->sites.v[i];
 
-		if (!c->sites.k[i] || !se->fn || se->key < m->start || se->key >= m->end)
-			continue;
-		map_put(&count, se->fn, (void *)((uintptr_t)map_get(&count, se->fn) + 1));
+		if (c->sites.k[i] && in_module(se, m, gen))
+			map_put(&count, se->fn, (void *)((uintptr_t)map_get(&count, se->fn) + 1));
 	}
 	for (size_t i = 0; i < c->sites.cap; i++) {
 		struct site_entry *se = c->sites.v[i];
 		struct fn_plan fp;
 
-		if (!c->sites.k[i] || !se->fn || se->key < m->start || se->key >= m->end ||
-		    (uintptr_t)map_get(&count, se->fn) != 1)
+		if (!c->sites.k[i] || !in_module(se, m, gen) || (uintptr_t)map_get(&count, se->fn) != 1)
 			continue;
 		fp.key = se->key;
 		fp.plan = se->plan;
 		bpf_map_update_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn, &fp, BPF_ANY);
 	}
-	(void)bias;
 	free(count.k);
 	free(count.v);
 }
@@ -300,7 +331,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void capture_add_module(struct capture *c, struct probes *pr, const struct module *m)
+void capture_add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen)
 {
 	struct dwarf_plan_opts o = { .str_max = c->cfg->string_size + 1 };
 	struct hook_site *sites = NULL;
@@ -320,6 +351,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 	memset(cm, 0, sizeof(*cm));
 	cm->start = m->start;
 	cm->end = m->end;
+	cm->gen = gen;
 	if (dwarf_ctx_open(m->open_path, &cm->dw, err, sizeof(err))) {
 		cm->dw = NULL;
 		snprintf(cm->why, sizeof(cm->why), "no debug info for %s (build it with -g)", m->name);
@@ -354,12 +386,12 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			free(se);
 			continue;
 		}
-		key = bias + s->vaddr + s->len;
+		key = CTRACE_PLAN_KEY(bias + s->vaddr + s->len, gen);
 		if (c->preload && (se->plan.flags & CTRACE_SITE_USES_R10_R11))
 			drop_r10_r11(se);
 		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
 		se->key = key;
-		se->fn = func ? func + bias : 0;
+		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
 		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
 		    map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
@@ -374,14 +406,14 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 		else if (funcs && !func && wanted(c, &m->img->syms[s->sym]))
 			funcs[nf++] = m->img->syms[s->sym].addr;
 	}
-	index_by_function(c, bias, m);
+	index_by_function(c, m, gen);
 	if (c->cfg->retval && funcs && nf) {
 		qsort(funcs, nf, sizeof(*funcs), cmp_u64);
 		size_t u = 0;
 		for (size_t i = 0; i < nf; i++)
 			if (!u || funcs[u - 1] != funcs[i])
 				funcs[u++] = funcs[i];
-		plan_returns(c, pr, m, cm->dw, bias, funcs, u, &o);
+		plan_returns(c, pr, m, gen, cm->dw, bias, funcs, u, &o);
 	}
 	free(funcs);
 	free(sites);
@@ -461,7 +493,7 @@ static void write_args_missing(FILE *f, void *arg)
 static const struct cap_module *module_of(const struct capture *c, uint64_t addr)
 {
 	for (size_t i = 0; i < c->nmods; i++)
-		if (addr >= c->mods[i].start && addr < c->mods[i].end)
+		if (c->mods[i].gen == c->gen && addr >= c->mods[i].start && addr < c->mods[i].end)
 			return &c->mods[i];
 	return NULL;
 }
@@ -507,11 +539,6 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	x->arg = c;
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
-	if (c->forced_why) {
-		c->why = c->forced_why;
-		x->write = write_args_missing;
-		return;
-	}
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
 	    (c->se = map_get(&c->sites, ev->key))) {
 		c->ev = ev;
@@ -549,10 +576,7 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	c->rv = NULL;
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
 		return 0;
-	/* not even whether it returns a value is known: the arguments say why */
-	if (c->forced_why)
-		return 0;
-	c->re = map_get(&c->rets, fn->addr);
+	c->re = map_get(&c->rets, CTRACE_PLAN_KEY(fn->addr, c->gen));
 	if (c->re)
 		return c->re->planned ? 1 : 2;
 	cm = module_of(c, fn->addr);
@@ -569,7 +593,7 @@ void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct
 {
 	x->write = NULL;
 	x->arg = c;
-	c->re = map_get(&c->rets, ev->fn);
+	c->re = map_get(&c->rets, ev->key);
 	if (!c->re)
 		return;
 	c->rv = ev;

@@ -26,10 +26,11 @@ struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 void capture_free(struct capture *c);
 /* the preload was refused: plans are for call-site probes after all */
 void capture_set_preload(struct capture *c, bool preload);
-/* plans for every traced function of a mapped module (and its return
+/* plans for every traced function of a mapped module, for the processes of
+ * image generation gen (ctrace.h) (and its return
  * probes with --retval); never fails the trace: what cannot be planned is
  * reported unavailable */
-void capture_add_module(struct capture *c, struct probes *pr, const struct module *m);
+void capture_add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen);
 
 /* entry members of a node: "arguments" (x is filled, valid until the next call) */
 void capture_args_extra(struct capture *c, const struct func_info *fn,
@@ -41,8 +42,8 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 /* a RETVAL event's member "return_value" */
 void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct tree_extra *x);
 uint64_t capture_nplans(const struct capture *c);
-/* why: every value of the calls that follow is unavailable for this reason
- * (a process whose map the plans do not describe); NULL: back to normal */
-void capture_set_unavailable(struct capture *c, const char *why);
+/* the events that follow are of a process of image generation gen
+ * (ctrace.h), whose addresses sym names */
+void capture_set_process(struct capture *c, unsigned gen, struct symbolizer *sym);
 
 #endif

@@ -177,8 +177,7 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
-			if (!p->noplans)
-				modules_plan_new(capture, pr, p->sym, planned);
+			modules_plan_new(capture, pr, p->sym, planned, p->gen);
 			pr->skel->bss->unwind_check |= modules_can_longjmp(p->sym);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
@@ -321,9 +320,9 @@ int main(int argc, char **argv)
 	{
 		/* a launched target's stops are ours to give; an attached
 		 * one's parent (a shell) would see them */
-		__u32 flags = launch ? 1 /* PROC_MAY_STOP */ : 0, key = (__u32)targ;
+		__u32 key = (__u32)targ, st[2] = { launch ? 1 /* PROC_MAY_STOP */ : 0, 0 /* gen */ };
 
-		if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), &flags, sizeof(flags), 0)) {
+		if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), st, sizeof(st), 0)) {
 			log_err("cannot set up the process table: %s", strerror(errno));
 			goto cleanup;
 		}
@@ -405,7 +404,7 @@ int main(int argc, char **argv)
 			}
 			if (!preload && modules_probe_new(&pr, sym, exe, &probed) < 0)
 				goto cleanup;
-			modules_plan_new(capture, &pr, sym, &planned);
+			modules_plan_new(capture, &pr, sym, &planned, 0);
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
@@ -428,7 +427,7 @@ int main(int argc, char **argv)
 		n = modules_probe_new(&pr, sym, exe, &probed);
 		if (n < 0)
 			goto cleanup;
-		modules_plan_new(capture, &pr, sym, &planned);
+		modules_plan_new(capture, &pr, sym, &planned, 0);
 		if (n == 0) {
 			log_err("process %d (%s) has no instrumented function%s: build it with "
 				"-finstrument-functions", (int)targ, exe,

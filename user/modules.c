@@ -149,17 +149,21 @@ bool modules_can_longjmp(struct symbolizer *sym)
 
 /* --args/--retval: plans for every instrumented module mapped now */
 void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
-			  struct modset *done)
+			  struct modset *done, unsigned gen)
 {
 	const struct module *m;
+	char key[PATH_MAX + 16];
 	size_t n;
 
 	if (!c)
 		return;
 	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++)
-		if (modset_add(done, m[i].path))
-			capture_add_module(c, pr, &m[i]);
+	for (size_t i = 0; i < n; i++) {
+		/* a generation's modules are planned once each */
+		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
+		if (modset_add(done, key))
+			capture_add_module(c, pr, &m[i], gen);
+	}
 	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
 }
 

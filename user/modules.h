@@ -33,9 +33,10 @@ bool modules_hooks_mapped(struct symbolizer *sym);
  * Returns the number of sites probed, or -1 (printed). */
 long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *exe,
 		       struct modset *done);
-/* --args/--retval plans for every module mapped now and not in done */
+/* --args/--retval plans for every module mapped now and not in done, for
+ * the processes of image generation gen (ctrace.h) */
 void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
-		      struct modset *done);
+		      struct modset *done, unsigned gen);
 /* some instrumented module imports longjmp, siglongjmp, setcontext, ... */
 bool modules_can_longjmp(struct symbolizer *sym);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "capture.h"
 #include "cli.h"
 #include "crash.h"
 #include "jsonw.h"
@@ -211,8 +212,9 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 			key(f, "crash", false);
 			if (n && n->pid == (uint32_t)p->pid) {
 				mods = symbolizer_modules(p->sym, &nmods);
-				crash_write_json(f, n, p->pid, mods, nmods, p->noplans ? NULL : tr->capture,
-						 NULL, output);
+				if (tr->capture)
+					capture_set_process(tr->capture, p->gen, p->sym);
+				crash_write_json(f, n, p->pid, mods, nmods, tr->capture, NULL, output);
 				log_warn("forked process %d died of %s: its crash report is "
 					 ".metadata.processes[%zu].crash in %s", (int)p->pid,
 					 signal_name(n->sig), i, output);
@@ -290,6 +292,8 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		fputc('}', f);
 	}
 	fputs("},\"crash\":", f);
+	if (ri->fatal && tr->capture)
+		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
 	if (ri->fatal)
 		crash_write_json(f, ri->fatal, ri->pid, ri->mods, ri->nmods, tr->capture, stderr, o->path);
 	else

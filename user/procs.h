@@ -23,9 +23,9 @@ struct proc {
 	char comm[CTRACE_COMM_LEN + 1];
 	struct symbolizer *sym;        /* the map its addresses are named with */
 	bool own_sym;                  /* sym is its own, not its parent's */
-	/* its map is not the one the capture plans were made for (it exec'd,
-	 * or loaded code after the fork): arguments are not captured */
-	bool noplans;
+	/* its image generation (ctrace.h): which capture plans fit its map;
+	 * a new one after an exec, or a dlopen after the fork */
+	unsigned gen;
 	bool forked;                   /* seen being forked */
 	uint64_t start_ns;             /* fork time */
 	struct proc_exec *execs;

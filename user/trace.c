@@ -13,8 +13,6 @@
 
 #define R_EXEC "exit not observed (the process replaced its image: exec)"
 #define R_FORKED "entry not observed (called before the fork, in the parent)"
-#define R_NOPLANS "not captured: the process's map is not the one the plans were made " \
-		  "for (it exec'd, or loaded code after the fork)"
 
 int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
 	       int spool_dirfd)
@@ -146,7 +144,7 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		parent = proc_of(tr, e->parent);
 		p = procs_add(&tr->procs, (pid_t)e->tgid, (pid_t)e->parent, parent->sym);
 		p->forked = true;
-		p->noplans = parent->noplans;
+		p->gen = e->gen;
 		p->start_ns = ts;
 		memcpy(p->comm, e->comm, CTRACE_COMM_LEN);
 		/* a tree of its own from the start: the calls it returns from
@@ -182,16 +180,15 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		path[CTRACE_PATH_MAX] = 0;
 		procs_note_exec(p, ts, path);
 		procs_own_sym(&tr->procs, p);
-		p->noplans = true;
+		p->gen = e->gen;
 		p->remap = true;
 		p->stopped |= e->stopped != 0;
 		break;
 	case CTRACE_EV_DLSTATE:
 		p = proc_of(tr, e->tgid);
-		if (!p->own_sym) { /* a forked child loads code of its own */
+		if (!p->own_sym) /* a forked child loads code of its own */
 			procs_own_sym(&tr->procs, p);
-			p->noplans = true;
-		}
+		p->gen = e->gen;
 		p->remap = true;
 		p->stopped |= e->stopped != 0;
 		break;
@@ -226,7 +223,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		fi = symbolize(p->sym, e->fn);
 		t->lost = e->lost;
 		if (tr->capture)
-			capture_set_unavailable(tr->capture, p->noplans ? R_NOPLANS : NULL);
+			capture_set_process(tr->capture, p->gen, p->sym);
 		if (h->kind == CTRACE_EV_EXIT) {
 			int r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
 
@@ -278,9 +275,11 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		t = thread_for(tr, h->tid, false);
 		if (!t)
 			break;
+		p = thread_proc(tr, t);
+		capture_set_process(tr->capture, p->gen, p->sym);
 		capture_ret_extra(tr->capture, e, &x);
 		if (x.write)
-			tree_return(t, symbolize(thread_proc(tr, t)->sym, e->fn), &x);
+			tree_return(t, symbolize(p->sym, e->fn), &x);
 		break;
 	}
 	case CTRACE_EV_THREAD: {

@@ -55,8 +55,9 @@ def enter_small(tid, ts, fn, depth, key, vals):
         args.ljust(6 * 40, b"\0")
 
 
-def retval(tid, ts, fn, rax, rdx=0):
-    return hdr(RETVAL, tid, ts) + struct.pack("<QQQ", fn, rax, rdx) + arg_cap(struct.pack("<Q", rax))
+def retval(tid, ts, fn, rax, rdx=0, gen=0):
+    key = fn | gen << 48   # CTRACE_PLAN_KEY
+    return hdr(RETVAL, tid, ts) + struct.pack("<QQQQ", fn, key, rax, rdx) + arg_cap(struct.pack("<Q", rax))
 
 
 def crash_rec(seq, tid, regs, stack):
@@ -207,8 +208,8 @@ def crash_before_note(elf):
     return r
 
 
-def proc(kind, tid, ts, tgid, parent=0, stopped=0, comm=b"", path=b""):
-    return hdr(kind, tid, ts) + struct.pack("<IIII16s256s", tgid, parent, stopped, 0, comm, path)
+def proc(kind, tid, ts, tgid, parent=0, stopped=0, gen=0, comm=b"", path=b""):
+    return hdr(kind, tid, ts) + struct.pack("<IIII16s256s", tgid, parent, stopped, gen, comm, path)
 
 
 def forks_and_execs():
@@ -219,7 +220,7 @@ def forks_and_execs():
          proc(FORK, MAIN + 1, 3, MAIN + 1, parent=MAIN, comm=b"parent"),
          proc(FORK, MAIN + 2, 4, MAIN + 2, parent=MAIN, comm=b"parent"),
          call(EXIT, MAIN + 1, 5, F["worker"], 0), call(ENTER, MAIN + 1, 6, F["fact"], 0),
-         proc(EXEC, MAIN + 1, 7, MAIN + 1, parent=MAIN + 1, stopped=1, comm=b"child",
+         proc(EXEC, MAIN + 1, 7, MAIN + 1, parent=MAIN + 1, stopped=1, gen=1, comm=b"child",
               path=b"/bin/child"),
          proc(DLSTATE, MAIN + 1, 8, MAIN + 1, stopped=1),
          call(ENTER, MAIN + 1, 9, F["lex"], 1), call(EXIT, MAIN + 1, 10, F["lex"], 1),
@@ -228,7 +229,7 @@ def forks_and_execs():
          thread(THREAD_EXIT, MAIN + 2, 14, b"parent", exit_code=11, group_dead=1, tgid=MAIN + 2),
          proc(DLSTATE, 100, 15, MAIN, stopped=1),
          call(EXIT, 100, 16, F["worker"], 2),
-         proc(EXEC, 100, 17, MAIN, parent=100, stopped=1, comm=b"next", path=b"/bin/next" * 40),
+         proc(EXEC, 100, 17, MAIN, parent=100, stopped=1, gen=2, comm=b"next", path=b"/bin/next" * 40),
          call(ENTER, 100, 18, F["main"], 1), call(EXIT, 100, 19, F["main"], 1)]
     return r
 

@@ -119,11 +119,10 @@ def test_exec_without_the_preload(build, trace):
 
 @pytest.mark.parametrize("probe", PROBES)
 def test_fork_exec_with_args(build, trace, probe):
-    """--args in the parent as usual; in the image the child exec'd, the
-    plans (made for the first image's map) do not apply: unavailable, with
-    the reason."""
+    """--args and --retval in the parent, and in the image the child exec'd:
+    its plans are made for its own map (a generation of its own), exact."""
     exe, new = build("forker.c", "-O0"), build("execd.c", "-O0")
-    proc, doc = trace([exe, "forkexec", new], "--probe", probe, "--follow-forks", "-a")
+    proc, doc = trace([exe, "forkexec", new], "--probe", probe, "--follow-forks", "-a", "-r")
     assert proc.returncode == 0, proc.stderr
     assert statuses(proc.stdout) == {0: 5}
     (kid,) = child_pids(proc.stdout).values()
@@ -138,8 +137,11 @@ def test_fork_exec_with_args(build, trace, probe):
     (t,) = images
     (m2,) = t["root_calls"]
     assert shape(m2) == T("main", *[T("exec_leaf")] * 5)
-    for n in [m2, *m2["children"]]:
-        assert n["arguments"] is None and "exec" in n["arguments_unavailable"]
+    assert m2["arguments"][0] == {"name": "argc", "type": "int", "value": 2}
+    assert m2["return_value"] == {"type": "int", "value": 5}
+    assert [n["arguments"] for n in m2["children"]] == \
+        [[{"name": "i", "type": "int", "value": i}] for i in range(5)]
+    assert all("return_value" not in n for n in m2["children"])   # void
 
 
 def test_dlopen_while_attached(build, trace, procs, tmp_path):
@@ -256,3 +258,20 @@ def test_exec_while_attached(build, trace, procs, tmp_path):
     assert len(ticks) >= 20, [n["function"] for n in after["root_calls"]][:10]
     assert all(shape(t) == T("tick", T("bump")) for t in ticks)
     assert all(t["module"] == "ticker" for t in ticks)
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_reexec_of_the_same_binary_with_args(build, trace, probe):
+    """A program that execs its own file: the second image has the same
+    addresses in a new map; its values come from its own plans (argc 2,
+    not the first image's 3), and the return probes on the file serve both."""
+    exe = build("forker.c", "-O2")
+    proc, doc = trace([exe, "exec", exe], "--probe", probe, "-a", "-r")
+    assert proc.returncode == 2, proc.stderr       # forker 7: a usage error
+    pid = doc["metadata"]["pid"]
+    (m1,) = doc["call_trees"][str(pid)]["root_calls"]
+    (m2,) = doc["call_trees"][f"{pid}#2"]["root_calls"]
+    assert m1["arguments"][0]["value"] == 3 and "return_value" not in m1
+    assert m2["arguments"][0]["value"] == 2
+    assert m2["return_value"] == {"type": "int", "value": 2}
+    assert m2["children"] == []

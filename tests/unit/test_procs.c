@@ -32,9 +32,9 @@ static void call(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, int
 }
 
 static void proc_ev(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, uint32_t tgid,
-		    uint32_t parent, uint32_t stopped, const char *path)
+		    uint32_t parent, uint32_t stopped, uint32_t gen, const char *path)
 {
-	struct ctrace_proc e = { .tgid = tgid, .parent = parent, .stopped = stopped };
+	struct ctrace_proc e = { .tgid = tgid, .parent = parent, .stopped = stopped, .gen = gen };
 
 	hdr(&e.h, kind, tid, ts);
 	strcpy(e.comm, "comm");
@@ -77,13 +77,13 @@ int main(void)
 	call(&tr, CTRACE_EV_ENTER, MAIN, 2, 2);
 
 	/* two forks: each child is its own process, sharing the map */
-	proc_ev(&tr, CTRACE_EV_FORK, MAIN + 1, 3, MAIN + 1, MAIN, 0, NULL);
-	proc_ev(&tr, CTRACE_EV_FORK, MAIN + 2, 4, MAIN + 2, MAIN, 0, NULL);
+	proc_ev(&tr, CTRACE_EV_FORK, MAIN + 1, 3, MAIN + 1, MAIN, 0, 0, NULL);
+	proc_ev(&tr, CTRACE_EV_FORK, MAIN + 2, 4, MAIN + 2, MAIN, 0, 0, NULL);
 	CHECK(tr.procs.n == 3);
 	c1 = procs_find(&tr.procs, (pid_t)(MAIN + 1));
 	c2 = procs_find(&tr.procs, (pid_t)(MAIN + 2));
 	CHECK(c1 && c1->forked && c1->ppid == (pid_t)MAIN && c1->start_ns == 3);
-	CHECK(c1 && c1->sym == sym && !c1->own_sym && !c1->noplans);
+	CHECK(c1 && c1->sym == sym && !c1->own_sym && c1->gen == 0);
 	CHECK(trees_of(&tr, MAIN + 1) == 1 && tr.threads[1]->pid == MAIN + 1);
 	CHECK(tr.threads[1]->attach && tr.threads[1]->before);
 
@@ -91,22 +91,23 @@ int main(void)
 	call(&tr, CTRACE_EV_EXIT, MAIN + 1, 5, 0);
 	CHECK(tr.threads[1]->calls == 1 && tr.threads[1]->wraps == 1);
 
-	/* a dlopen in child 2: its own symbolizer, no plans, probe and resume */
-	proc_ev(&tr, CTRACE_EV_DLSTATE, MAIN + 2, 6, MAIN + 2, 0, 1, NULL);
-	CHECK(c2 && c2->own_sym && c2->sym != sym && c2->noplans && c2->remap && c2->stopped);
-	/* the same in the target: its map is the planned one */
-	proc_ev(&tr, CTRACE_EV_DLSTATE, MAIN, 7, MAIN, 0, 1, NULL);
+	/* a dlopen in child 2: its own symbolizer and generation, probe and
+	 * resume */
+	proc_ev(&tr, CTRACE_EV_DLSTATE, MAIN + 2, 6, MAIN + 2, 0, 1, 1, NULL);
+	CHECK(c2 && c2->own_sym && c2->sym != sym && c2->gen == 1 && c2->remap && c2->stopped);
+	/* the same in the target: its map is still its own */
+	proc_ev(&tr, CTRACE_EV_DLSTATE, MAIN, 7, MAIN, 0, 1, 0, NULL);
 	p = procs_find(&tr.procs, (pid_t)MAIN);
-	CHECK(p && p->sym == sym && !p->noplans && p->remap && p->stopped);
+	CHECK(p && p->sym == sym && p->gen == 0 && p->remap && p->stopped);
 
 	/* child 1 execs (a path that fills the record, no NUL): its open
 	 * calls are closed, a second tree starts under the same tid */
 	call(&tr, CTRACE_EV_ENTER, MAIN + 1, 8, 0); /* BPF's depth went to -1 */
 	memset(long_path, 'x', sizeof(long_path));
 	long_path[sizeof(long_path) - 1] = 0;
-	proc_ev(&tr, CTRACE_EV_EXEC, MAIN + 1, 9, MAIN + 1, MAIN + 1, 1, long_path);
+	proc_ev(&tr, CTRACE_EV_EXEC, MAIN + 1, 9, MAIN + 1, MAIN + 1, 1, 2, long_path);
 	CHECK(c1 && c1->nexecs == 1 && strlen(c1->execs[0].path) == CTRACE_PATH_MAX);
-	CHECK(c1 && c1->own_sym && c1->noplans && c1->remap && c1->stopped);
+	CHECK(c1 && c1->own_sym && c1->gen == 2 && c1->remap && c1->stopped);
 	CHECK(trees_of(&tr, MAIN + 1) == 2);
 	CHECK(tr.threads[1]->exited && tr.threads[1]->nstack == 0 && tr.threads[1]->calls == 2);
 	CHECK(tr.threads[tr.nthreads - 1]->pid == MAIN + 1);
