@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 #include "capture.h"
 #include "ctrace.h"
 #include "log.h"
@@ -85,6 +86,21 @@ static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool creat
 	return tr->last = t;
 }
 
+/* A spool that failed: stdio keeps no errno, so flush once more, and when
+ * that says nothing either, a full filesystem is still worth naming. */
+static int spool_errno(FILE *s)
+{
+	struct statvfs v;
+
+	clearerr(s);
+	errno = 0;
+	if (fflush(s) && errno)
+		return errno;
+	if (!fstatvfs(fileno(s), &v) && (!v.f_bavail || !v.f_bfree))
+		return ENOSPC;
+	return EIO;
+}
+
 /* its frames are closed: nothing more is written to its tree */
 static void thread_ended(struct trace *tr, struct thread_tree *t)
 {
@@ -94,8 +110,12 @@ static void thread_ended(struct trace *tr, struct thread_tree *t)
 	 * the archive and its spool is closed */
 	if (!tr->archive)
 		tr->archive = new_spool(tr);
-	if (tr->archive && t->spool)
-		tree_archive(t, tr->archive);
+	if (tr->archive && t->spool) {
+		int rc = tree_archive(t, tr->archive);
+
+		if (rc && !tr->err)
+			tr->err = rc == -EIO ? spool_errno(tr->archive) : -rc;
+	}
 	for (size_t i = 0; i < tr->nlive; i++) {
 		if (tr->live[i] == t) {
 			tr->live[i] = tr->live[--tr->nlive];
@@ -364,10 +384,7 @@ int trace_spool_error(struct trace *tr)
 
 		if (!s || !ferror(s))
 			continue;
-		/* stdio keeps no errno: one more try names the cause */
-		clearerr(s);
-		errno = 0;
-		tr->err = fflush(s) && errno ? errno : EIO;
+		tr->err = spool_errno(s);
 	}
 	return tr->err;
 }
