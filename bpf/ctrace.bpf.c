@@ -71,6 +71,9 @@ static __always_inline __u32 new_gen(__u32 tgid)
 	__u32 gen = __sync_fetch_and_add(&last_gen, 1) + 1;
 	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
+	if (gen > CTRACE_GEN_NONE)
+		gen = CTRACE_GEN_NONE;
+
 	if (tgid == targ_tgid)
 		targ_gen = gen;
 	if (p) {

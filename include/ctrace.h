@@ -26,6 +26,9 @@
 #define CTRACE_GEN_SHIFT 48
 #define CTRACE_ADDR_MASK ((1ull << CTRACE_GEN_SHIFT) - 1)
 #define CTRACE_PLAN_KEY(addr, gen) ((addr) | ((__u64)(gen) << CTRACE_GEN_SHIFT))
+/* the last generation: given to every image after 65,534 of them, and
+ * never planned (its values are unavailable, never another image's) */
+#define CTRACE_GEN_NONE 0xffff
 
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */

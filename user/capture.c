@@ -547,7 +547,8 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 		return;
 	}
 	cm = module_of(c, fn->addr);
-	c->why = cm && !cm->dw ? cm->why : "no DWARF description of this call site";
+	c->why = c->gen >= CTRACE_GEN_NONE ? "not captured: more than 65,534 images were traced" :
+		 cm && !cm->dw ? cm->why : "no DWARF description of this call site";
 	x->write = write_args_missing;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "capture.h"
+#include "ctrace.h"
 #include "ctrace.skel.h"
 #include "elf_image.h"
 #include "log.h"
@@ -155,7 +156,7 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 	char key[PATH_MAX + 16];
 	size_t n;
 
-	if (!c)
+	if (!c || gen >= CTRACE_GEN_NONE)
 		return;
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++) {
