@@ -292,8 +292,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 	free(offs);
 }
 
-/* Functions with exactly one planned site of this module get a plan keyed by
- * this_fn too (preloaded hooks find it without reading the stack). */
+/* a site of module m, planned for generation gen */
 static bool in_module(const struct site_entry *se, const struct module *m, unsigned gen)
 {
 	uint64_t addr = se->key & CTRACE_ADDR_MASK;
@@ -301,6 +300,8 @@ static bool in_module(const struct site_entry *se, const struct module *m, unsig
 	return se->fn && se->key >> CTRACE_GEN_SHIFT == gen && addr >= m->start && addr < m->end;
 }
 
+/* Functions with exactly one planned site of this module get a plan keyed by
+ * this_fn too (preloaded hooks find it without reading the stack). */
 static void index_by_function(struct capture *c, const struct module *m, unsigned gen)
 {
 	struct u64map count = { 0 };
