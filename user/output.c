@@ -169,7 +169,6 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputc('}', f);
 }
 
-
 /* every traced process: the target first, then the ones it forked
  * (--follow-forks), with the images each exec'd; a forked one that a fault
  * killed has its crash report here (the target's is the top-level one) */
