@@ -28,8 +28,7 @@ int elf_hook_name_kind(const char *name)
 	return -1;
 }
 
-__attribute__((format(printf, 5, 6)))
-static int fail(char *err, size_t errlen, int code, const char *path, const char *fmt, ...)
+int elf_errf(char *err, size_t errlen, int code, const char *path, const char *fmt, ...)
 {
 	if (err && errlen) {
 		int n = snprintf(err, errlen, "%s: ", path);
@@ -56,53 +55,53 @@ static int check_ehdr(int fd, uint64_t fsize, const char *path, char *err, size_
 	ssize_t n = pread(fd, &eh, sizeof(eh), 0);
 
 	if (n < 0)
-		return fail(err, errlen, -errno, path, "cannot read: %s", strerror(errno));
+		return elf_errf(err, errlen, -errno, path, "cannot read: %s", strerror(errno));
 	if (n < SELFMAG || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-		return fail(err, errlen, -ENOEXEC, path, "not an ELF file");
+		return elf_errf(err, errlen, -ENOEXEC, path, "not an ELF file");
 	if (n <= EI_CLASS)
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
 	if (eh.e_ident[EI_CLASS] == ELFCLASS32)
-		return fail(err, errlen, -ENOEXEC, path, "32-bit ELF not supported");
+		return elf_errf(err, errlen, -ENOEXEC, path, "32-bit ELF not supported");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: invalid ELF class %u",
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: invalid ELF class %u",
 			    eh.e_ident[EI_CLASS]);
 	if ((size_t)n < sizeof(eh))
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
 
 	uint16_t machine = eh.e_machine, type = eh.e_type;
 	if (eh.e_ident[EI_DATA] == ELFDATA2MSB) {
 		machine = (uint16_t)__builtin_bswap16(machine);
 		type = (uint16_t)__builtin_bswap16(type);
 	} else if (eh.e_ident[EI_DATA] != ELFDATA2LSB) {
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: invalid data encoding %u",
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: invalid data encoding %u",
 			    eh.e_ident[EI_DATA]);
 	}
 	if (machine != EM_X86_64)
-		return fail(err, errlen, -ENOEXEC, path, "not an x86_64 ELF (machine %u)", machine);
+		return elf_errf(err, errlen, -ENOEXEC, path, "not an x86_64 ELF (machine %u)", machine);
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: big-endian x86_64");
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: big-endian x86_64");
 	if (type != ET_EXEC && type != ET_DYN) {
 		const char *what = type == ET_REL ? "relocatable object file" :
 				   type == ET_CORE ? "core dump" : "unknown e_type";
-		return fail(err, errlen, -ENOEXEC, path,
+		return elf_errf(err, errlen, -ENOEXEC, path,
 			    "not an executable or shared object (%s, e_type %u)", what, type);
 	}
 	if (eh.e_phnum == 0)
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: no program headers");
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: no program headers");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: program header size %u",
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: program header size %u",
 			    eh.e_phentsize);
 	if (!in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), fsize))
-		return fail(err, errlen, -EINVAL, path,
+		return elf_errf(err, errlen, -EINVAL, path,
 			    "malformed ELF: program headers extend past end of file (truncated?)");
 	if (eh.e_shoff != 0) {
 		if (eh.e_shentsize != sizeof(Elf64_Shdr))
-			return fail(err, errlen, -EINVAL, path, "malformed ELF: section header size %u",
+			return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: section header size %u",
 				    eh.e_shentsize);
 		/* e_shnum == 0 means the count lives in section 0; check that one exists */
 		uint64_t cnt = eh.e_shnum ? eh.e_shnum : 1;
 		if (!in_file(eh.e_shoff, cnt * sizeof(Elf64_Shdr), fsize))
-			return fail(err, errlen, -EINVAL, path,
+			return elf_errf(err, errlen, -EINVAL, path,
 				    "malformed ELF: section headers extend past end of file (truncated?)");
 	}
 	return 0;
@@ -175,35 +174,35 @@ static int read_symtab(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh,
 	const char *path = img->path;
 
 	if (sh->sh_entsize != sizeof(Elf64_Sym))
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: %s entry size %llu", tabname,
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s entry size %llu", tabname,
 			    (unsigned long long)sh->sh_entsize);
 	if (sh->sh_link == 0 || sh->sh_link >= shnum)
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: %s sh_link %u out of range",
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s sh_link %u out of range",
 			    tabname, sh->sh_link);
 
 	Elf_Scn *strscn = elf_getscn(img->elf, sh->sh_link);
 	GElf_Shdr strsh;
 	if (!strscn || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
-		return fail(err, errlen, -EINVAL, path,
+		return elf_errf(err, errlen, -EINVAL, path,
 			    "malformed ELF: %s sh_link %u is not a string table", tabname, sh->sh_link);
 
 	Elf_Data *sd = elf_getdata(scn, NULL);
 	Elf_Data *st = elf_getdata(strscn, NULL);
 	if (!sd || !st || (sd->d_size && !sd->d_buf) || (st->d_size && !st->d_buf))
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: cannot read %s: %s", tabname,
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: cannot read %s: %s", tabname,
 			    elf_errmsg(-1));
 
 	const char *strs = st->d_buf;
 	size_t nsym = sd->d_size / sizeof(Elf64_Sym);
 	if (nsym > INT_MAX)             /* gelf_getsym takes an int index */
-		return fail(err, errlen, -EINVAL, path, "malformed ELF: %s is too large", tabname);
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s is too large", tabname);
 	for (size_t i = 1; i < nsym; i++) {
 		GElf_Sym s;
 		if (!gelf_getsym(sd, (int)i, &s))
-			return fail(err, errlen, -EINVAL, path, "malformed ELF: %s symbol %zu: %s",
+			return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s symbol %zu: %s",
 				    tabname, i, elf_errmsg(-1));
 		if (s.st_name >= st->d_size || !memchr(strs + s.st_name, '\0', st->d_size - s.st_name))
-			return fail(err, errlen, -EINVAL, path,
+			return elf_errf(err, errlen, -EINVAL, path,
 				    "malformed ELF: %s symbol %zu has its name outside the string table",
 				    tabname, i);
 		const char *name = strs + s.st_name;
@@ -222,7 +221,7 @@ static int read_symtab(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh,
 			int rc = sym_push(vec, s.st_value, s.st_size, name,
 					  bind_rank(GELF_ST_BIND(s.st_info)));
 			if (rc)
-				return fail(err, errlen, rc, path, "out of memory");
+				return elf_errf(err, errlen, rc, path, "out of memory");
 		}
 	}
 	return 0;
@@ -255,22 +254,22 @@ static int read_loads(struct elf_image *img, uint64_t fsize, char *err, size_t e
 	size_t phnum;
 
 	if (elf_getphdrnum(img->elf, &phnum) != 0)
-		return fail(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
 	img->loads = calloc(phnum ? phnum : 1, sizeof(*img->loads));
 	if (!img->loads)
-		return fail(err, errlen, -ENOMEM, img->path, "out of memory");
+		return elf_errf(err, errlen, -ENOMEM, img->path, "out of memory");
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(img->elf, (int)i, &ph))
-			return fail(err, errlen, -EINVAL, img->path, "malformed ELF: program header %zu: %s",
+			return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: program header %zu: %s",
 				    i, elf_errmsg(-1));
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (!in_file(ph.p_offset, ph.p_filesz, fsize))
-			return fail(err, errlen, -EINVAL, img->path,
+			return elf_errf(err, errlen, -EINVAL, img->path,
 				    "malformed ELF: PT_LOAD %zu extends past end of file (truncated?)", i);
 		if (ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
-			return fail(err, errlen, -EINVAL, img->path,
+			return elf_errf(err, errlen, -EINVAL, img->path,
 				    "malformed ELF: PT_LOAD %zu has inconsistent sizes", i);
 		img->loads[img->nloads++] = (struct elf_load){
 			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz,
@@ -278,7 +277,7 @@ static int read_loads(struct elf_image *img, uint64_t fsize, char *err, size_t e
 		};
 	}
 	if (img->nloads == 0)
-		return fail(err, errlen, -EINVAL, img->path, "malformed ELF: no PT_LOAD segment");
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: no PT_LOAD segment");
 	return 0;
 }
 
@@ -288,14 +287,14 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 	GElf_Ehdr eh;
 
 	if (elf_getshdrnum(img->elf, &shnum) != 0 || !gelf_getehdr(img->elf, &eh))
-		return fail(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
 	if (shnum == 0)
 		return 0;                 /* section headers stripped: no symbols, still usable */
 	if (!in_file(eh.e_shoff, (uint64_t)shnum * sizeof(Elf64_Shdr), fsize))
-		return fail(err, errlen, -EINVAL, img->path,
+		return elf_errf(err, errlen, -EINVAL, img->path,
 			    "malformed ELF: section headers extend past end of file (truncated?)");
 	if (elf_getshdrstrndx(img->elf, &shstrndx) != 0 || shstrndx >= shnum)
-		return fail(err, errlen, -EINVAL, img->path, "malformed ELF: bad section name table index");
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: bad section name table index");
 
 	Elf_Scn *symtab = NULL, *dynsym = NULL;
 	GElf_Shdr symtab_sh, dynsym_sh;
@@ -303,12 +302,12 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 		Elf_Scn *scn = elf_getscn(img->elf, i);
 		GElf_Shdr sh;
 		if (!scn || !gelf_getshdr(scn, &sh))
-			return fail(err, errlen, -EINVAL, img->path, "malformed ELF: section %zu: %s", i,
+			return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: section %zu: %s", i,
 				    elf_errmsg(-1));
 		const char *name = elf_strptr(img->elf, shstrndx, sh.sh_name);
 		if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL &&
 		    !in_file(sh.sh_offset, sh.sh_size, fsize))
-			return fail(err, errlen, -EINVAL, img->path,
+			return elf_errf(err, errlen, -EINVAL, img->path,
 				    "malformed ELF: section %zu (%s) extends past end of file (truncated?)",
 				    i, name ? name : "?");
 		if (name && sh.sh_type == SHT_PROGBITS && sh.sh_size > 0 && strcmp(name, ".debug_info") == 0)
@@ -332,7 +331,7 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 		rc = read_symtab(img, dynsym, &dynsym_sh, shnum, ".dynsym", symtab ? NULL : &vec, err,
 				 errlen);
 	if (!rc && finish_syms(img, &vec) != 0)
-		rc = fail(err, errlen, -ENOMEM, img->path, "out of memory");
+		rc = elf_errf(err, errlen, -ENOMEM, img->path, "out of memory");
 	for (size_t i = 0; i < vec.n; i++)
 		free(vec.v[i].s.name);
 	free(vec.v);
@@ -350,24 +349,24 @@ int elf_image_open(const char *path, struct elf_image **out, char *err, size_t e
 		err[0] = '\0';
 	img = calloc(1, sizeof(*img));
 	if (!img)
-		return fail(err, errlen, -ENOMEM, path, "out of memory");
+		return elf_errf(err, errlen, -ENOMEM, path, "out of memory");
 	img->fd = -1;
 	img->path = strdup(path);
 	if (!img->path) {
-		rc = fail(err, errlen, -ENOMEM, path, "out of memory");
+		rc = elf_errf(err, errlen, -ENOMEM, path, "out of memory");
 		goto out;
 	}
 	img->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (img->fd < 0) {
-		rc = fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
+		rc = elf_errf(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (fstat(img->fd, &st) != 0) {
-		rc = fail(err, errlen, -errno, path, "cannot stat: %s", strerror(errno));
+		rc = elf_errf(err, errlen, -errno, path, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(err, errlen, -EINVAL, path, "not a regular file");
+		rc = elf_errf(err, errlen, -EINVAL, path, "not a regular file");
 		goto out;
 	}
 	rc = check_ehdr(img->fd, (uint64_t)st.st_size, path, err, errlen);
@@ -378,12 +377,12 @@ int elf_image_open(const char *path, struct elf_image **out, char *err, size_t e
 	/* ELF_C_READ (not MMAP): a file truncated under us gives a read error, not SIGBUS */
 	img->elf = elf_begin(img->fd, ELF_C_READ, NULL);
 	if (!img->elf || elf_kind(img->elf) != ELF_K_ELF) {
-		rc = fail(err, errlen, -EINVAL, path, "malformed ELF: %s", elf_errmsg(-1));
+		rc = elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s", elf_errmsg(-1));
 		goto out;
 	}
 	GElf_Ehdr eh;
 	if (!gelf_getehdr(img->elf, &eh)) {
-		rc = fail(err, errlen, -EINVAL, path, "malformed ELF: %s", elf_errmsg(-1));
+		rc = elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s", elf_errmsg(-1));
 		goto out;
 	}
 	img->e_type = eh.e_type;

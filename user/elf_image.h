@@ -58,4 +58,9 @@ const struct elf_sym *elf_sym_lookup(const struct elf_image *img, uint64_t vaddr
  * optionally followed by an @VERSION suffix; -1 otherwise. */
 int elf_hook_name_kind(const char *name);
 
+/* "path: <fmt ...>" into err (when given), for the readers of ELF files;
+ * returns code */
+int elf_errf(char *err, size_t errlen, int code, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 #endif

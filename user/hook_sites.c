@@ -8,7 +8,6 @@
 #include <capstone/capstone.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,21 +93,6 @@ struct scan {
 	uint64_t undecoded_addr;
 	const char *undecoded_name;
 };
-
-__attribute__((format(printf, 5, 6)))
-static int msg(char *err, size_t errlen, int code, const char *path, const char *fmt, ...)
-{
-	if (err && errlen) {
-		int n = snprintf(err, errlen, "%s: ", path);
-		if (n >= 0 && (size_t)n < errlen) {
-			va_list ap;
-			va_start(ap, fmt);
-			vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-			va_end(ap);
-		}
-	}
-	return code;
-}
 
 static int set_add(struct addr_set *s, uint64_t a)
 {
@@ -789,14 +773,14 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 		goto done;                /* nothing here can reach a hook */
 	rc = read_code(&sc);
 	if (rc) {
-		msg(err, errlen, rc, img->path, "cannot read code: %s", strerror(-rc));
+		elf_errf(err, errlen, rc, img->path, "cannot read code: %s", strerror(-rc));
 		goto fail;
 	}
 	cs_err ce = cs_open(CS_ARCH_X86, CS_MODE_64, &sc.cs);
 	if (ce == CS_ERR_OK)
 		ce = cs_option(sc.cs, CS_OPT_DETAIL, CS_OPT_ON);
 	if (ce != CS_ERR_OK) {
-		rc = msg(err, errlen, -EIO, img->path, "capstone: %s", cs_strerror(ce));
+		rc = elf_errf(err, errlen, -EIO, img->path, "capstone: %s", cs_strerror(ce));
 		goto fail;
 	}
 	sc.insn = cs_malloc(sc.cs);
@@ -813,7 +797,7 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 	if (rc)
 		goto fail;
 	if (sc.ambiguous) {
-		rc = msg(err, errlen, -ENOTSUP, img->path,
+		rc = elf_errf(err, errlen, -ENOTSUP, img->path,
 			 "__cyg_profile_func_enter and __cyg_profile_func_exit are one function at 0x%llx "
 			 "(static glibc?): %zu calls to it cannot be told apart as entry or exit",
 			 (unsigned long long)img->hook_def[0], sc.ambiguous);
@@ -827,7 +811,7 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 			sc.sites[w++] = sc.sites[i];
 	sc.nsites = w;
 	if (sc.undecoded)
-		msg(err, errlen, 0, img->path,
+		elf_errf(err, errlen, 0, img->path,
 		    "%zu function(s) not fully decoded, rest of each skipped (first: %s at 0x%llx)",
 		    sc.undecoded, sc.undecoded_name, (unsigned long long)sc.undecoded_addr);
 done:
@@ -838,7 +822,7 @@ done:
 	return 0;
 fail:
 	if (rc == -ENOMEM)
-		msg(err, errlen, rc, img->path, "out of memory");
+		elf_errf(err, errlen, rc, img->path, "out of memory");
 	scan_free(&sc);
 	return rc;
 }
