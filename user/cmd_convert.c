@@ -811,6 +811,15 @@ static int run_stacks(FILE *in, FILE *out, const char *fmt, bool weight_calls, b
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
+int cmd_bad_option(const char *cmd, int c, char **argv, int next)
+{
+	if (c == ':')
+		fprintf(stderr, "%s: option '%s' needs a value (see --help)\n", cmd, argv[next - 1]);
+	else
+		fprintf(stderr, "%s: unknown option '%s' (see --help)\n", cmd, argv[next - 1]);
+	return 2;
+}
+
 FILE *open_trace(const char *path, char *err, size_t errlen)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -927,12 +936,8 @@ int cmd_convert_main(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, CMD ": option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
+			return cmd_bad_option(CMD, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1) {

@@ -180,14 +180,8 @@ int cmd_list_main(int argc, char **argv)
 			fputs(list_usage, stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			fprintf(stderr, "ctrace-bpf list: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			ret = 2;
-			goto out;
 		default:
-			fprintf(stderr, "ctrace-bpf list: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			ret = 2;
+			ret = cmd_bad_option("ctrace-bpf list", c, argv, optind);
 			goto out;
 		}
 	}

@@ -870,12 +870,8 @@ int cmd_report_main(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, CMD ": option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return 2;
 		default:
-			fprintf(stderr, CMD ": unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
+			return cmd_bad_option(CMD, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1) {

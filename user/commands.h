@@ -25,6 +25,11 @@ int cmd_check_main(int argc, char **argv);
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls,
 		 char *err, size_t errlen);
 
+/* getopt_long's ':' (an option without its value) or anything else it
+ * returned for an unknown option, said for subcommand cmd ("ctrace-bpf
+ * list"); next is getopt's optind; returns 2, the usage-error status */
+int cmd_bad_option(const char *cmd, int c, char **argv, int next);
+
 /* Opens a trace to read ("-" = stdin), or NULL with one line in err. */
 FILE *open_trace(const char *path, char *err, size_t errlen);
 
