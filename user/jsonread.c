@@ -74,8 +74,6 @@ void jr_buf_free(struct jr_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static const char hexdig[] = "0123456789abcdef";
-
 /* s[0..len) as a JSON string literal, quotes included */
 static int put_jstr(struct jr_buf *out, const char *s, size_t len)
 {
@@ -85,23 +83,12 @@ static int put_jstr(struct jr_buf *out, const char *s, size_t len)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
-		size_t elen = 2;
+		char esc[6];
+		size_t elen;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[4] = hexdig[c >> 4];
-			esc[5] = hexdig[c & 15];
-			elen = 6;
-		}
+		elen = jsonw_escape_byte(c, esc);
 		if (jr_buf_put(out, s + run, i - run) || jr_buf_put(out, esc, elen))
 			return -1;
 		run = i + 1;

@@ -47,6 +47,26 @@ static void out_put(struct out *o, const void *p, size_t len)
 	o->n += len;
 }
 
+static const char hexdig[] = "0123456789abcdef";
+
+size_t jsonw_escape_byte(unsigned char c, char esc[6])
+{
+	esc[0] = '\\';
+	switch (c) {
+	case '"': esc[1] = '"'; return 2;
+	case '\\': esc[1] = '\\'; return 2;
+	case '\b': esc[1] = 'b'; return 2;
+	case '\f': esc[1] = 'f'; return 2;
+	case '\n': esc[1] = 'n'; return 2;
+	case '\r': esc[1] = 'r'; return 2;
+	case '\t': esc[1] = 't'; return 2;
+	}
+	memcpy(esc + 1, "u00", 3);
+	esc[4] = hexdig[c >> 4];
+	esc[5] = hexdig[c & 15];
+	return 6;
+}
+
 /* Length of the well-formed sequence starting at a non-ASCII byte p[0] (2..4),
  * or 0 with *bad = length of its maximal ill-formed prefix (1..3): the bytes
  * one U+FFFD stands for (Unicode §3.9 "U+FFFD substitution of maximal subparts"). */
@@ -84,8 +104,6 @@ size_t jsonw_utf8_seq(const unsigned char *p, size_t n, size_t *bad)
 	return need;
 }
 
-static const char hexdig[] = "0123456789abcdef";
-
 size_t jsonw_str(FILE *f, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -114,23 +132,9 @@ size_t jsonw_str(FILE *f, const char *s, size_t len)
 			run = i;
 			continue;
 		}
-		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
-		size_t elen = 2;
+		char esc[6];
+		size_t elen = jsonw_escape_byte(c, esc);
 
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[4] = hexdig[c >> 4];
-			esc[5] = hexdig[c & 15];
-			elen = 6;
-		}
 		out_put(&o, p + run, i - run);
 		out_put(&o, esc, elen);
 		run = ++i;

@@ -30,6 +30,9 @@ void jsonw_double(FILE *f, double v);
 void jsonw_hex(FILE *f, uint64_t v);
 /* "key": (key is trusted ASCII, written as is) */
 void jsonw_key(FILE *f, const char *key);
+/* the JSON escape of a byte that needs one (a quote, a backslash, a control
+ * character) into esc; returns its length (2 or 6) */
+size_t jsonw_escape_byte(unsigned char c, char esc[6]);
 /* ",\"key\":": a member after the first */
 void jsonw_next_key(FILE *f, const char *key);
 /* s[0..len) is well-formed UTF-8 (U+0000 included) */
