@@ -94,23 +94,6 @@ struct scan {
 	const char *undecoded_name;
 };
 
-static int set_add(struct addr_set *s, uint64_t a)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == a)
-			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4;
-		uint64_t *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = a;
-	return 0;
-}
-
 static int vec_push(struct addr_set *s, uint64_t a)
 {
 	if (s->n == s->cap) {
@@ -123,6 +106,14 @@ static int vec_push(struct addr_set *s, uint64_t a)
 	}
 	s->v[s->n++] = a;
 	return 0;
+}
+
+static int set_add(struct addr_set *s, uint64_t a)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == a)
+			return 0;
+	return vec_push(s, a);
 }
 
 static int u64_cmp(const void *a, const void *b)
