@@ -820,6 +820,13 @@ int cmd_bad_option(const char *cmd, int c, char **argv, int next)
 	return 2;
 }
 
+int cmd_one_trace(const char *cmd, bool none)
+{
+	fprintf(stderr, "%s: %s (see --help)\n", cmd,
+		none ? "which trace? give TRACE.json" : "give exactly one trace");
+	return 2;
+}
+
 FILE *open_trace(const char *path, char *err, size_t errlen)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -940,11 +947,8 @@ int cmd_convert_main(int argc, char **argv)
 			return cmd_bad_option(CMD, c, argv, optind);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, CMD ": %s (see --help)\n", optind == argc ? "which trace? give TRACE.json"
-									  : "give exactly one trace");
-		return 2;
-	}
+	if (optind != argc - 1)
+		return cmd_one_trace(CMD, optind == argc);
 	if (!to) {
 		fprintf(stderr, CMD ": give the format: --to chrome, folded or svg (see --help)\n");
 		return 2;

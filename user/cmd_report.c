@@ -874,11 +874,8 @@ int cmd_report_main(int argc, char **argv)
 			return cmd_bad_option(CMD, c, argv, optind);
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, CMD ": %s (see --help)\n", optind == argc ? "which trace? give TRACE.json"
-									  : "give exactly one trace");
-		return 2;
-	}
+	if (optind != argc - 1)
+		return cmd_one_trace(CMD, optind == argc);
 	if (r.tree && r.threads) {
 		fprintf(stderr, CMD ": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;

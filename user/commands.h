@@ -30,6 +30,10 @@ int convert_file(const char *in, const char *out, const char *fmt, bool weight_c
  * list"); next is getopt's optind; returns 2, the usage-error status */
 int cmd_bad_option(const char *cmd, int c, char **argv, int next);
 
+/* convert and report take exactly one trace: none (or more) was given;
+ * returns 2 */
+int cmd_one_trace(const char *cmd, bool none);
+
 /* Opens a trace to read ("-" = stdin), or NULL with one line in err. */
 FILE *open_trace(const char *path, char *err, size_t errlen);
 
