@@ -2,7 +2,10 @@
  * so one run shows every failure. End main() with HARNESS_MAIN_END("name"). */
 #ifndef CTRACE_HARNESS_H
 #define CTRACE_HARNESS_H
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int harness_passed __attribute__((unused));
@@ -42,6 +45,24 @@ static inline void harness_print_str(const char *s)
 	long long a_ = (long long)(a), b_ = (long long)(b); \
 	HARNESS_RESULT(a_ == b_, printf("CHECK_INT(%s, %s): %lld != %lld", #a, #b, a_, b_)); \
 } while (0)
+
+/* a shell command (building test programs): true when it succeeded; the
+ * command is printed when it did not */
+static inline bool run(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static inline bool run(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st != 0)
+		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
+	return st == 0;
+}
 
 /* the one final line; exit status 1 when anything failed */
 #define HARNESS_MAIN_END(name) do { \

@@ -54,19 +54,6 @@ static char *path_in_tmp(const char *name)
 	return p;
 }
 
-static bool run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static bool run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	if (st != 0)
-		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
-	return st == 0;
-}
 
 /* what fn writes to a memory stream */
 #define CAPTURE(buf, stmt) do { \

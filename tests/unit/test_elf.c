@@ -35,18 +35,6 @@ static char *path_in_tmp(const char *name)
 	return p;
 }
 
-static bool run(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	if (st != 0)
-		fprintf(stderr, "command failed (%d): %s\n", st, cmd);
-	return st == 0;
-}
 
 /* gcc/g++ CC FLAGS SOURCES -> tmp/OUT */
 static bool build(const char *out, const char *cc, const char *flags, const char *srcs)
