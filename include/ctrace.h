@@ -39,7 +39,8 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
 	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
-	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth */
+	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth;
+				    * fn: CTRACE_UNWIND_* */
 	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
 	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
 	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
@@ -62,6 +63,10 @@ struct ctrace_call {
 		      * its stacks after a loss or an attach mid-call */
 	__u32 lost;  /* events this thread lost so far (ring buffer full) */
 };
+
+/* UNWIND's fn: the jump's setjmp was not seen (it predates tracing, or its
+ * record was evicted), so depth is the lowest one the thread reached */
+#define CTRACE_UNWIND_UNSEEN 1ull
 
 /* THREAD / THREAD_EXIT */
 struct ctrace_thread {

@@ -178,7 +178,8 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
-			pr->skel->bss->unwind_check |= modules_can_longjmp(p->sym);
+			if (modules_watch_jumps(pr, p->sym, probed))
+				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
 		if (p->stopped) {
@@ -303,7 +304,8 @@ int main(int argc, char **argv)
 		/* every uprobe program is attached through uprobe_multi links */
 		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
 					     skel->progs.on_ret, skel->progs.on_entry_point,
-					     skel->progs.on_dl_state, skel->progs.on_hit_empty };
+					     skel->progs.on_dl_state, skel->progs.on_setjmp,
+					     skel->progs.on_longjmp, skel->progs.on_hit_empty };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -408,7 +410,8 @@ int main(int argc, char **argv)
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
-			skel->bss->unwind_check = modules_can_longjmp(sym);
+			if (modules_watch_jumps(&pr, sym, &probed))
+				goto cleanup;
 			skel->bss->watch_exec = 1;
 			close(entry_fd);
 			entry_fd = -1;
@@ -439,7 +442,8 @@ int main(int argc, char **argv)
 		if (modules_watch_loader(&pr, sym))
 			log_warn("cannot watch the dynamic loader: libraries loaded later with "
 				 "dlopen will not be traced");
-		skel->bss->unwind_check = modules_can_longjmp(sym);
+		if (modules_watch_jumps(&pr, sym, &probed))
+			goto cleanup;
 		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;
 		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
@@ -576,6 +580,10 @@ cleanup:
 			if (ri.lost_events)
 				log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 					 (unsigned long)ri.lost_events);
+			if (trace_total_resyncs(&tr))
+				log_warn("%lu gaps in the call trees that no lost event explains: a tracer "
+					 "fault (the nodes concerned say so); please report it",
+					 (unsigned long)trace_total_resyncs(&tr));
 			if (stat(cfg.output, &st)) {
 				st.st_size = 0;
 				st.st_mode = 0;

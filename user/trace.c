@@ -283,7 +283,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		t = thread_for(tr, h->tid, true);
 		t->lost = e->lost;
-		tree_unwind(t, e->depth, ts);
+		tree_unwind(t, e->depth, ts, !(e->fn & CTRACE_UNWIND_UNSEEN));
 		break;
 	}
 	case CTRACE_EV_RETVAL: {
@@ -395,6 +395,15 @@ uint64_t trace_total_calls(const struct trace *tr)
 
 	for (size_t i = 0; i < tr->nthreads; i++)
 		n += tr->threads[i]->calls;
+	return n;
+}
+
+uint64_t trace_total_resyncs(const struct trace *tr)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < tr->nthreads; i++)
+		n += tr->threads[i]->resyncs;
 	return n;
 }
 

@@ -42,6 +42,8 @@ int  trace_on_event(void *ctx, void *data, size_t size);
 /* close every thread's open frames (tracing stopped with calls running) */
 void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
+/* gaps in the trees that no loss explains: tracer faults, reported */
+uint64_t trace_total_resyncs(const struct trace *tr);
 /* the first error writing the trees beside the output (a full disk), as an
  * errno; 0 while all is well */
 int  trace_spool_error(struct trace *tr);
