@@ -88,7 +88,8 @@ struct tstate {
 	__u32 lost;
 	__s32 floor; /* the lowest depth reached: calls that predate tracing
 		      * (attach, a forked child) return below 0 */
-	__u32 pad;
+	__u32 stack; /* the stack it runs on: 0 its own, else one made by
+		      * makecontext (coroutines); depths count per stack */
 };
 
 struct {
@@ -242,14 +243,25 @@ int on_hook(struct pt_regs *ctx)
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
-/* ---- non-local exits: setjmp records the depth, longjmp returns to it ----
+/* ---- non-local exits and stack switches ----
  *
  * A longjmp skips the exit hooks of every frame it leaves. The depth at the
  * matching setjmp is exactly the depth the jump returns to, inlined callees
  * included (their hooks share their caller's stack pointer, so no stack
  * pointer test can tell them apart). A setjmp is known by what it saves:
  * the thread, the stack pointer after it returns and its return address.
- * A jump_buf copied elsewhere (shells do) still names the same setjmp. */
+ * A jmp_buf copied elsewhere (shells do) still names the same setjmp.
+ *
+ * ucontext switches (coroutines) are the same with a stack of their own:
+ * getcontext/swapcontext save (depth, stack) under the context's address,
+ * makecontext gives a context a new stack, and setcontext/swapcontext (or a
+ * longjmp to a setjmp on another stack) resume one. Every stack is its own
+ * tree in userspace, so a coroutine's calls never nest under another's. */
+struct resume_point {
+	__s32 depth;
+	__u32 stack;
+};
+
 struct jmp_key {
 	__u32 tid;
 	__u32 pad;
@@ -261,8 +273,49 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1 << 16);
 	__type(key, struct jmp_key);
-	__type(value, __s32);
+	__type(value, struct resume_point);
 } setjmps SEC(".maps");
+
+struct ctx_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ucp;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct ctx_key);
+	__type(value, struct resume_point);
+} contexts SEC(".maps");
+
+__u32 last_stack = 0;
+
+static __always_inline struct resume_point here(const struct tstate *st)
+{
+	struct resume_point r = { .depth = st->depth, .stack = st->stack };
+
+	return r;
+}
+
+/* Continue at r on this thread: on the same stack, the frames deeper than
+ * r.depth were left; on another, that stack's tree goes on. seen: r was
+ * recorded; if not, the resume point predates tracing. */
+static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now,
+				   struct resume_point r, bool seen)
+{
+	if (r.stack != st->stack) {
+		st->stack = r.stack;
+		st->depth = st->floor = r.depth;
+		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now, st,
+			  r.depth);
+		return;
+	}
+	if (seen && r.depth >= st->depth)
+		return; /* back into the frame that is running */
+	st->depth = r.depth;
+	send_call(CTRACE_EV_UNWIND, seen ? 0 : CTRACE_UNWIND_UNSEEN, tid, now, st, r.depth);
+}
 
 /* glibc's __sigsetjmp (setjmp and _setjmp jump to it): rsp points at the
  * return address, and the jmp_buf will hold rsp + 8 and that address */
@@ -271,13 +324,16 @@ int on_setjmp(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + 8 };
+	struct resume_point r;
 	struct tstate *st;
 
 	if (!ours() || bpf_probe_read_user(&k.pc, sizeof(k.pc), (void *)PT_REGS_SP(ctx)))
 		return 0;
 	st = thread_state(tid, bpf_ktime_get_ns());
-	if (st)
-		bpf_map_update_elem(&setjmps, &k, &st->depth, BPF_ANY);
+	if (!st)
+		return 0;
+	r = here(st);
+	bpf_map_update_elem(&setjmps, &k, &r, BPF_ANY);
 	return 0;
 }
 
@@ -300,9 +356,8 @@ int on_longjmp(struct pt_regs *ctx)
 	__u64 now = bpf_ktime_get_ns(), jb[2], guard, fsbase = BPF_CORE_READ(task, thread.fsbase);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct jmp_key k = { .tid = tid };
+	struct resume_point *r, floor;
 	struct tstate *st;
-	__s32 *d, target;
-	__u64 how = 0;
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
@@ -311,19 +366,56 @@ int on_longjmp(struct pt_regs *ctx)
 		k.sp = demangle(jb[0], guard);
 		k.pc = demangle(jb[1], guard);
 	}
-	d = bpf_map_lookup_elem(&setjmps, &k);
-	if (d) {
-		target = *d;
-		if (target >= st->depth)
-			return 0; /* back into the frame that is running */
-	} else {
-		/* a setjmp made before tracing saw this thread: its frame
-		 * encloses every call seen since, and the lowest depth reached */
-		target = st->floor;
-		how = CTRACE_UNWIND_UNSEEN;
+	r = bpf_map_lookup_elem(&setjmps, &k);
+	if (r) {
+		resume(st, tid, now, *r, true);
+		return 0;
 	}
-	st->depth = target;
-	send_call(CTRACE_EV_UNWIND, how, tid, now, st, target);
+	/* a setjmp made before tracing saw this thread: its frame encloses
+	 * every call seen since, and the lowest depth reached */
+	floor.depth = st->floor;
+	floor.stack = st->stack;
+	resume(st, tid, now, floor, false);
+	return 0;
+}
+
+/* getcontext, makecontext, setcontext, swapcontext: one program, the
+ * cookie says which; rdi is the context (swapcontext: the one saved, rsi
+ * the one resumed) */
+SEC("uprobe")
+int on_context(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ctx_key k = { .tgid = id >> 32, .ucp = PT_REGS_PARM1(ctx) };
+	struct resume_point r, *to;
+	struct tstate *st;
+
+	if (!ours() || !(st = thread_state((__u32)id, now)))
+		return 0;
+	if (cookie == CTRACE_CTX_MAKE) {
+		/* the function it will start runs on a stack of its own */
+		r.depth = 0;
+		r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
+		bpf_map_update_elem(&contexts, &k, &r, BPF_ANY);
+		return 0;
+	}
+	if (cookie == CTRACE_CTX_GET || cookie == CTRACE_CTX_SWAP) {
+		r = here(st);
+		bpf_map_update_elem(&contexts, &k, &r, BPF_ANY);
+		if (cookie == CTRACE_CTX_GET)
+			return 0;
+		k.ucp = PT_REGS_PARM2(ctx);
+	}
+	to = bpf_map_lookup_elem(&contexts, &k);
+	if (to) {
+		resume(st, (__u32)id, now, *to, true);
+		return 0;
+	}
+	/* a context saved before tracing: a stack whose calls predate it */
+	r.depth = 0;
+	r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
+	resume(st, (__u32)id, now, r, false);
 	return 0;
 }
 
@@ -736,7 +828,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	st = bpf_task_storage_get(&threads, p, 0, 0);
 	if (st)
-		st->depth = st->floor = 0;
+		st->depth = st->floor = st->stack = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));

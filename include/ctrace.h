@@ -45,6 +45,9 @@ enum ctrace_event_kind {
 	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
 	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
 	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
+	CTRACE_EV_SWITCH = 14,     /* the thread now runs on another stack (ucontext,
+				    * or a longjmp there), at depth; fn: the stack's
+				    * id (0: the thread's own) | CTRACE_SWITCH_UNSEEN */
 };
 
 /* Every record starts with this header. */
@@ -67,6 +70,17 @@ struct ctrace_call {
 /* UNWIND's fn: the jump's setjmp was not seen (it predates tracing, or its
  * record was evicted), so depth is the lowest one the thread reached */
 #define CTRACE_UNWIND_UNSEEN 1ull
+
+/* SWITCH's fn: the context was saved before tracing saw it, so the stack's
+ * calls so far are unknown */
+#define CTRACE_SWITCH_UNSEEN (1ull << 32)
+#define CTRACE_STACK_MASK 0xffffffffull
+
+/* on_context's cookies: which ucontext function the probe sits on */
+#define CTRACE_CTX_GET 1
+#define CTRACE_CTX_MAKE 2
+#define CTRACE_CTX_SET 3
+#define CTRACE_CTX_SWAP 4
 
 /* THREAD / THREAD_EXIT */
 struct ctrace_thread {

@@ -305,7 +305,8 @@ int main(int argc, char **argv)
 		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
 					     skel->progs.on_ret, skel->progs.on_entry_point,
 					     skel->progs.on_dl_state, skel->progs.on_setjmp,
-					     skel->progs.on_longjmp, skel->progs.on_hit_empty };
+					     skel->progs.on_longjmp, skel->progs.on_context,
+					     skel->progs.on_hit_empty };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);

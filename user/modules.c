@@ -136,42 +136,54 @@ bool modules_hooks_mapped(struct symbolizer *sym)
 	return false;
 }
 
-/* The C library's setjmp and longjmp: a jump skips the exit hooks of the
- * frames it leaves, and the depth at its setjmp says which survive (the BPF
- * side, on_setjmp/on_longjmp). Probed in every process, whether or not its
- * own code imports them: an embedded library may jump over our callbacks. */
-static int watch_jumps_in(struct probes *pr, const struct module *m)
+/* The C library's setjmp/longjmp and ucontext functions: a jump skips the
+ * exit hooks of the frames it leaves, and the depth at its setjmp says
+ * which survive; a context switch moves the thread to another stack (the
+ * BPF side, on_setjmp/on_longjmp/on_context). Probed in every process,
+ * whether or not its own code imports them: an embedded library may jump
+ * over our callbacks. */
+static int attach_named(struct probes *pr, const struct module *m, struct bpf_program *prog,
+			const char *const *names, const uint64_t *cookies, size_t n)
 {
-	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk" };
-	const struct elf_sym *sj = elf_sym_find(m->img, "__sigsetjmp");
-	uint64_t off[4];
-	size_t n = 0;
+	uint64_t off[8], ck[8];
+	size_t k = 0;
 	int fd;
 
-	for (size_t k = 0; k < sizeof(jumps) / sizeof(jumps[0]); k++) {
-		const struct elf_sym *s = elf_sym_find(m->img, jumps[k]);
-		uint64_t o;
+	for (size_t i = 0; i < n && k < 8; i++) {
+		const struct elf_sym *s = elf_sym_find(m->img, names[i]);
 		size_t j;
 
-		if (!s || elf_vaddr_to_offset(m->img, s->addr, &o))
+		if (!s || elf_vaddr_to_offset(m->img, s->addr, &off[k]))
 			continue;
-		for (j = 0; j < n && off[j] != o; j++)
+		for (j = 0; j < k && off[j] != off[k]; j++)
 			;
-		if (j == n)
-			off[n++] = o; /* longjmp and its aliases share one address */
+		if (j == k) /* longjmp and its aliases share one address */
+			ck[k++] = cookies ? cookies[i] : 0;
 	}
-	if (!sj || !n || elf_vaddr_to_offset(m->img, sj->addr, &off[n]))
+	if (!k)
 		return 0;
-	fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_setjmp), m->open_path,
-				 &off[n], NULL, 1, pr->pid, false);
+	fd = uprobe_multi_attach(bpf_program__fd(prog), m->open_path, off, cookies ? ck : NULL, k,
+				 pr->pid, false);
 	if (fd < 0 || probes_keep_link(pr, fd))
 		return -1;
-	fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_longjmp), m->open_path,
-				 off, NULL, n, pr->pid, false);
-	if (fd < 0 || probes_keep_link(pr, fd))
+	log_dbg("%s: %zu entries probed for %s", m->name, k, bpf_program__name(prog));
+	return 0;
+}
+
+static int watch_jumps_in(struct probes *pr, const struct module *m)
+{
+	static const char *const set[] = { "__sigsetjmp" };
+	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk" };
+	static const char *const ctx[] = { "getcontext", "makecontext", "setcontext", "swapcontext" };
+	static const uint64_t ctx_kind[] = { CTRACE_CTX_GET, CTRACE_CTX_MAKE, CTRACE_CTX_SET,
+					     CTRACE_CTX_SWAP };
+	struct ctrace_bpf *skel = pr->skel;
+
+	if (attach_named(pr, m, skel->progs.on_setjmp, set, NULL, 1) ||
+	    attach_named(pr, m, skel->progs.on_longjmp, jumps, NULL, 4) ||
+	    attach_named(pr, m, skel->progs.on_context, ctx, ctx_kind, 4))
 		return -1;
-	log_dbg("%s: setjmp and %zu longjmp entries probed", m->name, n);
-	return 1;
+	return 0;
 }
 
 int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset *done)

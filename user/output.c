@@ -289,6 +289,10 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		}
 		jsonw_next_key(f, "pid");
 		jsonw_u64(f, t->pid);
+		if (t->stack_id) { /* a coroutine's stack (ucontext) */
+			jsonw_next_key(f, "stack");
+			jsonw_u64(f, t->stack_id);
+		}
 		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 		fputc('}', f);
 	}

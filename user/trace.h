@@ -1,4 +1,5 @@
-/* The consumer: ring-buffer records → per-thread call trees. */
+/* The consumer: ring-buffer records → per-thread call trees (one per stack
+ * when a thread switches stacks: coroutines). */
 #ifndef CTRACE_TRACE_H
 #define CTRACE_TRACE_H
 #include <stdbool.h>
@@ -24,6 +25,8 @@ struct trace {
 	size_t nthreads, capthreads;
 	struct thread_tree **live; /* the threads not yet exited */
 	size_t nlive, caplive;
+	struct thread_tree **parked; /* stacks a thread switched away from */
+	size_t nparked, capparked;
 	struct thread_tree *last;
 	uint64_t events;
 	/* the target's end (the first process), as the kernel saw it */

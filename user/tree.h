@@ -47,6 +47,8 @@ struct tree_extra {
 struct thread_tree {
 	uint32_t tid;
 	uint32_t pid;       /* its process */
+	uint32_t stack_id;  /* 0: the thread's own stack; else a coroutine's */
+	bool parked;        /* its thread switched to another stack */
 	void *owner;        /* the consumer's record of that process (a cache) */
 	char name[64];
 	FILE *spool;        /* NULL once archived */
