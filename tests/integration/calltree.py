@@ -1,4 +1,4 @@
-"""Walking and checking ctrace-bpf traces (the JSON of design.md section 4).
+"""Walking and checking ctrace-bpf traces (the JSON of doc/design.md section 6).
 
 Everything here is plain functions over the parsed JSON, shared by the tracer
 tests and the oracle tests (test_ground_truth.py), so both hold a trace to the
@@ -100,7 +100,7 @@ def is_partial(node):
 
 
 def check_invariants(doc):
-    """What every trace must satisfy, whatever the program (design.md section 4)."""
+    """What every trace must satisfy, whatever the program (doc/design.md section 6)."""
     assert set(doc) >= {"metadata", "call_trees", "crash"}, sorted(doc)
     md = doc["metadata"]
     missing = METADATA_KEYS - set(md)

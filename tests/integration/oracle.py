@@ -28,7 +28,7 @@ class Symbols:
 
 
 def load(events_path, executable, command, exit_code=None, exit_signal=None):
-    """A trace dict (design.md section 4) from the oracle's event log."""
+    """A trace dict (doc/design.md section 6) from the oracle's event log."""
     symbols = {}
     threads = {}      # tid -> {"name", "stack", "roots", "calls"}
     first_tid = None
