@@ -78,6 +78,12 @@ printf '%-46s %9s   %s of floor\n' "ctrace-bpf launch --probe callsite" "$(per "
 printf '%-46s %9s   %s of call-site floor\n' "ctrace-bpf attach (-p, call sites)" "$(per "$attach")" \
 	"$(ratio "$attach" "$floor_cs")"
 [ -n "$uft" ] && printf '%-46s %9s\n' "uftrace record --no-libcall" "$(per "$uft")"
+# what a call costs on disk: the trace as written, against uftrace's data
+bpc() { awk -v s="$1" -v c="$2" 'BEGIN {printf "%.1f", s / c}'; }
+printf 'bytes per call written: ctrace-bpf JSON %s' "$(bpc "$(stat -c %s "$W/t.json")" "$traced")"
+[ -n "$uft" ] && printf ', uftrace data %s' \
+	"$(bpc "$(du -sb "$W/uftrace.data" | cut -f1)" "$CALLS")"
+echo
 per3() { awk -v t="$1" -v b="$base3" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
 printf '%-46s %9s\n' "fib3(a,b,c) workload, default capture" "$(per3 "$plain3")"
 printf '%-46s %9s   +%s per call over default\n' "fib3(a,b,c) workload, --args (3 ints)" "$(per3 "$args3")" \
