@@ -724,6 +724,112 @@ static __always_inline bool fault_signal(int sig)
 	return false;
 }
 
+/* a signal that can start a crash cause chain: a fault the kernel raised
+ * (si_code > 0), or an abort */
+static __always_inline bool cause_signal(int sig, int code)
+{
+	return sig == 6 /* SIGABRT */ || (fault_signal(sig) && code > 0);
+}
+
+/* Which fault's handler a thread is running, for crash cause chains: a
+ * handler starts at signal_deliver and ends at rt_sigreturn (one that
+ * leaves by siglongjmp is caught in userspace: the faulting frames close).
+ * Only the latest fault is followed: nested handlers keep the innermost. */
+struct sigstate {
+	__u32 pending;     /* seq + 1 of a cause signal not yet delivered */
+	__s32 pending_sig;
+	__u32 active;      /* seq + 1 of the fault whose handler runs (0: none) */
+	__u32 level;       /* that handler's nesting level */
+	__u32 depth;       /* handlers running in the thread */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sigstate);
+} sigstates SEC(".maps");
+
+/* the sender of a signal being generated, when it is a thread of the
+ * receiving process; the fault whose handler it runs goes in *cause */
+static __always_inline __u32 signal_sender(struct task_struct *task, __u32 *cause)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sigstate *ss;
+
+	*cause = 0;
+	if (cur->tgid != BPF_CORE_READ(task, tgid))
+		return 0;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
+	if (ss)
+		*cause = ss->active;
+	return cur->pid;
+}
+
+/* a cause signal the thread raised itself: its handler, if any, is next */
+static __always_inline void note_cause_signal(struct task_struct *task, int sig, __u32 seq)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sigstate *ss;
+
+	if (cur->pid != BPF_CORE_READ(task, pid))
+		return;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ss)
+		return;
+	ss->pending = seq + 1;
+	ss->pending_sig = sig;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	unsigned long handler = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	struct sigstate *ss;
+
+	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
+		return 0;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ss)
+		return 0;
+	ss->depth++;
+	if (ss->pending && ss->pending_sig == sig) {
+		ss->active = ss->pending;
+		ss->level = ss->depth;
+		ss->pending = 0;
+	}
+	return 0;
+}
+
+static __always_inline void sigreturn_seen(void)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sigstate *ss;
+
+	if (!traced(cur->tgid))
+		return;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
+	if (!ss || !ss->depth)
+		return;
+	if (ss->depth == ss->level)
+		ss->active = ss->level = 0;
+	ss->depth--;
+}
+
+/* A handler's end: rt_sigreturn, seen at the syscall entry tracepoint
+ * (the syscall's own function cannot be probed on every kernel: fentry on
+ * it is refused on some, and kprobes may be configured out) */
+#define NR_RT_SIGRETURN 15 /* x86-64, the registers this tool reads */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sigreturn, struct pt_regs *regs, long id)
+{
+	if (id == NR_RT_SIGRETURN)
+		sigreturn_seen();
+	return 0;
+}
+
 /* Read outside the process, from the kernel, so a corrupt heap or stack in
  * the target costs nothing: registers from the task's saved user state, and
  * as much of the stack above rsp as can be read (the top of a thread's
@@ -736,6 +842,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	struct ctrace_signal *e;
 	struct pt_regs *regs;
 	__u32 seq, tid;
+	int code;
 	__u64 sp;
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
@@ -751,10 +858,13 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	e->h.ts = bpf_ktime_get_ns();
 	e->seq = seq;
 	e->sig = sig;
-	e->code = BPF_CORE_READ(info, si_code);
+	e->code = code = BPF_CORE_READ(info, si_code);
+	e->sender = signal_sender(task, &e->cause);
 	e->pad = 0;
 	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (cause_signal(sig, code))
+		note_cause_signal(task, sig, seq);
 
 	rec = bpf_ringbuf_reserve(&crash_rb, sizeof(*rec), 0);
 	if (!rec)

@@ -188,6 +188,21 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 	}
 }
 
+/* A fault's handler runs from signal_deliver to rt_sigreturn: both are
+ * needed to name a crash's cause, so neither stays without the other. */
+static void attach_handler_probes(struct ctrace_bpf *skel)
+{
+	skel->links.on_signal_deliver = bpf_program__attach(skel->progs.on_signal_deliver);
+	if (skel->links.on_signal_deliver)
+		skel->links.on_sigreturn = bpf_program__attach(skel->progs.on_sigreturn);
+	if (skel->links.on_sigreturn)
+		return;
+	log_warn("cannot follow signal handlers (%s): crashes are reported without their cause",
+		 strerror(errno));
+	bpf_link__destroy(skel->links.on_signal_deliver);
+	skel->links.on_signal_deliver = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -343,6 +358,7 @@ int main(int argc, char **argv)
 		log_err("cannot attach to signal_generate: %s", strerror(errno));
 		goto cleanup;
 	}
+	attach_handler_probes(skel);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &tr, NULL);
 	if (!rb || ring_buffer__add(rb, bpf_map__fd(skel->maps.crash_rb), crash_on_record,
 				    &tr.crashes)) {
