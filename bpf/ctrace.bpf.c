@@ -732,8 +732,9 @@ static __always_inline bool cause_signal(int sig, int code)
 }
 
 /* Which fault's handler a thread is running, for crash cause chains: a
- * handler starts at signal_deliver and ends at rt_sigreturn (one that
- * leaves by siglongjmp is caught in userspace: the faulting frames close).
+ * handler starts at signal_deliver and ends when it returns into its
+ * restorer (one that leaves by siglongjmp is caught in userspace: the
+ * faulting frames close).
  * Only the latest fault is followed: nested handlers keep the innermost. */
 struct sigstate {
 	__u32 pending;     /* seq + 1 of a cause signal not yet delivered */
@@ -750,6 +751,16 @@ struct {
 	__type(key, int);
 	__type(value, struct sigstate);
 } sigstates SEC(".maps");
+
+/* The signal return trampolines (sa_restorer: libc's __restore_rt) the
+ * loader found and probed, by runtime address. A handler is followed only
+ * when it returns through one of them: its end is then seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u32);
+} restorers SEC(".maps");
 
 /* the sender of a signal being generated, when it is a thread of the
  * receiving process; the fault whose handler it runs goes in *cause */
@@ -787,6 +798,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	unsigned long handler = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
 	struct sigstate *ss;
 
 	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
@@ -794,6 +806,12 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ss)
 		return 0;
+	if (!bpf_map_lookup_elem(&restorers, &restorer)) {
+		/* its end would not be seen: the fault is no cause */
+		if (ss->pending_sig == sig)
+			ss->pending = 0;
+		return 0;
+	}
 	ss->depth++;
 	if (ss->pending && ss->pending_sig == sig) {
 		ss->active = ss->pending;
@@ -803,30 +821,22 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	return 0;
 }
 
-static __always_inline void sigreturn_seen(void)
+/* a handler returned into its restorer: rt_sigreturn comes next */
+SEC("uprobe")
+int on_restorer(struct pt_regs *ctx)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 ip = bpf_get_func_ip(ctx);
 	struct sigstate *ss;
 
-	if (!traced(cur->tgid))
-		return;
+	if (!traced(cur->tgid) || !bpf_map_lookup_elem(&restorers, &ip))
+		return 0;
 	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
 	if (!ss || !ss->depth)
-		return;
+		return 0;
 	if (ss->depth == ss->level)
 		ss->active = ss->level = 0;
 	ss->depth--;
-}
-
-/* A handler's end: rt_sigreturn, seen at the syscall entry tracepoint
- * (the syscall's own function cannot be probed on every kernel: fentry on
- * it is refused on some, and kprobes may be configured out) */
-#define NR_RT_SIGRETURN 15 /* x86-64, the registers this tool reads */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sigreturn, struct pt_regs *regs, long id)
-{
-	if (id == NR_RT_SIGRETURN)
-		sigreturn_seen();
 	return 0;
 }
 

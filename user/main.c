@@ -188,19 +188,20 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 	}
 }
 
-/* A fault's handler runs from signal_deliver to rt_sigreturn: both are
- * needed to name a crash's cause, so neither stays without the other. */
-static void attach_handler_probes(struct ctrace_bpf *skel)
+/* A fault's handler is followed from its delivery to its return into the
+ * restorer: without both, crashes have no cause (and none made up). */
+static void watch_handlers(struct probes *pr, struct symbolizer *sym)
 {
-	skel->links.on_signal_deliver = bpf_program__attach(skel->progs.on_signal_deliver);
-	if (skel->links.on_signal_deliver)
-		skel->links.on_sigreturn = bpf_program__attach(skel->progs.on_sigreturn);
-	if (skel->links.on_sigreturn)
-		return;
-	log_warn("cannot follow signal handlers (%s): crashes are reported without their cause",
-		 strerror(errno));
-	bpf_link__destroy(skel->links.on_signal_deliver);
-	skel->links.on_signal_deliver = NULL;
+	struct ctrace_bpf *skel = pr->skel;
+
+	if (!skel->links.on_signal_deliver)
+		skel->links.on_signal_deliver = bpf_program__attach(skel->progs.on_signal_deliver);
+	if (!skel->links.on_signal_deliver)
+		log_warn("cannot attach to signal_deliver (%s): crashes are reported without "
+			 "their cause", strerror(errno));
+	else if (modules_watch_sigreturn(pr, sym) <= 0)
+		log_warn("no signal return trampoline found to probe: crashes are reported "
+			 "without their cause");
 }
 
 int main(int argc, char **argv)
@@ -318,7 +319,8 @@ int main(int argc, char **argv)
 		/* every uprobe program is attached through uprobe_multi links */
 		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
 					     skel->progs.on_ret, skel->progs.on_entry_point,
-					     skel->progs.on_dl_state, skel->progs.on_hit_empty };
+					     skel->progs.on_dl_state, skel->progs.on_hit_empty,
+					     skel->progs.on_restorer };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -358,7 +360,6 @@ int main(int argc, char **argv)
 		log_err("cannot attach to signal_generate: %s", strerror(errno));
 		goto cleanup;
 	}
-	attach_handler_probes(skel);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &tr, NULL);
 	if (!rb || ring_buffer__add(rb, bpf_map__fd(skel->maps.crash_rb), crash_on_record,
 				    &tr.crashes)) {
@@ -424,6 +425,7 @@ int main(int argc, char **argv)
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
+			watch_handlers(&pr, sym);
 			skel->bss->unwind_check = modules_can_longjmp(sym);
 			skel->bss->watch_exec = 1;
 			close(entry_fd);
@@ -455,6 +457,7 @@ int main(int argc, char **argv)
 		if (modules_watch_loader(&pr, sym))
 			log_warn("cannot watch the dynamic loader: libraries loaded later with "
 				 "dlopen will not be traced");
+		watch_handlers(&pr, sym);
 		skel->bss->unwind_check = modules_can_longjmp(sym);
 		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;

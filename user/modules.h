@@ -41,5 +41,9 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 bool modules_can_longjmp(struct symbolizer *sym);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
+/* probes on the signal return trampolines of the C library, the loader or a
+ * static executable, so that the end of a signal handler is seen (crash
+ * causes); the number found, or -1 */
+int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym);
 
 #endif

@@ -6,8 +6,9 @@
  *   chain dfl        SIG_DFL and return: the store faults again, fatally
  *   chain refault    scribble() stores through NULL   -> SIGSEGV SEGV_MAPERR at 0
  *   chain abort      abort()                          -> SIGABRT SI_TKILL
- *   chain recover    the handler makes the page writable and returns; the
- *                    program aborts later, in give_up(): no cause
+ *   chain recover    the handler makes the page writable and returns; poke()
+ *                    goes on and aborts, in give_up(): no cause (the faulting
+ *                    call is still open, but the handler has ended)
  *   chain thread     a second thread faults; its handler kill()s the
  *                    process (the kernel names the main thread)
  *   chain repeat N   N faults recovered as with recover, then one raised:
@@ -63,10 +64,18 @@ NOINLINE void on_segv(int sig, siginfo_t *si, void *uc)
 	/* dfl: return, and the store runs again with nobody to take it */
 }
 
+NOINLINE void give_up(void)
+{
+	sink = 5;
+	abort();
+}
+
 NOINLINE void poke(int *where)
 {
 	*where = 42;
 	sink = 2;
+	if (!strcmp(how, "recover"))
+		give_up();
 }
 
 NOINLINE void middle(int *where)
@@ -79,12 +88,6 @@ NOINLINE void outer(int *where)
 {
 	middle(where);
 	sink = 4;
-}
-
-NOINLINE void give_up(void)
-{
-	sink = 5;
-	abort();
 }
 
 NOINLINE void *worker(void *arg)
@@ -126,10 +129,5 @@ int main(int argc, char **argv)
 		how = "raise";
 	}
 	outer((int *)page);
-	if (!strcmp(how, "recover")) {
-		printf("recovered %d\n", *(int *)page);
-		fflush(stdout);
-		give_up();
-	}
 	return 0;
 }
