@@ -4,10 +4,12 @@ way. crash.cause is that first fault, as it was when it happened: its
 signal, code and address, its call stack with arguments, registers and
 backtrace; the stderr summary leads with it."""
 import re
+import subprocess
 
 import pytest
 
 from calltree import HEX, main_thread
+from harness import wait_attached
 
 pytestmark = pytest.mark.crash
 
@@ -155,3 +157,25 @@ def test_cause_in_another_thread(build, trace, opt):
     assert crash["thread_id"] == doc["metadata"]["pid"] != worker
     assert functions(crash["call_stack"]) == ["main"]
     check_cause(crash["cause"], page_of(proc), worker, ["poke", "middle", "outer", "worker"])
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_cause_while_attached(build, trace, procs, tmp_path, opt):
+    """Attached with -p: the restorer is probed in the running process."""
+    go = tmp_path / "go"
+    p = procs.popen([str(build("chain.c", opt)), "wait", str(go), "raise"],
+                    stdout=subprocess.PIPE, encoding="utf-8")
+    assert p.stdout.readline().startswith("waiting pid=")
+    tp, out = trace.start(["-p", p.pid])
+    wait_attached(tp)
+    go.touch()
+    proc, doc = trace.finish(tp, out, timeout=30)
+    assert p.wait(timeout=10) == -11
+    assert proc.returncode == 139, proc.stderr
+    crash = doc["crash"]
+    assert (crash["signal"], crash["si_code_name"]) == (11, "SI_TKILL")
+    # main began before the attach: not a traced call
+    assert functions(crash["call_stack"]) == HANDLER_STACK[:-1]
+    cause = crash["cause"]
+    assert (cause["signal"], cause["si_code_name"]) == (11, "SEGV_ACCERR")
+    assert functions(cause["call_stack"]) == FAULT_STACK[:-1]

@@ -13,6 +13,7 @@
  *                    process (the kernel names the main thread)
  *   chain repeat N   N faults recovered as with recover, then one raised:
  *                    the cause is the last fault, not an earlier one
+ *   chain wait FILE MODE   spins until FILE exists (for attach), then MODE
  * It prints the page's address first. */
 #include <pthread.h>
 #include <signal.h>
@@ -104,6 +105,13 @@ int main(int argc, char **argv)
 
 	if (argc > 1)
 		how = argv[1];
+	if (!strcmp(how, "wait") && argc > 3) {
+		printf("waiting pid=%d\n", (int)getpid());
+		fflush(stdout);
+		while (access(argv[2], F_OK))
+			usleep(2000);
+		how = argv[3];
+	}
 	page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		return 1;
