@@ -156,7 +156,8 @@ static bool before_startup(struct symbolizer *sym, const char *exe)
  * name and probe the new code, plan captures where the plans hold, and let
  * the ones stopped for this go on. */
 static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
-			  struct modset *probed, struct modset *planned, bool preload)
+			  struct modset *probed, struct modset *planned, struct modset *restorers,
+			  bool preload)
 {
 	for (size_t i = 0; i < tr->procs.n; i++) {
 		struct proc *p = tr->procs.v[i];
@@ -178,6 +179,10 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
+			/* a new image's C library sits elsewhere */
+			if (pr->skel->links.on_signal_deliver &&
+			    modules_watch_sigreturn(pr, p->sym, restorers) < 0)
+				log_warn("process %d: signal handlers are not followed", (int)p->pid);
 			pr->skel->bss->unwind_check |= modules_can_longjmp(p->sym);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
@@ -190,7 +195,7 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 
 /* A fault's handler is followed from its delivery to its return into the
  * restorer: without both, crashes have no cause (and none made up). */
-static void watch_handlers(struct probes *pr, struct symbolizer *sym)
+static void watch_handlers(struct probes *pr, struct symbolizer *sym, struct modset *done)
 {
 	struct ctrace_bpf *skel = pr->skel;
 
@@ -199,7 +204,7 @@ static void watch_handlers(struct probes *pr, struct symbolizer *sym)
 	if (!skel->links.on_signal_deliver)
 		log_warn("cannot attach to signal_deliver (%s): crashes are reported without "
 			 "their cause", strerror(errno));
-	else if (modules_watch_sigreturn(pr, sym) <= 0)
+	else if (modules_watch_sigreturn(pr, sym, done) <= 0)
 		log_warn("no signal return trampoline found to probe: crashes are reported "
 			 "without their cause");
 }
@@ -212,7 +217,7 @@ int main(int argc, char **argv)
 	struct elf_image *img = NULL;
 	struct symbolizer *sym = NULL;
 	struct capture *capture = NULL;
-	struct modset probed = { 0 }, planned = { 0 };
+	struct modset probed = { 0 }, planned = { 0 }, restorer_files = { 0 };
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -425,7 +430,7 @@ int main(int argc, char **argv)
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
-			watch_handlers(&pr, sym);
+			watch_handlers(&pr, sym, &restorer_files);
 			skel->bss->unwind_check = modules_can_longjmp(sym);
 			skel->bss->watch_exec = 1;
 			close(entry_fd);
@@ -457,7 +462,7 @@ int main(int argc, char **argv)
 		if (modules_watch_loader(&pr, sym))
 			log_warn("cannot watch the dynamic loader: libraries loaded later with "
 				 "dlopen will not be traced");
-		watch_handlers(&pr, sym);
+		watch_handlers(&pr, sym, &restorer_files);
 		skel->bss->unwind_check = modules_can_longjmp(sym);
 		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;
@@ -500,7 +505,7 @@ int main(int argc, char **argv)
 		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
-		handle_remaps(&tr, &pr, capture, &probed, &planned, preload);
+		handle_remaps(&tr, &pr, capture, &probed, &planned, &restorer_files, preload);
 		if (launch && child_alive) {
 			pid_t r = waitpid(child.pid, &status, WNOHANG);
 
@@ -658,6 +663,7 @@ cleanup:
 	trace_free(&tr);
 	modset_free(&probed);
 	modset_free(&planned);
+	modset_free(&restorer_files);
 	capture_free(capture);
 	symbolizer_free(sym);
 	ring_buffer__free(rb);

@@ -250,7 +250,7 @@ static size_t find_restorers(const struct module *m, uint64_t *offs, size_t max)
 	return n;
 }
 
-int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym)
+int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym, struct modset *done)
 {
 	const struct module *m;
 	size_t nm;
@@ -267,10 +267,14 @@ int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym)
 		n = find_restorers(&m[i], offs, sizeof(offs) / sizeof(offs[0]));
 		if (!n)
 			continue;
-		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_restorer), m[i].open_path,
-					 offs, NULL, n, pr->pid, false);
-		if (fd < 0 || probes_keep_link(pr, fd))
-			return -1;
+		/* one probe per file (it fires at every mapping of it); the
+		 * addresses of each new mapping are added */
+		if (modset_add(done, m[i].open_path)) {
+			fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_restorer),
+						 m[i].open_path, offs, NULL, n, pr->pid, false);
+			if (fd < 0 || probes_keep_link(pr, fd))
+				return -1;
+		}
 		/* the handlers returning there are followed from now on */
 		for (size_t k = 0; k < n; k++) {
 			uint64_t addr = m[i].start + offs[k] - m[i].offset;

@@ -43,7 +43,8 @@ bool modules_can_longjmp(struct symbolizer *sym);
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
 /* probes on the signal return trampolines of the C library, the loader or a
  * static executable, so that the end of a signal handler is seen (crash
- * causes); the number found, or -1 */
-int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym);
+ * causes): files in done are probed already, their new mappings' addresses
+ * are added. The number of restorers mapped, or -1 */
+int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym, struct modset *done);
 
 #endif

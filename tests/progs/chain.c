@@ -11,9 +11,11 @@
  *                    call is still open, but the handler has ended)
  *   chain thread     a second thread faults; its handler kill()s the
  *                    process (the kernel names the main thread)
- *   chain repeat N   N faults recovered as with recover, then one raised:
+ *   chain repeat N   N faults recovered (the page made writable), then one raised:
  *                    the cause is the last fault, not an earlier one
  *   chain wait FILE MODE   spins until FILE exists (for attach), then MODE
+ *   chain exec MODE  execs itself with MODE: the new image's C library is
+ *                    mapped elsewhere
  * It prints the page's address first. */
 #include <pthread.h>
 #include <signal.h>
@@ -105,6 +107,10 @@ int main(int argc, char **argv)
 
 	if (argc > 1)
 		how = argv[1];
+	if (!strcmp(how, "exec") && argc > 2) {
+		execl("/proc/self/exe", argv[0], argv[2], (char *)NULL);
+		return 127;
+	}
 	if (!strcmp(how, "wait") && argc > 3) {
 		printf("waiting pid=%d\n", (int)getpid());
 		fflush(stdout);
