@@ -734,13 +734,16 @@ static __always_inline bool cause_signal(int sig, int code)
 /* Which fault's handler a thread is running, for crash cause chains: a
  * handler starts at signal_deliver and ends when it returns into its
  * restorer (one that leaves by siglongjmp is caught in userspace: the
- * faulting frames close).
- * Only the latest fault is followed: nested handlers keep the innermost. */
+ * faulting frames close). Two nested fault handlers are followed: when
+ * the inner one ends, the outer one is running again; a third one inside
+ * makes the outermost unknown (no cause, rather than a wrong one). */
 struct sigstate {
 	__u32 pending;     /* seq + 1 of a cause signal not yet delivered */
 	__s32 pending_sig;
 	__u32 active;      /* seq + 1 of the fault whose handler runs (0: none) */
 	__u32 level;       /* that handler's nesting level */
+	__u32 outer;       /* the fault whose handler active's interrupted */
+	__u32 outer_level;
 	__u32 depth;       /* handlers running in the thread */
 	__u32 pad;
 };
@@ -814,6 +817,8 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	}
 	ss->depth++;
 	if (ss->pending && ss->pending_sig == sig) {
+		ss->outer = ss->active;
+		ss->outer_level = ss->level;
 		ss->active = ss->pending;
 		ss->level = ss->depth;
 		ss->pending = 0;
@@ -834,8 +839,11 @@ int on_restorer(struct pt_regs *ctx)
 	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
 	if (!ss || !ss->depth)
 		return 0;
-	if (ss->depth == ss->level)
-		ss->active = ss->level = 0;
+	if (ss->depth == ss->level) {
+		ss->active = ss->outer;
+		ss->level = ss->outer_level;
+		ss->outer = ss->outer_level = 0;
+	}
 	ss->depth--;
 	return 0;
 }

@@ -199,3 +199,20 @@ def test_cause_after_exec(build, trace, opt, mode):
     else:
         assert functions(crash["call_stack"]) == ["give_up"] + FAULT_STACK
         assert crash["cause"] is None
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_nested_handler_ends_first(build, trace, opt):
+    """SA_NODEFER: inside the first fault's handler, a second fault's handler
+    repairs its page and returns; the first handler then raises. The cause
+    is the first fault, whose handler was running again."""
+    proc, doc = trace([build("chain.c", opt), "nested"])
+    assert proc.returncode == 139, proc.stderr
+    page, pid = page_of(proc), doc["metadata"]["pid"]
+    crash = doc["crash"]
+    assert (crash["signal"], crash["si_code_name"]) == (11, "SI_TKILL")
+    assert functions(crash["call_stack"]) == HANDLER_STACK
+    check_cause(crash["cause"], page, pid)
+    sigs = main_thread(doc)["signals"]
+    assert [(s["si_code"], s["fatal"]) for s in sigs] == [(2, False), (2, False), (-6, True)]
+    assert int(sigs[1]["fault_address"], 16) != page

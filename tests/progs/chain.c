@@ -14,6 +14,10 @@
  *   chain repeat N   N faults recovered (the page made writable), then one raised:
  *                    the cause is the last fault, not an earlier one
  *   chain wait FILE MODE   spins until FILE exists (for attach), then MODE
+ *   chain nested     SA_NODEFER; the handler stores into a second read-only
+ *                    page, a nested handler repairs that one and returns,
+ *                    then the first handler raises: the cause is the first
+ *                    fault
  *   chain exec MODE  execs itself with MODE: the new image's C library is
  *                    mapped elsewhere
  * It prints the page's address first. */
@@ -28,8 +32,10 @@
 #include "common.h"
 
 volatile int sink;
-static char *page;
+static char *page, *page2;
 static const char *how = "raise";
+
+void middle(int *where);
 
 NOINLINE void log_fault(void *addr)
 {
@@ -51,16 +57,19 @@ NOINLINE void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	log_fault(si->si_addr);
-	if (!strcmp(how, "recover") || !strcmp(how, "repeat")) {
-		mprotect(page, 4096, PROT_READ | PROT_WRITE);
+	if (!strcmp(how, "recover") || !strcmp(how, "repeat") ||
+	    (!strcmp(how, "nested") && si->si_addr == page2)) {
+		mprotect(si->si_addr, 4096, PROT_READ | PROT_WRITE);
 		return;
 	}
+	if (!strcmp(how, "nested"))
+		middle((int *)page2);
 	if (!strcmp(how, "refault"))
 		scribble(NULL);
 	if (!strcmp(how, "abort"))
 		abort();
 	signal(sig, SIG_DFL);
-	if (!strcmp(how, "raise"))
+	if (!strcmp(how, "raise") || !strcmp(how, "nested"))
 		raise(sig);
 	else if (!strcmp(how, "kill") || !strcmp(how, "thread"))
 		kill(getpid(), sig);
@@ -119,13 +128,14 @@ int main(int argc, char **argv)
 		how = argv[3];
 	}
 	page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
+	page2 = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED || page2 == MAP_FAILED)
 		return 1;
 	printf("page=%p\n", (void *)page);
 	fflush(stdout);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_segv;
-	sa.sa_flags = SA_SIGINFO;
+	sa.sa_flags = SA_SIGINFO | (!strcmp(how, "nested") ? SA_NODEFER : 0);
 	sigaction(SIGSEGV, &sa, NULL);
 	if (!strcmp(how, "thread")) {
 		pthread_t t;
