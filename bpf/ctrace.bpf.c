@@ -83,12 +83,13 @@ static __always_inline __u32 new_gen(__u32 tgid)
 	return gen;
 }
 
-#define SP_SLOTS 64
-
 struct tstate {
 	__s32 depth;
 	__u32 lost;
-	__u64 sp[SP_SLOTS]; /* stack pointer at each open call's entry, by depth */
+	__s32 floor; /* the lowest depth reached: calls that predate tracing
+		      * (attach, a forked child) return below 0 */
+	__u32 stack; /* the stack it runs on: 0 its own, else one made by
+		      * makecontext (coroutines); depths count per stack */
 };
 
 struct {
@@ -107,12 +108,6 @@ struct {
  * removed: uprobe links attach and detach one after another, and an exit
  * counted without its entry (or the reverse) would skew the depths. */
 __u32 armed = 0;
-/* Set when the target can longjmp (it imports longjmp, siglongjmp, ...): a
- * jump skips the exit hooks of the frames it leaves, so each event checks
- * that its caller's frame still exists (its entry stack pointer must lie
- * above the current one). Off otherwise: a handler on a sigaltstack would
- * look like a jump. */
-__u32 unwind_check = 0;
 /* Set once the target runs its own image: the launcher's exec of it is not
  * an exec to report. */
 __u32 watch_exec = 0;
@@ -202,52 +197,20 @@ static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 	return 0;
 }
 
-/* Frames whose entry stack pointer is not above sp were left by a longjmp:
- * drop them, and tell userspace which depth survives. */
-static __always_inline void check_unwound(struct pt_regs *ctx, __u32 kind, __u32 tid, __u64 now,
-					  struct tstate *st, bool hook)
-{
-	__u64 sp = PT_REGS_SP(ctx) + (hook ? 8 : 0);
-	__s32 parent = kind == CTRACE_EV_ENTER ? st->depth : st->depth - 1, k;
-
-	/* a slot of 0 was never recorded (the check began after that call
-	 * did): such a frame is trusted */
-	if (parent <= 0 || parent >= SP_SLOTS || !st->sp[parent & (SP_SLOTS - 1)] ||
-	    st->sp[parent & (SP_SLOTS - 1)] > sp)
-		return;
-	k = parent - 1;
-	for (int i = 0; i < SP_SLOTS; i++) {
-		__u64 v;
-
-		if (k <= 0)
-			break;
-		v = st->sp[k & (SP_SLOTS - 1)];
-		if (!v || v > sp)
-			break;
-		k--;
-	}
-	/* an exit belongs to the frame right below the deepest survivor */
-	st->depth = kind == CTRACE_EV_ENTER ? k : k + 1;
-	send_call(CTRACE_EV_UNWIND, 0, tid, now, st, st->depth);
-}
-
 /* The common part of both hooks: the thread's depth, kept here so that every
  * event carries it. Returns the thread state when the event is to be sent. */
-static __always_inline struct tstate *account(struct pt_regs *ctx, __u32 kind, __u32 tid,
-					      __u64 now, __s32 *depth, bool hook)
+static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
 {
 	struct tstate *st = thread_state(tid, now);
 
 	if (!st)
 		return NULL;
-	if (unwind_check)
-		check_unwound(ctx, kind, tid, now, st, hook);
 	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
-		if (unwind_check && *depth > 0 && *depth < SP_SLOTS)
-			st->sp[*depth & (SP_SLOTS - 1)] = PT_REGS_SP(ctx) + (hook ? 8 : 0);
 	} else {
 		*depth = st->depth--;
+		if (st->depth < st->floor)
+			st->floor = st->depth;
 	}
 	if (max_depth && *depth > max_depth)
 		return NULL;
@@ -276,8 +239,184 @@ int on_hook(struct pt_regs *ctx)
 
 	if (!ours())
 		return 0;
-	st = account(ctx, kind, tid, now, &depth, cookie & CTRACE_COOKIE_HOOK);
+	st = account(kind, tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
+}
+
+/* ---- non-local exits and stack switches ----
+ *
+ * A longjmp skips the exit hooks of every frame it leaves. The depth at the
+ * matching setjmp is exactly the depth the jump returns to, inlined callees
+ * included (their hooks share their caller's stack pointer, so no stack
+ * pointer test can tell them apart). A setjmp is known by what it saves:
+ * the thread, the stack pointer after it returns and its return address.
+ * A jmp_buf copied elsewhere (shells do) still names the same setjmp.
+ *
+ * ucontext switches (coroutines) are the same with a stack of their own:
+ * getcontext/swapcontext save (depth, stack) under the context's address,
+ * makecontext gives a context a new stack, and setcontext/swapcontext (or a
+ * longjmp to a setjmp on another stack) resume one. Every stack is its own
+ * tree in userspace, so a coroutine's calls never nest under another's. */
+struct resume_point {
+	__s32 depth;
+	__u32 stack;
+};
+
+struct jmp_key {
+	__u32 tid;
+	__u32 pad;
+	__u64 sp;
+	__u64 pc;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct jmp_key);
+	__type(value, struct resume_point);
+} setjmps SEC(".maps");
+
+struct ctx_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ucp;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct ctx_key);
+	__type(value, struct resume_point);
+} contexts SEC(".maps");
+
+__u32 last_stack = 0;
+
+static __always_inline struct resume_point here(const struct tstate *st)
+{
+	struct resume_point r = { .depth = st->depth, .stack = st->stack };
+
+	return r;
+}
+
+/* Continue at r on this thread: on the same stack, the frames deeper than
+ * r.depth were left; on another, that stack's tree goes on. seen: r was
+ * recorded; if not, the resume point predates tracing. */
+static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now,
+				   struct resume_point r, bool seen)
+{
+	if (r.stack != st->stack) {
+		st->stack = r.stack;
+		st->depth = st->floor = r.depth;
+		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now, st,
+			  r.depth);
+		return;
+	}
+	if (seen && r.depth >= st->depth)
+		return; /* back into the frame that is running */
+	st->depth = r.depth;
+	send_call(CTRACE_EV_UNWIND, seen ? 0 : CTRACE_UNWIND_UNSEEN, tid, now, st, r.depth);
+}
+
+/* glibc's __sigsetjmp (setjmp and _setjmp jump to it): rsp points at the
+ * return address, and the jmp_buf will hold rsp + 8 and that address */
+SEC("uprobe")
+int on_setjmp(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + 8 };
+	struct resume_point r;
+	struct tstate *st;
+
+	if (!ours() || bpf_probe_read_user(&k.pc, sizeof(k.pc), (void *)PT_REGS_SP(ctx)))
+		return 0;
+	st = thread_state(tid, bpf_ktime_get_ns());
+	if (!st)
+		return 0;
+	r = here(st);
+	bpf_map_update_elem(&setjmps, &k, &r, BPF_ANY);
+	return 0;
+}
+
+/* glibc stores the jmp_buf's stack pointer and pc mangled with the
+ * thread's pointer guard (PTR_MANGLE: xor, then rotate left by 17) */
+#define JB_RSP 6
+#define JB_PC 7
+#define TCB_POINTER_GUARD 0x30
+
+static __always_inline __u64 demangle(__u64 v, __u64 guard)
+{
+	return ((v >> 17) | (v << 47)) ^ guard;
+}
+
+/* longjmp, _longjmp, siglongjmp and __longjmp_chk: rdi is the jmp_buf */
+SEC("uprobe")
+int on_longjmp(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 now = bpf_ktime_get_ns(), jb[2], guard, fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct jmp_key k = { .tid = tid };
+	struct resume_point *r, floor;
+	struct tstate *st;
+
+	if (!ours() || !(st = thread_state(tid, now)))
+		return 0;
+	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * 8)) &&
+	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
+		k.sp = demangle(jb[0], guard);
+		k.pc = demangle(jb[1], guard);
+	}
+	r = bpf_map_lookup_elem(&setjmps, &k);
+	if (r) {
+		resume(st, tid, now, *r, true);
+		return 0;
+	}
+	/* a setjmp made before tracing saw this thread: its frame encloses
+	 * every call seen since, and the lowest depth reached */
+	floor.depth = st->floor;
+	floor.stack = st->stack;
+	resume(st, tid, now, floor, false);
+	return 0;
+}
+
+/* getcontext, makecontext, setcontext, swapcontext: one program, the
+ * cookie says which; rdi is the context (swapcontext: the one saved, rsi
+ * the one resumed) */
+SEC("uprobe")
+int on_context(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ctx_key k = { .tgid = id >> 32, .ucp = PT_REGS_PARM1(ctx) };
+	struct resume_point r, *to;
+	struct tstate *st;
+
+	if (!ours() || !(st = thread_state((__u32)id, now)))
+		return 0;
+	if (cookie == CTRACE_CTX_MAKE) {
+		/* the function it will start runs on a stack of its own */
+		r.depth = 0;
+		r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
+		bpf_map_update_elem(&contexts, &k, &r, BPF_ANY);
+		return 0;
+	}
+	if (cookie == CTRACE_CTX_GET || cookie == CTRACE_CTX_SWAP) {
+		r = here(st);
+		bpf_map_update_elem(&contexts, &k, &r, BPF_ANY);
+		if (cookie == CTRACE_CTX_GET)
+			return 0;
+		k.ucp = PT_REGS_PARM2(ctx);
+	}
+	to = bpf_map_lookup_elem(&contexts, &k);
+	if (to) {
+		resume(st, (__u32)id, now, *to, true);
+		return 0;
+	}
+	/* a context saved before tracing: a stack whose calls predate it */
+	r.depth = 0;
+	r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
+	resume(st, (__u32)id, now, r, false);
+	return 0;
 }
 
 /* ---- --args / --retval: capture plans executed at the probe ---- */
@@ -496,10 +635,10 @@ int on_hook_args(struct pt_regs *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(ctx, CTRACE_EV_EXIT, tid, now, &depth, hook);
+		st = account(CTRACE_EV_EXIT, tid, now, &depth);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(ctx, CTRACE_EV_ENTER, tid, now, &depth, hook);
+	st = account(CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address (ip + length at
@@ -689,7 +828,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	st = bpf_task_storage_get(&threads, p, 0, 0);
 	if (st)
-		st->depth = 0;
+		st->depth = st->floor = st->stack = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));

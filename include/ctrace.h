@@ -39,11 +39,15 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
 	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
-	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth */
+	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth;
+				    * fn: CTRACE_UNWIND_* */
 	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
 	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
 	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
 	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
+	CTRACE_EV_SWITCH = 14,     /* the thread now runs on another stack (ucontext,
+				    * or a longjmp there), at depth; fn: the stack's
+				    * id (0: the thread's own) | CTRACE_SWITCH_UNSEEN */
 };
 
 /* Every record starts with this header. */
@@ -62,6 +66,21 @@ struct ctrace_call {
 		      * its stacks after a loss or an attach mid-call */
 	__u32 lost;  /* events this thread lost so far (ring buffer full) */
 };
+
+/* UNWIND's fn: the jump's setjmp was not seen (it predates tracing, or its
+ * record was evicted), so depth is the lowest one the thread reached */
+#define CTRACE_UNWIND_UNSEEN 1ull
+
+/* SWITCH's fn: the context was saved before tracing saw it, so the stack's
+ * calls so far are unknown */
+#define CTRACE_SWITCH_UNSEEN (1ull << 32)
+#define CTRACE_STACK_MASK 0xffffffffull
+
+/* on_context's cookies: which ucontext function the probe sits on */
+#define CTRACE_CTX_GET 1
+#define CTRACE_CTX_MAKE 2
+#define CTRACE_CTX_SET 3
+#define CTRACE_CTX_SWAP 4
 
 /* THREAD / THREAD_EXIT */
 struct ctrace_thread {

@@ -1,4 +1,4 @@
-/* Command-line parsing: the contract of design.md §4 plus documented extensions. */
+/* Command-line parsing: the contract of doc/design.md §6 plus documented extensions. */
 #ifndef CTRACE_CLI_H
 #define CTRACE_CLI_H
 #include <stdbool.h>

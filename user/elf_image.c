@@ -440,6 +440,14 @@ int elf_offset_to_vaddr(const struct elf_image *img, uint64_t off, uint64_t *vad
 	return -1;
 }
 
+const struct elf_sym *elf_sym_find(const struct elf_image *img, const char *name)
+{
+	for (size_t i = 0; i < img->nsyms; i++)
+		if (!strcmp(img->syms[i].name, name))
+			return &img->syms[i];
+	return NULL;
+}
+
 const struct elf_sym *elf_sym_lookup(const struct elf_image *img, uint64_t vaddr)
 {
 	size_t lo = 0, hi = img->nsyms;

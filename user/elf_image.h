@@ -53,6 +53,8 @@ int elf_offset_to_vaddr(const struct elf_image *img, uint64_t off, uint64_t *vad
 
 /* The symbol whose [addr, addr+size) contains vaddr, NULL if none. */
 const struct elf_sym *elf_sym_lookup(const struct elf_image *img, uint64_t vaddr);
+/* the first function symbol named name, or NULL */
+const struct elf_sym *elf_sym_find(const struct elf_image *img, const char *name);
 
 /* HOOK_ENTER (0) / HOOK_EXIT (1) when name is __cyg_profile_func_enter/_exit,
  * optionally followed by an @VERSION suffix; -1 otherwise. */

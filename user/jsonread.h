@@ -1,5 +1,5 @@
 /* Reading traces back: a streaming JSON tokenizer and, on top of it, a walker
- * over the trace document (design.md §4) that calls a visitor per node.
+ * over the trace document (doc/design.md §6) that calls a visitor per node.
  *
  * Traces can hold tens of millions of calls, so nothing here loads a whole
  * document: memory is bounded by the nesting depth and the longest string.

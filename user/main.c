@@ -179,11 +179,12 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
+			if (modules_watch_jumps(pr, p->sym, probed))
+				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
 			/* a new image's C library sits elsewhere */
 			if (pr->skel->links.on_signal_deliver &&
 			    modules_watch_sigreturn(pr, p->sym, restorers) < 0)
 				log_warn("process %d: signal handlers are not followed", (int)p->pid);
-			pr->skel->bss->unwind_check |= modules_can_longjmp(p->sym);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
 		if (p->stopped) {
@@ -324,8 +325,9 @@ int main(int argc, char **argv)
 		/* every uprobe program is attached through uprobe_multi links */
 		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
 					     skel->progs.on_ret, skel->progs.on_entry_point,
-					     skel->progs.on_dl_state, skel->progs.on_hit_empty,
-					     skel->progs.on_restorer };
+					     skel->progs.on_dl_state, skel->progs.on_setjmp,
+					     skel->progs.on_longjmp, skel->progs.on_context,
+					     skel->progs.on_hit_empty, skel->progs.on_restorer };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -430,8 +432,9 @@ int main(int argc, char **argv)
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
+			if (modules_watch_jumps(&pr, sym, &probed))
+				goto cleanup;
 			watch_handlers(&pr, sym, &restorer_files);
-			skel->bss->unwind_check = modules_can_longjmp(sym);
 			skel->bss->watch_exec = 1;
 			close(entry_fd);
 			entry_fd = -1;
@@ -462,8 +465,9 @@ int main(int argc, char **argv)
 		if (modules_watch_loader(&pr, sym))
 			log_warn("cannot watch the dynamic loader: libraries loaded later with "
 				 "dlopen will not be traced");
+		if (modules_watch_jumps(&pr, sym, &probed))
+			goto cleanup;
 		watch_handlers(&pr, sym, &restorer_files);
-		skel->bss->unwind_check = modules_can_longjmp(sym);
 		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;
 		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
@@ -600,6 +604,10 @@ cleanup:
 			if (ri.lost_events)
 				log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 					 (unsigned long)ri.lost_events);
+			if (trace_total_resyncs(&tr))
+				log_warn("%lu gaps in the call trees that no lost event explains: a tracer "
+					 "fault (the nodes concerned say so); please report it",
+					 (unsigned long)trace_total_resyncs(&tr));
 			if (stat(cfg.output, &st)) {
 				st.st_size = 0;
 				st.st_mode = 0;

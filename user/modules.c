@@ -104,50 +104,6 @@ long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *ex
 	return total;
 }
 
-/* Whether a module can longjmp (or swap contexts): then the BPF side checks
- * for frames left without their exit hooks. */
-static bool imports_longjmp(const struct elf_image *img)
-{
-	static const char *const names[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
-					     "setcontext", "swapcontext" };
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(img->elf, scn))) {
-		Elf_Data *d;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
-		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx != SHN_UNDEF ||
-			    !(name = elf_strptr(img->elf, sh.sh_link, sym.st_name)))
-				continue;
-			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-				if (!strcmp(name, names[k]))
-					return true;
-		}
-	}
-	return false;
-}
-
-bool modules_can_longjmp(struct symbolizer *sym)
-{
-	const struct module *m;
-	size_t n;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++)
-		if (m[i].img && m[i].img->refs_hooks && !m[i].img->hook_def[0] && imports_longjmp(m[i].img))
-			return true;
-	return false;
-}
-
 /* --args/--retval: plans for every instrumented module mapped now */
 void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
 			  struct modset *done, unsigned gen)
@@ -180,6 +136,75 @@ bool modules_hooks_mapped(struct symbolizer *sym)
 	return false;
 }
 
+/* The C library's setjmp/longjmp and ucontext functions: a jump skips the
+ * exit hooks of the frames it leaves, and the depth at its setjmp says
+ * which survive; a context switch moves the thread to another stack (the
+ * BPF side, on_setjmp/on_longjmp/on_context). Probed in every process,
+ * whether or not its own code imports them: an embedded library may jump
+ * over our callbacks. */
+static int attach_named(struct probes *pr, const struct module *m, struct bpf_program *prog,
+			const char *const *names, const uint64_t *cookies, size_t n)
+{
+	uint64_t off[8], ck[8];
+	size_t k = 0;
+	int fd;
+
+	for (size_t i = 0; i < n && k < 8; i++) {
+		const struct elf_sym *s = elf_sym_find(m->img, names[i]);
+		size_t j;
+
+		if (!s || elf_vaddr_to_offset(m->img, s->addr, &off[k]))
+			continue;
+		for (j = 0; j < k && off[j] != off[k]; j++)
+			;
+		if (j == k) /* longjmp and its aliases share one address */
+			ck[k++] = cookies ? cookies[i] : 0;
+	}
+	if (!k)
+		return 0;
+	fd = uprobe_multi_attach(bpf_program__fd(prog), m->open_path, off, cookies ? ck : NULL, k,
+				 pr->pid, false);
+	if (fd < 0 || probes_keep_link(pr, fd))
+		return -1;
+	log_dbg("%s: %zu entries probed for %s", m->name, k, bpf_program__name(prog));
+	return 0;
+}
+
+static int watch_jumps_in(struct probes *pr, const struct module *m)
+{
+	static const char *const set[] = { "__sigsetjmp" };
+	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk" };
+	static const char *const ctx[] = { "getcontext", "makecontext", "setcontext", "swapcontext" };
+	static const uint64_t ctx_kind[] = { CTRACE_CTX_GET, CTRACE_CTX_MAKE, CTRACE_CTX_SET,
+					     CTRACE_CTX_SWAP };
+	struct ctrace_bpf *skel = pr->skel;
+
+	if (attach_named(pr, m, skel->progs.on_setjmp, set, NULL, 1) ||
+	    attach_named(pr, m, skel->progs.on_longjmp, jumps, NULL, 4) ||
+	    attach_named(pr, m, skel->progs.on_context, ctx, ctx_kind, 4))
+		return -1;
+	return 0;
+}
+
+int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset *done)
+{
+	const struct module *m;
+	char key[PATH_MAX + 8];
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].img || !elf_sym_find(m[i].img, "__sigsetjmp"))
+			continue;
+		snprintf(key, sizeof(key), "jumps:%s", m[i].open_path);
+		if (modset_add(done, key) && watch_jumps_in(pr, &m[i]) < 0) {
+			log_err("cannot probe setjmp/longjmp in %s: %s", m[i].path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;
  * a probe there stops the target so the loader can drain what was recorded
  * with the old map, read the new one and probe new libraries before the
@@ -191,15 +216,13 @@ int modules_watch_loader(struct probes *pr, struct symbolizer *sym)
 
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++) {
-		const struct elf_sym *ds = NULL;
+		const struct elf_sym *ds;
 		uint64_t off;
 		int fd;
 
 		if (!m[i].img || !strstr(m[i].name, "ld-linux"))
 			continue;
-		for (size_t k = 0; k < m[i].img->nsyms && !ds; k++)
-			if (!strcmp(m[i].img->syms[k].name, "_dl_debug_state"))
-				ds = &m[i].img->syms[k];
+		ds = elf_sym_find(m[i].img, "_dl_debug_state");
 		if (!ds || elf_vaddr_to_offset(m[i].img, ds->addr, &off))
 			return -1;
 		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state), m[i].open_path,

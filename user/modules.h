@@ -37,8 +37,9 @@ long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *ex
  * the processes of image generation gen (ctrace.h) */
 void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
 		      struct modset *done, unsigned gen);
-/* some instrumented module imports longjmp, siglongjmp, setcontext, ... */
-bool modules_can_longjmp(struct symbolizer *sym);
+/* probes on the C library's setjmp and longjmp in every mapped module that
+ * has them and is not in done; 0, or -1 (printed) */
+int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset *done);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
 /* probes on the signal return trampolines of the C library, the loader or a

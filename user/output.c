@@ -260,6 +260,8 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	jsonw_u64(f, tr->nthreads);
 	key(f, "lost_events", false);
 	jsonw_u64(f, ri->lost_events);
+	key(f, "resyncs", false);
+	jsonw_u64(f, trace_total_resyncs(tr));
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
@@ -287,6 +289,10 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		}
 		jsonw_next_key(f, "pid");
 		jsonw_u64(f, t->pid);
+		if (t->stack_id) { /* a coroutine's stack (ucontext) */
+			jsonw_next_key(f, "stack");
+			jsonw_u64(f, t->stack_id);
+		}
 		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 		fputc('}', f);
 	}

@@ -1,4 +1,4 @@
-/* The final JSON document (format_version 1, design.md §4). It is written to
+/* The final JSON document (format_version 1, doc/design.md §6). It is written to
  * a temporary file beside the output path and renamed into place complete, so
  * no half-written trace is ever left under the user's name. */
 #ifndef CTRACE_OUTPUT_H

@@ -48,14 +48,6 @@ static int attach(struct probes *p, const char *path, const char *display,
 	return probes_keep_link(p, fd);
 }
 
-static const struct elf_sym *find_sym(const struct elf_image *img, const char *name)
-{
-	for (size_t i = 0; i < img->nsyms; i++)
-		if (!strcmp(img->syms[i].name, name))
-			return &img->syms[i];
-	return NULL;
-}
-
 int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
 	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
@@ -69,7 +61,7 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 		return -1;
 	}
 	for (int k = 0; k < 2; k++) {
-		const struct elf_sym *s = find_sym(img, names[k]);
+		const struct elf_sym *s = elf_sym_find(img, names[k]);
 
 		if (!s || elf_vaddr_to_offset(img, s->addr, &offs[k])) {
 			log_err("hooks library %s has no %s", lib, names[k]);

@@ -14,6 +14,10 @@
 
 #define R_EXEC "exit not observed (the process replaced its image: exec)"
 #define R_FORKED "entry not observed (called before the fork, in the parent)"
+#define R_UNSEEN_STACK "entry not observed (on a stack saved before tracing saw it)"
+#define R_PARKED "exit not observed (its stack was never resumed: swapcontext)"
+#define R_THREAD_ELSEWHERE "exit not observed (the thread ended on another stack)"
+#define R_PARKED_AT_END "exit not observed (its stack was suspended when tracing stopped)"
 
 int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
 	       int spool_dirfd)
@@ -56,24 +60,11 @@ static FILE *new_spool(struct trace *tr)
 	return f;
 }
 
-/* The tree of a live thread: the live ones are few and events of a thread
- * come in runs, so the last hit is cached and the rest is a short scan. A tid
- * reused after its thread exited gets a new tree. */
-static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool create)
+static struct thread_tree *new_tree(struct trace *tr, uint32_t tid)
 {
-	struct thread_tree *t = tr->last;
-	FILE *spool;
+	FILE *spool = new_spool(tr);
+	struct thread_tree *t = calloc(1, sizeof(*t));
 
-	if (t && t->tid == tid)
-		return t;
-	for (size_t i = 0; i < tr->nlive; i++) {
-		if (tr->live[i]->tid == tid)
-			return tr->last = tr->live[i];
-	}
-	if (!create)
-		return NULL;
-	spool = new_spool(tr);
-	t = calloc(1, sizeof(*t));
 	if (!spool || !t || grow((void **)&tr->threads, &tr->capthreads, tr->nthreads) ||
 	    grow((void **)&tr->live, &tr->caplive, tr->nlive)) {
 		log_err("cannot keep a new thread's tree: %s", strerror(errno ? errno : ENOMEM));
@@ -84,6 +75,32 @@ static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool creat
 	tr->threads[tr->nthreads++] = t;
 	tr->live[tr->nlive++] = t;
 	return tr->last = t;
+}
+
+/* The tree of a live thread: the live ones are few and events of a thread
+ * come in runs, so the last hit is cached and the rest is a short scan. A tid
+ * reused after its thread exited gets a new tree. */
+static struct thread_tree *thread_for(struct trace *tr, uint32_t tid, bool create)
+{
+	struct thread_tree *t = tr->last;
+
+	if (t && t->tid == tid)
+		return t;
+	for (size_t i = 0; i < tr->nlive; i++) {
+		if (tr->live[i]->tid == tid)
+			return tr->last = tr->live[i];
+	}
+	return create ? new_tree(tr, tid) : NULL;
+}
+
+static void drop(struct thread_tree **v, size_t *n, const struct thread_tree *t)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i] == t) {
+			v[i] = v[--*n];
+			return;
+		}
+	}
 }
 
 /* A spool that failed: stdio keeps no errno, so flush once more, and when
@@ -116,14 +133,76 @@ static void thread_ended(struct trace *tr, struct thread_tree *t)
 		if (rc && !tr->err)
 			tr->err = rc == -EIO ? spool_errno(tr->archive) : -rc;
 	}
-	for (size_t i = 0; i < tr->nlive; i++) {
-		if (tr->live[i] == t) {
-			tr->live[i] = tr->live[--tr->nlive];
-			break;
-		}
-	}
+	drop(tr->live, &tr->nlive, t);
 	if (tr->last == t)
 		tr->last = NULL;
+}
+
+/* The stacks that will never resume: every one of process pid (gone or
+ * replaced), or when tid is given, that thread's own (it ended elsewhere). */
+static void close_parked(struct trace *tr, uint32_t pid, uint32_t tid, const char *reason)
+{
+	for (size_t i = 0; i < tr->nparked;) {
+		struct thread_tree *t = tr->parked[i];
+
+		if (tid ? t->tid != tid || t->stack_id : t->pid != pid) {
+			i++;
+			continue;
+		}
+		tr->parked[i] = tr->parked[--tr->nparked];
+		t->parked = false;
+		tree_close_all(t, reason);
+		thread_ended(tr, t);
+	}
+}
+
+/* A thread moved to another stack (a coroutine): the tree of the stack it
+ * left is parked, its frames open, and the other stack's tree goes on, or
+ * a new one starts. A thread's own stack is 0; the others are numbered per
+ * trace by BPF. Parked trees hold a spool each: bounded by the coroutines
+ * alive, since a finished one's tree is archived. */
+static void switch_stack(struct trace *tr, uint32_t tid, uint32_t stack, bool unseen)
+{
+	struct thread_tree *cur = thread_for(tr, tid, true), *t = NULL;
+
+	if (cur->stack_id == stack)
+		return;
+	for (size_t i = 0; i < tr->nparked && !t; i++) {
+		struct thread_tree *p = tr->parked[i];
+
+		if (p->stack_id == stack && (stack ? p->pid == cur->pid : p->tid == tid))
+			t = p;
+	}
+	if (cur->stack_id && !cur->nstack) {
+		/* a coroutine that returned: its tree is complete (were the
+		 * stack resumed, its calls would start a tree of their own) */
+		tree_close_all(cur, NULL);
+		thread_ended(tr, cur);
+	} else {
+		drop(tr->live, &tr->nlive, cur);
+		if (grow((void **)&tr->parked, &tr->capparked, tr->nparked)) {
+			log_err("out of memory");
+			abort();
+		}
+		tr->parked[tr->nparked++] = cur;
+		cur->parked = true;
+	}
+	if (t) {
+		drop(tr->parked, &tr->nparked, t);
+		t->parked = false;
+		t->tid = tid; /* a coroutine may be resumed by another thread */
+		tr->live[tr->nlive++] = t;
+		tr->last = t;
+		return;
+	}
+	t = new_tree(tr, tid);
+	t->pid = cur->pid;
+	t->stack_id = stack;
+	memcpy(t->name, cur->name, sizeof(t->name));
+	if (unseen) { /* its calls so far were made before tracing saw it */
+		t->attach = true;
+		t->before = R_UNSEEN_STACK;
+	}
 }
 
 static void set_name(struct thread_tree *t, const char *comm)
@@ -184,6 +263,7 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		p = proc_of(tr, e->tgid);
 		/* the calls open in the old image never return; the new image
 		 * gets a tree of its own */
+		close_parked(tr, e->tgid, 0, R_EXEC);
 		for (uint32_t tid = e->parent;; tid = e->h.tid) {
 			t = thread_for(tr, tid, false);
 			if (t) {
@@ -276,6 +356,16 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		on_proc_event(tr, data, ts);
 		break;
+	case CTRACE_EV_SWITCH: {
+		const struct ctrace_call *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		switch_stack(tr, h->tid, (uint32_t)(e->fn & CTRACE_STACK_MASK),
+			     e->fn & CTRACE_SWITCH_UNSEEN);
+		thread_for(tr, h->tid, true)->lost = e->lost;
+		break;
+	}
 	case CTRACE_EV_UNWIND: {
 		const struct ctrace_call *e = data;
 
@@ -283,7 +373,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		t = thread_for(tr, h->tid, true);
 		t->lost = e->lost;
-		tree_unwind(t, e->depth, ts);
+		tree_unwind(t, e->depth, ts, !(e->fn & CTRACE_UNWIND_UNSEEN));
 		break;
 	}
 	case CTRACE_EV_RETVAL: {
@@ -330,6 +420,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		if (e->group_dead) {
+			close_parked(tr, e->tgid, 0, R_PARKED);
 			p = proc_of(tr, e->tgid);
 			p->exited = true;
 			p->exit_code = e->exit_code;
@@ -344,6 +435,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		set_name(t, e->comm);
 		t->lost = e->lost;
+		if (t->stack_id)
+			close_parked(tr, t->pid, t->tid, R_THREAD_ELSEWHERE);
 		if (e->exit_code & 0x7f) {
 			char reason[96];
 
@@ -369,6 +462,10 @@ void trace_finish(struct trace *tr, const char *reason)
 
 		if (t->exited)
 			continue;
+		if (t->parked) {
+			tree_close_all(t, R_PARKED_AT_END);
+			continue;
+		}
 		/* the name it has now: threads often name themselves after starting */
 		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", t->pid, t->tid);
 		f = fopen(path, "re");
@@ -404,6 +501,15 @@ uint64_t trace_total_calls(const struct trace *tr)
 	return n;
 }
 
+uint64_t trace_total_resyncs(const struct trace *tr)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < tr->nthreads; i++)
+		n += tr->threads[i]->resyncs;
+	return n;
+}
+
 void trace_free(struct trace *tr)
 {
 	for (size_t i = 0; i < tr->nthreads; i++) {
@@ -417,6 +523,8 @@ void trace_free(struct trace *tr)
 	tr->archive = NULL;
 	free(tr->threads);
 	free(tr->live);
+	free(tr->parked);
+	tr->parked = NULL;
 	tr->live = NULL;
 	tr->threads = NULL;
 	tr->nthreads = 0;

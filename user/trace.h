@@ -1,4 +1,5 @@
-/* The consumer: ring-buffer records → per-thread call trees. */
+/* The consumer: ring-buffer records → per-thread call trees (one per stack
+ * when a thread switches stacks: coroutines). */
 #ifndef CTRACE_TRACE_H
 #define CTRACE_TRACE_H
 #include <stdbool.h>
@@ -24,6 +25,8 @@ struct trace {
 	size_t nthreads, capthreads;
 	struct thread_tree **live; /* the threads not yet exited */
 	size_t nlive, caplive;
+	struct thread_tree **parked; /* stacks a thread switched away from */
+	size_t nparked, capparked;
 	struct thread_tree *last;
 	uint64_t events;
 	/* the target's end (the first process), as the kernel saw it */
@@ -42,6 +45,8 @@ int  trace_on_event(void *ctx, void *data, size_t size);
 /* close every thread's open frames (tracing stopped with calls running) */
 void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
+/* gaps in the trees that no loss explains: tracer faults, reported */
+uint64_t trace_total_resyncs(const struct trace *tr);
 /* the first error writing the trees beside the output (a full disk), as an
  * errno; 0 while all is well */
 int  trace_spool_error(struct trace *tr);

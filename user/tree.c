@@ -10,10 +10,12 @@
 
 #define R_LOST_ENTRY "entry not observed (events lost)"
 #define R_LOST_EXIT "exit not observed (events lost)"
-#define R_LOST_BOTH "entry and exit not observed (events lost)"
+/* the same gaps when no loss was counted for the thread: a tracer fault */
+#define R_RESYNC_ENTRY "entry not observed (tracer fault: resynchronised, no event was lost)"
+#define R_RESYNC_EXIT "exit not observed (tracer fault: resynchronised, no event was lost)"
 #define R_UNWOUND "exit not observed (left by longjmp)"
+#define R_UNWOUND_UNSEEN "exit not observed (tracer fault: a longjmp to a setjmp it did not see)"
 #define R_BEFORE "entry not observed (already running when tracing started)"
-#define R_BEFORE_LOST "entry not observed (already running when tracing started); exit not observed (events lost)"
 
 void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach)
 {
@@ -33,6 +35,34 @@ void tree_free(struct thread_tree *t)
 	free(t->stack);
 	t->stack = NULL;
 	t->spool = NULL;
+}
+
+enum gap { GAP_ENTRY, GAP_EXIT };
+
+/* Each event starts here: whether the thread lost events since its last
+ * one decides what a gap in its depths means. */
+static void begin_event(struct thread_tree *t)
+{
+	t->gap_lost = t->lost > t->lost_seen;
+	t->lost_seen = t->lost;
+	t->gap_counted = false;
+}
+
+/* Why calls are shown without their entry or exit at this event: events
+ * lost only when a loss was counted for the thread; anything else is the
+ * tracer's fault, counted once per event. */
+static const char *gap_reason(struct thread_tree *t, enum gap g)
+{
+	static const char *const lost[] = { R_LOST_ENTRY, R_LOST_EXIT };
+	static const char *const fault[] = { R_RESYNC_ENTRY, R_RESYNC_EXIT };
+
+	if (t->gap_lost)
+		return lost[g];
+	if (!t->gap_counted) {
+		t->gap_counted = true;
+		t->resyncs++;
+	}
+	return fault[g];
 }
 
 static struct frame *top(struct thread_tree *t)
@@ -114,6 +144,7 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	f->has_child = false;
 	f->args = NULL;
 	f->args_size = 0;
+	f->entry_gap = fn ? NULL : gap_reason(t, GAP_ENTRY);
 	/* a placeholder is shown: its name is learnt only when it returns */
 	f->visible = !fn || fn->allowed;
 	if (!f->visible)
@@ -150,8 +181,14 @@ static void write_close(struct thread_tree *t, const struct frame *f,
 	write_time(s, "duration_ns", end_known && f->fn, end - f->start);
 	if (x && x->write)
 		x->write(s, x->arg);
-	if (reason)
-		write_partial(s, reason);
+	if (f->entry_gap && reason) {
+		char both[256];
+
+		snprintf(both, sizeof(both), "%s; %s", f->entry_gap, reason);
+		write_partial(s, both);
+	} else if (f->entry_gap || reason) {
+		write_partial(s, reason ? reason : f->entry_gap);
+	}
 	fputc('}', s);
 }
 
@@ -213,7 +250,7 @@ static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, u
 	fputs(",\"start_ns\":null", s);
 	write_time(s, "end_ns", true, end);
 	fputs(",\"duration_ns\":null,\"children\":[]", s);
-	write_partial(s, R_LOST_ENTRY);
+	write_partial(s, gap_reason(t, GAP_ENTRY));
 	fputc('}', s);
 	t->calls++;
 }
@@ -224,8 +261,12 @@ static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, u
 static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_known, uint64_t end)
 {
 	FILE *s = t->spool;
-	const char *reason = t->attach ? (end_known ? (t->before ? t->before : R_BEFORE) : R_BEFORE_LOST)
-				       : (end_known ? R_LOST_ENTRY : R_LOST_BOTH);
+	const char *entry = t->attach ? (t->before ? t->before : R_BEFORE) : gap_reason(t, GAP_ENTRY);
+	char reason[256];
+
+	/* with no exit either, the levels between were skipped by a gap */
+	snprintf(reason, sizeof(reason), "%s%s%s", entry, end_known ? "" : "; ",
+		 end_known ? "" : gap_reason(t, GAP_EXIT));
 
 	t->wraps++;
 	t->base--;
@@ -243,7 +284,7 @@ static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_kno
 static void close_deeper(struct thread_tree *t, int32_t depth)
 {
 	while (t->nstack && top(t)->depth > depth)
-		pop(t, NULL, false, 0, top(t)->fn ? R_LOST_EXIT : R_LOST_BOTH);
+		pop(t, NULL, false, 0, gap_reason(t, GAP_EXIT));
 }
 
 void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
@@ -252,6 +293,7 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 	int32_t d;
 
 	settle(t);
+	begin_event(t);
 	if (!t->first_ts)
 		t->first_ts = ts;
 	t->last_ts = ts;
@@ -271,6 +313,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 	struct frame *f;
 
 	settle(t);
+	begin_event(t);
 	if (!t->first_ts)
 		t->first_ts = ts;
 	t->last_ts = ts;
@@ -287,12 +330,12 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 			return;
 		}
 		if (!f->fn || f->fn == fn) {
-			pop(t, fn, true, ts, f->fn ? NULL : R_LOST_ENTRY);
+			pop(t, fn, true, ts, NULL);
 			return;
 		}
 		/* another call's exit at this depth: this frame's exit and the
 		 * other call's entry were both lost */
-		pop(t, NULL, false, 0, R_LOST_EXIT);
+		pop(t, NULL, false, 0, gap_reason(t, GAP_EXIT));
 		leaf_entry_lost(t, fn, ts);
 		return;
 	}
@@ -310,19 +353,26 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 		t->base--; /* hidden: what it wrapped stays at the root level */
 }
 
-void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts)
+void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts, bool seen)
 {
+	const char *why = seen || t->attach ? R_UNWOUND : R_UNWOUND_UNSEEN;
+
 	settle(t);
+	begin_event(t);
 	t->last_ts = ts;
+	/* a jump to a setjmp that predates tracing is expected when calls may
+	 * predate it too (attach, a forked child); otherwise one was missed */
+	if (!seen && !t->attach && t->nstack && top(t)->depth > depth)
+		t->resyncs++;
 	while (t->nstack && top(t)->depth > depth)
-		pop(t, NULL, false, 0, top(t)->fn ? R_UNWOUND : R_LOST_BOTH);
+		pop(t, NULL, false, 0, why);
 }
 
 void tree_close_all(struct thread_tree *t, const char *reason)
 {
 	settle(t);
 	while (t->nstack)
-		pop(t, NULL, false, 0, top(t)->fn ? reason : R_LOST_BOTH);
+		pop(t, NULL, false, 0, reason);
 }
 
 int tree_archive(struct thread_tree *t, FILE *archive)
@@ -365,6 +415,8 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 	jsonw_u64(out, t->calls);
 	jsonw_next_key(out, "lost_events");
 	jsonw_u64(out, t->lost);
+	jsonw_next_key(out, "resyncs");
+	jsonw_u64(out, t->resyncs);
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
 		fputs("{\"children\":[", out);

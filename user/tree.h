@@ -8,6 +8,9 @@
  *  - frames deeper than an incoming event lost their exits: closed, "partial";
  *  - an enter deeper than expected lost the entries in between: placeholder
  *    frames are opened, named when their exits arrive;
+ *  - such gaps say "events lost" only when BPF counted a loss for the thread
+ *    since its previous event; any other is a tracer fault, counted in
+ *    resyncs and reported;
  *  - an exit shallower than the root level is a call that was already running
  *    when tracing started (attach): it becomes a "partial" node wrapping
  *    everything recorded before it at the root level.
@@ -25,6 +28,7 @@ struct frame {
 	int32_t depth;
 	int32_t container;          /* index of the nearest visible ancestor; -1: root level */
 	const struct func_info *fn; /* NULL: placeholder, entry not observed */
+	const char *entry_gap;      /* then why (a placeholder's partial_reason) */
 	uint64_t start;
 	bool visible;               /* written (not filtered out) */
 	bool has_child;             /* a child was written: the next needs a comma */
@@ -43,6 +47,8 @@ struct tree_extra {
 struct thread_tree {
 	uint32_t tid;
 	uint32_t pid;       /* its process */
+	uint32_t stack_id;  /* 0: the thread's own stack; else a coroutine's */
+	bool parked;        /* its thread switched to another stack */
 	void *owner;        /* the consumer's record of that process (a cache) */
 	char name[64];
 	FILE *spool;        /* NULL once archived */
@@ -55,6 +61,10 @@ struct thread_tree {
 	uint64_t wraps;     /* nodes wrapped around everything before them */
 	uint64_t calls;     /* nodes written */
 	uint64_t lost;      /* events this thread lost (from BPF) */
+	uint64_t lost_seen; /* ... as of its previous event */
+	bool gap_lost;      /* the current event follows a loss */
+	bool gap_counted;   /* the current event's resync is counted */
+	uint64_t resyncs;   /* gaps with no loss counted: tracer faults */
 	bool attach;        /* calls may predate tracing */
 	const char *before; /* then why: NULL for "already running when tracing started" */
 	bool exited;
@@ -80,8 +90,8 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 void tree_keep_args(struct thread_tree *t, const void *ev, size_t size);
 /* the return value of the held call of fn; ignored when none is held */
 void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x);
-/* a longjmp left every call deeper than depth */
-void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts);
+/* a longjmp left every call deeper than depth; seen: BPF saw its setjmp */
+void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts, bool seen);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
 /* the thread ended and its frames are closed: its spool's bytes move to the

@@ -1,6 +1,6 @@
 /* Typed values as JSON: a small C/C++ type model (built from DWARF by
  * dwarf_args.c, or by hand), how much of a value to capture, and the ARG /
- * return_value objects of design.md §4 written from captured bytes.
+ * return_value objects of doc/design.md §6 written from captured bytes.
  * Nothing here touches DWARF or the target: it only reads the bytes it is given,
  * and bounds every walk (nesting depth, array length, cycles in bad debug info). */
 #ifndef CTRACE_VALUE_FMT_H
@@ -120,7 +120,7 @@ struct vfmt_opts {
 	unsigned max_elems;   /* array elements written (0: 64) */
 };
 
-/* Writes one ARG object of design.md §4:
+/* Writes one ARG object of doc/design.md §6:
  *   {"name":N,"type":T,"value":V[,"address":"0x…"][,"raw":R][,"function":F][,"truncated":true]}
  * or, when unavailable is not NULL or the capture failed,
  *   {"name":N,"type":T,"value":null,"unavailable":"<why>"}.

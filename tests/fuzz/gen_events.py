@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND, MUNMAP, \
-    FORK, EXEC, DLSTATE = range(1, 14)
+    FORK, EXEC, DLSTATE, SWITCH = range(1, 15)
+UNSEEN = 1 << 32  # CTRACE_SWITCH_UNSEEN
 MAIN = 0x7ffffff0  # the harness's FAKE_PID; process ids are mapped into FAKE_PID + 0..7
 T0 = 1_000_000_000  # the harness's t0
 UNWIND_BASE = 0x10000000
@@ -151,6 +152,24 @@ def longjmp():
     r.append(call(UNWIND, 50, 10, 0, 2))  # longjmp back into depth 2
     r += [call(EXIT, 50, 11, F["parse"], 2), call(ENTER, 50, 12, F["emit"], 2),
           call(UNWIND, 50, 13, 0, 0), call(ENTER, 50, 14, F["cleanup"], 1)]
+    return r
+
+
+def coroutines():
+    """Two stacks made by makecontext, switched to and back, one never resumed,
+    one saved before tracing, and a thread that ends on a coroutine's stack."""
+    r = [thread(THREAD, 55, 0, b"coro"), call(ENTER, 55, 1, F["main"], 1)]
+    for rnd in range(3):
+        for stack in (1, 2):
+            r += [call(SWITCH, 55, 10 * rnd + stack, stack, 1 if rnd else 0)]
+            if not rnd:
+                r.append(call(ENTER, 55, 10 * rnd + stack, F["parse"], 1))
+            r += [call(ENTER, 55, 10 * rnd + stack, F["emit"], 2),
+                  call(EXIT, 55, 10 * rnd + stack + 1, F["emit"], 2),
+                  call(SWITCH, 55, 10 * rnd + stack + 1, 0, 1)]
+    r += [call(SWITCH, 55, 40, 1, 1), call(EXIT, 55, 41, F["parse"], 1), call(SWITCH, 55, 42, 0, 1),
+          call(SWITCH, 55, 43, 3 | UNSEEN, 0), call(EXIT, 55, 44, F["cleanup"], 0),
+          thread(THREAD_EXIT, 55, 45, b"coro")]
     return r
 
 
@@ -290,6 +309,7 @@ def main():
         "attach": stream(ATTACH, attach()),
         "deep": stream(0, deep()),
         "longjmp": stream(0, longjmp()),
+        "coroutines": stream(0, coroutines()),
         "args": stream(0, args()),
         "crash": stream(0, crash(elf)),
         "crash-record-first": stream(ATTACH, crash_before_note(elf)),

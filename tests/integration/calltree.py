@@ -1,4 +1,4 @@
-"""Walking and checking ctrace-bpf traces (the JSON of design.md section 4).
+"""Walking and checking ctrace-bpf traces (the JSON of doc/design.md section 6).
 
 Everything here is plain functions over the parsed JSON, shared by the tracer
 tests and the oracle tests (test_ground_truth.py), so both hold a trace to the
@@ -12,7 +12,7 @@ HEX = re.compile(r"^0x[0-9a-f]+$")
 
 METADATA_KEYS = {
     "tool", "version", "format_version", "timestamp", "duration_ns", "command", "pid",
-    "executable", "total_calls", "threads", "lost_events", "exit_code", "exit_signal",
+    "executable", "total_calls", "threads", "lost_events", "resyncs", "exit_code", "exit_signal",
     "options", "processes",
 }
 NODE_KEYS = {"function", "address", "module", "start_ns", "end_ns", "duration_ns", "children"}
@@ -100,7 +100,7 @@ def is_partial(node):
 
 
 def check_invariants(doc):
-    """What every trace must satisfy, whatever the program (design.md section 4)."""
+    """What every trace must satisfy, whatever the program (doc/design.md section 6)."""
     assert set(doc) >= {"metadata", "call_trees", "crash"}, sorted(doc)
     md = doc["metadata"]
     missing = METADATA_KEYS - set(md)
@@ -115,6 +115,7 @@ def check_invariants(doc):
     assert isinstance(md["executable"], str) and md["executable"].startswith("/"), \
         md["executable"]
     assert isinstance(md["lost_events"], int) and md["lost_events"] >= 0
+    assert md["resyncs"] == 0, f"{md['resyncs']} resyncs: gaps no lost event explains"
     assert md["exit_code"] is None or isinstance(md["exit_code"], int)
     assert md["exit_signal"] is None or isinstance(md["exit_signal"], int)
     assert isinstance(md["options"], dict)
@@ -132,11 +133,18 @@ def check_invariants(doc):
             (key, tree["thread_id"])
         assert tree["pid"] in pids, (key, tree["pid"], pids)
         assert isinstance(tree["thread_name"], str)
+        # a gap no counted loss explains is a tracer fault: never acceptable
+        assert tree["resyncs"] == 0, f"thread {key}: {tree['resyncs']} resyncs"
         nodes = 0
         partial = 0
         for node in check_nodes(tree["root_calls"], None, md["duration_ns"]):
             nodes += 1
             partial += is_partial(node)
+            reason = node.get("partial_reason", "")
+            assert "tracer fault" not in reason, f"thread {key}: {node['function']}: {reason}"
+            # "events lost" only where a loss was counted for the thread
+            assert "events lost" not in reason or tree["lost_events"] > 0, \
+                f"thread {key}: {node['function']}: {reason} with no loss counted"
         # A call whose entry was not seen may or may not count as a call.
         assert nodes - partial <= tree["total_calls"] <= nodes, \
             f"thread {key}: total_calls {tree['total_calls']}, {nodes} nodes ({partial} partial)"

@@ -28,7 +28,7 @@ class Symbols:
 
 
 def load(events_path, executable, command, exit_code=None, exit_signal=None):
-    """A trace dict (design.md section 4) from the oracle's event log."""
+    """A trace dict (doc/design.md section 6) from the oracle's event log."""
     symbols = {}
     threads = {}      # tid -> {"name", "stack", "roots", "calls"}
     first_tid = None
@@ -69,13 +69,13 @@ def load(events_path, executable, command, exit_code=None, exit_signal=None):
             "timestamp": "1970-01-01T00:00:00Z", "duration_ns": t_end or 0,
             "command": list(command), "pid": first_tid or 1, "executable": executable,
             "total_calls": sum(th["calls"] for th in threads.values()),
-            "threads": len(threads), "lost_events": 0, "exit_code": exit_code,
+            "threads": len(threads), "lost_events": 0, "resyncs": 0, "exit_code": exit_code,
             "exit_signal": exit_signal, "options": {},
             "processes": [{"pid": first_tid or 1, "parent_pid": None, "execs": []}],
         },
         "call_trees": {
             str(tid): {"thread_id": tid, "thread_name": th["name"], "total_calls": th["calls"],
-                       "pid": first_tid or 1, "root_calls": th["roots"]}
+                       "lost_events": 0, "resyncs": 0, "pid": first_tid or 1, "root_calls": th["roots"]}
             for tid, th in threads.items()
         },
         "crash": None,

@@ -255,8 +255,80 @@ static void test_enter_above_roots(void)
 	cJSON_Delete(r.doc);
 }
 
+static const char *reason_of(const cJSON *n)
+{
+	const cJSON *r = cJSON_GetObjectItem(n, "partial_reason");
+
+	return cJSON_IsString(r) ? r->valuestring : "";
+}
+
+/* a gap says "events lost" only when BPF counted a loss for the thread
+ * since its previous event; any other gap is a tracer fault, counted */
+static void test_gap_reasons(void)
+{
+	struct run r;
+
+	for (int lost = 0; lost <= 1; lost++) {
+		begin(&r, false);
+		tree_enter(&r.t, 1, &A, 10, NULL);
+		tree_enter(&r.t, 2, &B, 20, NULL);
+		r.t.lost = (uint64_t)lost; /* what the next event carries */
+		tree_enter(&r.t, 2, &C, 40, NULL);
+		tree_exit(&r.t, 2, &C, 50, false);
+		tree_exit(&r.t, 1, &A, 60, false);
+		CHECK_INT((int)r.t.resyncs, lost ? 0 : 1);
+		end(&r, "x");
+		CHECK_STR(r.shape, "A(B*,C)");
+		CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
+			  lost ? "exit not observed (events lost)"
+			       : "exit not observed (tracer fault: resynchronised, no event was lost)");
+		cJSON_Delete(r.doc);
+	}
+	/* a placeholder keeps the reason of the gap that opened it */
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	r.t.lost = 1;
+	tree_enter(&r.t, 3, &C, 30, NULL);
+	tree_exit(&r.t, 3, &C, 40, false);
+	end(&r, "exit not observed (still running when tracing stopped)");
+	CHECK_STR(r.shape, "A*([unknown]*(C))");
+	CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
+		  "entry not observed (events lost); exit not observed (still running when tracing stopped)");
+	CHECK_INT(cJSON_GetObjectItem(r.doc, "resyncs")->valueint, 0);
+	cJSON_Delete(r.doc);
+}
+
+/* a longjmp to a setjmp BPF saw closes exactly the deeper frames; to one it
+ * did not see, only an attached (or forked) thread expects that */
+static void test_unwind_seen_or_not(void)
+{
+	struct run r;
+
+	for (int k = 0; k < 3; k++) {
+		bool seen = k == 0, attach = k == 2;
+
+		begin(&r, attach);
+		tree_enter(&r.t, 1, &A, 10, NULL);
+		tree_enter(&r.t, 2, &B, 20, NULL);
+		tree_enter(&r.t, 3, &C, 30, NULL);
+		tree_unwind(&r.t, 1, 35, seen);
+		tree_enter(&r.t, 2, &D, 40, NULL);
+		tree_exit(&r.t, 2, &D, 45, false);
+		tree_exit(&r.t, 1, &A, 50, false);
+		CHECK_INT((int)r.t.resyncs, !seen && !attach ? 1 : 0);
+		end(&r, "x");
+		CHECK_STR(r.shape, "A(B*(C*),D)");
+		CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
+			  !seen && !attach ? "exit not observed (tracer fault: a longjmp to a setjmp it did not see)"
+					   : "exit not observed (left by longjmp)");
+		cJSON_Delete(r.doc);
+	}
+}
+
 int main(void)
 {
+	test_gap_reasons();
+	test_unwind_seen_or_not();
 	test_nesting();
 	test_attach_wraps();
 	test_lost_exit();
