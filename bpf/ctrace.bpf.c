@@ -863,6 +863,130 @@ static __always_inline bool fault_signal(int sig)
 	return false;
 }
 
+/* a signal that can start a crash cause chain: a fault the kernel raised
+ * (si_code > 0), or an abort */
+static __always_inline bool cause_signal(int sig, int code)
+{
+	return sig == 6 /* SIGABRT */ || (fault_signal(sig) && code > 0);
+}
+
+/* Which fault's handler a thread is running, for crash cause chains: a
+ * handler starts at signal_deliver and ends when it returns into its
+ * restorer (one that leaves by siglongjmp is caught in userspace: the
+ * faulting frames close). Two nested fault handlers are followed: when
+ * the inner one ends, the outer one is running again; a third one inside
+ * makes the outermost unknown (no cause, rather than a wrong one). */
+struct sigstate {
+	__u32 pending;     /* seq + 1 of a cause signal not yet delivered */
+	__s32 pending_sig;
+	__u32 active;      /* seq + 1 of the fault whose handler runs (0: none) */
+	__u32 level;       /* that handler's nesting level */
+	__u32 outer;       /* the fault whose handler active's interrupted */
+	__u32 outer_level;
+	__u32 depth;       /* handlers running in the thread */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sigstate);
+} sigstates SEC(".maps");
+
+/* The signal return trampolines (sa_restorer: libc's __restore_rt) the
+ * loader found and probed, by runtime address. A handler is followed only
+ * when it returns through one of them: its end is then seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u32);
+} restorers SEC(".maps");
+
+/* the sender of a signal being generated, when it is a thread of the
+ * receiving process; the fault whose handler it runs goes in *cause */
+static __always_inline __u32 signal_sender(struct task_struct *task, __u32 *cause)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sigstate *ss;
+
+	*cause = 0;
+	if (cur->tgid != BPF_CORE_READ(task, tgid))
+		return 0;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
+	if (ss)
+		*cause = ss->active;
+	return cur->pid;
+}
+
+/* a cause signal the thread raised itself: its handler, if any, is next */
+static __always_inline void note_cause_signal(struct task_struct *task, int sig, __u32 seq)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct sigstate *ss;
+
+	if (cur->pid != BPF_CORE_READ(task, pid))
+		return;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ss)
+		return;
+	ss->pending = seq + 1;
+	ss->pending_sig = sig;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	unsigned long handler = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
+	struct sigstate *ss;
+
+	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
+		return 0;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ss)
+		return 0;
+	if (!bpf_map_lookup_elem(&restorers, &restorer)) {
+		/* its end would not be seen: the fault is no cause */
+		if (ss->pending_sig == sig)
+			ss->pending = 0;
+		return 0;
+	}
+	ss->depth++;
+	if (ss->pending && ss->pending_sig == sig) {
+		ss->outer = ss->active;
+		ss->outer_level = ss->level;
+		ss->active = ss->pending;
+		ss->level = ss->depth;
+		ss->pending = 0;
+	}
+	return 0;
+}
+
+/* a handler returned into its restorer: rt_sigreturn comes next */
+SEC("uprobe")
+int on_restorer(struct pt_regs *ctx)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 ip = bpf_get_func_ip(ctx);
+	struct sigstate *ss;
+
+	if (!traced(cur->tgid) || !bpf_map_lookup_elem(&restorers, &ip))
+		return 0;
+	ss = bpf_task_storage_get(&sigstates, cur, 0, 0);
+	if (!ss || !ss->depth)
+		return 0;
+	if (ss->depth == ss->level) {
+		ss->active = ss->outer;
+		ss->level = ss->outer_level;
+		ss->outer = ss->outer_level = 0;
+	}
+	ss->depth--;
+	return 0;
+}
+
 /* Read outside the process, from the kernel, so a corrupt heap or stack in
  * the target costs nothing: registers from the task's saved user state, and
  * as much of the stack above rsp as can be read (the top of a thread's
@@ -875,6 +999,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	struct ctrace_signal *e;
 	struct pt_regs *regs;
 	__u32 seq, tid;
+	int code;
 	__u64 sp;
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
@@ -890,10 +1015,13 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	e->h.ts = bpf_ktime_get_ns();
 	e->seq = seq;
 	e->sig = sig;
-	e->code = BPF_CORE_READ(info, si_code);
+	e->code = code = BPF_CORE_READ(info, si_code);
+	e->sender = signal_sender(task, &e->cause);
 	e->pad = 0;
 	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (cause_signal(sig, code))
+		note_cause_signal(task, sig, seq);
 
 	rec = bpf_ringbuf_reserve(&crash_rb, sizeof(*rec), 0);
 	if (!rec)

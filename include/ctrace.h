@@ -153,8 +153,13 @@ struct ctrace_signal {
 	__u32 seq;
 	__s32 sig;
 	__s32 code;   /* si_code */
-	__u32 pad;
+	__u32 sender; /* the thread that generated it (the faulting thread, or
+		       * the caller of kill/raise/abort), if it is in the same
+		       * process; 0: the kernel or another process */
 	__u64 addr;   /* si_addr, for fault signals */
+	__u32 cause;  /* seq + 1 of the sender's earlier fault whose handler
+		       * was still running (0: none) */
+	__u32 pad;
 };
 
 /* x86-64 user registers at the signal, in DWARF register-number order

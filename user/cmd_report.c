@@ -734,22 +734,44 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 	return 0;
 }
 
+/* "SIGSEGV (SEGV_ACCERR) in thread 11 in work": a crash object's signal,
+ * thread and innermost traced call */
+static char *crash_line(const cJSON *o, bool with_code)
+{
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal_name");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "si_code_name");
+	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "thread_id");
+	const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "call_stack"), 0);
+	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(top, "function");
+	char thread[48] = "", how[48] = "";
+	char *line;
+
+	if (cJSON_IsNumber(tid))
+		snprintf(thread, sizeof(thread), " in thread %.0f", tid->valuedouble);
+	if (with_code && cJSON_IsString(code))
+		snprintf(how, sizeof(how), " (%s)", code->valuestring);
+	if (asprintf(&line, "%s%s%s%s%s", cJSON_IsString(sig) ? sig->valuestring : "signal", how,
+		     thread, cJSON_IsString(fn) ? " in " : "", cJSON_IsString(fn) ? fn->valuestring : "") < 0)
+		return NULL;
+	return line;
+}
+
 static int rep_crash(void *ctx, const char *json)
 {
 	struct report *r = ctx;
 	cJSON *o = cJSON_Parse(json);
-	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal_name");
-	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "thread_id");
-	const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "call_stack"), 0);
-	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(top, "function");
-	char thread[48] = "";
+	const cJSON *cause = cJSON_GetObjectItemCaseSensitive(o, "cause");
+	char *fatal = crash_line(o, false), *first = NULL;
 
-	if (cJSON_IsNumber(tid))
-		snprintf(thread, sizeof(thread), " in thread %.0f", tid->valuedouble);
+	/* the fault a handler was taking when the fatal signal came */
+	if (cJSON_IsObject(cause))
+		first = crash_line(cause, true);
 	free(r->crash);
-	if (asprintf(&r->crash, "crashed: %s%s%s%s", cJSON_IsString(sig) ? sig->valuestring : "signal",
-		     thread, cJSON_IsString(fn) ? " in " : "", cJSON_IsString(fn) ? fn->valuestring : "") < 0)
+	if (asprintf(&r->crash, "crashed: %s%s%s", fatal ? fatal : "signal",
+		     first ? "\n  while handling " : "", first ? first : "") < 0)
 		r->crash = NULL;
+	free(fatal);
+	free(first);
 	cJSON_Delete(o);
 	return 0;
 }

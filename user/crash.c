@@ -67,41 +67,90 @@ static bool has_fault_address(int sig, int code)
 	return code > 0 && code < 0x80 && (sig == 11 || sig == 7 || sig == 8 || sig == 4 || sig == 5);
 }
 
-void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_tree *t,
-		       uint64_t ts)
+/* a fault the kernel raised, or an abort: what a handler may take before
+ * the process dies another way (the BPF side's cause_signal) */
+static bool cause_signal(int sig, int code)
 {
-	const struct ctrace_signal *e = ev;
-	struct signal_note *n;
+	return sig == 6 || (code > 0 && (sig == 4 || sig == 5 || sig == 7 || sig == 8 ||
+					 sig == 11 || sig == 31));
+}
+
+static void note_hold(struct crash_log *l, size_t idx1)
+{
+	if (idx1)
+		l->v[idx1 - 1].refs++;
+}
+
+/* one keeper fewer: with none left, the details go, and its cause's keeper */
+static void note_release(struct crash_log *l, size_t idx1)
+{
+	while (idx1) {
+		struct signal_note *n = &l->v[idx1 - 1];
+
+		if (!n->refs || --n->refs)
+			return;
+		for (size_t k = 0; k < n->nframes; k++)
+			free(n->frames[k].args);
+		free(n->frames);
+		free(n->rec);
+		n->frames = NULL;
+		n->nframes = 0;
+		n->rec = NULL;
+		n->dropped = true;
+		idx1 = n->cause;
+	}
+}
+
+static void set_kept(struct crash_log *l, size_t *slot, size_t idx1)
+{
+	size_t old = *slot;
+
+	note_hold(l, idx1);
+	*slot = idx1;
+	note_release(l, old);
+}
+
+/* the fault's traced calls are all still open in its thread: a handler
+ * that left them by siglongjmp has not come back to them */
+static bool frames_open(const struct signal_note *c, const struct thread_tree *t)
+{
+	size_t k = c->nframes;
+
+	for (uint32_t i = 0; i < t->nstack && k; i++) {
+		const struct frame *f = &t->stack[i];
+		const struct crash_frame *cf;
+
+		if (!f->visible)
+			continue;
+		cf = &c->frames[--k];
+		if (cf->fn != f->fn || cf->start != f->start)
+			return false;
+	}
+	return k == 0;
+}
+
+/* the earlier fault (seq + 1 as BPF sent it) whose handler the sender ran */
+static size_t find_cause(const struct crash_log *l, uint32_t cause, const struct thread_tree *s)
+{
+	if (!cause || !s)
+		return 0;
+	for (size_t i = l->n - 1; i-- > 0;) {
+		const struct signal_note *c = &l->v[i];
+
+		if (c->seq != cause - 1)
+			continue;
+		if (c->tree != s || c->dropped || !cause_signal(c->sig, c->code) ||
+		    !frames_open(c, s))
+			return 0;
+		return i + 1;
+	}
+	return 0;
+}
+
+static void copy_frames(struct signal_note *n, const struct thread_tree *t)
+{
 	size_t k = 0;
 
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 8;
-		void *nv = realloc(l->v, nc * sizeof(*l->v));
-		if (!nv)
-			return;
-		l->v = nv;
-		l->cap = nc;
-	}
-	n = &l->v[l->n++];
-	memset(n, 0, sizeof(*n));
-	n->seq = e->seq;
-	n->tid = e->h.tid;
-	n->pid = t ? t->pid : 0;
-	n->tree = t;
-	n->sig = e->sig;
-	n->code = e->code;
-	n->addr = e->addr;
-	n->ts = ts;
-	for (size_t i = 0; i < l->npending; i++) {
-		if (l->pending[i]->seq == n->seq) {
-			n->rec = l->pending[i];
-			l->pending[i] = l->pending[--l->npending];
-			break;
-		}
-	}
-	if (!t)
-		return;
-	snprintf(n->thread_name, sizeof(n->thread_name), "%s", t->name);
 	n->frames = calloc(t->nstack ? t->nstack : 1, sizeof(*n->frames));
 	if (!n->frames)
 		return;
@@ -122,6 +171,50 @@ void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_
 	n->nframes = k;
 }
 
+void crash_note_signal(struct crash_log *l, const void *ev, struct thread_tree *t,
+		       struct thread_tree *sender, uint64_t ts)
+{
+	const struct ctrace_signal *e = ev;
+	struct signal_note *n;
+	size_t idx1;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 8;
+		void *nv = realloc(l->v, nc * sizeof(*l->v));
+		if (!nv)
+			return;
+		l->v = nv;
+		l->cap = nc;
+	}
+	n = &l->v[l->n++];
+	idx1 = l->n;
+	memset(n, 0, sizeof(*n));
+	n->seq = e->seq;
+	n->tid = e->h.tid;
+	n->pid = t ? t->pid : 0;
+	n->tree = t;
+	n->sig = e->sig;
+	n->code = e->code;
+	n->addr = e->addr;
+	n->ts = ts;
+	for (size_t i = 0; i < l->npending; i++) {
+		if (l->pending[i]->seq == n->seq) {
+			n->rec = l->pending[i];
+			l->pending[i] = l->pending[--l->npending];
+			break;
+		}
+	}
+	if (!t)
+		return;
+	snprintf(n->thread_name, sizeof(n->thread_name), "%s", t->name);
+	copy_frames(n, t);
+	n->cause = find_cause(l, e->cause, sender);
+	note_hold(l, n->cause);
+	set_kept(l, &t->crash_last, idx1);
+	if (cause_signal(n->sig, n->code))
+		set_kept(l, &t->crash_cand, idx1);
+}
+
 int crash_on_record(void *ctx, void *data, size_t size)
 {
 	struct crash_log *l = ctx;
@@ -137,7 +230,10 @@ int crash_on_record(void *ctx, void *data, size_t size)
 	memcpy(copy, r, sizeof(*r));
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i].seq == r->seq && !l->v[i].rec) {
-			l->v[i].rec = copy;
+			if (l->v[i].dropped) /* superseded before its record came */
+				free(copy);
+			else
+				l->v[i].rec = copy;
 			return 0;
 		}
 	}
@@ -211,15 +307,42 @@ static void summary_args(FILE *s, struct capture *cap, const struct crash_frame 
 	free(buf);
 }
 
-static void summary(FILE *s, const struct signal_note *n, const char *code, const char *output,
-		    const struct bt_frame *bt, size_t nbt, struct capture *cap)
+/* what the writer of a crash object needs, for each note of the chain */
+struct crash_out {
+	const struct crash_log *l;
+	pid_t pid;
+	const struct module *mods;
+	size_t nmods;
+	struct capture *cap;
+	FILE *s; /* the stderr summary, or NULL */
+};
+
+/* causes nested deeper are left out (each one needed a handler running
+ * inside the last one's) */
+#define CAUSE_MAX 8
+
+static void summary_head(FILE *s, const struct signal_note *n, const char *code, bool is_cause,
+			 bool has_cause)
 {
-	fprintf(s, "ctrace-bpf: the target died of %s", signal_name(n->sig));
+	fputs("ctrace-bpf: ", s);
+	if (has_cause)
+		fputs("while that handler ran, ", s);
+	if (is_cause)
+		fprintf(s, "the target got %s", signal_name(n->sig));
+	else
+		fprintf(s, "the target died of %s", signal_name(n->sig));
 	if (code)
 		fprintf(s, " (%s)", code);
 	if (has_fault_address(n->sig, n->code))
 		fprintf(s, " at address 0x%" PRIx64, n->addr);
-	fprintf(s, " in thread %u (%s)\n", n->tid, n->thread_name);
+	fprintf(s, " in thread %u (%s)%s\n", n->tid, n->thread_name,
+		is_cause ? "; a handler took it:" : "");
+}
+
+static void summary(FILE *s, const struct signal_note *n, const char *code, bool is_cause,
+		    const struct bt_frame *bt, size_t nbt, struct capture *cap)
+{
+	summary_head(s, n, code, is_cause, n->cause != 0);
 	if (n->nframes) {
 		fprintf(s, "ctrace-bpf: traced calls, innermost first:\n");
 		for (size_t i = 0; i < n->nframes && i < 16; i++) {
@@ -239,15 +362,77 @@ static void summary(FILE *s, const struct signal_note *n, const char *code, cons
 			fprintf(s, " (%s)\n", bt[i].module ? bt[i].module : "?");
 		}
 	}
-	fprintf(s, "ctrace-bpf: crash report in %s (.crash)\n", output);
 }
 
-void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
-		      size_t nmods, struct capture *cap, FILE *s, const char *output)
+static void write_call_stack(FILE *f, const struct signal_note *n, struct capture *cap)
+{
+	if (n->dropped) { /* superseded by the thread's later signals */
+		fputs("null", f);
+		return;
+	}
+	fputc('[', f);
+	for (size_t i = 0; i < n->nframes; i++) {
+		if (i)
+			fputc(',', f);
+		fputc('{', f);
+		write_frame_ident(f, n->frames[i].fn);
+		jsonw_next_key(f, "start_ns");
+		if (n->frames[i].start_known)
+			jsonw_u64(f, n->frames[i].start);
+		else
+			fputs("null", f);
+		if (cap && n->frames[i].fn) {
+			struct tree_extra x;
+
+			capture_args_extra(cap, n->frames[i].fn, n->frames[i].args,
+					   n->frames[i].args_size, &x);
+			if (x.write)
+				x.write(f, x.arg);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void write_backtrace(FILE *f, const struct bt_frame *bt, size_t nbt)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < nbt; i++) {
+		if (i)
+			fputc(',', f);
+		fputc('{', f);
+		jsonw_key(f, "pc");
+		jsonw_hex(f, bt[i].pc);
+		jsonw_next_key(f, "function");
+		jsonw_cstr(f, bt[i].function);
+		jsonw_next_key(f, "offset");
+		if (bt[i].function)
+			jsonw_hex(f, bt[i].offset);
+		else
+			fputs("null", f);
+		jsonw_next_key(f, "module");
+		jsonw_cstr(f, bt[i].module);
+		jsonw_next_key(f, "file");
+		jsonw_cstr(f, bt[i].file);
+		jsonw_next_key(f, "line");
+		if (bt[i].file)
+			jsonw_i64(f, bt[i].line);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+/* one crash object; its cause is written (and summarised) first, so the
+ * summary reads in the order things happened */
+static void write_note(FILE *f, const struct crash_out *o, const struct signal_note *n,
+		       unsigned level)
 {
 	const char *code = code_name(n->sig, n->code);
 	struct bt_frame *bt = NULL;
 	size_t nbt = 0;
+	bool have_bt;
 
 	fputc('{', f);
 	jsonw_key(f, "signal");
@@ -277,62 +462,36 @@ void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const str
 		jsonw_next_key(f, "registers");
 		write_registers(f, n->rec);
 	}
-	fputs(",\"call_stack\":[", f);
-	for (size_t i = 0; i < n->nframes; i++) {
-		if (i)
-			fputc(',', f);
-		fputc('{', f);
-		write_frame_ident(f, n->frames[i].fn);
-		jsonw_next_key(f, "start_ns");
-		if (n->frames[i].start_known)
-			jsonw_u64(f, n->frames[i].start);
-		else
-			fputs("null", f);
-		if (cap && n->frames[i].fn) {
-			struct tree_extra x;
-
-			capture_args_extra(cap, n->frames[i].fn, n->frames[i].args,
-					   n->frames[i].args_size, &x);
-			if (x.write)
-				x.write(f, x.arg);
-		}
-		fputc('}', f);
-	}
-	fputs("],\"backtrace\":", f);
-	if (n->rec && !unwind_crash(pid, n->rec, mods, nmods, &bt, &nbt)) {
-		fputc('[', f);
-		for (size_t i = 0; i < nbt; i++) {
-			if (i)
-				fputc(',', f);
-			fputc('{', f);
-			jsonw_key(f, "pc");
-			jsonw_hex(f, bt[i].pc);
-			jsonw_next_key(f, "function");
-			jsonw_cstr(f, bt[i].function);
-			jsonw_next_key(f, "offset");
-			if (bt[i].function)
-				jsonw_hex(f, bt[i].offset);
-			else
-				fputs("null", f);
-			jsonw_next_key(f, "module");
-			jsonw_cstr(f, bt[i].module);
-			jsonw_next_key(f, "file");
-			jsonw_cstr(f, bt[i].file);
-			jsonw_next_key(f, "line");
-			if (bt[i].file)
-				jsonw_i64(f, bt[i].line);
-			else
-				fputs("null", f);
-			fputc('}', f);
-		}
-		fputc(']', f);
-	} else {
+	jsonw_next_key(f, "call_stack");
+	write_call_stack(f, n, o->cap);
+	jsonw_next_key(f, "backtrace");
+	have_bt = n->rec && !unwind_crash(o->pid, n->rec, o->mods, o->nmods, &bt, &nbt);
+	if (have_bt)
+		write_backtrace(f, bt, nbt);
+	else
 		fputs("null", f);
-	}
+	jsonw_next_key(f, "cause");
+	if (n->cause && level < CAUSE_MAX)
+		write_note(f, o, &o->l->v[n->cause - 1], level + 1);
+	else
+		fputs("null", f);
+	if (n->cause && level >= CAUSE_MAX)
+		fputs(",\"cause_omitted\":true", f);
 	fputc('}', f);
-	if (s)
-		summary(s, n, code, output, bt, nbt, cap);
+	if (o->s)
+		summary(o->s, n, code, level > 0, bt, nbt, o->cap);
 	unwind_free(bt, nbt);
+}
+
+void crash_write_json(FILE *f, const struct crash_log *l, const struct signal_note *n, pid_t pid,
+		      const struct module *mods, size_t nmods, struct capture *cap, FILE *s,
+		      const char *output)
+{
+	struct crash_out o = { .l = l, .pid = pid, .mods = mods, .nmods = nmods, .cap = cap, .s = s };
+
+	write_note(f, &o, n, 0);
+	if (s)
+		fprintf(s, "ctrace-bpf: crash report in %s (.crash)\n", output);
 }
 
 void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct thread_tree *t,

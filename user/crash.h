@@ -22,6 +22,10 @@ struct crash_frame {
 	uint32_t args_size;
 };
 
+/* A signal's call stack, registers and stack copy are kept while it may be
+ * reported: as its thread's last signal (a crash), as its last possible
+ * cause (a fault or an abort), or as the cause of a kept one. Memory stays
+ * bounded by the threads, not by how many faults they handle. */
 struct signal_note {
 	uint32_t seq, tid;
 	uint32_t pid;               /* its process (0: not known) */
@@ -32,6 +36,10 @@ struct signal_note {
 	struct crash_frame *frames; /* the thread's open traced calls, innermost first */
 	size_t nframes;
 	struct ctrace_crash_rec *rec; /* registers and stack, NULL if not received */
+	size_t cause;               /* index + 1 of the earlier fault whose handler
+				     * was running when this was sent (0: none) */
+	uint32_t refs;              /* who keeps the details: threads, later notes */
+	bool dropped;               /* frames and rec freed: no longer reportable */
 };
 
 struct crash_log {
@@ -41,17 +49,20 @@ struct crash_log {
 	size_t npending;
 };
 
-/* a SIGNAL event, with the thread's tree at that point */
-void crash_note_signal(struct crash_log *l, const void *ev, const struct thread_tree *t,
-		       uint64_t ts);
+/* a SIGNAL event, with the thread's tree at that point, and the sending
+ * thread's (the same for a fault; NULL: not a thread of the process) */
+void crash_note_signal(struct crash_log *l, const void *ev, struct thread_tree *t,
+		       struct thread_tree *sender, uint64_t ts);
 /* ring_buffer_sample_fn for the crash buffer; ctx is the crash_log */
 int crash_on_record(void *ctx, void *data, size_t size);
 /* the note for the signal that killed process pid: the last one of that
  * signal number (the first thread to take it wins in the kernel, but all
  * threads' faults are listed) */
 const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid);
-void crash_write_json(FILE *f, const struct signal_note *n, pid_t pid, const struct module *mods,
-		      size_t nmods, struct capture *cap, FILE *summary, const char *output);
+/* the crash object of n (a note of l), with its cause chain */
+void crash_write_json(FILE *f, const struct crash_log *l, const struct signal_note *n, pid_t pid,
+		      const struct module *mods, size_t nmods, struct capture *cap, FILE *summary,
+		      const char *output);
 /* ,"signals":[…] of one thread's tree, when it got any fault signal, fatal
  * or not */
 void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct thread_tree *t,

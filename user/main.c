@@ -156,7 +156,8 @@ static bool before_startup(struct symbolizer *sym, const char *exe)
  * name and probe the new code, plan captures where the plans hold, and let
  * the ones stopped for this go on. */
 static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
-			  struct modset *probed, struct modset *planned, bool preload)
+			  struct modset *probed, struct modset *planned, struct modset *restorers,
+			  bool preload)
 {
 	for (size_t i = 0; i < tr->procs.n; i++) {
 		struct proc *p = tr->procs.v[i];
@@ -180,6 +181,10 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
 			if (modules_watch_jumps(pr, p->sym, probed))
 				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
+			/* a new image's C library sits elsewhere */
+			if (pr->skel->links.on_signal_deliver &&
+			    modules_watch_sigreturn(pr, p->sym, restorers) < 0)
+				log_warn("process %d: signal handlers are not followed", (int)p->pid);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
 		if (p->stopped) {
@@ -187,6 +192,22 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			kill(p->pid, SIGCONT);
 		}
 	}
+}
+
+/* A fault's handler is followed from its delivery to its return into the
+ * restorer: without both, crashes have no cause (and none made up). */
+static void watch_handlers(struct probes *pr, struct symbolizer *sym, struct modset *done)
+{
+	struct ctrace_bpf *skel = pr->skel;
+
+	if (!skel->links.on_signal_deliver)
+		skel->links.on_signal_deliver = bpf_program__attach(skel->progs.on_signal_deliver);
+	if (!skel->links.on_signal_deliver)
+		log_warn("cannot attach to signal_deliver (%s): crashes are reported without "
+			 "their cause", strerror(errno));
+	else if (modules_watch_sigreturn(pr, sym, done) <= 0)
+		log_warn("no signal return trampoline found to probe: crashes are reported "
+			 "without their cause");
 }
 
 int main(int argc, char **argv)
@@ -197,7 +218,7 @@ int main(int argc, char **argv)
 	struct elf_image *img = NULL;
 	struct symbolizer *sym = NULL;
 	struct capture *capture = NULL;
-	struct modset probed = { 0 }, planned = { 0 };
+	struct modset probed = { 0 }, planned = { 0 }, restorer_files = { 0 };
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -306,7 +327,7 @@ int main(int argc, char **argv)
 					     skel->progs.on_ret, skel->progs.on_entry_point,
 					     skel->progs.on_dl_state, skel->progs.on_setjmp,
 					     skel->progs.on_longjmp, skel->progs.on_context,
-					     skel->progs.on_hit_empty };
+					     skel->progs.on_hit_empty, skel->progs.on_restorer };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -413,6 +434,7 @@ int main(int argc, char **argv)
 					 "later with dlopen%s", preload ? " may lack names" : " will not be traced");
 			if (modules_watch_jumps(&pr, sym, &probed))
 				goto cleanup;
+			watch_handlers(&pr, sym, &restorer_files);
 			skel->bss->watch_exec = 1;
 			close(entry_fd);
 			entry_fd = -1;
@@ -445,6 +467,7 @@ int main(int argc, char **argv)
 				 "dlopen will not be traced");
 		if (modules_watch_jumps(&pr, sym, &probed))
 			goto cleanup;
+		watch_handlers(&pr, sym, &restorer_files);
 		skel->bss->watch_exec = 1;
 		skel->bss->armed = 1;
 		pidfd = (int)syscall(SYS_pidfd_open, targ, 0);
@@ -486,7 +509,7 @@ int main(int argc, char **argv)
 		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
-		handle_remaps(&tr, &pr, capture, &probed, &planned, preload);
+		handle_remaps(&tr, &pr, capture, &probed, &planned, &restorer_files, preload);
 		if (launch && child_alive) {
 			pid_t r = waitpid(child.pid, &status, WNOHANG);
 
@@ -648,6 +671,7 @@ cleanup:
 	trace_free(&tr);
 	modset_free(&probed);
 	modset_free(&planned);
+	modset_free(&restorer_files);
 	capture_free(capture);
 	symbolizer_free(sym);
 	ring_buffer__free(rb);

@@ -234,3 +234,80 @@ int modules_watch_loader(struct probes *pr, struct symbolizer *sym)
 	return -1;
 }
 
+
+/* x86-64's signal return trampoline, as glibc, musl and others write it:
+ * mov $15,%rax (rt_sigreturn); syscall */
+static const unsigned char restorer_code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+
+/* the module that may hold the process's restorer: the C library, the
+ * dynamic loader, or a static executable */
+static bool may_hold_restorer(const struct module *m)
+{
+	return !strncmp(m->name, "libc.", 5) || !strncmp(m->name, "libc-", 5) ||
+	       !strncmp(m->name, "ld-", 3) || !elf_has_interp(m->img);
+}
+
+/* the file offsets of restorers in m's executable mapping, into offs */
+static size_t find_restorers(const struct module *m, uint64_t *offs, size_t max)
+{
+	enum { CHUNK = 1 << 20, OVER = sizeof(restorer_code) - 1 };
+	uint64_t len = m->end - m->start;
+	unsigned char *buf = malloc(CHUNK + OVER);
+	size_t n = 0;
+
+	for (uint64_t at = 0; buf && at < len && n < max; at += CHUNK) {
+		size_t want = len - at < CHUNK + OVER ? len - at : CHUNK + OVER;
+		ssize_t got = pread(m->img->fd, buf, want, (off_t)(m->offset + at));
+		unsigned char *p = buf, *hit;
+
+		if (got <= 0)
+			break;
+		while (n < max && (hit = memmem(p, (size_t)got - (p - buf), restorer_code,
+						sizeof(restorer_code)))) {
+			if (hit - buf < CHUNK) /* the overlap is the next chunk's */
+				offs[n++] = m->offset + at + (uint64_t)(hit - buf);
+			p = hit + 1;
+		}
+	}
+	free(buf);
+	return n;
+}
+
+int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym, struct modset *done)
+{
+	const struct module *m;
+	size_t nm;
+	int found = 0;
+
+	m = symbolizer_modules(sym, &nm);
+	for (size_t i = 0; i < nm; i++) {
+		uint64_t offs[8];
+		size_t n;
+		int fd;
+
+		if (!m[i].img || !may_hold_restorer(&m[i]))
+			continue;
+		n = find_restorers(&m[i], offs, sizeof(offs) / sizeof(offs[0]));
+		if (!n)
+			continue;
+		/* one probe per file (it fires at every mapping of it); the
+		 * addresses of each new mapping are added */
+		if (modset_add(done, m[i].open_path)) {
+			fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_restorer),
+						 m[i].open_path, offs, NULL, n, pr->pid, false);
+			if (fd < 0 || probes_keep_link(pr, fd))
+				return -1;
+		}
+		/* the handlers returning there are followed from now on */
+		for (size_t k = 0; k < n; k++) {
+			uint64_t addr = m[i].start + offs[k] - m[i].offset;
+			__u32 one = 1;
+
+			if (bpf_map__update_elem(pr->skel->maps.restorers, &addr, sizeof(addr), &one,
+						 sizeof(one), BPF_ANY))
+				return -1;
+			found++;
+		}
+	}
+	return found;
+}

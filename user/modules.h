@@ -42,5 +42,10 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset *done);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
+/* probes on the signal return trampolines of the C library, the loader or a
+ * static executable, so that the end of a signal handler is seen (crash
+ * causes): files in done are probed already, their new mappings' addresses
+ * are added. The number of restorers mapped, or -1 */
+int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym, struct modset *done);
 
 #endif

@@ -213,7 +213,7 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 				mods = symbolizer_modules(p->sym, &nmods);
 				if (tr->capture)
 					capture_set_process(tr->capture, p->gen, p->sym);
-				crash_write_json(f, n, p->pid, mods, nmods, tr->capture, NULL, output);
+				crash_write_json(f, &tr->crashes, n, p->pid, mods, nmods, tr->capture, NULL, output);
 				log_warn("forked process %d died of %s: its crash report is "
 					 ".metadata.processes[%zu].crash in %s", (int)p->pid,
 					 signal_name(n->sig), i, output);
@@ -300,7 +300,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	if (ri->fatal && tr->capture)
 		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
 	if (ri->fatal)
-		crash_write_json(f, ri->fatal, ri->pid, ri->mods, ri->nmods, tr->capture, stderr, o->path);
+		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods, tr->capture, stderr, o->path);
 	else
 		fputs("null", f);
 	fputs("}\n", f);

@@ -403,11 +403,17 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		set_name(t, e->comm);
 		break;
 	}
-	case CTRACE_EV_SIGNAL:
-		if (size < sizeof(struct ctrace_signal))
+	case CTRACE_EV_SIGNAL: {
+		const struct ctrace_signal *e = data;
+		struct thread_tree *sender;
+
+		if (size < sizeof(*e))
 			return 0;
-		crash_note_signal(&tr->crashes, data, thread_for(tr, h->tid, true), ts);
+		t = thread_for(tr, h->tid, true);
+		sender = e->sender == h->tid ? t : e->sender ? thread_for(tr, e->sender, false) : NULL;
+		crash_note_signal(&tr->crashes, data, t, sender, ts);
 		break;
+	}
 	case CTRACE_EV_THREAD_EXIT: {
 		const struct ctrace_thread *e = data;
 

@@ -73,6 +73,9 @@ struct thread_tree {
 	bool held;
 	struct frame held_frame;
 	uint64_t held_end;
+	/* crash.c: the thread's last fault signal and last possible crash
+	 * cause, whose call stacks are kept (index + 1 in its log; 0: none) */
+	size_t crash_last, crash_cand;
 };
 
 /* spool: where the thread's root_calls elements are streamed */

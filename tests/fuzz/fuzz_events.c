@@ -263,7 +263,7 @@ static void write_crash_reports(const struct trace *tr)
 		FILE *f = open_memstream(&doc, &len), *s = open_memstream(&sum, &slen);
 
 		FUZZ_ASSERT(f && s, "open_memstream: %s", strerror(errno));
-		crash_write_json(f, &tr->crashes.v[i], FAKE_PID, &unwind_mod, unwind_nmods, NULL, s,
+		crash_write_json(f, &tr->crashes, &tr->crashes.v[i], FAKE_PID, &unwind_mod, unwind_nmods, NULL, s,
 				 "fuzz.json");
 		fclose(f);
 		fclose(s);

@@ -36,8 +36,11 @@ def thread(kind, tid, ts, comm, exit_code=0, lost=0, group_dead=0, tgid=100):
     return hdr(kind, tid, ts) + struct.pack("<IIII16s", tgid, exit_code, lost, group_dead, comm)
 
 
-def signal(tid, ts, seq, sig, code, addr):
-    return hdr(SIGNAL, tid, ts) + struct.pack("<IiiIQ", seq, sig, code, 0, addr)
+def signal(tid, ts, seq, sig, code, addr, sender=None, cause=0):
+    # sender: the thread that sent it (a fault: its own); cause: seq + 1 of
+    # the sender's fault whose handler was running (0: none)
+    return hdr(SIGNAL, tid, ts) + struct.pack("<IiiIQII", seq, sig, code,
+                                              tid if sender is None else sender, addr, cause, 0)
 
 
 def arg_cap(val, tgt=b"", val_err=0, tgt_err=1):
@@ -227,6 +230,36 @@ def crash_before_note(elf):
     return r
 
 
+def crash_causes(elf):
+    # a handler takes a fault in fact (SEGV_ACCERR), faults again in it
+    # (a nested handler, SA_NODEFER), and that one kill()s the process: the
+    # main thread gets the fatal signal, its cause chain is two deep. A
+    # second thread's handled fault is left by siglongjmp (its frames close)
+    # before it raises: no cause there.
+    syms = elf_symbols(elf)
+    fact, main = UNWIND_BASE + syms["fact"], UNWIND_BASE + syms["main"]
+    rsp = 0x7ffc00004000
+    stack = b"".join(struct.pack("<Q", v) for v in [fact + 0x30, 0, rsp + 0x40, main + 0x40, 0]) * 4
+    regs = [0] * 18
+    regs[6], regs[7], regs[16], regs[17] = rsp + 0x10, rsp, fact + 0x10, 0x246
+    r = [thread(THREAD, 60, 0, b"main"), call(ENTER, 60, 1, F["main"], 1),
+         thread(THREAD, 61, 2, b"worker"), call(ENTER, 61, 3, F["worker"], 1),
+         call(ENTER, 61, 4, fact, 2),
+         signal(61, 5, 10, 11, 2, 0x7f0000001000), (True, crash_rec(10, 61, regs, stack)),
+         call(ENTER, 61, 6, F["emit"], 3),   # the handler
+         signal(61, 7, 11, 11, 1, 0, cause=11), (True, crash_rec(11, 61, regs, stack)),
+         call(ENTER, 61, 8, F["lex"], 4),    # the nested handler
+         thread(THREAD, 62, 9, b"parser"), call(ENTER, 62, 9, F["worker"], 1),
+         call(ENTER, 62, 9, F["parse"], 2),
+         signal(62, 9, 12, 8, 1, 0x40),      # the other thread's fault ...
+         call(UNWIND, 62, 10, 0, 1),         # ... left by siglongjmp
+         signal(62, 11, 13, 6, -6, 0, cause=13),
+         signal(60, 12, 14, 11, 0, 0, sender=61, cause=12),
+         thread(THREAD_EXIT, 61, 13, b"worker", exit_code=11),
+         thread(THREAD_EXIT, 60, 14, b"main", exit_code=11, group_dead=1)]
+    return r
+
+
 def proc(kind, tid, ts, tgid, parent=0, stopped=0, gen=0, comm=b"", path=b""):
     return hdr(kind, tid, ts) + struct.pack("<IIII16s256s", tgid, parent, stopped, gen, comm, path)
 
@@ -280,6 +313,7 @@ def main():
         "args": stream(0, args()),
         "crash": stream(0, crash(elf)),
         "crash-record-first": stream(ATTACH, crash_before_note(elf)),
+        "crash-causes": stream(0, crash_causes(elf)),
         "short-records": stream(0, short_records()),
         "forks-execs": stream(0, forks_and_execs()),
         "forks-execs-args": stream(ATTACH, forks_and_execs()),

@@ -152,12 +152,15 @@ def check_invariants(doc):
     assert md["total_calls"] == total
 
     crash = doc["crash"]
-    if crash is not None:
+    while crash is not None:   # the crash, then its cause chain: the same shape
         assert isinstance(crash["signal"], int)
         assert isinstance(crash["signal_name"], str)
         assert isinstance(crash["thread_id"], int)
         assert isinstance(crash["call_stack"], list)
         assert all(isinstance(f["function"], str) for f in crash["call_stack"])
+        cause = crash["cause"]
+        assert cause is None or cause["time_ns"] <= crash["time_ns"]
+        crash = cause
 
 
 def check_nodes(nodes, parent, trace_end):

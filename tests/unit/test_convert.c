@@ -48,7 +48,9 @@ static const char docA[] =
   "{\"function\":\"work\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10}"
  "],\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (still running when tracing stopped)\"}"
 "]}},"
-"\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"thread_id\":11,\"time_ns\":1500,\"call_stack\":[{\"function\":\"work\"}]}}\n";
+"\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"thread_id\":11,\"time_ns\":1500,\"call_stack\":[{\"function\":\"work\"}],"
+"\"cause\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"si_code_name\":\"SEGV_ACCERR\",\"thread_id\":11,"
+"\"time_ns\":1400,\"call_stack\":[{\"function\":\"leaf\"}],\"cause\":null}}}\n";
 
 /* ---- files and captured output ----------------------------------------------------- */
 
@@ -474,6 +476,7 @@ static void test_report_table(void)
 	CHECK(strstr(out, "main") < strstr(out, "  f\n"));
 	CHECK(strstr(out, "* 4 partial calls (entry or exit not observed): counted, not timed\n"
 			  "crashed: SIGSEGV in thread 11 in work\n"
+			  "  while handling SIGSEGV (SEGV_ACCERR) in thread 11 in leaf\n"
 			  "17 calls of 8 functions in 2 threads, traced for 2.00 µs, 4 lost events\n") != NULL);
 	for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
 		size_t cols = 0;
