@@ -39,24 +39,31 @@ void tree_free(struct thread_tree *t)
 
 enum gap { GAP_ENTRY, GAP_EXIT };
 
-/* Each event starts here: whether the thread lost events since its last
- * one decides what a gap in its depths means. */
+/* Each event starts here: a gap it finds is counted once. */
 static void begin_event(struct thread_tree *t)
 {
-	t->gap_lost = t->lost > t->lost_seen;
-	t->lost_seen = t->lost;
 	t->gap_counted = false;
 }
 
-/* Why calls are shown without their entry or exit at this event: events
- * lost only when a loss was counted for the thread; anything else is the
- * tracer's fault, counted once per event. */
+static struct frame *top(struct thread_tree *t)
+{
+	return t->nstack ? &t->stack[t->nstack - 1] : NULL;
+}
+
+/* Why calls are shown without their entry or exit: "events lost" only when
+ * BPF counted a loss for the thread while the frame on top (the one closed,
+ * or the caller of a call whose entry is missing) was open, or since the
+ * thread was last at its root level; a loss can show later than the event
+ * after it (a lost exit and a lost entry at one depth nest the next call
+ * under the wrong frame until that frame's own exit comes). Anything else
+ * is the tracer's fault, counted once per event. */
 static const char *gap_reason(struct thread_tree *t, enum gap g)
 {
 	static const char *const lost[] = { R_LOST_ENTRY, R_LOST_EXIT };
 	static const char *const fault[] = { R_RESYNC_ENTRY, R_RESYNC_EXIT };
+	uint64_t since = t->nstack ? top(t)->lost_at : t->lost_root;
 
-	if (t->gap_lost)
+	if (t->lost > since)
 		return lost[g];
 	if (!t->gap_counted) {
 		t->gap_counted = true;
@@ -65,10 +72,6 @@ static const char *gap_reason(struct thread_tree *t, enum gap g)
 	return fault[g];
 }
 
-static struct frame *top(struct thread_tree *t)
-{
-	return t->nstack ? &t->stack[t->nstack - 1] : NULL;
-}
 
 /* the container a new node goes into: the top frame when visible, else its container */
 static int32_t current_container(struct thread_tree *t)
@@ -125,6 +128,8 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 {
 	struct frame *f;
 	int32_t container = current_container(t);
+	const char *entry_gap;
+	uint64_t lost_at;
 
 	if (t->nstack == t->capstack) {
 		uint32_t ncap = t->capstack ? t->capstack * 2 : 64;
@@ -136,6 +141,9 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 		t->stack = ns;
 		t->capstack = ncap;
 	}
+	/* a placeholder's entry came at some point while its caller ran */
+	entry_gap = fn ? NULL : gap_reason(t, GAP_ENTRY);
+	lost_at = fn ? t->lost : (t->nstack ? top(t)->lost_at : t->lost_root);
 	f = &t->stack[t->nstack++];
 	f->depth = depth;
 	f->container = container;
@@ -144,7 +152,8 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	f->has_child = false;
 	f->args = NULL;
 	f->args_size = 0;
-	f->entry_gap = fn ? NULL : gap_reason(t, GAP_ENTRY);
+	f->entry_gap = entry_gap;
+	f->lost_at = lost_at;
 	/* a placeholder is shown: its name is learnt only when it returns */
 	f->visible = !fn || fn->allowed;
 	if (!f->visible)
@@ -196,6 +205,8 @@ static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end
 		uint64_t end, const char *reason)
 {
 	t->nstack--;
+	if (!t->nstack)
+		t->lost_root = t->lost;
 	free(t->stack[t->nstack].args);
 	write_close(t, &t->stack[t->nstack], exit_fn, end_known, end, reason, NULL);
 }

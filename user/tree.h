@@ -9,8 +9,8 @@
  *  - an enter deeper than expected lost the entries in between: placeholder
  *    frames are opened, named when their exits arrive;
  *  - such gaps say "events lost" only when BPF counted a loss for the thread
- *    since its previous event; any other is a tracer fault, counted in
- *    resyncs and reported;
+ *    while the frames concerned were open; any other is a tracer fault,
+ *    counted in resyncs and reported;
  *  - an exit shallower than the root level is a call that was already running
  *    when tracing started (attach): it becomes a "partial" node wrapping
  *    everything recorded before it at the root level.
@@ -29,6 +29,7 @@ struct frame {
 	int32_t container;          /* index of the nearest visible ancestor; -1: root level */
 	const struct func_info *fn; /* NULL: placeholder, entry not observed */
 	const char *entry_gap;      /* then why (a placeholder's partial_reason) */
+	uint64_t lost_at;           /* the thread's losses when it was entered */
 	uint64_t start;
 	bool visible;               /* written (not filtered out) */
 	bool has_child;             /* a child was written: the next needs a comma */
@@ -61,8 +62,7 @@ struct thread_tree {
 	uint64_t wraps;     /* nodes wrapped around everything before them */
 	uint64_t calls;     /* nodes written */
 	uint64_t lost;      /* events this thread lost (from BPF) */
-	uint64_t lost_seen; /* ... as of its previous event */
-	bool gap_lost;      /* the current event follows a loss */
+	uint64_t lost_root; /* ... when its stack was last empty */
 	bool gap_counted;   /* the current event's resync is counted */
 	uint64_t resyncs;   /* gaps with no loss counted: tracer faults */
 	bool attach;        /* calls may predate tracing */

@@ -263,7 +263,7 @@ static const char *reason_of(const cJSON *n)
 }
 
 /* a gap says "events lost" only when BPF counted a loss for the thread
- * since its previous event; any other gap is a tracer fault, counted */
+ * while the frames concerned were open; any other is a tracer fault, counted */
 static void test_gap_reasons(void)
 {
 	struct run r;
@@ -284,6 +284,20 @@ static void test_gap_reasons(void)
 			       : "exit not observed (tracer fault: resynchronised, no event was lost)");
 		cJSON_Delete(r.doc);
 	}
+	/* a loss that shows only later: B's exit and C's entry lost, so D
+	 * nests under B until C's exit at B's depth; B was open during the loss */
+	begin(&r, false);
+	tree_enter(&r.t, 1, &A, 10, NULL);
+	tree_enter(&r.t, 2, &B, 20, NULL);
+	r.t.lost = 2;
+	tree_enter(&r.t, 3, &D, 40, NULL);
+	tree_exit(&r.t, 3, &D, 45, false);
+	tree_exit(&r.t, 2, &C, 50, false);
+	tree_exit(&r.t, 1, &A, 60, false);
+	CHECK_INT((int)r.t.resyncs, 0);
+	end(&r, "x");
+	CHECK_STR(r.shape, "A(B*(D),C*)");
+	cJSON_Delete(r.doc);
 	/* a placeholder keeps the reason of the gap that opened it */
 	begin(&r, false);
 	tree_enter(&r.t, 1, &A, 10, NULL);
