@@ -1064,28 +1064,6 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	return 0;
 }
 
-/* dlclose unmaps a library: the names cached for its addresses go stale */
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int on_munmap(struct trace_event_raw_sys_enter *ctx)
-{
-	struct ctrace_munmap *e;
-
-	if (!traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_loss();
-		return 0;
-	}
-	e->h.kind = CTRACE_EV_MUNMAP;
-	e->h.tid = (__u32)bpf_get_current_pid_tgid();
-	e->h.ts = bpf_ktime_get_ns();
-	e->addr = ctx->args[0];
-	e->len = ctx->args[1];
-	bpf_ringbuf_submit(e, wake_flags());
-	return 0;
-}
-
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 {

@@ -41,7 +41,9 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
 	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth;
 				    * fn: CTRACE_UNWIND_* */
-	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
+	/* 10 is reserved (it was MUNMAP): dlclose is seen by the DLSTATE
+	 * probe, after which the loader re-reads the map and forgets the
+	 * names and plans of what went away */
 	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
 	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
 	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
@@ -186,12 +188,6 @@ struct ctrace_proc {
 	__u32 gen;      /* the process's image generation after the event */
 	char comm[CTRACE_COMM_LEN];
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
-};
-
-/* MUNMAP: addresses in [addr, addr+len) may name other code from now on */
-struct ctrace_munmap {
-	struct ctrace_hdr h;
-	__u64 addr, len;
 };
 
 #endif

@@ -85,6 +85,7 @@ struct site_entry {
 	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
 	/* CTRACE_PLAN_KEY of the call's runtime return address; of this_fn */
 	uint64_t key, fn;
+	const char *module; /* the module's name (the symbolizer's, interned) */
 };
 
 /* the BPF side's fn_plans value */
@@ -106,6 +107,7 @@ struct ret_entry {
 	struct arg_info info;
 	struct ctrace_arg_plan plan;
 	bool planned; /* a return probe reads it */
+	const char *module;
 };
 
 struct capture {
@@ -276,6 +278,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 			continue;
 		}
 		r->plan = plan;
+		r->module = m->name;
 		if (!r->info.unavailable[0] && plan.npieces &&
 		    !elf_vaddr_to_offset(m->img, funcs[i], &off) &&
 		    !bpf_map_update_elem(bpf_map__fd(c->skel->maps.ret_plans), &key, &plan, BPF_ANY)) {
@@ -392,6 +395,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			drop_r10_r11(se);
 		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
 		se->key = key;
+		se->module = m->name;
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
 		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
 		    map_put(&c->sites, key, se)) {
@@ -419,6 +423,83 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 	free(funcs);
 	free(sites);
 }
+
+/* a key of generation gen whose address is in [start, end) */
+static bool key_in(uint64_t key, uint64_t start, uint64_t end, unsigned gen)
+{
+	uint64_t addr = key & CTRACE_ADDR_MASK;
+
+	return key >> CTRACE_GEN_SHIFT == gen && addr >= start && addr < end;
+}
+
+/* drop the entries for which gone() is true (rebuilt: open addressing has
+ * no simple delete) */
+static void map_drop(struct capture *c, struct u64map *m,
+		     bool (*gone)(struct capture *c, uint64_t key, void *v, const struct module *mod),
+		     const struct module *mod)
+{
+	struct u64map keep = { 0 };
+
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i] && !gone(c, m->k[i], m->v[i], mod) && map_put(&keep, m->k[i], m->v[i])) {
+			log_err("out of memory");
+			abort();
+		}
+	free(m->k);
+	free(m->v);
+	*m = keep;
+}
+
+static bool site_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	struct site_entry *se = v;
+
+	if (!key_in(key, m->start, m->end, c->gen))
+		return false;
+	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.plans), &key);
+	if (se->fn)
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn);
+	site_info_free(se->si);
+	free(se);
+	c->nplans--;
+	return true;
+}
+
+static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	struct ret_entry *r = v;
+
+	if (!key_in(key, m->start, m->end, c->gen))
+		return false;
+	if (r->planned)
+		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ret_plans), &key);
+	arg_info_clear(&r->info);
+	free(r);
+	return true;
+}
+
+void capture_forget_module(struct capture *c, const struct module *m, unsigned gen)
+{
+	unsigned cur = c->gen;
+	size_t k = 0;
+
+	c->gen = gen; /* what site_gone and ret_gone match */
+	map_drop(c, &c->sites, site_gone, m);
+	map_drop(c, &c->rets, ret_gone, m);
+	c->gen = cur;
+	for (size_t i = 0; i < c->nmods; i++) {
+		if (c->mods[i].gen == gen && c->mods[i].start < m->end && m->start < c->mods[i].end)
+			dwarf_ctx_free(c->mods[i].dw);
+		else
+			c->mods[k++] = c->mods[i];
+	}
+	c->nmods = k;
+}
+
+/* Attached, the target is not stopped at dlopen and dlclose: until the
+ * tracer has read the new map, a library mapped where another one was runs
+ * with the plans of the one before. */
+#define RELOADED "not captured: another library was mapped at this address a moment ago"
 
 static const char *symbolize_cb(void *ctx, uint64_t addr)
 {
@@ -542,6 +623,11 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 		return;
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
 	    (c->se = map_get(&c->sites, ev->key))) {
+		if (strcmp(c->se->module, fn->module)) {
+			c->why = RELOADED;
+			x->write = write_args_missing;
+			return;
+		}
 		c->ev = ev;
 		c->ev_size = size;
 		x->write = write_args;
@@ -579,6 +665,13 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
 		return 0;
 	c->re = map_get(&c->rets, CTRACE_PLAN_KEY(fn->addr, c->gen));
+	if (c->re && strcmp(c->re->module, fn->module)) {
+		static const struct ret_entry none;
+
+		c->re = &none;
+		c->why = RELOADED;
+		return 2;
+	}
 	if (c->re)
 		return c->re->planned ? 1 : 2;
 	cm = module_of(c, fn->addr);
@@ -596,7 +689,7 @@ void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct
 	x->write = NULL;
 	x->arg = c;
 	c->re = map_get(&c->rets, ev->key);
-	if (!c->re)
+	if (!c->re || strcmp(c->re->module, symbolize(c->sym, ev->fn)->module))
 		return;
 	c->rv = ev;
 	x->write = write_ret;
