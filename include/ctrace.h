@@ -108,14 +108,23 @@ struct ctrace_arg_cap {
 	__u8 tgt[CTRACE_CAP_TGT];
 };
 
+/* One string of a char * member of a struct argument (ctrace_plan.h) */
+struct ctrace_mstr_cap {
+	__s32 err;   /* 0, -errno, or 1: not read (NULL, or the struct was not read) */
+	__u32 len;   /* bytes in str, with its NUL when one was found */
+	__u8 str[CTRACE_CAP_TGT];
+};
+
 /* ENTER_ARGS: an ENTER plus its captured arguments; only nargs entries are
- * sent */
+ * sent, unless the plan reads member strings (nmstr > 0): then the whole
+ * record is, mstr[0..nmstr) after all six arg entries */
 struct ctrace_call_args {
 	struct ctrace_call c;
 	__u64 key;   /* the plan's key: runtime return address of the hook call */
 	__u32 nargs;
-	__u32 pad;
+	__u32 nmstr;
 	struct ctrace_arg_cap arg[6];
+	struct ctrace_mstr_cap mstr[4];
 };
 
 /* ENTER_ARGS_SMALL: when a site's plan has only values of at most 16 bytes

@@ -100,7 +100,7 @@ static bool is_small(const struct ctrace_site_plan *p)
 	for (unsigned i = 0; i < p->nargs && i < CTRACE_MAX_ARGS; i++)
 		if (p->arg[i].follow != CTRACE_FOLLOW_NONE || p->arg[i].size > CTRACE_SMALL_VAL)
 			return false;
-	return true;
+	return p->nmstr == 0;
 }
 
 struct ret_entry {
@@ -535,6 +535,38 @@ static void to_vcap(const struct ctrace_arg_cap *a, const struct ctrace_arg_plan
 	}
 }
 
+#define MSTR_WHY "not captured: only the first 4 char * members of a call's arguments are read"
+_Static_assert(CTRACE_MAX_MSTR == 4, "MSTR_WHY says 4");
+
+/* the member strings of argument i that the record holds */
+static unsigned member_strings(const struct ctrace_call_args *ev, size_t size,
+			       const struct ctrace_site_plan *plan, unsigned i, struct vfmt_str *out)
+{
+	unsigned n = 0;
+
+	if (ev->nmstr == 0 || size < sizeof(*ev))
+		return 0;
+	for (unsigned k = 0; k < ev->nmstr && k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
+		const struct ctrace_mstr_plan *mp = &plan->mstr[k];
+		const struct ctrace_mstr_cap *m = &ev->mstr[k];
+		uint32_t shown = plan->mstr_size ? plan->mstr_size - 1u : 0;
+		uint32_t len = m->len ? m->len - 1 : 0; /* without its NUL */
+		struct vfmt_str *o = &out[n];
+
+		if ((mp->arg & ~CTRACE_MSTR_TGT) != i)
+			continue;
+		if (len > CTRACE_CAP_TGT - 1)
+			len = CTRACE_CAP_TGT - 1;
+		o->at = (mp->arg & CTRACE_MSTR_TGT ? ev->arg[i].tgt : ev->arg[i].val) + mp->off;
+		o->str = m->str;
+		o->err = m->err;
+		o->truncated = len > shown;
+		o->len = len > shown ? shown : len;
+		n++;
+	}
+	return n;
+}
+
 static void write_args(FILE *f, void *arg)
 {
 	struct capture *c = arg;
@@ -558,7 +590,13 @@ static void write_args(FILE *f, void *arg)
 			vfmt_arg(f, a->name, a->type_name, a->fmt_type, NULL, why, &o);
 			continue;
 		}
+		struct vfmt_str strs[CTRACE_MAX_MSTR];
+
 		to_vcap(&ev->arg[i], &c->se->plan.arg[i], &v);
+		v.nstrs = member_strings(ev, c->ev_size, &c->se->plan, (unsigned)i, strs);
+		v.strs = strs;
+		/* with every slot taken, a member without one is past them */
+		v.strs_why = c->se->plan.nmstr == CTRACE_MAX_MSTR && ev->nmstr ? MSTR_WHY : "not captured";
 		vfmt_arg(f, a->name, a->type_name, a->fmt_type, &v, NULL, &o);
 	}
 	fputc(']', f);
@@ -597,6 +635,7 @@ static const struct ctrace_call_args *widen(struct capture *c, const void *data,
 	memcpy(&w->c, &s->c, sizeof(w->c));
 	w->key = s->key;
 	w->nargs = n;
+	w->nmstr = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		w->arg[i].val_err = s->arg[i].val_err;
 		w->arg[i].val_len = s->arg[i].val_len > CTRACE_SMALL_VAL ? CTRACE_SMALL_VAL
@@ -652,6 +691,7 @@ static void write_ret(FILE *f, void *arg)
 		return;
 	}
 	to_vcap(&c->rv->ret, &c->re->plan, &v);
+	v.strs_why = "not captured: the strings inside a return value are not read";
 	vfmt_arg(f, NULL, c->re->info.type_name, c->re->info.fmt_type, &v, NULL, &o);
 }
 
