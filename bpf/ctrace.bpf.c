@@ -734,8 +734,10 @@ int on_hook_args(struct pt_regs *ctx)
 			break;
 		capture_mstr(&plan->mstr[i], sc, &sc->mstr[i], plan->mstr_size);
 	}
-	size = n ? sizeof(*sc) : __builtin_offsetof(struct ctrace_call_args, arg) +
-					 sc->nargs * sizeof(struct ctrace_arg_cap);
+	size = n ? __builtin_offsetof(struct ctrace_call_args, mstr) +
+			   n * sizeof(struct ctrace_mstr_cap) :
+		   __builtin_offsetof(struct ctrace_call_args, arg) +
+			   sc->nargs * sizeof(struct ctrace_arg_cap);
 	if (size > sizeof(*sc))
 		size = sizeof(*sc);
 	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {

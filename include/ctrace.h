@@ -116,8 +116,8 @@ struct ctrace_mstr_cap {
 };
 
 /* ENTER_ARGS: an ENTER plus its captured arguments; only nargs entries are
- * sent, unless the plan reads member strings (nmstr > 0): then the whole
- * record is, mstr[0..nmstr) after all six arg entries */
+ * sent, unless the plan reads member strings (nmstr > 0): then all six
+ * are, and mstr[0..nmstr) after them */
 struct ctrace_call_args {
 	struct ctrace_call c;
 	__u64 key;   /* the plan's key: runtime return address of the hook call */

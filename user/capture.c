@@ -544,7 +544,9 @@ static unsigned member_strings(const struct ctrace_call_args *ev, size_t size,
 {
 	unsigned n = 0;
 
-	if (ev->nmstr == 0 || size < sizeof(*ev))
+	if (ev->nmstr == 0 || ev->nmstr > CTRACE_MAX_MSTR ||
+	    size < __builtin_offsetof(struct ctrace_call_args, mstr) +
+			   ev->nmstr * sizeof(struct ctrace_mstr_cap))
 		return 0;
 	for (unsigned k = 0; k < ev->nmstr && k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
 		const struct ctrace_mstr_plan *mp = &plan->mstr[k];

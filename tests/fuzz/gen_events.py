@@ -54,11 +54,11 @@ def mstr_cap(s, err=0):
 
 def enter_args(tid, ts, fn, depth, key, caps, mstrs=()):
     # only nargs entries are sent, unless there are member strings: then all
-    # six, and the four member string slots
+    # six, and the member strings
     r = call(ENTER_ARGS, tid, ts, fn, depth) + struct.pack("<QII", key, len(caps), len(mstrs)) + \
         b"".join(caps)
     if mstrs:
-        r += arg_cap(b"") * (6 - len(caps)) + b"".join(mstrs) + mstr_cap(b"", 1) * (4 - len(mstrs))
+        r += arg_cap(b"") * (6 - len(caps)) + b"".join(mstrs)
     return r
 
 

@@ -232,3 +232,27 @@ def test_strings_in_structs(build, trace, opt, probe):
                 want["s"] = [w["s"] for w in want["s"]]
             assert arg["value"] == want, (func, arg)
     assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_strings_in_cxx_objects_and_crash_stacks(build, trace, opt):
+    """The same through `this` and a C++ reference, and in a crash's call
+    stack (the strings read at the call, kept with the open frame)."""
+    exe = build("cxxstrmembers.cc", opt)
+    for crash in (False, True):
+        proc, doc = trace([exe] + (["--crash"] if crash else []), "--args")
+        assert proc.returncode == (139 if crash else 0), proc.stderr
+        truth = ground_truth(proc.stdout)
+        nodes = nodes_by_function(doc)
+        for func, param in (("Place::visit", "this"), ("inspect", "p"), ("store", "p")):
+            if func == "store" and not crash:
+                continue
+            (rec,) = truth[func]
+            (node,) = [n for f, ns in nodes.items() if f.startswith(func + "(") for n in ns]
+            arg = node["arguments"][0]
+            assert arg["name"] == param and "unavailable" not in arg, arg
+            assert arg["value"] == expected_members(rec[param]), (func, arg)
+        if crash:
+            frame = doc["crash"]["call_stack"][0]
+            assert frame["function"].startswith("store(")
+            assert frame["arguments"][0]["value"] == expected_members(truth["store"][0]["p"])
