@@ -155,6 +155,27 @@ static void drop_r10_r11(struct site_entry *se)
 	}
 }
 
+/* The BPF maps' copies of the plans; without a skeleton (the fuzzing
+ * harness decodes records it made up) there are none. */
+enum plan_map { PLANS, FN_PLANS, RET_PLANS };
+
+static int map_fd(const struct capture *c, enum plan_map m)
+{
+	return m == PLANS ? bpf_map__fd(c->skel->maps.plans) :
+	       m == FN_PLANS ? bpf_map__fd(c->skel->maps.fn_plans) : bpf_map__fd(c->skel->maps.ret_plans);
+}
+
+static int bpf_put(const struct capture *c, enum plan_map m, const void *key, const void *val)
+{
+	return c->skel ? bpf_map_update_elem(map_fd(c, m), key, val, BPF_ANY) : 0;
+}
+
+static void bpf_del(const struct capture *c, enum plan_map m, const void *key)
+{
+	if (c->skel)
+		bpf_map_delete_elem(map_fd(c, m), key);
+}
+
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 			    struct symbolizer *sym, bool preload)
 {
@@ -281,7 +302,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 		r->module = m->name;
 		if (!r->info.unavailable[0] && plan.npieces &&
 		    !elf_vaddr_to_offset(m->img, funcs[i], &off) &&
-		    !bpf_map_update_elem(bpf_map__fd(c->skel->maps.ret_plans), &key, &plan, BPF_ANY)) {
+		    !bpf_put(c, RET_PLANS, &key, &plan)) {
 			r->planned = true;
 			offs[n++] = off;
 		}
@@ -323,7 +344,7 @@ static void index_by_function(struct capture *c, const struct module *m, unsigne
 			continue;
 		fp.key = se->key;
 		fp.plan = se->plan;
-		bpf_map_update_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn, &fp, BPF_ANY);
+		bpf_put(c, FN_PLANS, &se->fn, &fp);
 	}
 	free(count.k);
 	free(count.v);
@@ -397,7 +418,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 		se->key = key;
 		se->module = m->name;
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
-		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
+		if (bpf_put(c, PLANS, &key, &se->plan) ||
 		    map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
 			free(se);
@@ -456,9 +477,9 @@ static bool site_gone(struct capture *c, uint64_t key, void *v, const struct mod
 
 	if (!key_in(key, m->start, m->end, c->gen))
 		return false;
-	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.plans), &key);
+	bpf_del(c, PLANS, &key);
 	if (se->fn)
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn);
+		bpf_del(c, FN_PLANS, &se->fn);
 	site_info_free(se->si);
 	free(se);
 	c->nplans--;
@@ -472,7 +493,7 @@ static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct modu
 	if (!key_in(key, m->start, m->end, c->gen))
 		return false;
 	if (r->planned)
-		bpf_map_delete_elem(bpf_map__fd(c->skel->maps.ret_plans), &key);
+		bpf_del(c, RET_PLANS, &key);
 	arg_info_clear(&r->info);
 	free(r);
 	return true;
@@ -630,10 +651,11 @@ static const struct ctrace_call_args *widen(struct capture *c, const void *data,
 {
 	const struct ctrace_call_args_small *s = data;
 	struct ctrace_call_args *w = &c->wide;
-	uint32_t n = s->nargs > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : s->nargs;
+	uint32_t n;
 
 	if (*size < sizeof(*s))
 		return NULL;
+	n = s->nargs > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : s->nargs;
 	memcpy(&w->c, &s->c, sizeof(w->c));
 	w->key = s->key;
 	w->nargs = n;

@@ -21,6 +21,7 @@ struct tree_extra;
 
 struct capture;
 
+/* skel NULL: plans for decoding only (tests, fuzzing), none for BPF */
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 			    struct symbolizer *sym, bool preload);
 void capture_free(struct capture *c);

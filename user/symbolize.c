@@ -177,6 +177,23 @@ static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
 	}
 }
 
+void symbolizer_add_module(struct symbolizer *s, const struct module *m)
+{
+	struct module *nm = realloc(s->mods, (s->nmods + 1) * sizeof(*nm));
+
+	if (!nm) {
+		log_err("out of memory");
+		abort();
+	}
+	s->mods = nm;
+	nm = &s->mods[s->nmods++];
+	*nm = *m;
+	nm->path = xstrdup(m->path);
+	nm->open_path = xstrdup(m->open_path);
+	nm->name = intern(s, m->name);
+	nm->img = NULL; /* the caller's */
+}
+
 struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n)
 {
 	struct module *g = s->gone_mods;

@@ -39,6 +39,8 @@ struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n);
 void symbolizer_free_modules(struct module *m, size_t n);
 /* never NULL (on out of memory it aborts: the trace cannot be written anyway) */
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
+/* a mapping known without /proc (fuzzing): named by module, not by symbol */
+void symbolizer_add_module(struct symbolizer *s, const struct module *m);
 const struct filter *symbolizer_filter(const struct symbolizer *s);
 /* the executable mappings known so far */
 const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n);

@@ -190,9 +190,12 @@ def args():
                          arg_cap(struct.pack("<i", -5)),
                          arg_cap(b"", val_err=-14)]))
     r += [call(EXIT, 60, 3, F["parse"], 2), retval(60, 4, F["parse"], 42)]
-    # a struct behind a pointer, with char * members read at the probe
+    # a struct behind a pointer, with char * members read at the probe;
+    # fuzz_events puts an ENTER_ARGS on the entry site (key % sites) of its
+    # module (corpus/fuzz_elf/args-O2-g): 14 is walk(const node_t *n, ...),
+    # whose node's name is the member string
     node = struct.pack("<QQ", 0x7ffd0100, 0x7ffd0200)
-    r.append(enter_args(60, 4, F["parse"], 2, key,
+    r.append(enter_args(60, 4, F["parse"], 2, 14,
                         [arg_cap(struct.pack("<Q", 0x7ffd0000), node, tgt_err=0)],
                         [mstr_cap(b"caf\xe9\0"), mstr_cap(b"", -14)]))
     r += [call(EXIT, 60, 4, F["parse"], 2)]
