@@ -247,6 +247,13 @@ int symbolizer_load_maps(struct symbolizer *s)
 		}
 	}
 	proc_maps_free(&pm);
+	if (n == 0 && s->nmods) {
+		/* a live process has its executable mapped: this one has exited
+		 * (a zombie's maps are empty), and its names still hold */
+		free_modules(mods, n);
+		s->gone = true;
+		return -ESRCH;
+	}
 	note_gone(s, mods, n);
 	s->gone = false;
 	free_modules(s->mods, s->nmods);
