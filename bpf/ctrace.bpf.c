@@ -575,6 +575,43 @@ static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_p
 	}
 }
 
+/* The string of a char * member of a struct argument: the pointer is in the
+ * bytes already captured, by value or behind the followed pointer. */
+static __always_inline void capture_mstr(const struct ctrace_mstr_plan *mp,
+					 struct ctrace_call_args *sc, struct ctrace_mstr_cap *m,
+					 __u32 size)
+{
+	__u32 a = mp->arg & ~CTRACE_MSTR_TGT, off = mp->off, len;
+	const struct ctrace_arg_cap *cap;
+	__u64 p;
+	long err;
+
+	m->err = 1;
+	m->len = 0;
+	if (a >= CTRACE_MAX_ARGS || a >= sc->nargs)
+		return;
+	cap = &sc->arg[a];
+	if (mp->arg & CTRACE_MSTR_TGT) {
+		len = cap->tgt_err ? 0 : cap->tgt_len;
+		if (off + 8 > len || off + 8 > CTRACE_CAP_TGT)
+			return;
+		__builtin_memcpy(&p, &cap->tgt[off & 255], 8);
+	} else {
+		len = cap->val_err ? 0 : cap->val_len;
+		if (off + 8 > len || off + 8 > CTRACE_VALUE_MAX)
+			return;
+		__builtin_memcpy(&p, &cap->val[off & 63], 8);
+	}
+	if (!p)
+		return;
+	if (size > CTRACE_FOLLOW_MAX)
+		size = CTRACE_FOLLOW_MAX;
+	/* two more bytes than shown, as for a string argument */
+	err = bpf_copy_from_user_str(m->str, (size & 511) + 2, (void *)p, 0);
+	m->err = err < 0 ? err : 0;
+	m->len = err < 0 ? 0 : err;
+}
+
 /* capture() for values of at most 16 bytes that follow nothing */
 static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
 					  struct ctrace_arg_small *cap, __u64 bias)
@@ -688,7 +725,19 @@ int on_hook_args(struct pt_regs *ctx)
 			break;
 		capture(regs, &plan->arg[i], &sc->arg[i], bias);
 	}
-	size = __builtin_offsetof(struct ctrace_call_args, arg) + n * sizeof(struct ctrace_arg_cap);
+	n = plan->nmstr;
+	if (n > CTRACE_MAX_MSTR)
+		n = CTRACE_MAX_MSTR;
+	sc->nmstr = n;
+	for (int i = 0; i < CTRACE_MAX_MSTR; i++) {
+		if (i >= n)
+			break;
+		capture_mstr(&plan->mstr[i], sc, &sc->mstr[i], plan->mstr_size);
+	}
+	size = n ? __builtin_offsetof(struct ctrace_call_args, mstr) +
+			   n * sizeof(struct ctrace_mstr_cap) :
+		   __builtin_offsetof(struct ctrace_call_args, arg) +
+			   sc->nargs * sizeof(struct ctrace_arg_cap);
 	if (size > sizeof(*sc))
 		size = sizeof(*sc);
 	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {
@@ -1061,28 +1110,6 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 			rec->stack_len = 1024;
 	}
 	bpf_ringbuf_submit(rec, 0);
-	return 0;
-}
-
-/* dlclose unmaps a library: the names cached for its addresses go stale */
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int on_munmap(struct trace_event_raw_sys_enter *ctx)
-{
-	struct ctrace_munmap *e;
-
-	if (!traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
-		count_loss();
-		return 0;
-	}
-	e->h.kind = CTRACE_EV_MUNMAP;
-	e->h.tid = (__u32)bpf_get_current_pid_tgid();
-	e->h.ts = bpf_ktime_get_ns();
-	e->addr = ctx->args[0];
-	e->len = ctx->args[1];
-	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
 

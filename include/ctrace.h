@@ -41,7 +41,9 @@ enum ctrace_event_kind {
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
 	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth;
 				    * fn: CTRACE_UNWIND_* */
-	CTRACE_EV_MUNMAP = 10,     /* part of the address space went away (dlclose) */
+	/* 10 is reserved (it was MUNMAP): dlclose is seen by the DLSTATE
+	 * probe, after which the loader re-reads the map and forgets the
+	 * names and plans of what went away */
 	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
 	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
 	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
@@ -106,14 +108,23 @@ struct ctrace_arg_cap {
 	__u8 tgt[CTRACE_CAP_TGT];
 };
 
+/* One string of a char * member of a struct argument (ctrace_plan.h) */
+struct ctrace_mstr_cap {
+	__s32 err;   /* 0, -errno, or 1: not read (NULL, or the struct was not read) */
+	__u32 len;   /* bytes in str, with its NUL when one was found */
+	__u8 str[CTRACE_CAP_TGT];
+};
+
 /* ENTER_ARGS: an ENTER plus its captured arguments; only nargs entries are
- * sent */
+ * sent, unless the plan reads member strings (nmstr > 0): then all six
+ * are, and mstr[0..nmstr) after them */
 struct ctrace_call_args {
 	struct ctrace_call c;
 	__u64 key;   /* the plan's key: runtime return address of the hook call */
 	__u32 nargs;
-	__u32 pad;
+	__u32 nmstr;
 	struct ctrace_arg_cap arg[6];
+	struct ctrace_mstr_cap mstr[4];
 };
 
 /* ENTER_ARGS_SMALL: when a site's plan has only values of at most 16 bytes
@@ -186,12 +197,6 @@ struct ctrace_proc {
 	__u32 gen;      /* the process's image generation after the event */
 	char comm[CTRACE_COMM_LEN];
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
-};
-
-/* MUNMAP: addresses in [addr, addr+len) may name other code from now on */
-struct ctrace_munmap {
-	struct ctrace_hdr h;
-	__u64 addr, len;
 };
 
 #endif

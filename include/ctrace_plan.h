@@ -25,7 +25,9 @@
  * Record layout (little-endian, sizes in bytes):
  *   struct ctrace_piece      16   kind reg size flags | pad[4] | val (s64)
  *   struct ctrace_arg_plan   40   npieces follow follow_size size pad | piece[2]
- *   struct ctrace_site_plan 256   site_vaddr | nargs flags insn_len pad[5] | arg[6]
+ *   struct ctrace_mstr_plan   4   arg off
+ *   struct ctrace_site_plan 272   site_vaddr | nargs flags insn_len nmstr mstr_size pad[2] |
+ *                                 arg[6] | mstr[4]
  *
  * Executing an arg plan (npieces == 0: not captured, the loader knows why):
  *   for each piece p, appended at byte (sum of the previous pieces' sizes):
@@ -42,7 +44,15 @@
  *     STRING   read a NUL-terminated string at p, at most follow_size bytes
  *     DEREF    read follow_size bytes at p (a struct behind a pointer, a C++
  *              reference, `this`)
- *   A NULL p is not read. */
+ *   A NULL p is not read.
+ *
+ * Strings inside structs: after the arguments, for each of the site's nmstr
+ * member strings m (a `char *` member of a struct argument, by value or
+ * behind the followed pointer, in the order the value is written):
+ *     p = the 8 bytes at m.off in argument m.arg's value (or, with
+ *         CTRACE_MSTR_TGT, in what it points to, when that was read);
+ *     read a NUL-terminated string at p, at most mstr_size bytes, as STRING.
+ *   Members past CTRACE_MAX_MSTR are not read: the loader says so. */
 #ifndef CTRACE_PLAN_H
 #define CTRACE_PLAN_H
 
@@ -54,6 +64,7 @@
 #define CTRACE_MAX_PIECES 2   /* locations one value may be split across */
 #define CTRACE_VALUE_MAX  64  /* bytes of one value; larger by-value structs are cut */
 #define CTRACE_FOLLOW_MAX 256 /* bytes read behind one pointer (string or struct) */
+#define CTRACE_MAX_MSTR   4   /* strings of char * members read per call */
 
 enum ctrace_loc_kind {
 	CTRACE_LOC_NONE = 0,
@@ -93,6 +104,14 @@ struct ctrace_arg_plan {
 	struct ctrace_piece piece[CTRACE_MAX_PIECES];
 };
 
+/* a char * member whose string is read (see above) */
+#define CTRACE_MSTR_TGT 0x80 /* in arg: the member is in the followed target */
+struct ctrace_mstr_plan {
+	__u8 arg;    /* the argument's index, | CTRACE_MSTR_TGT */
+	__u8 pad;
+	__u16 off;   /* the member's byte offset in the value or in the target */
+};
+
 /* One per hook call site; arg[i] is the function's i-th parameter (C++ `this`
  * first), for i < nargs. Parameters past CTRACE_MAX_ARGS are not captured. */
 struct ctrace_site_plan {
@@ -100,8 +119,11 @@ struct ctrace_site_plan {
 	__u8 nargs;       /* 0..CTRACE_MAX_ARGS */
 	__u8 flags;       /* CTRACE_SITE_USES_RSP, CTRACE_SITE_USES_R10_R11 */
 	__u8 insn_len;    /* length of the call instruction (0 when not given) */
-	__u8 pad[5];
+	__u8 nmstr;       /* 0..CTRACE_MAX_MSTR member strings */
+	__u16 mstr_size;  /* their max bytes incl. the NUL; <= CTRACE_FOLLOW_MAX */
+	__u8 pad[2];
 	struct ctrace_arg_plan arg[CTRACE_MAX_ARGS];
+	struct ctrace_mstr_plan mstr[CTRACE_MAX_MSTR];
 };
 
 /* DWARF register numbers 0..16 as indexes into the kernel's x86_64
@@ -138,6 +160,7 @@ static inline int ctrace_ptregs_slot(unsigned int regno)
 
 _Static_assert(sizeof(struct ctrace_piece) == 16, "ctrace_piece layout");
 _Static_assert(sizeof(struct ctrace_arg_plan) == 40, "ctrace_arg_plan layout");
-_Static_assert(sizeof(struct ctrace_site_plan) == 256, "ctrace_site_plan layout");
+_Static_assert(sizeof(struct ctrace_mstr_plan) == 4, "ctrace_mstr_plan layout");
+_Static_assert(sizeof(struct ctrace_site_plan) == 272, "ctrace_site_plan layout");
 
 #endif

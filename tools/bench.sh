@@ -18,6 +18,7 @@ trap 'rm -rf "$W"; [ -n "${BG:-}" ] && kill $BG 2>/dev/null; true' EXIT
 [ -x "$TOOL" ] || { echo "bench: build first (make)" >&2; exit 1; }
 gcc -O2 -g -finstrument-functions tools/bench/fib.c -o "$W/fib"
 gcc -O2 -g -finstrument-functions tools/bench/fib_args.c -o "$W/fib3"
+gcc -O2 -g -finstrument-functions tools/bench/fib_str.c -o "$W/fibs"
 CALLS=$("$W/fib" "$N" | sed 's/.*calls=\([0-9]*\).*/\1/')
 
 elapsed() { sed -n 's/.*elapsed_ns=\([0-9]*\).*/\1/p'; }
@@ -29,6 +30,10 @@ measure() {
 # the same with the three-int-parameter workload
 measure3() {
 	for _ in $(seq "$RUNS"); do "$@" "$W/fib3" "$N" 2>/dev/null | elapsed; done | best
+}
+# the same with the struct-with-strings workload
+measures() {
+	for _ in $(seq "$RUNS"); do "$@" "$W/fibs" "$N" 2>/dev/null | elapsed; done | best
 }
 attach_once() {
 	rm -f "$W/go"
@@ -56,6 +61,8 @@ attach=$(for _ in $(seq "$RUNS"); do attach_once; done | best)
 base3=$(measure3 env)
 plain3=$(measure3 "$TOOL" -o "$W/p3.json" --)
 args3=$(measure3 "$TOOL" --args -o "$W/a3.json" --)
+bases=$(measures env)
+argss=$(measures "$TOOL" --args -o "$W/as.json" --)
 if command -v uftrace >/dev/null; then
 	uft=$(measure uftrace record --no-libcall -d "$W/uftrace.data")
 else
@@ -88,6 +95,8 @@ per3() { awk -v t="$1" -v b="$base3" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - 
 printf '%-46s %9s\n' "fib3(a,b,c) workload, default capture" "$(per3 "$plain3")"
 printf '%-46s %9s   +%s per call over default\n' "fib3(a,b,c) workload, --args (3 ints)" "$(per3 "$args3")" \
 	"$(awk -v a="$args3" -v p="$plain3" -v b="$base3" 'BEGIN {printf "%.0f%%", ((a - b) / (p - b) - 1) * 100}')"
+printf '%-46s %9s\n' "fibs(n,&s) workload, --args (2 char * members)" \
+	"$(awk -v t="$argss" -v b="$bases" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}')"
 
 # attach + detach on a program with 2,000 instrumented functions
 tools/bench/gen_many.sh 2000 > "$W/many.c"

@@ -85,6 +85,7 @@ struct site_entry {
 	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
 	/* CTRACE_PLAN_KEY of the call's runtime return address; of this_fn */
 	uint64_t key, fn;
+	const char *module; /* the module's name (the symbolizer's, interned) */
 };
 
 /* the BPF side's fn_plans value */
@@ -99,13 +100,14 @@ static bool is_small(const struct ctrace_site_plan *p)
 	for (unsigned i = 0; i < p->nargs && i < CTRACE_MAX_ARGS; i++)
 		if (p->arg[i].follow != CTRACE_FOLLOW_NONE || p->arg[i].size > CTRACE_SMALL_VAL)
 			return false;
-	return true;
+	return p->nmstr == 0;
 }
 
 struct ret_entry {
 	struct arg_info info;
 	struct ctrace_arg_plan plan;
 	bool planned; /* a return probe reads it */
+	const char *module;
 };
 
 struct capture {
@@ -151,6 +153,27 @@ static void drop_r10_r11(struct site_entry *se)
 			 "in r%u, which the PLT resolver may change before the preloaded hook runs "
 			 "(use --probe callsite)", reg);
 	}
+}
+
+/* The BPF maps' copies of the plans; without a skeleton (the fuzzing
+ * harness decodes records it made up) there are none. */
+enum plan_map { PLANS, FN_PLANS, RET_PLANS };
+
+static int map_fd(const struct capture *c, enum plan_map m)
+{
+	return m == PLANS ? bpf_map__fd(c->skel->maps.plans) :
+	       m == FN_PLANS ? bpf_map__fd(c->skel->maps.fn_plans) : bpf_map__fd(c->skel->maps.ret_plans);
+}
+
+static int bpf_put(const struct capture *c, enum plan_map m, const void *key, const void *val)
+{
+	return c->skel ? bpf_map_update_elem(map_fd(c, m), key, val, BPF_ANY) : 0;
+}
+
+static void bpf_del(const struct capture *c, enum plan_map m, const void *key)
+{
+	if (c->skel)
+		bpf_map_delete_elem(map_fd(c, m), key);
 }
 
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
@@ -276,9 +299,10 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 			continue;
 		}
 		r->plan = plan;
+		r->module = m->name;
 		if (!r->info.unavailable[0] && plan.npieces &&
 		    !elf_vaddr_to_offset(m->img, funcs[i], &off) &&
-		    !bpf_map_update_elem(bpf_map__fd(c->skel->maps.ret_plans), &key, &plan, BPF_ANY)) {
+		    !bpf_put(c, RET_PLANS, &key, &plan)) {
 			r->planned = true;
 			offs[n++] = off;
 		}
@@ -320,7 +344,7 @@ static void index_by_function(struct capture *c, const struct module *m, unsigne
 			continue;
 		fp.key = se->key;
 		fp.plan = se->plan;
-		bpf_map_update_elem(bpf_map__fd(c->skel->maps.fn_plans), &se->fn, &fp, BPF_ANY);
+		bpf_put(c, FN_PLANS, &se->fn, &fp);
 	}
 	free(count.k);
 	free(count.v);
@@ -392,8 +416,9 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			drop_r10_r11(se);
 		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
 		se->key = key;
+		se->module = m->name;
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
-		if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.plans), &key, &se->plan, BPF_ANY) ||
+		if (bpf_put(c, PLANS, &key, &se->plan) ||
 		    map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
 			free(se);
@@ -419,6 +444,83 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 	free(funcs);
 	free(sites);
 }
+
+/* a key of generation gen whose address is in [start, end) */
+static bool key_in(uint64_t key, uint64_t start, uint64_t end, unsigned gen)
+{
+	uint64_t addr = key & CTRACE_ADDR_MASK;
+
+	return key >> CTRACE_GEN_SHIFT == gen && addr >= start && addr < end;
+}
+
+/* drop the entries for which gone() is true (rebuilt: open addressing has
+ * no simple delete) */
+static void map_drop(struct capture *c, struct u64map *m,
+		     bool (*gone)(struct capture *c, uint64_t key, void *v, const struct module *mod),
+		     const struct module *mod)
+{
+	struct u64map keep = { 0 };
+
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i] && !gone(c, m->k[i], m->v[i], mod) && map_put(&keep, m->k[i], m->v[i])) {
+			log_err("out of memory");
+			abort();
+		}
+	free(m->k);
+	free(m->v);
+	*m = keep;
+}
+
+static bool site_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	struct site_entry *se = v;
+
+	if (!key_in(key, m->start, m->end, c->gen))
+		return false;
+	bpf_del(c, PLANS, &key);
+	if (se->fn)
+		bpf_del(c, FN_PLANS, &se->fn);
+	site_info_free(se->si);
+	free(se);
+	c->nplans--;
+	return true;
+}
+
+static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	struct ret_entry *r = v;
+
+	if (!key_in(key, m->start, m->end, c->gen))
+		return false;
+	if (r->planned)
+		bpf_del(c, RET_PLANS, &key);
+	arg_info_clear(&r->info);
+	free(r);
+	return true;
+}
+
+void capture_forget_module(struct capture *c, const struct module *m, unsigned gen)
+{
+	unsigned cur = c->gen;
+	size_t k = 0;
+
+	c->gen = gen; /* what site_gone and ret_gone match */
+	map_drop(c, &c->sites, site_gone, m);
+	map_drop(c, &c->rets, ret_gone, m);
+	c->gen = cur;
+	for (size_t i = 0; i < c->nmods; i++) {
+		if (c->mods[i].gen == gen && c->mods[i].start < m->end && m->start < c->mods[i].end)
+			dwarf_ctx_free(c->mods[i].dw);
+		else
+			c->mods[k++] = c->mods[i];
+	}
+	c->nmods = k;
+}
+
+/* Attached, the target is not stopped at dlopen and dlclose: until the
+ * tracer has read the new map, a library mapped where another one was runs
+ * with the plans of the one before. */
+#define RELOADED "not captured: another library was mapped at this address a moment ago"
 
 static const char *symbolize_cb(void *ctx, uint64_t addr)
 {
@@ -454,6 +556,40 @@ static void to_vcap(const struct ctrace_arg_cap *a, const struct ctrace_arg_plan
 	}
 }
 
+#define MSTR_WHY "not captured: only the first 4 char * members of a call's arguments are read"
+_Static_assert(CTRACE_MAX_MSTR == 4, "MSTR_WHY says 4");
+
+/* the member strings of argument i that the record holds */
+static unsigned member_strings(const struct ctrace_call_args *ev, size_t size,
+			       const struct ctrace_site_plan *plan, unsigned i, struct vfmt_str *out)
+{
+	unsigned n = 0;
+
+	if (ev->nmstr == 0 || ev->nmstr > CTRACE_MAX_MSTR ||
+	    size < __builtin_offsetof(struct ctrace_call_args, mstr) +
+			   ev->nmstr * sizeof(struct ctrace_mstr_cap))
+		return 0;
+	for (unsigned k = 0; k < ev->nmstr && k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
+		const struct ctrace_mstr_plan *mp = &plan->mstr[k];
+		const struct ctrace_mstr_cap *m = &ev->mstr[k];
+		uint32_t shown = plan->mstr_size ? plan->mstr_size - 1u : 0;
+		uint32_t len = m->len ? m->len - 1 : 0; /* without its NUL */
+		struct vfmt_str *o = &out[n];
+
+		if ((mp->arg & ~CTRACE_MSTR_TGT) != i)
+			continue;
+		if (len > CTRACE_CAP_TGT - 1)
+			len = CTRACE_CAP_TGT - 1;
+		o->at = (mp->arg & CTRACE_MSTR_TGT ? ev->arg[i].tgt : ev->arg[i].val) + mp->off;
+		o->str = m->str;
+		o->err = m->err;
+		o->truncated = len > shown;
+		o->len = len > shown ? shown : len;
+		n++;
+	}
+	return n;
+}
+
 static void write_args(FILE *f, void *arg)
 {
 	struct capture *c = arg;
@@ -477,7 +613,13 @@ static void write_args(FILE *f, void *arg)
 			vfmt_arg(f, a->name, a->type_name, a->fmt_type, NULL, why, &o);
 			continue;
 		}
+		struct vfmt_str strs[CTRACE_MAX_MSTR];
+
 		to_vcap(&ev->arg[i], &c->se->plan.arg[i], &v);
+		v.nstrs = member_strings(ev, c->ev_size, &c->se->plan, (unsigned)i, strs);
+		v.strs = strs;
+		/* with every slot taken, a member without one is past them */
+		v.strs_why = c->se->plan.nmstr == CTRACE_MAX_MSTR && ev->nmstr ? MSTR_WHY : "not captured";
 		vfmt_arg(f, a->name, a->type_name, a->fmt_type, &v, NULL, &o);
 	}
 	fputc(']', f);
@@ -509,13 +651,15 @@ static const struct ctrace_call_args *widen(struct capture *c, const void *data,
 {
 	const struct ctrace_call_args_small *s = data;
 	struct ctrace_call_args *w = &c->wide;
-	uint32_t n = s->nargs > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : s->nargs;
+	uint32_t n;
 
 	if (*size < sizeof(*s))
 		return NULL;
+	n = s->nargs > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : s->nargs;
 	memcpy(&w->c, &s->c, sizeof(w->c));
 	w->key = s->key;
 	w->nargs = n;
+	w->nmstr = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		w->arg[i].val_err = s->arg[i].val_err;
 		w->arg[i].val_len = s->arg[i].val_len > CTRACE_SMALL_VAL ? CTRACE_SMALL_VAL
@@ -542,6 +686,11 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 		return;
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
 	    (c->se = map_get(&c->sites, ev->key))) {
+		if (strcmp(c->se->module, fn->module)) {
+			c->why = RELOADED;
+			x->write = write_args_missing;
+			return;
+		}
 		c->ev = ev;
 		c->ev_size = size;
 		x->write = write_args;
@@ -566,6 +715,7 @@ static void write_ret(FILE *f, void *arg)
 		return;
 	}
 	to_vcap(&c->rv->ret, &c->re->plan, &v);
+	v.strs_why = "not captured: the strings inside a return value are not read";
 	vfmt_arg(f, NULL, c->re->info.type_name, c->re->info.fmt_type, &v, NULL, &o);
 }
 
@@ -579,6 +729,13 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
 		return 0;
 	c->re = map_get(&c->rets, CTRACE_PLAN_KEY(fn->addr, c->gen));
+	if (c->re && strcmp(c->re->module, fn->module)) {
+		static const struct ret_entry none;
+
+		c->re = &none;
+		c->why = RELOADED;
+		return 2;
+	}
 	if (c->re)
 		return c->re->planned ? 1 : 2;
 	cm = module_of(c, fn->addr);
@@ -596,7 +753,7 @@ void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct
 	x->write = NULL;
 	x->arg = c;
 	c->re = map_get(&c->rets, ev->key);
-	if (!c->re)
+	if (!c->re || strcmp(c->re->module, symbolize(c->sym, ev->fn)->module))
 		return;
 	c->rv = ev;
 	x->write = write_ret;

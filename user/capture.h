@@ -21,6 +21,7 @@ struct tree_extra;
 
 struct capture;
 
+/* skel NULL: plans for decoding only (tests, fuzzing), none for BPF */
 struct capture *capture_new(const struct config *cfg, struct ctrace_bpf *skel,
 			    struct symbolizer *sym, bool preload);
 void capture_free(struct capture *c);
@@ -31,6 +32,9 @@ void capture_set_preload(struct capture *c, bool preload);
  * probes with --retval); never fails the trace: what cannot be planned is
  * reported unavailable */
 void capture_add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen);
+/* module m of the processes of generation gen went away (dlclose): its
+ * plans go, so that code mapped there later never gets them */
+void capture_forget_module(struct capture *c, const struct module *m, unsigned gen);
 
 /* entry members of a node: "arguments" (x is filled, valid until the next call) */
 void capture_args_extra(struct capture *c, const struct func_info *fn,

@@ -1463,6 +1463,44 @@ static bool concrete_param(Dwarf_Die *fn, Dwarf_Die *decl, Dwarf_Die *out)
 	return false;
 }
 
+struct mstr_walk {
+	struct ctrace_site_plan *plan;
+	uint8_t arg; /* with CTRACE_MSTR_TGT */
+};
+
+static bool add_mstr(void *ctx, uint32_t off)
+{
+	struct mstr_walk *w = ctx;
+	struct ctrace_mstr_plan *m;
+
+	if (w->plan->nmstr >= CTRACE_MAX_MSTR || off > UINT16_MAX)
+		return false;
+	m = &w->plan->mstr[w->plan->nmstr++];
+	m->arg = w->arg;
+	m->off = (uint16_t)off;
+	return true;
+}
+
+/* The char * members of argument i (a struct by value, or behind the pointer
+ * the plan follows) whose strings are read at the probe, while there is room. */
+static void plan_member_strings(struct ctrace_site_plan *plan, unsigned i, const struct arg_info *ai,
+				uint32_t str_max)
+{
+	const struct ctrace_arg_plan *ap = &plan->arg[i];
+	const struct vtype *s = vtype_strip(ai->fmt_type);
+	struct mstr_walk w = { plan, (uint8_t)i };
+
+	if (!ap->npieces || !s)
+		return;
+	plan->mstr_size = (uint16_t)(str_max < CTRACE_FOLLOW_MAX ? str_max : CTRACE_FOLLOW_MAX);
+	if (ap->follow == CTRACE_FOLLOW_DEREF) {
+		w.arg |= CTRACE_MSTR_TGT;
+		vtype_member_strings(s->target, ap->follow_size, add_mstr, &w);
+	} else if (ap->follow == CTRACE_FOLLOW_NONE) {
+		vtype_member_strings(s, ap->size, add_mstr, &w);
+	}
+}
+
 static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, struct site_info *si,
 			  struct ctrace_site_plan *plan, const struct dwarf_plan_opts *o)
 {
@@ -1511,6 +1549,7 @@ static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, st
 		if (has_abs)
 			cp = concrete_param(fn, &ch, &conc) ? &conc : NULL;
 		plan_param(e, cp, ai, &plan->arg[si->nargs - 1], str_max, deref_max);
+		plan_member_strings(plan, (unsigned)si->nargs - 1, ai, str_max);
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 	plan->nargs = (uint8_t)(si->nargs < CTRACE_MAX_ARGS ? si->nargs : CTRACE_MAX_ARGS);
 	return 0;

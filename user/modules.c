@@ -74,6 +74,17 @@ bool modset_add(struct modset *s, const char *path)
 	return true;
 }
 
+void modset_del(struct modset *s, const char *path)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (!strcmp(s->v[i], path)) {
+			free(s->v[i]);
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+	}
+}
+
 void modset_free(struct modset *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -102,6 +113,26 @@ long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *ex
 		total += r;
 	}
 	return total;
+}
+
+/* The modules that went away since the last look (dlclose): the capture
+ * plans of their addresses go with them, and a module mapped there later,
+ * the same file again or another one, is planned afresh. */
+void modules_forget_gone(struct capture *c, struct symbolizer *sym, struct modset *planned,
+			 unsigned gen)
+{
+	char key[PATH_MAX + 16];
+	struct module *m;
+	size_t n;
+
+	m = symbolizer_take_gone(sym, &n);
+	for (size_t i = 0; c && i < n; i++) {
+		log_dbg("unmapped: %s at 0x%lx", m[i].path, (unsigned long)m[i].start);
+		capture_forget_module(c, &m[i], gen);
+		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
+		modset_del(planned, key);
+	}
+	symbolizer_free_modules(m, n);
 }
 
 /* --args/--retval: plans for every instrumented module mapped now */

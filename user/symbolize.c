@@ -27,7 +27,9 @@ struct symbolizer {
 	char **names;
 	size_t nnames;
 	bool gone; /* the maps can no longer be read: the process is gone */
-	struct func_info *stale; /* forgotten after a munmap, freed at the end */
+	struct func_info *stale; /* forgotten when their code went away */
+	struct module *gone_mods; /* mappings that went away since the last take */
+	size_t ngone;
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -90,6 +92,7 @@ void symbolizer_free(struct symbolizer *s)
 	}
 	free(s->tab);
 	free_modules(s->mods, s->nmods);
+	free_modules(s->gone_mods, s->ngone);
 	for (size_t i = 0; i < s->nnames; i++)
 		free(s->names[i]);
 	free(s->names);
@@ -124,6 +127,86 @@ static char *intern(struct symbolizer *s, const char *name)
 	}
 	s->names = nn;
 	return s->names[s->nnames++] = xstrdup(name);
+}
+
+/* [addr, addr+len) holds other code from now on (dlclose, and maybe another
+ * library mapped there): names cached there are forgotten */
+static void forget_range(struct symbolizer *s, uint64_t addr, uint64_t len)
+{
+	/* entries stay allocated (open frames point at them) but leave the
+	 * table: the next event at such an address is resolved afresh */
+	for (size_t i = 0; i < s->cap; i++) {
+		struct slot *sl = &s->tab[i];
+
+		if (sl->fi && sl->addr != UINT64_MAX && sl->addr >= addr && sl->addr - addr < len) {
+			sl->fi->next_stale = s->stale;
+			s->stale = sl->fi;
+			sl->addr = UINT64_MAX; /* a tombstone: probing goes on past it */
+		}
+	}
+}
+
+static bool same_mapping(const struct module *a, const struct module *b)
+{
+	return a->start == b->start && a->end == b->end && a->offset == b->offset &&
+	       !strcmp(a->path, b->path);
+}
+
+/* The old mappings that the new map does not hold any more: their names are
+ * forgotten, and they are kept for symbolizer_take_gone (the capture plans
+ * made for them must go too). */
+static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
+{
+	for (size_t i = 0; i < s->nmods; i++) {
+		struct module *old = &s->mods[i], *g;
+		bool kept = false;
+
+		for (size_t k = 0; k < n && !kept; k++)
+			kept = same_mapping(old, &mods[k]);
+		if (kept)
+			continue;
+		forget_range(s, old->start, old->end - old->start);
+		g = realloc(s->gone_mods, (s->ngone + 1) * sizeof(*g));
+		if (!g) {
+			log_err("out of memory");
+			abort();
+		}
+		s->gone_mods = g;
+		s->gone_mods[s->ngone++] = *old;
+		memset(old, 0, sizeof(*old)); /* moved: not freed with the old map */
+	}
+}
+
+void symbolizer_add_module(struct symbolizer *s, const struct module *m)
+{
+	struct module *nm = realloc(s->mods, (s->nmods + 1) * sizeof(*nm));
+
+	if (!nm) {
+		log_err("out of memory");
+		abort();
+	}
+	s->mods = nm;
+	nm = &s->mods[s->nmods++];
+	*nm = *m;
+	nm->path = xstrdup(m->path);
+	nm->open_path = xstrdup(m->open_path);
+	nm->name = intern(s, m->name);
+	nm->img = NULL; /* the caller's */
+}
+
+struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n)
+{
+	struct module *g = s->gone_mods;
+
+	*n = s->ngone;
+	s->gone_mods = NULL;
+	s->ngone = 0;
+	return g;
+}
+
+void symbolizer_free_modules(struct module *m, size_t n)
+{
+	free_modules(m, n);
 }
 
 int symbolizer_load_maps(struct symbolizer *s)
@@ -164,6 +247,15 @@ int symbolizer_load_maps(struct symbolizer *s)
 		}
 	}
 	proc_maps_free(&pm);
+	if (n == 0 && s->nmods) {
+		/* a live process has its executable mapped: this one has exited
+		 * (a zombie's maps are empty), and its names still hold */
+		free_modules(mods, n);
+		s->gone = true;
+		return -ESRCH;
+	}
+	note_gone(s, mods, n);
+	s->gone = false;
 	free_modules(s->mods, s->nmods);
 	s->mods = mods;
 	s->nmods = n;
@@ -235,30 +327,6 @@ static void grow(struct symbolizer *s)
 	free(s->tab);
 	s->tab = nt;
 	s->cap = ncap;
-}
-
-void symbolizer_forget(struct symbolizer *s, uint64_t addr, uint64_t len)
-{
-	bool hit = false;
-
-	/* only executable mappings matter; most munmaps are heap and stacks */
-	for (size_t i = 0; i < s->nmods; i++)
-		hit |= s->mods[i].start < addr + len && addr < s->mods[i].end;
-	if (!hit)
-		return;
-	/* entries stay allocated (open frames point at them) but leave the
-	 * table: the next event at such an address is resolved afresh */
-	for (size_t i = 0; i < s->cap; i++) {
-		struct slot *sl = &s->tab[i];
-
-		if (sl->fi && sl->addr >= addr && sl->addr - addr < len) {
-			sl->fi->next_stale = s->stale;
-			s->stale = sl->fi;
-			sl->addr = UINT64_MAX; /* a tombstone: probing goes on past it */
-		}
-	}
-	s->gone = false;
-	symbolizer_load_maps(s);
 }
 
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)

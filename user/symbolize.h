@@ -29,12 +29,18 @@ struct symbolizer;
 
 struct symbolizer *symbolizer_new(pid_t pid, const struct filter *f);
 void symbolizer_free(struct symbolizer *s);
-/* (re)read the target's executable mappings; 0 or -errno */
+/* (re)read the target's executable mappings; 0 or -errno. The names of a
+ * mapping that went away (dlclose) are forgotten: another library mapped at
+ * its addresses gets its own. */
 int symbolizer_load_maps(struct symbolizer *s);
+/* the mappings that went away since the last call (the caller frees them
+ * with symbolizer_free_modules) */
+struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n);
+void symbolizer_free_modules(struct module *m, size_t n);
 /* never NULL (on out of memory it aborts: the trace cannot be written anyway) */
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
-/* [addr, addr+len) was unmapped (dlclose): names cached there are forgotten */
-void symbolizer_forget(struct symbolizer *s, uint64_t addr, uint64_t len);
+/* a mapping known without /proc (fuzzing): named by module, not by symbol */
+void symbolizer_add_module(struct symbolizer *s, const struct module *m);
 const struct filter *symbolizer_filter(const struct symbolizer *s);
 /* the executable mappings known so far */
 const struct module *symbolizer_modules(const struct symbolizer *s, size_t *n);

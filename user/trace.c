@@ -288,6 +288,9 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		p = proc_of(tr, e->tgid);
 		if (!p->own_sym) /* a forked child loads code of its own */
 			procs_own_sym(&tr->procs, p);
+		/* the events that follow are named by the new map (attached, the
+		 * target runs on: they may come before the loop's own look) */
+		symbolizer_load_maps(p->sym);
 		p->gen = e->gen;
 		p->remap = true;
 		p->stopped |= e->stopped != 0;
@@ -338,15 +341,6 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		tree_enter(t, e->depth, fi, ts, &x);
 		if (h->kind != CTRACE_EV_ENTER)
 			tree_keep_args(t, data, size);
-		break;
-	}
-	case CTRACE_EV_MUNMAP: {
-		const struct ctrace_munmap *e = data;
-
-		if (size < sizeof(*e))
-			return 0;
-		t = thread_for(tr, h->tid, false);
-		symbolizer_forget(proc_of(tr, t ? t->pid : (uint32_t)tr->procs.main_pid)->sym, e->addr, e->len);
 		break;
 	}
 	case CTRACE_EV_FORK:

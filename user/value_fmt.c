@@ -209,12 +209,51 @@ void vtype_capture_spec(const struct vtype *t, uint32_t str_max, uint32_t deref_
 		out->follow = (uint8_t)follow_of(s, &p);
 }
 
+#define WALK_DEPTH 4  /* as the writer's default max_depth */
+#define WALK_ELEMS 64 /* as its default max_elems */
+
+static bool walk_strings(const struct vtype *t, uint64_t off, uint32_t len, unsigned depth,
+			 bool (*found)(void *ctx, uint32_t off), void *ctx)
+{
+	const struct vtype *s = vtype_strip(t), *p, *e;
+
+	if (!s)
+		return true;
+	if (follow_of(s, &p) == CTRACE_FOLLOW_STRING && s->kind == VT_POINTER)
+		return off + 8 > len || found(ctx, (uint32_t)off);
+	if (depth >= WALK_DEPTH)
+		return true;
+	if (s->kind == VT_STRUCT || s->kind == VT_UNION) {
+		for (uint32_t i = 0; s->members && i < s->nmembers; i++)
+			if (!s->members[i].bit_size &&
+			    !walk_strings(s->members[i].type, off + s->members[i].offset, len, depth + 1,
+					  found, ctx))
+				return false;
+	} else if (s->kind == VT_ARRAY && (e = vtype_strip(s->target)) && e->size) {
+		for (uint32_t i = 0; i < s->count && i < WALK_ELEMS; i++)
+			if (!walk_strings(s->target, off + (uint64_t)i * e->size, len, depth + 1, found, ctx))
+				return false;
+	}
+	return true;
+}
+
+void vtype_member_strings(const struct vtype *t, uint32_t len,
+			  bool (*found)(void *ctx, uint32_t off), void *ctx)
+{
+	const struct vtype *s = vtype_strip(t);
+
+	/* a char * itself is the value's own string, not a member's */
+	if (s && (s->kind == VT_STRUCT || s->kind == VT_UNION || s->kind == VT_ARRAY))
+		walk_strings(s, 0, len, 0, found, ctx);
+}
+
 /* ---- values ---- */
 
 struct fmt {
 	FILE *f;
 	const struct vfmt_opts *o;
 	unsigned max_depth, max_elems;
+	const struct vfmt_capture *cap; /* an ARG's capture: its member strings */
 };
 
 /* little-endian unsigned of size bytes (1..8) */
@@ -333,6 +372,38 @@ static bool put_float(FILE *f, const struct vtype *s, const uint8_t *b)
 
 static bool fmt_value(struct fmt *x, const struct vtype *t, const uint8_t *b, size_t len,
 		      unsigned depth);
+
+/* A char * member of a captured value: its string, as gdb shows it, or why not */
+static void put_member_string(struct fmt *x, const uint8_t *b)
+{
+	const struct vfmt_capture *c = x->cap;
+	uint64_t addr = get_le(b, 8);
+	const struct vfmt_str *m = NULL;
+	char why[160];
+
+	for (unsigned i = 0; i < c->nstrs && !m; i++)
+		if (c->strs[i].at == b)
+			m = &c->strs[i];
+	fputs("{\"value\":", x->f);
+	if (addr && m && !m->err)
+		jsonw_str(x->f, m->str, m->len);
+	else
+		fputs("null", x->f);
+	fputs(",\"address\":", x->f);
+	jsonw_hex(x->f, addr);
+	if (addr && m && !m->err && m->truncated)
+		fputs(",\"truncated\":true", x->f);
+	if (addr && (!m || m->err)) {
+		if (m && m->err < 0)
+			snprintf(why, sizeof(why), "cannot read the string at 0x%llx: %s",
+				 (unsigned long long)addr, strerror(-m->err));
+		else
+			snprintf(why, sizeof(why), "%s", c->strs_why ? c->strs_why : "not captured");
+		fputs(",\"unavailable\":", x->f);
+		jsonw_cstr(x->f, why);
+	}
+	fputc('}', x->f);
+}
 
 /* a string of at most n bytes: up to the first NUL */
 static void put_chars(FILE *f, const uint8_t *b, size_t n)
@@ -520,12 +591,20 @@ static bool fmt_value(struct fmt *x, const struct vtype *t, const uint8_t *b, si
 	}
 	case VT_POINTER:
 	case VT_REF:
-	case VT_RVREF:
+	case VT_RVREF: {
+		const struct vtype *p;
+
+		if (x->cap && depth > 0 && s->kind == VT_POINTER &&
+		    follow_of(s, &p) == CTRACE_FOLLOW_STRING) {
+			put_member_string(x, b);
+			return false;
+		}
 		if (s->size > 8)
 			fputs("null", f);
 		else
 			jsonw_hex(f, get_le(b, s->size));
 		return false;
+	}
 	default:
 		fputs("null", f);
 		return false;
@@ -539,6 +618,7 @@ static void fmt_init(struct fmt *x, FILE *f, const struct vfmt_opts *o)
 	x->o = o ? o : &none;
 	x->max_depth = x->o->max_depth ? x->o->max_depth : 4;
 	x->max_elems = x->o->max_elems ? x->o->max_elems : 64;
+	x->cap = NULL;
 }
 
 bool vfmt_value(FILE *f, const struct vtype *t, const void *buf, size_t len,
@@ -614,7 +694,9 @@ static void fmt_arg_value(struct fmt *x, const struct vtype *t, const struct vfm
 			jsonw_str(f, c->tgt, c->tgt_len);
 			cut = c->tgt_truncated;
 		} else {
+			x->cap = c;
 			cut = fmt_value(x, s->target, c->tgt, c->tgt_len, 0);
+			x->cap = NULL;
 		}
 		fputs(",\"address\":", f);
 		jsonw_hex(f, addr);
@@ -623,7 +705,9 @@ static void fmt_arg_value(struct fmt *x, const struct vtype *t, const struct vfm
 		return;
 	}
 	fputs("\"value\":", f);
+	x->cap = c;
 	cut = fmt_value(x, s, val, c->val_len, 0);
+	x->cap = NULL;
 	if (s->kind == VT_ENUM && s->size <= 8) {
 		uint64_t raw = get_le(val, s->size);
 		fputs(",\"raw\":", f);

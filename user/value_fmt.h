@@ -98,6 +98,22 @@ struct vcap_spec {
 void vtype_capture_spec(const struct vtype *t, uint32_t str_max, uint32_t deref_max,
 			struct vcap_spec *out);
 
+/* Where the char * members of a value of type t are, in the order they are
+ * written (members, nested structs, array elements; depth and length bounded
+ * as the writer bounds them), among its first len bytes: calls found(ctx, off)
+ * for each, with the member's byte offset, until it returns false. */
+void vtype_member_strings(const struct vtype *t, uint32_t len,
+			  bool (*found)(void *ctx, uint32_t off), void *ctx);
+
+/* The string read for one char * member inside a captured value. */
+struct vfmt_str {
+	const void *at;       /* where the member's pointer lies in the captured bytes */
+	const void *str;      /* the string, without its NUL */
+	uint32_t len;
+	int err;              /* 0, a negative errno, or 1: not read */
+	bool truncated;
+};
+
 /* The bytes captured for one value (by the BPF side, executing a plan). */
 struct vfmt_capture {
 	const void *val;      /* the value's bytes, little-endian */
@@ -110,6 +126,13 @@ struct vfmt_capture {
 	int tgt_err;          /* 0, or a negative errno: the pointee could not be read */
 	bool tgt_truncated;   /* STRING: cut at follow_size (bpf_probe_read_user_str
 			       * returned follow_size: the string may be longer) */
+	/* char * members inside the value: written as
+	 * {"value":STRING,"address":"0x…"[,"truncated":true]}, or with "value":
+	 * null and "unavailable" when their string was not read (strs_why, or
+	 * "not captured" when NULL) */
+	const struct vfmt_str *strs;
+	unsigned nstrs;
+	const char *strs_why;
 };
 
 struct vfmt_opts {
@@ -131,7 +154,8 @@ struct vfmt_opts {
  * "address", enums as the enumerator's name (the number when none matches)
  * with "raw", function pointers as "0x…" with "function" when symbolized,
  * structs and unions as objects, arrays as arrays (arrays of plain char as
- * strings, up to the first NUL). */
+ * strings, up to the first NUL); in a struct, union or array, a char * as an
+ * object like an ARG's value: {"value":STRING or null,"address":"0x…",…}. */
 void vfmt_arg(FILE *f, const char *name, const char *type_name, const struct vtype *t,
 	      const struct vfmt_capture *cap, const char *unavailable, const struct vfmt_opts *o);
 

@@ -149,10 +149,66 @@ static const char *sym_name(void *ctx, uint64_t addr)
 	return s ? s->name : NULL;
 }
 
-/* one captured value, as BPF would have sent it for ap: bytes from the input */
+/* ctrace_plan.h's promises for the member strings: each names a captured
+ * argument and 8 bytes inside what BPF holds of it */
+static void check_mstr_plan(const struct ctrace_site_plan *plan)
+{
+	FUZZ_ASSERT(plan->nmstr <= CTRACE_MAX_MSTR, "nmstr %u", plan->nmstr);
+	FUZZ_ASSERT(!plan->nmstr || (plan->mstr_size >= 1 && plan->mstr_size <= CTRACE_FOLLOW_MAX),
+		    "mstr_size %u", plan->mstr_size);
+	for (unsigned k = 0; k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
+		const struct ctrace_mstr_plan *m = &plan->mstr[k];
+		unsigned a = m->arg & ~CTRACE_MSTR_TGT;
+		const struct ctrace_arg_plan *ap;
+
+		FUZZ_ASSERT(a < plan->nargs, "member string %u of argument %u of %u", k, a, plan->nargs);
+		ap = &plan->arg[a];
+		FUZZ_ASSERT(ap->npieces, "member string %u of an argument not captured", k);
+		if (m->arg & CTRACE_MSTR_TGT)
+			FUZZ_ASSERT(ap->follow == CTRACE_FOLLOW_DEREF && m->off + 8u <= ap->follow_size,
+				    "member string at %u of a %u-byte target (follow %u)", m->off,
+				    ap->follow_size, ap->follow);
+		else
+			FUZZ_ASSERT(ap->follow == CTRACE_FOLLOW_NONE && m->off + 8u <= ap->size,
+				    "member string at %u of a %u-byte value", m->off, ap->size);
+	}
+}
+
+/* the member strings of argument i, as BPF would have read them: bytes from
+ * the input, where the plan's pointers lie in the bytes at hand */
+static unsigned member_strs(const struct ctrace_site_plan *plan, unsigned i, const uint8_t *val,
+			    uint32_t vlen, const uint8_t *tgt, uint32_t tlen, const uint8_t *data,
+			    size_t size, size_t *pos, struct vfmt_str *out)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; plan && k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
+		const struct ctrace_mstr_plan *m = &plan->mstr[k];
+		bool in_tgt = m->arg & CTRACE_MSTR_TGT;
+		uint32_t len = in_tgt ? tlen : vlen;
+
+		if ((m->arg & ~CTRACE_MSTR_TGT) != i || m->off + 8u > len || (in_tgt && !tgt))
+			continue;
+		out[n].at = (in_tgt ? tgt : val) + m->off;
+		/* the string: input bytes, possibly invalid UTF-8 */
+		out[n].len = data[(*pos)++ % size] % (plan->mstr_size + 1u);
+		if (out[n].len > size)
+			out[n].len = (uint32_t)size;
+		out[n].str = data;
+		out[n].err = data[*pos % size] % 3 == 0 ? -14 : 0;
+		out[n].truncated = data[(*pos)++ % size] & 1;
+		n++;
+	}
+	return n;
+}
+
+/* one captured value, as BPF would have sent it for ap (argument i of plan,
+ * when one): bytes from the input */
 static void format(FILE *f, const struct arg_info *a, const struct ctrace_arg_plan *ap,
+		   const struct ctrace_site_plan *plan, unsigned i,
 		   const uint8_t *data, size_t size, size_t *pos, const struct vfmt_opts *o)
 {
+	struct vfmt_str strs[CTRACE_MAX_MSTR];
 	struct vfmt_capture cap = { 0 };
 	uint32_t vlen = ap ? ap->size : CTRACE_VALUE_MAX, tlen = ap ? ap->follow_size : 0;
 	uint8_t *val, *tgt = NULL;
@@ -179,6 +235,9 @@ static void format(FILE *f, const struct arg_info *a, const struct ctrace_arg_pl
 		cap.tgt_len = tlen;
 		cap.tgt_truncated = data[*pos % size] & 1;
 	}
+	cap.nstrs = member_strs(plan, i, val, vlen, tgt, tgt ? tlen : 0, data, size, pos, strs);
+	cap.strs = strs;
+	cap.strs_why = data[*pos % size] & 2 ? "past the slots" : NULL;
 	vfmt_arg(f, a->name, a->type_name, a->fmt_type, &cap, NULL, o);
 	free(val);
 	free(tgt);
@@ -229,8 +288,9 @@ static void plan_site(struct dwarf_ctx *dw, const struct elf_image *img, const s
 				    "%s arg %zu: npieces %u but unavailable \"%s\"", si->function, i,
 				    ap ? ap->npieces : 0, si->args[i].unavailable);
 			sep(f);
-			format(f, &si->args[i], ap, data, size, pos, &vo);
+			format(f, &si->args[i], ap, &plan, (unsigned)i, data, size, pos, &vo);
 		}
+		check_mstr_plan(&plan);
 		FUZZ_ASSERT((plan.flags & (CTRACE_SITE_USES_RSP | CTRACE_SITE_USES_R10_R11)) == flags,
 			    "site flags 0x%x, pieces need 0x%x", plan.flags, flags);
 		site_info_free(si);
@@ -240,7 +300,7 @@ static void plan_site(struct dwarf_ctx *dw, const struct elf_image *img, const s
 	check_info(&ri, true);
 	check_arg_plan(&rplan, false);
 	sep(f);
-	format(f, &ri, ri.type ? &rplan : NULL, data, size, pos, &vo);
+	format(f, &ri, ri.type ? &rplan : NULL, NULL, 0, data, size, pos, &vo);
 	arg_info_clear(&ri);
 }
 

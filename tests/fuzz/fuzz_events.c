@@ -12,7 +12,11 @@
  * The symbolizer is for a pid with no /proc entry: every address is named
  * "0x…" and no ELF is read. The crash report unwinds through one fake module,
  * the ELF named by FUZZ_UNWIND_ELF (a seed of fuzz_elf), loaded at
- * UNWIND_BASE, so registers and stack bytes drive libdwfl's CFI unwinder. */
+ * UNWIND_BASE, so registers and stack bytes drive libdwfl's CFI unwinder.
+ * The same module is planned for --args from its DWARF (no BPF maps), and
+ * every ENTER_ARGS record's key and function are moved onto one of its
+ * sites (chosen by the key), so the argument records are decoded: values,
+ * followed targets and member strings from the input's bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -23,10 +27,12 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "crash.h"
 #include "ctrace.h"
 #include "elf_image.h"
+#include "hook_sites.h"
 #include "fuzz_check.h"
 #include "output.h"
 #include "pattern.h"
@@ -46,6 +52,11 @@ static int spool_dirfd = -1;
 static FILE *devnull;
 static struct module unwind_mod;
 static size_t unwind_nmods;
+/* --args on the module: its entry sites' plan keys and functions */
+static struct capture *cap;
+static struct config cap_cfg = { .args = true, .string_size = 128 };
+static uint64_t *site_keys, *site_fns;
+static size_t nsites;
 
 static void load_unwind_module(void)
 {
@@ -79,6 +90,34 @@ static void load_unwind_module(void)
 #endif
 }
 
+static void plan_unwind_module(void)
+{
+	struct hook_site *s = NULL;
+	uint64_t bias = UNWIND_BASE;
+	size_t n = 0;
+	char err[256];
+
+	if (!unwind_nmods || hook_sites_find(unwind_mod.img, &s, &n, err, sizeof(err)))
+		return;
+	cap_cfg.filter = filter_new();
+	cap = cap_cfg.filter ? capture_new(&cap_cfg, NULL, NULL, false) : NULL;
+	site_keys = calloc(n ? n : 1, sizeof(*site_keys));
+	site_fns = calloc(n ? n : 1, sizeof(*site_fns));
+	FUZZ_ASSERT(cap && site_keys && site_fns, "out of memory");
+	if (unwind_mod.img->e_type != ET_DYN)
+		bias = 0;
+	capture_add_module(cap, NULL, &unwind_mod, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].kind != HOOK_ENTER || !s[i].this_fn)
+			continue;
+		site_keys[nsites] = bias + s[i].vaddr + s[i].len;
+		site_fns[nsites++] = bias + s[i].this_fn;
+	}
+	free(s);
+	fprintf(stderr, "fuzz_events: %zu entry sites, %llu planned\n", nsites,
+		(unsigned long long)capture_nplans(cap));
+}
+
 /* Spools are unnamed (O_TMPFILE) files in a directory beside the binary:
  * nothing is left behind, even by a crash. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -95,6 +134,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	free(dir);
 	load_unwind_module();
+	plan_unwind_module();
 	return 0;
 }
 
@@ -148,6 +188,16 @@ static void feed(struct trace *tr, const uint8_t *p, size_t len, bool crash_rec)
 			free(rec);
 			return;
 		}
+	}
+	if (nsites && len >= __builtin_offsetof(struct ctrace_call_args, arg) &&
+	    (((struct ctrace_hdr *)rec)->kind == CTRACE_EV_ENTER_ARGS ||
+	     ((struct ctrace_hdr *)rec)->kind == CTRACE_EV_ENTER_ARGS_SMALL)) {
+		/* the small record has the same head */
+		struct ctrace_call_args *e = (struct ctrace_call_args *)rec;
+		size_t k = e->key % nsites;
+
+		e->key = site_keys[k];
+		e->c.fn = site_fns[k];
 	}
 	trace_on_event(tr, rec, len);
 	free(rec);
@@ -251,6 +301,8 @@ static void write_document(struct trace *tr, struct filter *flt, const struct si
 	FUZZ_ASSERT(rc == 0, "output_write failed");
 	fclose(o.f);
 	check_document(doc, len);
+	if (getenv("FUZZ_EVENTS_DUMP")) /* replaying one input: see what it made */
+		fwrite(doc, 1, len, saved);
 	free(doc);
 }
 
@@ -289,7 +341,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2)
 		FUZZ_ASSERT(!filter_add(flt, "*", true, err, sizeof(err)), "filter: %s", err);
 	sym = symbolizer_new(FAKE_PID, flt);
+	if (unwind_nmods)
+		symbolizer_add_module(sym, &unwind_mod);
 	trace_init(&tr, FAKE_PID, sym, data[0] & 1, T0, spool_dirfd);
+	tr.capture = cap;
 	for (size_t i = 1; size - i >= 2;) {
 		uint16_t h = (uint16_t)(data[i] | data[i + 1] << 8);
 		size_t len = h & 0x7fff;

@@ -15,7 +15,7 @@ import struct
 import subprocess
 import sys
 
-ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND, MUNMAP, \
+ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND, _RESERVED, \
     FORK, EXEC, DLSTATE, SWITCH = range(1, 15)
 UNSEEN = 1 << 32  # CTRACE_SWITCH_UNSEEN
 MAIN = 0x7ffffff0  # the harness's FAKE_PID; process ids are mapped into FAKE_PID + 0..7
@@ -48,9 +48,18 @@ def arg_cap(val, tgt=b"", val_err=0, tgt_err=1):
         val.ljust(128, b"\0") + tgt.ljust(264, b"\0")
 
 
-def enter_args(tid, ts, fn, depth, key, caps):
-    # only nargs entries are sent
-    return call(ENTER_ARGS, tid, ts, fn, depth) + struct.pack("<QII", key, len(caps), 0) + b"".join(caps)
+def mstr_cap(s, err=0):
+    return struct.pack("<iI", err, len(s)) + s.ljust(264, b"\0")
+
+
+def enter_args(tid, ts, fn, depth, key, caps, mstrs=()):
+    # only nargs entries are sent, unless there are member strings: then all
+    # six, and the member strings
+    r = call(ENTER_ARGS, tid, ts, fn, depth) + struct.pack("<QII", key, len(caps), len(mstrs)) + \
+        b"".join(caps)
+    if mstrs:
+        r += arg_cap(b"") * (6 - len(caps)) + b"".join(mstrs)
+    return r
 
 
 def enter_small(tid, ts, fn, depth, key, vals):
@@ -181,6 +190,15 @@ def args():
                          arg_cap(struct.pack("<i", -5)),
                          arg_cap(b"", val_err=-14)]))
     r += [call(EXIT, 60, 3, F["parse"], 2), retval(60, 4, F["parse"], 42)]
+    # a struct behind a pointer, with char * members read at the probe;
+    # fuzz_events puts an ENTER_ARGS on the entry site (key % sites) of its
+    # module (corpus/fuzz_elf/args-O2-g): 14 is walk(const node_t *n, ...),
+    # whose node's name is the member string
+    node = struct.pack("<QQ", 0x7ffd0100, 0x7ffd0200)
+    r.append(enter_args(60, 4, F["parse"], 2, 14,
+                        [arg_cap(struct.pack("<Q", 0x7ffd0000), node, tgt_err=0)],
+                        [mstr_cap(b"caf\xe9\0"), mstr_cap(b"", -14)]))
+    r += [call(EXIT, 60, 4, F["parse"], 2)]
     r += [enter_small(60, 5, F["lex"], 2, key + 0x40, [struct.pack("<q", 7), struct.pack("<d", 2.5)]),
           call(EXIT, 60, 6, F["lex"], 2), retval(60, 7, F["lex"], 1, 2)]
     r += [call(EXIT, 60, 8, F["main"], 1)]

@@ -173,3 +173,86 @@ def test_cxx_this_references_members(build, trace, opt):
         assert sargs["v"]["value"]["x"] == 2   # read at entry, before scale changed it
         assert args["this"]["value"] == {"x": 2, "y": 3}
     assert scale["return_value"]["value"] == 14
+
+
+def expected_member_string(truth):
+    """what the trace shows for a char * member, from what strmembers.c printed
+    (its bytes, non-ASCII ones as \\u00XX): cut at --string-size (128), invalid
+    UTF-8 replaced"""
+    addr, raw = int(truth["address"], 16), truth["value"]
+    if raw is None:
+        return {"value": None, "address": "0x0"}
+    if raw == "<bad pointer>":
+        return {"value": None, "address": hex(addr),
+                "unavailable": f"cannot read the string at {hex(addr)}: Bad address"}
+    data = raw.encode("latin-1")
+    want = {"value": data[:128].decode("utf-8", errors="replace"), "address": hex(addr)}
+    if len(data) > 128:
+        want["truncated"] = True
+    return want
+
+
+def expected_members(truth):
+    """the printed ground truth, with every string member as the trace shows it"""
+    if isinstance(truth, dict) and set(truth) == {"address", "value"}:
+        return expected_member_string(truth)
+    if isinstance(truth, dict):
+        return {k: expected_members(v) for k, v in truth.items()}
+    if isinstance(truth, list):
+        return [expected_members(v) for v in truth]
+    return truth
+
+
+@pytest.mark.parametrize("probe", ["preload", "callsite"])
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_strings_in_structs(build, trace, opt, probe):
+    """char * members of a struct by value and behind the followed pointer show
+    their strings as they were at the call (strmembers.c changes them after),
+    with their addresses; NULL, unreadable, long and non-UTF-8 ones too. A
+    call's first 4 such members are read, the others say so."""
+    proc, doc = trace([build("strmembers.c", opt)], "--args", "--probe", probe)
+    assert proc.returncode == 0, proc.stderr
+    truth = ground_truth(proc.stdout)
+    nodes = nodes_by_function(doc)
+    for func, param in (("meet", "p"), ("visit", "n"), ("count", "m")):
+        assert len(nodes[func]) == len(truth[func]), func
+        for rec, node in zip(truth[func], nodes[func]):
+            (arg,) = node["arguments"]
+            assert "unavailable" not in arg, (func, arg)
+            want = expected_members(rec[param])
+            if func == "visit":
+                if want is None:
+                    assert arg["value"] is None and arg["address"] == "0x0", arg
+                    continue
+                want["next"] = hex(int(want["next"], 16))
+            if func == "count":   # five strings: the fifth is past the four read
+                fifth = want["s"][4]["s"]
+                fifth.update(value=None, unavailable="not captured: only the first 4 char * "
+                             "members of a call's arguments are read")
+                want["s"] = [w["s"] for w in want["s"]]
+            assert arg["value"] == want, (func, arg)
+    assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_strings_in_cxx_objects_and_crash_stacks(build, trace, opt):
+    """The same through `this` and a C++ reference, and in a crash's call
+    stack (the strings read at the call, kept with the open frame)."""
+    exe = build("cxxstrmembers.cc", opt)
+    for crash in (False, True):
+        proc, doc = trace([exe] + (["--crash"] if crash else []), "--args")
+        assert proc.returncode == (139 if crash else 0), proc.stderr
+        truth = ground_truth(proc.stdout)
+        nodes = nodes_by_function(doc)
+        for func, param in (("Place::visit", "this"), ("inspect", "p"), ("store", "p")):
+            if func == "store" and not crash:
+                continue
+            (rec,) = truth[func]
+            (node,) = [n for f, ns in nodes.items() if f.startswith(func + "(") for n in ns]
+            arg = node["arguments"][0]
+            assert arg["name"] == param and "unavailable" not in arg, arg
+            assert arg["value"] == expected_members(rec[param]), (func, arg)
+        if crash:
+            frame = doc["crash"]["call_stack"][0]
+            assert frame["function"].startswith("store(")
+            assert frame["arguments"][0]["value"] == expected_members(truth["store"][0]["p"])

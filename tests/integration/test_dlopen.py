@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from calltree import T, main_thread, shape
+from calltree import T, all_nodes, main_thread, shape
+from harness import wait_attached
 
 PROGS = __import__("conftest").PROGS
 
@@ -34,4 +35,104 @@ def test_dlopen_dlclose(build, trace, tmp_path, opt, probe):
     first, second = m["children"]
     assert first["children"][0]["module"] == "plugin_a.so"
     assert second["children"][0]["module"] == "plugin_b.so"
+    assert doc["metadata"]["lost_events"] == 0
+
+
+# swap_a.c and swap_b.c are the same code under other names and types: the
+# loader maps swap_b where swap_a was, each function where its twin was
+SWAP_A = {"alpha_run", "alpha_inner"}
+SWAP_B = {"beta_run", "beta_inner"}
+
+
+def swap_libs(tmp_path, opt):
+    return plugin(tmp_path, "swap_a", opt), plugin(tmp_path, "swap_b", opt)
+
+
+def printed_addresses(stdout):
+    """dlswap prints each entry point's address: the same for both"""
+    addrs = dict(line.split("=") for line in stdout.splitlines() if "=0x" in line)
+    assert addrs["alpha_run"] == addrs["beta_run"], \
+        f"swap_b was not mapped where swap_a was: {addrs}; the test proves nothing"
+    return int(addrs["beta_run"], 16)
+
+
+def lib_calls(doc):
+    """(function, module, address) of every call in the libraries, in order"""
+    return [(n["function"], n["module"], int(n["address"], 16))
+            for n in all_nodes(main_thread(doc)) if n["module"].startswith("swap_")]
+
+
+def check_swapped(calls, run_addr):
+    """swap_b's calls carry its names and module, at swap_a's addresses"""
+    seen = {f: (m, a) for f, m, a in calls}
+    assert {f for f, _, _ in calls} == SWAP_A | SWAP_B, calls
+    for f, m, a in calls:
+        assert m == ("swap_a.so" if f in SWAP_A else "swap_b.so"), (f, m)
+    assert seen["alpha_run"][1] == seen["beta_run"][1] == run_addr
+    assert seen["alpha_inner"][1] == seen["beta_inner"][1]
+
+
+@pytest.mark.parametrize("probe", ["preload", "callsite"])
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_dlclose_then_another_library_at_the_same_address(build, trace, tmp_path, opt, probe):
+    a, b = swap_libs(tmp_path, opt)
+    exe = build("dlswap.c", opt, extra=("-ldl",))
+    proc, doc = trace([exe, a, b], "--probe", probe, "--args", "--retval")
+    assert proc.returncode == 0, proc.stderr
+    run_addr = printed_addresses(proc.stdout)
+    assert [l for l in proc.stdout.splitlines() if "0x" not in l] == \
+        ["a=31", "b=3410065409", "a=61"]
+    (m,) = main_thread(doc)["root_calls"]
+    assert shape(m) == T("main", *[T("call_lib", T(f"{x}_run", T(f"{x}_inner")))
+                                   for x in ("alpha", "beta", "alpha")])
+    check_swapped(lib_calls(doc), run_addr)
+    # and their values with their own types: the plans of swap_a went with it
+    runs = [c["children"][0] for c in m["children"]]
+    values = [(r["function"], r["arguments"], r["return_value"],
+               r["children"][0]["arguments"], r["children"][0]["return_value"]) for r in runs]
+    i, u = "int", "unsigned int"
+    assert values == [
+        ("alpha_run", [{"name": "v", "type": i, "value": 10}], {"type": i, "value": 31},
+         [{"name": "v", "type": i, "value": 10}], {"type": i, "value": 29}),
+        ("beta_run", [{"name": "v", "type": u, "value": 4000000000}], {"type": u, "value": 3410065409},
+         [{"name": "v", "type": u, "value": 4000000000}], {"type": u, "value": 3410065407}),
+        ("alpha_run", [{"name": "v", "type": i, "value": 20}], {"type": i, "value": 61},
+         [{"name": "v", "type": i, "value": 20}], {"type": i, "value": 59}),
+    ]
+    assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_dlclose_then_another_library_attached(build, trace, procs, tmp_path, opt):
+    """Attached, the tracer does not stop the target: each library is probed a
+    little after its dlopen (dlswap waits before its calls), and its calls are
+    never named after the other one. The third phase, swap_a again, runs at
+    once on probes already in place, while the tracer may still hold swap_b's
+    plans at those addresses: its values are exact or say why not."""
+    a, b = swap_libs(tmp_path, opt)
+    exe = build("dlswap.c", opt, extra=("-ldl",))
+    go = tmp_path / "go"
+    p = procs.popen([exe, a, b, "20", go], stdout=subprocess.PIPE, encoding="utf-8")
+    tp, out = trace.start(["-p", p.pid, "--args"])
+    wait_attached(tp)
+    go.touch()
+    target = procs.communicate(p, timeout=30, what="dlswap")
+    assert target.returncode == 0
+    run_addr = printed_addresses(target.stdout)
+    proc, doc = trace.finish(tp, out, timeout=10)   # stops with the target
+    assert proc.returncode == 0, proc.stderr
+    calls = lib_calls(doc)
+    check_swapped(calls, run_addr)
+    # in order: swap_a, swap_b, swap_a again, every call
+    assert [f for f, _, _ in calls] == ["alpha_run", "alpha_inner"] * 20 + \
+        ["beta_run", "beta_inner"] * 20 + ["alpha_run", "alpha_inner"] * 20
+    want = {"alpha": [{"name": "v", "type": "int", "value": 10}],
+            "beta": [{"name": "v", "type": "unsigned int", "value": 4000000000}]}
+    for i, n in enumerate(n for n in all_nodes(main_thread(doc)) if n["module"].startswith("swap_")):
+        if i >= 80 and n["arguments"] is None:   # the third phase
+            assert "another library was mapped" in n["arguments_unavailable"], n
+            continue
+        args = want[n["function"].split("_")[0]] if i < 80 else \
+            [{"name": "v", "type": "int", "value": 20}]
+        assert n["arguments"] == args, (i, n)
     assert doc["metadata"]["lost_events"] == 0

@@ -120,7 +120,7 @@ static void test_ptregs(void)
 		CHECK_INT(slots[r], ctrace_ptregs_slot(r));
 	}
 	CHECK_INT(ctrace_ptregs_slot(17), -1);
-	CHECK_INT(sizeof(struct ctrace_site_plan), 256);
+	CHECK_INT(sizeof(struct ctrace_site_plan), 272);
 }
 
 /* ---- synthetic types ---- */
