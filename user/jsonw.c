@@ -191,8 +191,13 @@ void jsonw_double(FILE *f, double v)
 {
 	char b[32];
 
-	if (!isfinite(v)) {
-		fwrite_unlocked("null", 1, 4, f);
+	/* JSON has no number for these: the names gdb prints, as strings */
+	if (isnan(v)) {
+		fputs_unlocked(signbit(v) ? "\"-nan\"" : "\"nan\"", f);
+		return;
+	}
+	if (isinf(v)) {
+		fputs_unlocked(v < 0 ? "\"-inf\"" : "\"inf\"", f);
 		return;
 	}
 	/* %.17g always round-trips, but prints 0.1 as 0.10000000000000001 */

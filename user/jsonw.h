@@ -24,7 +24,8 @@ size_t jsonw_cstr(FILE *f, const char *s);
 void jsonw_u64(FILE *f, uint64_t v);
 void jsonw_i64(FILE *f, int64_t v);
 /* the shortest of %.15g/%.16g/%.17g that reads back as the same double;
- * NaN and infinities (which JSON cannot express) write null */
+ * NaN and infinities (which JSON cannot express) write the strings gdb
+ * prints: "nan", "-nan", "inf", "-inf" */
 void jsonw_double(FILE *f, double v);
 /* "0x1a2b", as a string */
 void jsonw_hex(FILE *f, uint64_t v);

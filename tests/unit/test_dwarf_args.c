@@ -292,7 +292,7 @@ static void test_format(void)
 	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":false}", "b", &t_bool, &bf, 1, NULL, 0, 0, false, NULL);
 	CHECK_ARG("{\"name\":\"f\",\"type\":\"float\",\"value\":1.5}", "f", &t_float, &fl, 4, NULL, 0, 0, false, NULL);
 	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":0.1}", "d", &t_double, &db, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":null}", "d", &t_double, &nan, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":\"nan\"}", "d", &t_double, &nan, 8, NULL, 0, 0, false, NULL);
 	CHECK_ARG("{\"name\":\"d\",\"type\":\"long double\",\"value\":2.5}", "d", &t_ldouble, &ld, 16, NULL, 0, 0, false, NULL);
 	CHECK_ARG("{\"name\":\"h\",\"type\":\"_Float16\",\"value\":1.5}", "h", &t_half, &half, 2, NULL, 0, 0, false, NULL);
 	CHECK_ARG("{\"name\":\"z\",\"type\":\"complex double\",\"value\":[1.5,-2]}", "z", &t_cdouble, cplx, 16, NULL, 0, 0, false, NULL);
