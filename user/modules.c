@@ -167,12 +167,8 @@ bool modules_hooks_mapped(struct symbolizer *sym)
 	return false;
 }
 
-/* The C library's setjmp/longjmp and ucontext functions: a jump skips the
- * exit hooks of the frames it leaves, and the depth at its setjmp says
- * which survive; a context switch moves the thread to another stack (the
- * BPF side, on_setjmp/on_longjmp/on_context). Probed in every process,
- * whether or not its own code imports them: an embedded library may jump
- * over our callbacks. */
+/* One link of prog on the entries of the functions named (those m has,
+ * each address once), cookies[i] for names[i]; 0, or -1 */
 static int attach_named(struct probes *pr, const struct module *m, struct bpf_program *prog,
 			const char *const *names, const uint64_t *cookies, size_t n)
 {
@@ -201,6 +197,12 @@ static int attach_named(struct probes *pr, const struct module *m, struct bpf_pr
 	return 0;
 }
 
+/* The C library's setjmp/longjmp and ucontext functions: a jump skips the
+ * exit hooks of the frames it leaves, and the depth at its setjmp says
+ * which survive; a context switch moves the thread to another stack (the
+ * BPF side, on_setjmp/on_longjmp/on_context). Probed in every process,
+ * whether or not its own code imports them: an embedded library may jump
+ * over our callbacks. */
 static int watch_jumps_in(struct probes *pr, const struct module *m)
 {
 	static const char *const set[] = { "__sigsetjmp" };
