@@ -10,6 +10,7 @@ left by longjmp or still running when the thread or process ended.
 import collections
 import re
 import struct
+import subprocess
 from pathlib import Path
 
 MAGIC = 0x53544e554f434354
@@ -127,6 +128,32 @@ def describe(node):
     return f"{node['function']} [{node['start_ns']}, {node['end_ns']}]: {node['partial_reason']}"
 
 
+def symbolizer(doc):
+    """address -> name for the differences: the names the trace gives, else the
+    executable's symbols (nm), placed by a traced function of it."""
+    names, base = {}, None
+    exe = doc["metadata"]["executable"]
+    for tree in doc["call_trees"].values():
+        for n in counts_walk(tree["root_calls"]):
+            if n["address"] is not None:
+                names[int(n["address"], 16)] = n["function"]
+    syms = {}
+    out = subprocess.run(["nm", "-C", "--defined-only", exe], capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in "Tt":
+            syms.setdefault(parts[2], int(parts[0], 16))
+    for addr, name in names.items():
+        if name in syms:
+            base = addr - syms[name]
+            break
+    if base is not None:
+        for name, off in syms.items():
+            names.setdefault(base + off, name)
+    return lambda addr: names.get(addr, hex(addr))
+
+
 def compare(doc, truth):
     """The differences between a trace and the hooks' counts, as readable
     lines ([] when they agree), and the number of calls compared."""
@@ -138,6 +165,7 @@ def compare(doc, truth):
         diffs.append(f"thread {key}: in the trace ({trees[key]['total_calls']} calls), "
                      f"not seen by the hooks")
     compared = 0
+    name = None
     for key in sorted(truth):
         th = truth[key]
         if key not in trees:
@@ -147,7 +175,7 @@ def compare(doc, truth):
         tree = trees[key]
         if tree["pid"] != th.pid:
             diffs.append(f"thread {key}: pid {tree['pid']} in the trace, {th.pid} in truth")
-        got, names, untrue = trace_counts(tree)
+        got, _, untrue = trace_counts(tree)
         if untrue:
             reasons = collections.Counter(n["partial_reason"] for n in untrue)
             diffs.append(f"thread {key}: {len(untrue)} partial nodes for no true reason "
@@ -163,7 +191,8 @@ def compare(doc, truth):
             want = th.counts.get(addr, [0, 0])
             have = got.get(addr, [0, 0])
             if want != have:
-                diffs.append(f"thread {key}: {names.get(addr, hex(addr))}: entries/exits "
+                name = name or symbolizer(doc)
+                diffs.append(f"thread {key}: {name(addr)}: entries/exits "
                              f"{have[0]}/{have[1]} traced, {want[0]}/{want[1]} real")
         compared += th.calls
     return diffs, compared
