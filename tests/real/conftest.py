@@ -69,7 +69,8 @@ def counted(trace, real_build, tmp_path):
         env = dict(os.environ if env is None else env,
                    LD_PRELOAD=str(real_build / "libcount-hooks.so"), CTRACE_COUNTS=str(prefix))
         # the trace's invariants are checked by counts.check, with the rest
-        proc, doc = trace(argv, "--probe", "callsite", *opts, env=env, cwd=cwd,
+        # a 64M ring buffer: room for bursts on a loaded 2-vCPU CI machine
+        proc, doc = trace(argv, "--probe", "callsite", "-b", "64M", *opts, env=env, cwd=cwd,
                           timeout=timeout, invariants=False)
         assert doc is not None, f"no trace: {proc.stderr[-3000:]}"
         return proc, doc, counts.load(prefix)
@@ -82,3 +83,5 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"real programs: {sum(counts.COMPARED)} calls compared with the counting hooks "
             f"in the {len(counts.COMPARED)} traced runs that matched exactly")
+    for line in counts.SUMMARY:
+        terminalreporter.write_line(line)

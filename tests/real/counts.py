@@ -224,3 +224,4 @@ def check(doc, truth, min_calls):
 
 
 COMPARED = []   # calls compared by each passing check, for the session summary
+SUMMARY = []    # more lines for it

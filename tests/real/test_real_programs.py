@@ -158,5 +158,6 @@ def test_lua_args_match_gdb(trace, real_build, procs, tmp_path):
     assert got["compared"] >= 5000, got["compared"]
     # math.huge, pushed when the math library opens: the only non-finite one
     assert got["non_finite_null"] == ["lua_pushnumber#1(n): gdb: inf"], got["non_finite_null"]
-    print(f"lua arguments: {got['compared']} values equal to gdb's, "
-          f"{got['unavailable']} unavailable, {len(got['non_finite_null'])} inf shown as null")
+    counts.SUMMARY.append(f"lua arguments: {got['compared']} values equal to gdb's, "
+                          f"{got['unavailable']} unavailable, "
+                          f"{len(got['non_finite_null'])} inf shown as null")
