@@ -128,6 +128,13 @@ def describe(node):
     return f"{node['function']} [{node['start_ns']}, {node['end_ns']}]: {node['partial_reason']}"
 
 
+def restricted(th, keep):
+    """th with only the functions keep(address) accepts."""
+    out = Thread(th.pid, th.image, th.tid, th.seq)
+    out.counts = {a: c for a, c in th.counts.items() if keep(a)}
+    return out
+
+
 def symbolizer(doc):
     """address -> name for the differences: the names the trace gives, else the
     executable's symbols (nm), placed by a traced function of it."""
@@ -154,10 +161,15 @@ def symbolizer(doc):
     return lambda addr: names.get(addr, hex(addr))
 
 
-def compare(doc, truth):
+def compare(doc, truth, selected=None):
     """The differences between a trace and the hooks' counts, as readable
-    lines ([] when they agree), and the number of calls compared."""
+    lines ([] when they agree), and the number of calls compared. selected(name),
+    for a trace made with filters: the functions the hooks' counts are held to
+    (the others must not be in the trace at all)."""
     diffs = []
+    if selected is not None:
+        name = symbolizer(doc)
+        truth = {key: restricted(th, lambda a: selected(name(a))) for key, th in truth.items()}
     trees = doc["call_trees"]
     for key in sorted(set(trees) - set(truth)):
         if not trees[key]["root_calls"] and not trees[key]["total_calls"]:
@@ -167,6 +179,8 @@ def compare(doc, truth):
     compared = 0
     name = None
     for key in sorted(truth):
+        if selected is not None and not truth[key].calls and key not in trees:
+            continue   # a thread that made no selected call
         th = truth[key]
         if key not in trees:
             if th.calls:
@@ -198,7 +212,7 @@ def compare(doc, truth):
     return diffs, compared
 
 
-def check(doc, truth, min_calls):
+def check(doc, truth, min_calls, selected=None):
     """Every difference between the trace and the truth, and the trace's own
     invariants (children inside their parents in time, ...): fails with all
     of them listed. Returns the number of calls compared."""
@@ -209,7 +223,7 @@ def check(doc, truth, min_calls):
         problems.append(f"lost_events {md['lost_events']}")
     if md.get("resyncs", 0) != 0:
         problems.append(f"resyncs {md['resyncs']}")
-    diffs, compared = compare(doc, truth)
+    diffs, compared = compare(doc, truth, selected)
     problems += diffs
     try:
         calltree.check_invariants(doc)

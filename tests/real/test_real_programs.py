@@ -5,6 +5,7 @@ no node may be partial for a reason that is not true (events lost, a
 resynchronisation), children lie inside their parents in time, and nothing is
 lost (counts.check). Plus one comparison of captured arguments with gdb's.
 """
+import fnmatch
 import json
 import subprocess
 from pathlib import Path
@@ -29,6 +30,23 @@ def test_lua_errors(counted, real_build, opt):
     assert proc.stdout.split() == ["caught", "100"], proc.stdout
     assert doc["metadata"]["threads"] == 1
     counts.check(doc, truth, min_calls=100_000)
+
+
+# the error machinery, the table and string internals, and the C API
+LUA_FILTERS = ["luaD_*", "luaG_*", "luaH_*", "luaS_*", "lua_*"]
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-O0"])
+def test_lua_errors_filtered(counted, real_build, opt):
+    """The same errors traced with -F: only the selected functions are probed
+    (callsite mode), and their counts must still be exact."""
+    opts = [o for f in LUA_FILTERS for o in ("-F", f)]
+    proc, doc, truth = counted([real_build / f"lua{opt}" / "lua", SCRIPTS / "lua_errors.lua",
+                                120, 20], *opts)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["caught", "100"], proc.stdout
+    counts.check(doc, truth, min_calls=20_000,
+                 selected=lambda name: any(fnmatch.fnmatchcase(name, f) for f in LUA_FILTERS))
 
 
 def test_lua_workload(counted, real_build):
