@@ -19,18 +19,23 @@ FLAGS="-g -finstrument-functions"
 
 log() { echo "build.sh: $*" >&2; }
 
-# fetch PKG: the unpacked source directory of PKG, fetched when absent
+# fetch PKG: the unpacked source directory of PKG, fetched when absent (into
+# a scratch directory first, so an interrupted fetch leaves nothing half done)
 fetch() {
 	dir=$(find "$OUT/src" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
 	if [ -z "$dir" ]; then
 		log "apt-get source $1"
-		if ! (cd "$OUT/src" && apt-get source -qq "$1" >"$OUT/src/$1.log" 2>&1); then
-			cat "$OUT/src/$1.log" >&2
+		tmp=$OUT/src/.fetch-$1
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		if ! (cd "$tmp" && apt-get source -qq "$1" >"$tmp.log" 2>&1); then
+			cat "$tmp.log" >&2
 			log "cannot fetch the source package $1"
 			exit 3
 		fi
-		dir=$(find "$OUT/src" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
+		dir=$(find "$tmp" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
 		[ -n "$dir" ] || { log "apt-get source $1 unpacked nothing"; exit 3; }
+		mv "$dir" "$OUT/src/" && rm -rf "$tmp" "$tmp.log"
+		dir=$OUT/src/$(basename "$dir")
 	fi
 	echo "$dir"
 }
@@ -42,19 +47,24 @@ fresh() {
 
 # the lua interpreter alone: every src/*.c but the compiler luac.c
 build_lua() {   # OPT
+	opt=$1
 	src=$(fetch lua5.4)/src
-	dst=$OUT/lua$1
-	stamp="lua $1 $FLAGS seed0"
+	dst=$OUT/lua$opt
+	stamp="lua $opt $FLAGS seed0"
 	fresh "$dst" "$stamp" && return 0
-	log "lua $1"
+	log "lua $opt"
 	rm -rf "$dst" && mkdir -p "$dst"
 	# Debian's luaconf.h patch includes a header its rules generate
 	echo "#define DEB_HOST_MULTIARCH \"$(gcc -print-multiarch)\"" >"$dst/lua5.4-deb-multiarch.h"
-	# a fixed string hash seed (lstate.c mixes in the time): two runs of a script
-	# make the same calls, for the gdb comparison
-	# shellcheck disable=SC2046
-	gcc -std=gnu99 $1 $FLAGS -I"$dst" '-Dluai_makeseed(L)=0' -DLUA_COMPAT_5_3 -DLUA_USE_LINUX -o "$dst/lua" \
-		$(ls "$src"/*.c | grep -v '/luac\.c$') -Wl,-E -lm -ldl
+	set --
+	for c in "$src"/*.c; do
+		[ "${c##*/}" = luac.c ] || set -- "$@" "$c"
+	done
+	# a fixed string hash seed (lstate.c mixes in the time): two runs of a
+	# script make the same calls, for the gdb comparison
+	# shellcheck disable=SC2086 # $opt and $FLAGS are lists of options
+	gcc -std=gnu99 $opt $FLAGS -I"$dst" '-Dluai_makeseed(L)=0' -DLUA_COMPAT_5_3 -DLUA_USE_LINUX \
+		-o "$dst/lua" "$@" -Wl,-E -lm -ldl
 	echo "$stamp" >"$dst/.stamp"
 }
 
