@@ -31,7 +31,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PYTEST    ?= /usr/bin/python3 -m pytest
 
-.PHONY: all clean install setup demo test unit integration sanitize fuzz bench
+.PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real
 all: $(TOOL) $(HOOKS_LIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
@@ -64,6 +64,13 @@ unit: $(UNIT_BIN)
 integration: all
 	CTRACE_BPF=$(abspath $(TOOL)) $(PYTEST) -v -p no:cacheprovider tests/integration
 
+# Real programs from Debian source packages (lua, leveldb, dash), built into
+# $(BUILD)/real with their fetched sources cached there (tests/real/build.sh),
+# each compared with counting hooks that observe the same run
+test-real: all
+	CTRACE_BPF=$(abspath $(TOOL)) CTRACE_REAL_BUILD=$(abspath $(BUILD))/real \
+		$(PYTEST) -v -p no:cacheprovider tests/real
+
 # The same suites against an AddressSanitizer + UBSan build of the loader:
 # target-controlled bytes (ELF, strings) are untrusted input.
 sanitize:
@@ -77,7 +84,7 @@ FUZZ_SECONDS ?= 20
 fuzz: all
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: all unit fuzz integration sanitize
+test: all unit fuzz integration test-real sanitize
 
 setup:
 	./tools/setup.sh

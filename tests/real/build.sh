@@ -1,0 +1,111 @@
+#!/bin/sh
+# Builds the real-program tier's targets from Debian source packages, with
+# -finstrument-functions -g, into OUT (default build/real):
+#     OUT/lua-O2/lua  OUT/lua-O0/lua   lua5.4 (errors unwind with _longjmp)
+#     OUT/leveldb-O2/db_bench          leveldb (C++, threads)
+#     OUT/dash-O2/dash                 dash (forks; errors unwind with longjmp)
+#     OUT/libcount-hooks.so            the counting hooks (count_hooks.c)
+# Sources are fetched once with `apt-get source` into OUT/src and reused; a
+# target is rebuilt only when its flags change (a stamp file holds them).
+# Exit status: 0 built, 3 a source package could not be fetched (no deb-src
+# line, no network: tools/setup.sh adds the lines), 1 anything else.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$HERE/../../build/real}
+mkdir -p "$OUT/src"
+OUT=$(cd "$OUT" && pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+FLAGS="-g -finstrument-functions"
+
+log() { echo "build.sh: $*" >&2; }
+
+# fetch PKG: the unpacked source directory of PKG, fetched when absent (into
+# a scratch directory first, so an interrupted fetch leaves nothing half done)
+fetch() {
+	dir=$(find "$OUT/src" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
+	if [ -z "$dir" ]; then
+		log "apt-get source $1"
+		tmp=$OUT/src/.fetch-$1
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		if ! (cd "$tmp" && apt-get source -qq "$1" >"$tmp.log" 2>&1); then
+			cat "$tmp.log" >&2
+			log "cannot fetch the source package $1"
+			exit 3
+		fi
+		dir=$(find "$tmp" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
+		[ -n "$dir" ] || { log "apt-get source $1 unpacked nothing"; exit 3; }
+		mv "$dir" "$OUT/src/" && rm -rf "$tmp" "$tmp.log"
+		dir=$OUT/src/$(basename "$dir")
+	fi
+	echo "$dir"
+}
+
+# fresh DIR STAMP: true when DIR was built with exactly STAMP
+fresh() {
+	[ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]
+}
+
+# the lua interpreter alone: every src/*.c but the compiler luac.c
+build_lua() {   # OPT
+	opt=$1
+	src=$(fetch lua5.4)/src
+	dst=$OUT/lua$opt
+	stamp="lua $opt $FLAGS seed0"
+	fresh "$dst" "$stamp" && return 0
+	log "lua $opt"
+	rm -rf "$dst" && mkdir -p "$dst"
+	# Debian's luaconf.h patch includes a header its rules generate
+	echo "#define DEB_HOST_MULTIARCH \"$(gcc -print-multiarch)\"" >"$dst/lua5.4-deb-multiarch.h"
+	set --
+	for c in "$src"/*.c; do
+		[ "${c##*/}" = luac.c ] || set -- "$@" "$c"
+	done
+	# a fixed string hash seed (lstate.c mixes in the time): two runs of a
+	# script make the same calls, for the gdb comparison
+	# shellcheck disable=SC2086 # $opt and $FLAGS are lists of options
+	gcc -std=gnu99 $opt $FLAGS -I"$dst" '-Dluai_makeseed(L)=0' -DLUA_COMPAT_5_3 -DLUA_USE_LINUX \
+		-o "$dst/lua" "$@" -Wl,-E -lm -ldl
+	echo "$stamp" >"$dst/.stamp"
+}
+
+build_leveldb() {   # OPT
+	src=$(fetch leveldb)
+	dst=$OUT/leveldb$1
+	stamp="leveldb $1 $FLAGS"
+	fresh "$dst" "$stamp" && return 0
+	log "leveldb $1 (db_bench)"
+	rm -rf "$dst" && mkdir -p "$dst"
+	cmake -S "$src" -B "$dst/cmake" -DCMAKE_BUILD_TYPE=None \
+		-DCMAKE_C_FLAGS="$1 $FLAGS" -DCMAKE_CXX_FLAGS="$1 $FLAGS" \
+		-DLEVELDB_BUILD_TESTS=OFF -DLEVELDB_BUILD_BENCHMARKS=ON -DLEVELDB_INSTALL=OFF \
+		-DBUILD_SHARED_LIBS=OFF >"$dst/cmake.log" 2>&1 || { cat "$dst/cmake.log" >&2; return 1; }
+	cmake --build "$dst/cmake" -j "$JOBS" --target db_bench >"$dst/build.log" 2>&1 ||
+		{ tail -n 50 "$dst/build.log" >&2; return 1; }
+	cp "$dst/cmake/db_bench" "$dst/db_bench"
+	echo "$stamp" >"$dst/.stamp"
+}
+
+build_dash() {   # OPT
+	src=$(fetch dash)
+	dst=$OUT/dash$1
+	stamp="dash $1 $FLAGS"
+	fresh "$dst" "$stamp" && return 0
+	log "dash $1"
+	rm -rf "$dst" && mkdir -p "$dst/obj"
+	# Debian's patches change configure.ac and src/Makefile.am (privmode adds priv.c)
+	[ -f "$src/.autoreconf" ] || { (cd "$src" && autoreconf -fi >/dev/null 2>&1) &&
+		touch "$src/.autoreconf"; } || { log "autoreconf failed in $src"; return 1; }
+	(cd "$dst/obj" && "$src/configure" -q CFLAGS="$1 $FLAGS" \
+		--disable-fnmatch --disable-lineno --disable-glob >../configure.log 2>&1 &&
+		make -j "$JOBS" >../build.log 2>&1) ||
+		{ tail -n 50 "$dst/configure.log" "$dst/build.log" >&2; return 1; }
+	cp "$dst/obj/src/dash" "$dst/dash"
+	echo "$stamp" >"$dst/.stamp"
+}
+
+gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$OUT/libcount-hooks.so" "$HERE/count_hooks.c"
+build_lua -O2
+build_lua -O0
+build_dash -O2
+build_leveldb -O2
+log "all built in $OUT"

@@ -1,0 +1,181 @@
+"""Real programs from Debian source packages, traced by ctrace-bpf while the
+counting hooks count the same run: per thread (per process for forks) and per
+function, the entries and exits the trace shows must be exactly the real ones,
+no node may be partial for a reason that is not true (events lost, a
+resynchronisation), children lie inside their parents in time, and nothing is
+lost (counts.check). Plus one comparison of captured arguments with gdb's.
+"""
+import fnmatch
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import counts
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+# ---- lua: errors leave deep C recursion by _longjmp ---------------------------
+
+@pytest.mark.parametrize("opt", ["-O2", "-O0"])
+def test_lua_errors(counted, real_build, opt):
+    """pcall inside pcall 120 deep, errors re-raised every third level, errors
+    from metamethods, sort comparators, gsub callbacks and coroutines: each
+    error() is a _longjmp over the C frames above the nearest pcall."""
+    proc, doc, truth = counted([real_build / f"lua{opt}" / "lua", SCRIPTS / "lua_errors.lua",
+                                120, 20])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["caught", "100"], proc.stdout
+    assert doc["metadata"]["threads"] == 1
+    counts.check(doc, truth, min_calls=100_000)
+
+
+# the error machinery, the table and string internals, and the C API
+LUA_FILTERS = ["luaD_*", "luaG_*", "luaH_*", "luaS_*", "lua_*"]
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-O0"])
+def test_lua_errors_filtered(counted, real_build, opt):
+    """The same errors traced with -F: only the selected functions are probed
+    (callsite mode), and their counts must still be exact."""
+    opts = [o for f in LUA_FILTERS for o in ("-F", f)]
+    proc, doc, truth = counted([real_build / f"lua{opt}" / "lua", SCRIPTS / "lua_errors.lua",
+                                120, 20], *opts)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["caught", "100"], proc.stdout
+    counts.check(doc, truth, min_calls=20_000,
+                 selected=lambda name: any(fnmatch.fnmatchcase(name, f) for f in LUA_FILTERS))
+
+
+def test_lua_workload(counted, real_build):
+    """No error at all: calls, tables, strings, sort, the collector."""
+    proc, doc, truth = counted([real_build / "lua-O2" / "lua", SCRIPTS / "lua_work.lua", 14])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["fib", "377", "items", "700", "digits", "3500",
+                                   "tables", "280"], proc.stdout
+    counts.check(doc, truth, min_calls=100_000)
+
+
+# ---- leveldb: a multi-threaded C++ program ----------------------------------------
+
+@pytest.fixture
+def leveldb_db(real_build, procs, tmp_path):
+    """A small database, written and compacted untraced (so the traced run
+    opens it without replaying a log)."""
+    db = tmp_path / "db"
+    res = procs.run([real_build / "leveldb-O2" / "db_bench", "--benchmarks=fillseq,compact",
+                     "--num=1000", f"--db={db}"], timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return db
+
+
+def test_leveldb_threads(counted, real_build, leveldb_db):
+    """db_bench reading and seeking from 4 threads at once (each benchmark
+    starts 4 new ones), C++ templates and all: every instrumented inline
+    function of the standard library is a call too."""
+    proc, doc, truth = counted([real_build / "leveldb-O2" / "db_bench", "--use_existing_db=1",
+                                "--benchmarks=readrandom,seekrandom", "--num=1000",
+                                "--reads=50", "--threads=4", f"--db={leveldb_db}"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "readrandom" in proc.stdout and "seekrandom" in proc.stdout, proc.stdout
+    assert doc["metadata"]["threads"] >= 9, sorted(doc["call_trees"])
+    counts.check(doc, truth, min_calls=200_000)
+
+
+# ---- dash: forks, and errors by longjmp in parent and children -------------------
+
+DASH_OUTPUT = """subst 20
+5
+subshell status 3
+pipe 7
+unset error 2
+param error 2
+syntax error 2
+nested inner 4
+1
+2
+3
+background done
+external 0
+caught in parent
+caught syntax in parent
+end
+"""
+
+
+def test_dash_forks(counted, real_build):
+    """Command substitution, subshells, pipelines, background jobs, an
+    external command, errors (dash's exraise: longjmp) in subshells and in the
+    parent: every process compared with its own counts (--follow-forks)."""
+    proc, doc, truth = counted([real_build / "dash-O2" / "dash", SCRIPTS / "dash_forks.sh"],
+                               "--follow-forks")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # background jobs print in any order
+    assert sorted(proc.stdout.splitlines()) == sorted(DASH_OUTPUT.splitlines()), proc.stdout
+    pids = {th.pid for th in truth.values()}
+    assert len(pids) >= 12, f"only {len(pids)} processes counted"
+    assert {p["pid"] for p in doc["metadata"]["processes"]} >= pids
+    counts.check(doc, truth, min_calls=10_000)
+
+
+# ---- arguments against gdb ------------------------------------------------------------
+
+# Functions of lua (at -O0) whose arguments cover int, unsigned, size_t,
+# lua_Integer, double, char * and pointers to structs the tracer follows.
+GDB_FUNCS = ["luaH_resize", "luaS_newlstr", "lua_settop", "luaH_getint", "lua_pushnumber",
+             "luaV_mod", "luaL_checklstring", "luaD_throw", "luaG_errormsg"]
+GDB_CALLS = 100   # compared per function
+
+
+def calls_with_arguments(doc):
+    """{function: [arguments of each call in entry order]} of a one-thread trace."""
+    (tree,) = doc["call_trees"].values()
+    nodes = [n for n in counts.counts_walk(tree["root_calls"]) if "arguments" in n]
+    nodes.sort(key=lambda n: n["start_ns"])
+    out = {}
+    for n in nodes:
+        out.setdefault(n["function"], []).append(n["arguments"])
+    return out
+
+
+def test_lua_args_match_gdb(trace, real_build, procs, tmp_path):
+    """The same lua run twice, without address randomisation and with the same
+    environment, so both make the same calls at the same addresses: once traced
+    with --args, once under gdb stopping in each function. Every value the
+    tracer shows must be gdb's; "unavailable" is allowed, wrong is not."""
+    if subprocess.run(["which", "gdb"], capture_output=True).returncode != 0:
+        pytest.fail("gdb is not installed (tools/setup.sh installs it)")
+    lua = real_build / "lua-O0" / "lua"
+    argv = [lua, SCRIPTS / "lua_errors.lua", 30, 4]
+    env = {"PATH": "/usr/bin:/bin"}
+    opts = ["-a", "--probe", "callsite"]
+    for f in GDB_FUNCS:
+        opts += ["-F", f, "--capture", f]
+    out = trace.output()
+    res = procs.run(["setarch", "x86_64", "-R", *trace.command(out, opts, argv)], env=env,
+                    timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    doc = trace.result(out, invariants=True)
+    want = {f: calls[:GDB_CALLS] for f, calls in calls_with_arguments(doc).items()}
+    assert set(want) == set(GDB_FUNCS), sorted(want)
+
+    expected, result = tmp_path / "expected.json", tmp_path / "gdb.json"
+    expected.write_text(json.dumps(want))
+    gdb_env = dict(env, CTRACE_GDB_EXPECTED=str(expected), CTRACE_GDB_RESULT=str(result))
+    res = procs.run(["gdb", "-q", "-batch", "-nx", "-x", Path(__file__).parent / "gdb_args.py",
+                     "--args", *argv], env=gdb_env, timeout=300)
+    assert result.exists(), f"gdb failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    got = json.loads(result.read_text())
+    assert got["hits"] == {f: len(c) for f, c in want.items()}, \
+        "gdb stopped a different number of times: the two runs differ"
+    wrong = got["wrong"]
+    assert not wrong, f"{len(wrong)} wrong of {got['compared'] + len(wrong)} values " \
+        f"({got['unavailable']} unavailable):\n" + "\n".join(wrong[:40])
+    assert got["compared"] >= 5000, got["compared"]
+    # math.huge, pushed when the math library opens: the only non-finite one
+    assert got["non_finite_null"] == ["lua_pushnumber#1(n): gdb: inf"], got["non_finite_null"]
+    counts.SUMMARY.append(f"lua arguments: {got['compared']} values equal to gdb's, "
+                          f"{got['unavailable']} unavailable, "
+                          f"{len(got['non_finite_null'])} inf shown as null")
