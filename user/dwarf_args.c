@@ -1845,3 +1845,50 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 	fill_plan(plan, &ps, &spec, s->size, deref_max);
 	return 0;
 }
+
+/* ---- which function a hook call belongs to ---- */
+
+/* a function's symbol name: its linkage name (C++), else its name */
+static const char *link_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+	const char *n = NULL;
+
+	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a))
+		n = dwarf_formstring(&a);
+	return n ? n : dwarf_diename(d) ? dwarf_diename(d) : (dwarf_attr_integrate(d, DW_AT_name, &a) ?
+							       dwarf_formstring(&a) : NULL);
+}
+
+int dwarf_pc_owner(struct dwarf_ctx *c, uint64_t pc, uint64_t *origin, const char **name,
+		   bool *inlined)
+{
+	struct scopes s;
+	Dwarf_Die sub, *d = &sub;
+
+	if (!find_func(c, pc, &sub))
+		return -ENOENT;
+	descend(&sub, pc, &s);
+	*inlined = false;
+	for (int i = s.n - 1; i > 0; i--) {
+		if (dwarf_tag(&s.d[i]) == DW_TAG_inlined_subroutine) {
+			d = &s.d[i];
+			*inlined = true;
+			break;
+		}
+	}
+	*origin = origin_key(c, d);
+	*name = link_name(d);
+	return 0;
+}
+
+void dwarf_each_concrete(struct dwarf_ctx *c, void (*cb)(void *arg, uint64_t origin, uint64_t lo),
+			 void *arg)
+{
+	Dwarf_Die d;
+
+	for (size_t i = 0; i < c->nfuncs; i++)
+		if (dwarf_offdie(c->dbg, c->funcs[i].die, &d))
+			cb(arg, origin_key(c, &d), c->funcs[i].lo);
+}

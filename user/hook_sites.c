@@ -801,6 +801,8 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 		if (w == 0 || sc.sites[w - 1].vaddr != sc.sites[i].vaddr)
 			sc.sites[w++] = sc.sites[i];
 	sc.nsites = w;
+	for (size_t i = 0; i < sc.nsites; i++)
+		sc.sites[i].proof = sc.sites[i].this_fn ? SITE_BY_DECODER : 0;
 	if (sc.undecoded)
 		elf_errf(err, errlen, 0, img->path,
 		    "%zu function(s) not fully decoded, rest of each skipped (first: %s at 0x%llx)",

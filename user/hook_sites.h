@@ -22,7 +22,11 @@ struct hook_site {
 	uint8_t  len;         /* instruction length */
 	bool     direct;      /* true: rel32/rel8 branch, emulated by the kernel (cheap);
 			       * false: indirect through the GOT (-fno-plt), single-stepped */
+	uint8_t  proof;       /* SITE_BY_*: what proved this_fn (site_owner.h) */
+	uint64_t dwarf_fn;    /* this_fn as DWARF tells (site_owners), 0: not known */
 };
+
+enum { SITE_BY_DECODER = 1, SITE_BY_DWARF = 2 };
 
 /* Decodes every function of img (in executable sections) with Capstone and
  * returns the branches to the hooks, sorted by vaddr, in *out (free() it).

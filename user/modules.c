@@ -6,13 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include "capture.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
+#include "demangle.h"
 #include "elf_image.h"
 #include "log.h"
 #include "modules.h"
+#include "pattern.h"
 #include "probes.h"
 #include "symbolize.h"
 #include "uprobe_multi.h"
@@ -153,6 +157,55 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 			capture_add_module(c, pr, &m[i], gen);
 	}
 	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
+}
+
+/* one module's selected functions, at their runtime addresses */
+static int select_module(struct probes *pr, const struct module *m, unsigned gen)
+{
+	const struct elf_image *img = m->img;
+	int fd = bpf_map__fd(pr->skel->maps.selected);
+	uint64_t bias = 0, vaddr;
+	size_t n = 0;
+	__u8 one = 1;
+
+	if (img->e_type == ET_DYN && !elf_offset_to_vaddr(img, m->offset, &vaddr))
+		bias = m->start - vaddr;
+	for (size_t i = 0; i < img->nsyms; i++) {
+		const struct elf_sym *s = &img->syms[i];
+		char *dm = demangle(s->name);
+		bool ok = filter_allows(pr->filter, s->name, dm ? dm : s->name);
+		__u64 key = CTRACE_PLAN_KEY(s->addr + bias, gen);
+
+		free(dm);
+		if (!ok)
+			continue;
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY)) {
+			log_warn("%s: cannot select its functions in BPF: %s", m->path, strerror(errno));
+			return -1;
+		}
+		n++;
+	}
+	log_dbg("%s: %zu selected functions", m->path, n);
+	return 0;
+}
+
+void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset *done,
+			unsigned gen)
+{
+	const struct module *m;
+	char key[PATH_MAX + 16];
+	size_t n;
+
+	if (filter_is_empty(pr->filter) || gen >= CTRACE_GEN_NONE)
+		return;
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].img || !m[i].img->refs_hooks)
+			continue;
+		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
+		if (modset_add(done, key))
+			select_module(pr, &m[i], gen);
+	}
 }
 
 bool modules_hooks_mapped(struct symbolizer *sym)

@@ -45,6 +45,11 @@ int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset
  * (dlclose) are dropped, so code mapped at their addresses later gets its own */
 void modules_forget_gone(struct capture *c, struct symbolizer *sym, struct modset *planned,
 			 unsigned gen);
+/* With a filter: the selected functions of every instrumented module mapped
+ * now and not in done, for the processes of image generation gen, into the
+ * BPF `selected` map that the probes of unproven sites check */
+void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset *done,
+			unsigned gen);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
 /* probes on the signal return trampolines of the C library, the loader or a

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pattern.h"
 #include "probes.h"
+#include "site_owner.h"
 #include "uprobe_multi.h"
 
 int probes_keep_link(struct probes *p, int fd)
@@ -52,7 +53,10 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
 	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
 	struct elf_image *img;
-	uint64_t offs[2], cookies[2] = { CTRACE_COOKIE_HOOK, CTRACE_COOKIE_HOOK | CTRACE_COOKIE_EXIT };
+	/* every call reaches the hooks: with a filter, BPF checks each this_fn */
+	uint64_t check = filter_is_empty(p->filter) ? 0 : CTRACE_COOKIE_CHECK;
+	uint64_t offs[2], cookies[2] = { CTRACE_COOKIE_HOOK | check,
+					 CTRACE_COOKIE_HOOK | CTRACE_COOKIE_EXIT | check };
 	char err[256];
 	int rc = -1;
 
@@ -77,13 +81,36 @@ out:
 	return rc;
 }
 
+/* The function a site's calls report: the this_fn proven for it, or NULL */
+static const struct elf_sym *site_fn(const struct elf_image *img, const struct hook_site *s)
+{
+	const struct elf_sym *fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
+
+	return fn && fn->addr == s->this_fn ? fn : NULL;
+}
+
+static bool sym_allowed(const struct probes *p, const struct elf_image *img,
+			const struct elf_sym *fn, signed char *allowed)
+{
+	size_t k = (size_t)(fn - img->syms);
+
+	if (allowed[k] < 0) {
+		char *dm = demangle(fn->name);
+		allowed[k] = filter_allows(p->filter, fn->name, dm ? dm : fn->name);
+		free(dm);
+	}
+	return allowed[k];
+}
+
 long probes_attach_callsites(struct probes *p, const char *attach_path, const char *display,
 			     const struct elf_image *img)
 {
 	struct hook_site *sites = NULL;
-	size_t n = 0, cnt = 0, nexit = 0;
+	struct site_proofs proofs;
+	size_t n = 0, cnt = 0, nexit = 0, nchecked = 0;
 	uint64_t *offs = NULL, *cookies = NULL;
 	signed char *allowed = NULL; /* per symbol: -1 unknown, 0 no, 1 yes */
+	bool filtering = !filter_is_empty(p->filter);
 	char err[256];
 	long rc = -1;
 	uint32_t last_sym = UINT32_MAX;
@@ -99,48 +126,49 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 	offs = calloc(n, sizeof(uint64_t));
 	cookies = calloc(n, sizeof(uint64_t));
 	allowed = malloc(img->nsyms ? img->nsyms : 1);
-	if (!offs || !cookies || !allowed) {
+	if (!offs || !cookies || !allowed ||
+	    ((filtering || log_verbose) && site_owners(img, sites, n, &proofs))) {
 		log_err("out of memory");
 		goto out;
+	}
+	if (filtering || log_verbose) {
+		site_proofs_format(&proofs, err, sizeof(err));
+		log_dbg("%s: %s", display, err);
 	}
 	memset(allowed, -1, img->nsyms);
 	for (size_t i = 0; i < n; i++) {
 		const struct hook_site *s = &sites[i];
-
 		const struct elf_sym *fn;
-		size_t k;
+		uint64_t check = 0;
 
 		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
 			continue;
 		/* The function a site reports is the this_fn it passes: an inlined
-		 * callee's sites sit inside its caller. When the decoder could not
-		 * prove it (this_fn 0), the site is probed anyway and the loader
-		 * hides what the filter excludes: a filter must never lose calls. */
-		fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
-		if (s->this_fn && (!fn || fn->addr != s->this_fn))
-			fn = NULL;
-		if (fn) {
-			k = (size_t)(fn - img->syms);
-			if (allowed[k] < 0) {
-				char *dm = demangle(fn->name);
-				allowed[k] = filter_allows(p->filter, fn->name, dm ? dm : fn->name);
-				free(dm);
-			}
-			if (!allowed[k])
-				continue;
+		 * callee's sites sit inside its caller. With a filter, a site
+		 * proven to belong to an excluded function is not probed; one
+		 * whose function is not proven by the decoder is probed with a
+		 * check of its this_fn in BPF against the selected functions, so
+		 * that no other function's call reaches the depth accounting. */
+		fn = filtering ? site_fn(img, s) : NULL;
+		if (fn && !sym_allowed(p, img, fn, allowed))
+			continue;
+		if (filtering && !(s->proof & SITE_BY_DECODER)) {
+			check = CTRACE_COOKIE_CHECK;
+			nchecked++;
 		}
 		if (s->sym != last_sym)
 			p->nfuncs++;
 		last_sym = s->sym;
 		offs[cnt] = s->offset;
-		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) |
+		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) | check |
 				 (uint64_t)(s->len & 0x7f) << CTRACE_COOKIE_LEN_SHIFT;
 		nexit += s->kind == HOOK_EXIT;
 	}
 	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))
 		goto out;
 	p->nsites += cnt;
-	log_dbg("%s: %zu enter + %zu exit call sites probed", display, cnt - nexit, nexit);
+	log_dbg("%s: %zu enter + %zu exit call sites probed (%zu checked in BPF)", display,
+		cnt - nexit, nexit, nchecked);
 	rc = (long)cnt;
 out:
 	free(allowed);

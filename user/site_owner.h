@@ -1,0 +1,29 @@
+/* Which function each hook call site belongs to, proven two ways: by the
+ * decoder (the instruction that sets rdi, hook_sites.c) and by DWARF (the
+ * inlined instance, or else the function, whose code holds the call). */
+#ifndef CTRACE_SITE_OWNER_H
+#define CTRACE_SITE_OWNER_H
+#include <stddef.h>
+
+#include "hook_sites.h"
+
+struct site_proofs {
+	size_t sites;
+	size_t both;       /* DWARF and the decoder agree */
+	size_t dwarf;      /* DWARF only */
+	size_t decoder;    /* the decoder only */
+	size_t unproven;   /* neither, or the two disagree */
+	size_t disagree;   /* of those: the two named different functions */
+	bool has_dwarf;    /* the file has DWARF libdw can read */
+};
+
+/* Sets each site's this_fn to the function both proofs name, or the one a
+ * single proof names, and 0 where they disagree or neither holds; proof
+ * gets SITE_BY_DECODER / SITE_BY_DWARF. Without DWARF (no -g, or a DWARF
+ * this cannot read) the decoder's proofs stand alone. Returns 0 or -ENOMEM. */
+int site_owners(const struct elf_image *img, struct hook_site *sites, size_t n,
+		struct site_proofs *st);
+/* one line: "N hook call sites: ... proven by DWARF and the decoder, ..." */
+void site_proofs_format(const struct site_proofs *st, char *buf, size_t len);
+
+#endif
