@@ -6,7 +6,6 @@
 #include <bpf/libbpf.h>
 #include "ctrace.h"
 #include "ctrace.skel.h"
-#include "demangle.h"
 #include "elf_image.h"
 #include "hook_sites.h"
 #include "log.h"
@@ -81,27 +80,6 @@ out:
 	return rc;
 }
 
-/* The function a site's calls report: the this_fn proven for it, or NULL */
-static const struct elf_sym *site_fn(const struct elf_image *img, const struct hook_site *s)
-{
-	const struct elf_sym *fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
-
-	return fn && fn->addr == s->this_fn ? fn : NULL;
-}
-
-static bool sym_allowed(const struct probes *p, const struct elf_image *img,
-			const struct elf_sym *fn, signed char *allowed)
-{
-	size_t k = (size_t)(fn - img->syms);
-
-	if (allowed[k] < 0) {
-		char *dm = demangle(fn->name);
-		allowed[k] = filter_allows(p->filter, fn->name, dm ? dm : fn->name);
-		free(dm);
-	}
-	return allowed[k];
-}
-
 long probes_attach_callsites(struct probes *p, const char *attach_path, const char *display,
 			     const struct elf_image *img)
 {
@@ -138,23 +116,19 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 	memset(allowed, -1, img->nsyms);
 	for (size_t i = 0; i < n; i++) {
 		const struct hook_site *s = &sites[i];
-		const struct elf_sym *fn;
 		uint64_t check = 0;
 
 		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
 			continue;
-		/* The function a site reports is the this_fn it passes: an inlined
-		 * callee's sites sit inside its caller. With a filter, a site
-		 * proven to belong to an excluded function is not probed; one
-		 * whose function is not proven by the decoder is probed with a
-		 * check of its this_fn in BPF against the selected functions, so
-		 * that no other function's call reaches the depth accounting. */
-		fn = filtering ? site_fn(img, s) : NULL;
-		if (fn && !sym_allowed(p, img, fn, allowed))
+		switch (site_probe(img, s, p->filter, allowed)) {
+		case SITE_SKIP:
 			continue;
-		if (filtering && !(s->proof & SITE_BY_DECODER)) {
+		case SITE_PROBE_CHECKED:
 			check = CTRACE_COOKIE_CHECK;
 			nchecked++;
+			break;
+		default:
+			break;
 		}
 		if (s->sym != last_sym)
 			p->nfuncs++;

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demangle.h"
 #include "dwarf_args.h"
+#include "pattern.h"
 #include "site_owner.h"
 
 struct origin_addr {
@@ -186,4 +188,28 @@ void site_proofs_format(const struct site_proofs *st, char *buf, size_t len)
 		 "only, %zu by the decoder only, %zu unproven (%zu where the two disagree)%s",
 		 st->sites, st->both, st->dwarf, st->decoder, st->unproven, st->disagree,
 		 st->has_dwarf ? "" : "; no DWARF");
+}
+
+enum site_probe site_probe(const struct elf_image *img, const struct hook_site *s,
+			   const struct filter *f, signed char *allowed)
+{
+	const struct elf_sym *fn;
+	size_t k;
+
+	if (filter_is_empty(f))
+		return SITE_PROBE;
+	fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
+	if (fn && fn->addr == s->this_fn) {
+		k = (size_t)(fn - img->syms);
+		if (allowed[k] < 0) {
+			char *dm = demangle(fn->name);
+			allowed[k] = filter_allows(f, fn->name, dm ? dm : fn->name);
+			free(dm);
+		}
+		if (!allowed[k])
+			return SITE_SKIP;
+	}
+	/* DWARF's word alone is checked too: were it wrong, the call of
+	 * another function would still not count */
+	return s->proof & SITE_BY_DECODER ? SITE_PROBE : SITE_PROBE_CHECKED;
 }

@@ -26,4 +26,17 @@ int site_owners(const struct elf_image *img, struct hook_site *sites, size_t n,
 /* one line: "N hook call sites: ... proven by DWARF and the decoder, ..." */
 void site_proofs_format(const struct site_proofs *st, char *buf, size_t len);
 
+struct filter;
+
+enum site_probe { SITE_SKIP, SITE_PROBE, SITE_PROBE_CHECKED };
+
+/* Whether a site is probed under filter f (after site_owners): a site proven
+ * to belong to an excluded function is not; one not proven by the decoder is
+ * probed with a check of its this_fn in BPF (CTRACE_COOKIE_CHECK), so that
+ * no other function's call reaches the depth accounting; the rest are.
+ * Without a filter every site is probed. allowed: per symbol of img, -1
+ * before the first call (a cache of the filter's answers). */
+enum site_probe site_probe(const struct elf_image *img, const struct hook_site *s,
+			   const struct filter *f, signed char *allowed);
+
 #endif
