@@ -14,9 +14,10 @@ struct hook_site {
 	uint64_t vaddr;       /* address of the call (or tail-call jmp) instruction */
 	uint64_t offset;      /* its file offset: what a uprobe is attached at */
 	uint64_t this_fn;     /* vaddr the call passes as this_fn (in rdi), proven from
-			       * the code before it: the start of a function in
-			       * img->syms, which differs from sym's when the call
-			       * belongs to an inlined body; 0 when not proven */
+			       * the code before it (and, after site_owners, from
+			       * DWARF too): the start of a function in img->syms,
+			       * which differs from sym's when the call belongs to
+			       * an inlined body; 0 when not proven */
 	uint32_t sym;         /* index into img->syms of the containing function */
 	uint8_t  kind;        /* HOOK_ENTER / HOOK_EXIT */
 	uint8_t  len;         /* instruction length */
