@@ -24,6 +24,11 @@ struct hook_site {
 	bool     direct;      /* true: rel32/rel8 branch, emulated by the kernel (cheap);
 			       * false: indirect through the GOT (-fno-plt), single-stepped */
 	uint8_t  proof;       /* SITE_BY_*: what proved this_fn (site_owner.h) */
+	const char *ext_name; /* instead of this_fn: the call passes the function the
+			       * GOT slot of this (dynamic) symbol holds, maybe in
+			       * another file (an inlined copy of a libstdc++ inline
+			       * function whose out-of-line copy is there); points
+			       * into img's data. NULL: not that case */
 	uint64_t dwarf_fn;    /* this_fn as DWARF tells (site_owners), 0: not known */
 };
 

@@ -200,7 +200,9 @@ void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset
 		return;
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (!m[i].img || !m[i].img->refs_hooks)
+		/* every file: an inlined copy passes the address of its
+		 * out-of-line function, which may live in another (libstdc++) */
+		if (!m[i].img)
 			continue;
 		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
 		if (modset_add(done, key))

@@ -87,11 +87,11 @@ static uint64_t unique_sym(const struct origins *o, const char *name)
 	return o->by_name[lo]->addr;
 }
 
-/* The this_fn of a function, by its origin: its one out-of-line copy with a
- * plain name (clones carry a suffix), or its only copy. A function inlined
- * here but defined out of line in another file (C99/gnu_inline `extern
- * inline`) has no copy in this unit: then the one symbol of its name. 0 when
- * unclear. */
+/* The this_fn of a function, by its origin: its one out-of-line copy in this
+ * unit with a plain name (clones and parts carry a suffix). A function with
+ * no such copy here (C99/gnu_inline `extern inline`, a C++ inline function
+ * whose copy the linker kept from another unit) is the one symbol of its
+ * name. 0 when unclear. */
 static uint64_t origin_fn(const struct origins *o, uint64_t origin, const char *name)
 {
 	size_t lo = 0, hi = o->n, plain = 0, all = 0;
@@ -114,20 +114,49 @@ static uint64_t origin_fn(const struct origins *o, uint64_t origin, const char *
 			plain++;
 		}
 	}
-	if (!all)
-		return name ? unique_sym(o, name) : 0;
-	return plain == 1 ? p : plain == 0 && all == 1 ? any : 0;
+	if (plain)
+		return plain == 1 ? p : 0;
+	/* no copy of its own name here: a clone's or a split part's address is
+	 * never this_fn, the original's is (an `extern inline` or C++ inline
+	 * function may be kept from another unit) */
+	(void)all;
+	return name ? unique_sym(o, name) : 0;
 }
 
+/* DWARF's answer, when every unit that describes the site gives the same */
 static void prove_by_dwarf(struct dwarf_ctx *dw, const struct origins *o, struct hook_site *s)
 {
-	const char *name;
-	uint64_t origin;
-	bool inlined;
+	struct dwarf_owner own[DWARF_MAX_OWNERS];
+	int n = dwarf_pc_owners(dw, s->vaddr, own, DWARF_MAX_OWNERS);
+	uint64_t fn = 0;
 
 	s->dwarf_fn = 0;
-	if (!dwarf_pc_owner(dw, s->vaddr, &origin, &name, &inlined))
-		s->dwarf_fn = origin_fn(o, origin, name);
+	for (int i = 0; i < n; i++) {
+		uint64_t f = origin_fn(o, own[i].origin, own[i].name);
+
+		if (!f || (fn && f != fn))
+			return;
+		fn = f;
+	}
+	s->dwarf_fn = fn;
+}
+
+/* The decoder named the function through its GOT slot (ext_name): DWARF
+ * agrees when it names a copy of that name, and disagrees when it names
+ * another function. */
+static void prove_ext(const struct elf_image *img, struct hook_site *s, struct site_proofs *st)
+{
+	const struct elf_sym *f = s->dwarf_fn ? elf_sym_lookup(img, s->dwarf_fn) : NULL;
+
+	s->this_fn = 0;
+	s->proof = SITE_BY_DECODER;
+	if (f && f->addr == s->dwarf_fn && !strcmp(f->name, s->ext_name)) {
+		s->proof |= SITE_BY_DWARF;
+	} else if (s->dwarf_fn) {
+		s->proof = 0;
+		s->ext_name = NULL;
+		st->disagree++;
+	}
 }
 
 int site_owners(const struct elf_image *img, struct hook_site *sites, size_t n,
@@ -160,13 +189,15 @@ int site_owners(const struct elf_image *img, struct hook_site *sites, size_t n,
 
 		if (dw)
 			prove_by_dwarf(dw, &o, s);
-		s->proof = (dec ? SITE_BY_DECODER : 0) | (s->dwarf_fn ? SITE_BY_DWARF : 0);
-		if (dec && s->dwarf_fn && dec != s->dwarf_fn) {
+		if (s->ext_name)
+			prove_ext(img, s, st);
+		else if (dec && s->dwarf_fn && dec != s->dwarf_fn) {
 			s->proof = 0;
 			s->this_fn = 0;
 			st->disagree++;
-		} else if (!dec) {
-			s->this_fn = s->dwarf_fn;
+		} else {
+			s->proof = (dec ? SITE_BY_DECODER : 0) | (s->dwarf_fn ? SITE_BY_DWARF : 0);
+			s->this_fn = dec ? dec : s->dwarf_fn;
 		}
 		switch (s->proof) {
 		case SITE_BY_DECODER | SITE_BY_DWARF: st->both++; break;
@@ -198,6 +229,15 @@ enum site_probe site_probe(const struct elf_image *img, const struct hook_site *
 
 	if (filter_is_empty(f))
 		return SITE_PROBE;
+	if (s->ext_name) {
+		/* by name; its address is known in the target only (another
+		 * file's, or this one's if not interposed): checked there */
+		char *dm = demangle(s->ext_name);
+		bool ok = filter_allows(f, s->ext_name, dm ? dm : s->ext_name);
+
+		free(dm);
+		return ok ? SITE_PROBE_CHECKED : SITE_SKIP;
+	}
 	fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
 	if (fn && fn->addr == s->this_fn) {
 		k = (size_t)(fn - img->syms);
