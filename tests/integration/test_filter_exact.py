@@ -5,6 +5,7 @@ offline (tests/progs/inlheavy.c): same nodes, nesting and counts, for -F, -N,
 DWARF and by the decoder (list --sites; binutils' addr2line is the check)."""
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,48 @@ def test_verbose_reports_proofs(build, trace):
     assert re.search(r"inlheavy: \d+ hook call sites: \d+ proven by DWARF and the decoder, "
                      r"\d+ by DWARF only, 0 by the decoder only, 0 unproven", proc.stderr), proc.stderr
     assert re.search(r"inlheavy: (\d+) enter \+ \1 exit call sites probed", proc.stderr), proc.stderr
+
+
+# ---- C++: inline functions of several units, and libstdc++'s ------------------
+
+CXX_PROGS = Path(__file__).resolve().parents[1] / "progs"
+BASIC_STRING = "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >"
+CXX_CASES = [
+    # twice() is kept from one unit; the DWARF of both covers it, and each
+    # unit's helper() is another function: only the decoder proves those
+    ("helper", ["-F", "helper", "-F", "twice"], lambda f: f in ("helper(int)", "twice(int)")),
+    # std::string's inline members pass libstdc++'s out-of-line copies
+    ("string", ["-F", BASIC_STRING + "::basic_string*", "-F", "other_unit"],
+     lambda f: f.startswith(BASIC_STRING + "::basic_string") or f == "other_unit(int)"),
+    ("N-std", ["-N", "std::*"], lambda f: not f.startswith("std::")),
+]
+
+
+def cxx_build(build, opt, **kw):
+    return build("cxxinl.cc", opt, extra=(CXX_PROGS / "cxxinl_b.cc",), **kw)
+
+
+@pytest.mark.parametrize("probe", PROBES)
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("case", CXX_CASES, ids=[c[0] for c in CXX_CASES])
+def test_cxx_filtered_is_full_filtered_offline(build, trace, opt, probe, case):
+    _, opts, keep = case
+    exe = cxx_build(build, opt)
+    _, full = run_ok(trace, [exe])
+    proc, doc = run_ok(trace, [exe], "--probe", probe, *opts)
+    assert proc.stdout == "r=114\n"
+    check_exact(full, doc, keep)
+
+
+@pytest.mark.parametrize("opt", OPTS)
+def test_cxx_list_sites(build, tracer_binary, procs, opt):
+    """The two proofs never disagree (each unit's DWARF covering the kept
+    copy of twice() is heard, and they differ on helper()), and a filter on
+    helper() probes a small part of the sites (its own, and the unproven
+    ones, checked in BPF). addr2line is no referee here: with -i it names
+    the inlined frames of C++ code after their callers."""
+    exe = cxx_build(build, opt)
+    (sites, both, dwarf, decoder, unproven, disagree, nodw), _ = list_sites(tracer_binary, procs, exe)
+    assert disagree == 0 and not nodw and both + dwarf + decoder + unproven == sites
+    _, (enter, exit_, _, checked) = list_sites(tracer_binary, procs, exe, "-F", "helper")
+    assert checked >= unproven and 8 <= enter + exit_ - unproven and enter + exit_ < sites / 4
