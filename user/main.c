@@ -179,7 +179,7 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
-			modules_forget_gone(capture, p->sym, planned, p->gen);
+			modules_forget_gone(capture, pr, p->sym, planned, selected, p->gen);
 			modules_select_new(pr, p->sym, selected, p->gen);
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
 			if (modules_watch_jumps(pr, p->sym, probed))
