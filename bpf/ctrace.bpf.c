@@ -225,6 +225,29 @@ static __always_inline bool ours(void)
 	return armed && traced(bpf_get_current_pid_tgid() >> 32);
 }
 
+/* The selected functions of a filtered trace, by CTRACE_PLAN_KEY(runtime
+ * address, image generation), for the probes whose function is not proven
+ * (CTRACE_COOKIE_CHECK). Only selected calls count in the depth: the depth
+ * of a filtered trace is that of its own tree. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, __u8);
+} selected SEC(".maps");
+
+static __always_inline bool unselected(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 key;
+
+	if (!(cookie & CTRACE_COOKIE_CHECK))
+		return false;
+	key = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx) & CTRACE_ADDR_MASK,
+			      proc_gen(bpf_get_current_pid_tgid() >> 32));
+	return !bpf_map_lookup_elem(&selected, &key);
+}
+
 /* One program for both hooks, so each probed file needs one link (each
  * link's detach waits for its own RCU grace period); the cookie's low bit
  * says which hook the probe sits on. */
@@ -237,7 +260,7 @@ int on_hook(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours())
+	if (!ours() || unselected(ctx, cookie))
 		return 0;
 	st = account(kind, tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
@@ -668,7 +691,7 @@ int on_hook_args(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours())
+	if (!ours() || unselected(ctx, cookie))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {

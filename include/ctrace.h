@@ -18,6 +18,10 @@
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
 #define CTRACE_COOKIE_HOOK (1ull << 8)
+/* bit 9: a filter is on and the probe's function is not proven (an unproven
+ * call site, or the preloaded hooks): BPF keeps the call only when its
+ * this_fn is in the `selected` map, keyed by CTRACE_PLAN_KEY(this_fn, gen) */
+#define CTRACE_COOKIE_CHECK (1ull << 9)
 
 /* Capture plans are keyed by a runtime address and the image generation of
  * the process it belongs to: 0 for the target's first image, a new one for

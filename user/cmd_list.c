@@ -16,6 +16,7 @@
 #include "modules.h"
 #include "hook_sites.h"
 #include "pattern.h"
+#include "site_owner.h"
 
 static const char list_usage[] =
 "Usage: ctrace-bpf list BINARY [-F PATTERN]... [-N PATTERN]... [--filter-file FILE]\n"
@@ -29,6 +30,10 @@ static const char list_usage[] =
 "  -F, --filter PATTERN     only functions matching PATTERN (repeatable)\n"
 "  -N, --exclude PATTERN    leave out functions matching PATTERN (repeatable)\n"
 "      --filter-file FILE   patterns from FILE, as the tracer reads them\n"
+"      --sites              instead: its calls to the hooks (the probe sites),\n"
+"                           which function each belongs to as proven by DWARF\n"
+"                           and by decoding the code, and how many the tracer\n"
+"                           probes with the filters given\n"
 "  -h, --help               this help\n"
 "\n"
 "Patterns work as in tracing (see ctrace-bpf --help): a glob, or a /regex/,\n"
@@ -63,6 +68,7 @@ static int instrumented(const struct elf_image *img, size_t **out, size_t *nout,
 			size_t errlen)
 {
 	struct hook_site *sites = NULL;
+	struct site_proofs proofs;
 	size_t n = 0, k = 0;
 	bool *mark;
 	int rc;
@@ -72,6 +78,11 @@ static int instrumented(const struct elf_image *img, size_t **out, size_t *nout,
 	rc = hook_sites_find(img, &sites, &n, err, errlen);
 	if (rc)
 		return rc;
+	if (site_owners(img, sites, n, &proofs)) {
+		free(sites);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	mark = calloc(img->nsyms ? img->nsyms : 1, sizeof(*mark));
 	*out = malloc((img->nsyms ? img->nsyms : 1) * sizeof(**out));
 	if (!mark || !*out) {
@@ -135,7 +146,52 @@ static void put_glob(FILE *f, const char *s)
 	putc('\n', f);
 }
 
-enum { OPT_FILTER_FILE = 256 };
+enum { OPT_FILTER_FILE = 256, OPT_SITES };
+
+/* list --sites: the proofs of the sites' functions, and what a trace with
+ * these filters probes (the same choice as the tracer's, site_probe) */
+static int list_sites(const struct elf_image *img, const char *path, const struct filter *filt)
+{
+	struct hook_site *sites = NULL;
+	struct site_proofs proofs;
+	size_t n = 0, probed[2] = { 0, 0 }, checked = 0, funcs = 0;
+	signed char *allowed = NULL;
+	uint32_t last = UINT32_MAX;
+	char err[256];
+	int rc;
+
+	rc = hook_sites_find(img, &sites, &n, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "ctrace-bpf list: '%s': %s\n", path, reason(err, path));
+		return 1;
+	}
+	allowed = malloc(img->nsyms ? img->nsyms : 1);
+	if (!allowed || site_owners(img, sites, n, &proofs)) {
+		fprintf(stderr, "ctrace-bpf list: out of memory\n");
+		free(allowed);
+		free(sites);
+		return 1;
+	}
+	memset(allowed, -1, img->nsyms);
+	for (size_t i = 0; i < n; i++) {
+		enum site_probe how = site_probe(img, &sites[i], filt, allowed);
+
+		if (how == SITE_SKIP || sites[i].kind > HOOK_EXIT)
+			continue;
+		probed[sites[i].kind]++;
+		checked += how == SITE_PROBE_CHECKED;
+		funcs += sites[i].sym != last;
+		last = sites[i].sym;
+	}
+	site_proofs_format(&proofs, err, sizeof(err));
+	printf("%s: %s\n", path, err);
+	printf("probed%s: %zu enter + %zu exit call sites in %zu functions, %zu of them "
+	       "checked in BPF\n", filter_is_empty(filt) ? "" : " with these filters",
+	       probed[HOOK_ENTER], probed[HOOK_EXIT], funcs, checked);
+	free(allowed);
+	free(sites);
+	return fflush(stdout) ? 1 : 0;
+}
 
 int cmd_list_main(int argc, char **argv)
 {
@@ -143,6 +199,7 @@ int cmd_list_main(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'F' },
 		{ "exclude", required_argument, NULL, 'N' },
 		{ "filter-file", required_argument, NULL, OPT_FILTER_FILE },
+		{ "sites", no_argument, NULL, OPT_SITES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -150,6 +207,7 @@ int cmd_list_main(int argc, char **argv)
 	struct elf_image *img = NULL;
 	size_t *idx = NULL, nidx = 0, nnames = 0;
 	char **names = NULL, err[256];
+	bool sites = false;
 	int c, ret = 1;
 
 	if (!filt) {
@@ -176,6 +234,9 @@ int cmd_list_main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_SITES:
+			sites = true;
+			break;
 		case 'h':
 			fputs(list_usage, stdout);
 			ret = 0;
@@ -199,6 +260,10 @@ int cmd_list_main(int argc, char **argv)
 	if (!img->refs_hooks) {
 		fprintf(stderr, "ctrace-bpf list: '%s' was not built with -finstrument-functions: "
 			"no function is instrumented (see ctrace-bpf check)\n", argv[optind]);
+		goto out;
+	}
+	if (sites) {
+		ret = list_sites(img, argv[optind], filt);
 		goto out;
 	}
 	if (instrumented(img, &idx, &nidx, err, sizeof(err))) {

@@ -1845,3 +1845,89 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 	fill_plan(plan, &ps, &spec, s->size, deref_max);
 	return 0;
 }
+
+/* ---- which function a hook call belongs to ---- */
+
+/* a function's symbol name: its linkage name (C++), else its name */
+static const char *link_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+	const char *n = NULL;
+
+	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a))
+		n = dwarf_formstring(&a);
+	return n ? n : dwarf_diename(d) ? dwarf_diename(d) : (dwarf_attr_integrate(d, DW_AT_name, &a) ?
+							       dwarf_formstring(&a) : NULL);
+}
+
+/* Every DW_TAG_subprogram whose ranges hold pc most narrowly: one, unless
+ * the linker pointed the DWARF of discarded COMDAT copies (C++ inline
+ * functions, one per unit) at the copy it kept. */
+static size_t find_funcs(struct dwarf_ctx *c, uint64_t pc, Dwarf_Off *dies, size_t max)
+{
+	size_t lo = 0, hi = c->nfuncs, n = 0;
+	uint64_t best = UINT64_MAX;
+
+	while (lo < hi) { /* first range starting past pc */
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->funcs[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, k = 0; i-- > 0 && k < 256; k++) {
+		const struct func_range *r = &c->funcs[i];
+
+		if (pc >= r->hi || r->hi - r->lo > best)
+			continue;
+		if (r->hi - r->lo < best) {
+			best = r->hi - r->lo;
+			n = 0;
+		}
+		if (n < max)
+			dies[n++] = r->die;
+		else
+			return max + 1;   /* too many to tell */
+	}
+	return n;
+}
+
+int dwarf_pc_owners(struct dwarf_ctx *c, uint64_t pc, struct dwarf_owner *out, size_t max)
+{
+	Dwarf_Off dies[DWARF_MAX_OWNERS];
+	size_t n = find_funcs(c, pc, dies, max < DWARF_MAX_OWNERS ? max : DWARF_MAX_OWNERS);
+	struct scopes s;
+	Dwarf_Die sub;
+
+	if (n > max || n > DWARF_MAX_OWNERS)
+		return -E2BIG;
+	for (size_t k = 0; k < n; k++) {
+		Dwarf_Die *d = &sub;
+
+		if (!dwarf_offdie(c->dbg, dies[k], &sub))
+			return -ENOENT;
+		descend(&sub, pc, &s);
+		out[k].inlined = false;
+		for (int i = s.n - 1; i > 0; i--) {
+			if (dwarf_tag(&s.d[i]) == DW_TAG_inlined_subroutine) {
+				d = &s.d[i];
+				out[k].inlined = true;
+				break;
+			}
+		}
+		out[k].origin = origin_key(c, d);
+		out[k].name = link_name(d);
+	}
+	return (int)n;
+}
+
+void dwarf_each_concrete(struct dwarf_ctx *c, void (*cb)(void *arg, uint64_t origin, uint64_t lo),
+			 void *arg)
+{
+	Dwarf_Die d;
+
+	for (size_t i = 0; i < c->nfuncs; i++)
+		if (dwarf_offdie(c->dbg, c->funcs[i].die, &d))
+			cb(arg, origin_key(c, &d), c->funcs[i].lo);
+}

@@ -63,6 +63,15 @@ struct range {
 	uint64_t addr, size;
 };
 
+struct got_sym {
+	uint64_t slot;
+	const char *name;
+};
+
+/* A value tracked as "what GOT slot X holds" (a function of this or another
+ * file, by its dynamic symbol): above any user address. */
+#define GOT_MARK (1ull << 63)
+
 struct code_seg {                         /* file bytes of one executable PT_LOAD */
 	const struct elf_load *load;
 	uint8_t *bytes;
@@ -81,6 +90,8 @@ struct scan {
 	size_t nplt;
 	struct range got[2];              /* .got, .got.plt */
 	size_t ngot;
+	struct got_sym *gsyms;            /* GLOB_DAT slots of functions, by slot */
+	size_t ngsyms, capgsyms;
 	bool eh;                          /* has exception landing pads */
 	struct addr_set jump_in;          /* every direct branch target (unsorted, repeats) */
 	struct addr_set jump_out;         /* those outside the branching function */
@@ -241,7 +252,43 @@ static Elf_Data *section_data(Elf *elf, size_t ndx, size_t shnum, GElf_Shdr *sh)
 	return d && (d->d_buf || !d->d_size) ? d : NULL;
 }
 
-/* GOT slots of the hooks from R_X86_64_JUMP_SLOT (PLT) and GLOB_DAT (-fno-plt) */
+static int add_got_sym(struct scan *sc, uint64_t slot, const char *name)
+{
+	if (sc->ngsyms == sc->capgsyms) {
+		size_t cap = sc->capgsyms ? sc->capgsyms * 2 : 256;
+		struct got_sym *v = realloc(sc->gsyms, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sc->gsyms = v;
+		sc->capgsyms = cap;
+	}
+	sc->gsyms[sc->ngsyms++] = (struct got_sym){ slot, name };
+	return 0;
+}
+
+static int got_sym_cmp(const void *a, const void *b)
+{
+	const struct got_sym *x = a, *y = b;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* the function symbol whose GOT slot is at slot (gsyms sorted), or NULL */
+static const char *got_name(const struct scan *sc, uint64_t slot)
+{
+	size_t lo = 0, hi = sc->ngsyms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sc->gsyms[mid].slot < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sc->ngsyms && sc->gsyms[lo].slot == slot ? sc->gsyms[lo].name : NULL;
+}
+
+/* GOT slots of the hooks from R_X86_64_JUMP_SLOT (PLT) and GLOB_DAT (-fno-plt);
+ * and those of other functions (GLOB_DAT), which this_fn may be loaded from */
 static int read_relocs(struct scan *sc, Elf_Scn *scn, const GElf_Shdr *sh, size_t shnum)
 {
 	GElf_Shdr symsh, strsh;
@@ -274,8 +321,14 @@ static int read_relocs(struct scan *sc, Elf_Scn *scn, const GElf_Shdr *sh, size_
 		if (s.st_name >= strs->d_size ||
 		    !memchr((const char *)strs->d_buf + s.st_name, '\0', strs->d_size - s.st_name))
 			continue;
-		int k = elf_hook_name_kind((const char *)strs->d_buf + s.st_name);
+		const char *name = (const char *)strs->d_buf + s.st_name;
+		int k = elf_hook_name_kind(name);
 		if (k >= 0 && set_add(&sc->t.slot[k], r.r_offset))
+			return -ENOMEM;
+		if (k < 0 && type == R_X86_64_GLOB_DAT && *name &&
+		    (GELF_ST_TYPE(s.st_info) == STT_FUNC || GELF_ST_TYPE(s.st_info) == STT_GNU_IFUNC ||
+		     (s.st_shndx == SHN_UNDEF && GELF_ST_TYPE(s.st_info) == STT_NOTYPE)) &&
+		    add_got_sym(sc, r.r_offset, name))
 			return -ENOMEM;
 	}
 	return 0;
@@ -505,6 +558,11 @@ static void track(const struct scan *sc, const cs_insn *in, struct regs *st, boo
 	else if (in->id == X86_INS_LEA && d->size == 8 && s->type == X86_OP_MEM &&
 		 s->mem.base == X86_REG_RIP && s->mem.index == X86_REG_INVALID)
 		v.val = in->address + in->size + (uint64_t)s->mem.disp;
+	else if (in->id == X86_INS_MOV && d->size == 8 && s->type == X86_OP_MEM &&
+		 s->mem.base == X86_REG_RIP && s->mem.index == X86_REG_INVALID &&
+		 s->mem.segment == X86_REG_INVALID &&
+		 got_name(sc, in->address + in->size + (uint64_t)s->mem.disp))
+		v.val = GOT_MARK | (in->address + in->size + (uint64_t)s->mem.disp);
 	else if ((in->id == X86_INS_MOV || in->id == X86_INS_MOVABS) && s->type == X86_OP_IMM &&
 		 sc->img->e_type == ET_EXEC)    /* PIE code has no absolute addresses */
 		v.val = d->size == 8 ? (uint64_t)s->imm : d->size == 4 ? (uint32_t)s->imm : 0;
@@ -703,12 +761,17 @@ static int settle_this_fn(struct scan *sc)
 	for (size_t i = 0; !rc && i < sc->nsites; i++) {
 		struct hook_site *h = &sc->sites[i];
 		const struct proof *p = &sc->proof[i];
-		const struct elf_sym *f = elf_sym_lookup(img, h->this_fn);
+		const char *ext = h->this_fn & GOT_MARK ? got_name(sc, h->this_fn & ~GOT_MARK) : NULL;
+		const struct elf_sym *f = ext ? NULL : elf_sym_lookup(img, h->this_fn);
 		uint64_t fh = family(img->syms[h->sym].name);
-		if (!img->has_symtab || !f || f->addr != h->this_fn || count(&opaque, fh) ||
+		if (!img->has_symtab || (!ext && (!f || f->addr != h->this_fn)) || count(&opaque, fh) ||
 		    (p->pinned && count(&split, fh) > 1) || lands(&sc->jump_in, p->since, h->vaddr) ||
 		    lands(&sc->jump_out, p->out, p->out_end))
 			h->this_fn = 0;
+		else if (ext) {
+			h->this_fn = 0;
+			h->ext_name = ext;
+		}
 	}
 	free(opaque.v);
 	free(split.v);
@@ -733,6 +796,7 @@ static void scan_free(struct scan *sc)
 	free(sc->exec);
 	free(sc->jump_in.v);
 	free(sc->jump_out.v);
+	free(sc->gsyms);
 	free(sc->opaque);
 	free(sc->sites);
 	free(sc->proof);
@@ -760,6 +824,8 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 	rc = read_sections(&sc);
 	if (rc)
 		goto fail;
+	if (sc.ngsyms)
+		qsort(sc.gsyms, sc.ngsyms, sizeof(*sc.gsyms), got_sym_cmp);
 	if (!sc.t.slot[0].n && !sc.t.slot[1].n && !sc.t.def[0] && !sc.t.def[1])
 		goto done;                /* nothing here can reach a hook */
 	rc = read_code(&sc);
@@ -801,6 +867,8 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 		if (w == 0 || sc.sites[w - 1].vaddr != sc.sites[i].vaddr)
 			sc.sites[w++] = sc.sites[i];
 	sc.nsites = w;
+	for (size_t i = 0; i < sc.nsites; i++)
+		sc.sites[i].proof = sc.sites[i].this_fn || sc.sites[i].ext_name ? SITE_BY_DECODER : 0;
 	if (sc.undecoded)
 		elf_errf(err, errlen, 0, img->path,
 		    "%zu function(s) not fully decoded, rest of each skipped (first: %s at 0x%llx)",

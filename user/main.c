@@ -157,6 +157,7 @@ static bool before_startup(struct symbolizer *sym, const char *exe)
  * the ones stopped for this go on. */
 static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
 			  struct modset *probed, struct modset *planned, struct modset *restorers,
+			  struct modset *selected,
 			  bool preload)
 {
 	for (size_t i = 0; i < tr->procs.n; i++) {
@@ -178,7 +179,8 @@ static void handle_remaps(struct trace *tr, struct probes *pr, struct capture *c
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
 			    modules_probe_new(pr, p->sym, exe, probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
-			modules_forget_gone(capture, p->sym, planned, p->gen);
+			modules_forget_gone(capture, pr, p->sym, planned, selected, p->gen);
+			modules_select_new(pr, p->sym, selected, p->gen);
 			modules_plan_new(capture, pr, p->sym, planned, p->gen);
 			if (modules_watch_jumps(pr, p->sym, probed))
 				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
@@ -219,7 +221,7 @@ int main(int argc, char **argv)
 	struct elf_image *img = NULL;
 	struct symbolizer *sym = NULL;
 	struct capture *capture = NULL;
-	struct modset probed = { 0 }, planned = { 0 }, restorer_files = { 0 };
+	struct modset probed = { 0 }, planned = { 0 }, restorer_files = { 0 }, selected = { 0 };
 	struct probes pr = { 0 };
 	struct output out = { .dirfd = -1 };
 	struct trace tr = { 0 };
@@ -429,6 +431,7 @@ int main(int argc, char **argv)
 			}
 			if (!preload && modules_probe_new(&pr, sym, exe, &probed) < 0)
 				goto cleanup;
+			modules_select_new(&pr, sym, &selected, 0);
 			modules_plan_new(capture, &pr, sym, &planned, 0);
 			if (modules_watch_loader(&pr, sym))
 				log_warn("cannot watch the dynamic loader: libraries loaded "
@@ -454,6 +457,7 @@ int main(int argc, char **argv)
 		n = modules_probe_new(&pr, sym, exe, &probed);
 		if (n < 0)
 			goto cleanup;
+		modules_select_new(&pr, sym, &selected, 0);
 		modules_plan_new(capture, &pr, sym, &planned, 0);
 		if (n == 0) {
 			log_err("process %d (%s) has no instrumented function%s: build it with "
@@ -510,7 +514,7 @@ int main(int argc, char **argv)
 		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
-		handle_remaps(&tr, &pr, capture, &probed, &planned, &restorer_files, preload);
+		handle_remaps(&tr, &pr, capture, &probed, &planned, &restorer_files, &selected, preload);
 		if (launch && child_alive) {
 			pid_t r = waitpid(child.pid, &status, WNOHANG);
 
@@ -673,6 +677,7 @@ cleanup:
 	modset_free(&probed);
 	modset_free(&planned);
 	modset_free(&restorer_files);
+	modset_free(&selected);
 	capture_free(capture);
 	symbolizer_free(sym);
 	ring_buffer__free(rb);

@@ -6,13 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include "capture.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
+#include "demangle.h"
 #include "elf_image.h"
 #include "log.h"
 #include "modules.h"
+#include "pattern.h"
 #include "probes.h"
 #include "symbolize.h"
 #include "uprobe_multi.h"
@@ -74,15 +78,16 @@ bool modset_add(struct modset *s, const char *path)
 	return true;
 }
 
-void modset_del(struct modset *s, const char *path)
+bool modset_del(struct modset *s, const char *path)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (!strcmp(s->v[i], path)) {
 			free(s->v[i]);
 			s->v[i] = s->v[--s->n];
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 void modset_free(struct modset *s)
@@ -118,19 +123,26 @@ long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *ex
 /* The modules that went away since the last look (dlclose): the capture
  * plans of their addresses go with them, and a module mapped there later,
  * the same file again or another one, is planned afresh. */
-void modules_forget_gone(struct capture *c, struct symbolizer *sym, struct modset *planned,
-			 unsigned gen)
+static int select_module(struct probes *pr, const struct module *m, unsigned gen, bool add);
+
+void modules_forget_gone(struct capture *c, struct probes *pr, struct symbolizer *sym,
+			 struct modset *planned, struct modset *selected, unsigned gen)
 {
 	char key[PATH_MAX + 16];
 	struct module *m;
 	size_t n;
 
 	m = symbolizer_take_gone(sym, &n);
-	for (size_t i = 0; c && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		log_dbg("unmapped: %s at 0x%lx", m[i].path, (unsigned long)m[i].start);
-		capture_forget_module(c, &m[i], gen);
 		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
-		modset_del(planned, key);
+		if (c) {
+			capture_forget_module(c, &m[i], gen);
+			modset_del(planned, key);
+		}
+		/* its functions are no longer selected at those addresses */
+		if (m[i].img && modset_del(selected, key))
+			select_module(pr, &m[i], gen, false);
 	}
 	symbolizer_free_modules(m, n);
 }
@@ -153,6 +165,62 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 			capture_add_module(c, pr, &m[i], gen);
 	}
 	log_dbg("capture plans for %lu call sites", (unsigned long)capture_nplans(c));
+}
+
+/* one module's selected functions, at their runtime addresses (add), or
+ * no longer (!add: the module went away) */
+static int select_module(struct probes *pr, const struct module *m, unsigned gen, bool add)
+{
+	const struct elf_image *img = m->img;
+	int fd = bpf_map__fd(pr->skel->maps.selected);
+	uint64_t bias = 0, vaddr;
+	size_t n = 0;
+	__u8 one = 1;
+
+	if (img->e_type == ET_DYN && !elf_offset_to_vaddr(img, m->offset, &vaddr))
+		bias = m->start - vaddr;
+	for (size_t i = 0; i < img->nsyms; i++) {
+		const struct elf_sym *s = &img->syms[i];
+		char *dm = demangle(s->name);
+		bool ok = filter_allows(pr->filter, s->name, dm ? dm : s->name);
+		__u64 key = CTRACE_PLAN_KEY(s->addr + bias, gen);
+
+		free(dm);
+		if (!ok)
+			continue;
+		if (!add) {
+			bpf_map_delete_elem(fd, &key);
+			continue;
+		}
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY)) {
+			log_warn("%s: cannot select its functions in BPF: %s", m->path, strerror(errno));
+			return -1;
+		}
+		n++;
+	}
+	log_dbg("%s: %zu selected functions", m->path, n);
+	return 0;
+}
+
+void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset *done,
+			unsigned gen)
+{
+	const struct module *m;
+	char key[PATH_MAX + 16];
+	size_t n;
+
+	if (filter_is_empty(pr->filter) || gen >= CTRACE_GEN_NONE)
+		return;
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		/* every file: an inlined copy passes the address of its
+		 * out-of-line function, which may live in another (libstdc++) */
+		if (!m[i].img)
+			continue;
+		snprintf(key, sizeof(key), "%u:%s", gen, m[i].path);
+		if (modset_add(done, key))
+			select_module(pr, &m[i], gen, true);
+	}
 }
 
 bool modules_hooks_mapped(struct symbolizer *sym)

@@ -19,7 +19,7 @@ struct modset {
 };
 
 bool modset_add(struct modset *s, const char *path); /* true when new */
-void modset_del(struct modset *s, const char *path);
+bool modset_del(struct modset *s, const char *path); /* true when it was there */
 void modset_free(struct modset *s);
 
 /* a dynamically linked program (the preload needs ld.so) */
@@ -41,10 +41,16 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 /* probes on the C library's setjmp and longjmp in every mapped module that
  * has them and is not in done; 0, or -1 (printed) */
 int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset *done);
-/* after a new look at the map: the plans of the modules that went away
- * (dlclose) are dropped, so code mapped at their addresses later gets its own */
-void modules_forget_gone(struct capture *c, struct symbolizer *sym, struct modset *planned,
-			 unsigned gen);
+/* after a new look at the map: the plans and the selected functions of the
+ * modules that went away (dlclose) are dropped, so code mapped at their
+ * addresses later gets its own */
+void modules_forget_gone(struct capture *c, struct probes *pr, struct symbolizer *sym,
+			 struct modset *planned, struct modset *selected, unsigned gen);
+/* With a filter: the selected functions of every instrumented module mapped
+ * now and not in done, for the processes of image generation gen, into the
+ * BPF `selected` map that the probes of unproven sites check */
+void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset *done,
+			unsigned gen);
 /* launch mode: the stop on ld.so's _dl_debug_state (dlopen, dlclose) */
 int modules_watch_loader(struct probes *pr, struct symbolizer *sym);
 /* probes on the signal return trampolines of the C library, the loader or a

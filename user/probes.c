@@ -6,12 +6,12 @@
 #include <bpf/libbpf.h>
 #include "ctrace.h"
 #include "ctrace.skel.h"
-#include "demangle.h"
 #include "elf_image.h"
 #include "hook_sites.h"
 #include "log.h"
 #include "pattern.h"
 #include "probes.h"
+#include "site_owner.h"
 #include "uprobe_multi.h"
 
 int probes_keep_link(struct probes *p, int fd)
@@ -52,7 +52,10 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
 	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
 	struct elf_image *img;
-	uint64_t offs[2], cookies[2] = { CTRACE_COOKIE_HOOK, CTRACE_COOKIE_HOOK | CTRACE_COOKIE_EXIT };
+	/* every call reaches the hooks: with a filter, BPF checks each this_fn */
+	uint64_t check = filter_is_empty(p->filter) ? 0 : CTRACE_COOKIE_CHECK;
+	uint64_t offs[2], cookies[2] = { CTRACE_COOKIE_HOOK | check,
+					 CTRACE_COOKIE_HOOK | CTRACE_COOKIE_EXIT | check };
 	char err[256];
 	int rc = -1;
 
@@ -81,9 +84,11 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 			     const struct elf_image *img)
 {
 	struct hook_site *sites = NULL;
-	size_t n = 0, cnt = 0, nexit = 0;
+	struct site_proofs proofs;
+	size_t n = 0, cnt = 0, nexit = 0, nchecked = 0;
 	uint64_t *offs = NULL, *cookies = NULL;
 	signed char *allowed = NULL; /* per symbol: -1 unknown, 0 no, 1 yes */
+	bool filtering = !filter_is_empty(p->filter);
 	char err[256];
 	long rc = -1;
 	uint32_t last_sym = UINT32_MAX;
@@ -99,48 +104,45 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 	offs = calloc(n, sizeof(uint64_t));
 	cookies = calloc(n, sizeof(uint64_t));
 	allowed = malloc(img->nsyms ? img->nsyms : 1);
-	if (!offs || !cookies || !allowed) {
+	if (!offs || !cookies || !allowed ||
+	    ((filtering || log_verbose) && site_owners(img, sites, n, &proofs))) {
 		log_err("out of memory");
 		goto out;
+	}
+	if (filtering || log_verbose) {
+		site_proofs_format(&proofs, err, sizeof(err));
+		log_dbg("%s: %s", display, err);
 	}
 	memset(allowed, -1, img->nsyms);
 	for (size_t i = 0; i < n; i++) {
 		const struct hook_site *s = &sites[i];
-
-		const struct elf_sym *fn;
-		size_t k;
+		uint64_t check = 0;
 
 		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
 			continue;
-		/* The function a site reports is the this_fn it passes: an inlined
-		 * callee's sites sit inside its caller. When the decoder could not
-		 * prove it (this_fn 0), the site is probed anyway and the loader
-		 * hides what the filter excludes: a filter must never lose calls. */
-		fn = s->this_fn ? elf_sym_lookup(img, s->this_fn) : NULL;
-		if (s->this_fn && (!fn || fn->addr != s->this_fn))
-			fn = NULL;
-		if (fn) {
-			k = (size_t)(fn - img->syms);
-			if (allowed[k] < 0) {
-				char *dm = demangle(fn->name);
-				allowed[k] = filter_allows(p->filter, fn->name, dm ? dm : fn->name);
-				free(dm);
-			}
-			if (!allowed[k])
-				continue;
+		switch (site_probe(img, s, p->filter, allowed)) {
+		case SITE_SKIP:
+			continue;
+		case SITE_PROBE_CHECKED:
+			check = CTRACE_COOKIE_CHECK;
+			nchecked++;
+			break;
+		default:
+			break;
 		}
 		if (s->sym != last_sym)
 			p->nfuncs++;
 		last_sym = s->sym;
 		offs[cnt] = s->offset;
-		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) |
+		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) | check |
 				 (uint64_t)(s->len & 0x7f) << CTRACE_COOKIE_LEN_SHIFT;
 		nexit += s->kind == HOOK_EXIT;
 	}
 	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))
 		goto out;
 	p->nsites += cnt;
-	log_dbg("%s: %zu enter + %zu exit call sites probed", display, cnt - nexit, nexit);
+	log_dbg("%s: %zu enter + %zu exit call sites probed (%zu checked in BPF)", display,
+		cnt - nexit, nexit, nchecked);
 	rc = (long)cnt;
 out:
 	free(allowed);

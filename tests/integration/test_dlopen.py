@@ -136,3 +136,20 @@ def test_dlclose_then_another_library_attached(build, trace, procs, tmp_path, op
             [{"name": "v", "type": "int", "value": 20}]
         assert n["arguments"] == args, (i, n)
     assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("probe", ["preload", "callsite"])
+def test_filter_across_dlclose(build, trace, tmp_path, probe):
+    """swap_b's beta_run lands at swap_a's alpha_run address: selected while
+    swap_a is mapped, and not once swap_b is (preloaded hooks check every
+    this_fn against the selected functions of what is mapped now). With -D 1
+    a beta_run counted would push beta_inner out of the trace."""
+    a, b = swap_libs(tmp_path, "-O2")
+    exe = build("dlswap.c", "-O2", extra=("-ldl",))
+    proc, doc = trace([exe, a, b], "--probe", probe, "-F", "alpha_run", "-F", "beta_inner",
+                      "-D", 1)
+    assert proc.returncode == 0, proc.stderr
+    printed_addresses(proc.stdout)
+    assert tuple(shape(n) for n in main_thread(doc)["root_calls"]) == \
+        (T("alpha_run"), T("beta_inner"), T("alpha_run"))
+    assert doc["metadata"]["lost_events"] == 0
