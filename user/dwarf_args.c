@@ -263,18 +263,27 @@ static int index_funcs(struct dwarf_ctx *c)
 	return any ? 0 : -ENODATA;
 }
 
-/* The innermost DW_TAG_subprogram whose ranges hold pc. */
-static bool find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out)
+/* The index of the first function range starting past pc (they are sorted
+ * by start). */
+static size_t funcs_after(const struct dwarf_ctx *c, uint64_t pc)
 {
 	size_t lo = 0, hi = c->nfuncs;
 
-	while (lo < hi) { /* first range starting past pc */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (c->funcs[mid].lo <= pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* The innermost DW_TAG_subprogram whose ranges hold pc. */
+static bool find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out)
+{
+	size_t lo = funcs_after(c, pc);
+
 	/* ranges of distinct functions do not overlap, but a few entries back
 	 * may still be the right one when several share a start */
 	for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++)
@@ -1866,16 +1875,9 @@ static const char *link_name(Dwarf_Die *d)
  * functions, one per unit) at the copy it kept. */
 static size_t find_funcs(struct dwarf_ctx *c, uint64_t pc, Dwarf_Off *dies, size_t max)
 {
-	size_t lo = 0, hi = c->nfuncs, n = 0;
+	size_t lo = funcs_after(c, pc), n = 0;
 	uint64_t best = UINT64_MAX;
 
-	while (lo < hi) { /* first range starting past pc */
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->funcs[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo, k = 0; i-- > 0 && k < 256; k++) {
 		const struct func_range *r = &c->funcs[i];
 
