@@ -1,4 +1,4 @@
-# ctrace-bpf — build: `make`; tests: `sudo make test`; demo: `sudo make demo`
+# ctrace-bpf — build: `make`; tests: `make test`; demo: `make demo` (as root, or with sudo)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 VERSION   := 0.1.0
@@ -55,7 +55,7 @@ $(HOOKS_LIB): user/preload/ctrace-hooks.S user/preload/fork_fixup.c | $(BUILD)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Wl,-soname,libctrace-hooks.so \
 		-Wl,-z,noexecstack $^ -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/harness.h | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
 
 unit: $(UNIT_BIN)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ctrace.h"
+#include "events.h"
 #include "harness.h"
 #include "pattern.h"
 #include "procs.h"
@@ -14,22 +15,6 @@
 #include "trace.h"
 #include "tree.h"
 
-#define MAIN 0x7ffffff0u
-
-static void hdr(struct ctrace_hdr *h, uint32_t kind, uint32_t tid, uint64_t ts)
-{
-	h->kind = kind;
-	h->tid = tid;
-	h->ts = 1000 + ts;
-}
-
-static void call(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, int32_t depth)
-{
-	struct ctrace_call e = { .fn = 0x1000 + depth, .depth = depth };
-
-	hdr(&e.h, kind, tid, ts);
-	trace_on_event(tr, &e, sizeof(e));
-}
 
 static void proc_ev(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, uint32_t tgid,
 		    uint32_t parent, uint32_t stopped, uint32_t gen, const char *path)
