@@ -73,6 +73,11 @@ NOINLINE void on_segv(int sig, siginfo_t *si, void *uc)
 		raise(sig);
 	else if (!strcmp(how, "kill") || !strcmp(how, "thread"))
 		kill(getpid(), sig);
+	/* thread: the kill goes to the main thread (this one blocks the
+	 * signal in its handler); returning would race it with the store
+	 * faulting again */
+	while (!strcmp(how, "thread"))
+		pause();
 	/* dfl: return, and the store runs again with nobody to take it */
 }
 
