@@ -108,11 +108,17 @@ def link_owners():
 
 
 def probe_links():
-    """{link id: type} of the uprobe-carrying links, per bpftool."""
-    out = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True,
-                         timeout=30)
-    if out.returncode != 0:
-        raise RuntimeError(f"bpftool link list failed: {out.stderr.strip()}")
+    """{link id: type} of the uprobe-carrying links, per bpftool. A link that
+    goes away while bpftool walks the list fails the walk (ENOENT on the id
+    it just got): that is a race with a tracer detaching, so walk again."""
+    for attempt in range(5):
+        out = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True,
+                             timeout=30)
+        if out.returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        raise RuntimeError(f"bpftool link list failed: {out.stderr.strip()} {out.stdout[:200]}")
     return {link["id"]: link["type"] for link in json.loads(out.stdout or "[]")
             if link.get("type") in PROBE_LINK_TYPES}
 
