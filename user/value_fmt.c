@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <limits.h>
 /* Typed values as JSON (see value_fmt.h). Every byte comes from the target and
  * every type from its debug info: all reads are bounded by the captured length,
  * all walks by depth limits, so bad input gives nulls, never a crash. */
@@ -26,6 +28,12 @@ const struct vtype *vtype_strip(const struct vtype *t)
 }
 
 /* ---- spelling ---- */
+
+/* err is the capture's -errno, read from the record: any int */
+static const char *read_error_text(int err)
+{
+	return strerror(err == INT_MIN ? EIO : err < 0 ? -err : err);
+}
 
 static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *dupf(const char *fmt, ...)
@@ -396,7 +404,7 @@ static void put_member_string(struct fmt *x, const uint8_t *b)
 	if (addr && (!m || m->err)) {
 		if (m && m->err < 0)
 			snprintf(why, sizeof(why), "cannot read the string at 0x%llx: %s",
-				 (unsigned long long)addr, strerror(-m->err));
+				 (unsigned long long)addr, read_error_text(m->err));
 		else
 			snprintf(why, sizeof(why), "%s", c->strs_why ? c->strs_why : "not captured");
 		fputs(",\"unavailable\":", x->f);
@@ -640,9 +648,9 @@ static void put_read_error(FILE *f, const char *what, uint64_t addr, bool with_a
 	char why[160];
 	if (with_addr)
 		snprintf(why, sizeof(why), "cannot read %s at 0x%llx: %s", what,
-			 (unsigned long long)addr, strerror(err < 0 ? -err : err));
+			 (unsigned long long)addr, read_error_text(err));
 	else
-		snprintf(why, sizeof(why), "cannot read %s: %s", what, strerror(err < 0 ? -err : err));
+		snprintf(why, sizeof(why), "cannot read %s: %s", what, read_error_text(err));
 	put_unavailable(f, why);
 }
 
@@ -684,7 +692,7 @@ static void fmt_arg_value(struct fmt *x, const struct vtype *t, const struct vfm
 			if (c->tgt_err)
 				snprintf(why, sizeof(why), "cannot read %s at 0x%llx: %s",
 					 follow == CTRACE_FOLLOW_STRING ? "the string" : "memory",
-					 (unsigned long long)addr, strerror(-c->tgt_err));
+					 (unsigned long long)addr, read_error_text(c->tgt_err));
 			else
 				snprintf(why, sizeof(why), "pointee not captured");
 			jsonw_cstr(f, why);
