@@ -1007,6 +1007,27 @@ static __always_inline void note_cause_signal(struct task_struct *task, int sig,
 	ss->pending_sig = sig;
 }
 
+/* Of the signals generated, the one the process dies of is the one first
+ * delivered with its default action (a thread may fault again, or another
+ * be sent a kill, while it is being taken): say which. */
+static __always_inline void send_fatal(int sig, struct kernel_siginfo *info)
+{
+	struct ctrace_signal *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+
+	if (!e) {
+		count_loss();
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->h.kind = CTRACE_EV_FATAL;
+	e->h.tid = (__u32)bpf_get_current_pid_tgid();
+	e->h.ts = bpf_ktime_get_ns();
+	e->sig = sig;
+	e->code = BPF_CORE_READ(info, si_code);
+	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
@@ -1015,6 +1036,8 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
 	struct sigstate *ss;
 
+	if (!handler && fault_signal(sig) && traced(cur->tgid))
+		send_fatal(sig, info);
 	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
 		return 0;
 	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -54,6 +54,9 @@ enum ctrace_event_kind {
 	CTRACE_EV_SWITCH = 14,     /* the thread now runs on another stack (ucontext,
 				    * or a longjmp there), at depth; fn: the stack's
 				    * id (0: the thread's own) | CTRACE_SWITCH_UNSEEN */
+	CTRACE_EV_FATAL = 15,      /* a fault signal was delivered with its default
+				    * action: this one kills the process (a
+				    * ctrace_signal: sig, code, addr) */
 };
 
 /* Every record starts with this header. */

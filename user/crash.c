@@ -248,10 +248,38 @@ int crash_on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static bool of_process(const struct signal_note *n, int sig, uint32_t pid)
+{
+	return n->sig == sig && (!n->pid || n->pid == pid);
+}
+
+/* The same signal as delivered: a thread's own first (a signal sent to
+ * the process is noted for the thread it names, which need not be the one
+ * that takes it) */
+void crash_note_fatal(struct crash_log *l, const void *ev, uint32_t pid)
+{
+	const struct ctrace_signal *e = ev;
+
+	for (int own = 1; own >= 0; own--) {
+		for (size_t i = l->n; i-- > 0;) {
+			struct signal_note *n = &l->v[i];
+
+			if (of_process(n, e->sig, pid) && n->code == e->code && n->addr == e->addr &&
+			    (!own || n->tid == e->h.tid)) {
+				n->fatal = true;
+				return;
+			}
+		}
+	}
+}
+
 const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid)
 {
 	for (size_t i = l->n; i-- > 0;)
-		if (l->v[i].sig == sig && (!l->v[i].pid || l->v[i].pid == pid))
+		if (l->v[i].fatal && of_process(&l->v[i], sig, pid))
+			return &l->v[i];
+	for (size_t i = l->n; i-- > 0;)
+		if (of_process(&l->v[i], sig, pid))
 			return &l->v[i];
 	return NULL;
 }

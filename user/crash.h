@@ -40,6 +40,8 @@ struct signal_note {
 				     * was running when this was sent (0: none) */
 	uint32_t refs;              /* who keeps the details: threads, later notes */
 	bool dropped;               /* frames and rec freed: no longer reportable */
+	bool fatal;                 /* delivered with its default action: the one
+				     * the process died of */
 };
 
 struct crash_log {
@@ -55,9 +57,11 @@ void crash_note_signal(struct crash_log *l, const void *ev, struct thread_tree *
 		       struct thread_tree *sender, uint64_t ts);
 /* ring_buffer_sample_fn for the crash buffer; ctx is the crash_log */
 int crash_on_record(void *ctx, void *data, size_t size);
-/* the note for the signal that killed process pid: the last one of that
- * signal number (the first thread to take it wins in the kernel, but all
- * threads' faults are listed) */
+/* a FATAL event: the signal of process pid delivered with its default
+ * action; marks the latest note it matches */
+void crash_note_fatal(struct crash_log *l, const void *ev, uint32_t pid);
+/* the note for the signal that killed process pid: the one delivered with
+ * its default action, else the last one of that signal number */
 const struct signal_note *crash_find(const struct crash_log *l, int sig, uint32_t pid);
 /* the crash object of n (a note of l), with its cause chain */
 void crash_write_json(FILE *f, const struct crash_log *l, const struct signal_note *n, pid_t pid,

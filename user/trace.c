@@ -397,6 +397,12 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		set_name(t, e->comm);
 		break;
 	}
+	case CTRACE_EV_FATAL:
+		if (size < sizeof(struct ctrace_signal))
+			return 0;
+		t = thread_for(tr, h->tid, false);
+		crash_note_fatal(&tr->crashes, data, t ? t->pid : (uint32_t)tr->procs.main_pid);
+		break;
 	case CTRACE_EV_SIGNAL: {
 		const struct ctrace_signal *e = data;
 		struct thread_tree *sender;

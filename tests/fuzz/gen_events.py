@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 ENTER, EXIT, THREAD, THREAD_EXIT, SIGNAL, ENTER_ARGS, RETVAL, ENTER_ARGS_SMALL, UNWIND, _RESERVED, \
-    FORK, EXEC, DLSTATE, SWITCH = range(1, 15)
+    FORK, EXEC, DLSTATE, SWITCH, FATAL = range(1, 16)
 UNSEEN = 1 << 32  # CTRACE_SWITCH_UNSEEN
 MAIN = 0x7ffffff0  # the harness's FAKE_PID; process ids are mapped into FAKE_PID + 0..7
 T0 = 1_000_000_000  # the harness's t0
@@ -34,6 +34,11 @@ def call(kind, tid, ts, fn, depth, lost=0):
 
 def thread(kind, tid, ts, comm, exit_code=0, lost=0, group_dead=0, tgid=100):
     return hdr(kind, tid, ts) + struct.pack("<IIII16s", tgid, exit_code, lost, group_dead, comm)
+
+
+def fatal(tid, ts, sig, code, addr):
+    # the signal delivered with its default action (seq, sender, cause unused)
+    return hdr(FATAL, tid, ts) + struct.pack("<IiiIQII", 0, sig, code, 0, addr, 0, 0)
 
 
 def signal(tid, ts, seq, sig, code, addr, sender=None, cause=0):
@@ -231,6 +236,7 @@ def crash(elf):
          call(ENTER, 70, 2, fact, 2), call(ENTER, 70, 3, fact, 3),
          signal(70, 4, 1, 11, 1, 0x10)]
     r.append((True, crash_rec(1, 70, regs, stack)))
+    r.append(fatal(70, 5, 11, 1, 0x10))
     r.append(thread(THREAD_EXIT, 70, 5, b"crasher", exit_code=11, group_dead=1))
     return r
 

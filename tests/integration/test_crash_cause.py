@@ -162,6 +162,23 @@ def test_cause_in_another_thread(build, trace, opt):
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_crash_is_the_signal_delivered(build, trace, opt):
+    """Two SIGSEGVs are sent, to the main thread and then to a worker that
+    blocks it and ends: the process dies of the first, the one delivered
+    with its default action, not of the last one generated."""
+    proc, doc = trace([build("chain.c", opt), "pending"])
+    assert proc.returncode == 139, proc.stderr
+    worker = int(re.search(r"^worker tid=(\d+)$", proc.stdout, re.M).group(1))
+    pid = doc["metadata"]["pid"]
+    crash = doc["crash"]
+    assert (crash["signal"], crash["si_code_name"], crash["thread_id"]) == (11, "SI_TKILL", pid)
+    assert crash["cause"] is None
+    sent = [(t["thread_id"], s["signal"]) for t in doc["call_trees"].values()
+            for s in t.get("signals", [])]
+    assert sorted(sent) == sorted([(pid, 11), (worker, 11)]), sent
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_cause_while_attached(build, trace, procs, tmp_path, opt):
     """Attached with -p: the restorer is probed in the running process."""
     go = tmp_path / "go"

@@ -20,6 +20,10 @@
  *                    fault
  *   chain exec MODE  execs itself with MODE: the new image's C library is
  *                    mapped elsewhere
+ *   chain pending    with SIGSEGV blocked, a worker sends it to the main
+ *                    thread, then to itself (never delivered: it is blocked
+ *                    until the worker ends); main unblocks it and dies of
+ *                    the first one, not of the last one sent
  * It prints the page's address first. */
 #include <pthread.h>
 #include <signal.h>
@@ -107,6 +111,26 @@ NOINLINE void outer(int *where)
 	sink = 4;
 }
 
+static pthread_t main_thread;
+
+NOINLINE void *sender(void *arg)
+{
+	printf("worker tid=%ld\n", (long)syscall(SYS_gettid));
+	fflush(stdout);
+	pthread_kill(main_thread, SIGSEGV);
+	pthread_kill(pthread_self(), SIGSEGV);
+	return arg;
+}
+
+NOINLINE void unblock(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGSEGV);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 NOINLINE void *worker(void *arg)
 {
 	printf("worker tid=%ld\n", (long)syscall(SYS_gettid));
@@ -142,6 +166,21 @@ int main(int argc, char **argv)
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | (!strcmp(how, "nested") ? SA_NODEFER : 0);
 	sigaction(SIGSEGV, &sa, NULL);
+	if (!strcmp(how, "pending")) {
+		sigset_t set;
+		pthread_t t;
+
+		signal(SIGSEGV, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, SIGSEGV);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		main_thread = pthread_self();
+		if (pthread_create(&t, NULL, sender, NULL))
+			return 1;
+		pthread_join(t, NULL);
+		unblock();
+		return 0;
+	}
 	if (!strcmp(how, "thread")) {
 		pthread_t t;
 
