@@ -14,6 +14,7 @@
 #include "ctrace.skel.h"
 #include "demangle.h"
 #include "elf_image.h"
+#include "jump_sites.h"
 #include "log.h"
 #include "modules.h"
 #include "pattern.h"
@@ -235,20 +236,19 @@ bool modules_hooks_mapped(struct symbolizer *sym)
 	return false;
 }
 
-/* One link of prog on the entries of the functions named (those m has,
- * each address once), cookies[i] for names[i]; 0, or -1 */
-static int attach_named(struct probes *pr, const struct module *m, struct bpf_program *prog,
-			const char *const *names, const uint64_t *cookies, size_t n)
+/* One link of prog on the addresses given (vaddrs of m, each once),
+ * cookies[i] for vaddrs[i]; 0, or -1 */
+static int attach_at(struct probes *pr, const struct module *m, struct bpf_program *prog,
+		     const uint64_t *vaddrs, const uint64_t *cookies, size_t n)
 {
 	uint64_t off[8], ck[8];
 	size_t k = 0;
 	int fd;
 
 	for (size_t i = 0; i < n && k < 8; i++) {
-		const struct elf_sym *s = elf_sym_find(m->img, names[i]);
 		size_t j;
 
-		if (!s || elf_vaddr_to_offset(m->img, s->addr, &off[k]))
+		if (elf_vaddr_to_offset(m->img, vaddrs[i], &off[k]))
 			continue;
 		for (j = 0; j < k && off[j] != off[k]; j++)
 			;
@@ -261,8 +261,26 @@ static int attach_named(struct probes *pr, const struct module *m, struct bpf_pr
 				 pr->pid, false);
 	if (fd < 0 || probes_keep_link(pr, fd))
 		return -1;
-	log_dbg("%s: %zu entries probed for %s", m->name, k, bpf_program__name(prog));
+	log_dbg("%s: %zu sites probed for %s", m->name, k, bpf_program__name(prog));
 	return 0;
+}
+
+/* the same on the entries of the functions named (those m has) */
+static int attach_named(struct probes *pr, const struct module *m, struct bpf_program *prog,
+			const char *const *names, const uint64_t *cookies, size_t n)
+{
+	uint64_t va[8], ck[8];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < 8; i++) {
+		const struct elf_sym *s = elf_sym_find(m->img, names[i]);
+
+		if (!s)
+			continue;
+		va[k] = s->addr;
+		ck[k++] = cookies ? cookies[i] : 0;
+	}
+	return attach_at(pr, m, prog, va, cookies ? ck : NULL, k);
 }
 
 /* The C library's setjmp/longjmp and ucontext functions: a jump skips the
@@ -273,14 +291,18 @@ static int attach_named(struct probes *pr, const struct module *m, struct bpf_pr
  * over our callbacks. */
 static int watch_jumps_in(struct probes *pr, const struct module *m)
 {
-	static const char *const set[] = { "__sigsetjmp" };
 	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk" };
 	static const char *const ctx[] = { "getcontext", "makecontext", "setcontext", "swapcontext" };
 	static const uint64_t ctx_kind[] = { CTRACE_CTX_GET, CTRACE_CTX_MAKE, CTRACE_CTX_SET,
 					     CTRACE_CTX_SWAP };
+	const struct elf_sym *sj = elf_sym_find(m->img, "__sigsetjmp");
 	struct ctrace_bpf *skel = pr->skel;
+	uint64_t set;
 
-	if (attach_named(pr, m, skel->progs.on_setjmp, set, NULL, 1) ||
+	if (!sj)
+		return 0;
+	set = jump_sites_setjmp(m->img, sj->addr); /* an emulated jmp, not a single-step */
+	if (attach_at(pr, m, skel->progs.on_setjmp, &set, NULL, 1) ||
 	    attach_named(pr, m, skel->progs.on_longjmp, jumps, NULL, 4) ||
 	    attach_named(pr, m, skel->progs.on_context, ctx, ctx_kind, 4))
 		return -1;

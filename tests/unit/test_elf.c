@@ -15,6 +15,7 @@
 
 #include "demangle.h"
 #include "elf_image.h"
+#include "jump_sites.h"
 #include "harness.h"
 #include "hook_sites.h"
 
@@ -666,6 +667,33 @@ static void check_many(void)
 	       "elf_image_open+hook_sites_find %.2f ms (best of 5)\n", NFUNC, n, known, best);
 }
 
+/* The setjmp probe on this system's C library: the direct jmp __sigsetjmp
+ * reaches before it touches rsp (emulated by the kernel), never the
+ * single-stepped entry store (Debian 12's glibc has one). */
+static void check_setjmp_site(void)
+{
+	struct elf_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
+	const struct elf_sym *sj = img ? elf_sym_find(img, "__sigsetjmp") : NULL;
+	uint64_t site, off;
+	uint8_t code[16];
+	cs_insn *in = NULL;
+
+	CHECK(sj != NULL);
+	if (!sj)
+		goto out;
+	site = jump_sites_setjmp(img, sj->addr);
+	CHECKM(site > sj->addr && site < sj->addr + sj->size, "site 0x%lx in __sigsetjmp [0x%lx, +%lu)",
+	       (unsigned long)site, (unsigned long)sj->addr, (unsigned long)sj->size);
+	CHECK(elf_vaddr_to_offset(img, site, &off) == 0 &&
+	      pread(img->fd, code, sizeof(code), (off_t)off) == (ssize_t)sizeof(code));
+	CHECK(cs_disasm(cs, code, sizeof(code), site, 1, &in) == 1 && in[0].id == X86_INS_JMP &&
+	      in[0].detail->x86.operands[0].type == X86_OP_IMM);
+	if (in)
+		cs_free(in, 1);
+out:
+	elf_image_free(img);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -716,6 +744,7 @@ int main(int argc, char **argv)
 			    path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
 
 	check_demangle();
+	check_setjmp_site();
 	const size_t nO0 = sizeof(basic_O0) / sizeof(basic_O0[0]);
 	const size_t nO2 = sizeof(basic_O2) / sizeof(basic_O2[0]);
 	if (ok_O0) {

@@ -1,0 +1,68 @@
+/* Where the setjmp probe goes. A uprobe on __sigsetjmp's first instruction
+ * (a store) is single-stepped: ~11 us a hit here, paid by every setjmp, and
+ * interpreters set one per protected call. The kernel emulates a direct
+ * jmp instead (~1 us), and glibc's __sigsetjmp reaches one (to the signal
+ * mask part) before it touches the stack: probing there sees the same rsp
+ * and return address as the entry. */
+#include <capstone/capstone.h>
+#include <unistd.h>
+#include "elf_image.h"
+#include "jump_sites.h"
+
+#define SCAN_BYTES 256
+
+/* whether in writes rsp, or may leave the straight line */
+static bool ends_scan(csh cs, const cs_insn *in)
+{
+	cs_regs rd, wr;
+	uint8_t nrd, nwr;
+
+	for (uint8_t i = 0; i < in->detail->groups_count; i++) {
+		switch (in->detail->groups[i]) {
+		case CS_GRP_JUMP: case CS_GRP_CALL: case CS_GRP_RET:
+		case CS_GRP_INT: case CS_GRP_IRET:
+			return true;
+		}
+	}
+	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+		return true;
+	for (uint8_t i = 0; i < nwr; i++)
+		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_ESP || wr[i] == X86_REG_SP)
+			return true;
+	return false;
+}
+
+static bool direct_jmp(const cs_insn *in)
+{
+	return in->id == X86_INS_JMP && in->detail->x86.op_count == 1 &&
+	       in->detail->x86.operands[0].type == X86_OP_IMM;
+}
+
+uint64_t jump_sites_setjmp(const struct elf_image *img, uint64_t entry)
+{
+	uint8_t buf[SCAN_BYTES];
+	const uint8_t *code = buf;
+	uint64_t off, addr = entry, site = entry;
+	size_t left;
+	ssize_t n;
+	cs_insn *in;
+	csh cs;
+
+	if (elf_vaddr_to_offset(img, entry, &off) ||
+	    (n = pread(img->fd, buf, sizeof(buf), (off_t)off)) <= 0)
+		return entry;
+	left = (size_t)n;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return entry;
+	if (cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK && (in = cs_malloc(cs))) {
+		while (cs_disasm_iter(cs, &code, &left, &addr, in)) {
+			if (direct_jmp(in))
+				site = in->address;
+			if (direct_jmp(in) || ends_scan(cs, in))
+				break;
+		}
+		cs_free(in, 1);
+	}
+	cs_close(&cs);
+	return site;
+}
