@@ -191,6 +191,19 @@ def wait_attached(tracer_proc, timeout=30):
     return wait_for(attached, timeout, "ctrace-bpf to attach its probes", interval=0.05)
 
 
+def attach_when_waiting(trace, procs, argv, go, timeout=30):
+    """Starts argv (a program that prints "waiting pid=..." and spins until
+    the file go exists), attaches the tracer, lets the program go on, and
+    returns (program Popen, tracer CompletedProcess, trace)."""
+    p = procs.popen([str(a) for a in argv], stdout=subprocess.PIPE, encoding="utf-8")
+    assert p.stdout.readline().startswith("waiting pid=")
+    tp, out = trace.start(["-p", p.pid])
+    wait_attached(tp)
+    go.touch()
+    proc, doc = trace.finish(tp, out, timeout=timeout)
+    return p, proc, doc
+
+
 def text_mismatches(pid):
     """Where pid's executable file mappings differ from the files: a probe
     left in the code, or code the tracer wrote. [] when all is pristine."""

@@ -4,12 +4,11 @@ way. crash.cause is that first fault, as it was when it happened: its
 signal, code and address, its call stack with arguments, registers and
 backtrace; the stderr summary leads with it."""
 import re
-import subprocess
 
 import pytest
 
 from calltree import HEX, main_thread
-from harness import wait_attached
+from harness import attach_when_waiting
 
 pytestmark = pytest.mark.crash
 
@@ -182,13 +181,7 @@ def test_crash_is_the_signal_delivered(build, trace, opt):
 def test_cause_while_attached(build, trace, procs, tmp_path, opt):
     """Attached with -p: the restorer is probed in the running process."""
     go = tmp_path / "go"
-    p = procs.popen([str(build("chain.c", opt)), "wait", str(go), "raise"],
-                    stdout=subprocess.PIPE, encoding="utf-8")
-    assert p.stdout.readline().startswith("waiting pid=")
-    tp, out = trace.start(["-p", p.pid])
-    wait_attached(tp)
-    go.touch()
-    proc, doc = trace.finish(tp, out, timeout=30)
+    p, proc, doc = attach_when_waiting(trace, procs, [build("chain.c", opt), "wait", go, "raise"], go)
     assert p.wait(timeout=10) == -11
     assert proc.returncode == 139, proc.stderr
     crash = doc["crash"]

@@ -2,12 +2,11 @@
 program handles and survives, a crash while attached, a crash without DWARF,
 the full backtrace through libc for abort(), and a crash in another process
 of the same binary."""
-import subprocess
 
 import pytest
 
 from calltree import main_thread
-from harness import wait_attached, wait_for
+from harness import attach_when_waiting
 
 pytestmark = pytest.mark.crash
 
@@ -80,13 +79,7 @@ def test_handled_fault_is_not_a_crash(build, trace, opt):
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_crash_while_attached(build, trace, procs, tmp_path, opt):
     go = tmp_path / "go"
-    p = procs.popen([str(build("faults.c", opt)), "wait", str(go)], stdout=subprocess.PIPE,
-                    encoding="utf-8")
-    assert p.stdout.readline().startswith("waiting pid=")
-    tp, out = trace.start(["-p", p.pid])
-    wait_attached(tp)
-    go.touch()
-    proc, doc = trace.finish(tp, out, timeout=30)
+    p, proc, doc = attach_when_waiting(trace, procs, [build("faults.c", opt), "wait", go], go)
     assert p.wait(timeout=10) == -11
     assert proc.returncode == 139, proc.stderr
     crash = doc["crash"]
