@@ -1,10 +1,14 @@
-/* Where the setjmp probe goes. A uprobe on __sigsetjmp's first instruction
+/* Probe sites in the C library that must be proven, not guessed.
+ *
+ * Where the setjmp probe goes. A uprobe on __sigsetjmp's first instruction
  * (a store) is single-stepped: ~11 us a hit here, paid by every setjmp, and
  * interpreters set one per protected call. The kernel emulates a direct
  * jmp instead (~1 us), and glibc's __sigsetjmp reaches one (to the signal
  * mask part) before it touches the stack: probing there sees the same rsp
  * and return address as the entry. */
 #include <capstone/capstone.h>
+#include <elfutils/libdw.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "elf_image.h"
 #include "jump_sites.h"
@@ -65,4 +69,25 @@ uint64_t jump_sites_setjmp(const struct elf_image *img, uint64_t entry)
 	}
 	cs_close(&cs);
 	return site;
+}
+
+/* Whether vaddr starts a signal trampoline (a restorer) of len bytes: the C
+ * library gives its restorer a CFI entry marked as a signal frame, so that
+ * unwinders can step through it, and that entry covers exactly the
+ * trampoline's code, from one byte before it (unwinders look up pc - 1).
+ * A byte match alone could sit inside another instruction, and a probe
+ * there would corrupt the target. */
+bool jump_sites_is_restorer(const struct elf_image *img, uint64_t vaddr, size_t len)
+{
+	Dwarf_CFI *cfi = dwarf_getcfi_elf(img->elf);
+	Dwarf_Frame *fr = NULL;
+	Dwarf_Addr start = 0, end = 0;
+	bool signal = false;
+
+	if (cfi && !dwarf_cfi_addrframe(cfi, vaddr, &fr))
+		dwarf_frame_info(fr, &start, &end, &signal);
+	free(fr);
+	if (cfi)
+		dwarf_cfi_end(cfi);
+	return signal && start <= vaddr && vaddr - start <= 1 && vaddr + len == end;
 }

@@ -370,7 +370,8 @@ static bool may_hold_restorer(const struct module *m)
 	       !strncmp(m->name, "ld-", 3) || !elf_has_interp(m->img);
 }
 
-/* the file offsets of restorers in m's executable mapping, into offs */
+/* the file offsets of restorers in m's executable mapping, into offs:
+ * the code bytes find candidates, CFI and the decoder prove them */
 static size_t find_restorers(const struct module *m, uint64_t *offs, size_t max)
 {
 	enum { CHUNK = 1 << 20, OVER = sizeof(restorer_code) - 1 };
@@ -387,8 +388,13 @@ static size_t find_restorers(const struct module *m, uint64_t *offs, size_t max)
 			break;
 		while (n < max && (hit = memmem(p, (size_t)got - (p - buf), restorer_code,
 						sizeof(restorer_code)))) {
-			if (hit - buf < CHUNK) /* the overlap is the next chunk's */
-				offs[n++] = m->offset + at + (uint64_t)(hit - buf);
+			uint64_t off = m->offset + at + (uint64_t)(hit - buf), va;
+
+			/* the overlap is the next chunk's; a match is probed only
+			 * where CFI and the decoder say a restorer starts */
+			if (hit - buf < CHUNK && !elf_offset_to_vaddr(m->img, off, &va) &&
+			    jump_sites_is_restorer(m->img, va, sizeof(restorer_code)))
+				offs[n++] = off;
 			p = hit + 1;
 		}
 	}
