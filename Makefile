@@ -8,10 +8,13 @@ CLANG     ?= clang
 BPFTOOL   ?= bpftool
 BUILD     ?= build
 SAN       ?=
+# The loader's pipeline stages, one folder each (README: Layout)
+STAGES    := $(addprefix user/,find attach consume rebuild write cmds utils)
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-             -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
+             -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) \
+             $(addprefix -I,$(STAGES))
 ifneq ($(SAN),)
 CFLAGS    += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SAN)
@@ -21,7 +24,7 @@ LDLIBS    := -pthread -lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++ -lm
 BPF_SRC   := bpf/ctrace.bpf.c
 BPF_OBJ   := $(BUILD)/ctrace.bpf.o
 SKEL      := $(BUILD)/ctrace.skel.h
-USER_SRC  := $(wildcard user/*.c)
+USER_SRC  := $(wildcard user/*.c) $(foreach d,$(STAGES),$(wildcard $(d)/*.c))
 USER_OBJ  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
 # The unit tests link every module but main.
 LIB_OBJ   := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJ))
@@ -43,7 +46,8 @@ $(BPF_OBJ): $(BPF_SRC) include/ctrace.h vmlinux/x86/vmlinux.h | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name ctrace_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h) include/ctrace.h $(SKEL) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h user/*/*.h) include/ctrace.h $(SKEL) | $(BUILD)/obj
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(TOOL): $(USER_OBJ)

@@ -28,7 +28,7 @@ die() { echo "fuzz: $*" >&2; exit 1; }
 # the loader's sources as the Makefile builds them, plus sanitizers
 compile() {
 	"$CLANG" -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-		-DCTRACE_VERSION='"fuzz"' -Iinclude -Iuser -I"$BUILD" \
+		-DCTRACE_VERSION='"fuzz"' -Iinclude -Iuser -I"$BUILD" $(for d in user/*/; do printf ' -I%s' "${d%/}"; done) \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer "$@"
 }
 
@@ -42,7 +42,8 @@ rm -f "$out"/obj/*.o "$out"/obj/*.failed "$out/libctrace-fuzz.a"
 jobs=${FUZZ_JOBS:-$(nproc)}
 [ "$jobs" -gt 0 ] 2>/dev/null || jobs=1
 n=0
-for src in user/*.c; do
+for src in user/*.c user/*/*.c; do
+	case $src in user/preload/*) continue;; esac
 	[ "$src" = user/main.c ] && continue
 	obj=$out/obj/$(basename "$src" .c).o
 	{ compile -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || touch "$obj.failed"; } &
