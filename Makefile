@@ -13,8 +13,7 @@ STAGES    := $(addprefix user/,find attach consume rebuild write cmds utils)
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-             -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) \
-             $(addprefix -I,$(STAGES))
+             -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
 ifneq ($(SAN),)
 CFLAGS    += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SAN)

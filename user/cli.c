@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "log.h"
-#include "pattern.h"
+#include "utils/log.h"
+#include "find/pattern.h"
 
 #define DEFAULT_OUTPUT "ctrace.json"
 #define DEFAULT_BUFFER (16ull << 20)

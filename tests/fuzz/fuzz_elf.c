@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "ctrace_plan.h"
-#include "dwarf_args.h"
-#include "elf_image.h"
+#include "find/dwarf_args.h"
+#include "find/elf_image.h"
 #include "fuzz_check.h"
-#include "hook_sites.h"
-#include "value_fmt.h"
+#include "find/hook_sites.h"
+#include "write/value_fmt.h"
 
 /* per input, so one input stays fast */
 #define MAX_SITES 64

@@ -27,18 +27,18 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "capture.h"
+#include "attach/capture.h"
 #include "cli.h"
-#include "crash.h"
+#include "consume/crash.h"
 #include "ctrace.h"
-#include "elf_image.h"
-#include "hook_sites.h"
+#include "find/elf_image.h"
+#include "find/hook_sites.h"
 #include "fuzz_check.h"
-#include "output.h"
-#include "pattern.h"
-#include "symbolize.h"
-#include "trace.h"
-#include "tree.h"
+#include "write/output.h"
+#include "find/pattern.h"
+#include "consume/symbolize.h"
+#include "consume/trace.h"
+#include "rebuild/tree.h"
 
 #define FAKE_PID 0x7ffffff0 /* above any pid_max: symbolize() names addresses "0x…" */
 #define T0 1000000000ull

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "jsonw.h"
+#include "write/jsonw.h"
 
 /* the bytes of a well-formed sequence led by c: the second byte's range (later
  * bytes are 80..BF) and the length; 0 when c cannot lead one */

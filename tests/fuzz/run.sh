@@ -28,7 +28,7 @@ die() { echo "fuzz: $*" >&2; exit 1; }
 # the loader's sources as the Makefile builds them, plus sanitizers
 compile() {
 	"$CLANG" -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-		-DCTRACE_VERSION='"fuzz"' -Iinclude -Iuser -I"$BUILD" $(for d in user/*/; do printf ' -I%s' "${d%/}"; done) \
+		-DCTRACE_VERSION='"fuzz"' -Iinclude -Iuser -I"$BUILD" \
 		-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer "$@"
 }
 

@@ -4,7 +4,7 @@
 #ifndef CTRACE_TEST_EVENTS_H
 #define CTRACE_TEST_EVENTS_H
 #include "ctrace.h"
-#include "trace.h"
+#include "consume/trace.h"
 
 #define MAIN 0x7ffffff0u
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "cmds/commands.h"
 #include "harness.h"
 
 static const char docA[] =

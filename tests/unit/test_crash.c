@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "crash.h"
+#include "consume/crash.h"
 #include "ctrace.h"
 #include "events.h"
 #include "harness.h"
-#include "pattern.h"
-#include "symbolize.h"
-#include "trace.h"
-#include "tree.h"
+#include "find/pattern.h"
+#include "consume/symbolize.h"
+#include "consume/trace.h"
+#include "rebuild/tree.h"
 
 
 static void thread_ev(struct trace *tr, uint32_t tid, uint64_t ts)

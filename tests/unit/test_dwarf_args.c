@@ -25,12 +25,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dwarf_args.h"
-#include "elf_image.h"
+#include "find/dwarf_args.h"
+#include "find/elf_image.h"
 #include "harness.h"
-#include "hook_sites.h"
-#include "jsonw.h"
-#include "value_fmt.h"
+#include "find/hook_sites.h"
+#include "write/jsonw.h"
+#include "write/value_fmt.h"
 
 #define CHECKM(cond, ...) \
 	HARNESS_RESULT((cond), printf("CHECK(%s) failed: ", #cond); printf(__VA_ARGS__))

@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "demangle.h"
-#include "elf_image.h"
-#include "jump_sites.h"
+#include "utils/demangle.h"
+#include "find/elf_image.h"
+#include "find/jump_sites.h"
 #include "harness.h"
-#include "hook_sites.h"
+#include "find/hook_sites.h"
 
 /* CHECK with a printf-style explanation of the failure */
 #define CHECKM(cond, ...) \

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "jsonread.h"
+#include "cmds/jsonread.h"
 
 #define FFFD "\xef\xbf\xbd"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "jsonw.h"
+#include "write/jsonw.h"
 
 #define FFFD "\xef\xbf\xbd"
 

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "pattern.h"
+#include "find/pattern.h"
 
 /* a filter from "+pat" (include) / "-pat" (exclude) strings; NULL-terminated */
 static struct filter *mk(const char *const *pats)

@@ -9,11 +9,11 @@
 #include "ctrace.h"
 #include "events.h"
 #include "harness.h"
-#include "pattern.h"
-#include "procs.h"
-#include "symbolize.h"
-#include "trace.h"
-#include "tree.h"
+#include "find/pattern.h"
+#include "consume/procs.h"
+#include "consume/symbolize.h"
+#include "consume/trace.h"
+#include "rebuild/tree.h"
 
 
 static void proc_ev(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, uint32_t tgid,

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "harness.h"
-#include "symbolize.h"
-#include "tree.h"
+#include "consume/symbolize.h"
+#include "rebuild/tree.h"
 
 static struct func_info A = { .addr = 0x1000, .name = "A", .module = "prog", .allowed = true };
 static struct func_info B = { .addr = 0x2000, .name = "B", .module = "prog", .allowed = true };

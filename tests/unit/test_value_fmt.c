@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
-#include "value_fmt.h"
+#include "write/value_fmt.h"
 
 static const struct vtype INT = { .kind = VT_INT, .size = 4, .is_signed = true, .name = "int" };
 static const struct vmember A_MEMBERS[] = { { .name = "x", .type = &INT, .offset = 0 } };

@@ -4,21 +4,21 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "capture.h"
+#include "attach/capture.h"
 #include "cli.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
 #include "ctrace_plan.h"
-#include "demangle.h"
-#include "dwarf_args.h"
-#include "elf_image.h"
-#include "hook_sites.h"
-#include "jsonw.h"
-#include "log.h"
-#include "pattern.h"
-#include "probes.h"
-#include "symbolize.h"
-#include "tree.h"
+#include "utils/demangle.h"
+#include "find/dwarf_args.h"
+#include "find/elf_image.h"
+#include "find/hook_sites.h"
+#include "write/jsonw.h"
+#include "utils/log.h"
+#include "find/pattern.h"
+#include "attach/probes.h"
+#include "consume/symbolize.h"
+#include "rebuild/tree.h"
 
 /* u64 → pointer, open addressing; keys are never 0 */
 struct u64map {

@@ -8,8 +8,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/wait.h>
-#include "launch.h"
-#include "log.h"
+#include "attach/launch.h"
+#include "utils/log.h"
 
 static void set_preload(const char *lib)
 {

@@ -9,18 +9,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include "capture.h"
+#include "attach/capture.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
-#include "demangle.h"
-#include "elf_image.h"
-#include "jump_sites.h"
-#include "log.h"
-#include "modules.h"
-#include "pattern.h"
-#include "probes.h"
-#include "symbolize.h"
-#include "uprobe_multi.h"
+#include "utils/demangle.h"
+#include "find/elf_image.h"
+#include "find/jump_sites.h"
+#include "utils/log.h"
+#include "attach/modules.h"
+#include "find/pattern.h"
+#include "attach/probes.h"
+#include "consume/symbolize.h"
+#include "attach/uprobe_multi.h"
 
 bool elf_has_interp(const struct elf_image *img)
 {

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
-#include "log.h"
-#include "preflight.h"
+#include "utils/log.h"
+#include "attach/preflight.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

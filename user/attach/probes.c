@@ -6,13 +6,13 @@
 #include <bpf/libbpf.h>
 #include "ctrace.h"
 #include "ctrace.skel.h"
-#include "elf_image.h"
-#include "hook_sites.h"
-#include "log.h"
-#include "pattern.h"
-#include "probes.h"
-#include "site_owner.h"
-#include "uprobe_multi.h"
+#include "find/elf_image.h"
+#include "find/hook_sites.h"
+#include "utils/log.h"
+#include "find/pattern.h"
+#include "attach/probes.h"
+#include "find/site_owner.h"
+#include "attach/uprobe_multi.h"
 
 int probes_keep_link(struct probes *p, int fd)
 {

@@ -3,7 +3,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
-#include "uprobe_multi.h"
+#include "attach/uprobe_multi.h"
 
 /* bpf_attr.link_create as of Linux 6.6; the 6.1 UAPI headers predate it. */
 struct link_create_uprobe_multi {

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
 
-#include "commands.h"
-#include "flame_svg.h"
-#include "jsonread.h"
-#include "jsonw.h"
+#include "cmds/commands.h"
+#include "write/flame_svg.h"
+#include "cmds/jsonread.h"
+#include "write/jsonw.h"
 
 #define CMD "ctrace-bpf convert"
 

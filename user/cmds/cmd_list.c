@@ -10,13 +10,13 @@
 #include <string.h>
 #include <gelf.h>
 
-#include "commands.h"
-#include "demangle.h"
-#include "elf_image.h"
-#include "modules.h"
-#include "hook_sites.h"
-#include "pattern.h"
-#include "site_owner.h"
+#include "cmds/commands.h"
+#include "utils/demangle.h"
+#include "find/elf_image.h"
+#include "attach/modules.h"
+#include "find/hook_sites.h"
+#include "find/pattern.h"
+#include "find/site_owner.h"
 
 static const char list_usage[] =
 "Usage: ctrace-bpf list BINARY [-F PATTERN]... [-N PATTERN]... [--filter-file FILE]\n"

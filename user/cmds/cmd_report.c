@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "commands.h"
-#include "flame_svg.h"
-#include "jsonread.h"
+#include "cmds/commands.h"
+#include "write/flame_svg.h"
+#include "cmds/jsonread.h"
 
 #define CMD "ctrace-bpf report"
 #define WIDTH 80

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "jsonread.h"
-#include "jsonw.h"
+#include "cmds/jsonread.h"
+#include "write/jsonw.h"
 
 #define WINDOW (256u << 10)
 #define DEFAULT_MAX_DEPTH 1000000u

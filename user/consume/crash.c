@@ -1,14 +1,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "capture.h"
-#include "crash.h"
+#include "attach/capture.h"
+#include "consume/crash.h"
 #include "ctrace.h"
-#include "jsonw.h"
-#include "log.h"
-#include "symbolize.h"
-#include "tree.h"
-#include "unwind.h"
+#include "write/jsonw.h"
+#include "utils/log.h"
+#include "consume/symbolize.h"
+#include "rebuild/tree.h"
+#include "consume/unwind.h"
 
 const char *signal_name(int sig)
 {

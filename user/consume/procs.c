@@ -1,9 +1,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "log.h"
-#include "procs.h"
-#include "symbolize.h"
+#include "utils/log.h"
+#include "consume/procs.h"
+#include "consume/symbolize.h"
 
 static void *grow(void *v, size_t *cap, size_t n, size_t elem)
 {

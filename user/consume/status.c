@@ -1,6 +1,6 @@
 #include <stdio.h>
 #include <unistd.h>
-#include "status.h"
+#include "consume/status.h"
 
 #define PERIOD_NS 250000000ull
 

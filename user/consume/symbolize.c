@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "demangle.h"
-#include "elf_image.h"
-#include "log.h"
-#include "pattern.h"
-#include "procmaps.h"
-#include "symbolize.h"
+#include "utils/demangle.h"
+#include "find/elf_image.h"
+#include "utils/log.h"
+#include "find/pattern.h"
+#include "utils/procmaps.h"
+#include "consume/symbolize.h"
 
 struct slot {
 	uint64_t addr;

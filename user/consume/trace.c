@@ -5,12 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
-#include "capture.h"
+#include "attach/capture.h"
 #include "ctrace.h"
-#include "log.h"
-#include "symbolize.h"
-#include "trace.h"
-#include "tree.h"
+#include "utils/log.h"
+#include "consume/symbolize.h"
+#include "consume/trace.h"
+#include "rebuild/tree.h"
 
 #define R_EXEC "exit not observed (the process replaced its image: exec)"
 #define R_FORKED "entry not observed (called before the fork, in the parent)"

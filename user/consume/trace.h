@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
-#include "crash.h"
-#include "procs.h"
+#include "consume/crash.h"
+#include "consume/procs.h"
 
 struct capture;
 struct symbolizer;

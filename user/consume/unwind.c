@@ -4,11 +4,11 @@
 #include <unistd.h>
 #include <elfutils/libdwfl.h>
 #include "ctrace.h"
-#include "demangle.h"
-#include "elf_image.h"
-#include "log.h"
-#include "symbolize.h"
-#include "unwind.h"
+#include "utils/demangle.h"
+#include "find/elf_image.h"
+#include "utils/log.h"
+#include "consume/symbolize.h"
+#include "consume/unwind.h"
 
 #define MAX_FRAMES 64
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dwarf_args.h"
+#include "find/dwarf_args.h"
 
 #define MAX_SCOPES 64     /* nested blocks and inlined calls under one function */
 #define CONV_DEPTH 48     /* type nesting converted (pointer -> struct -> member ...) */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "ctrace_plan.h"
-#include "value_fmt.h"
+#include "write/value_fmt.h"
 
 struct dwarf_ctx; /* one ELF file with its DWARF; owns every vtype it hands out */
 

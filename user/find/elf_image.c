@@ -1,6 +1,6 @@
 /* Open one ELF file read-only, validate it, and summarise what probe placement needs.
  * Every offset and size taken from the file is checked against the file before use. */
-#include "elf_image.h"
+#include "find/elf_image.h"
 
 #include <errno.h>
 #include <fcntl.h>

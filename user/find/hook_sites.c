@@ -3,7 +3,7 @@
  * instruction boundary reached by decoding linearly from a symbol's start.
  * The same decode proves, where it can, the this_fn each site passes: inlined
  * functions' hook calls sit inside their callers. */
-#include "hook_sites.h"
+#include "find/hook_sites.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>

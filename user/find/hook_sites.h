@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "elf_image.h"
+#include "find/elf_image.h"
 
 enum { HOOK_ENTER = 0, HOOK_EXIT = 1 };
 

@@ -10,8 +10,8 @@
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "elf_image.h"
-#include "jump_sites.h"
+#include "find/elf_image.h"
+#include "find/jump_sites.h"
 
 #define SCAN_BYTES 256
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pattern.h"
+#include "find/pattern.h"
 
 struct pattern {
 	bool exclude;

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "demangle.h"
-#include "dwarf_args.h"
-#include "pattern.h"
-#include "site_owner.h"
+#include "utils/demangle.h"
+#include "find/dwarf_args.h"
+#include "find/pattern.h"
+#include "find/site_owner.h"
 
 struct origin_addr {
 	uint64_t origin, addr;

@@ -5,7 +5,7 @@
 #define CTRACE_SITE_OWNER_H
 #include <stddef.h>
 
-#include "hook_sites.h"
+#include "find/hook_sites.h"
 
 struct site_proofs {
 	size_t sites;

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "jsonw.h"
-#include "log.h"
-#include "symbolize.h"
-#include "tree.h"
+#include "write/jsonw.h"
+#include "utils/log.h"
+#include "consume/symbolize.h"
+#include "rebuild/tree.h"
 
 #define R_LOST_ENTRY "entry not observed (events lost)"
 #define R_LOST_EXIT "exit not observed (events lost)"

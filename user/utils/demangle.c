@@ -1,5 +1,5 @@
 /* C++ demangling through the C++ runtime's own demangler. */
-#include "demangle.h"
+#include "utils/demangle.h"
 
 #include <stdlib.h>
 #include <string.h>

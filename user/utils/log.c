@@ -1,6 +1,6 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
-#include "log.h"
+#include "utils/log.h"
 
 int log_verbose;
 

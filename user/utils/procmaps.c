@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "procmaps.h"
+#include "utils/procmaps.h"
 
 int proc_maps_read(pid_t pid, struct proc_maps *out)
 {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flame_svg.h"
+#include "write/flame_svg.h"
 
 #define NONE UINT32_MAX
 #define UNNAMED UINT32_MAX   /* name id of a placeholder */

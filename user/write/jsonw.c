@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
+#include "write/jsonw.h"
 
 struct out {
 	FILE *f;

@@ -6,16 +6,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "capture.h"
+#include "attach/capture.h"
 #include "cli.h"
-#include "crash.h"
-#include "jsonw.h"
-#include "log.h"
-#include "output.h"
-#include "pattern.h"
-#include "symbolize.h"
-#include "trace.h"
-#include "tree.h"
+#include "consume/crash.h"
+#include "write/jsonw.h"
+#include "utils/log.h"
+#include "write/output.h"
+#include "find/pattern.h"
+#include "consume/symbolize.h"
+#include "consume/trace.h"
+#include "rebuild/tree.h"
 
 /* /dev/stdout, a FIFO, /dev/null: written in place. Renaming a temporary
  * file over them would replace the device node itself. */

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "ctrace_plan.h"
-#include "jsonw.h"
-#include "value_fmt.h"
+#include "write/jsonw.h"
+#include "write/value_fmt.h"
 
 #define STRIP_MAX 64     /* typedef/qualifier chain: longer means a cycle */
 #define SPELL_DEPTH 32   /* declarator nesting spelled before giving up */
