@@ -1,6 +1,7 @@
 /* A small program to trace: two worker threads sort arrays with a recursive
  * quicksort and checksum them. Build it the way ctrace-bpf wants:
  *   gcc -finstrument-functions -g -O2 examples/demo.c -o build/demo -lpthread */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

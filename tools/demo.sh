@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=build/demo-trace.json
-gcc -finstrument-functions -g -O2 examples/demo.c -o build/demo -lpthread
+gcc -finstrument-functions -g -O2 -Wall -Wextra -Werror examples/demo.c -o build/demo -lpthread
 echo "\$ sudo build/ctrace-bpf -o $out -- build/demo"
 build/ctrace-bpf -o "$out" -- build/demo
 echo
