@@ -12,7 +12,9 @@ SAN       ?=
 STAGES    := $(addprefix user/,find attach consume rebuild write cmds utils)
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+# -MMD -MP: each object (BPF, loader, unit test) also depends on every header
+# it includes, through the .d files included at the end
+CFLAGS    += -MMD -MP -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
              -DCTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD)
 ifneq ($(SAN),)
 CFLAGS    += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -39,13 +41,14 @@ all: $(TOOL) $(HOOKS_LIB)
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	@mkdir -p $@
 
-$(BPF_OBJ): $(BPF_SRC) include/ctrace.h vmlinux/x86/vmlinux.h | $(BUILD)
-	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -c $< -o $@
+$(BPF_OBJ): $(BPF_SRC) | $(BUILD)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -MMD -MP -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name ctrace_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h user/*/*.h) include/ctrace.h $(SKEL) | $(BUILD)/obj
+# Every object waits for the skeleton (the first build has no .d files yet)
+$(BUILD)/obj/%.o: user/%.c $(SKEL) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -58,7 +61,7 @@ $(HOOKS_LIB): user/preload/ctrace-hooks.S user/preload/fork_fixup.c | $(BUILD)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Wl,-soname,libctrace-hooks.so \
 		-Wl,-z,noexecstack $^ -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
 
 unit: $(UNIT_BIN)
@@ -105,3 +108,5 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(BPF_OBJ:.o=.d) $(USER_OBJ:.o=.d) $(UNIT_BIN:=.d)
