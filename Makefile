@@ -1,4 +1,5 @@
-# ctrace-bpf — build: `make`; tests: `make test`; demo: `make demo` (as root, or with sudo)
+# ctrace-bpf — build: `make`; tests: `make test`; demo: `make demo` (as root, or as a
+# sudoer: the steps that need root go through tools/as-root)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 VERSION   := 0.1.0
@@ -34,6 +35,10 @@ TOOL      := $(BUILD)/ctrace-bpf
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PYTEST    ?= /usr/bin/python3 -m pytest
+# BPF and apt need root: directly as root, through sudo otherwise
+AS_ROOT   := tools/as-root
+# what the tests read from the environment, passed on through sudo
+TEST_ENV  := $(foreach v,CI CTRACE_SANITIZED FUZZ_SECONDS,$(if $($(v)),$(v)=$($(v))))
 
 .PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real
 all: $(TOOL) $(HOOKS_LIB)
@@ -68,13 +73,13 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
 
 integration: all
-	CTRACE_BPF=$(abspath $(TOOL)) $(PYTEST) -v -p no:cacheprovider tests/integration
+	$(AS_ROOT) env $(TEST_ENV) CTRACE_BPF=$(abspath $(TOOL)) $(PYTEST) -v -p no:cacheprovider tests/integration
 
 # Real programs from Debian source packages (lua, leveldb, dash), built into
 # $(BUILD)/real with their fetched sources cached there (tests/real/build.sh),
 # each compared with counting hooks that observe the same run
 test-real: all
-	CTRACE_BPF=$(abspath $(TOOL)) CTRACE_REAL_BUILD=$(abspath $(BUILD))/real \
+	$(AS_ROOT) env $(TEST_ENV) CTRACE_BPF=$(abspath $(TOOL)) CTRACE_REAL_BUILD=$(abspath $(BUILD))/real \
 		$(PYTEST) -v -p no:cacheprovider tests/real
 
 # The same suites against an AddressSanitizer + UBSan build of the loader:
@@ -93,18 +98,19 @@ fuzz: all
 test: all unit fuzz integration test-real sanitize
 
 setup:
-	./tools/setup.sh
+	$(AS_ROOT) ./tools/setup.sh
 
 demo: setup all
-	./tools/demo.sh
+	$(AS_ROOT) ./tools/demo.sh
 
 bench: all
-	./tools/bench.sh
+	$(AS_ROOT) ./tools/bench.sh
 
 install: all
 	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/ctrace-bpf
 	install -D -m 0644 $(HOOKS_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks.so
 	install -D -m 0644 doc/ctrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/ctrace-bpf.8
+	install -D -m 0644 doc/design.md $(DESTDIR)$(PREFIX)/share/doc/ctrace-bpf/design.md
 
 clean:
 	rm -rf $(BUILD)

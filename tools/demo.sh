@@ -4,7 +4,7 @@ set -eu
 cd "$(dirname "$0")/.."
 out=build/demo-trace.json
 gcc -finstrument-functions -g -O2 -Wall -Wextra -Werror examples/demo.c -o build/demo -lpthread
-echo "\$ sudo build/ctrace-bpf -o $out -- build/demo"
+echo "# build/ctrace-bpf -o $out -- build/demo"
 build/ctrace-bpf -o "$out" -- build/demo
 echo
 echo "Trace written to $(pwd)/$out"

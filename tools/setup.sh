@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what ctrace-bpf needs to build, run and test, from Debian's archive.
-# Run as root (sudo make setup). Safe to run again.
+# Run as root (`make setup` does, through tools/as-root). Safe to run again.
 set -eu
 PKGS="make gcc g++ clang llvm libbpf-dev libelf-dev libdw-dev libcjson-dev \
 libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
@@ -8,7 +8,7 @@ uftrace util-linux binutils time gdb \
 chromium libclang-rt-14-dev \
 dpkg-dev cmake autoconf automake libgtest-dev libgmock-dev"
 if [ "$(id -u)" != 0 ]; then
-	echo "setup: run as root (sudo make setup)" >&2
+	echo "setup: run as root (make setup)" >&2
 	exit 1
 fi
 # The real-program tests (tests/real) fetch Debian source packages with
