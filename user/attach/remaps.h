@@ -1,0 +1,22 @@
+/* The target's map as it changes while traced (exec, dlopen, a new image's
+ * start-up), and the signal handlers a crash's cause is read from. */
+#ifndef CTRACE_REMAPS_H
+#define CTRACE_REMAPS_H
+#include <stdbool.h>
+
+struct capture;
+struct modset;
+struct probes;
+struct symbolizer;
+struct trace;
+
+/* each process whose map changed: probe, select and plan what is new, and
+ * let it go on if it was stopped for this */
+void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
+		   struct modset *probed, struct modset *planned, struct modset *restorers,
+		   struct modset *selected,
+		   bool preload);
+/* the signal_deliver tracepoint and the restorers of sym's map not in done */
+void watch_handlers(struct probes *pr, struct symbolizer *sym, struct modset *done);
+
+#endif
