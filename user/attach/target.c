@@ -23,7 +23,7 @@ int exit_status_from_wait(int st, struct run_info *ri)
 	if (WIFSIGNALED(st)) {
 		ri->exit_signal = WTERMSIG(st);
 		ri->exit_code = -1;
-		return 128 + WTERMSIG(st);
+		return EXIT_SIGNALED + WTERMSIG(st);
 	}
 	ri->exit_code = WEXITSTATUS(st);
 	return ri->exit_code;

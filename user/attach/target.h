@@ -3,6 +3,9 @@
 #define CTRACE_TARGET_H
 #include <sys/types.h>
 
+/* the exit status of a process killed by signal N is this + N, as in the shell */
+#define EXIT_SIGNALED 128
+
 struct run_info;
 
 /* waitpid for a stop (or the end) of pid, through signals: 0, or -1 */
