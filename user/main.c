@@ -91,7 +91,7 @@ struct session {
 	struct symbolizer *sym;
 	struct capture *capture;  /* --args/--retval, or NULL */
 	struct probes pr;
-	struct modset probed, planned, restorers, selected;
+	struct modsets done;
 	struct trace tr;
 	struct run_info ri;
 	char **cmdline;           /* attach: the target's, for the trace */
@@ -287,18 +287,18 @@ static int at_entry_point(struct session *s)
 		if (s->capture)
 			capture_set_preload(s->capture, false);
 	} else if (!s->preload) {
-		modset_add(&s->probed, s->exe); /* probed before the exec */
+		modset_add(&s->done.probed, s->exe); /* probed before the exec */
 	}
-	if (!s->preload && modules_probe_new(&s->pr, s->sym, s->exe, &s->probed) < 0)
+	if (!s->preload && modules_probe_new(&s->pr, s->sym, s->exe, &s->done.probed) < 0)
 		return -1;
-	modules_select_new(&s->pr, s->sym, &s->selected, 0);
-	modules_plan_new(s->capture, &s->pr, s->sym, &s->planned, 0);
+	modules_select_new(&s->pr, s->sym, &s->done.selected, 0);
+	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (modules_watch_loader(&s->pr, s->sym))
 		log_warn("cannot watch the dynamic loader: libraries loaded "
 			 "later with dlopen%s", s->preload ? " may lack names" : " will not be traced");
-	if (modules_watch_jumps(&s->pr, s->sym, &s->probed))
+	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
 		return -1;
-	watch_handlers(&s->pr, s->sym, &s->restorers);
+	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;
 	close(s->entry_fd);
 	s->entry_fd = -1;
@@ -346,11 +346,11 @@ static int start_attached(struct session *s)
 		log_err("cannot read the memory map of process %d: %s", (int)s->targ, strerror(errno));
 		return -1;
 	}
-	n = modules_probe_new(&s->pr, s->sym, s->exe, &s->probed);
+	n = modules_probe_new(&s->pr, s->sym, s->exe, &s->done.probed);
 	if (n < 0)
 		return -1;
-	modules_select_new(&s->pr, s->sym, &s->selected, 0);
-	modules_plan_new(s->capture, &s->pr, s->sym, &s->planned, 0);
+	modules_select_new(&s->pr, s->sym, &s->done.selected, 0);
+	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (n == 0) {
 		log_err("process %d (%s) has no instrumented function%s: build it with "
 			"-finstrument-functions", (int)s->targ, s->exe,
@@ -362,9 +362,9 @@ static int start_attached(struct session *s)
 	if (modules_watch_loader(&s->pr, s->sym))
 		log_warn("cannot watch the dynamic loader: libraries loaded later with "
 			 "dlopen will not be traced");
-	if (modules_watch_jumps(&s->pr, s->sym, &s->probed))
+	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
 		return -1;
-	watch_handlers(&s->pr, s->sym, &s->restorers);
+	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;
 	s->skel->bss->armed = 1;
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->targ, 0);
@@ -457,8 +457,7 @@ static void consume(struct session *s)
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
-		handle_remaps(&s->tr, &s->pr, s->capture, &s->probed, &s->planned, &s->restorers,
-			      &s->selected, s->preload);
+		handle_remaps(&s->tr, &s->pr, s->capture, &s->done, s->preload);
 		if (target_ended(s))
 			break;
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
@@ -608,10 +607,7 @@ static void session_free(struct session *s)
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	trace_free(&s->tr);
-	modset_free(&s->probed);
-	modset_free(&s->planned);
-	modset_free(&s->restorers);
-	modset_free(&s->selected);
+	modsets_free(&s->done);
 	capture_free(s->capture);
 	symbolizer_free(s->sym);
 	ring_buffer__free(s->rb);

@@ -36,10 +36,16 @@ static bool before_startup(struct symbolizer *sym, const char *exe)
 /* Processes whose map changed (an exec, a dlopen, a new image's start-up):
  * name and probe the new code, plan captures where the plans hold, and let
  * the ones stopped for this go on. */
+void modsets_free(struct modsets *m)
+{
+	modset_free(&m->probed);
+	modset_free(&m->planned);
+	modset_free(&m->restorers);
+	modset_free(&m->selected);
+}
+
 void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
-			  struct modset *probed, struct modset *planned, struct modset *restorers,
-			  struct modset *selected,
-			  bool preload)
+		   struct modsets *done, bool preload)
 {
 	for (size_t i = 0; i < tr->procs.n; i++) {
 		struct proc *p = tr->procs.v[i];
@@ -58,16 +64,17 @@ void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
 			bool wait = preload && p->nexecs && before_startup(p->sym, exe);
 
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
-			    modules_probe_new(pr, p->sym, exe, probed) < 0)
+			    modules_probe_new(pr, p->sym, exe, &done->probed) < 0)
 				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
-			modules_forget_gone(capture, pr, p->sym, planned, selected, p->gen);
-			modules_select_new(pr, p->sym, selected, p->gen);
-			modules_plan_new(capture, pr, p->sym, planned, p->gen);
-			if (modules_watch_jumps(pr, p->sym, probed))
+			modules_forget_gone(capture, pr, p->sym, &done->planned, &done->selected,
+					    p->gen);
+			modules_select_new(pr, p->sym, &done->selected, p->gen);
+			modules_plan_new(capture, pr, p->sym, &done->planned, p->gen);
+			if (modules_watch_jumps(pr, p->sym, &done->probed))
 				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
 			/* a new image's C library sits elsewhere */
 			if (pr->skel->links.on_signal_deliver &&
-			    modules_watch_sigreturn(pr, p->sym, restorers) < 0)
+			    modules_watch_sigreturn(pr, p->sym, &done->restorers) < 0)
 				log_warn("process %d: signal handlers are not followed", (int)p->pid);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
