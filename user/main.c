@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* ctrace-bpf: launch or attach, probe, consume, write the trace. */
+/* ctrace-bpf: launch or attach, probe, consume, write the trace. main()
+ * dispatches the offline subcommands, else runs the tracing phases in order
+ * (preflight, hold the target, open/configure/load BPF, start, consume,
+ * stop, write) over one session. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -175,6 +178,7 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* open the skeleton, configure it for this target and these options, load it */
 static int bpf_open_load(struct session *s)
 {
 	struct ctrace_bpf *skel;
@@ -372,6 +376,7 @@ static int start_attached(struct session *s)
 	return 0;
 }
 
+/* the probes in place, the target running under them */
 static int start(struct session *s)
 {
 	uint64_t t = now_ns(CLOCK_MONOTONIC);
@@ -430,6 +435,8 @@ static bool stop_asked(struct session *s, sig_atomic_t *handled)
 	return false;
 }
 
+/* drain until the target ends, --duration runs out, a signal says stop or
+ * the trace cannot be kept */
 static void consume(struct session *s)
 {
 	struct status progress;
