@@ -23,14 +23,7 @@ const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill *
 const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
 
 /* The traced processes other than targ_tgid (forked with --follow-forks),
- * and the state of every one, targ_tgid included. */
-#define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
-#define PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
-struct proc_state {
-	__u32 flags;
-	__u32 gen;      /* image generation: which capture plans apply (ctrace.h) */
-};
-
+ * and the state of every one, targ_tgid included (struct proc_state). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 14);

@@ -34,6 +34,15 @@
  * never planned (its values are unavailable, never another image's) */
 #define CTRACE_GEN_NONE 0xffff
 
+/* The BPF map procs: the traced processes, by tgid; the loader seeds the
+ * target's entry. */
+#define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
+#define PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
+struct proc_state {
+	__u32 flags;
+	__u32 gen;      /* image generation: which capture plans apply */
+};
+
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
 	CTRACE_EV_EXIT = 2,        /* a traced function is about to return */
