@@ -23,12 +23,12 @@ const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill *
 const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
 
 /* The traced processes other than targ_tgid (forked with --follow-forks),
- * and the state of every one, targ_tgid included (struct proc_state). */
+ * and the state of every one, targ_tgid included (ctrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 14);
 	__type(key, __u32);
-	__type(value, struct proc_state);
+	__type(value, struct ctrace_proc_state);
 } procs SEC(".maps");
 
 static __always_inline bool traced(__u32 tgid)
@@ -38,7 +38,7 @@ static __always_inline bool traced(__u32 tgid)
 
 static __always_inline __u32 proc_flags(__u32 tgid)
 {
-	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct ctrace_proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
 	return p ? p->flags : 0;
 }
@@ -49,7 +49,7 @@ __u32 last_gen = 0;
 
 static __always_inline __u32 proc_gen(__u32 tgid)
 {
-	struct proc_state *p;
+	struct ctrace_proc_state *p;
 
 	if (tgid == targ_tgid)
 		return targ_gen;
@@ -62,7 +62,7 @@ static __always_inline __u32 proc_gen(__u32 tgid)
 static __always_inline __u32 new_gen(__u32 tgid)
 {
 	__u32 gen = __sync_fetch_and_add(&last_gen, 1) + 1;
-	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct ctrace_proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
 	if (gen > CTRACE_GEN_NONE)
 		gen = CTRACE_GEN_NONE;
@@ -71,7 +71,7 @@ static __always_inline __u32 new_gen(__u32 tgid)
 		targ_gen = gen;
 	if (p) {
 		p->gen = gen;
-		__sync_fetch_and_or(&p->flags, PROC_OWN_GEN);
+		__sync_fetch_and_or(&p->flags, CTRACE_PROC_OWN_GEN);
 	}
 	return gen;
 }
@@ -814,7 +814,7 @@ int on_entry_point(struct pt_regs *ctx)
 static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent,
 				       __u32 gen, const char *path)
 {
-	bool stop = (proc_flags(tgid) & PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
+	bool stop = (proc_flags(tgid) & CTRACE_PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
 	struct ctrace_proc *e;
 
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -851,7 +851,7 @@ int on_dl_state(struct pt_regs *ctx)
 		return 0;
 	/* a forked child that loads code has a map of its own from now on:
 	 * its parent's plans may not fit it */
-	if (tgid != targ_tgid && !(proc_flags(tgid) & PROC_OWN_GEN))
+	if (tgid != targ_tgid && !(proc_flags(tgid) & CTRACE_PROC_OWN_GEN))
 		gen = new_gen(tgid);
 	else
 		gen = proc_gen(tgid);
@@ -865,13 +865,13 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
-	struct proc_state st;
+	struct ctrace_proc_state st;
 
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
 		return 0;
 	/* its parent is a traced process: a stop is only seen by that. Its map
 	 * is its parent's, and so are the plans */
-	st.flags = PROC_MAY_STOP;
+	st.flags = CTRACE_PROC_MAY_STOP;
 	st.gen = proc_gen(ptgid);
 	if (bpf_map_update_elem(&procs, &pid, &st, BPF_ANY)) {
 		__sync_fetch_and_add(&untracked_total, 1);

@@ -36,9 +36,9 @@
 
 /* The BPF map procs: the traced processes, by tgid; the loader seeds the
  * target's entry. */
-#define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
-#define PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
-struct proc_state {
+#define CTRACE_PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
+#define CTRACE_PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
+struct ctrace_proc_state {
 	__u32 flags;
 	__u32 gen;      /* image generation: which capture plans apply */
 };

@@ -347,9 +347,10 @@ int main(int argc, char **argv)
 	{
 		/* a launched target's stops are ours to give; an attached
 		 * one's parent (a shell) would see them */
-		__u32 key = (__u32)targ, st[2] = { launch ? 1 /* PROC_MAY_STOP */ : 0, 0 /* gen */ };
+		__u32 key = (__u32)targ;
+		struct ctrace_proc_state st = { .flags = launch ? CTRACE_PROC_MAY_STOP : 0, .gen = 0 };
 
-		if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), st, sizeof(st), 0)) {
+		if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), &st, sizeof(st), 0)) {
 			log_err("cannot set up the process table: %s", strerror(errno));
 			goto cleanup;
 		}
