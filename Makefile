@@ -39,13 +39,13 @@ all: $(TOOL) $(HOOKS_LIB)
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	@mkdir -p $@
 
-$(BPF_OBJ): $(BPF_SRC) include/ctrace.h vmlinux/x86/vmlinux.h | $(BUILD)
+$(BPF_OBJ): $(BPF_SRC) $(wildcard include/*.h) vmlinux/x86/vmlinux.h | $(BUILD)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Iinclude -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name ctrace_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h user/*/*.h) include/ctrace.h $(SKEL) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h) $(SKEL) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -58,7 +58,7 @@ $(HOOKS_LIB): user/preload/ctrace-hooks.S user/preload/fork_fixup.c | $(BUILD)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Wl,-soname,libctrace-hooks.so \
 		-Wl,-z,noexecstack $^ -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) $(wildcard include/*.h) | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
 
 unit: $(UNIT_BIN)
