@@ -7,6 +7,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "ctrace_regs.h"
 
 #define CTRACE_COMM_LEN 16
 /* uprobe cookie: bit 0 set on the exit hook's probes; bits 1-7 the length of
@@ -189,9 +190,6 @@ struct ctrace_signal {
 	__u32 pad;
 };
 
-/* x86-64 user registers at the signal, in DWARF register-number order
- * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15), then rip and eflags */
-#define CTRACE_NREGS 18
 #define CTRACE_STACK_MAX 16384
 
 struct ctrace_crash_rec {
