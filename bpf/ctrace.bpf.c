@@ -17,6 +17,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SIGSTOP 19
 
+#define RET_ADDR_SIZE 8 /* the return address a call pushes */
+
+_Static_assert(sizeof(struct pt_regs) == CTRACE_PTREGS_NSLOTS * 8, "pt_regs as ctrace_regs.h reads it");
+
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 max_depth = 0;      /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
@@ -484,27 +488,17 @@ struct {
 extern int bpf_copy_from_user_str(void *dst, __u32 dst__sz, const void *unsafe_ptr__ign,
 				  __u64 flags) __ksym;
 
-/* The registers in DWARF order (a ctx pointer cannot be indexed). At a
- * hook's first instruction (preload probes) rsp is 8 below its value at the
- * hook call, and the plans speak of the call. */
+/* The registers a plan may name, by enum ctrace_reg (a ctx pointer cannot
+ * be indexed by a variable). At a hook's first instruction (preload probes)
+ * rsp is below its value at the hook call by the return address, and the
+ * plans speak of the call. */
 static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool hook)
 {
-	v[0] = r->ax;
-	v[1] = r->dx;
-	v[2] = r->cx;
-	v[3] = r->bx;
-	v[4] = r->si;
-	v[5] = r->di;
-	v[6] = r->bp;
-	v[7] = r->sp + (hook ? 8 : 0);
-	v[8] = r->r8;
-	v[9] = r->r9;
-	v[10] = r->r10;
-	v[11] = r->r11;
-	v[12] = r->r12;
-	v[13] = r->r13;
-	v[14] = r->r14;
-	v[15] = r->r15;
+	const __u64 *slot = (const __u64 *)r;
+
+#pragma unroll
+	for (int i = 0; i < CTRACE_NGPRS; i++)
+		v[i] = slot[ctrace_ptregs_slot(i)] + (i == CTRACE_REG_RSP && hook ? RET_ADDR_SIZE : 0);
 }
 
 /* The pieces of one value, appended into val. max is the value's room and
@@ -531,13 +525,13 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 		case CTRACE_LOC_CONST:
 			if (size > 8)
 				return -22;
-			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
+			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			__builtin_memcpy(&val[pos & mask], &v, 8);
 			break;
 		case CTRACE_LOC_MEM:
 		case CTRACE_LOC_MEM_ABS:
-			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
+			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			/* a size the verifier can bound: max is 64 or 16 */
 			err = bpf_copy_from_user(&val[pos & mask],
@@ -643,7 +637,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 				      __s32 depth, bool hook)
 {
 	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	__u64 regs[16], bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
+	__u64 regs[CTRACE_NGPRS], bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
 	__u32 n = plan->nargs;
 
 	if (!e) {
@@ -675,7 +669,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[16];
+	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[CTRACE_NGPRS];
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
 	__u64 gen, addr;
 	bool hook = cookie & CTRACE_COOKIE_HOOK;
@@ -770,7 +764,7 @@ int on_ret(struct pt_regs *ctx)
 {
 	struct ctrace_retval *r;
 	const struct ctrace_arg_plan *ap;
-	__u64 fn, key, regs[16];
+	__u64 fn, key, regs[CTRACE_NGPRS];
 
 	if (!ours())
 		return 0;
@@ -1086,9 +1080,9 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	struct ctrace_crash_rec *rec;
 	struct ctrace_signal *e;
 	struct pt_regs *regs;
+	__u64 pt[CTRACE_PTREGS_NSLOTS], sp;
 	__u32 seq, tid;
 	int code;
-	__u64 sp;
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
 		return 0;
@@ -1117,24 +1111,12 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	rec->seq = seq;
 	rec->tid = tid;
-	rec->regs[0] = BPF_CORE_READ(regs, ax);
-	rec->regs[1] = BPF_CORE_READ(regs, dx);
-	rec->regs[2] = BPF_CORE_READ(regs, cx);
-	rec->regs[3] = BPF_CORE_READ(regs, bx);
-	rec->regs[4] = BPF_CORE_READ(regs, si);
-	rec->regs[5] = BPF_CORE_READ(regs, di);
-	rec->regs[6] = BPF_CORE_READ(regs, bp);
-	rec->regs[7] = sp = BPF_CORE_READ(regs, sp);
-	rec->regs[8] = BPF_CORE_READ(regs, r8);
-	rec->regs[9] = BPF_CORE_READ(regs, r9);
-	rec->regs[10] = BPF_CORE_READ(regs, r10);
-	rec->regs[11] = BPF_CORE_READ(regs, r11);
-	rec->regs[12] = BPF_CORE_READ(regs, r12);
-	rec->regs[13] = BPF_CORE_READ(regs, r13);
-	rec->regs[14] = BPF_CORE_READ(regs, r14);
-	rec->regs[15] = BPF_CORE_READ(regs, r15);
-	rec->regs[16] = BPF_CORE_READ(regs, ip);
-	rec->regs[17] = BPF_CORE_READ(regs, flags);
+	/* a failed read leaves zeros, as it did one register at a time */
+	bpf_probe_read_kernel(pt, sizeof(pt), regs);
+#pragma unroll
+	for (int i = 0; i < CTRACE_NREGS; i++)
+		rec->regs[i] = pt[ctrace_ptregs_slot(i)];
+	sp = rec->regs[CTRACE_REG_RSP];
 	rec->stack_len = 0;
 	/* the user stack is the current task's only when it signals itself
 	 * (a fault, abort()); a kill from elsewhere runs in the sender */

@@ -195,8 +195,9 @@ struct ctrace_signal {
 struct ctrace_crash_rec {
 	__u32 seq;
 	__u32 tid;
-	__u64 regs[CTRACE_NREGS];
-	__u64 stack_len; /* bytes copied from regs[7] (rsp) upwards */
+	__u64 regs[CTRACE_NREGS]; /* by enum ctrace_reg: the user registers at
+				   * the signal */
+	__u64 stack_len; /* bytes copied from regs[CTRACE_REG_RSP] upwards */
 	__u8 stack[CTRACE_STACK_MAX];
 };
 

@@ -4,9 +4,9 @@
  * loader (user/dwarf_args.c) so the BPF programs only copy bytes. Fixed-width
  * types only, no pointers: the same layout on both sides.
  *
- * Registers. A register number is a DWARF x86-64 number (0 rax, 1 rdx, 2 rcx,
- * 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15); ctrace_ptregs_slot() maps it
- * to the kernel's struct pt_regs. In a site plan every register means its value
+ * Registers. A register number is a DWARF x86-64 number, 0..15 (enum
+ * ctrace_reg: 0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15
+ * r8-r15); ctrace_ptregs_slot() maps it to the kernel's struct pt_regs. In a site plan every register means its value
  * AT THE HOOK CALL INSTRUCTION (struct ctrace_site_plan.site_vaddr):
  * - call-site probes fire on that instruction: pt_regs are exactly that;
  * - preload probes fire on the hook's first instruction: every register is the

@@ -1,41 +1,64 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* x86-64 registers, in the one order BPF and the loader name them: the DWARF
+ * register numbers, as capture plans (ctrace_plan.h) use them, crash records
+ * (ctrace.h) carry them and the unwinder takes them. ctrace_ptregs_slot()
+ * says where the kernel's struct pt_regs holds each one. */
 #ifndef CTRACE_REGS_H
 #define CTRACE_REGS_H
 
-#define CTRACE_REG_RSP 7          /* DWARF number of rsp */
+enum ctrace_reg {
+	CTRACE_REG_RAX = 0,
+	CTRACE_REG_RDX = 1,
+	CTRACE_REG_RCX = 2,
+	CTRACE_REG_RBX = 3,
+	CTRACE_REG_RSI = 4,
+	CTRACE_REG_RDI = 5,
+	CTRACE_REG_RBP = 6,
+	CTRACE_REG_RSP = 7,
+	CTRACE_REG_R8 = 8,
+	CTRACE_REG_R9 = 9,
+	CTRACE_REG_R10 = 10,
+	CTRACE_REG_R11 = 11,
+	CTRACE_REG_R12 = 12,
+	CTRACE_REG_R13 = 13,
+	CTRACE_REG_R14 = 14,
+	CTRACE_REG_R15 = 15,
+	CTRACE_REG_RIP = 16,    /* the DWARF return-address column */
+	CTRACE_REG_EFLAGS = 17, /* crash records only: its DWARF number is 49 */
+};
 
-/* x86-64 user registers at the signal, in DWARF register-number order
- * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15), then rip and eflags */
-#define CTRACE_NREGS 18
+#define CTRACE_NGPRS 16       /* rax..r15: the registers a plan may name */
+#define CTRACE_DWARF_NREGS 17 /* rax..rip: the registers an unwind starts from */
+#define CTRACE_NREGS 18       /* rax..eflags: a crash record's registers */
 
-/* DWARF register numbers 0..16 as indexes into the kernel's x86_64
- * struct pt_regs read as __u64[21] (r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx
- * dx si di orig_ax ip cs flags sp ss); its byte offset is 8 times that. 16 is
- * the DWARF return-address column: ip. */
-#define CTRACE_PTREGS_SLOTS { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 }
+/* The kernel's x86_64 struct pt_regs read as __u64[21]: r15 r14 r13 r12 bp
+ * bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss */
 #define CTRACE_PTREGS_NSLOTS 21
 
-/* Branches only (no table), so a BPF program can use it with a variable regno. */
-static inline int ctrace_ptregs_slot(unsigned int regno)
+/* A register's slot in pt_regs (its byte offset is 8 times that), or -1.
+ * Branches only (no table), so a BPF program can use it with a variable
+ * register; with a constant one it folds to a constant. */
+static inline int ctrace_ptregs_slot(unsigned int reg)
 {
-	switch (regno) {
-	case 0: return 10;  /* rax */
-	case 1: return 12;  /* rdx */
-	case 2: return 11;  /* rcx */
-	case 3: return 5;   /* rbx */
-	case 4: return 13;  /* rsi */
-	case 5: return 14;  /* rdi */
-	case 6: return 4;   /* rbp */
-	case 7: return 19;  /* rsp */
-	case 8: return 9;   /* r8 */
-	case 9: return 8;   /* r9 */
-	case 10: return 7;  /* r10 */
-	case 11: return 6;  /* r11 */
-	case 12: return 3;  /* r12 */
-	case 13: return 2;  /* r13 */
-	case 14: return 1;  /* r14 */
-	case 15: return 0;  /* r15 */
-	case 16: return 16; /* return address column: ip */
+	switch (reg) {
+	case CTRACE_REG_RAX: return 10;
+	case CTRACE_REG_RDX: return 12;
+	case CTRACE_REG_RCX: return 11;
+	case CTRACE_REG_RBX: return 5;
+	case CTRACE_REG_RSI: return 13;
+	case CTRACE_REG_RDI: return 14;
+	case CTRACE_REG_RBP: return 4;
+	case CTRACE_REG_RSP: return 19;
+	case CTRACE_REG_R8: return 9;
+	case CTRACE_REG_R9: return 8;
+	case CTRACE_REG_R10: return 7;
+	case CTRACE_REG_R11: return 6;
+	case CTRACE_REG_R12: return 3;
+	case CTRACE_REG_R13: return 2;
+	case CTRACE_REG_R14: return 1;
+	case CTRACE_REG_R15: return 0;
+	case CTRACE_REG_RIP: return 16;
+	case CTRACE_REG_EFLAGS: return 18;
 	default: return -1;
 	}
 }

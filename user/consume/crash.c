@@ -301,8 +301,12 @@ static void write_frame_ident(FILE *f, const struct func_info *fn)
 static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
 {
 	static const char *const names[CTRACE_NREGS] = {
-		"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
-		"r10", "r11", "r12", "r13", "r14", "r15", "rip", "eflags" };
+		[CTRACE_REG_RAX] = "rax", [CTRACE_REG_RDX] = "rdx", [CTRACE_REG_RCX] = "rcx",
+		[CTRACE_REG_RBX] = "rbx", [CTRACE_REG_RSI] = "rsi", [CTRACE_REG_RDI] = "rdi",
+		[CTRACE_REG_RBP] = "rbp", [CTRACE_REG_RSP] = "rsp", [CTRACE_REG_R8] = "r8",
+		[CTRACE_REG_R9] = "r9", [CTRACE_REG_R10] = "r10", [CTRACE_REG_R11] = "r11",
+		[CTRACE_REG_R12] = "r12", [CTRACE_REG_R13] = "r13", [CTRACE_REG_R14] = "r14",
+		[CTRACE_REG_R15] = "r15", [CTRACE_REG_RIP] = "rip", [CTRACE_REG_EFLAGS] = "eflags" };
 
 	fputc('{', f);
 	for (int i = 0; i < CTRACE_NREGS; i++) {
@@ -484,9 +488,9 @@ static void write_note(FILE *f, const struct crash_out *o, const struct signal_n
 		fputs("null", f);
 	if (n->rec) {
 		jsonw_next_key(f, "instruction_pointer");
-		jsonw_hex(f, n->rec->regs[16]);
+		jsonw_hex(f, n->rec->regs[CTRACE_REG_RIP]);
 		jsonw_next_key(f, "stack_pointer");
-		jsonw_hex(f, n->rec->regs[7]);
+		jsonw_hex(f, n->rec->regs[CTRACE_REG_RSP]);
 		jsonw_next_key(f, "registers");
 		write_registers(f, n->rec);
 	}
