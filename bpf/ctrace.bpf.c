@@ -15,7 +15,18 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* vmlinux.h has types only: the numbers used here */
+#define EINVAL 22
+#define E2BIG 7
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGABRT 6
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGSEGV 11
 #define SIGSTOP 19
+#define SIGSYS 31
+#define SIG_IGN 1 /* a handler at or below it is SIG_DFL (0) or SIG_IGN */
 
 #define RET_ADDR_SIZE 8 /* the return address a call pushes */
 
@@ -343,7 +354,7 @@ SEC("uprobe")
 int on_setjmp(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + 8 };
+	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + RET_ADDR_SIZE };
 	struct resume_point r;
 	struct tstate *st;
 
@@ -381,7 +392,7 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
-	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * 8)) &&
+	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
 		k.sp = demangle(jb[0], guard);
 		k.pc = demangle(jb[1], guard);
@@ -519,12 +530,12 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 			break;
 		size = pc->size;
 		if (!size || size > max || pos + size > max)
-			return -7; /* E2BIG */
+			return -E2BIG;
 		switch (pc->kind) {
 		case CTRACE_LOC_REG:
 		case CTRACE_LOC_CONST:
 			if (size > 8)
-				return -22;
+				return -EINVAL;
 			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			__builtin_memcpy(&val[pos & mask], &v, 8);
@@ -541,7 +552,7 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 				return err;
 			break;
 		default:
-			return -22;
+			return -EINVAL;
 		}
 		pos += size;
 	}
@@ -707,7 +718,7 @@ int on_hook_args(struct pt_regs *ctx)
 			key = CTRACE_PLAN_KEY(addr & CTRACE_ADDR_MASK, gen);
 		}
 	} else {
-		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f), gen);
+		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & CTRACE_COOKIE_LEN_MASK), gen);
 	}
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
@@ -910,13 +921,13 @@ struct {
 static __always_inline bool fault_signal(int sig)
 {
 	switch (sig) {
-	case 4:  /* SIGILL */
-	case 5:  /* SIGTRAP */
-	case 6:  /* SIGABRT */
-	case 7:  /* SIGBUS */
-	case 8:  /* SIGFPE */
-	case 11: /* SIGSEGV */
-	case 31: /* SIGSYS */
+	case SIGILL:
+	case SIGTRAP:
+	case SIGABRT:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGSEGV:
+	case SIGSYS:
 		return true;
 	}
 	return false;
@@ -926,7 +937,7 @@ static __always_inline bool fault_signal(int sig)
  * (si_code > 0), or an abort */
 static __always_inline bool cause_signal(int sig, int code)
 {
-	return sig == 6 /* SIGABRT */ || (fault_signal(sig) && code > 0);
+	return sig == SIGABRT || (fault_signal(sig) && code > 0);
 }
 
 /* Which fault's handler a thread is running, for crash cause chains: a
@@ -1025,7 +1036,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
-	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
+	if (handler <= SIG_IGN || !traced(cur->tgid))
 		return 0;
 	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ss)

@@ -15,6 +15,7 @@
  * address that keys the site's capture plan */
 #define CTRACE_COOKIE_EXIT 1ull
 #define CTRACE_COOKIE_LEN_SHIFT 1
+#define CTRACE_COOKIE_LEN_MASK 0x7f
 /* bit 8: the probe heads a hook of the preloaded library (rsp is 8 below
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
