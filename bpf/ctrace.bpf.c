@@ -153,6 +153,20 @@ static __always_inline __u64 wake_flags(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void set_hdr(struct ctrace_hdr *h, __u32 kind, __u32 tid, __u64 ts)
+{
+	h->kind = kind;
+	h->tid = tid;
+	h->ts = ts;
+}
+
+/* an event of a thread that did not fit: its next events say so */
+static __always_inline void thread_lost_one(struct tstate *st)
+{
+	st->lost++;
+	count_loss();
+}
+
 static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -168,9 +182,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	}
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
-		e->h.kind = CTRACE_EV_THREAD;
-		e->h.tid = tid;
-		e->h.ts = now;
+		set_hdr(&e->h, CTRACE_EV_THREAD, tid, now);
 		e->tgid = bpf_get_current_pid_tgid() >> 32;
 		e->exit_code = 0;
 		e->lost = 0;
@@ -183,24 +195,27 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	return st;
 }
 
-/* The common part of both hooks: the thread's depth, kept here so that every
- * event carries it. Returns the thread state when the event is to be sent. */
+static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
+				     __u64 now, const struct tstate *st, __s32 depth)
+{
+	set_hdr(&c->h, kind, tid, now);
+	c->fn = fn;
+	c->depth = depth;
+	c->lost = st->lost;
+}
+
+/* A call record of the thread (ENTER, EXIT, UNWIND, SWITCH). Returns 0, for
+ * the programs to return. */
 static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 				     struct tstate *st, __s32 depth)
 {
 	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 
 	if (!e) {
-		st->lost++;
-		count_loss();
+		thread_lost_one(st);
 		return 0;
 	}
-	e->h.kind = kind;
-	e->h.tid = tid;
-	e->h.ts = now;
-	e->fn = fn;
-	e->depth = depth;
-	e->lost = st->lost;
+	set_call(e, kind, fn, tid, now, st, depth);
 	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
@@ -633,6 +648,21 @@ static __always_inline void capture_mstr(const struct ctrace_mstr_plan *mp,
 	m->len = err < 0 ? 0 : err;
 }
 
+/* the load bias of the module that holds the site (ctrace_plan.h): key is
+ * the hook call's runtime return address */
+static __always_inline __u64 site_bias(const struct ctrace_site_plan *plan, __u64 key)
+{
+	return (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
+}
+
+/* the arguments the plan captures, bounded for the verifier */
+static __always_inline __u32 plan_nargs(const struct ctrace_site_plan *plan)
+{
+	__u32 n = plan->nargs;
+
+	return n > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : n;
+}
+
 /* capture() for values of at most 16 bytes that follow nothing */
 static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
 					  struct ctrace_arg_small *cap, __u64 bias)
@@ -648,23 +678,15 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 				      __s32 depth, bool hook)
 {
 	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	__u64 regs[CTRACE_NGPRS], bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
-	__u32 n = plan->nargs;
+	__u64 regs[CTRACE_NGPRS], bias = site_bias(plan, key);
+	__u32 n = plan_nargs(plan);
 
 	if (!e) {
-		st->lost++;
-		count_loss();
+		thread_lost_one(st);
 		return 0;
 	}
-	e->c.h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
-	e->c.h.tid = tid;
-	e->c.h.ts = now;
-	e->c.fn = PT_REGS_PARM1(ctx);
-	e->c.depth = depth;
-	e->c.lost = st->lost;
+	set_call(&e->c, CTRACE_EV_ENTER_ARGS_SMALL, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	e->key = key;
-	if (n > CTRACE_MAX_ARGS)
-		n = CTRACE_MAX_ARGS;
 	e->nargs = n;
 	e->pad = 0;
 	load_regs(ctx, regs, hook);
@@ -728,18 +750,10 @@ int on_hook_args(struct pt_regs *ctx)
 					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
-	sc->c.h.kind = CTRACE_EV_ENTER_ARGS;
-	sc->c.h.tid = tid;
-	sc->c.h.ts = now;
-	sc->c.fn = PT_REGS_PARM1(ctx);
-	sc->c.depth = depth;
-	sc->c.lost = st->lost;
+	set_call(&sc->c, CTRACE_EV_ENTER_ARGS, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	sc->key = key;
-	n = plan->nargs;
-	if (n > CTRACE_MAX_ARGS)
-		n = CTRACE_MAX_ARGS;
-	sc->nargs = n;
-	bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
+	sc->nargs = n = plan_nargs(plan);
+	bias = site_bias(plan, key);
 	load_regs(ctx, regs, hook);
 	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
 		if (i >= n)
@@ -761,10 +775,8 @@ int on_hook_args(struct pt_regs *ctx)
 			   sc->nargs * sizeof(struct ctrace_arg_cap);
 	if (size > sizeof(*sc))
 		size = sizeof(*sc);
-	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {
-		st->lost++;
-		count_loss();
-	}
+	if (bpf_ringbuf_output(&rb, sc, size, wake_flags()))
+		thread_lost_one(st);
 	return 0;
 }
 
@@ -788,9 +800,7 @@ int on_ret(struct pt_regs *ctx)
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!r)
 		return 0;
-	r->h.kind = CTRACE_EV_RETVAL;
-	r->h.tid = (__u32)bpf_get_current_pid_tgid();
-	r->h.ts = bpf_ktime_get_ns();
+	set_hdr(&r->h, CTRACE_EV_RETVAL, (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns());
 	r->fn = fn;
 	r->key = key;
 	r->rax = ctx->ax;
@@ -828,9 +838,7 @@ static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 
 		/* not stopped: nobody would know to resume it */
 		return;
 	}
-	e->h.kind = kind;
-	e->h.tid = tid;
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, kind, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->parent = parent;
 	e->stopped = stop;
@@ -1017,9 +1025,7 @@ static __always_inline void send_fatal(int sig, struct kernel_siginfo *info)
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	e->h.kind = CTRACE_EV_FATAL;
-	e->h.tid = (__u32)bpf_get_current_pid_tgid();
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, CTRACE_EV_FATAL, (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns());
 	e->sig = sig;
 	e->code = BPF_CORE_READ(info, si_code);
 	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
@@ -1103,9 +1109,8 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 		count_loss();
 		return 0;
 	}
-	e->h.kind = CTRACE_EV_SIGNAL;
-	e->h.tid = tid = BPF_CORE_READ(task, pid);
-	e->h.ts = bpf_ktime_get_ns();
+	tid = BPF_CORE_READ(task, pid);
+	set_hdr(&e->h, CTRACE_EV_SIGNAL, tid, bpf_ktime_get_ns());
 	e->seq = seq;
 	e->sig = sig;
 	e->code = code = BPF_CORE_READ(info, si_code);
@@ -1163,9 +1168,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		goto out;
 	}
 	st = bpf_task_storage_get(&threads, p, 0, 0);
-	e->h.kind = CTRACE_EV_THREAD_EXIT;
-	e->h.tid = tid;
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, CTRACE_EV_THREAD_EXIT, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->lost = st ? st->lost : 0;
