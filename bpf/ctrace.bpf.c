@@ -559,9 +559,12 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 		case CTRACE_LOC_MEM_ABS:
 			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			/* a size the verifier can bound: max is 64 or 16 */
+			/* a size the verifier can bound: max is CTRACE_VALUE_MAX
+			 * or CTRACE_SMALL_VAL */
 			err = bpf_copy_from_user(&val[pos & mask],
-						 max > 16 ? size & 127 : (size & 15 ? size & 15 : 16),
+						 max > CTRACE_SMALL_VAL ? size & (CTRACE_CAP_VAL - 1) :
+						 (size & (CTRACE_SMALL_VAL - 1) ? size & (CTRACE_SMALL_VAL - 1) :
+										  CTRACE_SMALL_VAL),
 						 (void *)addr);
 			if (err)
 				return err;
@@ -578,7 +581,7 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_plan *ap,
 				    struct ctrace_arg_cap *cap, __u64 bias)
 {
-	long len = run_pieces(regs, ap, cap->val, CTRACE_VALUE_MAX, 63, bias);
+	long len = run_pieces(regs, ap, cap->val, CTRACE_VALUE_MAX, CTRACE_VALUE_MAX - 1, bias);
 	__u32 size;
 	__u64 p;
 	long err;
@@ -631,12 +634,12 @@ static __always_inline void capture_mstr(const struct ctrace_mstr_plan *mp,
 		len = cap->tgt_err ? 0 : cap->tgt_len;
 		if (off + 8 > len || off + 8 > CTRACE_CAP_TGT)
 			return;
-		__builtin_memcpy(&p, &cap->tgt[off & 255], 8);
+		__builtin_memcpy(&p, &cap->tgt[off & (CTRACE_FOLLOW_MAX - 1)], 8);
 	} else {
 		len = cap->val_err ? 0 : cap->val_len;
 		if (off + 8 > len || off + 8 > CTRACE_VALUE_MAX)
 			return;
-		__builtin_memcpy(&p, &cap->val[off & 63], 8);
+		__builtin_memcpy(&p, &cap->val[off & (CTRACE_VALUE_MAX - 1)], 8);
 	}
 	if (!p)
 		return;
@@ -667,7 +670,7 @@ static __always_inline __u32 plan_nargs(const struct ctrace_site_plan *plan)
 static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
 					  struct ctrace_arg_small *cap, __u64 bias)
 {
-	long len = run_pieces(regs, ap, cap->val, CTRACE_SMALL_VAL, 15, bias);
+	long len = run_pieces(regs, ap, cap->val, CTRACE_SMALL_VAL, CTRACE_SMALL_VAL - 1, bias);
 
 	cap->val_err = len < 0 ? len : 0;
 	cap->val_len = len < 0 ? 0 : len;
