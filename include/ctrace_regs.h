@@ -63,4 +63,20 @@ static inline int ctrace_ptregs_slot(unsigned int reg)
 	}
 }
 
+/* The register's name as the loader writes it ("rax" .. "r15", "rip",
+ * "eflags"), or NULL. */
+static inline const char *ctrace_reg_name(unsigned int reg)
+{
+	static const char *const names[CTRACE_NREGS] = {
+		[CTRACE_REG_RAX] = "rax", [CTRACE_REG_RDX] = "rdx", [CTRACE_REG_RCX] = "rcx",
+		[CTRACE_REG_RBX] = "rbx", [CTRACE_REG_RSI] = "rsi", [CTRACE_REG_RDI] = "rdi",
+		[CTRACE_REG_RBP] = "rbp", [CTRACE_REG_RSP] = "rsp", [CTRACE_REG_R8] = "r8",
+		[CTRACE_REG_R9] = "r9", [CTRACE_REG_R10] = "r10", [CTRACE_REG_R11] = "r11",
+		[CTRACE_REG_R12] = "r12", [CTRACE_REG_R13] = "r13", [CTRACE_REG_R14] = "r14",
+		[CTRACE_REG_R15] = "r15", [CTRACE_REG_RIP] = "rip", [CTRACE_REG_EFLAGS] = "eflags",
+	};
+
+	return reg < CTRACE_NREGS ? names[reg] : 0;
+}
+
 #endif

@@ -300,20 +300,12 @@ static void write_frame_ident(FILE *f, const struct func_info *fn)
 
 static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
 {
-	static const char *const names[CTRACE_NREGS] = {
-		[CTRACE_REG_RAX] = "rax", [CTRACE_REG_RDX] = "rdx", [CTRACE_REG_RCX] = "rcx",
-		[CTRACE_REG_RBX] = "rbx", [CTRACE_REG_RSI] = "rsi", [CTRACE_REG_RDI] = "rdi",
-		[CTRACE_REG_RBP] = "rbp", [CTRACE_REG_RSP] = "rsp", [CTRACE_REG_R8] = "r8",
-		[CTRACE_REG_R9] = "r9", [CTRACE_REG_R10] = "r10", [CTRACE_REG_R11] = "r11",
-		[CTRACE_REG_R12] = "r12", [CTRACE_REG_R13] = "r13", [CTRACE_REG_R14] = "r14",
-		[CTRACE_REG_R15] = "r15", [CTRACE_REG_RIP] = "rip", [CTRACE_REG_EFLAGS] = "eflags" };
-
 	fputc('{', f);
 	for (int i = 0; i < CTRACE_NREGS; i++) {
 		if (i)
-			jsonw_next_key(f, names[i]);
+			jsonw_next_key(f, ctrace_reg_name(i));
 		else
-			jsonw_key(f, names[i]);
+			jsonw_key(f, ctrace_reg_name(i));
 		jsonw_hex(f, r->regs[i]);
 	}
 	fputc('}', f);
