@@ -15,7 +15,22 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* vmlinux.h has types only: the numbers used here */
+#define EINVAL 22
+#define E2BIG 7
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGABRT 6
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGSEGV 11
 #define SIGSTOP 19
+#define SIGSYS 31
+#define SIG_IGN 1 /* a handler at or below it is SIG_DFL (0) or SIG_IGN */
+
+#define RET_ADDR_SIZE 8 /* the return address a call pushes */
+
+_Static_assert(sizeof(struct pt_regs) == CTRACE_PTREGS_NSLOTS * 8, "pt_regs as ctrace_regs.h reads it");
 
 const volatile __u32 targ_tgid = 0;
 const volatile __s32 max_depth = 0;      /* 0: no limit */
@@ -23,19 +38,12 @@ const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill *
 const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
 
 /* The traced processes other than targ_tgid (forked with --follow-forks),
- * and the state of every one, targ_tgid included. */
-#define PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
-#define PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
-struct proc_state {
-	__u32 flags;
-	__u32 gen;      /* image generation: which capture plans apply (ctrace.h) */
-};
-
+ * and the state of every one, targ_tgid included (ctrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 14);
 	__type(key, __u32);
-	__type(value, struct proc_state);
+	__type(value, struct ctrace_proc_state);
 } procs SEC(".maps");
 
 static __always_inline bool traced(__u32 tgid)
@@ -45,7 +53,7 @@ static __always_inline bool traced(__u32 tgid)
 
 static __always_inline __u32 proc_flags(__u32 tgid)
 {
-	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct ctrace_proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
 	return p ? p->flags : 0;
 }
@@ -56,7 +64,7 @@ __u32 last_gen = 0;
 
 static __always_inline __u32 proc_gen(__u32 tgid)
 {
-	struct proc_state *p;
+	struct ctrace_proc_state *p;
 
 	if (tgid == targ_tgid)
 		return targ_gen;
@@ -69,7 +77,7 @@ static __always_inline __u32 proc_gen(__u32 tgid)
 static __always_inline __u32 new_gen(__u32 tgid)
 {
 	__u32 gen = __sync_fetch_and_add(&last_gen, 1) + 1;
-	struct proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct ctrace_proc_state *p = bpf_map_lookup_elem(&procs, &tgid);
 
 	if (gen > CTRACE_GEN_NONE)
 		gen = CTRACE_GEN_NONE;
@@ -78,7 +86,7 @@ static __always_inline __u32 new_gen(__u32 tgid)
 		targ_gen = gen;
 	if (p) {
 		p->gen = gen;
-		__sync_fetch_and_or(&p->flags, PROC_OWN_GEN);
+		__sync_fetch_and_or(&p->flags, CTRACE_PROC_OWN_GEN);
 	}
 	return gen;
 }
@@ -145,6 +153,20 @@ static __always_inline __u64 wake_flags(void)
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void set_hdr(struct ctrace_hdr *h, __u32 kind, __u32 tid, __u64 ts)
+{
+	h->kind = kind;
+	h->tid = tid;
+	h->ts = ts;
+}
+
+/* an event of a thread that did not fit: its next events say so */
+static __always_inline void thread_lost_one(struct tstate *st)
+{
+	st->lost++;
+	count_loss();
+}
+
 static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -160,9 +182,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	}
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
-		e->h.kind = CTRACE_EV_THREAD;
-		e->h.tid = tid;
-		e->h.ts = now;
+		set_hdr(&e->h, CTRACE_EV_THREAD, tid, now);
 		e->tgid = bpf_get_current_pid_tgid() >> 32;
 		e->exit_code = 0;
 		e->lost = 0;
@@ -175,24 +195,27 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	return st;
 }
 
-/* The common part of both hooks: the thread's depth, kept here so that every
- * event carries it. Returns the thread state when the event is to be sent. */
+static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
+				     __u64 now, const struct tstate *st, __s32 depth)
+{
+	set_hdr(&c->h, kind, tid, now);
+	c->fn = fn;
+	c->depth = depth;
+	c->lost = st->lost;
+}
+
+/* A call record of the thread (ENTER, EXIT, UNWIND, SWITCH). Returns 0, for
+ * the programs to return. */
 static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 				     struct tstate *st, __s32 depth)
 {
 	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 
 	if (!e) {
-		st->lost++;
-		count_loss();
+		thread_lost_one(st);
 		return 0;
 	}
-	e->h.kind = kind;
-	e->h.tid = tid;
-	e->h.ts = now;
-	e->fn = fn;
-	e->depth = depth;
-	e->lost = st->lost;
+	set_call(e, kind, fn, tid, now, st, depth);
 	bpf_ringbuf_submit(e, wake_flags());
 	return 0;
 }
@@ -346,7 +369,7 @@ SEC("uprobe")
 int on_setjmp(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + 8 };
+	struct jmp_key k = { .tid = tid, .sp = PT_REGS_SP(ctx) + RET_ADDR_SIZE };
 	struct resume_point r;
 	struct tstate *st;
 
@@ -384,7 +407,7 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
-	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * 8)) &&
+	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
 		k.sp = demangle(jb[0], guard);
 		k.pc = demangle(jb[1], guard);
@@ -491,27 +514,17 @@ struct {
 extern int bpf_copy_from_user_str(void *dst, __u32 dst__sz, const void *unsafe_ptr__ign,
 				  __u64 flags) __ksym;
 
-/* The registers in DWARF order (a ctx pointer cannot be indexed). At a
- * hook's first instruction (preload probes) rsp is 8 below its value at the
- * hook call, and the plans speak of the call. */
+/* The registers a plan may name, by enum ctrace_reg (a ctx pointer cannot
+ * be indexed by a variable). At a hook's first instruction (preload probes)
+ * rsp is below its value at the hook call by the return address, and the
+ * plans speak of the call. */
 static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool hook)
 {
-	v[0] = r->ax;
-	v[1] = r->dx;
-	v[2] = r->cx;
-	v[3] = r->bx;
-	v[4] = r->si;
-	v[5] = r->di;
-	v[6] = r->bp;
-	v[7] = r->sp + (hook ? 8 : 0);
-	v[8] = r->r8;
-	v[9] = r->r9;
-	v[10] = r->r10;
-	v[11] = r->r11;
-	v[12] = r->r12;
-	v[13] = r->r13;
-	v[14] = r->r14;
-	v[15] = r->r15;
+	const __u64 *slot = (const __u64 *)r;
+
+#pragma unroll
+	for (int i = 0; i < CTRACE_NGPRS; i++)
+		v[i] = slot[ctrace_ptregs_slot(i)] + (i == CTRACE_REG_RSP && hook ? RET_ADDR_SIZE : 0);
 }
 
 /* The pieces of one value, appended into val. max is the value's room and
@@ -532,29 +545,32 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 			break;
 		size = pc->size;
 		if (!size || size > max || pos + size > max)
-			return -7; /* E2BIG */
+			return -E2BIG;
 		switch (pc->kind) {
 		case CTRACE_LOC_REG:
 		case CTRACE_LOC_CONST:
 			if (size > 8)
-				return -22;
-			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & 15] + pc->val
+				return -EINVAL;
+			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			__builtin_memcpy(&val[pos & mask], &v, 8);
 			break;
 		case CTRACE_LOC_MEM:
 		case CTRACE_LOC_MEM_ABS:
-			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & 15] + pc->val
+			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
 							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
-			/* a size the verifier can bound: max is 64 or 16 */
+			/* a size the verifier can bound: max is CTRACE_VALUE_MAX
+			 * or CTRACE_SMALL_VAL */
 			err = bpf_copy_from_user(&val[pos & mask],
-						 max > 16 ? size & 127 : (size & 15 ? size & 15 : 16),
+						 max > CTRACE_SMALL_VAL ? size & (CTRACE_CAP_VAL - 1) :
+						 (size & (CTRACE_SMALL_VAL - 1) ? size & (CTRACE_SMALL_VAL - 1) :
+										  CTRACE_SMALL_VAL),
 						 (void *)addr);
 			if (err)
 				return err;
 			break;
 		default:
-			return -22;
+			return -EINVAL;
 		}
 		pos += size;
 	}
@@ -565,7 +581,7 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 static __always_inline void capture(const __u64 *regs, const struct ctrace_arg_plan *ap,
 				    struct ctrace_arg_cap *cap, __u64 bias)
 {
-	long len = run_pieces(regs, ap, cap->val, CTRACE_VALUE_MAX, 63, bias);
+	long len = run_pieces(regs, ap, cap->val, CTRACE_VALUE_MAX, CTRACE_VALUE_MAX - 1, bias);
 	__u32 size;
 	__u64 p;
 	long err;
@@ -618,12 +634,12 @@ static __always_inline void capture_mstr(const struct ctrace_mstr_plan *mp,
 		len = cap->tgt_err ? 0 : cap->tgt_len;
 		if (off + 8 > len || off + 8 > CTRACE_CAP_TGT)
 			return;
-		__builtin_memcpy(&p, &cap->tgt[off & 255], 8);
+		__builtin_memcpy(&p, &cap->tgt[off & (CTRACE_FOLLOW_MAX - 1)], 8);
 	} else {
 		len = cap->val_err ? 0 : cap->val_len;
 		if (off + 8 > len || off + 8 > CTRACE_VALUE_MAX)
 			return;
-		__builtin_memcpy(&p, &cap->val[off & 63], 8);
+		__builtin_memcpy(&p, &cap->val[off & (CTRACE_VALUE_MAX - 1)], 8);
 	}
 	if (!p)
 		return;
@@ -635,11 +651,26 @@ static __always_inline void capture_mstr(const struct ctrace_mstr_plan *mp,
 	m->len = err < 0 ? 0 : err;
 }
 
+/* the load bias of the module that holds the site (ctrace_plan.h): key is
+ * the hook call's runtime return address */
+static __always_inline __u64 site_bias(const struct ctrace_site_plan *plan, __u64 key)
+{
+	return (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
+}
+
+/* the arguments the plan captures, bounded for the verifier */
+static __always_inline __u32 plan_nargs(const struct ctrace_site_plan *plan)
+{
+	__u32 n = plan->nargs;
+
+	return n > CTRACE_MAX_ARGS ? CTRACE_MAX_ARGS : n;
+}
+
 /* capture() for values of at most 16 bytes that follow nothing */
 static __always_inline void capture_small(const __u64 *regs, const struct ctrace_arg_plan *ap,
 					  struct ctrace_arg_small *cap, __u64 bias)
 {
-	long len = run_pieces(regs, ap, cap->val, CTRACE_SMALL_VAL, 15, bias);
+	long len = run_pieces(regs, ap, cap->val, CTRACE_SMALL_VAL, CTRACE_SMALL_VAL - 1, bias);
 
 	cap->val_err = len < 0 ? len : 0;
 	cap->val_len = len < 0 ? 0 : len;
@@ -650,23 +681,15 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 				      __s32 depth, bool hook)
 {
 	struct ctrace_call_args_small *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	__u64 regs[16], bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
-	__u32 n = plan->nargs;
+	__u64 regs[CTRACE_NGPRS], bias = site_bias(plan, key);
+	__u32 n = plan_nargs(plan);
 
 	if (!e) {
-		st->lost++;
-		count_loss();
+		thread_lost_one(st);
 		return 0;
 	}
-	e->c.h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
-	e->c.h.tid = tid;
-	e->c.h.ts = now;
-	e->c.fn = PT_REGS_PARM1(ctx);
-	e->c.depth = depth;
-	e->c.lost = st->lost;
+	set_call(&e->c, CTRACE_EV_ENTER_ARGS_SMALL, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	e->key = key;
-	if (n > CTRACE_MAX_ARGS)
-		n = CTRACE_MAX_ARGS;
 	e->nargs = n;
 	e->pad = 0;
 	load_regs(ctx, regs, hook);
@@ -682,7 +705,7 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[16];
+	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[CTRACE_NGPRS];
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
 	__u64 gen, addr;
 	bool hook = cookie & CTRACE_COOKIE_HOOK;
@@ -720,7 +743,7 @@ int on_hook_args(struct pt_regs *ctx)
 			key = CTRACE_PLAN_KEY(addr & CTRACE_ADDR_MASK, gen);
 		}
 	} else {
-		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & 0x7f), gen);
+		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & CTRACE_COOKIE_LEN_MASK), gen);
 	}
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
@@ -730,18 +753,10 @@ int on_hook_args(struct pt_regs *ctx)
 					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
-	sc->c.h.kind = CTRACE_EV_ENTER_ARGS;
-	sc->c.h.tid = tid;
-	sc->c.h.ts = now;
-	sc->c.fn = PT_REGS_PARM1(ctx);
-	sc->c.depth = depth;
-	sc->c.lost = st->lost;
+	set_call(&sc->c, CTRACE_EV_ENTER_ARGS, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	sc->key = key;
-	n = plan->nargs;
-	if (n > CTRACE_MAX_ARGS)
-		n = CTRACE_MAX_ARGS;
-	sc->nargs = n;
-	bias = (key & CTRACE_ADDR_MASK) - plan->site_vaddr - plan->insn_len;
+	sc->nargs = n = plan_nargs(plan);
+	bias = site_bias(plan, key);
 	load_regs(ctx, regs, hook);
 	for (int i = 0; i < CTRACE_MAX_ARGS; i++) {
 		if (i >= n)
@@ -763,10 +778,8 @@ int on_hook_args(struct pt_regs *ctx)
 			   sc->nargs * sizeof(struct ctrace_arg_cap);
 	if (size > sizeof(*sc))
 		size = sizeof(*sc);
-	if (bpf_ringbuf_output(&rb, sc, size, wake_flags())) {
-		st->lost++;
-		count_loss();
-	}
+	if (bpf_ringbuf_output(&rb, sc, size, wake_flags()))
+		thread_lost_one(st);
 	return 0;
 }
 
@@ -777,7 +790,7 @@ int on_ret(struct pt_regs *ctx)
 {
 	struct ctrace_retval *r;
 	const struct ctrace_arg_plan *ap;
-	__u64 fn, key, regs[16];
+	__u64 fn, key, regs[CTRACE_NGPRS];
 
 	if (!ours())
 		return 0;
@@ -790,9 +803,7 @@ int on_ret(struct pt_regs *ctx)
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!r)
 		return 0;
-	r->h.kind = CTRACE_EV_RETVAL;
-	r->h.tid = (__u32)bpf_get_current_pid_tgid();
-	r->h.ts = bpf_ktime_get_ns();
+	set_hdr(&r->h, CTRACE_EV_RETVAL, (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns());
 	r->fn = fn;
 	r->key = key;
 	r->rax = ctx->ax;
@@ -821,7 +832,7 @@ int on_entry_point(struct pt_regs *ctx)
 static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent,
 				       __u32 gen, const char *path)
 {
-	bool stop = (proc_flags(tgid) & PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
+	bool stop = (proc_flags(tgid) & CTRACE_PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
 	struct ctrace_proc *e;
 
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -830,9 +841,7 @@ static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 
 		/* not stopped: nobody would know to resume it */
 		return;
 	}
-	e->h.kind = kind;
-	e->h.tid = tid;
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, kind, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->parent = parent;
 	e->stopped = stop;
@@ -858,7 +867,7 @@ int on_dl_state(struct pt_regs *ctx)
 		return 0;
 	/* a forked child that loads code has a map of its own from now on:
 	 * its parent's plans may not fit it */
-	if (tgid != targ_tgid && !(proc_flags(tgid) & PROC_OWN_GEN))
+	if (tgid != targ_tgid && !(proc_flags(tgid) & CTRACE_PROC_OWN_GEN))
 		gen = new_gen(tgid);
 	else
 		gen = proc_gen(tgid);
@@ -872,13 +881,13 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
-	struct proc_state st;
+	struct ctrace_proc_state st;
 
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
 		return 0;
 	/* its parent is a traced process: a stop is only seen by that. Its map
 	 * is its parent's, and so are the plans */
-	st.flags = PROC_MAY_STOP;
+	st.flags = CTRACE_PROC_MAY_STOP;
 	st.gen = proc_gen(ptgid);
 	if (bpf_map_update_elem(&procs, &pid, &st, BPF_ANY)) {
 		__sync_fetch_and_add(&untracked_total, 1);
@@ -923,13 +932,13 @@ struct {
 static __always_inline bool fault_signal(int sig)
 {
 	switch (sig) {
-	case 4:  /* SIGILL */
-	case 5:  /* SIGTRAP */
-	case 6:  /* SIGABRT */
-	case 7:  /* SIGBUS */
-	case 8:  /* SIGFPE */
-	case 11: /* SIGSEGV */
-	case 31: /* SIGSYS */
+	case SIGILL:
+	case SIGTRAP:
+	case SIGABRT:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGSEGV:
+	case SIGSYS:
 		return true;
 	}
 	return false;
@@ -939,7 +948,7 @@ static __always_inline bool fault_signal(int sig)
  * (si_code > 0), or an abort */
 static __always_inline bool cause_signal(int sig, int code)
 {
-	return sig == 6 /* SIGABRT */ || (fault_signal(sig) && code > 0);
+	return sig == SIGABRT || (fault_signal(sig) && code > 0);
 }
 
 /* Which fault's handler a thread is running, for crash cause chains: a
@@ -1019,9 +1028,7 @@ static __always_inline void send_fatal(int sig, struct kernel_siginfo *info)
 		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	e->h.kind = CTRACE_EV_FATAL;
-	e->h.tid = (__u32)bpf_get_current_pid_tgid();
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, CTRACE_EV_FATAL, (__u32)bpf_get_current_pid_tgid(), bpf_ktime_get_ns());
 	e->sig = sig;
 	e->code = BPF_CORE_READ(info, si_code);
 	e->addr = (__u64)BPF_CORE_READ(info, _sifields._sigfault._addr);
@@ -1038,7 +1045,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
-	if (handler <= 1 /* SIG_DFL, SIG_IGN */ || !traced(cur->tgid))
+	if (handler <= SIG_IGN || !traced(cur->tgid))
 		return 0;
 	ss = bpf_task_storage_get(&sigstates, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ss)
@@ -1093,9 +1100,9 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	struct ctrace_crash_rec *rec;
 	struct ctrace_signal *e;
 	struct pt_regs *regs;
+	__u64 pt[CTRACE_PTREGS_NSLOTS], sp;
 	__u32 seq, tid;
 	int code;
-	__u64 sp;
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
 		return 0;
@@ -1105,9 +1112,8 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 		count_loss();
 		return 0;
 	}
-	e->h.kind = CTRACE_EV_SIGNAL;
-	e->h.tid = tid = BPF_CORE_READ(task, pid);
-	e->h.ts = bpf_ktime_get_ns();
+	tid = BPF_CORE_READ(task, pid);
+	set_hdr(&e->h, CTRACE_EV_SIGNAL, tid, bpf_ktime_get_ns());
 	e->seq = seq;
 	e->sig = sig;
 	e->code = code = BPF_CORE_READ(info, si_code);
@@ -1124,24 +1130,12 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	rec->seq = seq;
 	rec->tid = tid;
-	rec->regs[0] = BPF_CORE_READ(regs, ax);
-	rec->regs[1] = BPF_CORE_READ(regs, dx);
-	rec->regs[2] = BPF_CORE_READ(regs, cx);
-	rec->regs[3] = BPF_CORE_READ(regs, bx);
-	rec->regs[4] = BPF_CORE_READ(regs, si);
-	rec->regs[5] = BPF_CORE_READ(regs, di);
-	rec->regs[6] = BPF_CORE_READ(regs, bp);
-	rec->regs[7] = sp = BPF_CORE_READ(regs, sp);
-	rec->regs[8] = BPF_CORE_READ(regs, r8);
-	rec->regs[9] = BPF_CORE_READ(regs, r9);
-	rec->regs[10] = BPF_CORE_READ(regs, r10);
-	rec->regs[11] = BPF_CORE_READ(regs, r11);
-	rec->regs[12] = BPF_CORE_READ(regs, r12);
-	rec->regs[13] = BPF_CORE_READ(regs, r13);
-	rec->regs[14] = BPF_CORE_READ(regs, r14);
-	rec->regs[15] = BPF_CORE_READ(regs, r15);
-	rec->regs[16] = BPF_CORE_READ(regs, ip);
-	rec->regs[17] = BPF_CORE_READ(regs, flags);
+	/* a failed read leaves zeros, as it did one register at a time */
+	bpf_probe_read_kernel(pt, sizeof(pt), regs);
+#pragma unroll
+	for (int i = 0; i < CTRACE_NREGS; i++)
+		rec->regs[i] = pt[ctrace_ptregs_slot(i)];
+	sp = rec->regs[CTRACE_REG_RSP];
 	rec->stack_len = 0;
 	/* the user stack is the current task's only when it signals itself
 	 * (a fault, abort()); a kill from elsewhere runs in the sender */
@@ -1177,9 +1171,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		goto out;
 	}
 	st = bpf_task_storage_get(&threads, p, 0, 0);
-	e->h.kind = CTRACE_EV_THREAD_EXIT;
-	e->h.tid = tid;
-	e->h.ts = bpf_ktime_get_ns();
+	set_hdr(&e->h, CTRACE_EV_THREAD_EXIT, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->lost = st ? st->lost : 0;

@@ -7,6 +7,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "ctrace_regs.h"
 
 #define CTRACE_COMM_LEN 16
 /* uprobe cookie: bit 0 set on the exit hook's probes; bits 1-7 the length of
@@ -14,6 +15,7 @@
  * address that keys the site's capture plan */
 #define CTRACE_COOKIE_EXIT 1ull
 #define CTRACE_COOKIE_LEN_SHIFT 1
+#define CTRACE_COOKIE_LEN_MASK 0x7f
 /* bit 8: the probe heads a hook of the preloaded library (rsp is 8 below
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
@@ -33,6 +35,15 @@
 /* the last generation: given to every image after 65,534 of them, and
  * never planned (its values are unavailable, never another image's) */
 #define CTRACE_GEN_NONE 0xffff
+
+/* The BPF map procs: the traced processes, by tgid; the loader seeds the
+ * target's entry. */
+#define CTRACE_PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
+#define CTRACE_PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
+struct ctrace_proc_state {
+	__u32 flags;
+	__u32 gen;      /* image generation: which capture plans apply */
+};
 
 enum ctrace_event_kind {
 	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
@@ -180,16 +191,14 @@ struct ctrace_signal {
 	__u32 pad;
 };
 
-/* x86-64 user registers at the signal, in DWARF register-number order
- * (rax rdx rcx rbx rsi rdi rbp rsp r8..r15), then rip and eflags */
-#define CTRACE_NREGS 18
 #define CTRACE_STACK_MAX 16384
 
 struct ctrace_crash_rec {
 	__u32 seq;
 	__u32 tid;
-	__u64 regs[CTRACE_NREGS];
-	__u64 stack_len; /* bytes copied from regs[7] (rsp) upwards */
+	__u64 regs[CTRACE_NREGS]; /* by enum ctrace_reg: the user registers at
+				   * the signal */
+	__u64 stack_len; /* bytes copied from regs[CTRACE_REG_RSP] upwards */
 	__u8 stack[CTRACE_STACK_MAX];
 };
 

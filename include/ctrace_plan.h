@@ -4,9 +4,9 @@
  * loader (user/dwarf_args.c) so the BPF programs only copy bytes. Fixed-width
  * types only, no pointers: the same layout on both sides.
  *
- * Registers. A register number is a DWARF x86-64 number (0 rax, 1 rdx, 2 rcx,
- * 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15 r8-r15); ctrace_ptregs_slot() maps it
- * to the kernel's struct pt_regs. In a site plan every register means its value
+ * Registers. A register number is a DWARF x86-64 number, 0..15 (enum
+ * ctrace_reg: 0 rax, 1 rdx, 2 rcx, 3 rbx, 4 rsi, 5 rdi, 6 rbp, 7 rsp, 8-15
+ * r8-r15); ctrace_ptregs_slot() maps it to the kernel's struct pt_regs. In a site plan every register means its value
  * AT THE HOOK CALL INSTRUCTION (struct ctrace_site_plan.site_vaddr):
  * - call-site probes fire on that instruction: pt_regs are exactly that;
  * - preload probes fire on the hook's first instruction: every register is the
@@ -59,6 +59,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "ctrace_regs.h"
 
 #define CTRACE_MAX_ARGS   6   /* parameters captured per call (the first ones) */
 #define CTRACE_MAX_PIECES 2   /* locations one value may be split across */
@@ -83,8 +84,6 @@ enum ctrace_follow {
 #define CTRACE_PIECE_BIAS    0x01 /* val is a link-time address: add the load bias */
 #define CTRACE_SITE_USES_RSP 0x01 /* some piece reads rsp (preload mode: + 8) */
 #define CTRACE_SITE_USES_R10_R11 0x02 /* some piece reads r10/r11 (see above) */
-
-#define CTRACE_REG_RSP 7          /* DWARF number of rsp */
 
 struct ctrace_piece {
 	__u8 kind;   /* enum ctrace_loc_kind */
@@ -125,38 +124,6 @@ struct ctrace_site_plan {
 	struct ctrace_arg_plan arg[CTRACE_MAX_ARGS];
 	struct ctrace_mstr_plan mstr[CTRACE_MAX_MSTR];
 };
-
-/* DWARF register numbers 0..16 as indexes into the kernel's x86_64
- * struct pt_regs read as __u64[21] (r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx
- * dx si di orig_ax ip cs flags sp ss); its byte offset is 8 times that. 16 is
- * the DWARF return-address column: ip. */
-#define CTRACE_PTREGS_SLOTS { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 }
-#define CTRACE_PTREGS_NSLOTS 21
-
-/* Branches only (no table), so a BPF program can use it with a variable regno. */
-static inline int ctrace_ptregs_slot(unsigned int regno)
-{
-	switch (regno) {
-	case 0: return 10;  /* rax */
-	case 1: return 12;  /* rdx */
-	case 2: return 11;  /* rcx */
-	case 3: return 5;   /* rbx */
-	case 4: return 13;  /* rsi */
-	case 5: return 14;  /* rdi */
-	case 6: return 4;   /* rbp */
-	case 7: return 19;  /* rsp */
-	case 8: return 9;   /* r8 */
-	case 9: return 8;   /* r9 */
-	case 10: return 7;  /* r10 */
-	case 11: return 6;  /* r11 */
-	case 12: return 3;  /* r12 */
-	case 13: return 2;  /* r13 */
-	case 14: return 1;  /* r14 */
-	case 15: return 0;  /* r15 */
-	case 16: return 16; /* return address column: ip */
-	default: return -1;
-	}
-}
 
 _Static_assert(sizeof(struct ctrace_piece) == 16, "ctrace_piece layout");
 _Static_assert(sizeof(struct ctrace_arg_plan) == 40, "ctrace_arg_plan layout");

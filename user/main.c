@@ -223,9 +223,10 @@ static int bpf_setup(struct session *s)
 	struct ctrace_bpf *skel = s->skel;
 	/* a launched target's stops are ours to give; an attached
 	 * one's parent (a shell) would see them */
-	__u32 key = (__u32)s->targ, st[2] = { s->launch ? 1 /* PROC_MAY_STOP */ : 0, 0 /* gen */ };
+	__u32 key = (__u32)s->targ;
+	struct ctrace_proc_state st = { .flags = s->launch ? CTRACE_PROC_MAY_STOP : 0, .gen = 0 };
 
-	if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), st, sizeof(st), 0)) {
+	if (bpf_map__update_elem(skel->maps.procs, &key, sizeof(key), &st, sizeof(st), 0)) {
 		log_err("cannot set up the process table: %s", strerror(errno));
 		return -1;
 	}

@@ -46,8 +46,8 @@ static void record(struct trace *tr, uint32_t seq, uint32_t tid)
 
 	r->seq = seq;
 	r->tid = tid;
-	r->regs[7] = 0x7ffc0000;
-	r->regs[16] = 0x1000 + seq;
+	r->regs[CTRACE_REG_RSP] = 0x7ffc0000;
+	r->regs[CTRACE_REG_RIP] = 0x1000 + seq;
 	crash_on_record(&tr->crashes, r, sizeof(*r));
 	free(r);
 }

@@ -102,24 +102,22 @@ static char *plan_desc(const struct ctrace_arg_plan *ap)
 
 /* ---- the plan record ---- */
 
-/* The DWARF register -> pt_regs slot map against the uapi struct pt_regs. */
+/* The register -> pt_regs slot map BPF reads registers with (ctrace_regs.h),
+ * against the uapi struct pt_regs. */
 static void test_ptregs(void)
 {
-	static const size_t off[17] = {
+	static const size_t off[CTRACE_NREGS] = {
 		offsetof(struct pt_regs, rax), offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, rcx),
 		offsetof(struct pt_regs, rbx), offsetof(struct pt_regs, rsi), offsetof(struct pt_regs, rdi),
 		offsetof(struct pt_regs, rbp), offsetof(struct pt_regs, rsp), offsetof(struct pt_regs, r8),
 		offsetof(struct pt_regs, r9), offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
 		offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13), offsetof(struct pt_regs, r14),
-		offsetof(struct pt_regs, r15), offsetof(struct pt_regs, rip),
+		offsetof(struct pt_regs, r15), offsetof(struct pt_regs, rip), offsetof(struct pt_regs, eflags),
 	};
-	static const int slots[] = CTRACE_PTREGS_SLOTS;
 	CHECK_INT(sizeof(struct pt_regs), CTRACE_PTREGS_NSLOTS * 8);
-	for (unsigned r = 0; r < 17; r++) {
+	for (unsigned r = 0; r < CTRACE_NREGS; r++)
 		CHECK_INT(ctrace_ptregs_slot(r) * 8, off[r]);
-		CHECK_INT(slots[r], ctrace_ptregs_slot(r));
-	}
-	CHECK_INT(ctrace_ptregs_slot(17), -1);
+	CHECK_INT(ctrace_ptregs_slot(CTRACE_NREGS), -1);
 	CHECK_INT(sizeof(struct ctrace_site_plan), 272);
 }
 

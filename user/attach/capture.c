@@ -144,7 +144,7 @@ static void drop_r10_r11(struct site_entry *se)
 
 		for (unsigned k = 0; k < ap->npieces && k < CTRACE_MAX_PIECES; k++)
 			if ((ap->piece[k].kind == CTRACE_LOC_REG || ap->piece[k].kind == CTRACE_LOC_MEM) &&
-			    (ap->piece[k].reg == 10 || ap->piece[k].reg == 11))
+			    (ap->piece[k].reg == CTRACE_REG_R10 || ap->piece[k].reg == CTRACE_REG_R11))
 				reg = ap->piece[k].reg;
 		if (!reg)
 			continue;

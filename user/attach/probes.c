@@ -135,7 +135,7 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 		last_sym = s->sym;
 		offs[cnt] = s->offset;
 		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) | check |
-				 (uint64_t)(s->len & 0x7f) << CTRACE_COOKIE_LEN_SHIFT;
+				 (uint64_t)(s->len & CTRACE_COOKIE_LEN_MASK) << CTRACE_COOKIE_LEN_SHIFT;
 		nexit += s->kind == HOOK_EXIT;
 	}
 	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))

@@ -300,16 +300,12 @@ static void write_frame_ident(FILE *f, const struct func_info *fn)
 
 static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
 {
-	static const char *const names[CTRACE_NREGS] = {
-		"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
-		"r10", "r11", "r12", "r13", "r14", "r15", "rip", "eflags" };
-
 	fputc('{', f);
 	for (int i = 0; i < CTRACE_NREGS; i++) {
 		if (i)
-			jsonw_next_key(f, names[i]);
+			jsonw_next_key(f, ctrace_reg_name(i));
 		else
-			jsonw_key(f, names[i]);
+			jsonw_key(f, ctrace_reg_name(i));
 		jsonw_hex(f, r->regs[i]);
 	}
 	fputc('}', f);
@@ -484,9 +480,9 @@ static void write_note(FILE *f, const struct crash_out *o, const struct signal_n
 		fputs("null", f);
 	if (n->rec) {
 		jsonw_next_key(f, "instruction_pointer");
-		jsonw_hex(f, n->rec->regs[16]);
+		jsonw_hex(f, n->rec->regs[CTRACE_REG_RIP]);
 		jsonw_next_key(f, "stack_pointer");
-		jsonw_hex(f, n->rec->regs[7]);
+		jsonw_hex(f, n->rec->regs[CTRACE_REG_RSP]);
 		jsonw_next_key(f, "registers");
 		write_registers(f, n->rec);
 	}

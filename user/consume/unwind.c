@@ -36,7 +36,7 @@ static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct ctx *c = arg;
-	uint64_t sp = c->rec->regs[7], len = c->rec->stack_len;
+	uint64_t sp = c->rec->regs[CTRACE_REG_RSP], len = c->rec->stack_len;
 
 	/* the record says how much it holds; never more than it can */
 	if (len > CTRACE_STACK_MAX)
@@ -51,12 +51,13 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
 	struct ctx *c = arg;
-	Dwarf_Word regs[17];
+	Dwarf_Word regs[CTRACE_DWARF_NREGS];
 
-	/* DWARF x86-64 numbering: 0-15 general registers, 16 the return address */
-	for (int i = 0; i < 17; i++)
+	/* the record's order is the DWARF numbering: rax..r15, then the
+	 * return address column */
+	for (int i = 0; i < CTRACE_DWARF_NREGS; i++)
 		regs[i] = c->rec->regs[i];
-	return dwfl_thread_state_registers(thread, 0, 17, regs);
+	return dwfl_thread_state_registers(thread, 0, CTRACE_DWARF_NREGS, regs);
 }
 
 static const char *module_name(const struct ctx *c, uint64_t pc)
