@@ -25,7 +25,7 @@ static struct filter *mk(const char *const *pats)
 #define ALLOWS(f, raw, dm) CHECK(filter_allows((f), (raw), (dm)))
 #define DENIES(f, raw, dm) CHECK(!filter_allows((f), (raw), (dm)))
 
-static void test_empty(void)
+TEST(test_empty)
 {
 	struct filter *f = filter_new();
 
@@ -38,7 +38,7 @@ static void test_empty(void)
 	filter_free(NULL);
 }
 
-static void test_glob(void)
+TEST(test_glob)
 {
 	struct filter *f = FILTER("+leaf_*", "+m?in", "+[xy]z");
 
@@ -63,7 +63,7 @@ static void test_glob(void)
 	filter_free(f);
 }
 
-static void test_regex(void)
+TEST(test_regex)
 {
 	struct filter *f = FILTER("+/add/");
 
@@ -89,7 +89,7 @@ static void test_regex(void)
 	filter_free(f);
 }
 
-static void test_include_exclude(void)
+TEST(test_include_exclude)
 {
 	struct filter *f = FILTER("+leaf_*", "-leaf_sub", "-/^leaf_m/");
 
@@ -121,7 +121,7 @@ static void test_include_exclude(void)
 	filter_free(f);
 }
 
-static void test_cxx(void)
+TEST(test_cxx)
 {
 	const char *raw = "_ZNK2ns3Foo3barEi", *dm = "ns::Foo::bar(int) const";
 	struct filter *f;
@@ -215,7 +215,7 @@ static void test_cxx(void)
 	filter_free(f);
 }
 
-static void test_raw_vs_demangled(void)
+TEST(test_raw_vs_demangled)
 {
 	struct filter *f = FILTER("+leaf_add");
 
@@ -231,7 +231,7 @@ static void test_raw_vs_demangled(void)
 	filter_free(f);
 }
 
-static void test_bad_patterns(void)
+TEST(test_bad_patterns)
 {
 	struct filter *f = filter_new();
 	char err[256], msg[128], want[200];
@@ -295,7 +295,7 @@ static void write_tmp(char *path, const char *text)
 	close(fd);
 }
 
-static void test_filter_file(void)
+TEST(test_filter_file)
 {
 	char path[64], err[512], want[600];
 	struct filter *f = filter_new();
@@ -373,15 +373,4 @@ static void test_filter_file(void)
 	filter_free(f);
 }
 
-int main(void)
-{
-	test_empty();
-	test_glob();
-	test_regex();
-	test_include_exclude();
-	test_cxx();
-	test_raw_vs_demangled();
-	test_bad_patterns();
-	test_filter_file();
-	HARNESS_MAIN_END("test_pattern");
-}
+HARNESS_MAIN("test_pattern")
