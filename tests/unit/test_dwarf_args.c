@@ -36,7 +36,7 @@
 	HARNESS_RESULT((cond), printf("CHECK(%s) failed: ", #cond); printf(__VA_ARGS__))
 
 static const char *data_dir = "tests/unit/data";
-static char tmp[256];
+static bool gdb; /* the runs against real processes need it */
 
 static const char *const regname[17] = {
 	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
@@ -44,15 +44,6 @@ static const char *const regname[17] = {
 };
 
 /* ---- helpers ---- */
-
-static char *path_in_tmp(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-	char *p = buf[i++ % 8];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmp, name);
-	return p;
-}
 
 
 /* what fn writes to a memory stream */
@@ -103,7 +94,7 @@ static char *plan_desc(const struct ctrace_arg_plan *ap)
 /* ---- the plan record ---- */
 
 /* The DWARF register -> pt_regs slot map against the uapi struct pt_regs. */
-static void test_ptregs(void)
+TEST(test_ptregs)
 {
 	static const size_t off[17] = {
 		offsetof(struct pt_regs, rax), offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, rcx),
@@ -210,7 +201,7 @@ static void check_spell(const struct vtype *t, const char *want)
 	free(s);
 }
 
-static void test_spelling(void)
+TEST(test_spelling)
 {
 	check_spell(&t_int, "int");
 	check_spell(NULL, "void");
@@ -261,7 +252,7 @@ static const char *sym_cb(void *ctx, uint64_t addr)
 	return addr == 0x401136 ? "add_ints" : NULL;
 }
 
-static void test_format(void)
+TEST(test_format)
 {
 	int32_t i = -7;
 	uint32_t u = 4000000000u;
@@ -418,7 +409,7 @@ static void test_format(void)
 
 /* ---- files without (usable) DWARF ---- */
 
-static void test_errors(void)
+TEST(test_errors)
 {
 	struct dwarf_ctx *c = NULL;
 	char err[256];
@@ -1622,6 +1613,11 @@ static void test_target(const char *name, bool cxx, int opt, bool gdb)
 	target_close(&t);
 }
 
+TEST(test_args_c0) { test_target("args_c0", false, 0, gdb); }
+TEST(test_args_c2) { test_target("args_c2", false, 2, gdb); }
+TEST(test_args_cxx0) { test_target("args_cxx0", true, 0, gdb); }
+TEST(test_args_cxx2) { test_target("args_cxx2", true, 2, gdb); }
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--exec") || !strcmp(argv[1], "--ret") || !strcmp(argv[1], "--entry")))
@@ -1641,25 +1637,12 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1)
 		data_dir = argv[1];
-	snprintf(tmp, sizeof(tmp), "/tmp/test_dwarf_args.XXXXXX");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
+	if (!harness_tmp_make("test_dwarf_args"))
 		return 1;
-	}
-	test_ptregs();
-	test_spelling();
-	test_format();
-	test_errors();
-	bool gdb = have_gdb();
+	gdb = have_gdb();
 	if (!gdb)
 		printf("  gdb not found: skipping the runs against real processes\n");
-	test_target("args_c0", false, 0, gdb);
-	test_target("args_c2", false, 2, gdb);
-	test_target("args_cxx0", true, 0, gdb);
-	test_target("args_cxx2", true, 2, gdb);
-	if (harness_failed == 0)
-		run("rm -rf %s", tmp);
-	else
-		printf("  files kept in %s\n", tmp);
+	harness_run_all();
+	harness_tmp_remove();
 	HARNESS_MAIN_END("test_dwarf_args");
 }
