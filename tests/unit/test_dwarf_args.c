@@ -1593,7 +1593,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&want);
 }
 
-static void test_target(const char *name, bool cxx, int opt, bool gdb)
+static void test_target(const char *name, bool cxx, int opt)
 {
 	struct target t;
 	if (!target_open(&t, name, cxx, opt)) {
@@ -1613,10 +1613,10 @@ static void test_target(const char *name, bool cxx, int opt, bool gdb)
 	target_close(&t);
 }
 
-TEST(test_args_c0) { test_target("args_c0", false, 0, gdb); }
-TEST(test_args_c2) { test_target("args_c2", false, 2, gdb); }
-TEST(test_args_cxx0) { test_target("args_cxx0", true, 0, gdb); }
-TEST(test_args_cxx2) { test_target("args_cxx2", true, 2, gdb); }
+TEST(test_args_c0) { test_target("args_c0", false, 0); }
+TEST(test_args_c2) { test_target("args_c2", false, 2); }
+TEST(test_args_cxx0) { test_target("args_cxx0", true, 0); }
+TEST(test_args_cxx2) { test_target("args_cxx2", true, 2); }
 
 int main(int argc, char **argv)
 {
