@@ -91,34 +91,34 @@ TEST(test_regex)
 
 TEST(test_include_exclude)
 {
-	struct filter *f = FILTER("+leaf_*", "-leaf_sub", "-/^leaf_m/");
+	/* the patterns, how many include and exclude, the names they trace and
+	 * those they do not */
+	static const struct {
+		const char *pats[4];
+		int includes, excludes;
+		const char *allow[3], *deny[4];
+	} cases[] = {
+		/* main: includes exist and none matches */
+		{ { "+leaf_*", "-leaf_sub", "-/^leaf_m/" }, 1, 2, { "leaf_add" }, { "leaf_sub", "leaf_mul", "main" } },
+		/* only excludes: everything else is traced */
+		{ { "-main", "-/^_/" }, 0, 2, { "leaf_add" }, { "main", "_start" } },
+		/* exclude wins, whatever the order */
+		{ { "-main", "+main" }, 1, 1, { NULL }, { "main" } },
+		/* several includes: any one is enough */
+		{ { "+a", "+b" }, 2, 0, { "a", "b" }, { "c" } },
+	};
 
-	CHECK_INT(filter_count(f, false), 1);
-	CHECK_INT(filter_count(f, true), 2);
-	ALLOWS(f, "leaf_add", NULL);
-	DENIES(f, "leaf_sub", NULL);
-	DENIES(f, "leaf_mul", NULL);
-	DENIES(f, "main", NULL);         /* includes exist and none matches */
-	filter_free(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct filter *f = mk(cases[i].pats);
 
-	/* only excludes: everything else is traced */
-	f = FILTER("-main", "-/^_/");
-	ALLOWS(f, "leaf_add", NULL);
-	DENIES(f, "main", NULL);
-	DENIES(f, "_start", NULL);
-	filter_free(f);
-
-	/* exclude wins, whatever the order */
-	f = FILTER("-main", "+main");
-	DENIES(f, "main", NULL);
-	filter_free(f);
-
-	/* several includes: any one is enough */
-	f = FILTER("+a", "+b");
-	ALLOWS(f, "a", NULL);
-	ALLOWS(f, "b", NULL);
-	DENIES(f, "c", NULL);
-	filter_free(f);
+		CHECK_INT(filter_count(f, false), cases[i].includes);
+		CHECK_INT(filter_count(f, true), cases[i].excludes);
+		for (const char *const *n = cases[i].allow; *n; n++) /* the arrays end in NULL */
+			HARNESS_RESULT(filter_allows(f, *n, NULL), printf("%s: %s denied", cases[i].pats[0], *n));
+		for (const char *const *n = cases[i].deny; *n; n++)
+			HARNESS_RESULT(!filter_allows(f, *n, NULL), printf("%s: %s allowed", cases[i].pats[0], *n));
+		filter_free(f);
+	}
 }
 
 TEST(test_cxx)
