@@ -202,6 +202,18 @@ static unsigned member_strs(const struct ctrace_site_plan *plan, unsigned i, con
 	return n;
 }
 
+/* n bytes from the input (cycled) in an exact-size heap copy: ASan sees any
+ * read past what BPF would send */
+static uint8_t *take(const uint8_t *data, size_t size, size_t *pos, uint32_t n)
+{
+	uint8_t *b = malloc(n ? n : 1);
+
+	FUZZ_ASSERT(b, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		b[i] = data[(*pos)++ % size];
+	return b;
+}
+
 /* one captured value, as BPF would have sent it for ap (argument i of plan,
  * when one): bytes from the input */
 static void format(FILE *f, const struct arg_info *a, const struct ctrace_arg_plan *ap,
@@ -218,19 +230,12 @@ static void format(FILE *f, const struct arg_info *a, const struct ctrace_arg_pl
 			 a->unavailable[0] ? a->unavailable : "not captured", o);
 		return;
 	}
-	/* exact-size heap copies: ASan sees any read past what BPF would send */
-	val = malloc(vlen ? vlen : 1);
-	FUZZ_ASSERT(val, "out of memory");
-	for (uint32_t i = 0; i < vlen; i++)
-		val[i] = data[(*pos)++ % size];
+	val = take(data, size, pos, vlen);
 	cap.val = val;
 	cap.val_len = vlen;
 	if (ap->follow && tlen) {
 		tlen = data[(*pos)++ % size] % (tlen + 1);
-		tgt = malloc(tlen ? tlen : 1);
-		FUZZ_ASSERT(tgt, "out of memory");
-		for (uint32_t i = 0; i < tlen; i++)
-			tgt[i] = data[(*pos)++ % size];
+		tgt = take(data, size, pos, tlen);
 		cap.tgt = tgt;
 		cap.tgt_len = tlen;
 		cap.tgt_truncated = data[*pos % size] & 1;

@@ -23,6 +23,37 @@ def T(name, *children):
     return (name, tuple(children))
 
 
+def tree_in_source(path):
+    """The expected shape a program states in its opening comment: the lines
+    after the one that ends "expected tree:", one call a line, each indented
+    more than its caller, up to the comment's first line without a call.
+    The program and what its trace must be stay together."""
+    lines = iter(open(path, encoding="utf-8").read().splitlines())
+    for line in lines:
+        if line.rstrip().lower().endswith("expected tree:"):
+            break
+    else:
+        raise ValueError(f"{path}: no 'expected tree:' block")
+    top = ("", [])
+    stack = [(-1, top)]   # (indent, (name, children)) of the open callers
+    for line in lines:
+        text = line.lstrip()[1:] if line.lstrip().startswith("*") else ""
+        name = text.strip()
+        if not name or name.startswith("/") or name.startswith("*"):
+            break
+        indent = len(text) - len(text.lstrip())
+        while stack[-1][0] >= indent:
+            stack.pop()
+        node = (name, [])
+        stack[-1][1][1].append(node)
+        stack.append((indent, node))
+
+    def freeze(node):
+        return T(node[0], *(freeze(c) for c in node[1]))
+    (root,) = top[1]
+    return freeze(root)
+
+
 def thread_trees(doc):
     """The per-thread trees of a trace, ordered by thread id."""
     return sorted(doc["call_trees"].values(), key=lambda t: t["thread_id"])

@@ -1,15 +1,18 @@
 """What each program in tests/progs must produce, in one place: the tracer tests
 and the oracle tests (test_ground_truth.py) call the same checks, so every
-constant here is proven against the compiled programs even without BPF.
+constant here is proven against the compiled programs even without BPF. A
+simple program states its own tree, in its opening comment (tree_in_source).
 """
 import fnmatch
 import functools
 import re
+from pathlib import Path
 
 from calltree import (T, all_nodes, count_calls, function_counts, is_partial, main_thread,
-                      nesting, shapes, thread_by_name, thread_trees)
+                      nesting, shapes, thread_by_name, thread_trees, tree_in_source)
 
 OPT_LEVELS = ("-O0", "-O2")
+PROGS = Path(__file__).resolve().parents[1] / "progs"
 
 
 def assert_complete(x):
@@ -25,10 +28,7 @@ def assert_modules(x, module_of):
 
 
 # ---- basic.c -------------------------------------------------------------
-BASIC = T("main",
-          T("setup"),
-          T("compute", *(T("square", T("mul")), T("add")) * 3),
-          T("finish"))
+BASIC = tree_in_source(PROGS / "basic.c")
 BASIC_CALLS = 13
 
 
@@ -152,9 +152,7 @@ def check_geo(doc, module):
 
 
 # ---- useshape.c + libshape.c ---------------------------------------------
-SHLIB = T("main",
-          T("measure", T("shape_area", T("shape_scale")), T("shape_perimeter")),
-          T("shape_apply", T("on_callback")))
+SHLIB = tree_in_source(PROGS / "useshape.c")
 LIB_FUNCTIONS = {"shape_area", "shape_scale", "shape_perimeter", "shape_apply"}
 
 
@@ -166,10 +164,7 @@ def check_shlib(doc, module):
 
 
 # ---- filt.c --------------------------------------------------------------
-FILT = T("main",
-         T("helper_alpha", T("leaf_one"), T("leaf_two")),
-         T("helper_beta", T("middle", T("leaf_one"), T("helper_gamma", T("leaf_three")))),
-         T("leaf_three"))
+FILT = tree_in_source(PROGS / "filt.c")
 
 # (test id, tracer options, --filter-file text or None, expected root shapes of
 # the main thread). A hidden call's traced callees take its place.

@@ -27,6 +27,14 @@ def nodes_by_function(doc):
     return out
 
 
+def traced(build, trace, src, opt, *args):
+    """src built at opt, traced with args: what it printed of its own calls,
+    and the trace's calls by function"""
+    proc, doc = trace([build(src, opt)], *args)
+    assert proc.returncode == 0, proc.stderr
+    return ground_truth(proc.stdout), nodes_by_function(doc), doc
+
+
 def expect_arg(func, name, truth, arg, opt):
     """Checks one reported argument against the ground truth; returns True when
     it was available."""
@@ -100,10 +108,7 @@ def expect_ret(func, truth, node, opt):
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_arguments_and_return_values(build, trace, opt):
-    proc, doc = trace([build("args.c", opt)], "--args", "--retval")
-    assert proc.returncode == 0, proc.stderr
-    truth = ground_truth(proc.stdout)
-    nodes = nodes_by_function(doc)
+    truth, nodes, _ = traced(build, trace, "args.c", opt, "--args", "--retval")
     available = total = 0
     for func, calls in truth.items():
         assert len(nodes[func]) == len(calls), func
@@ -149,10 +154,7 @@ def test_without_dwarf_arguments_are_unavailable(build, trace):
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_cxx_this_references_members(build, trace, opt):
-    proc, doc = trace([build("cxxargs.cc", opt)], "--args", "--retval")
-    assert proc.returncode == 0, proc.stderr
-    truth = ground_truth(proc.stdout)
-    nodes = nodes_by_function(doc)
+    truth, nodes, _ = traced(build, trace, "cxxargs.cc", opt, "--args", "--retval")
     (dot,) = nodes["geo::Vec::dot(geo::Vec const&) const"]
     args = {a["name"]: a for a in dot["arguments"]}
     assert set(args) == {"this", "o"}
@@ -210,10 +212,7 @@ def test_strings_in_structs(build, trace, opt, probe):
     their strings as they were at the call (strmembers.c changes them after),
     with their addresses; NULL, unreadable, long and non-UTF-8 ones too. A
     call's first 4 such members are read, the others say so."""
-    proc, doc = trace([build("strmembers.c", opt)], "--args", "--probe", probe)
-    assert proc.returncode == 0, proc.stderr
-    truth = ground_truth(proc.stdout)
-    nodes = nodes_by_function(doc)
+    truth, nodes, doc = traced(build, trace, "strmembers.c", opt, "--args", "--probe", probe)
     for func, param in (("meet", "p"), ("visit", "n"), ("count", "m")):
         assert len(nodes[func]) == len(truth[func]), func
         for rec, node in zip(truth[func], nodes[func]):

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "common.h"
+#include "json_str.h"
 
 enum color { RED, GREEN = 5, BLUE };
 struct point { int x, y; };
@@ -17,15 +18,7 @@ typedef unsigned int u32_t;
 static void out_str(const char *s)
 {
 	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);   /* raw bytes: the test compares bytes */
-		else
-			putchar(c);
-	}
+	json_chars(s);
 	putchar('"');
 }
 

@@ -1,11 +1,22 @@
 /* basic [EXIT_CODE [ARGS...]]: a fixed call tree of 13 calls.
+ * Echoes its arguments and $CTRACE_TEST_ENV to stdout (the tests compare that
+ * with an untraced run), its pid to stderr, and exits with EXIT_CODE.
+ *
+ * The expected tree:
  *   main
  *     setup
  *     compute
- *       square > mul, add, square > mul, add, square > mul, add
+ *       square
+ *         mul
+ *       add
+ *       square
+ *         mul
+ *       add
+ *       square
+ *         mul
+ *       add
  *     finish
- * Echoes its arguments and $CTRACE_TEST_ENV to stdout (the tests compare that
- * with an untraced run), its pid to stderr, and exits with EXIT_CODE. */
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

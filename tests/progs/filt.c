@@ -1,8 +1,17 @@
 /* A tree for the filter tests (-F, -N, --filter-file).
+ *
+ * The expected tree:
  *   main
- *     helper_alpha > leaf_one, leaf_two
- *     helper_beta > middle > leaf_one, helper_gamma > leaf_three
- *     leaf_three                                                          */
+ *     helper_alpha
+ *       leaf_one
+ *       leaf_two
+ *     helper_beta
+ *       middle
+ *         leaf_one
+ *         helper_gamma
+ *           leaf_three
+ *     leaf_three
+ */
 #include <stdio.h>
 #include "common.h"
 

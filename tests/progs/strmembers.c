@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
+#include "json_str.h"
 
 struct person { const char *name; int age; const char *city; }; /* 24 bytes: on the stack */
 struct node { const char *label; struct node *next; char *note; };
@@ -24,15 +25,7 @@ NOINSTR static void out_str(const char *key, const char *s)
 		return;
 	}
 	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);   /* a raw byte: the test compares bytes */
-		else
-			putchar(c);
-	}
+	json_chars(s);
 	printf("\"}");
 }
 

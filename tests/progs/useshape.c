@@ -1,7 +1,15 @@
-/* Calls into libshape.so, which calls back into the executable.
+/* Calls into libshape.so (the shape_* functions), which calls back into the
+ * executable.
+ *
+ * The expected tree:
  *   main
- *     measure > shape_area > shape_scale, shape_perimeter
- *     shape_apply > on_callback                                          */
+ *     measure
+ *       shape_area
+ *         shape_scale
+ *       shape_perimeter
+ *     shape_apply
+ *       on_callback
+ */
 #include <stdio.h>
 #include "common.h"
 

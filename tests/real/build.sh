@@ -45,15 +45,23 @@ fresh() {
 	[ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]
 }
 
+# start NAME STAMP: dst=OUT/NAME and stamp=STAMP; false (nothing to do) when
+# dst was built with exactly STAMP, else dst is emptied for the build, which
+# ends with `echo "$stamp" >"$dst/.stamp"`
+start() {
+	dst=$OUT/$1
+	stamp=$2
+	fresh "$dst" "$stamp" && return 1
+	rm -rf "$dst"
+	mkdir -p "$dst" || { log "cannot create $dst"; exit 1; }
+}
+
 # the lua interpreter alone: every src/*.c but the compiler luac.c
 build_lua() {   # OPT
 	opt=$1
 	src=$(fetch lua5.4)/src
-	dst=$OUT/lua$opt
-	stamp="lua $opt $FLAGS seed0"
-	fresh "$dst" "$stamp" && return 0
+	start "lua$opt" "lua $opt $FLAGS seed0" || return 0
 	log "lua $opt"
-	rm -rf "$dst" && mkdir -p "$dst"
 	# Debian's luaconf.h patch includes a header its rules generate
 	echo "#define DEB_HOST_MULTIARCH \"$(gcc -print-multiarch)\"" >"$dst/lua5.4-deb-multiarch.h"
 	set --
@@ -70,11 +78,8 @@ build_lua() {   # OPT
 
 build_leveldb() {   # OPT
 	src=$(fetch leveldb)
-	dst=$OUT/leveldb$1
-	stamp="leveldb $1 $FLAGS"
-	fresh "$dst" "$stamp" && return 0
+	start "leveldb$1" "leveldb $1 $FLAGS" || return 0
 	log "leveldb $1 (db_bench)"
-	rm -rf "$dst" && mkdir -p "$dst"
 	cmake -S "$src" -B "$dst/cmake" -DCMAKE_BUILD_TYPE=None \
 		-DCMAKE_C_FLAGS="$1 $FLAGS" -DCMAKE_CXX_FLAGS="$1 $FLAGS" \
 		-DLEVELDB_BUILD_TESTS=OFF -DLEVELDB_BUILD_BENCHMARKS=ON -DLEVELDB_INSTALL=OFF \
@@ -87,11 +92,9 @@ build_leveldb() {   # OPT
 
 build_dash() {   # OPT
 	src=$(fetch dash)
-	dst=$OUT/dash$1
-	stamp="dash $1 $FLAGS"
-	fresh "$dst" "$stamp" && return 0
+	start "dash$1" "dash $1 $FLAGS" || return 0
 	log "dash $1"
-	rm -rf "$dst" && mkdir -p "$dst/obj"
+	mkdir -p "$dst/obj"
 	# Debian's patches change configure.ac and src/Makefile.am (privmode adds priv.c)
 	[ -f "$src/.autoreconf" ] || { (cd "$src" && autoreconf -fi >/dev/null 2>&1) &&
 		touch "$src/.autoreconf"; } || { log "autoreconf failed in $src"; return 1; }

@@ -54,18 +54,6 @@ static const char docA[] =
 
 /* ---- files and captured output ----------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/test_convert.XXXXXX";
-
-static char *path_of(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-	char *p = buf[k++ % 8];
-
-	snprintf(p, 256, "%s/%s", tmpdir, name);
-	return p;
-}
-
 static void write_file(const char *path, const char *s, size_t len)
 {
 	FILE *f = fopen(path, "w");
@@ -109,8 +97,8 @@ static int run_cmd(int (*fn)(int, char **), char **out, char **err, ...)
 	fflush(stderr);
 	so = dup(1);
 	se = dup(2);
-	fo = open(path_of("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	fe = open(path_of("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fo = open(path_in_tmp("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fe = open(path_in_tmp("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fo, 1);
 	dup2(fe, 2);
 	rc = fn(argc, argv);
@@ -122,8 +110,8 @@ static int run_cmd(int (*fn)(int, char **), char **out, char **err, ...)
 	close(se);
 	close(fo);
 	close(fe);
-	*out = read_file(path_of("stdout"));
-	*err = read_file(path_of("stderr"));
+	*out = read_file(path_in_tmp("stdout"));
+	*err = read_file(path_in_tmp("stderr"));
 	return rc;
 }
 
@@ -187,15 +175,14 @@ static uint64_t folded_sum(const char *text, size_t *lines)
 	return sum;
 }
 
-static void test_folded(void)
+TEST(test_folded)
 {
 	char err[256], *out;
 	struct expect e = expected(docA);
 	size_t lines;
 
-	write_file(path_of("a.json"), docA, strlen(docA));
-	CHECK_INT(convert_file(path_of("a.json"), path_of("a.folded"), "folded", false, err, sizeof(err)), 0);
-	out = read_file(path_of("a.folded"));
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.folded"), "folded", false, err, sizeof(err)), 0);
+	out = read_file(path_in_tmp("a.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.self_ns);
 	CHECK_INT(e.self_ns, 1060);
 	/* merged across threads, sorted by name at each level; the call named
@@ -210,8 +197,8 @@ static void test_folded(void)
 		  "worker;work;leaf 10\n");
 	free(out);
 
-	CHECK_INT(convert_file(path_of("a.json"), path_of("c.folded"), "folded", true, err, sizeof(err)), 0);
-	out = read_file(path_of("c.folded"));
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("c.folded"), "folded", true, err, sizeof(err)), 0);
+	out = read_file(path_in_tmp("c.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.calls);
 	CHECK_INT(e.calls, 17);
 	CHECK(strstr(out, "main;leaf 5\n") != NULL);
@@ -220,10 +207,10 @@ static void test_folded(void)
 	free(out);
 }
 
-static void test_folded_per_thread(void)
+TEST(test_folded_per_thread)
 {
 	char *out, *err;
-	int rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), "--to", "folded",
+	int rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "folded",
 			 "--per-thread", "-o", "-", NULL);
 
 	CHECK_INT(rc, 0);
@@ -332,14 +319,14 @@ static const cJSON *find_event(const cJSON *doc, const char *ph, const char *nam
 	return NULL;
 }
 
-static void test_chrome(void)
+TEST(test_chrome)
 {
 	char err[256], *out;
 	cJSON *doc;
 	const cJSON *ev, *args;
 
-	CHECK_INT(convert_file(path_of("a.json"), path_of("a.chrome.json"), "chrome", false, err, sizeof(err)), 0);
-	out = read_file(path_of("a.chrome.json"));
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.chrome.json"), "chrome", false, err, sizeof(err)), 0);
+	out = read_file(path_in_tmp("a.chrome.json"));
 	CHECK_INT(check_chrome(out, &doc), 17);
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "displayTimeUnit")), "ns");
 	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "otherData"), "total_calls")), 17);
@@ -397,12 +384,12 @@ static size_t count(const char *s, const char *what)
 	return n;
 }
 
-static void test_svg(void)
+TEST(test_svg)
 {
 	char err[256], *out;
 
-	CHECK_INT(convert_file(path_of("a.json"), path_of("a.svg"), "svg", false, err, sizeof(err)), 0);
-	out = read_file(path_of("a.svg"));
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.svg"), "svg", false, err, sizeof(err)), 0);
+	out = read_file(path_in_tmp("a.svg"));
 	CHECK(!strncmp(out, "<?xml", 5));
 	CHECK(strstr(out, "<title>main — total 900 ns, self 450 ns, 1 call</title>") != NULL);
 	CHECK(strstr(out, "<title>g&lt;int&gt; — total 100 ns, self 100 ns, 1 call</title>") != NULL);
@@ -446,30 +433,29 @@ static bool row(const char *table, const char *name, char cols[5][16])
 	return false;
 }
 
-static void test_report_table(void)
+TEST(test_report_table)
 {
+	/* the columns of some rows (NULL: not checked); main: 900 total =
+	 * 450 self + f 300 + g 100 + 5 leaf calls 50 */
+	static const struct {
+		const char *fn, *cols[5];
+	} rows[] = {
+		{ "main", { "1", "900 ns", "450 ns" } },
+		{ "f", { NULL, "300 ns", "290 ns" } },
+		{ "leaf", { "7", "70 ns", NULL, "10 ns" } },
+		{ "work", { "3", "160 ns", "150 ns", NULL, "100 ns" } },
+	};
 	char *out, *err, c[5][16];
-	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), NULL);
+	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), NULL);
 
 	CHECK_INT(rc, 0);
 	CHECK_STR(err, "");
-	/* main: 900 total = 450 self + f 300 + g 100 + 5 leaf calls 50 */
-	CHECK(row(out, "main", c));
-	CHECK_STR(c[0], "1");
-	CHECK_STR(c[1], "900 ns");
-	CHECK_STR(c[2], "450 ns");
-	CHECK(row(out, "f", c));
-	CHECK_STR(c[1], "300 ns");
-	CHECK_STR(c[2], "290 ns");
-	CHECK(row(out, "leaf", c));
-	CHECK_STR(c[0], "7");
-	CHECK_STR(c[1], "70 ns");
-	CHECK_STR(c[3], "10 ns");
-	CHECK(row(out, "work", c));
-	CHECK_STR(c[0], "3");
-	CHECK_STR(c[1], "160 ns");
-	CHECK_STR(c[2], "150 ns");
-	CHECK_STR(c[4], "100 ns");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		CHECK(row(out, rows[i].fn, c));
+		for (int k = 0; k < 5; k++)
+			if (rows[i].cols[k])
+				CHECK_STR(c[k], rows[i].cols[k]);
+	}
 	/* partial calls: counted, marked, not timed */
 	CHECK(strstr(out, "      2*         -         -         -         -  worker\n") != NULL);
 	/* sorted by self time; the summary */
@@ -490,7 +476,7 @@ static void test_report_table(void)
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "-s", "calls", "-n", "2", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "-s", "calls", "-n", "2", NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "  leaf\n") < strstr(out, "  work\n"));
 	CHECK(strstr(out, "(6 more functions; -n 0 shows all)") != NULL);
@@ -498,7 +484,7 @@ static void test_report_table(void)
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "--threads", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--threads", NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "== thread 10 (prog): 11 calls ==") != NULL);
 	CHECK(strstr(out, "== thread 11 (worker-1): 6 calls ==") != NULL);
@@ -506,10 +492,10 @@ static void test_report_table(void)
 	free(err);
 }
 
-static void test_report_tree(void)
+TEST(test_report_tree)
 {
 	char *out, *err;
-	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("a.json"), "--tree", NULL);
+	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--tree", NULL);
 
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "== thread 10 (prog) ==\n") != NULL);
@@ -532,7 +518,7 @@ static void test_report_tree(void)
  * text then lies after its children's in the window: folding and printing
  * must still keep every line's text. Around the point where the window is
  * flushed right as that call closes. */
-static void test_report_tree_renamed_line(void)
+TEST(test_report_tree_renamed_line)
 {
 	for (int n = 2036; n <= 2060; n++) {
 		char *buf = NULL, *out, *err, *want = NULL;
@@ -554,8 +540,8 @@ static void test_report_tree_renamed_line(void)
 		fputs("           | worker() {  ×2\n         - |   k0();\n         - |   k1();\n"
 		      "         - | } /* worker */ /* partial: entry not observed */\n", w);
 		fclose(w);
-		write_file(path_of("renamed.json"), buf, len);
-		rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("renamed.json"), "--tree", NULL);
+		write_file(path_in_tmp("renamed.json"), buf, len);
+		rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("renamed.json"), "--tree", NULL);
 		CHECK_INT(rc, 0);
 		HARNESS_RESULT(strstr(out, want) != NULL, printf("n=%d: %.300s", n, out + (strlen(out) > 600 ? strlen(out) - 600 : 0)));
 		free(buf);
@@ -565,36 +551,36 @@ static void test_report_tree_renamed_line(void)
 	}
 }
 
-static void test_errors(void)
+TEST(test_errors)
 {
 	static const char bad[] = "{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":\"x\",\"children\":[}]}}}";
 	char *out, *err, msg[256];
 	int rc;
 
-	write_file(path_of("bad.json"), bad, strlen(bad));
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("bad.json"), NULL);
+	write_file(path_in_tmp("bad.json"), bad, strlen(bad));
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("bad.json"), NULL);
 	CHECK_INT(rc, 1);
-	snprintf(msg, sizeof(msg), "ctrace-bpf report: '%s': byte 62: ", path_of("bad.json"));
+	snprintf(msg, sizeof(msg), "ctrace-bpf report: '%s': byte 62: ", path_in_tmp("bad.json"));
 	CHECK(!strncmp(err, msg, strlen(msg)));
 	CHECK_INT(count(err, "\n"), 1);
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("bad.json"), "--to", "chrome", "-o",
-		     path_of("bad.out"), NULL);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("bad.json"), "--to", "chrome", "-o",
+		     path_in_tmp("bad.out"), NULL);
 	CHECK_INT(rc, 1);
-	snprintf(msg, sizeof(msg), "ctrace-bpf convert: '%s': byte 62: ", path_of("bad.json"));
+	snprintf(msg, sizeof(msg), "ctrace-bpf convert: '%s': byte 62: ", path_in_tmp("bad.json"));
 	CHECK(!strncmp(err, msg, strlen(msg)));
-	CHECK(access(path_of("bad.out"), F_OK) != 0);   /* no half-written output */
+	CHECK(access(path_in_tmp("bad.out"), F_OK) != 0);   /* no half-written output */
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), "--to", "png", NULL);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png", NULL);
 	CHECK_INT(rc, 2);
 	CHECK_STR(err, "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
 	free(out);
 	free(err);
-	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_of("a.json"), NULL);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);
 	CHECK_INT(rc, 2);
 	CHECK(strstr(err, "--to") != NULL);
 	free(out);
@@ -613,7 +599,7 @@ static void test_errors(void)
 
 /* ---- a 100,000-deep chain through every consumer ------------------------------------------------------- */
 
-static void test_deep(void)
+TEST(test_deep)
 {
 	const size_t depth = 100000;
 	char *buf = NULL, *out, *err, e[256];
@@ -632,24 +618,24 @@ static void test_deep(void)
 		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":1000}", 2 * depth);
 	fputs("]}},\"crash\":null}", m);
 	fclose(m);
-	write_file(path_of("deep.json"), buf, len);
+	write_file(path_in_tmp("deep.json"), buf, len);
 	free(buf);
 
-	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.folded"), "folded", false, e, sizeof(e)), 0);
-	out = read_file(path_of("deep.folded"));
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.folded"), "folded", false, e, sizeof(e)), 0);
+	out = read_file(path_in_tmp("deep.folded"));
 	CHECK_INT(folded_sum(out, &lines), 1000);
 	CHECK_INT(lines, 1);
 	CHECK_INT(strlen(out), 2 * depth - 1 + strlen(" 1000\n"));
 	free(out);
-	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.chrome"), "chrome", false, e, sizeof(e)), 0);
-	out = read_file(path_of("deep.chrome"));
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.chrome"), "chrome", false, e, sizeof(e)), 0);
+	out = read_file(path_in_tmp("deep.chrome"));
 	CHECK_INT(count(out, "\"ph\":\"X\""), depth);
 	free(out);
-	CHECK_INT(convert_file(path_of("deep.json"), path_of("deep.svg"), "svg", false, e, sizeof(e)), 0);
-	out = read_file(path_of("deep.svg"));
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e, sizeof(e)), 0);
+	out = read_file(path_in_tmp("deep.svg"));
 	CHECK(strstr(out, "</svg>\n") != NULL);
 	free(out);
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_of("deep.json"), "--tree", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("deep.json"), "--tree", NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "[depth 99999] r();\n") != NULL);
 	free(out);
@@ -658,25 +644,10 @@ static void test_deep(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (!harness_tmp_make("test_convert"))
 		return 2;
-	}
-	test_folded();
-	test_folded_per_thread();
-	test_chrome();
-	test_svg();
-	test_report_table();
-	test_report_tree();
-	test_report_tree_renamed_line();
-	test_errors();
-	test_deep();
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd))
-			printf("could not remove %s\n", tmpdir);
-	}
+	write_file(path_in_tmp("a.json"), docA, strlen(docA)); /* the trace most cases read */
+	harness_run_all();
+	harness_tmp_remove();
 	HARNESS_MAIN_END("test_convert");
 }

@@ -20,6 +20,10 @@
 #include "rebuild/tree.h"
 
 
+/* one trace for every case, which run in file order: the later ones see
+ * the threads and notes of the earlier ones */
+static struct trace shared;
+
 static void thread_ev(struct trace *tr, uint32_t tid, uint64_t ts)
 {
 	struct ctrace_thread e = { .tgid = MAIN };
@@ -95,8 +99,9 @@ static double num(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-static void test_chain(struct trace *tr)
+TEST(test_chain)
 {
+	struct trace *tr = &shared;
 	const struct signal_note *fatal, *c1, *c2;
 	const cJSON *cause, *inner;
 	cJSON *json;
@@ -149,8 +154,9 @@ static void test_chain(struct trace *tr)
 
 /* a cause is only named when the fault's traced calls are all open, in the
  * sender's own tree */
-static void test_no_cause(struct trace *tr)
+TEST(test_no_cause)
 {
+	struct trace *tr = &shared;
 	/* MAIN+2: a fault in depth 2, left by siglongjmp to depth 1 (the
 	 * handler never returned, so BPF still names it), then an abort */
 	thread_ev(tr, MAIN + 2, 20);
@@ -184,8 +190,9 @@ static void test_no_cause(struct trace *tr)
 }
 
 /* a thread that handles thousands of faults keeps two notes' stacks */
-static void test_bounded(struct trace *tr)
+TEST(test_bounded)
 {
+	struct trace *tr = &shared;
 	size_t before;
 
 	thread_ev(tr, MAIN + 3, 40);
@@ -226,14 +233,11 @@ int main(void)
 	struct filter *f = filter_new();
 	struct symbolizer *sym = symbolizer_new((pid_t)MAIN, f);
 	int dirfd = open("/tmp", O_RDONLY | O_DIRECTORY);
-	struct trace tr;
 
-	trace_init(&tr, (pid_t)MAIN, sym, false, 1000, dirfd);
-	test_chain(&tr);
-	test_no_cause(&tr);
-	test_bounded(&tr);
-	trace_finish(&tr, "end");
-	trace_free(&tr);
+	trace_init(&shared, (pid_t)MAIN, sym, false, 1000, dirfd);
+	harness_run_all();
+	trace_finish(&shared, "end");
+	trace_free(&shared);
 	symbolizer_free(sym);
 	filter_free(f);
 	close(dirfd);

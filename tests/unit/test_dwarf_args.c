@@ -36,7 +36,7 @@
 	HARNESS_RESULT((cond), printf("CHECK(%s) failed: ", #cond); printf(__VA_ARGS__))
 
 static const char *data_dir = "tests/unit/data";
-static char tmp[256];
+static bool gdb; /* the runs against real processes need it */
 
 static const char *const regname[17] = {
 	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
@@ -44,15 +44,6 @@ static const char *const regname[17] = {
 };
 
 /* ---- helpers ---- */
-
-static char *path_in_tmp(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-	char *p = buf[i++ % 8];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmp, name);
-	return p;
-}
 
 
 /* what fn writes to a memory stream */
@@ -104,7 +95,7 @@ static char *plan_desc(const struct ctrace_arg_plan *ap)
 
 /* The register -> pt_regs slot map BPF reads registers with (ctrace_regs.h),
  * against the uapi struct pt_regs. */
-static void test_ptregs(void)
+TEST(test_ptregs)
 {
 	static const size_t off[CTRACE_NREGS] = {
 		offsetof(struct pt_regs, rax), offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, rcx),
@@ -208,7 +199,7 @@ static void check_spell(const struct vtype *t, const char *want)
 	free(s);
 }
 
-static void test_spelling(void)
+TEST(test_spelling)
 {
 	check_spell(&t_int, "int");
 	check_spell(NULL, "void");
@@ -259,7 +250,7 @@ static const char *sym_cb(void *ctx, uint64_t addr)
 	return addr == 0x401136 ? "add_ints" : NULL;
 }
 
-static void test_format(void)
+TEST(test_format)
 {
 	int32_t i = -7;
 	uint32_t u = 4000000000u;
@@ -416,7 +407,7 @@ static void test_format(void)
 
 /* ---- files without (usable) DWARF ---- */
 
-static void test_errors(void)
+TEST(test_errors)
 {
 	struct dwarf_ctx *c = NULL;
 	char err[256];
@@ -734,23 +725,56 @@ static void free_po(struct plan_out *po)
 	po->si = NULL;
 }
 
+/* the plan at e->fn's first enter site, whose parameters must be e->sig's;
+ * at -O0 every one of them in the frame */
+static bool plan_sig(struct target *t, const struct expect_sig *e, struct plan_out *po)
+{
+	if (!plan_for(t, e->fn, 0, po))
+		return false;
+	char *s = sig(po->si);
+	CHECKM(s && !strcmp(s, e->sig), "%s %s: %s", t->name, e->fn, s);
+	free(s);
+	if (t->opt == 0)
+		check_o0_plan(t, e->fn, po);
+	return true;
+}
+
+/* the return value of fn: its type, its plan and why it has none ("" for a value it has) */
+struct expect_ret {
+	const char *fn, *type, *plan, *why;
+};
+
+static void check_ret(const struct target *t, const struct expect_ret *r)
+{
+	const struct elf_sym *s = sym_named(t->img, r->fn);
+	struct ctrace_arg_plan rp;
+	struct arg_info ri;
+	char err[256];
+	CHECKM(s != NULL, "%s: symbol %s", t->name, r->fn);
+	if (!s || dwarf_ret_plan(t->dw, s->addr, NULL, &rp, &ri, err, sizeof(err)) != 0) {
+		CHECKM(false, "%s: ret plan %s: %s", t->name, r->fn, s ? err : "");
+		return;
+	}
+	char *d = plan_desc(&rp);
+	CHECK_STR(ri.type_name, r->type);
+	CHECK_STR(d, r->plan);
+	CHECK_STR(ri.unavailable, r->why);
+	free(d);
+	arg_info_clear(&ri);
+}
+
 static void test_c_plans(struct target *t)
 {
 	struct plan_out po;
 	for (size_t i = 0; i < sizeof(c_sigs) / sizeof(c_sigs[0]); i++) {
 		const char *fn = c_sigs[i].fn;
-		if (!plan_for(t, fn, 0, &po))
+		if (!plan_sig(t, &c_sigs[i], &po))
 			continue;
-		char *s = sig(po.si);
-		CHECKM(s && !strcmp(s, c_sigs[i].sig), "%s %s: %s", t->name, fn, s);
-		free(s);
 		CHECK_STR(po.si->function, fn);
 		CHECK_INT(po.plan.nargs, po.si->nargs < 6 ? po.si->nargs : 6);
 		CHECK(po.plan.site_vaddr == enter_site(t, fn, 0)->vaddr);
-		if (t->opt == 0) {
-			check_o0_plan(t, fn, &po);
+		if (t->opt == 0)
 			CHECK(po.si->inlined == false);
-		}
 		/* every entry: a location, or unavailable with a reason */
 		for (size_t k = 0; k < po.plan.nargs; k++) {
 			const struct ctrace_arg_plan *ap = &po.plan.arg[k];
@@ -912,56 +936,31 @@ static void test_c_plans(struct target *t)
 	}
 
 	/* return values */
-	struct {
-		const char *fn, *type, *plan, *why;
-	} rets[] = {
-		{ "ret_int", "int", "reg rax:4", NULL },
-		{ "ret_uint", "unsigned int", "reg rax:4", NULL },
-		{ "ret_ptr", "struct point *", "reg rax:8 -> deref 8", NULL },
-		{ "ret_bool", "_Bool", "reg rax:1", NULL },
-		{ "ret_enum", "enum color", "reg rax:4", NULL },
-		{ "ret_str", "const char *", "reg rax:8 -> str 256", NULL },
+	static const struct expect_ret rets[] = {
+		{ "ret_int", "int", "reg rax:4", "" },
+		{ "ret_uint", "unsigned int", "reg rax:4", "" },
+		{ "ret_ptr", "struct point *", "reg rax:8 -> deref 8", "" },
+		{ "ret_bool", "_Bool", "reg rax:1", "" },
+		{ "ret_enum", "enum color", "reg rax:4", "" },
+		{ "ret_str", "const char *", "reg rax:8 -> str 256", "" },
 		{ "ret_double", "double", "", "returned in xmm0 (floating point): BPF cannot read vector registers" },
-		{ "ret_pair", "struct pair", "reg rax:8 reg rdx:8", NULL },
-		{ "ret_point", "struct point", "reg rax:8", NULL },
-		{ "ret_big", "struct big", "mem [rax+0]:48", NULL },
+		{ "ret_pair", "struct pair", "reg rax:8 reg rdx:8", "" },
+		{ "ret_point", "struct point", "reg rax:8", "" },
+		{ "ret_big", "struct big", "mem [rax+0]:48", "" },
 		{ "ret_mixed", "struct mixed", "", "returned partly in xmm registers (floating-point members): BPF cannot read vector registers" },
-		{ "mix", "int", "reg rax:4", NULL },
-		{ "bits", "int", "reg rax:4", NULL },
+		{ "mix", "int", "reg rax:4", "" },
+		{ "bits", "int", "reg rax:4", "" },
 	};
-	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++) {
-		const struct elf_sym *s = sym_named(t->img, rets[i].fn);
-		struct ctrace_arg_plan rp;
-		struct arg_info ri;
-		char err[256];
-		CHECKM(s != NULL, "%s: symbol %s", t->name, rets[i].fn);
-		if (!s || dwarf_ret_plan(t->dw, s->addr, NULL, &rp, &ri, err, sizeof(err)) != 0) {
-			CHECKM(false, "%s: ret plan %s: %s", t->name, rets[i].fn, s ? err : "");
-			continue;
-		}
-		char *d = plan_desc(&rp);
-		CHECK_STR(ri.type_name, rets[i].type);
-		CHECK_STR(d, rets[i].plan);
-		CHECK_STR(ri.unavailable, rets[i].why ? rets[i].why : "");
-		free(d);
-		arg_info_clear(&ri);
-	}
+	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++)
+		check_ret(t, &rets[i]);
 }
 
 static void test_cxx_plans(struct target *t)
 {
 	struct plan_out po;
-	for (size_t i = 0; i < sizeof(cxx_sigs) / sizeof(cxx_sigs[0]); i++) {
-		const char *fn = cxx_sigs[i].fn;
-		if (!plan_for(t, fn, 0, &po))
-			continue;
-		char *s = sig(po.si);
-		CHECKM(s && !strcmp(s, cxx_sigs[i].sig), "%s %s: %s", t->name, fn, s);
-		free(s);
-		if (t->opt == 0)
-			check_o0_plan(t, fn, &po);
-		free_po(&po);
-	}
+	for (size_t i = 0; i < sizeof(cxx_sigs) / sizeof(cxx_sigs[0]); i++)
+		if (plan_sig(t, &cxx_sigs[i], &po))
+			free_po(&po);
 	if (plan_for(t, "_Z4take7NonTrivN3geo3VecE", 0, &po)) {
 		/* n is passed by invisible reference: at -O0 a stack slot holds its
 		 * address (DW_OP_fbreg; DW_OP_deref); at -O2 a register does, and
@@ -978,28 +977,13 @@ static void test_cxx_plans(struct target *t)
 		free(d);
 		free_po(&po);
 	}
-	struct {
-		const char *fn, *type, *plan;
-	} rets[] = {
-		{ "_Z4makel", "NonTriv", "mem [rax+0]:8" },
-		{ "_Z4pickRN3geo3VecE", "geo::Vec &", "reg rax:8 -> deref 8" },
-		{ "_ZNK3geo5Shape4areaEi", "int", "reg rax:4" },
+	static const struct expect_ret rets[] = {
+		{ "_Z4makel", "NonTriv", "mem [rax+0]:8", "" },
+		{ "_Z4pickRN3geo3VecE", "geo::Vec &", "reg rax:8 -> deref 8", "" },
+		{ "_ZNK3geo5Shape4areaEi", "int", "reg rax:4", "" },
 	};
-	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++) {
-		const struct elf_sym *s = sym_named(t->img, rets[i].fn);
-		struct ctrace_arg_plan rp;
-		struct arg_info ri;
-		char err[256];
-		if (!s || dwarf_ret_plan(t->dw, s->addr, NULL, &rp, &ri, err, sizeof(err)) != 0) {
-			CHECKM(false, "%s: ret plan %s", t->name, rets[i].fn);
-			continue;
-		}
-		char *d = plan_desc(&rp);
-		CHECK_STR(ri.type_name, rets[i].type);
-		CHECK_STR(d, rets[i].plan);
-		free(d);
-		arg_info_clear(&ri);
-	}
+	for (size_t i = 0; i < sizeof(rets) / sizeof(rets[0]); i++)
+		check_ret(t, &rets[i]);
 }
 
 /* Every enter site of the file gets a plan (or a clean error), and every
@@ -1600,7 +1584,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&want);
 }
 
-static void test_target(const char *name, bool cxx, int opt, bool gdb)
+static void test_target(const char *name, bool cxx, int opt)
 {
 	struct target t;
 	if (!target_open(&t, name, cxx, opt)) {
@@ -1619,6 +1603,11 @@ static void test_target(const char *name, bool cxx, int opt, bool gdb)
 		gdb_validate(&t);
 	target_close(&t);
 }
+
+TEST(test_args_c0) { test_target("args_c0", false, 0); }
+TEST(test_args_c2) { test_target("args_c2", false, 2); }
+TEST(test_args_cxx0) { test_target("args_cxx0", true, 0); }
+TEST(test_args_cxx2) { test_target("args_cxx2", true, 2); }
 
 int main(int argc, char **argv)
 {
@@ -1639,25 +1628,12 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1)
 		data_dir = argv[1];
-	snprintf(tmp, sizeof(tmp), "/tmp/test_dwarf_args.XXXXXX");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
+	if (!harness_tmp_make("test_dwarf_args"))
 		return 1;
-	}
-	test_ptregs();
-	test_spelling();
-	test_format();
-	test_errors();
-	bool gdb = have_gdb();
+	gdb = have_gdb();
 	if (!gdb)
 		printf("  gdb not found: skipping the runs against real processes\n");
-	test_target("args_c0", false, 0, gdb);
-	test_target("args_c2", false, 2, gdb);
-	test_target("args_cxx0", true, 0, gdb);
-	test_target("args_cxx2", true, 2, gdb);
-	if (harness_failed == 0)
-		run("rm -rf %s", tmp);
-	else
-		printf("  files kept in %s\n", tmp);
+	harness_run_all();
+	harness_tmp_remove();
 	HARNESS_MAIN_END("test_dwarf_args");
 }

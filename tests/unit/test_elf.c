@@ -24,18 +24,7 @@
 	HARNESS_RESULT((cond), printf("CHECK(%s) failed: ", #cond); printf(__VA_ARGS__))
 
 static const char *data_dir = "tests/unit/data";
-static char tmp[256];
 static csh cs;
-
-static char *path_in_tmp(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-	char *p = buf[i++ % 8];
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmp, name);
-	return p;
-}
-
 
 /* gcc/g++ CC FLAGS SOURCES -> tmp/OUT */
 static bool build(const char *out, const char *cc, const char *flags, const char *srcs)
@@ -456,7 +445,7 @@ static void check_lookups(void)
 	elf_image_free(img);
 }
 
-static void check_demangle(void)
+TEST(check_demangle)
 {
 	static const char *const cases[][2] = {
 		{ "_ZNK2ns6Widget4areaEv", "ns::Widget::area() const" },
@@ -524,7 +513,7 @@ static void open_survives(const char *path)
 static void check_bad_files(void)
 {
 	expect_fail(path_in_tmp("does-not-exist"), strerror(ENOENT));
-	expect_fail(tmp, "not a regular file");
+	expect_fail(harness_tmp, "not a regular file");
 
 	char *p = path_in_tmp("text");
 	write_file(p, "hello, world\n", 13);
@@ -624,7 +613,7 @@ static double now_ms(void)
 }
 
 /* 2000 instrumented functions at -O2: one enter and one exit call each (+ main). */
-static void check_many(void)
+TEST(check_many)
 {
 	enum { NFUNC = 2000 };
 	char *src = path_in_tmp("many.c");
@@ -670,7 +659,7 @@ static void check_many(void)
 /* The setjmp probe on this system's C library: the direct jmp __sigsetjmp
  * reaches before it touches rsp (emulated by the kernel), never the
  * single-stepped entry store (Debian 12's glibc has one). */
-static void check_setjmp_site(void)
+TEST(check_setjmp_site)
 {
 	struct elf_image *img = open_ok("/lib/x86_64-linux-gnu/libc.so.6");
 	const struct elf_sym *sj = img ? elf_sym_find(img, "__sigsetjmp") : NULL;
@@ -694,117 +683,162 @@ out:
 	elf_image_free(img);
 }
 
+/* ---- the targets, built once before the cases: a case checks built(name) ---- */
+
+#define INSTR "-finstrument-functions -g"
+
+static const struct target_build {
+	const char *out, *cc, *flags, *srcs;
+} targets[] = {
+	{ "basic_O0", "gcc", INSTR " -O0", "elf_basic.c" },
+	{ "basic_O2", "gcc", INSTR " -O2", "elf_basic.c" },
+	{ "noplt", "gcc", INSTR " -O2 -fno-plt", "elf_basic.c" },
+	{ "nopie", "gcc", INSTR " -O0 -fno-pie -no-pie", "elf_basic.c" },
+	{ "nopie_O2", "gcc", INSTR " -O2 -fno-pie -no-pie", "elf_basic.c" },
+	{ "ibt", "gcc", INSTR " -O2 -fcf-protection=full -Wl,-z,ibtplt", "elf_basic.c" },
+	{ "own_hooks", "gcc", INSTR " -O2 -fno-plt", "elf_basic.c elf_hooks.c" },
+	{ "hookaddr", "gcc", INSTR " -O0", "elf_hookaddr.c" },
+	{ "hookaddr_ibt", "gcc", INSTR " -O0 -fcf-protection=full -Wl,-z,ibtplt", "elf_hookaddr.c" },
+	{ "libbasic.so", "gcc", INSTR " -O2 -fPIC -shared", "elf_basic.c" },
+	{ "noinstr", "gcc", "-O2", "elf_basic.c" },
+	{ "cxx", "g++", INSTR " -O0", "elf_cxx.cc" },
+	{ "static", "gcc", INSTR " -O0 -static", "elf_basic.c" },
+	{ "thisfn", "gcc", "-g", "elf_thisfn.S" },
+	{ "thisfn_eh", "gcc", "-g -DWITH_EH", "elf_thisfn.S" },
+	{ "basic.o", "gcc", "-c", "elf_basic.c" },
+	{ "rdynamic", "gcc", INSTR " -O2 -rdynamic", "elf_basic.c" },
+};
+static bool targets_ok[sizeof(targets) / sizeof(targets[0])];
+static bool ok_strip;   /* stripped, stripped_rdynamic and debuglink, made from the above */
+
+static bool built(const char *name)
+{
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		if (!strcmp(targets[i].out, name))
+			return targets_ok[i];
+	return false;
+}
+
+static void build_all(void)
+{
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		targets_ok[i] = build(targets[i].out, targets[i].cc, targets[i].flags, targets[i].srcs);
+	ok_strip = built("basic_O2") && built("rdynamic") &&
+		   run("strip -o %s %s", path_in_tmp("stripped"), path_in_tmp("basic_O2")) &&
+		   run("strip -o %s %s", path_in_tmp("stripped_rdynamic"), path_in_tmp("rdynamic")) &&
+		   run("objcopy --strip-debug --add-gnu-debuglink=%s %s %s", path_in_tmp("basic_O2"),
+		       path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
+}
+
+/* ---- the cases on them ---- */
+
+#define N_O0 (sizeof(basic_O0) / sizeof(basic_O0[0]))
+#define N_O2 (sizeof(basic_O2) / sizeof(basic_O2[0]))
+
+TEST(test_basic_O0)
+{
+	if (!built("basic_O0"))
+		return;
+	check_target("basic_O0", basic_O0, N_O0, 1, ET_DYN);
+	check_this_fn("basic_O0", false, false);
+	check_lookups();
+}
+
+TEST(test_basic_O2)
+{
+	if (!built("basic_O2"))
+		return;
+	check_target("basic_O2", basic_O2, N_O2, 1, ET_DYN);
+	check_this_fn("basic_O2", true, false);
+	check_tail_jmp("basic_O2");
+	check_bad_files();
+}
+
+TEST(test_noplt)
+{
+	if (!built("noplt"))
+		return;
+	check_target("noplt", basic_O2, N_O2, 0, ET_DYN);
+	check_this_fn("noplt", true, false);
+	check_tail_jmp("noplt");
+}
+
+TEST(test_nopie)
+{
+	if (built("nopie")) {
+		check_target("nopie", basic_O0, N_O0, 1, ET_EXEC);
+		check_this_fn("nopie", false, false);
+	}
+	if (built("nopie_O2"))
+		check_this_fn("nopie_O2", true, false);
+}
+
+TEST(test_ibt)
+{
+	if (!built("ibt"))
+		return;
+	has_section("ibt", ".plt.sec");
+	check_target("ibt", basic_O2, N_O2, 1, ET_DYN);
+	check_this_fn("ibt", true, false);
+}
+
+TEST(test_this_fn_traps)
+{
+	if (built("thisfn"))
+		check_this_fn_traps("thisfn", false);
+	if (built("thisfn_eh")) {
+		has_section("thisfn_eh", ".gcc_except_table");
+		check_this_fn_traps("thisfn_eh", true);
+	}
+}
+
+TEST(test_hookaddr)
+{
+	if (built("hookaddr")) {
+		has_section("hookaddr", ".plt.got");
+		check_target("hookaddr", hookaddr, 2, 1, ET_DYN);
+	}
+	if (built("hookaddr_ibt")) {
+		has_section("hookaddr_ibt", ".plt.got");
+		check_target("hookaddr_ibt", hookaddr, 2, 1, ET_DYN);
+	}
+}
+
+/* an instrumented library: calls between its functions go via PLT */
+TEST(test_library)
+{
+	if (!built("libbasic.so"))
+		return;
+	check_target("libbasic.so", basic_O2, N_O2, 1, ET_DYN);
+	check_this_fn("libbasic.so", true, true);
+}
+
+TEST(test_other_targets)
+{
+	if (built("own_hooks"))
+		check_own_hooks();
+	if (built("noinstr"))
+		check_uninstrumented();
+	if (built("cxx"))
+		check_cxx();
+	if (built("static"))
+		check_static();
+	if (ok_strip)
+		check_stripped();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		data_dir = argv[1];
-	const char *td = getenv("TMPDIR");
-	snprintf(tmp, sizeof(tmp), "%s/test_elf.XXXXXX", td && *td ? td : "/tmp");
-	if (!mkdtemp(tmp) || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+	if (!harness_tmp_make("test_elf") || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
 		perror("setup");
 		return 1;
 	}
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-
-	const char *ins = "-finstrument-functions -g";
-	char fl[256];
-	snprintf(fl, sizeof(fl), "%s -O0", ins);
-	bool ok_O0 = build("basic_O0", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2", ins);
-	bool ok_O2 = build("basic_O2", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -fno-plt", ins);
-	bool ok_noplt = build("noplt", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O0 -fno-pie -no-pie", ins);
-	bool ok_nopie = build("nopie", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -fno-pie -no-pie", ins);
-	bool ok_nopie_O2 = build("nopie_O2", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -fcf-protection=full -Wl,-z,ibtplt", ins);
-	bool ok_ibt = build("ibt", "gcc", fl, "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -fno-plt", ins);
-	bool ok_own = build("own_hooks", "gcc", fl, "elf_basic.c elf_hooks.c");
-	snprintf(fl, sizeof(fl), "%s -O0", ins);
-	bool ok_haddr = build("hookaddr", "gcc", fl, "elf_hookaddr.c");
-	snprintf(fl, sizeof(fl), "%s -O0 -fcf-protection=full -Wl,-z,ibtplt", ins);
-	bool ok_haddr_ibt = build("hookaddr_ibt", "gcc", fl, "elf_hookaddr.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -fPIC -shared", ins);
-	bool ok_so = build("libbasic.so", "gcc", fl, "elf_basic.c");
-	bool ok_noinstr = build("noinstr", "gcc", "-O2", "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O0", ins);
-	bool ok_cxx = build("cxx", "g++", fl, "elf_cxx.cc");
-	snprintf(fl, sizeof(fl), "%s -O0 -static", ins);
-	bool ok_static = build("static", "gcc", fl, "elf_basic.c");
-	bool ok_traps = build("thisfn", "gcc", "-g", "elf_thisfn.S");
-	bool ok_traps_eh = build("thisfn_eh", "gcc", "-g -DWITH_EH", "elf_thisfn.S");
-	build("basic.o", "gcc", "-c", "elf_basic.c");
-	snprintf(fl, sizeof(fl), "%s -O2 -rdynamic", ins);
-	bool ok_strip = ok_O2 && run("strip -o %s %s", path_in_tmp("stripped"), path_in_tmp("basic_O2")) &&
-			build("rdynamic", "gcc", fl, "elf_basic.c") &&
-			run("strip -o %s %s", path_in_tmp("stripped_rdynamic"), path_in_tmp("rdynamic")) &&
-			run("objcopy --strip-debug --add-gnu-debuglink=%s %s %s", path_in_tmp("basic_O2"),
-			    path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
-
-	check_demangle();
-	check_setjmp_site();
-	const size_t nO0 = sizeof(basic_O0) / sizeof(basic_O0[0]);
-	const size_t nO2 = sizeof(basic_O2) / sizeof(basic_O2[0]);
-	if (ok_O0) {
-		check_target("basic_O0", basic_O0, nO0, 1, ET_DYN);
-		check_this_fn("basic_O0", false, false);
-		check_lookups();
-	}
-	if (ok_O2) {
-		check_target("basic_O2", basic_O2, nO2, 1, ET_DYN);
-		check_this_fn("basic_O2", true, false);
-		check_tail_jmp("basic_O2");
-		check_bad_files();
-	}
-	if (ok_noplt) {
-		check_target("noplt", basic_O2, nO2, 0, ET_DYN);
-		check_this_fn("noplt", true, false);
-		check_tail_jmp("noplt");
-	}
-	if (ok_nopie) {
-		check_target("nopie", basic_O0, nO0, 1, ET_EXEC);
-		check_this_fn("nopie", false, false);
-	}
-	if (ok_nopie_O2)
-		check_this_fn("nopie_O2", true, false);
-	if (ok_ibt) {
-		has_section("ibt", ".plt.sec");
-		check_target("ibt", basic_O2, nO2, 1, ET_DYN);
-		check_this_fn("ibt", true, false);
-	}
-	if (ok_traps)
-		check_this_fn_traps("thisfn", false);
-	if (ok_traps_eh) {
-		has_section("thisfn_eh", ".gcc_except_table");
-		check_this_fn_traps("thisfn_eh", true);
-	}
-	if (ok_haddr) {
-		has_section("hookaddr", ".plt.got");
-		check_target("hookaddr", hookaddr, 2, 1, ET_DYN);
-	}
-	if (ok_haddr_ibt) {
-		has_section("hookaddr_ibt", ".plt.got");
-		check_target("hookaddr_ibt", hookaddr, 2, 1, ET_DYN);
-	}
-	if (ok_so) {               /* an instrumented library: calls between its functions go via PLT */
-		check_target("libbasic.so", basic_O2, nO2, 1, ET_DYN);
-		check_this_fn("libbasic.so", true, true);
-	}
-	if (ok_own)
-		check_own_hooks();
-	if (ok_noinstr)
-		check_uninstrumented();
-	if (ok_cxx)
-		check_cxx();
-	if (ok_static)
-		check_static();
-	if (ok_strip)
-		check_stripped();
-	check_many();
-
+	build_all();
+	harness_run_all();
 	cs_close(&cs);
-	run("rm -rf '%s'", tmp);
+	harness_tmp_remove();
 	HARNESS_MAIN_END("elf");
 }

@@ -75,7 +75,7 @@ static void check_error(const char *in, unsigned long long offset, const char *s
 	free(got);
 }
 
-static void test_tokens(void)
+TEST(test_tokens)
 {
 	check_tokens("{}", "{ }");
 	check_tokens(" [ ] ", "[ ]");
@@ -88,7 +88,7 @@ static void test_tokens(void)
 	check_tokens("\t\r\n{ \"k\" : [ 1 , 2 ] }\n", "{ k:k [ n:1 n:2 ] }");
 }
 
-static void test_malformed(void)
+TEST(test_malformed)
 {
 	check_error("", 0, "end of input");
 	check_error("   ", 3, "end of input");
@@ -117,7 +117,7 @@ static void test_malformed(void)
 	check_error("{\"a\":", 5, "end of input");
 }
 
-static void test_strings(void)
+TEST(test_strings)
 {
 	char *got;
 
@@ -161,7 +161,7 @@ static void test_strings(void)
 }
 
 /* every proper prefix of a valid document is an error, and never a crash */
-static void test_truncated(void)
+TEST(test_truncated)
 {
 	const char *doc = "{\"a\":[1,2.5e3,\"s\\u00e9\\ud83d\\ude00\",{\"b\":null}],\"c\":true}";
 	size_t n = strlen(doc), failures = 0;
@@ -175,7 +175,7 @@ static void test_truncated(void)
 	CHECK_INT(failures, 0);
 }
 
-static void test_deep(void)
+TEST(test_deep)
 {
 	size_t depth = 100000, n = 2 * depth;
 	char *s = malloc(n + 1);
@@ -213,7 +213,7 @@ static void test_deep(void)
 	free(s);
 }
 
-static void test_capture(void)
+TEST(test_capture)
 {
 	const char *in = "{ \"x\" : [ 1 , \"a\\\"b\\n\" , { \"k\" : null , \"t\":true} , [ ] , { } ], \"y\": 2 }";
 	struct jr *r = jr_new_mem(in, strlen(in), 0, 0);
@@ -242,7 +242,7 @@ static void test_capture(void)
 	jr_buf_free(&b);
 }
 
-static void test_numbers(void)
+TEST(test_numbers)
 {
 	uint64_t u;
 
@@ -395,7 +395,7 @@ static const char doc1[] =
  "],\"thread_name\":\"late\",\"lost_events\":3,\"signals\":[{\"signal\":11}]}"
 "},\"crash\":{\"signal\":11,\"thread_id\":77}}\n";
 
-static void test_walk(void)
+TEST(test_walk)
 {
 	struct rec r;
 	char err[256];
@@ -429,7 +429,7 @@ static int stop_at_g(void *ctx, const struct trace_node *n, size_t depth)
 	return n->function && !strcmp(n->function, "g") ? 7 : 0;
 }
 
-static void test_walk_stops(void)
+TEST(test_walk_stops)
 {
 	struct trace_visitor v = { .node_close = stop_at_g };
 	FILE *f = fmemopen((void *)doc1, strlen(doc1), "r");
@@ -439,7 +439,7 @@ static void test_walk_stops(void)
 	fclose(f);
 }
 
-static void test_walk_errors(void)
+TEST(test_walk_errors)
 {
 	static const struct { const char *doc, *says; } bad[] = {
 		{ "[]", "a trace is a JSON object" },
@@ -468,7 +468,7 @@ static void test_walk_errors(void)
 }
 
 /* every prefix of a trace fails with an offset inside it; none crashes */
-static void test_walk_truncated(void)
+TEST(test_walk_truncated)
 {
 	size_t n = strlen(doc1), failures = 0;
 
@@ -488,7 +488,7 @@ static void test_walk_truncated(void)
 }
 
 /* a 100,000-deep chain of calls (recursion gone wild) streams with heap frames */
-static void test_walk_deep(void)
+TEST(test_walk_deep)
 {
 	const size_t depth = 100000;
 	char *buf = NULL;
@@ -515,19 +515,4 @@ static void test_walk_deep(void)
 	jr_buf_free(&r.log);
 }
 
-int main(void)
-{
-	test_tokens();
-	test_malformed();
-	test_strings();
-	test_truncated();
-	test_deep();
-	test_capture();
-	test_numbers();
-	test_walk();
-	test_walk_stops();
-	test_walk_errors();
-	test_walk_truncated();
-	test_walk_deep();
-	HARNESS_MAIN_END("test_jsonread");
-}
+HARNESS_MAIN("test_jsonread")

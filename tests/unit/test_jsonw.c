@@ -13,6 +13,8 @@
 
 #define FFFD "\xef\xbf\xbd"
 
+/* the random cases draw from one sequence: the seed is argv[1] or fixed */
+static uint64_t random_seed;
 static FILE *mem;
 static char *membuf;
 static size_t memsz;
@@ -114,7 +116,7 @@ static char *render_checked(const char *s, size_t len, size_t *nrep, int line)
 /* for literals: the length excludes the terminating NUL only */
 #define EXPECT_LIT(lit, want, want_rep) EXPECT_STR((lit), sizeof(lit) - 1, (want), (want_rep))
 
-static void test_ascii_and_escapes(void)
+TEST(test_ascii_and_escapes)
 {
 	EXPECT_LIT("", "\"\"", 0);
 	EXPECT_LIT("leaf_add", "\"leaf_add\"", 0);
@@ -147,7 +149,7 @@ static void test_ascii_and_escapes(void)
 	EXPECT_STR(NULL, 0, "\"\"", 0);
 }
 
-static void test_long_strings(void)
+TEST(test_long_strings)
 {
 	/* longer than the writer's local buffer, with escapes at both ends and inside */
 	char in[1200], want[1300];
@@ -183,7 +185,7 @@ static void test_long_strings(void)
 	EXPECT_STR(ctl, sizeof(ctl), wctl, 0);
 }
 
-static void test_valid_utf8(void)
+TEST(test_valid_utf8)
 {
 	static const char *const ok[] = {
 		"\xc3\xa9",             /* é, 2 bytes */
@@ -211,7 +213,7 @@ static void test_valid_utf8(void)
 	CHECK(jsonw_utf8_valid("a\0b", 3));
 }
 
-static void test_invalid_utf8(void)
+TEST(test_invalid_utf8)
 {
 	/* stray continuation bytes and bad continuations */
 	EXPECT_LIT("a\x80z", "\"a" FFFD "z\"", 1);
@@ -256,7 +258,7 @@ static void test_invalid_utf8(void)
 		CHECK(!jsonw_utf8_valid(bad[i], strlen(bad[i])));
 }
 
-static void test_cstr(void)
+TEST(test_cstr)
 {
 	char *out;
 
@@ -281,7 +283,7 @@ static void test_cstr(void)
 	free(out_); \
 } while (0)
 
-static void test_numbers(void)
+TEST(test_numbers)
 {
 	EXPECT_NUM(jsonw_u64(mem, 0), "0");
 	EXPECT_NUM(jsonw_u64(mem, 7), "7");
@@ -316,8 +318,9 @@ static void test_numbers(void)
 }
 
 /* random bit patterns: every finite double reads back exactly */
-static void test_double_roundtrip(uint64_t *seed)
+TEST(test_double_roundtrip)
 {
+	uint64_t *seed = &random_seed;
 	int bad = 0;
 
 	for (int i = 0; i < 10000; i++) {
@@ -345,7 +348,7 @@ static void test_double_roundtrip(uint64_t *seed)
 	CHECK_INT(bad, 0);
 }
 
-static void test_object(void)
+TEST(test_object)
 {
 	mem_open();
 	fputc('{', mem);
@@ -380,8 +383,9 @@ static void test_object(void)
 }
 
 /* 10,000 random byte strings, biased towards the bytes that make UTF-8 hard */
-static void test_random(uint64_t *seed)
+TEST(test_random)
 {
+	uint64_t *seed = &random_seed;
 	static const unsigned char special[] = { 0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xbf, 0xc0,
 						 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4,
 						 0xf5, 0xff, 0xa0, 0x9f, 0x8f, 0x90 };
@@ -442,17 +446,8 @@ static void test_random(uint64_t *seed)
 
 int main(int argc, char **argv)
 {
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed1234abcdull;
-
-	test_ascii_and_escapes();
-	test_long_strings();
-	test_valid_utf8();
-	test_invalid_utf8();
-	test_cstr();
-	test_numbers();
-	printf("random seed 0x%llx\n", (unsigned long long)seed);
-	test_double_roundtrip(&seed);
-	test_random(&seed);
-	test_object();
+	random_seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 0x5eed1234abcdull;
+	printf("random seed 0x%llx\n", (unsigned long long)random_seed);
+	harness_run_all();
 	HARNESS_MAIN_END("test_jsonw");
 }

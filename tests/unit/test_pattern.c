@@ -25,7 +25,7 @@ static struct filter *mk(const char *const *pats)
 #define ALLOWS(f, raw, dm) CHECK(filter_allows((f), (raw), (dm)))
 #define DENIES(f, raw, dm) CHECK(!filter_allows((f), (raw), (dm)))
 
-static void test_empty(void)
+TEST(test_empty)
 {
 	struct filter *f = filter_new();
 
@@ -38,7 +38,7 @@ static void test_empty(void)
 	filter_free(NULL);
 }
 
-static void test_glob(void)
+TEST(test_glob)
 {
 	struct filter *f = FILTER("+leaf_*", "+m?in", "+[xy]z");
 
@@ -63,7 +63,7 @@ static void test_glob(void)
 	filter_free(f);
 }
 
-static void test_regex(void)
+TEST(test_regex)
 {
 	struct filter *f = FILTER("+/add/");
 
@@ -89,39 +89,39 @@ static void test_regex(void)
 	filter_free(f);
 }
 
-static void test_include_exclude(void)
+TEST(test_include_exclude)
 {
-	struct filter *f = FILTER("+leaf_*", "-leaf_sub", "-/^leaf_m/");
+	/* the patterns, how many include and exclude, the names they trace and
+	 * those they do not */
+	static const struct {
+		const char *pats[4];
+		int includes, excludes;
+		const char *allow[3], *deny[4];
+	} cases[] = {
+		/* main: includes exist and none matches */
+		{ { "+leaf_*", "-leaf_sub", "-/^leaf_m/" }, 1, 2, { "leaf_add" }, { "leaf_sub", "leaf_mul", "main" } },
+		/* only excludes: everything else is traced */
+		{ { "-main", "-/^_/" }, 0, 2, { "leaf_add" }, { "main", "_start" } },
+		/* exclude wins, whatever the order */
+		{ { "-main", "+main" }, 1, 1, { NULL }, { "main" } },
+		/* several includes: any one is enough */
+		{ { "+a", "+b" }, 2, 0, { "a", "b" }, { "c" } },
+	};
 
-	CHECK_INT(filter_count(f, false), 1);
-	CHECK_INT(filter_count(f, true), 2);
-	ALLOWS(f, "leaf_add", NULL);
-	DENIES(f, "leaf_sub", NULL);
-	DENIES(f, "leaf_mul", NULL);
-	DENIES(f, "main", NULL);         /* includes exist and none matches */
-	filter_free(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct filter *f = mk(cases[i].pats);
 
-	/* only excludes: everything else is traced */
-	f = FILTER("-main", "-/^_/");
-	ALLOWS(f, "leaf_add", NULL);
-	DENIES(f, "main", NULL);
-	DENIES(f, "_start", NULL);
-	filter_free(f);
-
-	/* exclude wins, whatever the order */
-	f = FILTER("-main", "+main");
-	DENIES(f, "main", NULL);
-	filter_free(f);
-
-	/* several includes: any one is enough */
-	f = FILTER("+a", "+b");
-	ALLOWS(f, "a", NULL);
-	ALLOWS(f, "b", NULL);
-	DENIES(f, "c", NULL);
-	filter_free(f);
+		CHECK_INT(filter_count(f, false), cases[i].includes);
+		CHECK_INT(filter_count(f, true), cases[i].excludes);
+		for (const char *const *n = cases[i].allow; *n; n++) /* the arrays end in NULL */
+			HARNESS_RESULT(filter_allows(f, *n, NULL), printf("%s: %s denied", cases[i].pats[0], *n));
+		for (const char *const *n = cases[i].deny; *n; n++)
+			HARNESS_RESULT(!filter_allows(f, *n, NULL), printf("%s: %s allowed", cases[i].pats[0], *n));
+		filter_free(f);
+	}
 }
 
-static void test_cxx(void)
+TEST(test_cxx)
 {
 	const char *raw = "_ZNK2ns3Foo3barEi", *dm = "ns::Foo::bar(int) const";
 	struct filter *f;
@@ -131,37 +131,29 @@ static void test_cxx(void)
 	DENIES(f, "_ZN2ns3Baz3barEv", "ns::Baz::bar()");
 	filter_free(f);
 
-	f = FILTER("+ns::Foo::bar");     /* the base: parameters and const set aside */
-	ALLOWS(f, raw, dm);
-	filter_free(f);
-
-	f = FILTER("+ns::Foo::bar(int) const"); /* the full demangled name */
-	ALLOWS(f, raw, dm);
-	filter_free(f);
-
-	f = FILTER("+ns::Foo::bar(int)");        /* neither the full name nor the base */
-	DENIES(f, raw, dm);
-	filter_free(f);
-
-	f = FILTER("+bar");              /* a glob matches whole names only */
-	DENIES(f, raw, dm);
-	filter_free(f);
-
-	f = FILTER("+/bar/");
-	ALLOWS(f, raw, dm);
-	filter_free(f);
+	/* one pattern each: does it select raw/dm? */
+	static const struct {
+		const char *pat;
+		bool allows;
+	} one[] = {
+		{ "+ns::Foo::bar", true },              /* the base: parameters and const set aside */
+		{ "+ns::Foo::bar(int) const", true },   /* the full demangled name */
+		{ "+ns::Foo::bar(int)", false },        /* neither the full name nor the base */
+		{ "+bar", false },                      /* a glob matches whole names only */
+		{ "+/bar/", true },
+		{ "+_ZNK2ns3Foo*", true },              /* the raw symbol */
+		{ "+*(int)*", true },
+	};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		f = FILTER(one[i].pat);
+		HARNESS_RESULT(filter_allows(f, raw, dm) == one[i].allows,
+			       printf("%s %s %s", one[i].pat, one[i].allows ? "denies" : "allows", dm));
+		filter_free(f);
+	}
 
 	f = FILTER("+/^ns::Foo::bar$/"); /* anchored on the base */
 	ALLOWS(f, raw, dm);
 	DENIES(f, "_ZN2ns3Foo4barxEv", "ns::Foo::barx()");
-	filter_free(f);
-
-	f = FILTER("+_ZNK2ns3Foo*");     /* the raw symbol */
-	ALLOWS(f, raw, dm);
-	filter_free(f);
-
-	f = FILTER("+*(int)*");
-	ALLOWS(f, raw, dm);
 	filter_free(f);
 
 	/* parentheses that belong to the name stay in the base */
@@ -215,7 +207,7 @@ static void test_cxx(void)
 	filter_free(f);
 }
 
-static void test_raw_vs_demangled(void)
+TEST(test_raw_vs_demangled)
 {
 	struct filter *f = FILTER("+leaf_add");
 
@@ -231,7 +223,7 @@ static void test_raw_vs_demangled(void)
 	filter_free(f);
 }
 
-static void test_bad_patterns(void)
+TEST(test_bad_patterns)
 {
 	struct filter *f = filter_new();
 	char err[256], msg[128], want[200];
@@ -295,7 +287,7 @@ static void write_tmp(char *path, const char *text)
 	close(fd);
 }
 
-static void test_filter_file(void)
+TEST(test_filter_file)
 {
 	char path[64], err[512], want[600];
 	struct filter *f = filter_new();
@@ -373,15 +365,4 @@ static void test_filter_file(void)
 	filter_free(f);
 }
 
-int main(void)
-{
-	test_empty();
-	test_glob();
-	test_regex();
-	test_include_exclude();
-	test_cxx();
-	test_raw_vs_demangled();
-	test_bad_patterns();
-	test_filter_file();
-	HARNESS_MAIN_END("test_pattern");
-}
+HARNESS_MAIN("test_pattern")

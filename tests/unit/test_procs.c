@@ -47,7 +47,8 @@ static size_t trees_of(const struct trace *tr, uint32_t tid)
 	return n;
 }
 
-int main(void)
+/* two forks, a dlopen, an exec and the exits, in one trace */
+TEST(test_procs)
 {
 	struct filter *f = filter_new();
 	struct symbolizer *sym = symbolizer_new((pid_t)MAIN, f);
@@ -126,5 +127,6 @@ int main(void)
 	symbolizer_free(sym);
 	filter_free(f);
 	close(dirfd);
-	HARNESS_MAIN_END("procs");
 }
+
+HARNESS_MAIN("procs")

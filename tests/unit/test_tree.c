@@ -77,7 +77,7 @@ static const cJSON *root(struct run *r, int i)
 	return cJSON_GetArrayItem(cJSON_GetObjectItem(r->doc, "root_calls"), i);
 }
 
-static void test_nesting(void)
+TEST(test_nesting)
 {
 	struct run r;
 
@@ -100,7 +100,7 @@ static void test_nesting(void)
 }
 
 /* attached inside B → C: D completes, then C and B return */
-static void test_attach_wraps(void)
+TEST(test_attach_wraps)
 {
 	struct run r;
 	const cJSON *b;
@@ -125,7 +125,7 @@ static void test_attach_wraps(void)
 }
 
 /* an exit lost: the frame is closed when a sibling enters at its depth */
-static void test_lost_exit(void)
+TEST(test_lost_exit)
 {
 	struct run r;
 
@@ -142,7 +142,7 @@ static void test_lost_exit(void)
 }
 
 /* an entry lost: a placeholder keeps C under B, named when B returns */
-static void test_lost_entry(void)
+TEST(test_lost_entry)
 {
 	struct run r;
 	const cJSON *b;
@@ -163,7 +163,7 @@ static void test_lost_entry(void)
 }
 
 /* another call's exit at the open frame's depth: both sides marked */
-static void test_mismatch(void)
+TEST(test_mismatch)
 {
 	struct run r;
 
@@ -178,7 +178,7 @@ static void test_mismatch(void)
 }
 
 /* a filtered-out frame's children move up to its nearest shown caller */
-static void test_hidden(void)
+TEST(test_hidden)
 {
 	struct run r;
 
@@ -204,7 +204,7 @@ static void test_hidden(void)
 }
 
 /* calls still open when tracing stops keep their children, marked partial */
-static void test_open_at_end(void)
+TEST(test_open_at_end)
 {
 	struct run r;
 	const cJSON *a;
@@ -223,7 +223,7 @@ static void test_open_at_end(void)
 }
 
 /* an attach-time exit of a filtered-out caller leaves the roots as they are */
-static void test_hidden_wrap(void)
+TEST(test_hidden_wrap)
 {
 	struct run r;
 
@@ -240,7 +240,7 @@ static void test_hidden_wrap(void)
 }
 
 /* an enter shallower than the roots: the callers above them lost their exits */
-static void test_enter_above_roots(void)
+TEST(test_enter_above_roots)
 {
 	struct run r;
 
@@ -264,7 +264,7 @@ static const char *reason_of(const cJSON *n)
 
 /* a gap says "events lost" only when BPF counted a loss for the thread
  * while the frames concerned were open; any other is a tracer fault, counted */
-static void test_gap_reasons(void)
+TEST(test_gap_reasons)
 {
 	struct run r;
 
@@ -314,7 +314,7 @@ static void test_gap_reasons(void)
 
 /* a longjmp to a setjmp BPF saw closes exactly the deeper frames; to one it
  * did not see, only an attached (or forked) thread expects that */
-static void test_unwind_seen_or_not(void)
+TEST(test_unwind_seen_or_not)
 {
 	struct run r;
 
@@ -339,18 +339,4 @@ static void test_unwind_seen_or_not(void)
 	}
 }
 
-int main(void)
-{
-	test_gap_reasons();
-	test_unwind_seen_or_not();
-	test_nesting();
-	test_attach_wraps();
-	test_lost_exit();
-	test_lost_entry();
-	test_mismatch();
-	test_hidden();
-	test_open_at_end();
-	test_hidden_wrap();
-	test_enter_above_roots();
-	HARNESS_MAIN_END("tree");
-}
+HARNESS_MAIN("tree")

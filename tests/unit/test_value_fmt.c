@@ -54,7 +54,7 @@ static bool collect(void *ctx, uint32_t off)
 }
 
 /* char * members: where they are, and how their strings are written */
-static void test_member_strings(void)
+TEST(test_member_strings)
 {
 	uint32_t found[5] = { 0 };
 	uint64_t bytes[6] = { 0x1000, 7, 0, 0x2000, 0x3000, 0 };
@@ -112,7 +112,8 @@ static void test_member_strings(void)
 	free(out);
 }
 
-int main(void)
+/* a base class and a member of the same name */
+TEST(test_base_named_like_member)
 {
 	const int32_t bytes[2] = { 1, 2 };
 	const struct vmember clash[] = {
@@ -139,6 +140,6 @@ int main(void)
 	s = format(&b_plain, bytes, 4);
 	CHECK_STR(s, "{\"A\":{\"x\":1}}");
 	free(s);
-	test_member_strings();
-	HARNESS_MAIN_END("value_fmt");
 }
+
+HARNESS_MAIN("value_fmt")

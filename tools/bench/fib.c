@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_report.h"
+
 __attribute__((noinline)) long fib(int n)
 {
 	return n < 2 ? n : fib(n - 1) + fib(n - 2);
@@ -24,14 +26,6 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	r = fib(n);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	/* calls of fib(n) = 2*fib(n+1)-1, computed without calling fib again */
-	long f0 = 0, f1 = 1;
-	for (int i = 0; i < n + 1; i++) {
-		long t = f0 + f1;
-		f0 = f1;
-		f1 = t;
-	}
-	printf("fib(%d)=%ld calls=%ld elapsed_ns=%ld\n", n, r, 2 * f0 - 1,
-	       (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec));
+	bench_report("fib", n, r, &a, &b);
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_report.h"
+
 struct named {
 	const char *name;
 	const char *tag;
@@ -23,17 +25,11 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 27;
 	struct named top = { "fibonacci", "bench", 0 };
 	struct timespec t0, t1;
-	long r, f0 = 0, f1 = 1;
+	long r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = fibs(n, &top);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	for (int i = 0; i < n + 1; i++) {
-		long t = f0 + f1;
-		f0 = f1;
-		f1 = t;
-	}
-	printf("fibs(%d)=%ld calls=%ld elapsed_ns=%ld\n", n, r, 2 * f0 - 1,
-	       (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
+	bench_report("fibs", n, r, &t0, &t1);
 	return 0;
 }

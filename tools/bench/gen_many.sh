@@ -5,15 +5,7 @@
 n=${1:-2000}
 echo '#include <unistd.h>'
 echo 'volatile long sink;'
-i=0
-while [ $i -lt "$n" ]; do
-	echo "__attribute__((noinline)) void f$i(void) { sink += $i; }"
-	i=$((i + 1))
-done
+seq 0 $((n - 1)) | sed 's/.*/__attribute__((noinline)) void f&(void) { sink += &; }/'
 echo 'int main(void) { for (;;) {'
-i=0
-while [ $i -lt "$n" ]; do
-	echo "f$i();"
-	i=$((i + 1))
-done
+seq 0 $((n - 1)) | sed 's/.*/f&();/'
 echo 'usleep(10000); } }'
