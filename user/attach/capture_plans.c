@@ -4,7 +4,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "attach/capture.h"
+#include "attach/capture_plans.h"
 #include "cli.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"

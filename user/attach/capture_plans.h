@@ -1,8 +1,8 @@
 /* --args / --retval: capture plans from DWARF into the BPF maps when a
  * module is probed, and the captured bytes back into typed JSON when the
  * events arrive. The hot path does one hash lookup per event here. */
-#ifndef CTRACE_CAPTURE_H
-#define CTRACE_CAPTURE_H
+#ifndef CTRACE_CAPTURE_PLANS_H
+#define CTRACE_CAPTURE_PLANS_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
