@@ -9,7 +9,7 @@
 
 #include "ctrace.h"
 #include "ctrace_plan.h"
-#include "find/dwarf_args.h"
+#include "find/dwarf_plans.h"
 #include "utils/u64map.h"
 
 struct cap_module {

@@ -6,8 +6,8 @@
  * Addresses are link-time vaddrs of the file (as in its symbols and DWARF).
  * What is not known for certain is reported as unavailable, with the reason;
  * nothing is guessed. */
-#ifndef CTRACE_DWARF_ARGS_H
-#define CTRACE_DWARF_ARGS_H
+#ifndef CTRACE_DWARF_PLANS_H
+#define CTRACE_DWARF_PLANS_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

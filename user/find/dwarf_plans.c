@@ -1,4 +1,4 @@
-/* Capture plans from DWARF (see dwarf_args.h).
+/* Capture plans from DWARF (see dwarf_plans.h).
  *
  * The DWARF is the target's, so untrusted: libdw bounds-checks the parsing;
  * here every walk is bounded (scope and type nesting, chains of origins), types
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "find/dwarf_args.h"
+#include "find/dwarf_plans.h"
 
 #define MAX_SCOPES 64     /* nested blocks and inlined calls under one function */
 #define CONV_DEPTH 48     /* type nesting converted (pointer -> struct -> member ...) */
