@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "find/dwarf_file.h"
 #include "find/dwarf_plans.h"
 #include "find/elf_image.h"
 #include "harness.h"

@@ -11,6 +11,7 @@
 #include "ctrace.skel.h"
 #include "ctrace_plan.h"
 #include "utils/demangle.h"
+#include "find/dwarf_file.h"
 #include "find/dwarf_plans.h"
 #include "find/elf_image.h"
 #include "find/hook_sites.h"

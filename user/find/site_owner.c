@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "utils/demangle.h"
-#include "find/dwarf_plans.h"
+#include "find/dwarf_file.h"
 #include "find/pattern.h"
 #include "find/site_owner.h"
 
