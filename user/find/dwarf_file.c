@@ -18,7 +18,7 @@
 
 #define ORIGIN_HOPS 8
 
-void seterr(char *err, size_t len, const char *fmt, ...)
+void dw_seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err || !len)
@@ -94,7 +94,7 @@ static void omap_free(struct omap *m)
 }
 
 /* p becomes the context's (freed with it); NULL when p is NULL or on failure */
-void *own(struct dwarf_ctx *c, void *p)
+void *dw_own(struct dwarf_ctx *c, void *p)
 {
 	if (!p) {
 		c->oom = true;
@@ -117,7 +117,7 @@ void *own(struct dwarf_ctx *c, void *p)
 
 /* DIEs keyed by offset, with a bit for each other offset space: a
  * supplementary (dwz) file, and type units (DWARF 4 puts them in .debug_types) */
-uint64_t die_key(const struct dwarf_ctx *c, Dwarf_Die *d)
+uint64_t dw_die_key(const struct dwarf_ctx *c, Dwarf_Die *d)
 {
 	uint64_t off = dwarf_dieoffset(d);
 	uint8_t ut = 0;
@@ -130,7 +130,7 @@ uint64_t die_key(const struct dwarf_ctx *c, Dwarf_Die *d)
 	return off;
 }
 
-bool ref_die(Dwarf_Die *d, int at, Dwarf_Die *out)
+bool dw_ref_die(Dwarf_Die *d, int at, Dwarf_Die *out)
 {
 	Dwarf_Attribute a;
 	return dwarf_attr(d, at, &a) && dwarf_formref_die(&a, out);
@@ -227,7 +227,7 @@ static size_t funcs_after(const struct dwarf_ctx *c, uint64_t pc)
 }
 
 /* The innermost DW_TAG_subprogram whose ranges hold pc. */
-bool find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out)
+bool dw_find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out)
 {
 	size_t lo = funcs_after(c, pc);
 
@@ -278,7 +278,7 @@ int dwarf_ctx_open(const char *path, struct dwarf_ctx **out, char *err, size_t e
 
 	*out = NULL;
 	if (!c) {
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	c->fd = c->dfd = -1;
@@ -286,13 +286,13 @@ int dwarf_ctx_open(const char *path, struct dwarf_ctx **out, char *err, size_t e
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->fd < 0) {
 		rc = -errno;
-		seterr(err, errlen, "cannot open %s: %s", path, strerror(-rc));
+		dw_seterr(err, errlen, "cannot open %s: %s", path, strerror(-rc));
 		goto fail;
 	}
 	c->elf = elf_begin(c->fd, ELF_C_READ_MMAP, NULL);
 	if (!c->elf || elf_kind(c->elf) != ELF_K_ELF) {
 		rc = -ENOEXEC;
-		seterr(err, errlen, "%s: not an ELF file", path);
+		dw_seterr(err, errlen, "%s: not an ELF file", path);
 		goto fail;
 	}
 	c->dbg = dwarf_begin_elf(c->elf, DWARF_C_READ, NULL);
@@ -304,18 +304,18 @@ int dwarf_ctx_open(const char *path, struct dwarf_ctx **out, char *err, size_t e
 		open_debuglink(c);
 	if (!c->dbg) {
 		rc = -ENODATA;
-		seterr(err, errlen, "%s: no debug info (DWARF)", path);
+		dw_seterr(err, errlen, "%s: no debug info (DWARF)", path);
 		goto fail;
 	}
 	c->eh_cfi = dwarf_getcfi_elf(c->elf);
 	c->dbg_cfi = dwarf_getcfi(c->dbg);
 	rc = index_funcs(c);
 	if (rc == -ENOMEM) {
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (rc) {
-		seterr(err, errlen, "%s: no debug info (DWARF compile units)", path);
+		dw_seterr(err, errlen, "%s: no debug info (DWARF compile units)", path);
 		goto fail;
 	}
 	*out = c;
@@ -376,7 +376,7 @@ static bool child_scope(Dwarf_Die *parent, uint64_t pc, Dwarf_Die *out, int dept
 	return false;
 }
 
-void descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s)
+void dw_descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s)
 {
 	Dwarf_Die ch;
 
@@ -388,16 +388,16 @@ void descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s)
 
 /* The declaration behind concrete instances, inlined copies and out-of-line
  * definitions of one function: equal for all of them. */
-uint64_t origin_key(struct dwarf_ctx *c, Dwarf_Die *d)
+uint64_t dw_origin_key(struct dwarf_ctx *c, Dwarf_Die *d)
 {
 	Dwarf_Die cur = *d, nx;
 
 	for (int i = 0; i < ORIGIN_HOPS; i++) {
-		if (!ref_die(&cur, DW_AT_abstract_origin, &nx) && !ref_die(&cur, DW_AT_specification, &nx))
+		if (!dw_ref_die(&cur, DW_AT_abstract_origin, &nx) && !dw_ref_die(&cur, DW_AT_specification, &nx))
 			break;
 		cur = nx;
 	}
-	return die_key(c, &cur);
+	return dw_die_key(c, &cur);
 }
 
 /* ---- which function a hook call belongs to ---- */
@@ -454,7 +454,7 @@ int dwarf_pc_owners(struct dwarf_ctx *c, uint64_t pc, struct dwarf_owner *out, s
 
 		if (!dwarf_offdie(c->dbg, dies[k], &sub))
 			return -ENOENT;
-		descend(&sub, pc, &s);
+		dw_descend(&sub, pc, &s);
 		out[k].inlined = false;
 		for (int i = s.n - 1; i > 0; i--) {
 			if (dwarf_tag(&s.d[i]) == DW_TAG_inlined_subroutine) {
@@ -463,7 +463,7 @@ int dwarf_pc_owners(struct dwarf_ctx *c, uint64_t pc, struct dwarf_owner *out, s
 				break;
 			}
 		}
-		out[k].origin = origin_key(c, d);
+		out[k].origin = dw_origin_key(c, d);
 		out[k].name = link_name(d);
 	}
 	return (int)n;
@@ -476,5 +476,5 @@ void dwarf_each_concrete(struct dwarf_ctx *c, void (*cb)(void *arg, uint64_t ori
 
 	for (size_t i = 0; i < c->nfuncs; i++)
 		if (dwarf_offdie(c->dbg, c->funcs[i].die, &d))
-			cb(arg, origin_key(c, &d), c->funcs[i].lo);
+			cb(arg, dw_origin_key(c, &d), c->funcs[i].lo);
 }

@@ -51,18 +51,18 @@ struct scopes {
 	int n;
 };
 
-void seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dw_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void *omap_get(const struct omap *m, uint64_t key);
 bool omap_put(struct omap *m, uint64_t key, void *val);
 /* p becomes the context's (freed with it); NULL when p is NULL or on failure */
-void *own(struct dwarf_ctx *c, void *p);
-uint64_t die_key(const struct dwarf_ctx *c, Dwarf_Die *d);
-bool ref_die(Dwarf_Die *d, int at, Dwarf_Die *out);
+void *dw_own(struct dwarf_ctx *c, void *p);
+uint64_t dw_die_key(const struct dwarf_ctx *c, Dwarf_Die *d);
+bool dw_ref_die(Dwarf_Die *d, int at, Dwarf_Die *out);
 /* The innermost DW_TAG_subprogram whose ranges hold pc. */
-bool find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out);
-void descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s);
+bool dw_find_func(struct dwarf_ctx *c, uint64_t pc, Dwarf_Die *out);
+void dw_descend(Dwarf_Die *sub, uint64_t pc, struct scopes *s);
 /* The declaration behind concrete instances, inlined copies and out-of-line
  * definitions of one function: equal for all of them. */
-uint64_t origin_key(struct dwarf_ctx *c, Dwarf_Die *d);
+uint64_t dw_origin_key(struct dwarf_ctx *c, Dwarf_Die *d);
 
 #endif

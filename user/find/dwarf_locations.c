@@ -36,7 +36,7 @@ struct sval {             /* a symbolic DWARF stack entry */
 	int64_t k;
 };
 
-bool why(struct eval *e, const char *fmt, ...)
+bool dw_why(struct eval *e, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -57,25 +57,25 @@ static bool reg_ok(struct eval *e, uint64_t reg, bool based)
 	const char *in = based ? "addressed through" : "in";
 
 	if (e->site && (reg == 4 || reg == 5))
-		return why(e, "%s %s, which holds the hook's %s argument at the hook call", in,
-			   reg_names[reg], reg == 5 ? "this_fn" : "call_site");
+		return dw_why(e, "%s %s, which holds the hook's %s argument at the hook call", in,
+			      reg_names[reg], reg == 5 ? "this_fn" : "call_site");
 	if (reg < 16)
 		return true;
 	if (reg >= 17 && reg <= 32)
-		return why(e, "%s xmm%u: BPF cannot read vector registers", in, (unsigned)(reg - 17));
+		return dw_why(e, "%s xmm%u: BPF cannot read vector registers", in, (unsigned)(reg - 17));
 	if (reg >= 33 && reg <= 40)
-		return why(e, "%s st(%u): BPF cannot read x87 registers", in, (unsigned)(reg - 33));
+		return dw_why(e, "%s st(%u): BPF cannot read x87 registers", in, (unsigned)(reg - 33));
 	if (reg >= 41 && reg <= 48)
-		return why(e, "%s mm%u: BPF cannot read MMX registers", in, (unsigned)(reg - 41));
-	return why(e, "%s DWARF register %llu: BPF cannot read it", in, (unsigned long long)reg);
+		return dw_why(e, "%s mm%u: BPF cannot read MMX registers", in, (unsigned)(reg - 41));
+	return dw_why(e, "%s DWARF register %llu: BPF cannot read it", in, (unsigned long long)reg);
 }
 
 static bool unsupported(struct eval *e, const Dwarf_Op *op)
 {
 	const char *n = op_name(op->atom);
 	if (n)
-		return why(e, "unsupported DWARF expression (%s)", n);
-	return why(e, "unsupported DWARF expression (DW_OP 0x%x)", op->atom);
+		return dw_why(e, "unsupported DWARF expression (%s)", n);
+	return dw_why(e, "unsupported DWARF expression (DW_OP 0x%x)", op->atom);
 }
 
 static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *st, int *sp,
@@ -96,17 +96,17 @@ static bool cfa_at(struct eval *e, struct sval *out)
 		if (cfis[i] && dwarf_cfi_addrframe(cfis[i], e->pc, &fr) != 0)
 			fr = NULL;
 	if (!fr)
-		return why(e, "no call frame information (CFI) at 0x%llx", (unsigned long long)e->pc);
+		return dw_why(e, "no call frame information (CFI) at 0x%llx", (unsigned long long)e->pc);
 	if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops == 0) {
 		free(fr);
-		return why(e, "the CFA is unknown at 0x%llx", (unsigned long long)e->pc);
+		return dw_why(e, "the CFA is unknown at 0x%llx", (unsigned long long)e->pc);
 	}
 	ok = run_ops(e, ops, nops, st, &sp, true);
 	free(fr);
 	if (!ok)
 		return false;
 	if (sp != 1 || st[0].kind != SV_REG)
-		return why(e, "the frame address is computed from memory (realigned stack)");
+		return dw_why(e, "the frame address is computed from memory (realigned stack)");
 	*out = st[0];
 	return true;
 }
@@ -120,10 +120,10 @@ static bool frame_base(struct eval *e, struct sval *out)
 	int n;
 
 	if (!e->frame || !dwarf_attr_integrate(e->frame, DW_AT_frame_base, &a))
-		return why(e, "DW_OP_fbreg without a frame base");
+		return dw_why(e, "DW_OP_fbreg without a frame base");
 	n = dwarf_getlocation_addr(&a, e->pc, &ops, &nops, 1);
 	if (n <= 0 || nops == 0)
-		return why(e, "frame base unknown at 0x%llx", (unsigned long long)e->pc);
+		return dw_why(e, "frame base unknown at 0x%llx", (unsigned long long)e->pc);
 	if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa)
 		return cfa_at(e, out);
 	if (nops == 1 && ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31) {
@@ -139,8 +139,8 @@ static bool frame_base(struct eval *e, struct sval *out)
 				      .k = (int64_t)ops[0].number };
 		return true;
 	}
-	return why(e, "unsupported frame base expression (%s)",
-		   op_name(ops[0].atom) ? op_name(ops[0].atom) : "?");
+	return dw_why(e, "unsupported frame base expression (%s)",
+		      op_name(ops[0].atom) ? op_name(ops[0].atom) : "?");
 }
 
 /* DWARF address arithmetic wraps (bad input must not be undefined behaviour) */
@@ -152,7 +152,7 @@ static int64_t wrap_add(int64_t a, uint64_t b)
 static bool push(struct eval *e, struct sval *st, int *sp, struct sval v)
 {
 	if (*sp >= EVAL_STACK)
-		return why(e, "DWARF expression too deep");
+		return dw_why(e, "DWARF expression too deep");
 	st[(*sp)++] = v;
 	return true;
 }
@@ -263,32 +263,32 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 			break;
 		case DW_OP_entry_value:
 		case DW_OP_GNU_entry_value:
-			return why(e, "only known as the value on entry (DW_OP_entry_value)");
+			return dw_why(e, "only known as the value on entry (DW_OP_entry_value)");
 		case DW_OP_GNU_parameter_ref:
-			return why(e, "only known in the caller (DW_OP_GNU_parameter_ref)");
+			return dw_why(e, "only known in the caller (DW_OP_GNU_parameter_ref)");
 		case DW_OP_implicit_pointer:
 		case DW_OP_GNU_implicit_pointer:
-			return why(e, "points to an optimized-out object (DW_OP_implicit_pointer)");
+			return dw_why(e, "points to an optimized-out object (DW_OP_implicit_pointer)");
 		default:
 			if ((atom >= DW_OP_reg0 && atom <= DW_OP_reg31) || atom == DW_OP_regx)
-				return why(e, "unsupported DWARF expression (a register inside an expression)");
+				return dw_why(e, "unsupported DWARF expression (a register inside an expression)");
 			return unsupported(e, op);
 		}
 	}
 	return true;
 }
 
-bool add_piece(struct eval *e, struct pieces *ps, uint8_t kind, uint8_t reg, uint64_t size,
-		      int64_t val, uint8_t flags)
+bool dw_add_piece(struct eval *e, struct pieces *ps, uint8_t kind, uint8_t reg, uint64_t size,
+		  int64_t val, uint8_t flags)
 {
 	if (ps->n >= CTRACE_MAX_PIECES)
-		return why(e, "split across more than %d locations", CTRACE_MAX_PIECES);
+		return dw_why(e, "split across more than %d locations", CTRACE_MAX_PIECES);
 	if ((kind == CTRACE_LOC_REG || kind == CTRACE_LOC_CONST) && size > 8)
-		return why(e, "a %llu-byte value in one %s", (unsigned long long)size,
-			   kind == CTRACE_LOC_REG ? "register" : "constant");
+		return dw_why(e, "a %llu-byte value in one %s", (unsigned long long)size,
+			      kind == CTRACE_LOC_REG ? "register" : "constant");
 	if (ps->bytes + size > CTRACE_VALUE_MAX) {
 		if (ps->n > 0 || (kind != CTRACE_LOC_MEM && kind != CTRACE_LOC_MEM_ABS))
-			return why(e, "split across locations and larger than %d bytes", CTRACE_VALUE_MAX);
+			return dw_why(e, "split across locations and larger than %d bytes", CTRACE_VALUE_MAX);
 		size = CTRACE_VALUE_MAX; /* a big struct in memory: its start */
 		ps->cut = true;
 	}
@@ -307,10 +307,10 @@ static bool eval_piece(struct eval *e, const Dwarf_Op *ops, size_t n, uint64_t s
 	const Dwarf_Op *last = &ops[n - 1];
 
 	if (size == 0)
-		return why(e, "a zero-sized piece");
+		return dw_why(e, "a zero-sized piece");
 	if (n == 1 && ((last->atom >= DW_OP_reg0 && last->atom <= DW_OP_reg31) || last->atom == DW_OP_regx)) {
 		uint64_t reg = last->atom == DW_OP_regx ? last->number : (uint64_t)(last->atom - DW_OP_reg0);
-		return reg_ok(e, reg, false) && add_piece(e, ps, CTRACE_LOC_REG, (uint8_t)reg, size, 0, 0);
+		return reg_ok(e, reg, false) && dw_add_piece(e, ps, CTRACE_LOC_REG, (uint8_t)reg, size, 0, 0);
 	}
 	if (last->atom == DW_OP_implicit_value) {
 		Dwarf_Block b;
@@ -318,56 +318,56 @@ static bool eval_piece(struct eval *e, const Dwarf_Op *ops, size_t n, uint64_t s
 		if (n != 1 || !e->attr || dwarf_getlocation_implicit_value(e->attr, last, &b) != 0)
 			return unsupported(e, last);
 		if (b.length > 8 || b.length < size)
-			return why(e, "a %llu-byte constant (DW_OP_implicit_value)",
-				   (unsigned long long)b.length);
+			return dw_why(e, "a %llu-byte constant (DW_OP_implicit_value)",
+				      (unsigned long long)b.length);
 		for (size_t i = b.length; i-- > 0;)
 			v = v << 8 | b.data[i];
-		return add_piece(e, ps, CTRACE_LOC_CONST, 0, size, (int64_t)v, 0);
+		return dw_add_piece(e, ps, CTRACE_LOC_CONST, 0, size, (int64_t)v, 0);
 	}
 	bool value = last->atom == DW_OP_stack_value;
 	if (!run_ops(e, ops, value ? n - 1 : n, st, &sp, false))
 		return false;
 	if (sp < 1)
-		return why(e, "empty DWARF expression");
+		return dw_why(e, "empty DWARF expression");
 	struct sval *t = &st[sp - 1];
 	if (value) {
 		switch (t->kind) {
 		case SV_CONST:
-			return add_piece(e, ps, CTRACE_LOC_CONST, 0, size, t->k, t->flags);
+			return dw_add_piece(e, ps, CTRACE_LOC_CONST, 0, size, t->k, t->flags);
 		case SV_REG:
-			return add_piece(e, ps, CTRACE_LOC_REG, t->reg, size, t->k, 0);
+			return dw_add_piece(e, ps, CTRACE_LOC_REG, t->reg, size, t->k, 0);
 		default:
 			if (size > t->size)
-				return why(e, "a %llu-byte value loaded with DW_OP_deref_size %u",
-					   (unsigned long long)size, t->size);
-			return add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
-					 t->reg == REG_NONE ? 0 : t->reg, size, t->k, t->flags);
+				return dw_why(e, "a %llu-byte value loaded with DW_OP_deref_size %u",
+					      (unsigned long long)size, t->size);
+			return dw_add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
+					    t->reg == REG_NONE ? 0 : t->reg, size, t->k, t->flags);
 		}
 	}
 	switch (t->kind) {
 	case SV_REG:
-		return add_piece(e, ps, CTRACE_LOC_MEM, t->reg, size, t->k, 0);
+		return dw_add_piece(e, ps, CTRACE_LOC_MEM, t->reg, size, t->k, 0);
 	case SV_CONST:
-		return add_piece(e, ps, CTRACE_LOC_MEM_ABS, 0, size, t->k, t->flags);
+		return dw_add_piece(e, ps, CTRACE_LOC_MEM_ABS, 0, size, t->k, t->flags);
 	default:
 		/* the object is at an address held in memory: C++ passes
 		 * non-trivially-copyable classes by invisible reference */
 		if (!only || t->size != 8)
-			return why(e, "unsupported DWARF expression (memory at an address loaded from memory)");
+			return dw_why(e, "unsupported DWARF expression (memory at an address loaded from memory)");
 		ps->indirect = true;
-		return add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
-				 t->reg == REG_NONE ? 0 : t->reg, 8, t->k, t->flags);
+		return dw_add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
+				    t->reg == REG_NONE ? 0 : t->reg, 8, t->k, t->flags);
 	}
 }
 
 /* A whole location description: one piece, or pieces split by DW_OP_piece. */
-bool eval_loc(struct eval *e, const Dwarf_Op *ops, size_t n, uint32_t size, struct pieces *ps)
+bool dw_eval_loc(struct eval *e, const Dwarf_Op *ops, size_t n, uint32_t size, struct pieces *ps)
 {
 	bool has_piece = false;
 
 	memset(ps, 0, sizeof(*ps));
 	if (n == 0)
-		return why(e, "optimized out at this point");
+		return dw_why(e, "optimized out at this point");
 	for (size_t i = 0; i < n; i++) {
 		if (ops[i].atom == DW_OP_bit_piece)
 			return unsupported(e, &ops[i]);
@@ -380,12 +380,12 @@ bool eval_loc(struct eval *e, const Dwarf_Op *ops, size_t n, uint32_t size, stru
 		if (ops[i].atom != DW_OP_piece)
 			continue;
 		if (i == start)
-			return why(e, "partly optimized out (an empty DW_OP_piece)");
+			return dw_why(e, "partly optimized out (an empty DW_OP_piece)");
 		if (!eval_piece(e, ops + start, i - start, ops[i].number, false, ps))
 			return false;
 		start = i + 1;
 	}
 	if (start != n)
-		return why(e, "unsupported DWARF expression (ops after the last DW_OP_piece)");
+		return dw_why(e, "unsupported DWARF expression (ops after the last DW_OP_piece)");
 	return true;
 }

@@ -30,10 +30,10 @@ struct pieces {
 	bool cut;
 };
 
-bool why(struct eval *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool add_piece(struct eval *e, struct pieces *ps, uint8_t kind, uint8_t reg, uint64_t size,
-		      int64_t val, uint8_t flags);
+bool dw_why(struct eval *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool dw_add_piece(struct eval *e, struct pieces *ps, uint8_t kind, uint8_t reg, uint64_t size,
+		  int64_t val, uint8_t flags);
 /* A whole location description: one piece, or pieces split by DW_OP_piece. */
-bool eval_loc(struct eval *e, const Dwarf_Op *ops, size_t n, uint32_t size, struct pieces *ps);
+bool dw_eval_loc(struct eval *e, const Dwarf_Op *ops, size_t n, uint32_t size, struct pieces *ps);
 
 #endif

@@ -93,28 +93,28 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 	e->whylen = sizeof(ai->unavailable);
 	vtype_capture_spec(ai->type, str_max, deref_max, &spec);
 	if (spec.size == 0) {
-		why(e, "type of unknown size");
+		dw_why(e, "type of unknown size");
 		return;
 	}
 	if (!conc) {
-		why(e, "optimized out");
+		dw_why(e, "optimized out");
 		return;
 	}
 	e->attr = &a;
 	if (dwarf_attr(conc, DW_AT_location, &a)) {
 		n = dwarf_getlocation_addr(&a, e->pc, &ops, &nops, 1);
 		if (n < 0) {
-			why(e, "unreadable location: %s", dwarf_errmsg(-1));
+			dw_why(e, "unreadable location: %s", dwarf_errmsg(-1));
 			return;
 		}
 		if (n == 0) {
-			why(e, "optimized out at this point");
+			dw_why(e, "optimized out at this point");
 			return;
 		}
-		if (!eval_loc(e, ops, nops, spec.size, &ps))
+		if (!dw_eval_loc(e, ops, nops, spec.size, &ps))
 			return;
 		if (e->entry && !entry_valid(&a, &ps)) {
-			why(e, "valid only after the prologue (one DWARF location for the whole body)");
+			dw_why(e, "valid only after the prologue (one DWARF location for the whole body)");
 			return;
 		}
 	} else if (dwarf_attr(conc, DW_AT_const_value, &a)) {
@@ -124,7 +124,7 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 		memset(&ps, 0, sizeof(ps));
 		if (dwarf_formblock(&a, &b) == 0) {
 			if (b.length > 8 || b.length < spec.size) {
-				why(e, "a %llu-byte constant", (unsigned long long)b.length);
+				dw_why(e, "a %llu-byte constant", (unsigned long long)b.length);
 				return;
 			}
 			for (size_t i = b.length; i-- > 0;)
@@ -133,18 +133,18 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 			dwarf_formsdata(&a, &s);
 			w = (Dwarf_Word)s;
 		} else if (dwarf_formudata(&a, &w) != 0) {
-			why(e, "unreadable constant value");
+			dw_why(e, "unreadable constant value");
 			return;
 		}
-		if (!add_piece(e, &ps, CTRACE_LOC_CONST, 0, spec.size, (int64_t)w, 0))
+		if (!dw_add_piece(e, &ps, CTRACE_LOC_CONST, 0, spec.size, (int64_t)w, 0))
 			return;
 	} else {
-		why(e, "optimized out");
+		dw_why(e, "optimized out");
 		return;
 	}
-	ai->fmt_type = ps.indirect ? ref_to(e->c, ai->type) : ai->type;
+	ai->fmt_type = ps.indirect ? dw_ref_to(e->c, ai->type) : ai->type;
 	if (!ai->fmt_type) {
-		why(e, "out of memory");
+		dw_why(e, "out of memory");
 		return;
 	}
 	const struct vtype *s = vtype_strip(ai->type);
@@ -160,7 +160,7 @@ static bool concrete_param(Dwarf_Die *fn, Dwarf_Die *decl, Dwarf_Die *out)
 	if (dwarf_child(fn, &ch) != 0)
 		return false;
 	do {
-		if (dwarf_tag(&ch) == DW_TAG_formal_parameter && ref_die(&ch, DW_AT_abstract_origin, &o) &&
+		if (dwarf_tag(&ch) == DW_TAG_formal_parameter && dw_ref_die(&ch, DW_AT_abstract_origin, &o) &&
 		    dwarf_dieoffset(&o) == want) {
 			*out = ch;
 			return true;
@@ -211,7 +211,7 @@ static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, st
 			  struct ctrace_site_plan *plan, const struct dwarf_plan_opts *o)
 {
 	Dwarf_Die abs, ch;
-	bool has_abs = ref_die(fn, DW_AT_abstract_origin, &abs);
+	bool has_abs = dw_ref_die(fn, DW_AT_abstract_origin, &abs);
 	Dwarf_Die *decl = has_abs ? &abs : fn;
 	uint32_t str_max, deref_max;
 	size_t cap = 0;
@@ -241,7 +241,7 @@ static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, st
 		ai->name = nm ? strdup(nm) : NULL;
 		if (!ai->name && asprintf(&ai->name, "arg%zu", si->nargs) < 0)
 			ai->name = NULL;
-		ai->type = conv_type_of(c, &ch, 0);
+		ai->type = dw_type_of(c, &ch, 0);
 		ai->fmt_type = ai->type;
 		ai->type_name = vtype_spell(ai->type);
 		if (!ai->name || !ai->type_name || c->oom)
@@ -274,39 +274,39 @@ static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_va
 	plan->site_vaddr = site_vaddr;
 	plan->insn_len = insn_len;
 	*info = NULL;
-	if (!find_func(c, site_vaddr, &sub)) {
-		seterr(err, errlen, "no DWARF function covers 0x%llx", (unsigned long long)site_vaddr);
+	if (!dw_find_func(c, site_vaddr, &sub)) {
+		dw_seterr(err, errlen, "no DWARF function covers 0x%llx", (unsigned long long)site_vaddr);
 		return -ENOENT;
 	}
 	if (func_vaddr) {
-		if (!find_func(c, func_vaddr, &fd)) {
-			seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
+		if (!dw_find_func(c, func_vaddr, &fd)) {
+			dw_seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
 			return -ENOENT;
 		}
-		want = origin_key(c, &fd);
+		want = dw_origin_key(c, &fd);
 	}
 	sc = malloc(sizeof(*sc));
 	if (!sc) {
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	descend(&sub, site_vaddr, sc);
+	dw_descend(&sub, site_vaddr, sc);
 	for (int i = sc->n - 1; i >= 0 && fi < 0; i--) {
 		int tag = dwarf_tag(&sc->d[i]);
 		if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) &&
-		    (!func_vaddr || origin_key(c, &sc->d[i]) == want))
+		    (!func_vaddr || dw_origin_key(c, &sc->d[i]) == want))
 			fi = i;
 	}
 	if (fi < 0) {
-		seterr(err, errlen, "no DWARF scope of the function at 0x%llx covers 0x%llx",
-		       (unsigned long long)func_vaddr, (unsigned long long)site_vaddr);
+		dw_seterr(err, errlen, "no DWARF scope of the function at 0x%llx covers 0x%llx",
+			  (unsigned long long)func_vaddr, (unsigned long long)site_vaddr);
 		free(sc);
 		return -ENOENT;
 	}
 	struct site_info *si = calloc(1, sizeof(*si));
 	if (!si) {
 		free(sc);
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	si->site_vaddr = site_vaddr;
@@ -320,7 +320,7 @@ static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_va
 	if (rc) {
 		site_info_free(si);
 		memset(plan, 0, sizeof(*plan));
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		return rc;
 	}
 	for (int i = 0; i < plan->nargs; i++)
@@ -369,7 +369,7 @@ static bool nontrivial(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 		return false;
 	if (dwarf_attr(d, DW_AT_calling_convention, &a) && dwarf_formudata(&a, &cc) == 0)
 		return cc == DW_CC_pass_by_reference;
-	if (!is_cxx(d) || dwarf_child(d, &ch) != 0)
+	if (!dw_is_cxx(d) || dwarf_child(d, &ch) != 0)
 		return false;
 	const char *cls = dwarf_diename(d);
 	do {
@@ -377,7 +377,7 @@ static bool nontrivial(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 		if (dwarf_hasattr(&ch, DW_AT_virtuality))
 			return true;
 		if ((tag == DW_TAG_member || tag == DW_TAG_inheritance) && !dwarf_hasattr(&ch, DW_AT_external) &&
-		    !dwarf_hasattr(&ch, DW_AT_declaration) && ref_die(&ch, DW_AT_type, &t) &&
+		    !dwarf_hasattr(&ch, DW_AT_declaration) && dw_ref_die(&ch, DW_AT_type, &t) &&
 		    dwarf_peel_type(&t, &pt) == 0 &&
 		    (dwarf_tag(&pt) == DW_TAG_structure_type || dwarf_tag(&pt) == DW_TAG_class_type ||
 		     dwarf_tag(&pt) == DW_TAG_union_type) && nontrivial(c, &pt, depth + 1))
@@ -408,10 +408,10 @@ static bool nontrivial(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 				continue;
 			np++;
 			Dwarf_Die rt, rp;
-			selfref = ref_die(&p, DW_AT_type, &rt) &&
+			selfref = dw_ref_die(&p, DW_AT_type, &rt) &&
 				  (dwarf_tag(&rt) == DW_TAG_reference_type ||
 				   dwarf_tag(&rt) == DW_TAG_rvalue_reference_type) &&
-				  ref_die(&rt, DW_AT_type, &rp) && dwarf_peel_type(&rp, &rp) == 0 &&
+				  dw_ref_die(&rt, DW_AT_type, &rp) && dwarf_peel_type(&rp, &rp) == 0 &&
 				  dwarf_dieoffset(&rp) == dwarf_dieoffset(d);
 		} while (dwarf_siblingof(&p, &p) == 0);
 		if (np == 1 && selfref)
@@ -478,16 +478,16 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 	memset(info, 0, sizeof(*info));
 	memset(&ps, 0, sizeof(ps));
 	plan_opts(o, &str_max, &deref_max);
-	if (!find_func(c, func_vaddr, &sub)) {
-		seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
+	if (!dw_find_func(c, func_vaddr, &sub)) {
+		dw_seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
 		return -ENOENT;
 	}
-	info->type = conv_type_of(c, &sub, 0);
+	info->type = dw_type_of(c, &sub, 0);
 	info->fmt_type = info->type;
 	info->type_name = vtype_spell(info->type);
 	if (!info->type_name || c->oom) {
 		arg_info_clear(info);
-		seterr(err, errlen, "out of memory");
+		dw_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	const struct vtype *s = vtype_strip(info->type);
@@ -513,7 +513,7 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 	case VT_ARRAY: {
 		int cls[2] = { CL_NONE, CL_NONE };
 		bool mem = s->size > 16;
-		if (!mem && ref_die(&sub, DW_AT_type, &td) && dwarf_peel_type(&td, &pt) == 0)
+		if (!mem && dw_ref_die(&sub, DW_AT_type, &td) && dwarf_peel_type(&td, &pt) == 0)
 			mem = nontrivial(c, &pt, 0);
 		if (!mem) {
 			classify(s, 0, cls, 0);
@@ -521,7 +521,7 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 		}
 		if (mem) {
 			/* the caller's buffer, whose address comes back in rax */
-			add_piece(&e, &ps, CTRACE_LOC_MEM, 0, s->size, 0, 0);
+			dw_add_piece(&e, &ps, CTRACE_LOC_MEM, 0, s->size, 0, 0);
 			break;
 		}
 		if (cls[0] == CL_X87 || cls[1] == CL_X87) {
@@ -533,9 +533,9 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 				 "BPF cannot read vector registers");
 			return 0;
 		}
-		add_piece(&e, &ps, CTRACE_LOC_REG, 0, s->size < 8 ? s->size : 8, 0, 0);
+		dw_add_piece(&e, &ps, CTRACE_LOC_REG, 0, s->size < 8 ? s->size : 8, 0, 0);
 		if (s->size > 8)
-			add_piece(&e, &ps, CTRACE_LOC_REG, 1, s->size - 8, 0, 0);
+			dw_add_piece(&e, &ps, CTRACE_LOC_REG, 1, s->size - 8, 0, 0);
 		break;
 	}
 	default:
@@ -543,9 +543,9 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 			snprintf(why, wl, "a %u-byte scalar", s->size);
 			return 0;
 		}
-		add_piece(&e, &ps, CTRACE_LOC_REG, 0, s->size < 8 ? s->size : 8, 0, 0);
+		dw_add_piece(&e, &ps, CTRACE_LOC_REG, 0, s->size < 8 ? s->size : 8, 0, 0);
 		if (s->size > 8)
-			add_piece(&e, &ps, CTRACE_LOC_REG, 1, s->size - 8, 0, 0);
+			dw_add_piece(&e, &ps, CTRACE_LOC_REG, 1, s->size - 8, 0, 0);
 		break;
 	}
 	fill_plan(plan, &ps, &spec, s->size, deref_max);

@@ -19,7 +19,7 @@ static const struct vtype unknown_type = { .kind = VT_UNKNOWN, .name = "?" };
 
 /* ---- types ---- */
 
-bool is_cxx(Dwarf_Die *d)
+bool dw_is_cxx(Dwarf_Die *d)
 {
 	Dwarf_Die cu;
 	if (!dwarf_diecu(d, &cu, NULL, NULL))
@@ -92,7 +92,7 @@ static const char *qualify(struct dwarf_ctx *c, Dwarf_Die *d, const char *name)
 			break;
 		off = (uintptr_t)omap_get(&c->parents, off - 1);
 	}
-	return q ? own(c, q) : name;
+	return q ? dw_own(c, q) : name;
 }
 
 /* GCC's base type names, as C programmers write them */
@@ -124,7 +124,7 @@ static uint32_t die_size(Dwarf_Die *d)
 static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth);
 
 /* the type a DIE's DW_AT_type names; NULL: void */
-const struct vtype *conv_type_of(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
+const struct vtype *dw_type_of(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 {
 	Dwarf_Attribute a;
 	Dwarf_Die t;
@@ -185,7 +185,7 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 
 	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	ms = own(c, calloc(max, sizeof(*ms)));
+	ms = dw_own(c, calloc(max, sizeof(*ms)));
 	if (!ms)
 		return;
 	do {
@@ -202,7 +202,7 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 		struct vmember *m = &ms[n];
 		m->name = tag == DW_TAG_member ? dwarf_diename(&ch) : NULL;
 		m->is_base = tag == DW_TAG_inheritance;
-		m->type = conv_type_of(c, &ch, depth);
+		m->type = dw_type_of(c, &ch, depth);
 		m->offset = off;
 		if (dwarf_attr(&ch, DW_AT_bit_size, &a) && dwarf_formudata(&a, &w) == 0 && w && w <= 64) {
 			uint64_t bits;
@@ -261,7 +261,7 @@ static void conv_enum(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 	struct venum *es;
 	uint32_t n = 0;
 
-	t->target = conv_type_of(c, d, depth);
+	t->target = dw_type_of(c, d, depth);
 	const struct vtype *u = vtype_strip(t->target);
 	if (u)
 		t->is_signed = u->kind == VT_INT || (u->kind == VT_CHAR && u->is_signed);
@@ -270,7 +270,7 @@ static void conv_enum(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 	uint32_t max = count_children(d, DW_TAG_enumerator, DW_TAG_enumerator, MAX_ENUMS);
 	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	es = own(c, calloc(max, sizeof(*es)));
+	es = dw_own(c, calloc(max, sizeof(*es)));
 	if (!es)
 		return;
 	do {
@@ -302,7 +302,7 @@ static void conv_array(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int d
 {
 	uint32_t dims[8], nd = 0;
 	Dwarf_Die ch;
-	const struct vtype *elem = conv_type_of(c, d, depth);
+	const struct vtype *elem = dw_type_of(c, d, depth);
 
 	if (dwarf_child(d, &ch) == 0) {
 		do {
@@ -314,7 +314,7 @@ static void conv_array(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int d
 		dims[nd++] = 0;
 	/* int a[2][3]: an array of 2 arrays of 3 */
 	for (uint32_t i = nd; i-- > 1;) {
-		struct vtype *in = own(c, calloc(1, sizeof(*in)));
+		struct vtype *in = dw_own(c, calloc(1, sizeof(*in)));
 		const struct vtype *es = vtype_strip(elem);
 		if (!in)
 			return;
@@ -338,19 +338,19 @@ static void conv_func(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 	const struct vtype **ps;
 	uint32_t n = 0;
 
-	t->target = conv_type_of(c, d, depth);
+	t->target = dw_type_of(c, d, depth);
 	t->prototyped = dwarf_hasattr(d, DW_AT_prototyped);
 	t->size = 0;
 	uint32_t max = count_children(d, DW_TAG_formal_parameter, DW_TAG_formal_parameter, MAX_PARAMS);
 	t->varargs = count_children(d, DW_TAG_unspecified_parameters, DW_TAG_unspecified_parameters, 1);
 	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
-	ps = own(c, calloc(max, sizeof(*ps)));
+	ps = dw_own(c, calloc(max, sizeof(*ps)));
 	if (!ps)
 		return;
 	do {
 		if (dwarf_tag(&ch) == DW_TAG_formal_parameter)
-			ps[n++] = conv_type_of(c, &ch, depth);
+			ps[n++] = dw_type_of(c, &ch, depth);
 	} while (n < max && dwarf_siblingof(&ch, &ch) == 0);
 	t->params = (const struct vtype *const *)ps;
 	t->count = n;
@@ -395,20 +395,20 @@ static void conv_base(Dwarf_Die *d, struct vtype *t)
 
 static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 {
-	uint64_t key = die_key(c, d);
+	uint64_t key = dw_die_key(c, d);
 	struct vtype *t = omap_get(&c->types, key);
 
 	if (t)
 		return t;
 	if (depth > CONV_DEPTH || c->oom)
 		return &unknown_type;
-	t = own(c, calloc(1, sizeof(*t)));
+	t = dw_own(c, calloc(1, sizeof(*t)));
 	if (!t || !omap_put(&c->types, key, t)) {
 		c->oom = true;
 		return &unknown_type;
 	}
 	/* cached before its parts: a type that refers to itself ends here */
-	t->cxx = is_cxx(d);
+	t->cxx = dw_is_cxx(d);
 	t->name = dwarf_diename(d);
 	t->size = die_size(d);
 	switch (dwarf_tag(d)) {
@@ -422,7 +422,7 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 			  dwarf_tag(d) == DW_TAG_reference_type ? VT_REF : VT_RVREF;
 		if (!t->size)
 			t->size = 8;
-		t->target = conv_type_of(c, d, depth);
+		t->target = dw_type_of(c, d, depth);
 		break;
 	case DW_TAG_const_type:
 	case DW_TAG_volatile_type:
@@ -432,13 +432,13 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 		t->quals = dwarf_tag(d) == DW_TAG_const_type ? VTQ_CONST :
 			   dwarf_tag(d) == DW_TAG_volatile_type ? VTQ_VOLATILE :
 			   dwarf_tag(d) == DW_TAG_restrict_type ? VTQ_RESTRICT : VTQ_ATOMIC;
-		t->target = conv_type_of(c, d, depth);
+		t->target = dw_type_of(c, d, depth);
 		t->size = t->target ? t->target->size : 0;
 		break;
 	case DW_TAG_typedef:
 		t->kind = VT_TYPEDEF;
 		t->name = t->cxx ? qualify(c, d, t->name) : t->name;
-		t->target = conv_type_of(c, d, depth);
+		t->target = dw_type_of(c, d, depth);
 		t->size = t->target ? t->target->size : 0;
 		break;
 	case DW_TAG_structure_type:
@@ -482,9 +482,9 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 }
 
 
-const struct vtype *ref_to(struct dwarf_ctx *c, const struct vtype *t)
+const struct vtype *dw_ref_to(struct dwarf_ctx *c, const struct vtype *t)
 {
-	struct vtype *r = own(c, calloc(1, sizeof(*r)));
+	struct vtype *r = dw_own(c, calloc(1, sizeof(*r)));
 	if (!r)
 		return NULL;
 	r->kind = VT_REF;

@@ -9,9 +9,9 @@
 
 struct dwarf_ctx;
 
-bool is_cxx(Dwarf_Die *d);
+bool dw_is_cxx(Dwarf_Die *d);
 /* the type a DIE's DW_AT_type names; NULL: void */
-const struct vtype *conv_type_of(struct dwarf_ctx *c, Dwarf_Die *d, int depth);
-const struct vtype *ref_to(struct dwarf_ctx *c, const struct vtype *t);
+const struct vtype *dw_type_of(struct dwarf_ctx *c, Dwarf_Die *d, int depth);
+const struct vtype *dw_ref_to(struct dwarf_ctx *c, const struct vtype *t);
 
 #endif
