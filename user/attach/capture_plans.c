@@ -15,13 +15,11 @@
 #include "find/dwarf_plans.h"
 #include "find/elf_image.h"
 #include "find/hook_sites.h"
-#include "write/jsonw.h"
 #include "utils/log.h"
 #include "utils/u64map.h"
 #include "find/pattern.h"
 #include "attach/probes.h"
 #include "consume/symbolize.h"
-#include "rebuild/tree.h"
 
 /* the BPF side's fn_plans value */
 struct fn_plan {

@@ -43,7 +43,7 @@ struct capture {
 	struct u64map sites; /* plan key → struct site_entry */
 	struct u64map rets;  /* function runtime address → struct ret_entry */
 	uint64_t nplans;
-	/* what the writers below need for the event being written */
+	/* what capture_decode.c's writers need for the event being written */
 	const struct ctrace_call_args *ev;
 	size_t ev_size;
 	const struct site_entry *se;

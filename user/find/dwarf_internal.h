@@ -5,7 +5,7 @@
  * The DWARF is the target's, so untrusted: libdw bounds-checks the parsing;
  * here every walk is bounded (scope and type nesting, chains of origins), types
  * are cached before their parts are converted (cycles end), and any location
- * expression outside the small set understood below is reported as
+ * expression outside the small set dwarf_locations.c understands is reported as
  * unsupported rather than approximated. */
 #ifndef CTRACE_DWARF_INTERNAL_H
 #define CTRACE_DWARF_INTERNAL_H

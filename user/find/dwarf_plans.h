@@ -1,7 +1,8 @@
 /* Capture plans from DWARF: where each parameter of a traced function is at one
  * hook call, and where its return value is when it returns (ctrace_plan.h),
  * plus the host-side types and names to format what the BPF side captured
- * (value_fmt.h). All DWARF work happens here, once per site, at attach time.
+ * (value_fmt.h). All DWARF work happens in find/dwarf_*.c, once per site, at
+ * attach time.
  *
  * Addresses are link-time vaddrs of the file (as in its symbols and DWARF).
  * What is not known for certain is reported as unavailable, with the reason;
