@@ -100,26 +100,23 @@ void capture_set_preload(struct capture *c, bool preload)
 
 void capture_free(struct capture *c)
 {
+	uint64_t key;
+	void *v;
+
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->sites.cap; i++) {
-		if (c->sites.k[i]) {
-			struct site_entry *se = c->sites.v[i];
-			site_info_free(se->si);
-			free(se);
-		}
+	for (size_t it = 0; u64map_next(&c->sites, &it, &key, &v);) {
+		struct site_entry *se = v;
+		site_info_free(se->si);
+		free(se);
 	}
-	for (size_t i = 0; i < c->rets.cap; i++) {
-		if (c->rets.k[i]) {
-			struct ret_entry *r = c->rets.v[i];
-			arg_info_clear(&r->info);
-			free(r);
-		}
+	for (size_t it = 0; u64map_next(&c->rets, &it, &key, &v);) {
+		struct ret_entry *r = v;
+		arg_info_clear(&r->info);
+		free(r);
 	}
-	free(c->sites.k);
-	free(c->sites.v);
-	free(c->rets.k);
-	free(c->rets.v);
+	u64map_free(&c->sites);
+	u64map_free(&c->rets);
 	for (size_t i = 0; i < c->nmods; i++)
 		dwarf_ctx_free(c->mods[i].dw);
 	free(c->mods);
@@ -184,7 +181,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 		struct ret_entry *r;
 		uint64_t key = CTRACE_PLAN_KEY(funcs[i] + bias, gen), off;
 
-		if (map_get(&c->rets, key) || !(r = calloc(1, sizeof(*r))))
+		if (u64map_get(&c->rets, key) || !(r = calloc(1, sizeof(*r))))
 			continue;
 		if (dwarf_ret_plan(dw, funcs[i], o, &plan, &r->info, err, sizeof(err))) {
 			free(r);
@@ -203,7 +200,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 			r->planned = true;
 			offs[n++] = off;
 		}
-		if (map_put(&c->rets, key, r)) {
+		if (u64map_put(&c->rets, key, r)) {
 			arg_info_clear(&r->info);
 			free(r);
 		}
@@ -226,25 +223,26 @@ static bool in_module(const struct site_entry *se, const struct module *m, unsig
 static void index_by_function(struct capture *c, const struct module *m, unsigned gen)
 {
 	struct u64map count = { 0 };
+	uint64_t key;
+	void *v;
 
-	for (size_t i = 0; i < c->sites.cap; i++) {
-		struct site_entry *se = c->sites.v[i];
+	for (size_t it = 0; u64map_next(&c->sites, &it, &key, &v);) {
+		struct site_entry *se = v;
 
-		if (c->sites.k[i] && in_module(se, m, gen))
-			map_put(&count, se->fn, (void *)((uintptr_t)map_get(&count, se->fn) + 1));
+		if (in_module(se, m, gen))
+			u64map_put(&count, se->fn, (void *)((uintptr_t)u64map_get(&count, se->fn) + 1));
 	}
-	for (size_t i = 0; i < c->sites.cap; i++) {
-		struct site_entry *se = c->sites.v[i];
+	for (size_t it = 0; u64map_next(&c->sites, &it, &key, &v);) {
+		struct site_entry *se = v;
 		struct fn_plan fp;
 
-		if (!c->sites.k[i] || !in_module(se, m, gen) || (uintptr_t)map_get(&count, se->fn) != 1)
+		if (!in_module(se, m, gen) || (uintptr_t)u64map_get(&count, se->fn) != 1)
 			continue;
 		fp.key = se->key;
 		fp.plan = se->plan;
 		bpf_put(c, FN_PLANS, &se->fn, &fp);
 	}
-	free(count.k);
-	free(count.v);
+	u64map_free(&count);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -316,7 +314,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 		se->module = m->name;
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
 		if (bpf_put(c, PLANS, &key, &se->plan) ||
-		    map_put(&c->sites, key, se)) {
+		    u64map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
 			free(se);
 			continue;
@@ -357,14 +355,15 @@ static void map_drop(struct capture *c, struct u64map *m,
 		     const struct module *mod)
 {
 	struct u64map keep = { 0 };
+	uint64_t key;
+	void *v;
 
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->k[i] && !gone(c, m->k[i], m->v[i], mod) && map_put(&keep, m->k[i], m->v[i])) {
+	for (size_t it = 0; u64map_next(m, &it, &key, &v);)
+		if (!gone(c, key, v, mod) && u64map_put(&keep, key, v)) {
 			log_err("out of memory");
 			abort();
 		}
-	free(m->k);
-	free(m->v);
+	u64map_free(m);
 	*m = keep;
 }
 

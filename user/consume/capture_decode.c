@@ -182,7 +182,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
-	    (c->se = map_get(&c->sites, ev->key))) {
+	    (c->se = u64map_get(&c->sites, ev->key))) {
 		if (strcmp(c->se->module, fn->module)) {
 			c->why = RELOADED;
 			x->write = write_args_missing;
@@ -225,7 +225,7 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	c->rv = NULL;
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
 		return 0;
-	c->re = map_get(&c->rets, CTRACE_PLAN_KEY(fn->addr, c->gen));
+	c->re = u64map_get(&c->rets, CTRACE_PLAN_KEY(fn->addr, c->gen));
 	if (c->re && strcmp(c->re->module, fn->module)) {
 		static const struct ret_entry none;
 
@@ -249,7 +249,7 @@ void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct
 {
 	x->write = NULL;
 	x->arg = c;
-	c->re = map_get(&c->rets, ev->key);
+	c->re = u64map_get(&c->rets, ev->key);
 	if (!c->re || strcmp(c->re->module, symbolize(c->sym, ev->fn)->module))
 		return;
 	c->rv = ev;

@@ -28,70 +28,7 @@ void dw_seterr(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- small helpers: map, ownership ---- */
-
-static uint64_t mix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return k;
-}
-
-void *omap_get(const struct omap *m, uint64_t key)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = mix64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == 0)
-			return NULL;
-		if (m->keys[i] == key + 1)
-			return m->vals[i];
-	}
-}
-
-bool omap_put(struct omap *m, uint64_t key, void *val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 64;
-		uint64_t *nk = calloc(ncap, sizeof(*nk));
-		void **nv = calloc(ncap, sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return false;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = mix64(m->keys[i] - 1) & (ncap - 1);
-			while (nk[j])
-				j = (j + 1) & (ncap - 1);
-			nk[j] = m->keys[i];
-			nv[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = ncap;
-	}
-	size_t i = mix64(key) & (m->cap - 1);
-	while (m->keys[i] && m->keys[i] != key + 1)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i])
-		m->n++;
-	m->keys[i] = key + 1;
-	m->vals[i] = val;
-	return true;
-}
-
-static void omap_free(struct omap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
+/* ---- small helpers: ownership ---- */
 
 /* p becomes the context's (freed with it); NULL when p is NULL or on failure */
 void *dw_own(struct dwarf_ctx *c, void *p)
@@ -332,9 +269,9 @@ void dwarf_ctx_free(struct dwarf_ctx *c)
 	for (size_t i = 0; i < c->nallocs; i++)
 		free(c->allocs[i]);
 	free(c->allocs);
-	omap_free(&c->types);
-	omap_free(&c->parents);
-	omap_free(&c->cus_done);
+	u64map_free(&c->types);
+	u64map_free(&c->parents);
+	u64map_free(&c->cus_done);
 	free(c->funcs);
 	if (c->eh_cfi)
 		dwarf_cfi_end(c->eh_cfi);

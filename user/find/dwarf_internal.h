@@ -15,15 +15,10 @@
 #include <stdint.h>
 
 #include "find/dwarf_file.h"
+#include "utils/u64map.h"
 
 #define MAX_SCOPES 64     /* nested blocks and inlined calls under one function */
 #define MAX_PARAMS 64
-
-struct omap {                     /* uint64 -> pointer, open addressing */
-	uint64_t *keys;           /* key + 1; 0: empty */
-	void **vals;
-	size_t cap, n;
-};
 
 struct func_range {
 	uint64_t lo, hi;
@@ -38,9 +33,9 @@ struct dwarf_ctx {
 	Dwarf_CFI *dbg_cfi;       /* .debug_frame (owned by dbg) */
 	struct func_range *funcs; /* every DW_TAG_subprogram range, sorted by lo */
 	size_t nfuncs, capfuncs;
-	struct omap types;        /* type DIE -> struct vtype */
-	struct omap parents;      /* C++: DIE -> enclosing namespace/class DIE + 1 */
-	struct omap cus_done;     /* CUs whose parents are in `parents` */
+	struct u64map types;      /* type DIE -> struct vtype */
+	struct u64map parents;    /* C++: DIE -> enclosing namespace/class DIE + 1 */
+	struct u64map cus_done;   /* CUs whose parents are in `parents` */
 	void **allocs;            /* everything the vtypes point to */
 	size_t nallocs, capallocs;
 	bool oom;
@@ -52,8 +47,6 @@ struct scopes {
 };
 
 void dw_seterr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void *omap_get(const struct omap *m, uint64_t key);
-bool omap_put(struct omap *m, uint64_t key, void *val);
 /* p becomes the context's (freed with it); NULL when p is NULL or on failure */
 void *dw_own(struct dwarf_ctx *c, void *p);
 uint64_t dw_die_key(const struct dwarf_ctx *c, Dwarf_Die *d);

@@ -45,7 +45,7 @@ static void parents_walk(struct dwarf_ctx *c, Dwarf_Die *parent, int depth)
 	if (depth > MAX_SCOPES || dwarf_child(parent, &ch) != 0)
 		return;
 	do {
-		if (scope && !omap_put(&c->parents, dwarf_dieoffset(&ch), (void *)(uintptr_t)(poff + 1))) {
+		if (scope && u64map_put(&c->parents, dwarf_dieoffset(&ch), (void *)(uintptr_t)(poff + 1))) {
 			c->oom = true;
 			return;
 		}
@@ -71,12 +71,12 @@ static const char *qualify(struct dwarf_ctx *c, Dwarf_Die *d, const char *name)
 	if (!name || dwarf_cu_getdwarf(d->cu) != c->dbg || !dwarf_diecu(d, &cu, NULL, NULL))
 		return name;
 	uint64_t cuoff = dwarf_dieoffset(&cu);
-	if (!omap_get(&c->cus_done, cuoff)) {
+	if (!u64map_get(&c->cus_done, cuoff)) {
 		parents_walk(c, &cu, 0);
-		if (!omap_put(&c->cus_done, cuoff, (void *)1))
+		if (u64map_put(&c->cus_done, cuoff, (void *)1))
 			c->oom = true;
 	}
-	uint64_t off = (uintptr_t)omap_get(&c->parents, dwarf_dieoffset(d));
+	uint64_t off = (uintptr_t)u64map_get(&c->parents, dwarf_dieoffset(d));
 	for (int i = 0; off && i < MAX_SCOPES; i++) {
 		if (!dwarf_offdie(c->dbg, off - 1, &p))
 			break;
@@ -90,7 +90,7 @@ static const char *qualify(struct dwarf_ctx *c, Dwarf_Die *d, const char *name)
 		q = n;
 		if (!q)
 			break;
-		off = (uintptr_t)omap_get(&c->parents, off - 1);
+		off = (uintptr_t)u64map_get(&c->parents, off - 1);
 	}
 	return q ? dw_own(c, q) : name;
 }
@@ -396,14 +396,14 @@ static void conv_base(Dwarf_Die *d, struct vtype *t)
 static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 {
 	uint64_t key = dw_die_key(c, d);
-	struct vtype *t = omap_get(&c->types, key);
+	struct vtype *t = u64map_get(&c->types, key);
 
 	if (t)
 		return t;
 	if (depth > CONV_DEPTH || c->oom)
 		return &unknown_type;
 	t = dw_own(c, calloc(1, sizeof(*t)));
-	if (!t || !omap_put(&c->types, key, t)) {
+	if (!t || u64map_put(&c->types, key, t)) {
 		c->oom = true;
 		return &unknown_type;
 	}
