@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "find/dwarf_internal.h"
+#include "utils/bsearch.h"
 
 #define ORIGIN_HOPS 8
 
@@ -151,16 +152,7 @@ static int index_funcs(struct dwarf_ctx *c)
  * by start). */
 static size_t funcs_after(const struct dwarf_ctx *c, uint64_t pc)
 {
-	size_t lo = 0, hi = c->nfuncs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->funcs[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return PARTITION_POINT(c->nfuncs, m, c->funcs[m].lo <= pc);
 }
 
 /* The innermost DW_TAG_subprogram whose ranges hold pc. */
