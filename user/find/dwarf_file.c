@@ -16,6 +16,7 @@
 
 #include "find/dwarf_internal.h"
 #include "utils/bsearch.h"
+#include "utils/grow.h"
 
 #define ORIGIN_HOPS 8
 
@@ -38,17 +39,13 @@ void *dw_own(struct dwarf_ctx *c, void *p)
 		c->oom = true;
 		return NULL;
 	}
-	if (c->nallocs == c->capallocs) {
-		size_t ncap = c->capallocs ? c->capallocs * 2 : 256;
-		void **n = realloc(c->allocs, ncap * sizeof(*n));
-		if (!n) {
-			free(p);
-			c->oom = true;
-			return NULL;
-		}
-		c->allocs = n;
-		c->capallocs = ncap;
+	void **n = grow_array(c->allocs, &c->capallocs, c->nallocs, sizeof(*n), 256);
+	if (!n) {
+		free(p);
+		c->oom = true;
+		return NULL;
 	}
+	c->allocs = n;
 	c->allocs[c->nallocs++] = p;
 	return p;
 }
@@ -90,16 +87,12 @@ static void add_ranges(struct dwarf_ctx *c, Dwarf_Die *die)
 	while ((o = dwarf_ranges(die, o, &base, &lo, &hi)) > 0) {
 		if (hi <= lo)
 			continue;
-		if (c->nfuncs == c->capfuncs) {
-			size_t ncap = c->capfuncs ? c->capfuncs * 2 : 256;
-			struct func_range *n = realloc(c->funcs, ncap * sizeof(*n));
-			if (!n) {
-				c->oom = true;
-				return;
-			}
-			c->funcs = n;
-			c->capfuncs = ncap;
+		struct func_range *n = grow_array(c->funcs, &c->capfuncs, c->nfuncs, sizeof(*n), 256);
+		if (!n) {
+			c->oom = true;
+			return;
 		}
+		c->funcs = n;
 		c->funcs[c->nfuncs++] = (struct func_range){ lo, hi, dwarf_dieoffset(die) };
 	}
 }
