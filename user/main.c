@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
-#include "attach/capture.h"
+#include "attach/capture_plans.h"
 #include "cli.h"
 #include "cmds/commands.h"
 #include "consume/crash.h"

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "ctrace_plan.h"
-#include "find/dwarf_args.h"
+#include "find/dwarf_file.h"
+#include "find/dwarf_plans.h"
 #include "find/elf_image.h"
 #include "fuzz_check.h"
 #include "find/hook_sites.h"

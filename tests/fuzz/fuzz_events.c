@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "attach/capture.h"
+#include "attach/capture_plans.h"
 #include "cli.h"
 #include "consume/crash.h"
 #include "ctrace.h"

@@ -1,5 +1,5 @@
-/* Unit test for user/dwarf_args.c (capture plans) and user/value_fmt.c (typed
- * JSON values).
+/* Unit test for user/find/dwarf_*.c (capture plans) and user/write/value_fmt.c
+ * (typed JSON values).
  * - value formatting and type spelling on synthetic types and bytes (exact JSON);
  * - files without DWARF, not ELF, missing: clean errors;
  * - plans for tests/unit/data/args_c.c and args_cxx.cc built at -O0 and -O2:
@@ -25,7 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "find/dwarf_args.h"
+#include "find/dwarf_file.h"
+#include "find/dwarf_plans.h"
 #include "find/elf_image.h"
 #include "harness.h"
 #include "find/hook_sites.h"

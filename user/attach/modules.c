@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include "attach/capture.h"
+#include "attach/capture_plans.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
 #include "utils/demangle.h"

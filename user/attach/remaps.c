@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
-#include "attach/capture.h"
+#include "attach/capture_plans.h"
 #include "attach/modules.h"
 #include "attach/probes.h"
 #include "attach/remaps.h"

@@ -1,7 +1,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "attach/capture.h"
+#include "consume/capture_decode.h"
 #include "consume/crash.h"
 #include "ctrace.h"
 #include "write/jsonw.h"

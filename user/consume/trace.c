@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
-#include "attach/capture.h"
+#include "consume/capture_decode.h"
 #include "ctrace.h"
 #include "utils/log.h"
 #include "consume/symbolize.h"

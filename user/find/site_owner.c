@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "utils/demangle.h"
-#include "find/dwarf_args.h"
+#include "utils/grow.h"
+#include "find/dwarf_file.h"
 #include "find/pattern.h"
 #include "find/site_owner.h"
 
@@ -39,16 +40,12 @@ static void add_origin(void *arg, uint64_t origin, uint64_t lo)
 
 	if (o->oom || !s || s->addr != lo || strstr(s->name, ".cold"))
 		return;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 256;
-		struct origin_addr *v = realloc(o->v, cap * sizeof(*v));
-		if (!v) {
-			o->oom = true;
-			return;
-		}
-		o->v = v;
-		o->cap = cap;
+	struct origin_addr *v = grow_array(o->v, &o->cap, o->n, sizeof(*v), 256);
+	if (!v) {
+		o->oom = true;
+		return;
 	}
+	o->v = v;
 	o->v[o->n++] = (struct origin_addr){ origin, lo, !strchr(s->name, '.') };
 }
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "attach/capture.h"
+#include "consume/capture_decode.h"
 #include "cli.h"
 #include "consume/crash.h"
 #include "write/jsonw.h"

@@ -1,5 +1,5 @@
 /* Typed values as JSON: a small C/C++ type model (built from DWARF by
- * dwarf_args.c, or by hand), how much of a value to capture, and the ARG /
+ * find/dwarf_types.c, or by hand), how much of a value to capture, and the ARG /
  * return_value objects of doc/design.md §6 written from captured bytes.
  * Nothing here touches DWARF or the target: it only reads the bytes it is given,
  * and bounds every walk (nesting depth, array length, cycles in bad debug info). */

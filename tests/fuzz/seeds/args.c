@@ -1,5 +1,5 @@
 /* Seed program for fuzz_elf: -finstrument-functions hooks in functions whose
- * parameters cover the type and location kinds dwarf_args.c handles. */
+ * parameters cover the type and location kinds find/dwarf_*.c handle. */
 #include <complex.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,0 +1,60 @@
+/* The capture plans of the modules probed so far: what capture_plans.c
+ * makes at attach time, and consume/capture_decode.c reads when the events
+ * arrive. */
+#ifndef CTRACE_CAPTURE_STATE_H
+#define CTRACE_CAPTURE_STATE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctrace.h"
+#include "ctrace_plan.h"
+#include "find/dwarf_plans.h"
+#include "utils/u64map.h"
+
+struct cap_module {
+	uint64_t start, end;
+	unsigned gen;  /* the image generation it was planned for */
+	struct dwarf_ctx *dw;
+	char why[160]; /* when dw is NULL */
+};
+
+struct site_entry {
+	struct site_info *si;
+	struct ctrace_site_plan plan; /* the copy BPF runs: how to read its bytes */
+	/* CTRACE_PLAN_KEY of the call's runtime return address; of this_fn */
+	uint64_t key, fn;
+	const char *module; /* the module's name (the symbolizer's, interned) */
+};
+
+struct ret_entry {
+	struct arg_info info;
+	struct ctrace_arg_plan plan;
+	bool planned; /* a return probe reads it */
+	const char *module;
+};
+
+struct capture {
+	const struct config *cfg;
+	struct ctrace_bpf *skel;
+	struct symbolizer *sym;
+	struct cap_module *mods;
+	size_t nmods;
+	struct u64map sites; /* plan key → struct site_entry */
+	struct u64map rets;  /* function runtime address → struct ret_entry */
+	uint64_t nplans;
+	/* what capture_decode.c's writers need for the event being written */
+	const struct ctrace_call_args *ev;
+	size_t ev_size;
+	const struct site_entry *se;
+	const struct ret_entry *re;
+	const struct ctrace_retval *rv;
+	const char *why;
+	unsigned gen;                 /* capture_set_process: the event's process */
+	char **ret_files;             /* files whose return probes are attached */
+	size_t nret_files;
+	struct ctrace_call_args wide; /* a compact record, widened */
+	bool preload;                 /* probes on the preloaded hooks */
+};
+
+#endif
