@@ -98,10 +98,8 @@ static void write_ident(FILE *f, const struct func_info *fn)
 	jsonw_key(f, "function");
 	if (fn) {
 		jsonw_cstr(f, fn->name);
-		jsonw_next_key(f, "address");
-		jsonw_hex(f, fn->addr);
-		jsonw_next_key(f, "module");
-		jsonw_cstr(f, fn->module);
+		jsonw_member_hex(f, "address", fn->addr);
+		jsonw_member_cstr(f, "module", fn->module);
 	} else {
 		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
 	}
@@ -109,11 +107,8 @@ static void write_ident(FILE *f, const struct func_info *fn)
 
 static void write_time(FILE *f, const char *key, bool known, uint64_t v)
 {
-	jsonw_next_key(f, key);
-	if (known)
+	if (jsonw_member_or_null(f, key, known))
 		jsonw_u64(f, v);
-	else
-		fputs("null", f);
 }
 
 static void write_partial(FILE *f, const char *reason)
@@ -420,14 +415,10 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 	fputc('{', out);
 	jsonw_key(out, "thread_id");
 	jsonw_u64(out, t->tid);
-	jsonw_next_key(out, "thread_name");
-	jsonw_cstr(out, t->name);
-	jsonw_next_key(out, "total_calls");
-	jsonw_u64(out, t->calls);
-	jsonw_next_key(out, "lost_events");
-	jsonw_u64(out, t->lost);
-	jsonw_next_key(out, "resyncs");
-	jsonw_u64(out, t->resyncs);
+	jsonw_member_cstr(out, "thread_name", t->name);
+	jsonw_member_u64(out, "total_calls", t->calls);
+	jsonw_member_u64(out, "lost_events", t->lost);
+	jsonw_member_u64(out, "resyncs", t->resyncs);
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
 		fputs("{\"children\":[", out);
