@@ -871,15 +871,12 @@ int cmd_report_main(int argc, char **argv)
 		case OPT_TREE:
 			r.tree = true;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		default:
-			return cmd_bad_option(CMD, c, argv, optind);
+			return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)
-		return cmd_one_trace(CMD, optind == argc);
+		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
 	if (r.tree && r.threads) {
 		fprintf(stderr, CMD ": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;
