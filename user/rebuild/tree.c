@@ -7,6 +7,7 @@
 #include "utils/log.h"
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
+#include "utils/xalloc.h"
 
 #define R_LOST_ENTRY "entry not observed (events lost)"
 #define R_LOST_EXIT "exit not observed (events lost)"
@@ -128,12 +129,7 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 
 	if (t->nstack == t->capstack) {
 		uint32_t ncap = t->capstack ? t->capstack * 2 : 64;
-		struct frame *ns = realloc(t->stack, ncap * sizeof(*ns));
-		if (!ns) {
-			log_err("out of memory");
-			abort();
-		}
-		t->stack = ns;
+		t->stack = xrealloc(t->stack, ncap * sizeof(*t->stack));
 		t->capstack = ncap;
 	}
 	/* a placeholder's entry came at some point while its caller ran */
