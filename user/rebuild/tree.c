@@ -283,6 +283,16 @@ static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_kno
 	fputc('}', s);
 }
 
+/* what an entry and an exit at ts each start with */
+static void call_event(struct thread_tree *t, uint64_t ts)
+{
+	settle(t);
+	begin_event(t);
+	if (!t->first_ts)
+		t->first_ts = ts;
+	t->last_ts = ts;
+}
+
 static void close_deeper(struct thread_tree *t, int32_t depth)
 {
 	while (t->nstack && top(t)->depth > depth)
@@ -294,11 +304,7 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 {
 	int32_t d;
 
-	settle(t);
-	begin_event(t);
-	if (!t->first_ts)
-		t->first_ts = ts;
-	t->last_ts = ts;
+	call_event(t, ts);
 	close_deeper(t, depth - 1);
 	/* calls at depth..base-1 were running, and their exits were lost */
 	while (depth < t->base)
@@ -314,11 +320,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 {
 	struct frame *f;
 
-	settle(t);
-	begin_event(t);
-	if (!t->first_ts)
-		t->first_ts = ts;
-	t->last_ts = ts;
+	call_event(t, ts);
 	close_deeper(t, depth);
 	f = top(t);
 	if (f && f->depth == depth) {
