@@ -811,8 +811,12 @@ static int run_stacks(FILE *in, FILE *out, const char *fmt, bool weight_calls, b
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
-int cmd_bad_option(const char *cmd, int c, char **argv, int next)
+int cmd_other_option(const char *cmd, const char *usage, int c, char **argv, int next)
 {
+	if (c == 'h') {
+		fputs(usage, stdout);
+		return 0;
+	}
 	if (c == ':')
 		fprintf(stderr, "%s: option '%s' needs a value (see --help)\n", cmd, argv[next - 1]);
 	else
@@ -820,10 +824,12 @@ int cmd_bad_option(const char *cmd, int c, char **argv, int next)
 	return 2;
 }
 
-int cmd_one_trace(const char *cmd, bool none)
+int cmd_one_operand(const char *cmd, bool none, const char *what, const char *placeholder)
 {
-	fprintf(stderr, "%s: %s (see --help)\n", cmd,
-		none ? "which trace? give TRACE.json" : "give exactly one trace");
+	if (none)
+		fprintf(stderr, "%s: which %s? give %s (see --help)\n", cmd, what, placeholder);
+	else
+		fprintf(stderr, "%s: give exactly one %s (see --help)\n", cmd, what);
 	return 2;
 }
 
@@ -940,15 +946,12 @@ int cmd_convert_main(int argc, char **argv)
 		case OPT_PER_THREAD:
 			per_thread = true;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		default:
-			return cmd_bad_option(CMD, c, argv, optind);
+			return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)
-		return cmd_one_trace(CMD, optind == argc);
+		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
 	if (!to) {
 		fprintf(stderr, CMD ": give the format: --to chrome, folded or svg (see --help)\n");
 		return 2;

@@ -237,19 +237,13 @@ int cmd_list_main(int argc, char **argv)
 		case OPT_SITES:
 			sites = true;
 			break;
-		case 'h':
-			fputs(list_usage, stdout);
-			ret = 0;
-			goto out;
 		default:
-			ret = cmd_bad_option("ctrace-bpf list", c, argv, optind);
+			ret = cmd_other_option("ctrace-bpf list", list_usage, c, argv, optind);
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "ctrace-bpf list: %s (see --help)\n",
-			optind == argc ? "which binary? give BINARY" : "give exactly one binary");
-		ret = 2;
+		ret = cmd_one_operand("ctrace-bpf list", optind == argc, "binary", "BINARY");
 		goto out;
 	}
 	if (elf_image_open(argv[optind], &img, err, sizeof(err))) {
@@ -334,19 +328,10 @@ int cmd_check_main(int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", (const struct option[]){
-					{ "help", no_argument, NULL, 'h' }, { 0 } }, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(check_usage, stdout);
-			return 0;
-		}
-		fprintf(stderr, "ctrace-bpf check: unknown option '%s' (see --help)\n", argv[optind - 1]);
-		return 2;
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ctrace-bpf check: %s (see --help)\n",
-			optind == argc ? "which binary? give BINARY" : "give exactly one binary");
-		return 2;
-	}
+					{ "help", no_argument, NULL, 'h' }, { 0 } }, NULL)) != -1)
+		return cmd_other_option("ctrace-bpf check", check_usage, c, argv, optind);
+	if (optind != argc - 1)
+		return cmd_one_operand("ctrace-bpf check", optind == argc, "binary", "BINARY");
 	path = argv[optind];
 	rc = elf_image_open(path, &img, err, sizeof(err));
 	if (rc && rc != -ENOEXEC && rc != -EINVAL) {

@@ -14,6 +14,7 @@
 #include "cmds/commands.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
+#include "utils/strutil.h"
 
 #define CMD "ctrace-bpf report"
 #define WIDTH 80
@@ -54,19 +55,9 @@ enum sort_key { SORT_SELF, SORT_CALLS, SORT_TOTAL, SORT_AVG, SORT_MAX, SORT_NAME
 
 /* ---- display helpers --------------------------------------------------------------------- */
 
-/* display columns of UTF-8 text (one per code point: names are not CJK-wide) */
-static size_t cols(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += (*s & 0xc0) != 0x80;
-	return n;
-}
-
 static void pad_left(FILE *f, const char *s, size_t width)
 {
-	for (size_t c = cols(s); c < width; c++)
+	for (size_t c = utf8_chars(s); c < width; c++)
 		putc_unlocked(' ', f);
 	fputs(s, f);
 }
@@ -76,7 +67,7 @@ static void put_trunc(FILE *f, const char *s, size_t width)
 {
 	size_t c = 0;
 
-	if (cols(s) <= width) {
+	if (utf8_chars(s) <= width) {
 		fputs(s, f);
 		return;
 	}
@@ -116,15 +107,6 @@ struct table {
 	size_t htcap;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void table_clear(struct table *t)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -152,7 +134,7 @@ static struct fn_stat *table_get(struct table *t, const char *name)
 			return NULL;
 		memset(nh, 0xff, ncap * sizeof(*nh));
 		for (size_t k = 0; k < t->n; k++) {
-			for (i = hash_str(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX; i = (i + 1) & (ncap - 1))
+			for (i = str_hash(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX; i = (i + 1) & (ncap - 1))
 				;
 			nh[i] = k;
 		}
@@ -160,7 +142,7 @@ static struct fn_stat *table_get(struct table *t, const char *name)
 		t->ht = nh;
 		t->htcap = ncap;
 	}
-	for (i = hash_str(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX; i = (i + 1) & (t->htcap - 1))
+	for (i = str_hash(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX; i = (i + 1) & (t->htcap - 1))
 		if (!strcmp(t->v[t->ht[i]].name, name))
 			return &t->v[t->ht[i]];
 	if (t->n == t->cap) {
@@ -378,7 +360,7 @@ static int add_line(struct tree *t, uint32_t depth, int kind, bool has_dur, uint
 	l->repeat = 1;
 	l->off = t->text.len;
 	l->len = len;
-	l->hash = hash_str(text) ^ ((uint64_t)kind << 56);
+	l->hash = str_hash(text) ^ ((uint64_t)kind << 56);
 	if (jr_buf_put(&t->text, text, len))
 		return -1;
 	t->n++;
@@ -578,7 +560,7 @@ static int tree_close(struct tree *t, const struct trace_node *n, size_t depth)
 			jr_buf_put(b, " {", 2);
 			o->off = t->text.len;
 			o->len = b->len;
-			o->hash = hash_str(b->p) ^ ((uint64_t)L_OPEN << 56);
+			o->hash = str_hash(b->p) ^ ((uint64_t)L_OPEN << 56);
 			if (jr_buf_put(&t->text, b->p, b->len))
 				return -1;
 		}
@@ -889,15 +871,12 @@ int cmd_report_main(int argc, char **argv)
 		case OPT_TREE:
 			r.tree = true;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
 		default:
-			return cmd_bad_option(CMD, c, argv, optind);
+			return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)
-		return cmd_one_trace(CMD, optind == argc);
+		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
 	if (r.tree && r.threads) {
 		fprintf(stderr, CMD ": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;

@@ -25,14 +25,15 @@ int cmd_check_main(int argc, char **argv);
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls,
 		 char *err, size_t errlen);
 
-/* getopt_long's ':' (an option without its value) or anything else it
- * returned for an unknown option, said for subcommand cmd ("ctrace-bpf
- * list"); next is getopt's optind; returns 2, the usage-error status */
-int cmd_bad_option(const char *cmd, int c, char **argv, int next);
+/* The options getopt_long returned that every subcommand treats alike:
+ * 'h' prints usage and returns 0; ':' (an option without its value) or
+ * anything else (an unknown option) is said for subcommand cmd ("ctrace-bpf
+ * list") and returns 2, the usage-error status. next is getopt's optind. */
+int cmd_other_option(const char *cmd, const char *usage, int c, char **argv, int next);
 
-/* convert and report take exactly one trace: none (or more) was given;
- * returns 2 */
-int cmd_one_trace(const char *cmd, bool none);
+/* Each subcommand takes exactly one operand, what ("trace"), written as
+ * placeholder ("TRACE.json"): none (or more) was given; returns 2 */
+int cmd_one_operand(const char *cmd, bool none, const char *what, const char *placeholder);
 
 /* Opens a trace to read ("-" = stdin), or NULL with one line in err. */
 FILE *open_trace(const char *path, char *err, size_t errlen);

@@ -470,21 +470,33 @@ static enum jr_tok literal(struct jr *r, const char *word, enum jr_tok tok)
 	return tok;
 }
 
+/* past the bracket that opens a container of kind '{' or '[' */
+static enum jr_tok open_container(struct jr *r, unsigned char kind, enum state first,
+				  enum jr_tok tok)
+{
+	if (!push(r, kind))
+		return JR_ERROR;
+	r->pos++;
+	r->state = first;
+	return tok;
+}
+
+/* past the bracket that closes the innermost container */
+static enum jr_tok close_container(struct jr *r, enum jr_tok tok)
+{
+	r->pos++;
+	r->depth--;
+	r->state = ST_AFTER;
+	return tok;
+}
+
 static enum jr_tok value(struct jr *r, int c)
 {
 	switch (c) {
 	case '{':
-		if (!push(r, '{'))
-			return JR_ERROR;
-		r->pos++;
-		r->state = ST_OBJ_FIRST;
-		return JR_OBJ_BEGIN;
+		return open_container(r, '{', ST_OBJ_FIRST, JR_OBJ_BEGIN);
 	case '[':
-		if (!push(r, '['))
-			return JR_ERROR;
-		r->pos++;
-		r->state = ST_ARR_FIRST;
-		return JR_ARR_BEGIN;
+		return open_container(r, '[', ST_ARR_FIRST, JR_ARR_BEGIN);
 	case '"':
 		if (!read_string(r))
 			return JR_ERROR;
@@ -558,36 +570,22 @@ enum jr_tok jr_next(struct jr *r)
 				r->state = r->stack[r->depth - 1] == '{' ? ST_KEY : ST_VALUE;
 				continue;
 			}
-			if (c == '}' && r->stack[r->depth - 1] == '{') {
-				r->pos++;
-				r->depth--;
-				return JR_OBJ_END;
-			}
-			if (c == ']' && r->stack[r->depth - 1] == '[') {
-				r->pos++;
-				r->depth--;
-				return JR_ARR_END;
-			}
+			if (c == '}' && r->stack[r->depth - 1] == '{')
+				return close_container(r, JR_OBJ_END);
+			if (c == ']' && r->stack[r->depth - 1] == '[')
+				return close_container(r, JR_ARR_END);
 			if (c < 0)
 				return fail(r, "unexpected end of input (truncated document)");
 			return fail(r, "expected ',' or '%c'", r->stack[r->depth - 1] == '{' ? '}' : ']');
 		case ST_OBJ_FIRST:
-			if (c == '}') {
-				r->pos++;
-				r->depth--;
-				r->state = ST_AFTER;
-				return JR_OBJ_END;
-			}
+			if (c == '}')
+				return close_container(r, JR_OBJ_END);
 			return key(r, c);
 		case ST_KEY:
 			return key(r, c);
 		case ST_ARR_FIRST:
-			if (c == ']') {
-				r->pos++;
-				r->depth--;
-				r->state = ST_AFTER;
-				return JR_ARR_END;
-			}
+			if (c == ']')
+				return close_container(r, JR_ARR_END);
 			return value(r, c);
 		case ST_VALUE:
 			return value(r, c);

@@ -292,10 +292,8 @@ static void write_frame_ident(FILE *f, const struct func_info *fn)
 		return;
 	}
 	jsonw_cstr(f, fn->name);
-	jsonw_next_key(f, "module");
-	jsonw_cstr(f, fn->module);
-	jsonw_next_key(f, "address");
-	jsonw_hex(f, fn->addr);
+	jsonw_member_cstr(f, "module", fn->module);
+	jsonw_member_hex(f, "address", fn->addr);
 }
 
 static void write_registers(FILE *f, const struct ctrace_crash_rec *r)
@@ -400,11 +398,8 @@ static void write_call_stack(FILE *f, const struct signal_note *n, struct captur
 			fputc(',', f);
 		fputc('{', f);
 		write_frame_ident(f, n->frames[i].fn);
-		jsonw_next_key(f, "start_ns");
-		if (n->frames[i].start_known)
+		if (jsonw_member_or_null(f, "start_ns", n->frames[i].start_known))
 			jsonw_u64(f, n->frames[i].start);
-		else
-			fputs("null", f);
 		if (cap && n->frames[i].fn) {
 			struct tree_extra x;
 
@@ -427,22 +422,13 @@ static void write_backtrace(FILE *f, const struct bt_frame *bt, size_t nbt)
 		fputc('{', f);
 		jsonw_key(f, "pc");
 		jsonw_hex(f, bt[i].pc);
-		jsonw_next_key(f, "function");
-		jsonw_cstr(f, bt[i].function);
-		jsonw_next_key(f, "offset");
-		if (bt[i].function)
+		jsonw_member_cstr(f, "function", bt[i].function);
+		if (jsonw_member_or_null(f, "offset", bt[i].function))
 			jsonw_hex(f, bt[i].offset);
-		else
-			fputs("null", f);
-		jsonw_next_key(f, "module");
-		jsonw_cstr(f, bt[i].module);
-		jsonw_next_key(f, "file");
-		jsonw_cstr(f, bt[i].file);
-		jsonw_next_key(f, "line");
-		if (bt[i].file)
+		jsonw_member_cstr(f, "module", bt[i].module);
+		jsonw_member_cstr(f, "file", bt[i].file);
+		if (jsonw_member_or_null(f, "line", bt[i].file))
 			jsonw_i64(f, bt[i].line);
-		else
-			fputs("null", f);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -461,23 +447,14 @@ static void write_note(FILE *f, const struct crash_out *o, const struct signal_n
 	fputc('{', f);
 	jsonw_key(f, "signal");
 	jsonw_i64(f, n->sig);
-	jsonw_next_key(f, "signal_name");
-	jsonw_cstr(f, signal_name(n->sig));
-	jsonw_next_key(f, "si_code");
-	jsonw_i64(f, n->code);
-	jsonw_next_key(f, "si_code_name");
-	jsonw_cstr(f, code);
-	jsonw_next_key(f, "thread_id");
-	jsonw_u64(f, n->tid);
-	jsonw_next_key(f, "thread_name");
-	jsonw_cstr(f, n->thread_name);
-	jsonw_next_key(f, "time_ns");
-	jsonw_u64(f, n->ts);
-	jsonw_next_key(f, "fault_address");
-	if (has_fault_address(n->sig, n->code))
+	jsonw_member_cstr(f, "signal_name", signal_name(n->sig));
+	jsonw_member_i64(f, "si_code", n->code);
+	jsonw_member_cstr(f, "si_code_name", code);
+	jsonw_member_u64(f, "thread_id", n->tid);
+	jsonw_member_cstr(f, "thread_name", n->thread_name);
+	jsonw_member_u64(f, "time_ns", n->ts);
+	if (jsonw_member_or_null(f, "fault_address", has_fault_address(n->sig, n->code)))
 		jsonw_hex(f, n->addr);
-	else
-		fputs("null", f);
 	if (n->rec) {
 		jsonw_next_key(f, "instruction_pointer");
 		jsonw_hex(f, n->rec->regs[CTRACE_REG_RIP]);
@@ -488,17 +465,11 @@ static void write_note(FILE *f, const struct crash_out *o, const struct signal_n
 	}
 	jsonw_next_key(f, "call_stack");
 	write_call_stack(f, n, o->cap);
-	jsonw_next_key(f, "backtrace");
 	have_bt = n->rec && !unwind_crash(o->pid, n->rec, o->mods, o->nmods, &bt, &nbt);
-	if (have_bt)
+	if (jsonw_member_or_null(f, "backtrace", have_bt))
 		write_backtrace(f, bt, nbt);
-	else
-		fputs("null", f);
-	jsonw_next_key(f, "cause");
-	if (n->cause && level < CAUSE_MAX)
+	if (jsonw_member_or_null(f, "cause", n->cause && level < CAUSE_MAX))
 		write_note(f, o, &o->l->v[n->cause - 1], level + 1);
-	else
-		fputs("null", f);
 	if (n->cause && level >= CAUSE_MAX)
 		fputs(",\"cause_omitted\":true", f);
 	fputc('}', f);
@@ -533,17 +504,11 @@ void crash_write_thread_signals(FILE *f, const struct crash_log *l, const struct
 		fputc('{', f);
 		jsonw_key(f, "signal");
 		jsonw_i64(f, n->sig);
-		jsonw_next_key(f, "signal_name");
-		jsonw_cstr(f, signal_name(n->sig));
-		jsonw_next_key(f, "si_code");
-		jsonw_i64(f, n->code);
-		jsonw_next_key(f, "time_ns");
-		jsonw_u64(f, n->ts);
-		jsonw_next_key(f, "fault_address");
-		if (has_fault_address(n->sig, n->code))
+		jsonw_member_cstr(f, "signal_name", signal_name(n->sig));
+		jsonw_member_i64(f, "si_code", n->code);
+		jsonw_member_u64(f, "time_ns", n->ts);
+		if (jsonw_member_or_null(f, "fault_address", has_fault_address(n->sig, n->code)))
 			jsonw_hex(f, n->addr);
-		else
-			fputs("null", f);
 		jsonw_next_key(f, "fatal");
 		fputs(n == fatal ? "true" : "false", f);
 		fputc('}', f);

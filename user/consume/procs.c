@@ -4,22 +4,18 @@
 #include "utils/log.h"
 #include "consume/procs.h"
 #include "consume/symbolize.h"
+#include "utils/xalloc.h"
 
 static void *grow(void *v, size_t *cap, size_t n, size_t elem)
 {
 	size_t nc;
-	void *nv;
 
 	if (n < *cap)
 		return v;
 	nc = *cap ? *cap * 2 : 8;
-	nv = realloc(v, nc * elem);
-	if (!nv) {
-		log_err("out of memory");
-		abort();
-	}
+	v = xrealloc(v, nc * elem);
 	*cap = nc;
-	return nv;
+	return v;
 }
 
 void procs_init(struct proc_table *pt, pid_t main_pid, struct symbolizer *main_sym,
@@ -44,12 +40,8 @@ struct proc *procs_find(struct proc_table *pt, pid_t pid)
 
 struct proc *procs_add(struct proc_table *pt, pid_t pid, pid_t ppid, struct symbolizer *sym)
 {
-	struct proc *p = calloc(1, sizeof(*p));
+	struct proc *p = xcalloc(1, sizeof(*p));
 
-	if (!p) {
-		log_err("out of memory");
-		abort();
-	}
 	pt->v = grow(pt->v, &pt->cap, pt->n, sizeof(*pt->v));
 	p->pid = pid;
 	p->ppid = ppid;
@@ -68,16 +60,9 @@ void procs_own_sym(struct proc_table *pt, struct proc *p)
 
 void procs_note_exec(struct proc *p, uint64_t ts, const char *path)
 {
-	struct proc_exec *nv = realloc(p->execs, (p->nexecs + 1) * sizeof(*nv));
-	char *s = strdup(path);
-
-	if (!nv || !s) {
-		log_err("out of memory");
-		abort();
-	}
-	p->execs = nv;
+	p->execs = xrealloc(p->execs, (p->nexecs + 1) * sizeof(*p->execs));
 	p->execs[p->nexecs].ts = ts;
-	p->execs[p->nexecs++].path = s;
+	p->execs[p->nexecs++].path = xstrdup(path);
 }
 
 size_t procs_live(struct proc_table *pt)

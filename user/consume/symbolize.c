@@ -8,6 +8,7 @@
 #include "utils/log.h"
 #include "find/pattern.h"
 #include "utils/procmaps.h"
+#include "utils/xalloc.h"
 #include "consume/symbolize.h"
 
 struct slot {
@@ -31,26 +32,6 @@ struct symbolizer {
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
 };
-
-static void *xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n, sz);
-	if (!p) {
-		log_err("out of memory");
-		abort();
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p) {
-		log_err("out of memory");
-		abort();
-	}
-	return p;
-}
 
 struct symbolizer *symbolizer_new(pid_t pid, const struct filter *f)
 {
@@ -115,17 +96,10 @@ static struct elf_image *reuse_image(struct symbolizer *s, const char *path, uin
 
 static char *intern(struct symbolizer *s, const char *name)
 {
-	char **nn;
-
 	for (size_t i = 0; i < s->nnames; i++)
 		if (!strcmp(s->names[i], name))
 			return s->names[i];
-	nn = realloc(s->names, (s->nnames + 1) * sizeof(*nn));
-	if (!nn) {
-		log_err("out of memory");
-		abort();
-	}
-	s->names = nn;
+	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
 	return s->names[s->nnames++] = xstrdup(name);
 }
 
@@ -158,7 +132,7 @@ static bool same_mapping(const struct module *a, const struct module *b)
 static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
 {
 	for (size_t i = 0; i < s->nmods; i++) {
-		struct module *old = &s->mods[i], *g;
+		struct module *old = &s->mods[i];
 		bool kept = false;
 
 		for (size_t k = 0; k < n && !kept; k++)
@@ -166,12 +140,7 @@ static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
 		if (kept)
 			continue;
 		forget_range(s, old->start, old->end - old->start);
-		g = realloc(s->gone_mods, (s->ngone + 1) * sizeof(*g));
-		if (!g) {
-			log_err("out of memory");
-			abort();
-		}
-		s->gone_mods = g;
+		s->gone_mods = xrealloc(s->gone_mods, (s->ngone + 1) * sizeof(*s->gone_mods));
 		s->gone_mods[s->ngone++] = *old;
 		memset(old, 0, sizeof(*old)); /* moved: not freed with the old map */
 	}
@@ -179,13 +148,9 @@ static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
 
 void symbolizer_add_module(struct symbolizer *s, const struct module *m)
 {
-	struct module *nm = realloc(s->mods, (s->nmods + 1) * sizeof(*nm));
+	struct module *nm;
 
-	if (!nm) {
-		log_err("out of memory");
-		abort();
-	}
-	s->mods = nm;
+	s->mods = xrealloc(s->mods, (s->nmods + 1) * sizeof(*s->mods));
 	nm = &s->mods[s->nmods++];
 	*nm = *m;
 	nm->path = xstrdup(m->path);
@@ -295,11 +260,7 @@ static struct func_info *resolve(struct symbolizer *s, uint64_t addr, bool *comp
 		sym = elf_sym_lookup(m->img, vaddr);
 	*complete = m != NULL;
 	if (sym) {
-		char *dm = demangle(sym->name);
-		if (!dm) {
-			log_err("out of memory");
-			abort();
-		}
+		char *dm = xcheck(demangle(sym->name));
 		fi->name = dm;
 		fi->allowed = filter_allows(s->filter, sym->name, dm);
 	} else {

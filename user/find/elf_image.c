@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utils/bsearch.h"
+
 static const char *const hook_names[2] = {
 	"__cyg_profile_func_enter",
 	"__cyg_profile_func_exit",
@@ -450,16 +452,9 @@ const struct elf_sym *elf_sym_find(const struct elf_image *img, const char *name
 
 const struct elf_sym *elf_sym_lookup(const struct elf_image *img, uint64_t vaddr)
 {
-	size_t lo = 0, hi = img->nsyms;
-
 	/* find the last symbol with addr <= vaddr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (img->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = PARTITION_POINT(img->nsyms, m, img->syms[m].addr <= vaddr);
+
 	if (lo == 0)
 		return NULL;
 	const struct elf_sym *s = &img->syms[lo - 1];

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "utils/bsearch.h"
+
 #define AMBIGUOUS 2                       /* a target that is both hooks */
 
 struct addr_set {
@@ -142,15 +144,7 @@ static void sort_set(struct addr_set *s)
 /* index of the first element >= a in sorted v[n] */
 static size_t lower_bound(const uint64_t *v, size_t n, uint64_t a)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid] < a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return PARTITION_POINT(n, m, v[m] < a);
 }
 
 static bool set_has(const struct addr_set *s, uint64_t a)
@@ -275,15 +269,8 @@ static int got_sym_cmp(const void *a, const void *b)
 /* the function symbol whose GOT slot is at slot (gsyms sorted), or NULL */
 static const char *got_name(const struct scan *sc, uint64_t slot)
 {
-	size_t lo = 0, hi = sc->ngsyms;
+	size_t lo = PARTITION_POINT(sc->ngsyms, m, sc->gsyms[m].slot < slot);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sc->gsyms[mid].slot < slot)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < sc->ngsyms && sc->gsyms[lo].slot == slot ? sc->gsyms[lo].name : NULL;
 }
 

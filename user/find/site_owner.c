@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utils/bsearch.h"
 #include "utils/demangle.h"
 #include "utils/grow.h"
 #include "find/dwarf_file.h"
@@ -67,15 +68,8 @@ static int sym_name_cmp(const void *a, const void *b)
  * files) */
 static uint64_t unique_sym(const struct origins *o, const char *name)
 {
-	size_t lo = 0, hi = o->img->nsyms;
+	size_t lo = PARTITION_POINT(o->img->nsyms, m, strcmp(o->by_name[m]->name, name) < 0);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(o->by_name[mid]->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo >= o->img->nsyms || strcmp(o->by_name[lo]->name, name))
 		return 0;
 	if (lo + 1 < o->img->nsyms && !strcmp(o->by_name[lo + 1]->name, name) &&
@@ -91,16 +85,10 @@ static uint64_t unique_sym(const struct origins *o, const char *name)
  * name. 0 when unclear. */
 static uint64_t origin_fn(const struct origins *o, uint64_t origin, const char *name)
 {
-	size_t lo = 0, hi = o->n, plain = 0, all = 0;
+	size_t lo = PARTITION_POINT(o->n, m, o->v[m].origin < origin);
+	size_t plain = 0, all = 0;
 	uint64_t p = 0, any = 0;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (o->v[mid].origin < origin)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo; i < o->n && o->v[i].origin == origin; i++) {
 		if (o->v[i].addr == any)
 			continue;        /* sorted: a repeat of the same copy */

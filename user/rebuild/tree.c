@@ -7,6 +7,7 @@
 #include "utils/log.h"
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
+#include "utils/xalloc.h"
 
 #define R_LOST_ENTRY "entry not observed (events lost)"
 #define R_LOST_EXIT "exit not observed (events lost)"
@@ -98,10 +99,8 @@ static void write_ident(FILE *f, const struct func_info *fn)
 	jsonw_key(f, "function");
 	if (fn) {
 		jsonw_cstr(f, fn->name);
-		jsonw_next_key(f, "address");
-		jsonw_hex(f, fn->addr);
-		jsonw_next_key(f, "module");
-		jsonw_cstr(f, fn->module);
+		jsonw_member_hex(f, "address", fn->addr);
+		jsonw_member_cstr(f, "module", fn->module);
 	} else {
 		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
 	}
@@ -109,11 +108,8 @@ static void write_ident(FILE *f, const struct func_info *fn)
 
 static void write_time(FILE *f, const char *key, bool known, uint64_t v)
 {
-	jsonw_next_key(f, key);
-	if (known)
+	if (jsonw_member_or_null(f, key, known))
 		jsonw_u64(f, v);
-	else
-		fputs("null", f);
 }
 
 static void write_partial(FILE *f, const char *reason)
@@ -133,12 +129,7 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 
 	if (t->nstack == t->capstack) {
 		uint32_t ncap = t->capstack ? t->capstack * 2 : 64;
-		struct frame *ns = realloc(t->stack, ncap * sizeof(*ns));
-		if (!ns) {
-			log_err("out of memory");
-			abort();
-		}
-		t->stack = ns;
+		t->stack = xrealloc(t->stack, ncap * sizeof(*t->stack));
 		t->capstack = ncap;
 	}
 	/* a placeholder's entry came at some point while its caller ran */
@@ -292,6 +283,16 @@ static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_kno
 	fputc('}', s);
 }
 
+/* what an entry and an exit at ts each start with */
+static void call_event(struct thread_tree *t, uint64_t ts)
+{
+	settle(t);
+	begin_event(t);
+	if (!t->first_ts)
+		t->first_ts = ts;
+	t->last_ts = ts;
+}
+
 static void close_deeper(struct thread_tree *t, int32_t depth)
 {
 	while (t->nstack && top(t)->depth > depth)
@@ -303,11 +304,7 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 {
 	int32_t d;
 
-	settle(t);
-	begin_event(t);
-	if (!t->first_ts)
-		t->first_ts = ts;
-	t->last_ts = ts;
+	call_event(t, ts);
 	close_deeper(t, depth - 1);
 	/* calls at depth..base-1 were running, and their exits were lost */
 	while (depth < t->base)
@@ -323,11 +320,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 {
 	struct frame *f;
 
-	settle(t);
-	begin_event(t);
-	if (!t->first_ts)
-		t->first_ts = ts;
-	t->last_ts = ts;
+	call_event(t, ts);
 	close_deeper(t, depth);
 	f = top(t);
 	if (f && f->depth == depth) {
@@ -420,14 +413,10 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 	fputc('{', out);
 	jsonw_key(out, "thread_id");
 	jsonw_u64(out, t->tid);
-	jsonw_next_key(out, "thread_name");
-	jsonw_cstr(out, t->name);
-	jsonw_next_key(out, "total_calls");
-	jsonw_u64(out, t->calls);
-	jsonw_next_key(out, "lost_events");
-	jsonw_u64(out, t->lost);
-	jsonw_next_key(out, "resyncs");
-	jsonw_u64(out, t->resyncs);
+	jsonw_member_cstr(out, "thread_name", t->name);
+	jsonw_member_u64(out, "total_calls", t->calls);
+	jsonw_member_u64(out, "lost_events", t->lost);
+	jsonw_member_u64(out, "resyncs", t->resyncs);
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
 		fputs("{\"children\":[", out);

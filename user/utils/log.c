@@ -11,38 +11,34 @@ static void vlog(const char *tag, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* the body of each variadic front: hands its arguments to vlog under tag */
+#define VLOG(tag)                         \
+	do {                              \
+		va_list ap;               \
+		va_start(ap, fmt);        \
+		vlog(tag, fmt, ap);       \
+		va_end(ap);               \
+	} while (0)
+
 void log_err(const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
-	va_end(ap);
+	VLOG("");
 }
 
 void log_warn(const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
-	va_end(ap);
+	VLOG("warning: ");
 }
 
 void log_info(const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
-	va_end(ap);
+	VLOG("");
 }
 
 void log_dbg(const char *fmt, ...)
 {
-	va_list ap;
-	if (!log_verbose)
-		return;
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
-	va_end(ap);
+	if (log_verbose)
+		VLOG("");
 }
 
 int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)

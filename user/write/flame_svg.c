@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "write/flame_svg.h"
+#include "utils/strutil.h"
 
 #define NONE UINT32_MAX
 #define UNNAMED UINT32_MAX   /* name id of a placeholder */
@@ -26,15 +27,6 @@ struct flame {
 	uint32_t node_htcap, node_htused;
 	bool sorted;
 };
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
 
 static uint64_t hash_pair(uint32_t a, uint32_t b)
 {
@@ -81,7 +73,7 @@ void flame_free(struct flame *fl)
 
 static uint32_t intern(struct flame *fl, const char *s)
 {
-	uint32_t mask = fl->name_htcap - 1, i = (uint32_t)hash_str(s) & mask;
+	uint32_t mask = fl->name_htcap - 1, i = (uint32_t)str_hash(s) & mask;
 
 	for (; fl->name_ht[i] != NONE; i = (i + 1) & mask)
 		if (!strcmp(fl->names[fl->name_ht[i]], s))
@@ -107,7 +99,7 @@ static uint32_t intern(struct flame *fl, const char *s)
 			return NONE;
 		memset(nt, 0xff, ncap * sizeof(uint32_t));
 		for (uint32_t k = 0; k < fl->nnames; k++) {
-			uint32_t j = (uint32_t)hash_str(fl->names[k]) & (ncap - 1);
+			uint32_t j = (uint32_t)str_hash(fl->names[k]) & (ncap - 1);
 
 			while (nt[j] != NONE)
 				j = (j + 1) & (ncap - 1);
@@ -495,15 +487,6 @@ void flame_fmt_ns(char *buf, size_t len, uint64_t ns)
 #define XPAD 10
 #define MIN_W 0.1
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += (*s & 0xc0) != 0x80;
-	return n;
-}
-
 /* s as XML text; when it has more than max_chars characters, its first
  * max_chars - 2 and "..", as flamegraph.pl shortens names */
 static void xml_text(FILE *out, const char *s, size_t max_chars)
@@ -531,7 +514,7 @@ static void xml_text(FILE *out, const char *s, size_t max_chars)
  * every graph (flamegraph.pl --hash does the same with its own hash). */
 static void color_of(const char *name, int rgb[3])
 {
-	uint64_t h = hash_str(name);
+	uint64_t h = str_hash(name);
 
 	rgb[0] = 205 + (int)(h % 51);
 	rgb[1] = (int)((h >> 16) % 231);

@@ -242,6 +242,38 @@ void jsonw_next_key(FILE *f, const char *key)
 	jsonw_key(f, key);
 }
 
+void jsonw_member_u64(FILE *f, const char *key, uint64_t v)
+{
+	jsonw_next_key(f, key);
+	jsonw_u64(f, v);
+}
+
+void jsonw_member_i64(FILE *f, const char *key, int64_t v)
+{
+	jsonw_next_key(f, key);
+	jsonw_i64(f, v);
+}
+
+void jsonw_member_hex(FILE *f, const char *key, uint64_t v)
+{
+	jsonw_next_key(f, key);
+	jsonw_hex(f, v);
+}
+
+size_t jsonw_member_cstr(FILE *f, const char *key, const char *s)
+{
+	jsonw_next_key(f, key);
+	return jsonw_cstr(f, s);
+}
+
+bool jsonw_member_or_null(FILE *f, const char *key, bool known)
+{
+	jsonw_next_key(f, key);
+	if (!known)
+		fputs("null", f);
+	return known;
+}
+
 bool jsonw_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -36,6 +36,15 @@ void jsonw_key(FILE *f, const char *key);
 size_t jsonw_escape_byte(unsigned char c, char esc[6]);
 /* ",\"key\":": a member after the first */
 void jsonw_next_key(FILE *f, const char *key);
+/* ",\"key\":value": a whole member after the first, in one call */
+void jsonw_member_u64(FILE *f, const char *key, uint64_t v);
+void jsonw_member_i64(FILE *f, const char *key, int64_t v);
+void jsonw_member_hex(FILE *f, const char *key, uint64_t v);
+size_t jsonw_member_cstr(FILE *f, const char *key, const char *s);
+/* ",\"key\":" and, when the value is not known, null. Returns known, so the
+ * caller writes the value after it:
+ *   if (jsonw_member_or_null(f, "line", have_line)) jsonw_i64(f, line); */
+bool jsonw_member_or_null(FILE *f, const char *key, bool known);
 /* s[0..len) is well-formed UTF-8 (U+0000 included) */
 bool jsonw_utf8_valid(const char *s, size_t len);
 /* Length of the well-formed sequence starting at a non-ASCII byte p[0] (2..4),

@@ -117,11 +117,8 @@ static void key(FILE *f, const char *k, bool first)
 /* a member whose value may not be known */
 static void key_num(FILE *f, const char *k, bool known, int64_t v)
 {
-	key(f, k, false);
-	if (known)
+	if (jsonw_member_or_null(f, k, known))
 		jsonw_i64(f, v);
-	else
-		fputs("null", f);
 }
 
 static void write_timestamp(FILE *f, int64_t ns)
@@ -142,30 +139,17 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputs(c->args ? "true" : "false", f);
 	key(f, "retval", false);
 	fputs(c->retval ? "true" : "false", f);
-	key(f, "max_depth", false);
-	if (c->max_depth)
-		jsonw_i64(f, c->max_depth);
-	else
-		fputs("null", f);
-	key(f, "filters", false);
-	jsonw_u64(f, filter_count(c->filter, false));
-	key(f, "excludes", false);
-	jsonw_u64(f, filter_count(c->filter, true));
-	key(f, "filter_file", false);
-	jsonw_cstr(f, c->filter_file);
-	key(f, "duration_s", false);
-	if (c->duration > 0)
+	key_num(f, "max_depth", c->max_depth, c->max_depth);
+	jsonw_member_u64(f, "filters", filter_count(c->filter, false));
+	jsonw_member_u64(f, "excludes", filter_count(c->filter, true));
+	jsonw_member_cstr(f, "filter_file", c->filter_file);
+	if (jsonw_member_or_null(f, "duration_s", c->duration > 0))
 		jsonw_double(f, c->duration);
-	else
-		fputs("null", f);
-	key(f, "buffer_size", false);
-	jsonw_u64(f, c->buffer_size);
+	jsonw_member_u64(f, "buffer_size", c->buffer_size);
 	key(f, "follow_forks", false);
 	fputs(c->follow_forks ? "true" : "false", f);
-	key(f, "mode", false);
-	jsonw_cstr(f, c->pid ? "attach" : "launch");
-	key(f, "probe_mode", false);
-	jsonw_cstr(f, probe_mode);
+	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
+	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	fputc('}', f);
 }
 
@@ -194,8 +178,7 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 			fputs(k ? ",{" : "{", f);
 			key(f, "ts_ns", true);
 			jsonw_u64(f, p->execs[k].ts);
-			key(f, "path", false);
-			jsonw_cstr(f, p->execs[k].path);
+			jsonw_member_cstr(f, "path", p->execs[k].path);
 			fputc('}', f);
 		}
 		fputc(']', f);
@@ -234,14 +217,11 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	fputs("{\"metadata\":{", f);
 	key(f, "tool", true);
 	jsonw_cstr(f, "ctrace-bpf");
-	key(f, "version", false);
-	jsonw_cstr(f, CTRACE_VERSION);
-	key(f, "format_version", false);
-	jsonw_u64(f, 1);
+	jsonw_member_cstr(f, "version", CTRACE_VERSION);
+	jsonw_member_u64(f, "format_version", 1);
 	key(f, "timestamp", false);
 	write_timestamp(f, ri->wall_start_ns);
-	key(f, "duration_ns", false);
-	jsonw_u64(f, ri->duration_ns);
+	jsonw_member_u64(f, "duration_ns", ri->duration_ns);
 	key(f, "command", false);
 	fputc('[', f);
 	for (int i = 0; i < ri->ncommand; i++) {
@@ -250,18 +230,12 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		jsonw_cstr(f, ri->command[i]);
 	}
 	fputc(']', f);
-	key(f, "pid", false);
-	jsonw_i64(f, ri->pid);
-	key(f, "executable", false);
-	jsonw_cstr(f, ri->executable);
-	key(f, "total_calls", false);
-	jsonw_u64(f, trace_total_calls(tr));
-	key(f, "threads", false);
-	jsonw_u64(f, tr->nthreads);
-	key(f, "lost_events", false);
-	jsonw_u64(f, ri->lost_events);
-	key(f, "resyncs", false);
-	jsonw_u64(f, trace_total_resyncs(tr));
+	jsonw_member_i64(f, "pid", ri->pid);
+	jsonw_member_cstr(f, "executable", ri->executable);
+	jsonw_member_u64(f, "total_calls", trace_total_calls(tr));
+	jsonw_member_u64(f, "threads", tr->nthreads);
+	jsonw_member_u64(f, "lost_events", ri->lost_events);
+	jsonw_member_u64(f, "resyncs", trace_total_resyncs(tr));
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
@@ -287,12 +261,9 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 			log_err("writing '%s': %s", o->path, strerror(-rc));
 			return -1;
 		}
-		jsonw_next_key(f, "pid");
-		jsonw_u64(f, t->pid);
-		if (t->stack_id) { /* a coroutine's stack (ucontext) */
-			jsonw_next_key(f, "stack");
-			jsonw_u64(f, t->stack_id);
-		}
+		jsonw_member_u64(f, "pid", t->pid);
+		if (t->stack_id) /* a coroutine's stack (ucontext) */
+			jsonw_member_u64(f, "stack", t->stack_id);
 		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 		fputc('}', f);
 	}
