@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Capture plans: where a traced function's arguments are at one hook call, and
  * where its return value is when it returns, precomputed from DWARF by the
- * loader (user/dwarf_args.c) so the BPF programs only copy bytes. Fixed-width
+ * loader (user/find/dwarf_plans.c) so the BPF programs only copy bytes. Fixed-width
  * types only, no pointers: the same layout on both sides.
  *
  * Registers. A register number is a DWARF x86-64 number, 0..15 (enum

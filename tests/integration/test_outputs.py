@@ -127,7 +127,7 @@ def check_chrome(path, doc):
 
 
 def fmt_ns(v):
-    """user/flame_svg.c flame_fmt_ns: three significant digits."""
+    """user/write/flame_svg.c flame_fmt_ns: three significant digits."""
     if v < 1000:
         return f"{v} ns"
     x = float(v)

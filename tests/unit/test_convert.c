@@ -1,5 +1,5 @@
-/* Unit tests for the trace converters and the report (user/cmd_convert.c,
- * user/cmd_report.c, user/flame_svg.c) on synthetic traces with partial
+/* Unit tests for the trace converters and the report (user/cmds/cmd_convert.c,
+ * user/cmds/cmd_report.c, user/write/flame_svg.c) on synthetic traces with partial
  * calls, arguments, a crash and lost events:
  *   folded: the weights sum to the tree's self times (or its calls), stacks
  *           merge across threads, even for calls named after their children;

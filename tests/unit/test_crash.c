@@ -1,4 +1,4 @@
-/* Crash cause chains in the consumer (user/crash.c), from SIGNAL records as
+/* Crash cause chains in the consumer (user/consume/crash.c), from SIGNAL records as
  * the BPF side sends them: which earlier fault becomes a crash's cause (the
  * one whose handler the sender was running, if its traced calls are all
  * still open), the nesting and the stderr order of the report, and that

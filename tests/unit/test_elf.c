@@ -1,4 +1,4 @@
-/* Unit test for user/elf_image.c, user/hook_sites.c, user/demangle.c.
+/* Unit test for user/find/elf_image.c, user/find/hook_sites.c, user/utils/demangle.c.
  * Builds small targets with gcc/g++ into a temp dir and checks what the loader
  * finds in them against what the compiler is known to emit.
  * Usage: test_elf [DATA_DIR]   (default tests/unit/data, run from the repo root) */

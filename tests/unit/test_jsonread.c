@@ -1,4 +1,4 @@
-/* Unit tests for user/jsonread.c: the tokenizer on valid, truncated,
+/* Unit tests for user/cmds/jsonread.c: the tokenizer on valid, truncated,
  * malformed and deeply nested input, string decoding (escapes, surrogates,
  * ill-formed UTF-8), captures, and the trace walker: members in any order,
  * null times, partial calls, thread keys, a 100,000-deep call tree, and

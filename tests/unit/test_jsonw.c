@@ -1,4 +1,4 @@
-/* Unit tests for user/jsonw.c: exact output, then every produced document is
+/* Unit tests for user/write/jsonw.c: exact output, then every produced document is
  * parsed back with cJSON, and glibc's iconv (strict UTF-8: no overlongs,
  * surrogates or values beyond U+10FFFF) checks the decoded strings independently. */
 #include <cjson/cJSON.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/pattern.c: -F/-N/--filter-file semantics. */
+/* Unit tests for user/find/pattern.c: -F/-N/--filter-file semantics. */
 #include <regex.h>
 #include <stdlib.h>
 #include <unistd.h>
