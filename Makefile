@@ -40,7 +40,7 @@ AS_ROOT   := tools/as-root
 # what the tests read from the environment, passed on through sudo
 TEST_ENV  := $(foreach v,CI CTRACE_SANITIZED FUZZ_SECONDS,$(if $($(v)),$(v)=$($(v))))
 
-.PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real
+.PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real format
 all: $(TOOL) $(HOOKS_LIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
@@ -111,6 +111,13 @@ install: all
 	install -D -m 0644 $(HOOKS_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks.so
 	install -D -m 0644 doc/ctrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/ctrace-bpf.8
 	install -D -m 0644 doc/design.md $(DESTDIR)$(PREFIX)/share/doc/ctrace-bpf/design.md
+
+# The house style (.clang-format) on our C sources; the programs tests trace
+# or read (tests/progs, tests/unit/data, tests/fuzz/seeds) keep their layout
+FORMAT_SRC := $(shell git ls-files ':(glob)bpf/*.c' ':(glob)include/*.h' ':(glob)user/**/*.[ch]' \
+		':(glob)tests/unit/*.[ch]' ':(glob)tests/fuzz/*.[ch]' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf $(BUILD)

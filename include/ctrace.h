@@ -114,8 +114,9 @@ struct ctrace_thread {
 
 /* One value captured by a plan (ctrace_plan.h): the value's bytes, and what
  * it points to when the plan follows it. */
-#define CTRACE_CAP_VAL 128 /* CTRACE_VALUE_MAX (64) used; the rest keeps the
-			    * verifier's bounds simple for a second piece */
+/* CTRACE_VALUE_MAX (64) used; the rest keeps the verifier's bounds simple
+ * for a second piece */
+#define CTRACE_CAP_VAL 128
 #define CTRACE_CAP_TGT 264 /* CTRACE_FOLLOW_MAX (256) + 1 to see a longer string */
 struct ctrace_arg_cap {
 	__s32 val_err;  /* 0 or -errno */
