@@ -16,26 +16,27 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* vmlinux.h has types only: the numbers used here */
-#define EINVAL 22
-#define E2BIG 7
-#define SIGILL 4
+#define EINVAL	22
+#define E2BIG	7
+#define SIGILL	4
 #define SIGTRAP 5
 #define SIGABRT 6
-#define SIGBUS 7
-#define SIGFPE 8
+#define SIGBUS	7
+#define SIGFPE	8
 #define SIGSEGV 11
 #define SIGSTOP 19
-#define SIGSYS 31
+#define SIGSYS	31
 #define SIG_IGN 1 /* a handler at or below it is SIG_DFL (0) or SIG_IGN */
 
 #define RET_ADDR_SIZE 8 /* the return address a call pushes */
 
-_Static_assert(sizeof(struct pt_regs) == CTRACE_PTREGS_NSLOTS * 8, "pt_regs as ctrace_regs.h reads it");
+_Static_assert(sizeof(struct pt_regs) == CTRACE_PTREGS_NSLOTS * 8,
+	       "pt_regs as ctrace_regs.h reads it");
 
 const volatile __u32 targ_tgid = 0;
-const volatile __s32 max_depth = 0;      /* 0: no limit */
+const volatile __s32 max_depth = 0;	   /* 0: no limit */
 const volatile __u64 wake_bytes = 1 << 20; /* wake the consumer past this fill */
-const volatile __u32 follow_forks = 0;   /* trace the processes in procs too */
+const volatile __u32 follow_forks = 0;	   /* trace the processes in procs too */
 
 /* The traced processes other than targ_tgid (forked with --follow-forks),
  * and the state of every one, targ_tgid included (ctrace.h). */
@@ -120,7 +121,7 @@ __u32 armed = 0;
  * an exec to report. */
 __u32 watch_exec = 0;
 __u32 signal_seq = 0;
-__u64 lost_total = 0;      /* every event that did not fit in the ring buffer */
+__u64 lost_total = 0;	   /* every event that did not fit in the ring buffer */
 __u64 untracked_total = 0; /* events dropped because the thread table was full */
 
 /* every loss, by thread: the events that would have told userspace are the
@@ -149,8 +150,8 @@ static __always_inline void count_loss(void)
  * and is only woken when the buffer fills past wake_bytes. */
 static __always_inline __u64 wake_flags(void)
 {
-	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) > wake_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) > wake_bytes ? BPF_RB_FORCE_WAKEUP :
+									BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void set_hdr(struct ctrace_hdr *h, __u32 kind, __u32 tid, __u64 ts)
@@ -206,8 +207,8 @@ static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn
 
 /* A call record of the thread (ENTER, EXIT, UNWIND, SWITCH). Returns 0, for
  * the programs to return. */
-static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
-				     struct tstate *st, __s32 depth)
+static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now, struct tstate *st,
+				     __s32 depth)
 {
 	struct ctrace_call *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 
@@ -347,14 +348,14 @@ static __always_inline struct resume_point here(const struct tstate *st)
 /* Continue at r on this thread: on the same stack, the frames deeper than
  * r.depth were left; on another, that stack's tree goes on. seen: r was
  * recorded; if not, the resume point predates tracing. */
-static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now,
-				   struct resume_point r, bool seen)
+static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now, struct resume_point r,
+				   bool seen)
 {
 	if (r.stack != st->stack) {
 		st->stack = r.stack;
 		st->depth = st->floor = r.depth;
-		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now, st,
-			  r.depth);
+		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now,
+			  st, r.depth);
 		return;
 	}
 	if (seen && r.depth >= st->depth)
@@ -385,8 +386,8 @@ int on_setjmp(struct pt_regs *ctx)
 
 /* glibc stores the jmp_buf's stack pointer and pc mangled with the
  * thread's pointer guard (PTR_MANGLE: xor, then rotate left by 17) */
-#define JB_RSP 6
-#define JB_PC 7
+#define JB_RSP		  6
+#define JB_PC		  7
 #define TCB_POINTER_GUARD 0x30
 
 static __always_inline __u64 demangle(__u64 v, __u64 guard)
@@ -407,7 +408,8 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
-	if (!bpf_probe_read_user(jb, sizeof(jb), (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
+	if (!bpf_probe_read_user(jb, sizeof(jb),
+				 (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
 		k.sp = demangle(jb[0], guard);
 		k.pc = demangle(jb[1], guard);
@@ -524,7 +526,8 @@ static __always_inline void load_regs(struct pt_regs *r, __u64 *v, bool hook)
 
 #pragma unroll
 	for (int i = 0; i < CTRACE_NGPRS; i++)
-		v[i] = slot[ctrace_ptregs_slot(i)] + (i == CTRACE_REG_RSP && hook ? RET_ADDR_SIZE : 0);
+		v[i] = slot[ctrace_ptregs_slot(i)] +
+		       (i == CTRACE_REG_RSP && hook ? RET_ADDR_SIZE : 0);
 }
 
 /* The pieces of one value, appended into val. max is the value's room and
@@ -551,26 +554,29 @@ static __always_inline long run_pieces(const __u64 *regs, const struct ctrace_ar
 		case CTRACE_LOC_CONST:
 			if (size > 8)
 				return -EINVAL;
-			v = pc->kind == CTRACE_LOC_REG ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
-						       : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			v = pc->kind == CTRACE_LOC_REG ?
+				    regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val :
+				    pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			__builtin_memcpy(&val[pos & mask], &v, 8);
 			break;
 		case CTRACE_LOC_MEM:
 		case CTRACE_LOC_MEM_ABS:
-			addr = pc->kind == CTRACE_LOC_MEM ? regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val
-							  : pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
+			addr = pc->kind == CTRACE_LOC_MEM ?
+				       regs[pc->reg & (CTRACE_NGPRS - 1)] + pc->val :
+				       pc->val + (pc->flags & CTRACE_PIECE_BIAS ? bias : 0);
 			/* a size the verifier can bound: max is CTRACE_VALUE_MAX
 			 * or CTRACE_SMALL_VAL */
 			err = bpf_copy_from_user(&val[pos & mask],
-						 max > CTRACE_SMALL_VAL ? size & (CTRACE_CAP_VAL - 1) :
-						 (size & (CTRACE_SMALL_VAL - 1) ? size & (CTRACE_SMALL_VAL - 1) :
-										  CTRACE_SMALL_VAL),
+						 max > CTRACE_SMALL_VAL ?
+							 size & (CTRACE_CAP_VAL - 1) :
+							 (size & (CTRACE_SMALL_VAL - 1) ?
+								  size & (CTRACE_SMALL_VAL - 1) :
+								  CTRACE_SMALL_VAL),
 						 (void *)addr);
 			if (err)
 				return err;
 			break;
-		default:
-			return -EINVAL;
+		default: return -EINVAL;
 		}
 		pos += size;
 	}
@@ -743,14 +749,17 @@ int on_hook_args(struct pt_regs *ctx)
 			key = CTRACE_PLAN_KEY(addr & CTRACE_ADDR_MASK, gen);
 		}
 	} else {
-		key = CTRACE_PLAN_KEY(ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & CTRACE_COOKIE_LEN_MASK), gen);
+		key = CTRACE_PLAN_KEY(
+			ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & CTRACE_COOKIE_LEN_MASK),
+			gen);
 	}
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
 	if (plan && (plan->flags & CTRACE_SITE_SMALL))
 		return send_small(ctx, plan, key, tid, now, st, depth, hook);
 	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
-					 BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+					 BPF_LOCAL_STORAGE_GET_F_CREATE) :
+		    NULL;
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	set_call(&sc->c, CTRACE_EV_ENTER_ARGS, PT_REGS_PARM1(ctx), tid, now, st, depth);
@@ -773,9 +782,9 @@ int on_hook_args(struct pt_regs *ctx)
 		capture_mstr(&plan->mstr[i], sc, &sc->mstr[i], plan->mstr_size);
 	}
 	size = n ? __builtin_offsetof(struct ctrace_call_args, mstr) +
-			   n * sizeof(struct ctrace_mstr_cap) :
+			       n * sizeof(struct ctrace_mstr_cap) :
 		   __builtin_offsetof(struct ctrace_call_args, arg) +
-			   sc->nargs * sizeof(struct ctrace_arg_cap);
+			       sc->nargs * sizeof(struct ctrace_arg_cap);
 	if (size > sizeof(*sc))
 		size = sizeof(*sc);
 	if (bpf_ringbuf_output(&rb, sc, size, wake_flags()))
@@ -829,8 +838,8 @@ int on_entry_point(struct pt_regs *ctx)
 /* Tell the loader a process's map changed (or is about to), and stop the
  * process when that stop is ours to give, so it can drain events under the
  * old map, read the new one and probe new code before the next instruction. */
-static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent,
-				       __u32 gen, const char *path)
+static __always_inline void proc_event(__u32 kind, __u32 tgid, __u32 tid, __u32 parent, __u32 gen,
+				       const char *path)
 {
 	bool stop = (proc_flags(tgid) & CTRACE_PROC_MAY_STOP) && kind != CTRACE_EV_FORK;
 	struct ctrace_proc *e;
@@ -938,8 +947,7 @@ static __always_inline bool fault_signal(int sig)
 	case SIGBUS:
 	case SIGFPE:
 	case SIGSEGV:
-	case SIGSYS:
-		return true;
+	case SIGSYS: return true;
 	}
 	return false;
 }
@@ -958,13 +966,13 @@ static __always_inline bool cause_signal(int sig, int code)
  * the inner one ends, the outer one is running again; a third one inside
  * makes the outermost unknown (no cause, rather than a wrong one). */
 struct sigstate {
-	__u32 pending;     /* seq + 1 of a cause signal not yet delivered */
+	__u32 pending; /* seq + 1 of a cause signal not yet delivered */
 	__s32 pending_sig;
-	__u32 active;      /* seq + 1 of the fault whose handler runs (0: none) */
-	__u32 level;       /* that handler's nesting level */
-	__u32 outer;       /* the fault whose handler active's interrupted */
+	__u32 active; /* seq + 1 of the fault whose handler runs (0: none) */
+	__u32 level;  /* that handler's nesting level */
+	__u32 outer;  /* the fault whose handler active's interrupted */
 	__u32 outer_level;
-	__u32 depth;       /* handlers running in the thread */
+	__u32 depth; /* handlers running in the thread */
 	__u32 pad;
 };
 
@@ -1094,8 +1102,8 @@ int on_restorer(struct pt_regs *ctx)
  * as much of the stack above rsp as can be read (the top of a thread's
  * stack is not known here, so shrinking sizes are tried). */
 SEC("tp_btf/signal_generate")
-int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
-	     int group, int result)
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
+	     int result)
 {
 	struct ctrace_crash_rec *rec;
 	struct ctrace_signal *e;

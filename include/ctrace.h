@@ -13,9 +13,9 @@
 /* uprobe cookie: bit 0 set on the exit hook's probes; bits 1-7 the length of
  * the hook call instruction (call-site probes), so ip + length is the return
  * address that keys the site's capture plan */
-#define CTRACE_COOKIE_EXIT 1ull
+#define CTRACE_COOKIE_EXIT	1ull
 #define CTRACE_COOKIE_LEN_SHIFT 1
-#define CTRACE_COOKIE_LEN_MASK 0x7f
+#define CTRACE_COOKIE_LEN_MASK	0x7f
 /* bit 8: the probe heads a hook of the preloaded library (rsp is 8 below
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
@@ -29,8 +29,8 @@
  * the process it belongs to: 0 for the target's first image, a new one for
  * each exec and for a forked child that loads code of its own. User
  * addresses stay below 2^47, so the generation sits above bit 48. */
-#define CTRACE_GEN_SHIFT 48
-#define CTRACE_ADDR_MASK ((1ull << CTRACE_GEN_SHIFT) - 1)
+#define CTRACE_GEN_SHIFT	   48
+#define CTRACE_ADDR_MASK	   ((1ull << CTRACE_GEN_SHIFT) - 1)
 #define CTRACE_PLAN_KEY(addr, gen) ((addr) | ((__u64)(gen) << CTRACE_GEN_SHIFT))
 /* the last generation: given to every image after 65,534 of them, and
  * never planned (its values are unavailable, never another image's) */
@@ -39,33 +39,33 @@
 /* The BPF map procs: the traced processes, by tgid; the loader seeds the
  * target's entry. */
 #define CTRACE_PROC_MAY_STOP 1 /* a stop is ours to give: launch mode, or forked */
-#define CTRACE_PROC_OWN_GEN 2  /* its image generation is its own, not its parent's */
+#define CTRACE_PROC_OWN_GEN  2 /* its image generation is its own, not its parent's */
 struct ctrace_proc_state {
 	__u32 flags;
-	__u32 gen;      /* image generation: which capture plans apply */
+	__u32 gen; /* image generation: which capture plans apply */
 };
 
 enum ctrace_event_kind {
-	CTRACE_EV_ENTER = 1,       /* a traced function was entered */
-	CTRACE_EV_EXIT = 2,        /* a traced function is about to return */
-	CTRACE_EV_THREAD = 3,      /* first event seen from a thread */
-	CTRACE_EV_THREAD_EXIT = 4, /* a thread of the target exited */
-	CTRACE_EV_SIGNAL = 5,      /* a fault/abort signal was generated for a thread */
-	CTRACE_EV_ENTER_ARGS = 6,  /* ENTER with the arguments its plan captured */
-	CTRACE_EV_RETVAL = 7,      /* a traced function returned (uretprobe) */
+	CTRACE_EV_ENTER = 1,		/* a traced function was entered */
+	CTRACE_EV_EXIT = 2,		/* a traced function is about to return */
+	CTRACE_EV_THREAD = 3,		/* first event seen from a thread */
+	CTRACE_EV_THREAD_EXIT = 4,	/* a thread of the target exited */
+	CTRACE_EV_SIGNAL = 5,		/* a fault/abort signal was generated for a thread */
+	CTRACE_EV_ENTER_ARGS = 6,	/* ENTER with the arguments its plan captured */
+	CTRACE_EV_RETVAL = 7,		/* a traced function returned (uretprobe) */
 	CTRACE_EV_ENTER_ARGS_SMALL = 8, /* ENTER_ARGS when every value is small */
-	CTRACE_EV_UNWIND = 9,      /* a longjmp left the calls deeper than depth;
+	CTRACE_EV_UNWIND = 9,		/* a longjmp left the calls deeper than depth;
 				    * fn: CTRACE_UNWIND_* */
 	/* 10 is reserved (it was MUNMAP): dlclose is seen by the DLSTATE
 	 * probe, after which the loader re-reads the map and forgets the
 	 * names and plans of what went away */
-	CTRACE_EV_FORK = 11,       /* --follow-forks: a traced process forked one more */
-	CTRACE_EV_EXEC = 12,       /* a traced process replaced its image */
-	CTRACE_EV_DLSTATE = 13,    /* the dynamic loader changed a process's map */
-	CTRACE_EV_SWITCH = 14,     /* the thread now runs on another stack (ucontext,
+	CTRACE_EV_FORK = 11,	/* --follow-forks: a traced process forked one more */
+	CTRACE_EV_EXEC = 12,	/* a traced process replaced its image */
+	CTRACE_EV_DLSTATE = 13, /* the dynamic loader changed a process's map */
+	CTRACE_EV_SWITCH = 14,	/* the thread now runs on another stack (ucontext,
 				    * or a longjmp there), at depth; fn: the stack's
 				    * id (0: the thread's own) | CTRACE_SWITCH_UNSEEN */
-	CTRACE_EV_FATAL = 15,      /* a fault signal was delivered with its default
+	CTRACE_EV_FATAL = 15,	/* a fault signal was delivered with its default
 				    * action: this one kills the process (a
 				    * ctrace_signal: sig, code, addr) */
 };
@@ -94,21 +94,21 @@ struct ctrace_call {
 /* SWITCH's fn: the context was saved before tracing saw it, so the stack's
  * calls so far are unknown */
 #define CTRACE_SWITCH_UNSEEN (1ull << 32)
-#define CTRACE_STACK_MASK 0xffffffffull
+#define CTRACE_STACK_MASK    0xffffffffull
 
 /* on_context's cookies: which ucontext function the probe sits on */
-#define CTRACE_CTX_GET 1
+#define CTRACE_CTX_GET	1
 #define CTRACE_CTX_MAKE 2
-#define CTRACE_CTX_SET 3
+#define CTRACE_CTX_SET	3
 #define CTRACE_CTX_SWAP 4
 
 /* THREAD / THREAD_EXIT */
 struct ctrace_thread {
 	struct ctrace_hdr h;
 	__u32 tgid;
-	__u32 exit_code; /* THREAD_EXIT: task->exit_code (wait-status form) */
-	__u32 lost;      /* THREAD_EXIT: events this thread lost in total */
-	__u32 group_dead;/* THREAD_EXIT: the last thread: the process is gone */
+	__u32 exit_code;  /* THREAD_EXIT: task->exit_code (wait-status form) */
+	__u32 lost;	  /* THREAD_EXIT: events this thread lost in total */
+	__u32 group_dead; /* THREAD_EXIT: the last thread: the process is gone */
 	char comm[CTRACE_COMM_LEN];
 };
 
@@ -119,18 +119,18 @@ struct ctrace_thread {
 #define CTRACE_CAP_VAL 128
 #define CTRACE_CAP_TGT 264 /* CTRACE_FOLLOW_MAX (256) + 1 to see a longer string */
 struct ctrace_arg_cap {
-	__s32 val_err;  /* 0 or -errno */
+	__s32 val_err; /* 0 or -errno */
 	__u32 val_len;
-	__s32 tgt_err;  /* 0, -errno, or 1: not followed (no follow, or NULL) */
-	__u32 tgt_len;  /* bytes in tgt; a string: with its NUL when one was found */
+	__s32 tgt_err; /* 0, -errno, or 1: not followed (no follow, or NULL) */
+	__u32 tgt_len; /* bytes in tgt; a string: with its NUL when one was found */
 	__u8 val[CTRACE_CAP_VAL];
 	__u8 tgt[CTRACE_CAP_TGT];
 };
 
 /* One string of a char * member of a struct argument (ctrace_plan.h) */
 struct ctrace_mstr_cap {
-	__s32 err;   /* 0, -errno, or 1: not read (NULL, or the struct was not read) */
-	__u32 len;   /* bytes in str, with its NUL when one was found */
+	__s32 err; /* 0, -errno, or 1: not read (NULL, or the struct was not read) */
+	__u32 len; /* bytes in str, with its NUL when one was found */
 	__u8 str[CTRACE_CAP_TGT];
 };
 
@@ -139,7 +139,7 @@ struct ctrace_mstr_cap {
  * are, and mstr[0..nmstr) after them */
 struct ctrace_call_args {
 	struct ctrace_call c;
-	__u64 key;   /* the plan's key: runtime return address of the hook call */
+	__u64 key; /* the plan's key: runtime return address of the hook call */
 	__u32 nargs;
 	__u32 nmstr;
 	struct ctrace_arg_cap arg[6];
@@ -150,7 +150,7 @@ struct ctrace_call_args {
  * and follows no pointer (CTRACE_SITE_SMALL, set by the loader), the record
  * is 5x smaller and is reserved straight in the ring buffer. */
 #define CTRACE_SITE_SMALL 0x80 /* in ctrace_site_plan.flags */
-#define CTRACE_SMALL_VAL 16
+#define CTRACE_SMALL_VAL  16
 struct ctrace_arg_small {
 	__s32 val_err;
 	__u32 val_len;
@@ -168,8 +168,8 @@ struct ctrace_call_args_small {
 /* RETVAL: the value a traced function returned, read at its return */
 struct ctrace_retval {
 	struct ctrace_hdr h;
-	__u64 fn;    /* the function's runtime address */
-	__u64 key;   /* its plan's key: CTRACE_PLAN_KEY(fn, generation) */
+	__u64 fn;  /* the function's runtime address */
+	__u64 key; /* its plan's key: CTRACE_PLAN_KEY(fn, generation) */
 	__u64 rax, rdx;
 	struct ctrace_arg_cap ret;
 };
@@ -199,7 +199,7 @@ struct ctrace_crash_rec {
 	__u32 tid;
 	__u64 regs[CTRACE_NREGS]; /* by enum ctrace_reg: the user registers at
 				   * the signal */
-	__u64 stack_len; /* bytes copied from regs[CTRACE_REG_RSP] upwards */
+	__u64 stack_len;	  /* bytes copied from regs[CTRACE_REG_RSP] upwards */
 	__u8 stack[CTRACE_STACK_MAX];
 };
 
@@ -208,10 +208,10 @@ struct ctrace_crash_rec {
 #define CTRACE_PATH_MAX 256
 struct ctrace_proc {
 	struct ctrace_hdr h;
-	__u32 tgid;     /* the process the event is about */
-	__u32 parent;   /* FORK: the forking process; EXEC: the tid before exec */
-	__u32 stopped;  /* the process was sent SIGSTOP: SIGCONT it when done */
-	__u32 gen;      /* the process's image generation after the event */
+	__u32 tgid;    /* the process the event is about */
+	__u32 parent;  /* FORK: the forking process; EXEC: the tid before exec */
+	__u32 stopped; /* the process was sent SIGSTOP: SIGCONT it when done */
+	__u32 gen;     /* the process's image generation after the event */
 	char comm[CTRACE_COMM_LEN];
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
 };

@@ -61,11 +61,11 @@
 #endif
 #include "ctrace_regs.h"
 
-#define CTRACE_MAX_ARGS   6   /* parameters captured per call (the first ones) */
+#define CTRACE_MAX_ARGS	  6   /* parameters captured per call (the first ones) */
 #define CTRACE_MAX_PIECES 2   /* locations one value may be split across */
 #define CTRACE_VALUE_MAX  64  /* bytes of one value; larger by-value structs are cut */
 #define CTRACE_FOLLOW_MAX 256 /* bytes read behind one pointer (string or struct) */
-#define CTRACE_MAX_MSTR   4   /* strings of char * members read per call */
+#define CTRACE_MAX_MSTR	  4   /* strings of char * members read per call */
 
 enum ctrace_loc_kind {
 	CTRACE_LOC_NONE = 0,
@@ -81,24 +81,24 @@ enum ctrace_follow {
 	CTRACE_FOLLOW_DEREF = 2,
 };
 
-#define CTRACE_PIECE_BIAS    0x01 /* val is a link-time address: add the load bias */
-#define CTRACE_SITE_USES_RSP 0x01 /* some piece reads rsp (preload mode: + 8) */
+#define CTRACE_PIECE_BIAS	 0x01 /* val is a link-time address: add the load bias */
+#define CTRACE_SITE_USES_RSP	 0x01 /* some piece reads rsp (preload mode: + 8) */
 #define CTRACE_SITE_USES_R10_R11 0x02 /* some piece reads r10/r11 (see above) */
 
 struct ctrace_piece {
-	__u8 kind;   /* enum ctrace_loc_kind */
-	__u8 reg;    /* REG, MEM: DWARF register number (0..15) */
-	__u8 size;   /* bytes: 1..8 for REG and CONST, 1..CTRACE_VALUE_MAX for MEM* */
-	__u8 flags;  /* CTRACE_PIECE_BIAS */
+	__u8 kind;  /* enum ctrace_loc_kind */
+	__u8 reg;   /* REG, MEM: DWARF register number (0..15) */
+	__u8 size;  /* bytes: 1..8 for REG and CONST, 1..CTRACE_VALUE_MAX for MEM* */
+	__u8 flags; /* CTRACE_PIECE_BIAS */
 	__u8 pad[4];
-	__s64 val;   /* REG: addend; MEM: displacement; MEM_ABS: address; CONST: value */
+	__s64 val; /* REG: addend; MEM: displacement; MEM_ABS: address; CONST: value */
 };
 
 struct ctrace_arg_plan {
-	__u8 npieces;     /* 0..CTRACE_MAX_PIECES; 0: not captured */
-	__u8 follow;      /* enum ctrace_follow */
-	__u16 follow_size;/* STRING: max bytes incl. the NUL; DEREF: bytes; <= CTRACE_FOLLOW_MAX */
-	__u16 size;       /* the value's bytes: sum of piece sizes, <= CTRACE_VALUE_MAX */
+	__u8 npieces;	   /* 0..CTRACE_MAX_PIECES; 0: not captured */
+	__u8 follow;	   /* enum ctrace_follow */
+	__u16 follow_size; /* STRING: max bytes incl. the NUL; DEREF: bytes; <= CTRACE_FOLLOW_MAX */
+	__u16 size;	   /* the value's bytes: sum of piece sizes, <= CTRACE_VALUE_MAX */
 	__u16 pad;
 	struct ctrace_piece piece[CTRACE_MAX_PIECES];
 };
@@ -106,19 +106,19 @@ struct ctrace_arg_plan {
 /* a char * member whose string is read (see above) */
 #define CTRACE_MSTR_TGT 0x80 /* in arg: the member is in the followed target */
 struct ctrace_mstr_plan {
-	__u8 arg;    /* the argument's index, | CTRACE_MSTR_TGT */
+	__u8 arg; /* the argument's index, | CTRACE_MSTR_TGT */
 	__u8 pad;
-	__u16 off;   /* the member's byte offset in the value or in the target */
+	__u16 off; /* the member's byte offset in the value or in the target */
 };
 
 /* One per hook call site; arg[i] is the function's i-th parameter (C++ `this`
  * first), for i < nargs. Parameters past CTRACE_MAX_ARGS are not captured. */
 struct ctrace_site_plan {
 	__u64 site_vaddr; /* link-time vaddr of the hook call instruction */
-	__u8 nargs;       /* 0..CTRACE_MAX_ARGS */
-	__u8 flags;       /* CTRACE_SITE_USES_RSP, CTRACE_SITE_USES_R10_R11 */
-	__u8 insn_len;    /* length of the call instruction (0 when not given) */
-	__u8 nmstr;       /* 0..CTRACE_MAX_MSTR member strings */
+	__u8 nargs;	  /* 0..CTRACE_MAX_ARGS */
+	__u8 flags;	  /* CTRACE_SITE_USES_RSP, CTRACE_SITE_USES_R10_R11 */
+	__u8 insn_len;	  /* length of the call instruction (0 when not given) */
+	__u8 nmstr;	  /* 0..CTRACE_MAX_MSTR member strings */
 	__u16 mstr_size;  /* their max bytes incl. the NUL; <= CTRACE_FOLLOW_MAX */
 	__u8 pad[2];
 	struct ctrace_arg_plan arg[CTRACE_MAX_ARGS];

@@ -23,13 +23,13 @@ enum ctrace_reg {
 	CTRACE_REG_R13 = 13,
 	CTRACE_REG_R14 = 14,
 	CTRACE_REG_R15 = 15,
-	CTRACE_REG_RIP = 16,    /* the DWARF return-address column */
+	CTRACE_REG_RIP = 16,	/* the DWARF return-address column */
 	CTRACE_REG_EFLAGS = 17, /* crash records only: its DWARF number is 49 */
 };
 
-#define CTRACE_NGPRS 16       /* rax..r15: the registers a plan may name */
+#define CTRACE_NGPRS	   16 /* rax..r15: the registers a plan may name */
 #define CTRACE_DWARF_NREGS 17 /* rax..rip: the registers an unwind starts from */
-#define CTRACE_NREGS 18       /* rax..eflags: a crash record's registers */
+#define CTRACE_NREGS	   18 /* rax..eflags: a crash record's registers */
 
 /* The kernel's x86_64 struct pt_regs read as __u64[21]: r15 r14 r13 r12 bp
  * bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss */
@@ -71,7 +71,7 @@ static inline const char *ctrace_reg_name(unsigned int reg)
 		[CTRACE_REG_RAX] = "rax", [CTRACE_REG_RDX] = "rdx", [CTRACE_REG_RCX] = "rcx",
 		[CTRACE_REG_RBX] = "rbx", [CTRACE_REG_RSI] = "rsi", [CTRACE_REG_RDI] = "rdi",
 		[CTRACE_REG_RBP] = "rbp", [CTRACE_REG_RSP] = "rsp", [CTRACE_REG_R8] = "r8",
-		[CTRACE_REG_R9] = "r9", [CTRACE_REG_R10] = "r10", [CTRACE_REG_R11] = "r11",
+		[CTRACE_REG_R9] = "r9",	  [CTRACE_REG_R10] = "r10", [CTRACE_REG_R11] = "r11",
 		[CTRACE_REG_R12] = "r12", [CTRACE_REG_R13] = "r13", [CTRACE_REG_R14] = "r14",
 		[CTRACE_REG_R15] = "r15", [CTRACE_REG_RIP] = "rip", [CTRACE_REG_EFLAGS] = "eflags",
 	};

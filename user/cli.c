@@ -13,83 +13,83 @@
 #define DEFAULT_BUFFER (16ull << 20)
 
 static const char usage_text[] =
-"Usage: ctrace-bpf [OPTIONS] -- PROGRAM [ARGS...]   launch PROGRAM and trace it\n"
-"       ctrace-bpf [OPTIONS] -p PID                 attach to a running process\n"
-"       ctrace-bpf report TRACE.json [--tree]       per-function table, call listing\n"
-"       ctrace-bpf convert TRACE.json --to chrome|folded|svg -o OUT\n"
-"       ctrace-bpf list BINARY | check BINARY       instrumented functions; traceable?\n"
-"       (each subcommand has its own --help)\n"
-"\n"
-"Traces every call of a program built with `gcc -finstrument-functions -g`\n"
-"through BPF uprobes and writes one JSON call tree per thread.\n"
-"Needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE).\n"
-"\n"
-"Output:\n"
-"  -o, --output FILE        where to write the trace (default: " DEFAULT_OUTPUT ");\n"
-"                           written to a temporary file and renamed when complete\n"
-"  -f, --format FMT         also write the trace as FMT beside it: chrome (Perfetto,\n"
-"                           chrome://tracing, speedscope), folded (flamegraph.pl,\n"
-"                           inferno) or svg (a flame graph); json is always written\n"
-"  -a, --args               capture each call's arguments, typed from DWARF (needs\n"
-"                           -g). A value that cannot be read exactly is null with\n"
-"                           an \"unavailable\" reason (e.g. optimized out at -O2)\n"
-"  -r, --retval             capture return values (a return probe per function)\n"
-"      --capture PATTERN    -a/-r only for matching functions (repeatable; same\n"
-"                           syntax as -F); implies -a -r unless one is given\n"
-"      --string-size N      bytes of a char * string shown (default 128, max 255)\n"
-"\n"
-"What to trace (a function excluded here is not probed at all):\n"
-"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
-"                           PATTERN is a glob (`parse_*`, `ns::Foo::*`) or a\n"
-"                           /regex/ (POSIX extended, unanchored). It is matched\n"
-"                           against the symbol name, the demangled name, and the\n"
-"                           demangled name without its parameter list.\n"
-"  -N, --exclude PATTERN    never trace matching functions; repeatable. The\n"
-"                           traced calls below an excluded one move up to its\n"
-"                           nearest traced caller.\n"
-"      --filter-file FILE   one pattern per line; `!PATTERN` excludes, `#` comments\n"
-"  -D, --max-depth N        record calls at most N deep in each thread (1 = the\n"
-"                           thread's outermost traced call; only traced calls\n"
-"                           count; default: no limit).\n"
-"                           In attach mode depth counts from the first call seen.\n"
-"\n"
-"Running:\n"
-"  -p, --pid PID            attach to a running process (all its threads, and the\n"
-"                           ones it creates); detach on Ctrl-C, SIGTERM,\n"
-"                           --duration, or when it exits. The process runs on.\n"
-"      --duration SECONDS   stop tracing (and detach) after this long\n"
-"      --follow-forks       also trace the processes the target forks (and\n"
-"                           theirs), each under its own pid; tracing goes on\n"
-"                           until all have exited. Without it, children are\n"
-"                           ignored. An exec is always followed: the new image\n"
-"                           is traced when it is instrumented\n"
-"  -u, --user USER          launch the program as USER (name or uid), with its\n"
-"                           groups, as strace -u does; the tracer stays root\n"
-"  -b, --buffer-size SIZE   BPF ring buffer size, e.g. 64M (default: 16M; a\n"
-"                           power of two). Events that do not fit are counted\n"
-"                           in metadata.lost_events, never dropped silently.\n"
-"      --probe MODE         where the probes sit: auto (default), preload or\n"
-"                           callsite. preload: launch mode preloads a tiny hooks\n"
-"                           library (LD_PRELOAD) whose NOP-headed hooks are the\n"
-"                           cheapest probe sites (~1.1 us per call); used when no\n"
-"                           filter is given. callsite: probes the call\n"
-"                           instructions to the hooks inside each selected\n"
-"                           function (~1.4 us per call); always used with -p and\n"
-"                           with filters, since unselected functions then cost\n"
-"                           nothing.\n"
-"  -v, --verbose            say what is being probed; -vv adds libbpf's log\n"
-"  -h, --help               this help\n"
-"  -V, --version            print the version\n"
-"\n"
-"Exit status: the target's own; 128+N when signal N killed it; 1 with a\n"
-"one-line reason when tracing could not start; 2 for a usage error.\n"
-"\n"
-"Examples:\n"
-"  gcc -finstrument-functions -g -O2 app.c -o app -lpthread\n"
-"  sudo ctrace-bpf -o trace.json -- ./app arg1 arg2\n"
-"  sudo ctrace-bpf -F 'parse_*' -N '/^log_/' -- ./app\n"
-"  sudo ctrace-bpf -o live.json -p $(pidof server) --duration 5\n"
-"  jq '.metadata.total_calls' trace.json\n";
+	"Usage: ctrace-bpf [OPTIONS] -- PROGRAM [ARGS...]   launch PROGRAM and trace it\n"
+	"       ctrace-bpf [OPTIONS] -p PID                 attach to a running process\n"
+	"       ctrace-bpf report TRACE.json [--tree]       per-function table, call listing\n"
+	"       ctrace-bpf convert TRACE.json --to chrome|folded|svg -o OUT\n"
+	"       ctrace-bpf list BINARY | check BINARY       instrumented functions; traceable?\n"
+	"       (each subcommand has its own --help)\n"
+	"\n"
+	"Traces every call of a program built with `gcc -finstrument-functions -g`\n"
+	"through BPF uprobes and writes one JSON call tree per thread.\n"
+	"Needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE).\n"
+	"\n"
+	"Output:\n"
+	"  -o, --output FILE        where to write the trace (default: " DEFAULT_OUTPUT ");\n"
+	"                           written to a temporary file and renamed when complete\n"
+	"  -f, --format FMT         also write the trace as FMT beside it: chrome (Perfetto,\n"
+	"                           chrome://tracing, speedscope), folded (flamegraph.pl,\n"
+	"                           inferno) or svg (a flame graph); json is always written\n"
+	"  -a, --args               capture each call's arguments, typed from DWARF (needs\n"
+	"                           -g). A value that cannot be read exactly is null with\n"
+	"                           an \"unavailable\" reason (e.g. optimized out at -O2)\n"
+	"  -r, --retval             capture return values (a return probe per function)\n"
+	"      --capture PATTERN    -a/-r only for matching functions (repeatable; same\n"
+	"                           syntax as -F); implies -a -r unless one is given\n"
+	"      --string-size N      bytes of a char * string shown (default 128, max 255)\n"
+	"\n"
+	"What to trace (a function excluded here is not probed at all):\n"
+	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
+	"                           PATTERN is a glob (`parse_*`, `ns::Foo::*`) or a\n"
+	"                           /regex/ (POSIX extended, unanchored). It is matched\n"
+	"                           against the symbol name, the demangled name, and the\n"
+	"                           demangled name without its parameter list.\n"
+	"  -N, --exclude PATTERN    never trace matching functions; repeatable. The\n"
+	"                           traced calls below an excluded one move up to its\n"
+	"                           nearest traced caller.\n"
+	"      --filter-file FILE   one pattern per line; `!PATTERN` excludes, `#` comments\n"
+	"  -D, --max-depth N        record calls at most N deep in each thread (1 = the\n"
+	"                           thread's outermost traced call; only traced calls\n"
+	"                           count; default: no limit).\n"
+	"                           In attach mode depth counts from the first call seen.\n"
+	"\n"
+	"Running:\n"
+	"  -p, --pid PID            attach to a running process (all its threads, and the\n"
+	"                           ones it creates); detach on Ctrl-C, SIGTERM,\n"
+	"                           --duration, or when it exits. The process runs on.\n"
+	"      --duration SECONDS   stop tracing (and detach) after this long\n"
+	"      --follow-forks       also trace the processes the target forks (and\n"
+	"                           theirs), each under its own pid; tracing goes on\n"
+	"                           until all have exited. Without it, children are\n"
+	"                           ignored. An exec is always followed: the new image\n"
+	"                           is traced when it is instrumented\n"
+	"  -u, --user USER          launch the program as USER (name or uid), with its\n"
+	"                           groups, as strace -u does; the tracer stays root\n"
+	"  -b, --buffer-size SIZE   BPF ring buffer size, e.g. 64M (default: 16M; a\n"
+	"                           power of two). Events that do not fit are counted\n"
+	"                           in metadata.lost_events, never dropped silently.\n"
+	"      --probe MODE         where the probes sit: auto (default), preload or\n"
+	"                           callsite. preload: launch mode preloads a tiny hooks\n"
+	"                           library (LD_PRELOAD) whose NOP-headed hooks are the\n"
+	"                           cheapest probe sites (~1.1 us per call); used when no\n"
+	"                           filter is given. callsite: probes the call\n"
+	"                           instructions to the hooks inside each selected\n"
+	"                           function (~1.4 us per call); always used with -p and\n"
+	"                           with filters, since unselected functions then cost\n"
+	"                           nothing.\n"
+	"  -v, --verbose            say what is being probed; -vv adds libbpf's log\n"
+	"  -h, --help               this help\n"
+	"  -V, --version            print the version\n"
+	"\n"
+	"Exit status: the target's own; 128+N when signal N killed it; 1 with a\n"
+	"one-line reason when tracing could not start; 2 for a usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  gcc -finstrument-functions -g -O2 app.c -o app -lpthread\n"
+	"  sudo ctrace-bpf -o trace.json -- ./app arg1 arg2\n"
+	"  sudo ctrace-bpf -F 'parse_*' -N '/^log_/' -- ./app\n"
+	"  sudo ctrace-bpf -o live.json -p $(pidof server) --duration 5\n"
+	"  jq '.metadata.total_calls' trace.json\n";
 
 enum {
 	OPT_DURATION = 256,
@@ -150,9 +150,21 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || *s == '-')
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': mul = 1ull << 10; end++; break;
-	case 'm': case 'M': mul = 1ull << 20; end++; break;
-	case 'g': case 'G': mul = 1ull << 30; end++; break;
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
@@ -194,22 +206,20 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->output = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") && strcmp(optarg, "chrome") && strcmp(optarg, "folded") &&
-			    strcmp(optarg, "svg")) {
-				log_err("invalid --format '%s': expected json, chrome, folded or svg", optarg);
+			if (strcmp(optarg, "json") && strcmp(optarg, "chrome") &&
+			    strcmp(optarg, "folded") && strcmp(optarg, "svg")) {
+				log_err("invalid --format '%s': expected json, chrome, folded or svg",
+					optarg);
 				return -1;
 			}
 			cfg->format = optarg;
 			break;
-		case 'a':
-			cfg->args = true;
-			break;
-		case 'r':
-			cfg->retval = true;
-			break;
+		case 'a': cfg->args = true; break;
+		case 'r': cfg->retval = true; break;
 		case 'D':
 			if (parse_long(optarg, 1, INT32_MAX, &v)) {
-				log_err("invalid --max-depth '%s': expected a whole number >= 1", optarg);
+				log_err("invalid --max-depth '%s': expected a whole number >= 1",
+					optarg);
 				return -1;
 			}
 			cfg->max_depth = (int)v;
@@ -217,8 +227,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case 'F':
 		case 'N':
 			if (filter_add(cfg->filter, optarg, c == 'N', err, sizeof(err))) {
-				log_err("invalid %s pattern '%s': %s", c == 'F' ? "--filter" : "--exclude",
-					optarg, err);
+				log_err("invalid %s pattern '%s': %s",
+					c == 'F' ? "--filter" : "--exclude", optarg, err);
 				return -1;
 			}
 			break;
@@ -240,7 +250,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			errno = 0;
 			d = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !isfinite(d) || d <= 0 || d > 1e9) {
-				log_err("invalid --duration '%s': expected seconds > 0, e.g. 5 or 0.5", optarg);
+				log_err("invalid --duration '%s': expected seconds > 0, e.g. 5 or 0.5",
+					optarg);
 				return -1;
 			}
 			cfg->duration = d;
@@ -260,7 +271,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			else if (!strcmp(optarg, "callsite"))
 				cfg->probe = PROBE_CALLSITE;
 			else {
-				log_err("invalid --probe '%s': expected auto, preload or callsite", optarg);
+				log_err("invalid --probe '%s': expected auto, preload or callsite",
+					optarg);
 				return -1;
 			}
 			break;
@@ -281,24 +293,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			}
 			cfg->string_size = (uint32_t)v;
 			break;
-		case OPT_FOLLOW_FORKS:
-			cfg->follow_forks = true;
-			break;
-		case OPT_BENCH_EMPTY:
-			cfg->bench_empty = true;
-			break;
-		case 'u':
-			cfg->user = optarg;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
-		case 'V':
-			printf("ctrace-bpf %s\n", CTRACE_VERSION);
-			return 1;
+		case OPT_FOLLOW_FORKS: cfg->follow_forks = true; break;
+		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;
+		case 'u': cfg->user = optarg; break;
+		case 'v': cfg->verbose++; break;
+		case 'h': fputs(usage_text, stdout); return 1;
+		case 'V': printf("ctrace-bpf %s\n", CTRACE_VERSION); return 1;
 		case ':':
 			log_err("option '%s' needs a value (see --help)", argv[optind - 1]);
 			return -1;

@@ -8,31 +8,31 @@
 struct filter;
 
 enum probe_mode {
-	PROBE_AUTO,     /* preload where possible, else call sites */
-	PROBE_PRELOAD,  /* NOP-headed hooks of a preloaded library */
+	PROBE_AUTO,	/* preload where possible, else call sites */
+	PROBE_PRELOAD,	/* NOP-headed hooks of a preloaded library */
 	PROBE_CALLSITE, /* the call instructions to the hooks */
 };
 
 struct config {
-	const char *output;       /* -o */
-	pid_t pid;                /* -p; 0 in launch mode */
-	char **argv;              /* launch mode: PROGRAM ARGS... */
+	const char *output; /* -o */
+	pid_t pid;	    /* -p; 0 in launch mode */
+	char **argv;	    /* launch mode: PROGRAM ARGS... */
 	int argc;
-	bool args, retval;        /* -a, -r */
+	bool args, retval;	       /* -a, -r */
 	struct filter *capture_filter; /* --capture PATTERN: -a/-r only for these; NULL: all */
-	uint32_t string_size;     /* --string-size: bytes of a char * shown */
-	int max_depth;            /* -D; 0 = unlimited */
-	double duration;          /* --duration; 0 = until the target exits */
-	uint64_t buffer_size;     /* -b, bytes (power of two) */
-	enum probe_mode probe;    /* --probe */
-	bool follow_forks;        /* --follow-forks */
-	bool bench_empty;         /* --bench-empty: empty programs at the sites (benchmark floor) */
-	struct filter *filter;    /* -F / -N / --filter-file */
+	uint32_t string_size;	       /* --string-size: bytes of a char * shown */
+	int max_depth;		       /* -D; 0 = unlimited */
+	double duration;	       /* --duration; 0 = until the target exits */
+	uint64_t buffer_size;	       /* -b, bytes (power of two) */
+	enum probe_mode probe;	       /* --probe */
+	bool follow_forks;	       /* --follow-forks */
+	bool bench_empty;      /* --bench-empty: empty programs at the sites (benchmark floor) */
+	struct filter *filter; /* -F / -N / --filter-file */
 	int verbose;
 	/* the options exactly as given, for metadata.options */
 	const char *filter_file;
-	const char *user;         /* -u: run the target as this user */
-	const char *format;       /* -f: also write this view of the trace */
+	const char *user;   /* -u: run the target as this user */
+	const char *format; /* -f: also write this view of the trace */
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

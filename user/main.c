@@ -39,12 +39,12 @@
 #include "attach/uprobe_multi.h"
 
 #define CONSUMER_NICE -15
-#define NSEC_PER_SEC 1000000000ull
-#define NSEC_PER_MS 1e6
+#define NSEC_PER_SEC  1000000000ull
+#define NSEC_PER_MS   1e6
 /* BPF wakes the consumer when the ring buffer is this fraction full */
 #define WAKE_FRACTION 4
-#define KIB 1024.0
-#define MIB (1 << 20)
+#define KIB	      1024.0
+#define MIB	      (1 << 20)
 
 static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
 
@@ -78,28 +78,28 @@ static uint64_t now_ns(clockid_t clk)
 /* One tracing session: what each phase sets up for the next ones. */
 struct session {
 	struct config cfg;
-	bool launch;              /* launch mode (else attach to cfg.pid) */
-	bool preload;             /* probes on the preloaded hooks library */
-	char exe[PATH_MAX];       /* the target's executable */
-	char hooks[PATH_MAX];     /* launch: the hooks library; attach: /proc/PID/exe */
+	bool launch;	      /* launch mode (else attach to cfg.pid) */
+	bool preload;	      /* probes on the preloaded hooks library */
+	char exe[PATH_MAX];   /* the target's executable */
+	char hooks[PATH_MAX]; /* launch: the hooks library; attach: /proc/PID/exe */
 	struct elf_image *img;
 	struct output out;
 	pid_t targ;
-	struct child child;       /* launch mode */
+	struct child child; /* launch mode */
 	bool child_alive;
-	int status;               /* the child's wait status */
+	int status; /* the child's wait status */
 	int entry_fd, pidfd;
 	struct ctrace_bpf *skel;
 	struct ring_buffer *rb;
 	struct symbolizer *sym;
-	struct capture *capture;  /* --args/--retval, or NULL */
+	struct capture *capture; /* --args/--retval, or NULL */
 	struct probes pr;
 	struct modsets done;
 	struct trace tr;
 	struct run_info ri;
-	char **cmdline;           /* attach: the target's, for the trace */
-	uint64_t t0;              /* CLOCK_MONOTONIC when tracing started */
-	bool trace_ok;            /* tracing ran: there is a trace to write */
+	char **cmdline; /* attach: the target's, for the trace */
+	uint64_t t0;	/* CLOCK_MONOTONIC when tracing started */
+	bool trace_ok;	/* tracing ran: there is a trace to write */
 };
 
 /* The target and its image: can it be traced, and where the trace goes */
@@ -110,8 +110,8 @@ static int preflight(struct session *s)
 
 	if (preflight_system())
 		return -1;
-	if (s->launch ? preflight_program(s->cfg.argv[0], s->exe, sizeof(s->exe))
-		      : preflight_pid(s->cfg.pid, s->exe, sizeof(s->exe)))
+	if (s->launch ? preflight_program(s->cfg.argv[0], s->exe, sizeof(s->exe)) :
+			preflight_pid(s->cfg.pid, s->exe, sizeof(s->exe)))
 		return -1;
 	if (!s->launch)
 		snprintf(s->hooks, sizeof(s->hooks), "/proc/%d/exe", (int)s->cfg.pid);
@@ -123,12 +123,14 @@ static int preflight(struct session *s)
 	}
 	if (s->launch && !s->img->refs_hooks) {
 		log_err("'%s' was not built with -finstrument-functions: rebuild it with "
-			"`gcc -finstrument-functions -g ...` (and link its libraries the same way)", s->exe);
+			"`gcc -finstrument-functions -g ...` (and link its libraries the same way)",
+			s->exe);
 		return -1;
 	}
 	if (!s->img->has_debug_info)
 		log_warn("'%s' has no DWARF: names come from the symbol table; arguments and "
-			 "return values need -g", s->exe);
+			 "return values need -g",
+			 s->exe);
 	return output_open(&s->out, s->cfg.output);
 }
 
@@ -144,9 +146,11 @@ static int choose_probes(struct session *s)
 	can = elf_has_interp(s->img) && !s->img->hook_def[0] &&
 	      !modules_find_hooks_lib(s->hooks, sizeof(s->hooks));
 	if (cfg->probe == PROBE_PRELOAD && !can) {
-		log_err("--probe preload: %s", elf_has_interp(s->img) && !s->img->hook_def[0] ?
-			"the hooks library " HOOKS_LIB_NAME " was not found (set CTRACE_HOOKS_LIB)" :
-			"the program is statically linked or defines the hooks itself");
+		log_err("--probe preload: %s",
+			elf_has_interp(s->img) && !s->img->hook_def[0] ?
+				"the hooks library " HOOKS_LIB_NAME
+				" was not found (set CTRACE_HOOKS_LIB)" :
+				"the program is statically linked or defines the hooks itself");
 		return -1;
 	}
 	s->preload = can && (cfg->probe == PROBE_PRELOAD || filter_is_empty(cfg->filter));
@@ -196,10 +200,10 @@ static int bpf_open_load(struct session *s)
 	bpf_map__set_max_entries(skel->maps.rb, s->cfg.buffer_size);
 	{
 		/* every uprobe program is attached through uprobe_multi links */
-		struct bpf_program *up[] = { skel->progs.on_hook, skel->progs.on_hook_args,
-					     skel->progs.on_ret, skel->progs.on_entry_point,
-					     skel->progs.on_dl_state, skel->progs.on_setjmp,
-					     skel->progs.on_longjmp, skel->progs.on_context,
+		struct bpf_program *up[] = { skel->progs.on_hook,      skel->progs.on_hook_args,
+					     skel->progs.on_ret,       skel->progs.on_entry_point,
+					     skel->progs.on_dl_state,  skel->progs.on_setjmp,
+					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
@@ -300,7 +304,8 @@ static int at_entry_point(struct session *s)
 	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (modules_watch_loader(&s->pr, s->sym))
 		log_warn("cannot watch the dynamic loader: libraries loaded "
-			 "later with dlopen%s", s->preload ? " may lack names" : " will not be traced");
+			 "later with dlopen%s",
+			 s->preload ? " may lack names" : " will not be traced");
 	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
 		return -1;
 	watch_handlers(&s->pr, s->sym, &s->done.restorers);
@@ -316,8 +321,8 @@ static int start_launched(struct session *s)
 {
 	int rc;
 
-	if (s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks)
-		       : probes_attach_callsites(&s->pr, s->exe, s->exe, s->img) < 0)
+	if (s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks) :
+			 probes_attach_callsites(&s->pr, s->exe, s->exe, s->img) < 0)
 		return -1;
 	s->entry_fd = probes_attach_entry_stop(&s->pr, s->exe, s->img);
 	if (s->entry_fd < 0)
@@ -348,7 +353,8 @@ static int start_attached(struct session *s)
 	long n;
 
 	if (symbolizer_load_maps(s->sym)) {
-		log_err("cannot read the memory map of process %d: %s", (int)s->targ, strerror(errno));
+		log_err("cannot read the memory map of process %d: %s", (int)s->targ,
+			strerror(errno));
 		return -1;
 	}
 	n = modules_probe_new(&s->pr, s->sym, s->exe, &s->done.probed);
@@ -358,7 +364,8 @@ static int start_attached(struct session *s)
 	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (n == 0) {
 		log_err("process %d (%s) has no instrumented function%s: build it with "
-			"-finstrument-functions", (int)s->targ, s->exe,
+			"-finstrument-functions",
+			(int)s->targ, s->exe,
 			filter_is_empty(s->cfg.filter) ? "" : " matching the filters");
 		return -1;
 	}
@@ -497,7 +504,8 @@ static void stop(struct session *s)
 		__u32 tid = tr->threads[i]->tid;
 		__u64 n;
 
-		if (!bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &n, sizeof(n), 0))
+		if (!bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &n, sizeof(n),
+					  0))
 			tr->threads[i]->lost = n;
 	}
 }

@@ -8,14 +8,15 @@
 #include <stdlib.h>
 #include <cjson/cJSON.h>
 
-#define FUZZ_ASSERT(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz check failed at %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_ASSERT(cond, ...)                                                               \
+	do {                                                                                 \
+		if (!(cond)) {                                                               \
+			fprintf(stderr, "fuzz check failed at %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                                        \
+			fputc('\n', stderr);                                                 \
+			abort();                                                             \
+		}                                                                            \
+	} while (0)
 
 /* s[0..n) is well-formed UTF-8: written apart from jsonw's own check, so the
  * two can be compared */

@@ -22,7 +22,7 @@
 #include "write/value_fmt.h"
 
 /* per input, so one input stays fast */
-#define MAX_SITES 64
+#define MAX_SITES   64
 #define MAX_LOOKUPS 64
 
 static char *path; /* the input as a file, beside the binary */
@@ -67,18 +67,23 @@ static void check_sites(const struct elf_image *img, const struct hook_site *s, 
 		uint64_t off;
 
 		FUZZ_ASSERT(i == 0 || s[i - 1].vaddr < s[i].vaddr, "sites not sorted and unique");
-		FUZZ_ASSERT(s[i].kind == HOOK_ENTER || s[i].kind == HOOK_EXIT, "site kind %u", s[i].kind);
-		FUZZ_ASSERT(s[i].len >= 1 && s[i].len <= 15, "site instruction length %u", s[i].len);
-		FUZZ_ASSERT(s[i].sym < img->nsyms, "site symbol index %u of %zu", s[i].sym, img->nsyms);
+		FUZZ_ASSERT(s[i].kind == HOOK_ENTER || s[i].kind == HOOK_EXIT, "site kind %u",
+			    s[i].kind);
+		FUZZ_ASSERT(s[i].len >= 1 && s[i].len <= 15, "site instruction length %u",
+			    s[i].len);
+		FUZZ_ASSERT(s[i].sym < img->nsyms, "site symbol index %u of %zu", s[i].sym,
+			    img->nsyms);
 		FUZZ_ASSERT(s[i].vaddr - img->syms[s[i].sym].addr < img->syms[s[i].sym].size,
 			    "site 0x%llx outside its function", (unsigned long long)s[i].vaddr);
 		FUZZ_ASSERT(!elf_vaddr_to_offset(img, s[i].vaddr, &off) && off == s[i].offset,
-			    "site 0x%llx: offset is not its file offset", (unsigned long long)s[i].vaddr);
+			    "site 0x%llx: offset is not its file offset",
+			    (unsigned long long)s[i].vaddr);
 		if (s[i].this_fn) {
 			const struct elf_sym *f = elf_sym_lookup(img, s[i].this_fn);
 			FUZZ_ASSERT(f && f->addr == s[i].this_fn,
 				    "site 0x%llx: this_fn 0x%llx is not a function start",
-				    (unsigned long long)s[i].vaddr, (unsigned long long)s[i].this_fn);
+				    (unsigned long long)s[i].vaddr,
+				    (unsigned long long)s[i].this_fn);
 		}
 	}
 }
@@ -88,7 +93,8 @@ static void check_lookups(const struct elf_image *img)
 	uint64_t probe[4];
 
 	for (size_t i = 0; i < img->nsyms; i++)
-		FUZZ_ASSERT(i == 0 || img->syms[i - 1].addr < img->syms[i].addr, "symbols not sorted and unique");
+		FUZZ_ASSERT(i == 0 || img->syms[i - 1].addr < img->syms[i].addr,
+			    "symbols not sorted and unique");
 	for (size_t i = 0; i < img->nsyms && i < MAX_LOOKUPS; i++) {
 		const struct elf_sym *sy = &img->syms[i];
 
@@ -98,17 +104,19 @@ static void check_lookups(const struct elf_image *img)
 		probe[3] = sy->addr - 1;
 		for (int k = 0; k < 4; k++) {
 			const struct elf_sym *r = elf_sym_lookup(img, probe[k]);
-			FUZZ_ASSERT(!r || probe[k] - r->addr < r->size, "lookup 0x%llx: a symbol not covering it",
+			FUZZ_ASSERT(!r || probe[k] - r->addr < r->size,
+				    "lookup 0x%llx: a symbol not covering it",
 				    (unsigned long long)probe[k]);
 		}
-		FUZZ_ASSERT(elf_sym_lookup(img, sy->addr), "symbol %zu not found at its own address", i);
+		FUZZ_ASSERT(elf_sym_lookup(img, sy->addr),
+			    "symbol %zu not found at its own address", i);
 	}
 	for (size_t i = 0; i < img->nloads; i++) {
 		uint64_t off, va;
 
 		if (!elf_vaddr_to_offset(img, img->loads[i].vaddr, &off))
-			FUZZ_ASSERT(!elf_offset_to_vaddr(img, off, &va), "offset 0x%llx maps to no vaddr",
-				    (unsigned long long)off);
+			FUZZ_ASSERT(!elf_offset_to_vaddr(img, off, &va),
+				    "offset 0x%llx maps to no vaddr", (unsigned long long)off);
 		elf_sym_lookup(img, img->loads[i].vaddr);
 	}
 	elf_sym_lookup(img, img->entry);
@@ -128,19 +136,25 @@ static uint8_t check_arg_plan(const struct ctrace_arg_plan *ap, bool site)
 		const struct ctrace_piece *p = &ap->piece[k];
 		bool regful = p->kind == CTRACE_LOC_REG || p->kind == CTRACE_LOC_MEM;
 
-		FUZZ_ASSERT(p->kind >= CTRACE_LOC_REG && p->kind <= CTRACE_LOC_CONST, "piece kind %u", p->kind);
+		FUZZ_ASSERT(p->kind >= CTRACE_LOC_REG && p->kind <= CTRACE_LOC_CONST,
+			    "piece kind %u", p->kind);
 		FUZZ_ASSERT(p->size >= 1 &&
-			    p->size <= (p->kind == CTRACE_LOC_REG || p->kind == CTRACE_LOC_CONST ? 8 : CTRACE_VALUE_MAX),
+				    p->size <= (p->kind == CTRACE_LOC_REG ||
+								p->kind == CTRACE_LOC_CONST ?
+							8 :
+							CTRACE_VALUE_MAX),
 			    "piece kind %u of %u bytes", p->kind, p->size);
 		if (regful) {
 			FUZZ_ASSERT(p->reg <= 15, "piece register %u", p->reg);
-			FUZZ_ASSERT(!site || (p->reg != 4 && p->reg != 5), "a site plan reads rsi/rdi");
+			FUZZ_ASSERT(!site || (p->reg != 4 && p->reg != 5),
+				    "a site plan reads rsi/rdi");
 			flags |= p->reg == CTRACE_REG_RSP ? CTRACE_SITE_USES_RSP : 0;
 			flags |= p->reg == 10 || p->reg == 11 ? CTRACE_SITE_USES_R10_R11 : 0;
 		}
 		sum += p->size;
 	}
-	FUZZ_ASSERT(!ap->npieces || sum == ap->size, "pieces hold %u bytes, the value %u", sum, ap->size);
+	FUZZ_ASSERT(!ap->npieces || sum == ap->size, "pieces hold %u bytes, the value %u", sum,
+		    ap->size);
 	return flags;
 }
 
@@ -162,11 +176,13 @@ static void check_mstr_plan(const struct ctrace_site_plan *plan)
 		unsigned a = m->arg & ~CTRACE_MSTR_TGT;
 		const struct ctrace_arg_plan *ap;
 
-		FUZZ_ASSERT(a < plan->nargs, "member string %u of argument %u of %u", k, a, plan->nargs);
+		FUZZ_ASSERT(a < plan->nargs, "member string %u of argument %u of %u", k, a,
+			    plan->nargs);
 		ap = &plan->arg[a];
 		FUZZ_ASSERT(ap->npieces, "member string %u of an argument not captured", k);
 		if (m->arg & CTRACE_MSTR_TGT)
-			FUZZ_ASSERT(ap->follow == CTRACE_FOLLOW_DEREF && m->off + 8u <= ap->follow_size,
+			FUZZ_ASSERT(ap->follow == CTRACE_FOLLOW_DEREF &&
+					    m->off + 8u <= ap->follow_size,
 				    "member string at %u of a %u-byte target (follow %u)", m->off,
 				    ap->follow_size, ap->follow);
 		else
@@ -218,8 +234,8 @@ static uint8_t *take(const uint8_t *data, size_t size, size_t *pos, uint32_t n)
 /* one captured value, as BPF would have sent it for ap (argument i of plan,
  * when one): bytes from the input */
 static void format(FILE *f, const struct arg_info *a, const struct ctrace_arg_plan *ap,
-		   const struct ctrace_site_plan *plan, unsigned i,
-		   const uint8_t *data, size_t size, size_t *pos, const struct vfmt_opts *o)
+		   const struct ctrace_site_plan *plan, unsigned i, const uint8_t *data,
+		   size_t size, size_t *pos, const struct vfmt_opts *o)
 {
 	struct vfmt_str strs[CTRACE_MAX_MSTR];
 	struct vfmt_capture cap = { 0 };
@@ -258,7 +274,8 @@ static void sep(FILE *f)
 
 static void check_info(const struct arg_info *a, bool ret)
 {
-	FUZZ_ASSERT(memchr(a->unavailable, 0, sizeof(a->unavailable)), "unavailable is not terminated");
+	FUZZ_ASSERT(memchr(a->unavailable, 0, sizeof(a->unavailable)),
+		    "unavailable is not terminated");
 	FUZZ_ASSERT(ret || a->name, "a parameter without a name");
 	if (a->type) {
 		char *s = vtype_spell(a->type);
@@ -279,25 +296,29 @@ static void plan_site(struct dwarf_ctx *dw, const struct elf_image *img, const s
 	char err[256];
 	uint8_t flags = 0;
 
-	if (!dwarf_site_plan(dw, s->this_fn, s->vaddr, s->len, &opts, &plan, &si, err, sizeof(err))) {
+	if (!dwarf_site_plan(dw, s->this_fn, s->vaddr, s->len, &opts, &plan, &si, err,
+			     sizeof(err))) {
 		FUZZ_ASSERT(si && si->function, "a plan without its site_info");
 		FUZZ_ASSERT(plan.site_vaddr == s->vaddr, "plan for another site");
-		FUZZ_ASSERT(plan.nargs == (si->nargs < CTRACE_MAX_ARGS ? si->nargs : CTRACE_MAX_ARGS),
+		FUZZ_ASSERT(plan.nargs ==
+				    (si->nargs < CTRACE_MAX_ARGS ? si->nargs : CTRACE_MAX_ARGS),
 			    "plan has %u args, site_info %zu", plan.nargs, si->nargs);
 		for (size_t i = 0; i < si->nargs; i++) {
-			const struct ctrace_arg_plan *ap = i < CTRACE_MAX_ARGS ? &plan.arg[i] : NULL;
+			const struct ctrace_arg_plan *ap =
+				i < CTRACE_MAX_ARGS ? &plan.arg[i] : NULL;
 
 			check_info(&si->args[i], false);
 			if (ap)
 				flags |= check_arg_plan(ap, true);
 			FUZZ_ASSERT(!ap || (ap->npieces == 0) == (si->args[i].unavailable[0] != 0),
-				    "%s arg %zu: npieces %u but unavailable \"%s\"", si->function, i,
-				    ap ? ap->npieces : 0, si->args[i].unavailable);
+				    "%s arg %zu: npieces %u but unavailable \"%s\"", si->function,
+				    i, ap ? ap->npieces : 0, si->args[i].unavailable);
 			sep(f);
 			format(f, &si->args[i], ap, &plan, (unsigned)i, data, size, pos, &vo);
 		}
 		check_mstr_plan(&plan);
-		FUZZ_ASSERT((plan.flags & (CTRACE_SITE_USES_RSP | CTRACE_SITE_USES_R10_R11)) == flags,
+		FUZZ_ASSERT((plan.flags & (CTRACE_SITE_USES_RSP | CTRACE_SITE_USES_R10_R11)) ==
+				    flags,
 			    "site flags 0x%x, pieces need 0x%x", plan.flags, flags);
 		site_info_free(si);
 	}

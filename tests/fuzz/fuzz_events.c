@@ -41,7 +41,7 @@
 #include "rebuild/tree.h"
 
 #define FAKE_PID 0x7ffffff0 /* above any pid_max: symbolize() names addresses "0x…" */
-#define T0 1000000000ull
+#define T0	 1000000000ull
 /* Depth jumps cost one placeholder frame per level, and the JSON nests two
  * levels per frame: cJSON parses at most 1000, so depths stay within ±200
  * (records beyond that are dropped, not clamped). */
@@ -225,8 +225,8 @@ static uint64_t check_node(const cJSON *n)
 	FUZZ_ASSERT(cJSON_IsObject(n), "a call node is not an object");
 	FUZZ_ASSERT(cJSON_IsString(fn), "a call node without a function name");
 	FUZZ_ASSERT(cJSON_GetObjectItemCaseSensitive(n, "address") &&
-		    cJSON_GetObjectItemCaseSensitive(n, "module"), "%s: no address or module",
-		    fn->valuestring);
+			    cJSON_GetObjectItemCaseSensitive(n, "module"),
+		    "%s: no address or module", fn->valuestring);
 	FUZZ_ASSERT(is_null_or_number(start) && is_null_or_number(end) && is_null_or_number(dur),
 		    "%s: start_ns/end_ns/duration_ns missing or not numbers", fn->valuestring);
 	FUZZ_ASSERT(cJSON_IsNull(dur) == (cJSON_IsNull(start) || cJSON_IsNull(end)),
@@ -236,8 +236,7 @@ static uint64_t check_node(const cJSON *n)
 	FUZZ_ASSERT(!partial || (cJSON_IsTrue(partial) && cJSON_IsString(reason)),
 		    "%s: partial without a partial_reason", fn->valuestring);
 	FUZZ_ASSERT(cJSON_IsArray(kids), "%s: children is not an array", fn->valuestring);
-	cJSON_ArrayForEach(k, kids)
-		count += check_node(k);
+	cJSON_ArrayForEach(k, kids) count += check_node(k);
 	return count;
 }
 
@@ -250,22 +249,23 @@ static void check_document(const char *doc, size_t len)
 	double total = 0;
 
 	FUZZ_ASSERT(cJSON_IsObject(meta) && cJSON_IsObject(trees), "no metadata or call_trees");
-	cJSON_ArrayForEach(t, trees) {
+	cJSON_ArrayForEach(t, trees)
+	{
 		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(t, "total_calls");
 		const cJSON *roots = cJSON_GetObjectItemCaseSensitive(t, "root_calls");
 		uint64_t count = 0;
 
-		FUZZ_ASSERT(cJSON_IsNumber(calls) && cJSON_IsArray(roots), "thread %s: no total_calls or root_calls",
-			    t->string);
-		cJSON_ArrayForEach(n, roots)
-			count += check_node(n);
+		FUZZ_ASSERT(cJSON_IsNumber(calls) && cJSON_IsArray(roots),
+			    "thread %s: no total_calls or root_calls", t->string);
+		cJSON_ArrayForEach(n, roots) count += check_node(n);
 		FUZZ_ASSERT((double)count == calls->valuedouble,
-			    "thread %s: total_calls %.0f but %llu nodes", t->string, calls->valuedouble,
-			    (unsigned long long)count);
+			    "thread %s: total_calls %.0f but %llu nodes", t->string,
+			    calls->valuedouble, (unsigned long long)count);
 		total += calls->valuedouble;
 	}
 	n = cJSON_GetObjectItemCaseSensitive(meta, "total_calls");
-	FUZZ_ASSERT(cJSON_IsNumber(n) && n->valuedouble == total, "metadata.total_calls is not the sum");
+	FUZZ_ASSERT(cJSON_IsNumber(n) && n->valuedouble == total,
+		    "metadata.total_calls is not the sum");
 	cJSON_Delete(root);
 }
 
@@ -273,7 +273,9 @@ static void check_document(const char *doc, size_t len)
 static void write_document(struct trace *tr, struct filter *flt, const struct signal_note *fatal,
 			   const struct run_info *exit_ri)
 {
-	struct config cfg = { .output = "fuzz.json", .filter = flt, .buffer_size = 1 << 24,
+	struct config cfg = { .output = "fuzz.json",
+			      .filter = flt,
+			      .buffer_size = 1 << 24,
 			      .probe = PROBE_CALLSITE };
 	char *argv[] = { "prog", "arg" };
 	struct run_info ri = *exit_ri;
@@ -315,8 +317,8 @@ static void write_crash_reports(const struct trace *tr)
 		FILE *f = open_memstream(&doc, &len), *s = open_memstream(&sum, &slen);
 
 		FUZZ_ASSERT(f && s, "open_memstream: %s", strerror(errno));
-		crash_write_json(f, &tr->crashes, &tr->crashes.v[i], FAKE_PID, &unwind_mod, unwind_nmods, NULL, s,
-				 "fuzz.json");
+		crash_write_json(f, &tr->crashes, &tr->crashes.v[i], FAKE_PID, &unwind_mod,
+				 unwind_nmods, NULL, s, "fuzz.json");
 		fclose(f);
 		fclose(s);
 		cJSON_Delete(fuzz_json_parse(doc, len, true, "crash report"));

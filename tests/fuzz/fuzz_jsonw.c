@@ -20,7 +20,9 @@
  * bytes are 80..BF) and the length; 0 when c cannot lead one */
 static size_t lead(unsigned char c, unsigned char *lo, unsigned char *hi)
 {
-	static const struct { unsigned char first, last, lo, hi, len; } t[] = {
+	static const struct {
+		unsigned char first, last, lo, hi, len;
+	} t[] = {
 		{ 0x00, 0x7f, 0, 0, 1 },       { 0xc2, 0xdf, 0x80, 0xbf, 2 },
 		{ 0xe0, 0xe0, 0xa0, 0xbf, 3 }, { 0xe1, 0xec, 0x80, 0xbf, 3 },
 		{ 0xed, 0xed, 0x80, 0x9f, 3 }, { 0xee, 0xef, 0x80, 0xbf, 3 },
@@ -68,8 +70,10 @@ static size_t reference(const unsigned char *s, size_t n, unsigned char *out, si
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+				      -1;
 }
 
 /* the JSON string literal lit[0..len) (quotes included), decoded: only the
@@ -82,7 +86,8 @@ static void decode_literal(const char *lit, size_t len, unsigned char *out, size
 	for (size_t i = 1; i < len - 1; i++) {
 		unsigned char c = (unsigned char)lit[i];
 
-		FUZZ_ASSERT(c >= 0x20 && c != '"', "raw control character or quote 0x%02x at %zu", c, i);
+		FUZZ_ASSERT(c >= 0x20 && c != '"', "raw control character or quote 0x%02x at %zu",
+			    c, i);
 		if (c != '\\') {
 			out[o++] = c;
 			continue;
@@ -111,8 +116,7 @@ static void decode_literal(const char *lit, size_t len, unsigned char *out, size
 			i += 4;
 			break;
 		}
-		default:
-			FUZZ_ASSERT(0, "unknown escape \\%c", lit[i]);
+		default: FUZZ_ASSERT(0, "unknown escape \\%c", lit[i]);
 		}
 	}
 	*outlen = o;
@@ -166,7 +170,7 @@ static void check_str(const uint8_t *data, size_t size)
 		    "jsonw_str output decodes to other bytes than the reference");
 	/* cJSON stops at an embedded NUL: compare what it kept */
 	FUZZ_ASSERT(!strncmp(v->valuestring, (const char *)want, wlen) &&
-		    strlen(v->valuestring) == strnlen((const char *)want, wlen),
+			    strlen(v->valuestring) == strnlen((const char *)want, wlen),
 		    "cJSON decodes the string differently");
 	cJSON_Delete(v);
 	free(lit);
@@ -189,14 +193,16 @@ static void check_numbers(const uint8_t *data)
 
 	buf = capture(write_double, &d, 0, &len);
 	if (!isfinite(d)) {
-		const char *name = isnan(d) ? (signbit(d) ? "\"-nan\"" : "\"nan\"") : d < 0 ? "\"-inf\"" : "\"inf\"";
+		const char *name = isnan(d) ? (signbit(d) ? "\"-nan\"" : "\"nan\"") :
+				   d < 0    ? "\"-inf\"" :
+					      "\"inf\"";
 
 		FUZZ_ASSERT(len == strlen(name) && !memcmp(buf, name, len),
 			    "jsonw_double(non-finite) is not %s", name);
 	} else {
 		cJSON *v = fuzz_json_parse(buf, len, true, "jsonw_double");
-		FUZZ_ASSERT(cJSON_IsNumber(v) && (v->valuedouble == d), "jsonw_double(%a) wrote %.*s",
-			    d, (int)len, buf);
+		FUZZ_ASSERT(cJSON_IsNumber(v) && (v->valuedouble == d),
+			    "jsonw_double(%a) wrote %.*s", d, (int)len, buf);
 		FUZZ_ASSERT(!memchr(buf, ',', len), "jsonw_double wrote a decimal comma");
 		cJSON_Delete(v);
 	}

@@ -39,10 +39,13 @@ static inline void harness_add(struct harness_case *c)
 	*p = c;
 }
 
-#define TEST(name) \
-	static void name(void); \
+#define TEST(name)                                                                 \
+	static void name(void);                                                    \
 	static struct harness_case name##_case_ = { #name, name, __LINE__, NULL }; \
-	__attribute__((constructor)) static void name##_register_(void) { harness_add(&name##_case_); } \
+	__attribute__((constructor)) static void name##_register_(void)            \
+	{                                                                          \
+		harness_add(&name##_case_);                                        \
+	}                                                                          \
 	static void name(void)
 
 /* every registered case (or HARNESS_CASE's alone); a case that failed
@@ -75,27 +78,35 @@ static inline void harness_print_str(const char *s)
 	putchar('"');
 }
 
-#define HARNESS_RESULT(ok, ...) do { \
-	if (ok) { harness_passed++; break; } \
-	harness_failed++; \
-	printf("%s:%d: ", __FILE__, __LINE__); \
-	__VA_ARGS__; \
-	putchar('\n'); \
-} while (0)
+#define HARNESS_RESULT(ok, ...)                        \
+	do {                                           \
+		if (ok) {                              \
+			harness_passed++;              \
+			break;                         \
+		}                                      \
+		harness_failed++;                      \
+		printf("%s:%d: ", __FILE__, __LINE__); \
+		__VA_ARGS__;                           \
+		putchar('\n');                         \
+	} while (0)
 
 #define CHECK(cond) HARNESS_RESULT((cond), printf("CHECK(%s) failed", #cond))
 
-#define CHECK_STR(a, b) do { \
-	const char *a_ = (a), *b_ = (b); \
-	HARNESS_RESULT(a_ && b_ ? !strcmp(a_, b_) : a_ == b_, \
-		printf("CHECK_STR(%s, %s): ", #a, #b); harness_print_str(a_); \
-		fputs(" != ", stdout); harness_print_str(b_)); \
-} while (0)
+#define CHECK_STR(a, b)                                                      \
+	do {                                                                 \
+		const char *a_ = (a), *b_ = (b);                             \
+		HARNESS_RESULT(a_ &&b_ ? !strcmp(a_, b_) : a_ == b_,         \
+			       printf("CHECK_STR(%s, %s): ", #a, #b);        \
+			       harness_print_str(a_); fputs(" != ", stdout); \
+			       harness_print_str(b_));                       \
+	} while (0)
 
-#define CHECK_INT(a, b) do { \
-	long long a_ = (long long)(a), b_ = (long long)(b); \
-	HARNESS_RESULT(a_ == b_, printf("CHECK_INT(%s, %s): %lld != %lld", #a, #b, a_, b_)); \
-} while (0)
+#define CHECK_INT(a, b)                                                                    \
+	do {                                                                               \
+		long long a_ = (long long)(a), b_ = (long long)(b);                        \
+		HARNESS_RESULT(a_ == b_,                                                   \
+			       printf("CHECK_INT(%s, %s): %lld != %lld", #a, #b, a_, b_)); \
+	} while (0)
 
 /* a shell command (building test programs): true when it succeeded; the
  * command is printed when it did not */
@@ -151,16 +162,17 @@ static inline void harness_tmp_remove(void)
 }
 
 /* the one final line; exit status 1 when anything failed */
-#define HARNESS_MAIN_END(name) do { \
-	printf("%s: %d passed, %d failed\n", (name), harness_passed, harness_failed); \
-	return harness_failed > 0; \
-} while (0)
+#define HARNESS_MAIN_END(name)                                                                \
+	do {                                                                                  \
+		printf("%s: %d passed, %d failed\n", (name), harness_passed, harness_failed); \
+		return harness_failed > 0;                                                    \
+	} while (0)
 
 /* the whole main() of a file whose cases need no setup */
-#define HARNESS_MAIN(name) \
-	int main(void) \
-	{ \
-		harness_run_all(); \
+#define HARNESS_MAIN(name)              \
+	int main(void)                  \
+	{                               \
+		harness_run_all();      \
 		HARNESS_MAIN_END(name); \
 	}
 

@@ -19,38 +19,38 @@
 #include "harness.h"
 
 static const char docA[] =
-"{\"metadata\":{\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":2000,\"command\":[\"./prog\"],"
-"\"pid\":10,\"executable\":\"/x/prog\",\"total_calls\":17,\"threads\":2,\"lost_events\":4},"
-"\"call_trees\":{"
-"\"10\":{\"thread_id\":10,\"thread_name\":\"prog\",\"total_calls\":11,\"lost_events\":4,\"root_calls\":["
- "{\"function\":\"main\",\"module\":\"prog\",\"start_ns\":100,\"children\":["
-  "{\"function\":\"f\",\"module\":\"prog\",\"start_ns\":200,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":7}],"
-   "\"children\":[{\"function\":\"leaf\",\"start_ns\":250,\"children\":[],\"end_ns\":260,\"duration_ns\":10}],"
-   "\"end_ns\":500,\"duration_ns\":300,\"return_value\":{\"type\":\"int\",\"value\":42}},"
-  "{\"function\":\"g<int>\",\"start_ns\":600,\"children\":[],\"end_ns\":700,\"duration_ns\":100},"
-  "{\"function\":\"leaf\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10},"
-  "{\"function\":\"leaf\",\"start_ns\":730,\"children\":[],\"end_ns\":740,\"duration_ns\":10},"
-  "{\"function\":\"leaf\",\"start_ns\":750,\"children\":[],\"end_ns\":760,\"duration_ns\":10},"
-  "{\"function\":\"leaf\",\"start_ns\":770,\"children\":[],\"end_ns\":780,\"duration_ns\":10},"
-  "{\"function\":\"leaf\",\"start_ns\":790,\"children\":[],\"end_ns\":800,\"duration_ns\":10},"
-  "{\"function\":\"h\",\"start_ns\":810,\"children\":[],\"end_ns\":null,\"duration_ns\":null,"
-   "\"partial\":true,\"partial_reason\":\"exit not observed (events lost)\"},"
-  "{\"function\":\"h2\",\"start_ns\":null,\"end_ns\":900,\"duration_ns\":null,\"children\":[],"
-   "\"partial\":true,\"partial_reason\":\"entry not observed (events lost)\"}"
- "],\"end_ns\":1000,\"duration_ns\":900}]},"
-"\"11\":{\"thread_id\":11,\"thread_name\":\"worker-1\",\"total_calls\":6,\"lost_events\":0,\"root_calls\":["
- "{\"children\":["
-  "{\"function\":\"work\",\"start_ns\":300,\"children\":[{\"function\":\"leaf\",\"start_ns\":310,\"children\":[],\"end_ns\":320,\"duration_ns\":10}],\"end_ns\":400,\"duration_ns\":100},"
-  "{\"function\":\"work\",\"start_ns\":450,\"children\":[],\"end_ns\":500,\"duration_ns\":50}"
- "],\"function\":\"worker\",\"address\":null,\"module\":null,\"start_ns\":null,\"end_ns\":600,\"duration_ns\":null,"
- "\"partial\":true,\"partial_reason\":\"entry not observed (already running when tracing started)\"},"
- "{\"function\":\"worker\",\"start_ns\":700,\"children\":["
-  "{\"function\":\"work\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10}"
- "],\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (still running when tracing stopped)\"}"
-"]}},"
-"\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"thread_id\":11,\"time_ns\":1500,\"call_stack\":[{\"function\":\"work\"}],"
-"\"cause\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"si_code_name\":\"SEGV_ACCERR\",\"thread_id\":11,"
-"\"time_ns\":1400,\"call_stack\":[{\"function\":\"leaf\"}],\"cause\":null}}}\n";
+	"{\"metadata\":{\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":2000,\"command\":[\"./prog\"],"
+	"\"pid\":10,\"executable\":\"/x/prog\",\"total_calls\":17,\"threads\":2,\"lost_events\":4},"
+	"\"call_trees\":{"
+	"\"10\":{\"thread_id\":10,\"thread_name\":\"prog\",\"total_calls\":11,\"lost_events\":4,\"root_calls\":["
+	"{\"function\":\"main\",\"module\":\"prog\",\"start_ns\":100,\"children\":["
+	"{\"function\":\"f\",\"module\":\"prog\",\"start_ns\":200,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":7}],"
+	"\"children\":[{\"function\":\"leaf\",\"start_ns\":250,\"children\":[],\"end_ns\":260,\"duration_ns\":10}],"
+	"\"end_ns\":500,\"duration_ns\":300,\"return_value\":{\"type\":\"int\",\"value\":42}},"
+	"{\"function\":\"g<int>\",\"start_ns\":600,\"children\":[],\"end_ns\":700,\"duration_ns\":100},"
+	"{\"function\":\"leaf\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10},"
+	"{\"function\":\"leaf\",\"start_ns\":730,\"children\":[],\"end_ns\":740,\"duration_ns\":10},"
+	"{\"function\":\"leaf\",\"start_ns\":750,\"children\":[],\"end_ns\":760,\"duration_ns\":10},"
+	"{\"function\":\"leaf\",\"start_ns\":770,\"children\":[],\"end_ns\":780,\"duration_ns\":10},"
+	"{\"function\":\"leaf\",\"start_ns\":790,\"children\":[],\"end_ns\":800,\"duration_ns\":10},"
+	"{\"function\":\"h\",\"start_ns\":810,\"children\":[],\"end_ns\":null,\"duration_ns\":null,"
+	"\"partial\":true,\"partial_reason\":\"exit not observed (events lost)\"},"
+	"{\"function\":\"h2\",\"start_ns\":null,\"end_ns\":900,\"duration_ns\":null,\"children\":[],"
+	"\"partial\":true,\"partial_reason\":\"entry not observed (events lost)\"}"
+	"],\"end_ns\":1000,\"duration_ns\":900}]},"
+	"\"11\":{\"thread_id\":11,\"thread_name\":\"worker-1\",\"total_calls\":6,\"lost_events\":0,\"root_calls\":["
+	"{\"children\":["
+	"{\"function\":\"work\",\"start_ns\":300,\"children\":[{\"function\":\"leaf\",\"start_ns\":310,\"children\":[],\"end_ns\":320,\"duration_ns\":10}],\"end_ns\":400,\"duration_ns\":100},"
+	"{\"function\":\"work\",\"start_ns\":450,\"children\":[],\"end_ns\":500,\"duration_ns\":50}"
+	"],\"function\":\"worker\",\"address\":null,\"module\":null,\"start_ns\":null,\"end_ns\":600,\"duration_ns\":null,"
+	"\"partial\":true,\"partial_reason\":\"entry not observed (already running when tracing started)\"},"
+	"{\"function\":\"worker\",\"start_ns\":700,\"children\":["
+	"{\"function\":\"work\",\"start_ns\":710,\"children\":[],\"end_ns\":720,\"duration_ns\":10}"
+	"],\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (still running when tracing stopped)\"}"
+	"]}},"
+	"\"crash\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"thread_id\":11,\"time_ns\":1500,\"call_stack\":[{\"function\":\"work\"}],"
+	"\"cause\":{\"signal\":11,\"signal_name\":\"SIGSEGV\",\"si_code_name\":\"SEGV_ACCERR\",\"thread_id\":11,"
+	"\"time_ns\":1400,\"call_stack\":[{\"function\":\"leaf\"}],\"cause\":null}}}\n";
 
 /* ---- files and captured output ----------------------------------------------------- */
 
@@ -125,12 +125,14 @@ static void expect_nodes(const cJSON *nodes, struct expect *e)
 {
 	const cJSON *n;
 
-	cJSON_ArrayForEach(n, nodes) {
+	cJSON_ArrayForEach(n, nodes)
+	{
 		const cJSON *d = cJSON_GetObjectItem(n, "duration_ns"), *c;
 		uint64_t kids = 0;
 
 		e->calls++;
-		cJSON_ArrayForEach(c, cJSON_GetObjectItem(n, "children")) {
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(n, "children"))
+		{
 			const cJSON *cd = cJSON_GetObjectItem(c, "duration_ns");
 
 			if (cJSON_IsNumber(cd))
@@ -181,23 +183,26 @@ TEST(test_folded)
 	struct expect e = expected(docA);
 	size_t lines;
 
-	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.folded"), "folded", false, err, sizeof(err)), 0);
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.folded"), "folded", false, err,
+			       sizeof(err)),
+		  0);
 	out = read_file(path_in_tmp("a.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.self_ns);
 	CHECK_INT(e.self_ns, 1060);
 	/* merged across threads, sorted by name at each level; the call named
 	 * after its children ("worker" in thread 11) merged with its namesake */
-	CHECK_STR(out,
-		  "main 450\n"
-		  "main;f 290\n"
-		  "main;f;leaf 10\n"
-		  "main;g<int> 100\n"
-		  "main;leaf 50\n"
-		  "worker;work 150\n"
-		  "worker;work;leaf 10\n");
+	CHECK_STR(out, "main 450\n"
+		       "main;f 290\n"
+		       "main;f;leaf 10\n"
+		       "main;g<int> 100\n"
+		       "main;leaf 50\n"
+		       "worker;work 150\n"
+		       "worker;work;leaf 10\n");
 	free(out);
 
-	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("c.folded"), "folded", true, err, sizeof(err)), 0);
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("c.folded"), "folded", true, err,
+			       sizeof(err)),
+		  0);
 	out = read_file(path_in_tmp("c.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.calls);
 	CHECK_INT(e.calls, 17);
@@ -210,8 +215,8 @@ TEST(test_folded)
 TEST(test_folded_per_thread)
 {
 	char *out, *err;
-	int rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "folded",
-			 "--per-thread", "-o", "-", NULL);
+	int rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to",
+			 "folded", "--per-thread", "-o", "-", NULL);
 
 	CHECK_INT(rc, 0);
 	CHECK_STR(err, "");
@@ -244,7 +249,7 @@ static int by_start(const void *a, const void *b)
 		return x->tid < y->tid ? -1 : 1;
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
-	return x->end > y->end ? -1 : x->end < y->end;   /* the longer one contains the other */
+	return x->end > y->end ? -1 : x->end < y->end; /* the longer one contains the other */
 }
 
 /* the Trace Event Format's rules for complete events, as viewers apply them:
@@ -259,13 +264,16 @@ static long check_chrome(const char *text, cJSON **doc_out)
 	*doc_out = doc;
 	if (!cJSON_IsArray(cJSON_GetObjectItem(doc, "traceEvents")))
 		return -1;
-	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents")) {
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
 		const cJSON *ph = cJSON_GetObjectItem(ev, "ph");
 
 		if (!cJSON_IsString(ph) || strcmp(ph->valuestring, "X"))
 			continue;
-		const cJSON *name = cJSON_GetObjectItem(ev, "name"), *ts = cJSON_GetObjectItem(ev, "ts");
-		const cJSON *dur = cJSON_GetObjectItem(ev, "dur"), *pid = cJSON_GetObjectItem(ev, "pid");
+		const cJSON *name = cJSON_GetObjectItem(ev, "name"),
+			    *ts = cJSON_GetObjectItem(ev, "ts");
+		const cJSON *dur = cJSON_GetObjectItem(ev, "dur"),
+			    *pid = cJSON_GetObjectItem(ev, "pid");
 		const cJSON *tid = cJSON_GetObjectItem(ev, "tid");
 
 		if (!cJSON_IsString(name) || !cJSON_IsNumber(ts) || !cJSON_IsNumber(dur) ||
@@ -309,8 +317,10 @@ static const cJSON *find_event(const cJSON *doc, const char *ph, const char *nam
 {
 	const cJSON *ev;
 
-	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents")) {
-		const cJSON *p = cJSON_GetObjectItem(ev, "ph"), *n = cJSON_GetObjectItem(ev, "name");
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		const cJSON *p = cJSON_GetObjectItem(ev, "ph"),
+			    *n = cJSON_GetObjectItem(ev, "name");
 
 		if (cJSON_IsString(p) && !strcmp(p->valuestring, ph) && cJSON_IsString(n) &&
 		    !strcmp(n->valuestring, name))
@@ -325,18 +335,28 @@ TEST(test_chrome)
 	cJSON *doc;
 	const cJSON *ev, *args;
 
-	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.chrome.json"), "chrome", false, err, sizeof(err)), 0);
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.chrome.json"), "chrome", false,
+			       err, sizeof(err)),
+		  0);
 	out = read_file(path_in_tmp("a.chrome.json"));
 	CHECK_INT(check_chrome(out, &doc), 17);
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "displayTimeUnit")), "ns");
-	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "otherData"), "total_calls")), 17);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "otherData"),
+							   "total_calls")),
+		  17);
 
 	/* ns precision kept: main starts at 0.100 µs and lasts 0.900 µs */
-	CHECK(strstr(out, "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"X\",\"ts\":0.100,\"dur\":0.900,\"pid\":10,\"tid\":10") != NULL);
+	CHECK(strstr(out,
+		     "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"X\",\"ts\":0.100,\"dur\":0.900,\"pid\":10,\"tid\":10") !=
+	      NULL);
 	ev = find_event(doc, "X", "f");
 	args = cJSON_GetObjectItem(ev, "args");
-	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(args, "arguments"), 0), "value")), 7);
-	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(args, "return_value"), "value")), 42);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(
+			  cJSON_GetArrayItem(cJSON_GetObjectItem(args, "arguments"), 0), "value")),
+		  7);
+	CHECK_INT(cJSON_GetNumberValue(
+			  cJSON_GetObjectItem(cJSON_GetObjectItem(args, "return_value"), "value")),
+		  42);
 	CHECK(cJSON_GetObjectItem(args, "partial_reason") == NULL);
 
 	/* the call named after its children starts with the trace */
@@ -345,7 +365,8 @@ TEST(test_chrome)
 	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "dur"))), 600);
 	args = cJSON_GetObjectItem(ev, "args");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(args, "clamped")), "start");
-	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")), "entry not observed") != NULL);
+	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")),
+		     "entry not observed") != NULL);
 	/* the one still running ends with the trace (metadata duration_ns) */
 	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"X\",\"ts\":0.700,\"dur\":1.300,") != NULL);
 	/* h's exit was lost: it ends where the next call (h2, entry lost) begins */
@@ -354,7 +375,9 @@ TEST(test_chrome)
 
 	/* metadata and instant events */
 	ev = find_event(doc, "M", "process_name");
-	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "args"), "name")), "prog");
+	CHECK_STR(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "args"), "name")),
+		"prog");
 	ev = find_event(doc, "M", "thread_name");
 	CHECK(ev != NULL);
 	ev = find_event(doc, "i", "crash: SIGSEGV");
@@ -388,18 +411,22 @@ TEST(test_svg)
 {
 	char err[256], *out;
 
-	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.svg"), "svg", false, err, sizeof(err)), 0);
+	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.svg"), "svg", false, err,
+			       sizeof(err)),
+		  0);
 	out = read_file(path_in_tmp("a.svg"));
 	CHECK(!strncmp(out, "<?xml", 5));
 	CHECK(strstr(out, "<title>main — total 900 ns, self 450 ns, 1 call</title>") != NULL);
-	CHECK(strstr(out, "<title>g&lt;int&gt; — total 100 ns, self 100 ns, 1 call</title>") != NULL);
+	CHECK(strstr(out, "<title>g&lt;int&gt; — total 100 ns, self 100 ns, 1 call</title>") !=
+	      NULL);
 	CHECK(strstr(out, "<title>leaf — total 50 ns, self 50 ns, 5 calls</title>") != NULL);
 	CHECK(strstr(out, "<title>all — total 1.06 µs, self 0 ns, 17 calls</title>") != NULL);
 	CHECK(strstr(out, "<title>worker — total 160 ns, self 0 ns, 2 calls</title>") != NULL);
 	CHECK_INT(count(out, "<g class=\"f\""), count(out, "</g>"));
 	/* all, main, f, f;leaf, g, main;leaf, worker, work, work;leaf: h and h2 have no time */
 	CHECK_INT(count(out, "<g class=\"f\""), 9);
-	CHECK(strstr(out, "http://") == strstr(out, "http://www.w3.org/2000/svg"));  /* nothing fetched */
+	CHECK(strstr(out, "http://") ==
+	      strstr(out, "http://www.w3.org/2000/svg")); /* nothing fetched */
 	CHECK(strstr(out, "</svg>\n") != NULL);
 	free(out);
 }
@@ -420,8 +447,8 @@ static bool row(const char *table, const char *name, char cols[5][16])
 
 		while (ls > table && ls[-1] != '\n')
 			ls--;
-		n = sscanf(ls, "%15s %15s %15s %15s %15s %15s %15s %15s %15s", tok[0], tok[1], tok[2], tok[3],
-			   tok[4], tok[5], tok[6], tok[7], tok[8]);
+		n = sscanf(ls, "%15s %15s %15s %15s %15s %15s %15s %15s %15s", tok[0], tok[1],
+			   tok[2], tok[3], tok[4], tok[5], tok[6], tok[7], tok[8]);
 		if (n == 9) {
 			snprintf(cols[0], 16, "%s", tok[0]);
 			for (int i = 0; i < 4; i++)
@@ -460,10 +487,12 @@ TEST(test_report_table)
 	CHECK(strstr(out, "      2*         -         -         -         -  worker\n") != NULL);
 	/* sorted by self time; the summary */
 	CHECK(strstr(out, "main") < strstr(out, "  f\n"));
-	CHECK(strstr(out, "* 4 partial calls (entry or exit not observed): counted, not timed\n"
-			  "crashed: SIGSEGV in thread 11 in work\n"
-			  "  while handling SIGSEGV (SEGV_ACCERR) in thread 11 in leaf\n"
-			  "17 calls of 8 functions in 2 threads, traced for 2.00 µs, 4 lost events\n") != NULL);
+	CHECK(strstr(out,
+		     "* 4 partial calls (entry or exit not observed): counted, not timed\n"
+		     "crashed: SIGSEGV in thread 11 in work\n"
+		     "  while handling SIGSEGV (SEGV_ACCERR) in thread 11 in leaf\n"
+		     "17 calls of 8 functions in 2 threads, traced for 2.00 µs, 4 lost events\n") !=
+	      NULL);
 	for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
 		size_t cols = 0;
 
@@ -476,7 +505,8 @@ TEST(test_report_table)
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "-s", "calls", "-n", "2", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "-s", "calls",
+		     "-n", "2", NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "  leaf\n") < strstr(out, "  work\n"));
 	CHECK(strstr(out, "(6 more functions; -n 0 shows all)") != NULL);
@@ -484,7 +514,8 @@ TEST(test_report_table)
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--threads", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--threads",
+		     NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "== thread 10 (prog): 11 calls ==") != NULL);
 	CHECK(strstr(out, "== thread 11 (worker-1): 6 calls ==") != NULL);
@@ -495,7 +526,8 @@ TEST(test_report_table)
 TEST(test_report_tree)
 {
 	char *out, *err;
-	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--tree", NULL);
+	int rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("a.json"), "--tree",
+			 NULL);
 
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "== thread 10 (prog) ==\n") != NULL);
@@ -505,10 +537,13 @@ TEST(test_report_tree)
 	CHECK(strstr(out, "    300 ns |   } = 42; /* f */\n") != NULL);
 	/* five identical calls in a row: one line, durations summed */
 	CHECK(strstr(out, "     50 ns |   leaf();  ×5\n") != NULL);
-	CHECK(strstr(out, "         - |   h(); /* partial: exit not observed (events lost) */\n") != NULL);
+	CHECK(strstr(out, "         - |   h(); /* partial: exit not observed (events lost) */\n") !=
+	      NULL);
 	/* named after its children: the name is put on its opening line */
 	CHECK(strstr(out, "           | worker() {\n") != NULL);
-	CHECK(strstr(out, "         - | } /* worker */ /* partial: entry not observed (already running when tracing started) */\n") != NULL);
+	CHECK(strstr(out,
+		     "         - | } /* worker */ /* partial: entry not observed (already running when tracing started) */\n") !=
+	      NULL);
 	CHECK(strstr(out, "    100 ns |   work() {\n") == NULL);
 	free(out);
 	free(err);
@@ -528,22 +563,29 @@ TEST(test_report_tree_renamed_line)
 
 		fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
 		for (int i = 0; i < n; i++) {
-			fprintf(m, "{\"function\":\"f%d\",\"start_ns\":1,\"children\":[],\"end_ns\":2,\"duration_ns\":1},", i);
+			fprintf(m,
+				"{\"function\":\"f%d\",\"start_ns\":1,\"children\":[],\"end_ns\":2,\"duration_ns\":1},",
+				i);
 			fprintf(w, "      1 ns | f%d();\n", i);
 		}
 		for (int rep = 0; rep < 2; rep++)
-			fprintf(m, "%s{\"children\":[{\"function\":\"k0\",\"children\":[]},{\"function\":\"k1\",\"children\":[]}],"
+			fprintf(m,
+				"%s{\"children\":[{\"function\":\"k0\",\"children\":[]},{\"function\":\"k1\",\"children\":[]}],"
 				"\"function\":\"worker\",\"start_ns\":null,\"partial\":true,\"partial_reason\":\"entry not observed\"}",
 				rep ? "," : "");
 		fputs("]}}}", m);
 		fclose(m);
 		fputs("           | worker() {  ×2\n         - |   k0();\n         - |   k1();\n"
-		      "         - | } /* worker */ /* partial: entry not observed */\n", w);
+		      "         - | } /* worker */ /* partial: entry not observed */\n",
+		      w);
 		fclose(w);
 		write_file(path_in_tmp("renamed.json"), buf, len);
-		rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("renamed.json"), "--tree", NULL);
+		rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("renamed.json"),
+			     "--tree", NULL);
 		CHECK_INT(rc, 0);
-		HARNESS_RESULT(strstr(out, want) != NULL, printf("n=%d: %.300s", n, out + (strlen(out) > 600 ? strlen(out) - 600 : 0)));
+		HARNESS_RESULT(strstr(out, want) != NULL,
+			       printf("n=%d: %.300s", n,
+				      out + (strlen(out) > 600 ? strlen(out) - 600 : 0)));
 		free(buf);
 		free(want);
 		free(out);
@@ -553,7 +595,8 @@ TEST(test_report_tree_renamed_line)
 
 TEST(test_errors)
 {
-	static const char bad[] = "{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":\"x\",\"children\":[}]}}}";
+	static const char bad[] =
+		"{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":\"x\",\"children\":[}]}}}";
 	char *out, *err, msg[256];
 	int rc;
 
@@ -566,18 +609,20 @@ TEST(test_errors)
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("bad.json"), "--to", "chrome", "-o",
-		     path_in_tmp("bad.out"), NULL);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("bad.json"), "--to",
+		     "chrome", "-o", path_in_tmp("bad.out"), NULL);
 	CHECK_INT(rc, 1);
 	snprintf(msg, sizeof(msg), "ctrace-bpf convert: '%s': byte 62: ", path_in_tmp("bad.json"));
 	CHECK(!strncmp(err, msg, strlen(msg)));
-	CHECK(access(path_in_tmp("bad.out"), F_OK) != 0);   /* no half-written output */
+	CHECK(access(path_in_tmp("bad.out"), F_OK) != 0); /* no half-written output */
 	free(out);
 	free(err);
 
-	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png", NULL);
+	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png",
+		     NULL);
 	CHECK_INT(rc, 2);
-	CHECK_STR(err, "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
+	CHECK_STR(err,
+		  "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);
@@ -587,7 +632,9 @@ TEST(test_errors)
 	free(err);
 	rc = run_cmd(cmd_report_main, &out, &err, "report", "/nonexistent.json", NULL);
 	CHECK_INT(rc, 1);
-	CHECK_STR(err, "ctrace-bpf report: cannot read '/nonexistent.json': No such file or directory\n");
+	CHECK_STR(
+		err,
+		"ctrace-bpf report: cannot read '/nonexistent.json': No such file or directory\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_report_main, &out, &err, "report", "--help", NULL);
@@ -611,7 +658,8 @@ TEST(test_deep)
 	 * time is its callee's: only the innermost has self time, so the folded
 	 * output is one line (a stack per call would be 10^10 bytes) */
 	fputs("{\"metadata\":{\"pid\":1,\"duration_ns\":1000,\"total_calls\":100000},"
-	      "\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
+	      "\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[",
+	      m);
 	for (size_t i = 0; i < depth; i++)
 		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
 	for (size_t i = depth; i-- > 0;)
@@ -621,21 +669,28 @@ TEST(test_deep)
 	write_file(path_in_tmp("deep.json"), buf, len);
 	free(buf);
 
-	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.folded"), "folded", false, e, sizeof(e)), 0);
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.folded"), "folded",
+			       false, e, sizeof(e)),
+		  0);
 	out = read_file(path_in_tmp("deep.folded"));
 	CHECK_INT(folded_sum(out, &lines), 1000);
 	CHECK_INT(lines, 1);
 	CHECK_INT(strlen(out), 2 * depth - 1 + strlen(" 1000\n"));
 	free(out);
-	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.chrome"), "chrome", false, e, sizeof(e)), 0);
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.chrome"), "chrome",
+			       false, e, sizeof(e)),
+		  0);
 	out = read_file(path_in_tmp("deep.chrome"));
 	CHECK_INT(count(out, "\"ph\":\"X\""), depth);
 	free(out);
-	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e, sizeof(e)), 0);
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e,
+			       sizeof(e)),
+		  0);
 	out = read_file(path_in_tmp("deep.svg"));
 	CHECK(strstr(out, "</svg>\n") != NULL);
 	free(out);
-	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("deep.json"), "--tree", NULL);
+	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("deep.json"), "--tree",
+		     NULL);
 	CHECK_INT(rc, 0);
 	CHECK(strstr(out, "[depth 99999] r();\n") != NULL);
 	free(out);

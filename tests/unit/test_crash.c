@@ -19,7 +19,6 @@
 #include "consume/trace.h"
 #include "rebuild/tree.h"
 
-
 /* one trace for every case, which run in file order: the later ones see
  * the threads and notes of the earlier ones */
 static struct trace shared;
@@ -37,8 +36,9 @@ static void thread_ev(struct trace *tr, uint32_t tid, uint64_t ts)
 static void signal_ev(struct trace *tr, uint32_t tid, uint64_t ts, uint32_t seq, int sig, int code,
 		      uint64_t addr, uint32_t sender, uint32_t cause)
 {
-	struct ctrace_signal e = { .seq = seq, .sig = sig, .code = code, .sender = sender,
-				   .addr = addr, .cause = cause };
+	struct ctrace_signal e = {
+		.seq = seq, .sig = sig, .code = code, .sender = sender, .addr = addr, .cause = cause
+	};
 
 	hdr(&e.h, CTRACE_EV_SIGNAL, tid, ts);
 	trace_on_event(tr, &e, sizeof(e));

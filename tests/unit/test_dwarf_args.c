@@ -40,20 +40,20 @@ static const char *data_dir = "tests/unit/data";
 static bool gdb; /* the runs against real processes need it */
 
 static const char *const regname[17] = {
-	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
-	"r10", "r11", "r12", "r13", "r14", "r15", "rip",
+	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+	"r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip",
 };
 
 /* ---- helpers ---- */
 
-
 /* what fn writes to a memory stream */
-#define CAPTURE(buf, stmt) do { \
-	size_t len_; \
-	FILE *f = open_memstream(&(buf), &len_); \
-	stmt; \
-	fclose(f); \
-} while (0)
+#define CAPTURE(buf, stmt)                               \
+	do {                                             \
+		size_t len_;                             \
+		FILE *f = open_memstream(&(buf), &len_); \
+		stmt;                                    \
+		fclose(f);                               \
+	} while (0)
 
 static char *plan_desc(const struct ctrace_arg_plan *ap)
 {
@@ -69,18 +69,16 @@ static char *plan_desc(const struct ctrace_arg_plan *ap)
 		case CTRACE_LOC_REG:
 			fprintf(f, p->val ? "reg %s%+lld" : "reg %s", r, (long long)p->val);
 			break;
-		case CTRACE_LOC_MEM:
-			fprintf(f, "mem [%s%+lld]", r, (long long)p->val);
-			break;
+		case CTRACE_LOC_MEM: fprintf(f, "mem [%s%+lld]", r, (long long)p->val); break;
 		case CTRACE_LOC_MEM_ABS:
 			fprintf(f, "mem [0x%llx%s]", (unsigned long long)p->val,
 				p->flags & CTRACE_PIECE_BIAS ? "+bias" : "");
 			break;
 		case CTRACE_LOC_CONST:
-			fprintf(f, "const %lld%s", (long long)p->val, p->flags & CTRACE_PIECE_BIAS ? "+bias" : "");
+			fprintf(f, "const %lld%s", (long long)p->val,
+				p->flags & CTRACE_PIECE_BIAS ? "+bias" : "");
 			break;
-		default:
-			fprintf(f, "kind %u", p->kind);
+		default: fprintf(f, "kind %u", p->kind);
 		}
 		fprintf(f, ":%u", p->size);
 	}
@@ -99,12 +97,15 @@ static char *plan_desc(const struct ctrace_arg_plan *ap)
 TEST(test_ptregs)
 {
 	static const size_t off[CTRACE_NREGS] = {
-		offsetof(struct pt_regs, rax), offsetof(struct pt_regs, rdx), offsetof(struct pt_regs, rcx),
-		offsetof(struct pt_regs, rbx), offsetof(struct pt_regs, rsi), offsetof(struct pt_regs, rdi),
-		offsetof(struct pt_regs, rbp), offsetof(struct pt_regs, rsp), offsetof(struct pt_regs, r8),
-		offsetof(struct pt_regs, r9), offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
-		offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13), offsetof(struct pt_regs, r14),
-		offsetof(struct pt_regs, r15), offsetof(struct pt_regs, rip), offsetof(struct pt_regs, eflags),
+		offsetof(struct pt_regs, rax), offsetof(struct pt_regs, rdx),
+		offsetof(struct pt_regs, rcx), offsetof(struct pt_regs, rbx),
+		offsetof(struct pt_regs, rsi), offsetof(struct pt_regs, rdi),
+		offsetof(struct pt_regs, rbp), offsetof(struct pt_regs, rsp),
+		offsetof(struct pt_regs, r8),  offsetof(struct pt_regs, r9),
+		offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
+		offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13),
+		offsetof(struct pt_regs, r14), offsetof(struct pt_regs, r15),
+		offsetof(struct pt_regs, rip), offsetof(struct pt_regs, eflags),
 	};
 	CHECK_INT(sizeof(struct pt_regs), CTRACE_PTREGS_NSLOTS * 8);
 	for (unsigned r = 0; r < CTRACE_NREGS; r++)
@@ -121,7 +122,9 @@ static const struct vtype t_long = { .kind = VT_INT, .size = 8, .name = "long" }
 static const struct vtype t_ulong = { .kind = VT_UINT, .size = 8, .name = "unsigned long" };
 static const struct vtype t_short = { .kind = VT_INT, .size = 2, .name = "short" };
 static const struct vtype t_i128 = { .kind = VT_INT, .size = 16, .name = "__int128" };
-static const struct vtype t_char = { .kind = VT_CHAR, .size = 1, .is_signed = true, .name = "char" };
+static const struct vtype t_char = {
+	.kind = VT_CHAR, .size = 1, .is_signed = true, .name = "char"
+};
 static const struct vtype t_uchar = { .kind = VT_CHAR, .size = 1, .name = "unsigned char" };
 static const struct vtype t_bool = { .kind = VT_BOOL, .size = 1, .name = "_Bool" };
 static const struct vtype t_float = { .kind = VT_FLOAT, .size = 4, .name = "float" };
@@ -129,28 +132,51 @@ static const struct vtype t_double = { .kind = VT_FLOAT, .size = 8, .name = "dou
 static const struct vtype t_ldouble = { .kind = VT_FLOAT, .size = 16, .name = "long double" };
 static const struct vtype t_half = { .kind = VT_FLOAT, .size = 2, .name = "_Float16" };
 static const struct vtype t_cdouble = { .kind = VT_COMPLEX, .size = 16, .name = "complex double" };
-static const struct vtype t_cchar = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 1, .target = &t_char };
+static const struct vtype t_cchar = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 1, .target = &t_char
+};
 static const struct vtype t_pcchar = { .kind = VT_POINTER, .size = 8, .target = &t_cchar };
-static const struct vtype t_cpcchar = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_pcchar };
+static const struct vtype t_cpcchar = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_pcchar
+};
 static const struct vtype t_pvoid = { .kind = VT_POINTER, .size = 8, .target = NULL };
 static const struct vtype t_ppcchar = { .kind = VT_POINTER, .size = 8, .target = &t_pcchar };
 static const struct venum colors[] = { { "RED", 0 }, { "GREEN", 5 }, { "BLUE", -1 } };
-static const struct vtype t_color = { .kind = VT_ENUM, .size = 4, .is_signed = true, .name = "color",
-				      .target = &t_int, .enumerators = colors, .nmembers = 3 };
-static const struct vtype t_size = { .kind = VT_TYPEDEF, .size = 8, .name = "size_t", .target = &t_ulong };
+static const struct vtype t_color = { .kind = VT_ENUM,
+				      .size = 4,
+				      .is_signed = true,
+				      .name = "color",
+				      .target = &t_int,
+				      .enumerators = colors,
+				      .nmembers = 3 };
+static const struct vtype t_size = {
+	.kind = VT_TYPEDEF, .size = 8, .name = "size_t", .target = &t_ulong
+};
 static const struct vmember point_m[] = { { .name = "x", .type = &t_int, .offset = 0 },
 					  { .name = "y", .type = &t_int, .offset = 4 } };
-static const struct vtype t_point = { .kind = VT_STRUCT, .size = 8, .name = "point", .members = point_m, .nmembers = 2 };
+static const struct vtype t_point = {
+	.kind = VT_STRUCT, .size = 8, .name = "point", .members = point_m, .nmembers = 2
+};
 static const struct vtype t_ppoint = { .kind = VT_POINTER, .size = 8, .target = &t_point };
-static const struct vtype t_cpoint = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_point };
+static const struct vtype t_cpoint = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_point
+};
 static const struct vtype t_pcpoint = { .kind = VT_POINTER, .size = 8, .target = &t_cpoint };
-static const struct vtype t_chars16 = { .kind = VT_ARRAY, .size = 16, .count = 16, .target = &t_char };
+static const struct vtype t_chars16 = {
+	.kind = VT_ARRAY, .size = 16, .count = 16, .target = &t_char
+};
 static const struct vtype t_ints3 = { .kind = VT_ARRAY, .size = 12, .count = 3, .target = &t_int };
-static const struct vtype t_ints2x2_in = { .kind = VT_ARRAY, .size = 8, .count = 2, .target = &t_int };
-static const struct vtype t_ints2x2 = { .kind = VT_ARRAY, .size = 16, .count = 2, .target = &t_ints2x2_in };
+static const struct vtype t_ints2x2_in = {
+	.kind = VT_ARRAY, .size = 8, .count = 2, .target = &t_int
+};
+static const struct vtype t_ints2x2 = {
+	.kind = VT_ARRAY, .size = 16, .count = 2, .target = &t_ints2x2_in
+};
 static const struct vmember anon_m[] = { { .name = "u", .type = &t_short, .offset = 0 },
 					 { .name = "v", .type = &t_short, .offset = 2 } };
-static const struct vtype t_anon = { .kind = VT_STRUCT, .size = 4, .members = anon_m, .nmembers = 2 };
+static const struct vtype t_anon = {
+	.kind = VT_STRUCT, .size = 4, .members = anon_m, .nmembers = 2
+};
 static const struct vmember rec_m[] = {
 	{ .name = "name", .type = &t_chars16, .offset = 0 },
 	{ .name = "at", .type = &t_point, .offset = 16 },
@@ -163,35 +189,61 @@ static const struct vmember rec_m[] = {
 	{ .name = "flag", .type = &t_bool, .offset = 53, .bit_size = 1, .bit_offset = 0 },
 	{ .name = NULL, .type = &t_int, .offset = 53, .bit_size = 7, .bit_offset = 1 },
 };
-static const struct vtype t_rec = { .kind = VT_STRUCT, .size = 56, .name = "rec", .members = rec_m, .nmembers = 10 };
+static const struct vtype t_rec = {
+	.kind = VT_STRUCT, .size = 56, .name = "rec", .members = rec_m, .nmembers = 10
+};
 static const struct vtype t_prec = { .kind = VT_POINTER, .size = 8, .target = &t_rec };
-static const struct vmember num_m[] = { { .name = "i", .type = &t_int }, { .name = "f", .type = &t_float },
+static const struct vmember num_m[] = { { .name = "i", .type = &t_int },
+					{ .name = "f", .type = &t_float },
 					{ .name = "b", .type = &t_uchar } };
-static const struct vtype t_num = { .kind = VT_UNION, .size = 4, .name = "num", .members = num_m, .nmembers = 3 };
+static const struct vtype t_num = {
+	.kind = VT_UNION, .size = 4, .name = "num", .members = num_m, .nmembers = 3
+};
 static const struct vtype *const binop_params[] = { &t_int, &t_int };
-static const struct vtype t_binop = { .kind = VT_FUNC, .count = 2, .prototyped = true, .target = &t_int,
-				      .params = binop_params };
+static const struct vtype t_binop = {
+	.kind = VT_FUNC, .count = 2, .prototyped = true, .target = &t_int, .params = binop_params
+};
 static const struct vtype t_pbinop = { .kind = VT_POINTER, .size = 8, .target = &t_binop };
 static const struct vtype t_voidfn = { .kind = VT_FUNC, .prototyped = true };
 static const struct vtype t_pvoidfn = { .kind = VT_POINTER, .size = 8, .target = &t_voidfn };
 static const struct vtype t_pints3 = { .kind = VT_POINTER, .size = 8, .target = &t_ints3 };
-static const struct vtype t_pconst = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_ppoint };
-static const struct vtype t_cxxs = { .kind = VT_STRUCT, .size = 8, .name = "ns::S", .cxx = true,
-				     .members = point_m, .nmembers = 2 };
-static const struct vtype t_ccxxs = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_cxxs, .cxx = true };
+static const struct vtype t_pconst = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_ppoint
+};
+static const struct vtype t_cxxs = { .kind = VT_STRUCT,
+				     .size = 8,
+				     .name = "ns::S",
+				     .cxx = true,
+				     .members = point_m,
+				     .nmembers = 2 };
+static const struct vtype t_ccxxs = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_cxxs, .cxx = true
+};
 static const struct vtype t_refs = { .kind = VT_REF, .size = 8, .target = &t_ccxxs, .cxx = true };
 static const struct vtype t_rvint = { .kind = VT_RVREF, .size = 8, .target = &t_int, .cxx = true };
-static const struct vtype t_this = { .kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_pcpoint };
+static const struct vtype t_this = {
+	.kind = VT_QUAL, .quals = VTQ_CONST, .size = 8, .target = &t_pcpoint
+};
 static const struct vtype t_unknown = { .kind = VT_UNKNOWN, .name = "?" };
-static const struct vtype t_loop = { .kind = VT_TYPEDEF, .size = 4, .name = "loop", .target = &t_loop };
+static const struct vtype t_loop = {
+	.kind = VT_TYPEDEF, .size = 4, .name = "loop", .target = &t_loop
+};
 static const struct vmember big_m[] = { { .name = "head", .type = &t_int, .offset = 0 },
 					{ .name = "tail", .type = &t_int, .offset = 96 } };
-static const struct vtype t_big = { .kind = VT_STRUCT, .size = 100, .name = "big", .members = big_m, .nmembers = 2 };
-static const struct vtype t_nested_in = { .kind = VT_STRUCT, .size = 8, .name = "in", .members = point_m, .nmembers = 2 };
+static const struct vtype t_big = {
+	.kind = VT_STRUCT, .size = 100, .name = "big", .members = big_m, .nmembers = 2
+};
+static const struct vtype t_nested_in = {
+	.kind = VT_STRUCT, .size = 8, .name = "in", .members = point_m, .nmembers = 2
+};
 static const struct vmember mid_m[] = { { .name = "in", .type = &t_nested_in } };
-static const struct vtype t_mid = { .kind = VT_STRUCT, .size = 8, .name = "mid", .members = mid_m, .nmembers = 1 };
+static const struct vtype t_mid = {
+	.kind = VT_STRUCT, .size = 8, .name = "mid", .members = mid_m, .nmembers = 1
+};
 static const struct vmember out_m[] = { { .name = "mid", .type = &t_mid } };
-static const struct vtype t_outer = { .kind = VT_STRUCT, .size = 8, .name = "outer", .members = out_m, .nmembers = 1 };
+static const struct vtype t_outer = {
+	.kind = VT_STRUCT, .size = 8, .name = "outer", .members = out_m, .nmembers = 1
+};
 
 static void check_spell(const struct vtype *t, const char *want)
 {
@@ -230,20 +282,26 @@ TEST(test_spelling)
 
 /* one ARG object from bytes */
 static char *arg_json(const char *name, const struct vtype *t, const void *val, uint32_t len,
-		      const void *tgt, uint32_t tlen, int terr, bool ttrunc, const struct vfmt_opts *o)
+		      const void *tgt, uint32_t tlen, int terr, bool ttrunc,
+		      const struct vfmt_opts *o)
 {
-	struct vfmt_capture cap = { .val = val, .val_len = len, .tgt = tgt, .tgt_len = tlen,
-				    .tgt_err = terr, .tgt_truncated = ttrunc };
+	struct vfmt_capture cap = { .val = val,
+				    .val_len = len,
+				    .tgt = tgt,
+				    .tgt_len = tlen,
+				    .tgt_err = terr,
+				    .tgt_truncated = ttrunc };
 	char *out = NULL;
 	CAPTURE(out, vfmt_arg(f, name, NULL, t, &cap, NULL, o));
 	return out;
 }
 
-#define CHECK_ARG(want, ...) do { \
-	char *got_ = arg_json(__VA_ARGS__); \
-	CHECK_STR(got_, want); \
-	free(got_); \
-} while (0)
+#define CHECK_ARG(want, ...)                        \
+	do {                                        \
+		char *got_ = arg_json(__VA_ARGS__); \
+		CHECK_STR(got_, want);              \
+		free(got_);                         \
+	} while (0)
 
 static const char *sym_cb(void *ctx, uint64_t addr)
 {
@@ -269,59 +327,99 @@ TEST(test_format)
 	uint16_t half = 0x3e00; /* 1.5 */
 	double cplx[2] = { 1.5, -2 };
 
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"int\",\"value\":-7}", "a", &t_int, &i, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"unsigned int\",\"value\":4000000000}", "a", &t_uint, &u, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"l\",\"type\":\"long\",\"value\":-9223372036854775808}", "l", &t_long, &l, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"l\",\"type\":\"size_t\",\"value\":18446744073709551615}", "l", &t_size, &ul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"short\",\"value\":-300}", "s", &t_short, &sh, 2, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"__int128\",\"value\":1267650600228229401496703205381}", "q", &t_i128, &big, 16, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"__int128\",\"value\":-1267650600228229401496703205381}", "q", &t_i128, &nbig, 16, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"char\",\"value\":65}", "c", &t_char, &ch, 1, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"unsigned char\",\"value\":200}", "c", &t_uchar, &uc, 1, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":true}", "b", &t_bool, &bt, 1, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":false}", "b", &t_bool, &bf, 1, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"f\",\"type\":\"float\",\"value\":1.5}", "f", &t_float, &fl, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":0.1}", "d", &t_double, &db, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":\"nan\"}", "d", &t_double, &nan, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"long double\",\"value\":2.5}", "d", &t_ldouble, &ld, 16, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"h\",\"type\":\"_Float16\",\"value\":1.5}", "h", &t_half, &half, 2, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"z\",\"type\":\"complex double\",\"value\":[1.5,-2]}", "z", &t_cdouble, cplx, 16, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"a\",\"type\":\"int\",\"value\":-7}", "a", &t_int, &i, 4, NULL, 0, 0,
+		  false, NULL);
+	CHECK_ARG("{\"name\":\"a\",\"type\":\"unsigned int\",\"value\":4000000000}", "a", &t_uint,
+		  &u, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"l\",\"type\":\"long\",\"value\":-9223372036854775808}", "l", &t_long,
+		  &l, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"l\",\"type\":\"size_t\",\"value\":18446744073709551615}", "l",
+		  &t_size, &ul, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"s\",\"type\":\"short\",\"value\":-300}", "s", &t_short, &sh, 2, NULL,
+		  0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"q\",\"type\":\"__int128\",\"value\":1267650600228229401496703205381}",
+		"q", &t_i128, &big, 16, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"q\",\"type\":\"__int128\",\"value\":-1267650600228229401496703205381}",
+		"q", &t_i128, &nbig, 16, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"c\",\"type\":\"char\",\"value\":65}", "c", &t_char, &ch, 1, NULL, 0,
+		  0, false, NULL);
+	CHECK_ARG("{\"name\":\"c\",\"type\":\"unsigned char\",\"value\":200}", "c", &t_uchar, &uc,
+		  1, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":true}", "b", &t_bool, &bt, 1, NULL,
+		  0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":false}", "b", &t_bool, &bf, 1, NULL,
+		  0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"f\",\"type\":\"float\",\"value\":1.5}", "f", &t_float, &fl, 4, NULL,
+		  0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":0.1}", "d", &t_double, &db, 8,
+		  NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":\"nan\"}", "d", &t_double, &nan, 8,
+		  NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"d\",\"type\":\"long double\",\"value\":2.5}", "d", &t_ldouble, &ld,
+		  16, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"h\",\"type\":\"_Float16\",\"value\":1.5}", "h", &t_half, &half, 2,
+		  NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"z\",\"type\":\"complex double\",\"value\":[1.5,-2]}", "z",
+		  &t_cdouble, cplx, 16, NULL, 0, 0, false, NULL);
 
 	/* enums: the name, or the number, always with raw */
 	int32_t e5 = 5, em1 = -1, e9 = 9;
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"GREEN\",\"raw\":5}", "c", &t_color, &e5, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"BLUE\",\"raw\":-1}", "c", &t_color, &em1, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":9,\"raw\":9}", "c", &t_color, &e9, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"GREEN\",\"raw\":5}", "c",
+		  &t_color, &e5, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"BLUE\",\"raw\":-1}", "c",
+		  &t_color, &em1, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":9,\"raw\":9}", "c", &t_color,
+		  &e9, 4, NULL, 0, 0, false, NULL);
 
 	/* pointers and strings */
 	uint64_t p = 0x7ffd1000, nul = 0, fp = 0x401136;
-	CHECK_ARG("{\"name\":\"p\",\"type\":\"void *\",\"value\":\"0x7ffd1000\"}", "p", &t_pvoid, &p, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"hi \\\"x\\\"\\n\",\"address\":\"0x7ffd1000\"}",
-		  "s", &t_pcchar, &p, 8, "hi \"x\"\n", 7, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"ab\xef\xbf\xbd" "c\",\"address\":\"0x7ffd1000\",\"truncated\":true}",
-		  "s", &t_pcchar, &p, 8, "ab\xff" "c", 4, 0, true, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x0\"}", "s", &t_pcchar, &nul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read the string at 0x7ffd1000: Bad address\"}",
-		  "s", &t_pcchar, &p, 8, NULL, 0, -EFAULT, false, NULL);
-	CHECK_ARG("{\"name\":\"pp\",\"type\":\"const char **\",\"value\":\"0x7ffd1000\"}", "pp", &t_ppcchar, &p, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"p\",\"type\":\"void *\",\"value\":\"0x7ffd1000\"}", "p", &t_pvoid,
+		  &p, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"hi \\\"x\\\"\\n\",\"address\":\"0x7ffd1000\"}",
+		"s", &t_pcchar, &p, 8, "hi \"x\"\n", 7, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"ab\xef\xbf\xbd"
+		  "c\",\"address\":\"0x7ffd1000\",\"truncated\":true}",
+		  "s", &t_pcchar, &p, 8,
+		  "ab\xff"
+		  "c",
+		  4, 0, true, NULL);
+	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x0\"}",
+		  "s", &t_pcchar, &nul, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read the string at 0x7ffd1000: Bad address\"}",
+		"s", &t_pcchar, &p, 8, NULL, 0, -EFAULT, false, NULL);
+	CHECK_ARG("{\"name\":\"pp\",\"type\":\"const char **\",\"value\":\"0x7ffd1000\"}", "pp",
+		  &t_ppcchar, &p, 8, NULL, 0, 0, false, NULL);
 	struct vfmt_opts so = { .symbolize = sym_cb };
-	CHECK_ARG("{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x401136\",\"function\":\"add_ints\"}",
-		  "op", &t_pbinop, &fp, 8, NULL, 0, 0, false, &so);
-	CHECK_ARG("{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x7ffd1000\"}", "op", &t_pbinop, &p, 8, NULL, 0, 0, false, &so);
+	CHECK_ARG(
+		"{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x401136\",\"function\":\"add_ints\"}",
+		"op", &t_pbinop, &fp, 8, NULL, 0, 0, false, &so);
+	CHECK_ARG("{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x7ffd1000\"}", "op",
+		  &t_pbinop, &p, 8, NULL, 0, 0, false, &so);
 
 	/* structs: by value, behind a pointer, cut, nested, bit-fields, anonymous members */
 	int32_t pt[2] = { 3, -4 };
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point\",\"value\":{\"x\":3,\"y\":-4}}", "q", &t_point, pt, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point *\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
-		  "q", &t_ppoint, &p, 8, pt, 8, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"const struct point *\",\"value\":{\"x\":3},\"address\":\"0x7ffd1000\",\"truncated\":true}",
-		  "q", &t_pcpoint, &p, 8, pt, 6, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read memory at 0x7ffd1000: Bad address\"}",
-		  "q", &t_ppoint, &p, 8, NULL, 0, -EFAULT, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x0\"}", "q", &t_ppoint, &nul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"r\",\"type\":\"const ns::S &\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
-		  "r", &t_refs, &p, 8, pt, 8, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"r\",\"type\":\"int &&\",\"value\":3,\"address\":\"0x7ffd1000\"}", "r", &t_rvint, &p, 8, pt, 4, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point\",\"value\":{\"x\":3,\"y\":-4}}", "q",
+		  &t_point, pt, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"q\",\"type\":\"struct point *\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
+		"q", &t_ppoint, &p, 8, pt, 8, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"q\",\"type\":\"const struct point *\",\"value\":{\"x\":3},\"address\":\"0x7ffd1000\",\"truncated\":true}",
+		"q", &t_pcpoint, &p, 8, pt, 6, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read memory at 0x7ffd1000: Bad address\"}",
+		"q", &t_ppoint, &p, 8, NULL, 0, -EFAULT, false, NULL);
+	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x0\"}",
+		  "q", &t_ppoint, &nul, 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"r\",\"type\":\"const ns::S &\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
+		"r", &t_refs, &p, 8, pt, 8, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"r\",\"type\":\"int &&\",\"value\":3,\"address\":\"0x7ffd1000\"}",
+		  "r", &t_rvint, &p, 8, pt, 4, 0, false, NULL);
 
 	uint8_t rec[56];
 	memset(rec, 0, sizeof(rec));
@@ -334,51 +432,81 @@ TEST(test_format)
 	memcpy(rec + 40, &p, 8);
 	memcpy(rec + 48, &e5, 4);
 	rec[52] = 5 | (0x1e << 3); /* lo = 5, mid = 0b11110 = -2 */
-	rec[53] = 1 | 0xfe;        /* flag, then 7 bits of unnamed padding */
-	const char *rec_json = "{\"name\":\"name\",\"at\":{\"x\":3,\"y\":-4},\"u\":-1,\"v\":2,\"vals\":[10,20,30],"
-			       "\"next\":\"0x7ffd1000\",\"c\":\"GREEN\",\"lo\":5,\"mid\":-2,\"flag\":true}";
+	rec[53] = 1 | 0xfe;	   /* flag, then 7 bits of unnamed padding */
+	const char *rec_json =
+		"{\"name\":\"name\",\"at\":{\"x\":3,\"y\":-4},\"u\":-1,\"v\":2,\"vals\":[10,20,30],"
+		"\"next\":\"0x7ffd1000\",\"c\":\"GREEN\",\"lo\":5,\"mid\":-2,\"flag\":true}";
 	char want[1024];
-	snprintf(want, sizeof(want), "{\"name\":\"r\",\"type\":\"struct rec\",\"value\":%s}", rec_json);
+	snprintf(want, sizeof(want), "{\"name\":\"r\",\"type\":\"struct rec\",\"value\":%s}",
+		 rec_json);
 	CHECK_ARG(want, "r", &t_rec, rec, 56, NULL, 0, 0, false, NULL);
-	snprintf(want, sizeof(want), "{\"name\":\"r\",\"type\":\"struct rec *\",\"value\":%s,\"address\":\"0x7ffd1000\"}", rec_json);
+	snprintf(
+		want, sizeof(want),
+		"{\"name\":\"r\",\"type\":\"struct rec *\",\"value\":%s,\"address\":\"0x7ffd1000\"}",
+		rec_json);
 	CHECK_ARG(want, "r", &t_prec, &p, 8, rec, 56, 0, false, NULL);
 	/* only 30 bytes: members past them are left out */
-	CHECK_ARG("{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{\"name\":\"name\",\"at\":{\"x\":3,\"y\":-4},\"u\":-1,\"v\":2,\"vals\":[]},\"truncated\":true}",
-		  "r", &t_rec, rec, 30, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{\"name\":\"name\",\"at\":{\"x\":3,\"y\":-4},\"u\":-1,\"v\":2,\"vals\":[]},\"truncated\":true}",
+		"r", &t_rec, rec, 30, NULL, 0, 0, false, NULL);
 	/* a char array without NUL, cut by the capture */
-	CHECK_ARG("{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{\"name\":\"abcdefgh\"},\"truncated\":true}",
-		  "r", &t_rec, "abcdefgh", 8, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{\"name\":\"abcdefgh\"},\"truncated\":true}",
+		"r", &t_rec, "abcdefgh", 8, NULL, 0, 0, false, NULL);
 	uint8_t bigb[100] = { 7 };
-	CHECK_ARG("{\"name\":\"b\",\"type\":\"struct big\",\"value\":{\"head\":7},\"truncated\":true}", "b", &t_big, bigb, 64, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"b\",\"type\":\"struct big\",\"value\":{\"head\":7},\"truncated\":true}",
+		"b", &t_big, bigb, 64, NULL, 0, 0, false, NULL);
 	float pi = 3.140625f;
-	CHECK_ARG("{\"name\":\"n\",\"type\":\"union num\",\"value\":{\"i\":1078525952,\"f\":3.140625,\"b\":0}}", "n", &t_num, &pi, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"n\",\"type\":\"union num\",\"value\":{\"i\":1078525952,\"f\":3.140625,\"b\":0}}",
+		"n", &t_num, &pi, 4, NULL, 0, 0, false, NULL);
 	int32_t i4[4] = { 1, 2, 3, 4 };
-	CHECK_ARG("{\"name\":\"m\",\"type\":\"int [2][2]\",\"value\":[[1,2],[3,4]]}", "m", &t_ints2x2, i4, 16, NULL, 0, 0, false, NULL);
+	CHECK_ARG("{\"name\":\"m\",\"type\":\"int [2][2]\",\"value\":[[1,2],[3,4]]}", "m",
+		  &t_ints2x2, i4, 16, NULL, 0, 0, false, NULL);
 	struct vfmt_opts shallow = { .max_depth = 2 };
-	CHECK_ARG("{\"name\":\"o\",\"type\":\"struct outer\",\"value\":{\"mid\":{\"in\":null}},\"truncated\":true}",
-		  "o", &t_outer, pt, 8, NULL, 0, 0, false, &shallow);
+	CHECK_ARG(
+		"{\"name\":\"o\",\"type\":\"struct outer\",\"value\":{\"mid\":{\"in\":null}},\"truncated\":true}",
+		"o", &t_outer, pt, 8, NULL, 0, 0, false, &shallow);
 	struct vfmt_opts few = { .max_elems = 2 };
-	CHECK_ARG("{\"name\":\"m\",\"type\":\"int [3]\",\"value\":[1,2],\"truncated\":true}", "m", &t_ints3, i4, 12, NULL, 0, 0, false, &few);
+	CHECK_ARG("{\"name\":\"m\",\"type\":\"int [3]\",\"value\":[1,2],\"truncated\":true}", "m",
+		  &t_ints3, i4, 12, NULL, 0, 0, false, &few);
 
 	/* unavailable: given, read errors, short captures, unknown types */
 	char *out = NULL;
-	CAPTURE(out, vfmt_arg(f, "a", "int", &t_int, NULL, "in xmm1: BPF cannot read vector registers", NULL));
-	CHECK_STR(out, "{\"name\":\"a\",\"type\":\"int\",\"value\":null,\"unavailable\":\"in xmm1: BPF cannot read vector registers\"}");
+	CAPTURE(out, vfmt_arg(f, "a", "int", &t_int, NULL,
+			      "in xmm1: BPF cannot read vector registers", NULL));
+	CHECK_STR(
+		out,
+		"{\"name\":\"a\",\"type\":\"int\",\"value\":null,\"unavailable\":\"in xmm1: BPF cannot read vector registers\"}");
 	free(out);
 	struct vfmt_capture bad = { .val_err = -EFAULT };
 	CAPTURE(out, vfmt_arg(f, "a", NULL, &t_int, &bad, NULL, NULL));
-	CHECK_STR(out, "{\"name\":\"a\",\"type\":\"int\",\"value\":null,\"unavailable\":\"cannot read the value: Bad address\"}");
+	CHECK_STR(
+		out,
+		"{\"name\":\"a\",\"type\":\"int\",\"value\":null,\"unavailable\":\"cannot read the value: Bad address\"}");
 	free(out);
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"long\",\"value\":null,\"unavailable\":\"value not captured\"}", "a", &t_long, &i, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"?\",\"value\":null,\"unavailable\":\"type not supported\"}", "a", &t_unknown, &i, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"loop\",\"value\":null,\"unavailable\":\"type not supported\"}", "a", &t_loop, &i, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"a\",\"type\":\"long\",\"value\":null,\"unavailable\":\"value not captured\"}",
+		"a", &t_long, &i, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"a\",\"type\":\"?\",\"value\":null,\"unavailable\":\"type not supported\"}",
+		"a", &t_unknown, &i, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARG(
+		"{\"name\":\"a\",\"type\":\"loop\",\"value\":null,\"unavailable\":\"type not supported\"}",
+		"a", &t_loop, &i, 4, NULL, 0, 0, false, NULL);
 	/* return values have no name; member names from the target are escaped */
-	CAPTURE(out, vfmt_arg(f, NULL, NULL, &t_int, &(struct vfmt_capture){ .val = &i, .val_len = 4 }, NULL, NULL));
+	CAPTURE(out, vfmt_arg(f, NULL, NULL, &t_int,
+			      &(struct vfmt_capture){ .val = &i, .val_len = 4 }, NULL, NULL));
 	CHECK_STR(out, "{\"type\":\"int\",\"value\":-7}");
 	free(out);
 	static const struct vmember evil_m[] = { { .name = "a\"b\xff", .type = &t_int } };
-	static const struct vtype t_evil = { .kind = VT_STRUCT, .size = 4, .name = "e\x01", .members = evil_m, .nmembers = 1 };
-	CHECK_ARG("{\"name\":\"e\",\"type\":\"struct e\\u0001\",\"value\":{\"a\\\"b\xef\xbf\xbd\":-7}}", "e", &t_evil, &i, 4, NULL, 0, 0, false, NULL);
+	static const struct vtype t_evil = {
+		.kind = VT_STRUCT, .size = 4, .name = "e\x01", .members = evil_m, .nmembers = 1
+	};
+	CHECK_ARG(
+		"{\"name\":\"e\",\"type\":\"struct e\\u0001\",\"value\":{\"a\\\"b\xef\xbf\xbd\":-7}}",
+		"e", &t_evil, &i, 4, NULL, 0, 0, false, NULL);
 
 	/* what the plan builder is told to capture */
 	struct vcap_spec sp;
@@ -448,7 +576,8 @@ TEST(test_errors)
 		}
 		fclose(di);
 	}
-	CHECK(run("objcopy --update-section .debug_info=%s %s", path_in_tmp("di.bin"), path_in_tmp("scrambled")));
+	CHECK(run("objcopy --update-section .debug_info=%s %s", path_in_tmp("di.bin"),
+		  path_in_tmp("scrambled")));
 	rc = dwarf_ctx_open(path_in_tmp("scrambled"), &c, err, sizeof(err));
 	if (rc == 0) {
 		/* plans for every address of the text: whatever comes back, no crash */
@@ -457,7 +586,8 @@ TEST(test_errors)
 		struct ctrace_arg_plan rp;
 		struct arg_info ri;
 		for (uint64_t a = 0x1000; a < 0x2000; a += 3) {
-			if (dwarf_site_plan(c, a, a + 5, 5, NULL, &plan, &si, err, sizeof(err)) == 0)
+			if (dwarf_site_plan(c, a, a + 5, 5, NULL, &plan, &si, err, sizeof(err)) ==
+			    0)
 				site_info_free(si);
 			if (dwarf_ret_plan(c, a, NULL, &rp, &ri, err, sizeof(err)) == 0)
 				arg_info_clear(&ri);
@@ -469,7 +599,7 @@ TEST(test_errors)
 /* ---- plans for the targets ---- */
 
 struct target {
-	const char *name;          /* "args_c0" ... */
+	const char *name; /* "args_c0" ... */
 	bool cxx;
 	int opt;
 	struct elf_image *img;
@@ -485,8 +615,8 @@ static bool target_open(struct target *t, const char *name, bool cxx, int opt)
 	t->name = name;
 	t->cxx = cxx;
 	t->opt = opt;
-	if (!run("%s -g -O%d -finstrument-functions %s/%s -o %s", cxx ? "g++" : "gcc", opt, data_dir,
-		 cxx ? "args_cxx.cc" : "args_c.c", path_in_tmp(name)))
+	if (!run("%s -g -O%d -finstrument-functions %s/%s -o %s", cxx ? "g++" : "gcc", opt,
+		 data_dir, cxx ? "args_cxx.cc" : "args_c.c", path_in_tmp(name)))
 		return false;
 	int rc = elf_image_open(path_in_tmp(name), &t->img, err, sizeof(err));
 	CHECKM(rc == 0, "elf_image_open(%s): %s", name, err);
@@ -538,8 +668,10 @@ static bool plan_for(struct target *t, const char *fn, int k, struct plan_out *p
 	CHECKM(h != NULL, "%s: enter site #%d of %s", t->name, k, fn);
 	if (!h)
 		return false;
-	int rc = dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &po->plan, &po->si, err, sizeof(err));
-	CHECKM(rc == 0, "%s: plan for %s at 0x%llx: %s", t->name, fn, (unsigned long long)h->vaddr, err);
+	int rc = dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &po->plan, &po->si, err,
+				 sizeof(err));
+	CHECKM(rc == 0, "%s: plan for %s at 0x%llx: %s", t->name, fn, (unsigned long long)h->vaddr,
+	       err);
 	return rc == 0;
 }
 
@@ -563,7 +695,8 @@ struct expect_sig {
 static const struct expect_sig c_sigs[] = {
 	{ "mix", "a:int b:int c:int" },
 	{ "chars", "c:char sc:signed char uc:unsigned char s:short us:unsigned short b:_Bool" },
-	{ "wides", "l:long ul:unsigned long ll:long long ull:unsigned long long w:wchar_t t:u64_t" },
+	{ "wides",
+	  "l:long ul:unsigned long ll:long long ull:unsigned long long w:wchar_t t:u64_t" },
 	{ "floats", "f:float d:double ld:long double" },
 	{ "strs", "s:const char * buf:char * u:const unsigned char * none:const char *" },
 	{ "paint", "c:enum color other:enum color" },
@@ -594,9 +727,11 @@ static void check_o0_plan(const struct target *t, const char *fn, const struct p
 		const struct ctrace_arg_plan *ap = &po->plan.arg[i];
 		const struct arg_info *ai = &po->si->args[i];
 		char *d = plan_desc(ap);
-		CHECKM(ai->unavailable[0] == '\0', "%s %s(%s): unavailable: %s", t->name, fn, ai->name, ai->unavailable);
-		CHECKM(ap->npieces == 1 && ap->piece[0].kind == CTRACE_LOC_MEM && ap->piece[0].reg == 6 &&
-		       ap->piece[0].val < 64 && ap->piece[0].val > -512,
+		CHECKM(ai->unavailable[0] == '\0', "%s %s(%s): unavailable: %s", t->name, fn,
+		       ai->name, ai->unavailable);
+		CHECKM(ap->npieces == 1 && ap->piece[0].kind == CTRACE_LOC_MEM &&
+			       ap->piece[0].reg == 6 && ap->piece[0].val < 64 &&
+			       ap->piece[0].val > -512,
 		       "%s %s(%s): %s", t->name, fn, ai->name, d);
 		free(d);
 	}
@@ -639,8 +774,9 @@ static void prologue_stores(const struct target *t, const char *fn, int64_t disp
 		if (in->id == X86_INS_CALL)
 			break; /* the enter hook: the stores are done */
 		cs_x86 *x = &in->detail->x86;
-		if (in->id != X86_INS_MOV || x->op_count != 2 || x->operands[0].type != X86_OP_MEM ||
-		    x->operands[0].mem.base != X86_REG_RBP || x->operands[1].type != X86_OP_REG)
+		if (in->id != X86_INS_MOV || x->op_count != 2 ||
+		    x->operands[0].type != X86_OP_MEM || x->operands[0].mem.base != X86_REG_RBP ||
+		    x->operands[1].type != X86_OP_REG)
 			continue;
 		for (int i = 0; i < 6; i++)
 			for (int k = 0; k < 4; k++)
@@ -656,7 +792,10 @@ static void prologue_stores(const struct target *t, const char *fn, int64_t disp
  * -1: none known. DWARF numbering. */
 static void o2_register_trace(const struct target *t, const char *fn, uint64_t site, int holds[16])
 {
-	static const struct { x86_reg r[4]; int dw; } map[] = {
+	static const struct {
+		x86_reg r[4];
+		int dw;
+	} map[] = {
 		{ { X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL }, 0 },
 		{ { X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL }, 1 },
 		{ { X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL }, 2 },
@@ -702,8 +841,9 @@ static void o2_register_trace(const struct target *t, const char *fn, uint64_t s
 		uint8_t nrd, nwr;
 		int src = -2;
 		cs_x86 *x = &in->detail->x86;
-		if (in->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-		    x->operands[1].type == X86_OP_REG && x->operands[0].size >= 4)
+		if (in->id == X86_INS_MOV && x->op_count == 2 &&
+		    x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
+		    x->operands[0].size >= 4)
 			for (size_t m = 0; m < 16; m++)
 				for (int k = 0; k < 4; k++)
 					if (x->operands[1].reg == map[m].r[k])
@@ -780,11 +920,13 @@ static void test_c_plans(struct target *t)
 		for (size_t k = 0; k < po.plan.nargs; k++) {
 			const struct ctrace_arg_plan *ap = &po.plan.arg[k];
 			bool have = ap->npieces > 0;
-			CHECKM(have != (po.si->args[k].unavailable[0] != '\0'), "%s %s(%s): pieces %u, why '%s'",
-			       t->name, fn, po.si->args[k].name, ap->npieces, po.si->args[k].unavailable);
+			CHECKM(have != (po.si->args[k].unavailable[0] != '\0'),
+			       "%s %s(%s): pieces %u, why '%s'", t->name, fn, po.si->args[k].name,
+			       ap->npieces, po.si->args[k].unavailable);
 			uint32_t sum = 0;
 			for (int p = 0; p < ap->npieces; p++) {
-				CHECK(ap->piece[p].reg != 4 && ap->piece[p].reg != 5); /* never rdi/rsi */
+				CHECK(ap->piece[p].reg != 4 &&
+				      ap->piece[p].reg != 5); /* never rdi/rsi */
 				sum += ap->piece[p].size;
 			}
 			CHECK(sum == ap->size && ap->size <= CTRACE_VALUE_MAX);
@@ -804,7 +946,8 @@ static void test_c_plans(struct target *t)
 		CHECK(po.plan.flags == 0); /* rbp-based: the same in both probe modes */
 		prologue_stores(t, "mix", disp);
 		for (int i = 0; i < 3; i++) {
-			CHECKM(po.plan.arg[i].piece[0].val == disp[i] && po.plan.arg[i].piece[0].size == 4,
+			CHECKM(po.plan.arg[i].piece[0].val == disp[i] &&
+				       po.plan.arg[i].piece[0].size == 4,
 			       "mix arg %d: plan rbp%+lld, code stores it at rbp%+lld", i,
 			       (long long)po.plan.arg[i].piece[0].val, (long long)disp[i]);
 		}
@@ -816,20 +959,23 @@ static void test_c_plans(struct target *t)
 		for (int i = 0; i < 4; i++) {
 			char *d = plan_desc(&po.plan.arg[i]);
 			char want[64];
-			snprintf(want, sizeof(want), "mem [rbp%+lld]:8 -> str %d", (long long)disp[i], CTRACE_FOLLOW_MAX);
+			snprintf(want, sizeof(want), "mem [rbp%+lld]:8 -> str %d",
+				 (long long)disp[i], CTRACE_FOLLOW_MAX);
 			CHECK_STR(d, want);
 			free(d);
 		}
 		free_po(&po);
 	}
 	if (t->opt == 0 && plan_for(t, "byptr", 0, &po)) {
-		static const char *const follow[4] = { " -> deref 8", " -> deref 48", " -> deref 36", "" };
+		static const char *const follow[4] = { " -> deref 8", " -> deref 48",
+						       " -> deref 36", "" };
 		int64_t disp[6];
 		prologue_stores(t, "byptr", disp);
 		for (int i = 0; i < 4; i++) {
 			char *d = plan_desc(&po.plan.arg[i]);
 			char want[64];
-			snprintf(want, sizeof(want), "mem [rbp%+lld]:8%s", (long long)disp[i], follow[i]);
+			snprintf(want, sizeof(want), "mem [rbp%+lld]:8%s", (long long)disp[i],
+				 follow[i]);
 			CHECK_STR(d, want);
 			free(d);
 		}
@@ -853,8 +999,9 @@ static void test_c_plans(struct target *t)
 		o2_register_trace(t, "mix", po.plan.site_vaddr, holds);
 		for (int i = 0; i < 3; i++) {
 			const struct ctrace_piece *p = &po.plan.arg[i].piece[0];
-			CHECKM(po.plan.arg[i].npieces == 1 && p->kind == CTRACE_LOC_REG && p->reg < 16 &&
-			       holds[p->reg] == i, "-O2 mix arg %d: plan says %s, the code has it in %s", i,
+			CHECKM(po.plan.arg[i].npieces == 1 && p->kind == CTRACE_LOC_REG &&
+				       p->reg < 16 && holds[p->reg] == i,
+			       "-O2 mix arg %d: plan says %s, the code has it in %s", i,
 			       p->reg < 16 ? regname[p->reg] : "?", po.si->args[i].unavailable);
 		}
 		free_po(&po);
@@ -862,18 +1009,21 @@ static void test_c_plans(struct target *t)
 	if (t->opt == 2 && plan_for(t, "floats", 0, &po)) {
 		/* float and double arrive in xmm0/xmm1; long double in memory, found
 		 * from the CFA, which is rsp-based here */
-		CHECK(po.plan.arg[2].npieces == 1 && po.plan.arg[2].piece[0].kind == CTRACE_LOC_MEM &&
+		CHECK(po.plan.arg[2].npieces == 1 &&
+		      po.plan.arg[2].piece[0].kind == CTRACE_LOC_MEM &&
 		      po.plan.arg[2].piece[0].reg == CTRACE_REG_RSP);
 		CHECK(po.plan.flags & CTRACE_SITE_USES_RSP);
 		for (int i = 0; i < 2; i++)
-			CHECKM(po.plan.arg[i].npieces || strstr(po.si->args[i].unavailable, "xmm") ||
-			       strstr(po.si->args[i].unavailable, "entry"), "floats arg %d: %s", i,
-			       po.si->args[i].unavailable);
+			CHECKM(po.plan.arg[i].npieces ||
+				       strstr(po.si->args[i].unavailable, "xmm") ||
+				       strstr(po.si->args[i].unavailable, "entry"),
+			       "floats arg %d: %s", i, po.si->args[i].unavailable);
 		free_po(&po);
 	}
 	if (t->opt == 2) {
 		/* sq is inlined into use_sq, twice (this_fn = the out-of-line sq) */
-		const struct elf_sym *u = sym_named(t->img, "use_sq"), *sq = sym_named(t->img, "sq");
+		const struct elf_sym *u = sym_named(t->img, "use_sq"),
+				     *sq = sym_named(t->img, "sq");
 		int inl = 0;
 		for (size_t i = 0; u && sq && i < t->nsites; i++) {
 			const struct hook_site *h = &t->sites[i];
@@ -884,8 +1034,10 @@ static void test_c_plans(struct target *t)
 			    h->vaddr >= u->addr + u->size)
 				continue;
 			inl++;
-			if (dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si, err, sizeof(err)) != 0) {
-				CHECKM(false, "inlined sq at 0x%llx: %s", (unsigned long long)h->vaddr, err);
+			if (dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si,
+					    err, sizeof(err)) != 0) {
+				CHECKM(false, "inlined sq at 0x%llx: %s",
+				       (unsigned long long)h->vaddr, err);
 				continue;
 			}
 			CHECK(si->inlined);
@@ -907,7 +1059,10 @@ static void test_c_plans(struct target *t)
 		{ "mix", 2, { "reg rdi:4", "reg rsi:4", "reg rdx:4" } },
 		{ "chars", 2, { "reg rdi:1", "reg rsi:1", "reg rdx:1", "reg rcx:2" } },
 		{ "byval", 2, { "reg rdi:8 reg rsi:8", "reg rdx:8", "mem [rsp+8]:48" } },
-		{ "strs", 2, { "reg rdi:8 -> str 256", "reg rsi:8 -> str 256", "reg rdx:8 -> str 256", "reg rcx:8 -> str 256" } },
+		{ "strs",
+		  2,
+		  { "reg rdi:8 -> str 256", "reg rsi:8 -> str 256", "reg rdx:8 -> str 256",
+		    "reg rcx:8 -> str 256" } },
 		{ "mix", 0, { "", "", "" } },
 		{ "byval", 0, { "", "", "mem [rsp+8]:48" } },
 		{ "huge_fn", 0, { "mem [rsp+8]:64" } },
@@ -919,18 +1074,22 @@ static void test_c_plans(struct target *t)
 		char err[256];
 		if (entries[i].opt != t->opt)
 			continue;
-		if (!s || dwarf_entry_plan(t->dw, s->addr, NULL, &plan, &si, err, sizeof(err)) != 0) {
-			CHECKM(false, "%s: entry plan of %s: %s", t->name, entries[i].fn, s ? err : "no symbol");
+		if (!s ||
+		    dwarf_entry_plan(t->dw, s->addr, NULL, &plan, &si, err, sizeof(err)) != 0) {
+			CHECKM(false, "%s: entry plan of %s: %s", t->name, entries[i].fn,
+			       s ? err : "no symbol");
 			continue;
 		}
 		CHECK(plan.site_vaddr == s->addr);
 		for (size_t k = 0; k < 4 && entries[i].plans[k]; k++) {
 			char *d = plan_desc(&plan.arg[k]);
-			CHECKM(!strcmp(d, entries[i].plans[k]), "%s entry %s(%s): %s, want %s (%s)", t->name,
-			       entries[i].fn, si->args[k].name, d, entries[i].plans[k], si->args[k].unavailable);
+			CHECKM(!strcmp(d, entries[i].plans[k]), "%s entry %s(%s): %s, want %s (%s)",
+			       t->name, entries[i].fn, si->args[k].name, d, entries[i].plans[k],
+			       si->args[k].unavailable);
 			if (!entries[i].plans[k][0])
-				CHECK_STR(si->args[k].unavailable,
-					  "valid only after the prologue (one DWARF location for the whole body)");
+				CHECK_STR(
+					si->args[k].unavailable,
+					"valid only after the prologue (one DWARF location for the whole body)");
 			free(d);
 		}
 		site_info_free(si);
@@ -944,11 +1103,13 @@ static void test_c_plans(struct target *t)
 		{ "ret_bool", "_Bool", "reg rax:1", "" },
 		{ "ret_enum", "enum color", "reg rax:4", "" },
 		{ "ret_str", "const char *", "reg rax:8 -> str 256", "" },
-		{ "ret_double", "double", "", "returned in xmm0 (floating point): BPF cannot read vector registers" },
+		{ "ret_double", "double", "",
+		  "returned in xmm0 (floating point): BPF cannot read vector registers" },
 		{ "ret_pair", "struct pair", "reg rax:8 reg rdx:8", "" },
 		{ "ret_point", "struct point", "reg rax:8", "" },
 		{ "ret_big", "struct big", "mem [rax+0]:48", "" },
-		{ "ret_mixed", "struct mixed", "", "returned partly in xmm registers (floating-point members): BPF cannot read vector registers" },
+		{ "ret_mixed", "struct mixed", "",
+		  "returned partly in xmm registers (floating-point members): BPF cannot read vector registers" },
 		{ "mix", "int", "reg rax:4", "" },
 		{ "bits", "int", "reg rax:4", "" },
 	};
@@ -969,8 +1130,9 @@ static void test_cxx_plans(struct target *t)
 		const struct ctrace_arg_plan *ap = &po.plan.arg[0];
 		char *d = plan_desc(ap);
 		if (t->opt == 0) {
-			CHECKM(ap->npieces == 1 && ap->size == 8 && ap->follow == CTRACE_FOLLOW_DEREF &&
-			       ap->follow_size == 8, "%s take(n): %s", t->name, d);
+			CHECKM(ap->npieces == 1 && ap->size == 8 &&
+				       ap->follow == CTRACE_FOLLOW_DEREF && ap->follow_size == 8,
+			       "%s take(n): %s", t->name, d);
 			CHECK(po.si->args[0].fmt_type && po.si->args[0].fmt_type->kind == VT_REF);
 		} else {
 			CHECKM(!strcmp(d, "mem [rbp+0]:8"), "%s take(n): %s", t->name, d);
@@ -999,9 +1161,11 @@ static size_t plan_all(struct target *t, FILE *dump)
 		char err[256];
 		if (h->kind != HOOK_ENTER)
 			continue;
-		int rc = dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si, err, sizeof(err));
+		int rc = dwarf_site_plan(t->dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si, err,
+					 sizeof(err));
 		if (dump)
-			fprintf(dump, "0x%llx %s", (unsigned long long)h->vaddr, t->img->syms[h->sym].name);
+			fprintf(dump, "0x%llx %s", (unsigned long long)h->vaddr,
+				t->img->syms[h->sym].name);
 		if (rc != 0) {
 			if (dump)
 				fprintf(dump, ": %s\n", err);
@@ -1014,9 +1178,13 @@ static size_t plan_all(struct target *t, FILE *dump)
 		for (size_t k = 0; k < si->nargs; k++) {
 			char *d = k < CTRACE_MAX_ARGS ? plan_desc(&plan.arg[k]) : strdup("");
 			if (dump)
-				fprintf(dump, "    %s (%s): %s%s%s%s\n", si->args[k].name, si->args[k].type_name, d,
-					si->args[k].unavailable[0] ? "unavailable: " : "", si->args[k].unavailable,
-					si->args[k].fmt_type != si->args[k].type ? " (by invisible reference)" : "");
+				fprintf(dump, "    %s (%s): %s%s%s%s\n", si->args[k].name,
+					si->args[k].type_name, d,
+					si->args[k].unavailable[0] ? "unavailable: " : "",
+					si->args[k].unavailable,
+					si->args[k].fmt_type != si->args[k].type ?
+						" (by invisible reference)" :
+						"");
 			free(d);
 		}
 		site_info_free(si);
@@ -1028,7 +1196,7 @@ static size_t plan_all(struct target *t, FILE *dump)
 
 struct proc {
 	int memfd;
-	uint64_t regs[17];  /* DWARF numbering */
+	uint64_t regs[17]; /* DWARF numbering */
 	uint64_t bias;
 };
 
@@ -1039,8 +1207,8 @@ static int read_mem(const struct proc *p, uint64_t addr, void *buf, size_t len)
 }
 
 /* Executes one arg plan as documented in ctrace_plan.h. */
-static void exec_plan(const struct proc *p, const struct ctrace_arg_plan *ap, uint8_t *val, uint8_t *tgt,
-		      struct vfmt_capture *cap)
+static void exec_plan(const struct proc *p, const struct ctrace_arg_plan *ap, uint8_t *val,
+		      uint8_t *tgt, struct vfmt_capture *cap)
 {
 	uint32_t off = 0;
 	memset(cap, 0, sizeof(*cap));
@@ -1055,14 +1223,15 @@ static void exec_plan(const struct proc *p, const struct ctrace_arg_plan *ap, ui
 			v = base + (uint64_t)pc->val;
 			memcpy(val + off, &v, pc->size);
 			break;
-		case CTRACE_LOC_CONST:
-			memcpy(val + off, &v, pc->size);
-			break;
+		case CTRACE_LOC_CONST: memcpy(val + off, &v, pc->size); break;
 		case CTRACE_LOC_MEM:
-			cap->val_err = cap->val_err ? cap->val_err : read_mem(p, base + (uint64_t)pc->val, val + off, pc->size);
+			cap->val_err = cap->val_err ? cap->val_err :
+						      read_mem(p, base + (uint64_t)pc->val,
+							       val + off, pc->size);
 			break;
 		case CTRACE_LOC_MEM_ABS:
-			cap->val_err = cap->val_err ? cap->val_err : read_mem(p, v, val + off, pc->size);
+			cap->val_err =
+				cap->val_err ? cap->val_err : read_mem(p, v, val + off, pc->size);
 			break;
 		}
 		off += pc->size;
@@ -1105,7 +1274,8 @@ static uint64_t sym_bias;
 static const char *exec_symbolize(void *ctx, uint64_t addr)
 {
 	(void)ctx;
-	const struct elf_sym *s = addr >= sym_bias ? elf_sym_lookup(sym_img, addr - sym_bias) : NULL;
+	const struct elf_sym *s =
+		addr >= sym_bias ? elf_sym_lookup(sym_img, addr - sym_bias) : NULL;
 	return s && s->addr == addr - sym_bias ? s->name : NULL;
 }
 
@@ -1156,7 +1326,8 @@ static int exec_main(int argc, char **argv)
 		exec_plan(&p, &rp, val, tgt, &cap);
 		printf("RET %s ", si->function);
 		site_info_free(si);
-		vfmt_arg(stdout, NULL, ri.type_name, ri.fmt_type, &cap, ri.unavailable[0] ? ri.unavailable : NULL, &fo);
+		vfmt_arg(stdout, NULL, ri.type_name, ri.fmt_type, &cap,
+			 ri.unavailable[0] ? ri.unavailable : NULL, &fo);
 		printf("\n");
 		arg_info_clear(&ri);
 		rc = 0;
@@ -1178,8 +1349,10 @@ static int exec_main(int argc, char **argv)
 		for (size_t i = 0; i < nsites; i++)
 			if (sites[i].vaddr == at)
 				h = &sites[i];
-		if (!h || dwarf_site_plan(dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si, err, sizeof(err)) != 0) {
-			printf("ERROR plan at 0x%llx: %s\n", (unsigned long long)at, h ? err : "no site");
+		if (!h || dwarf_site_plan(dw, h->this_fn, h->vaddr, h->len, NULL, &plan, &si, err,
+					  sizeof(err)) != 0) {
+			printf("ERROR plan at 0x%llx: %s\n", (unsigned long long)at,
+			       h ? err : "no site");
 			goto out;
 		}
 	}
@@ -1208,14 +1381,17 @@ static int exec_main(int argc, char **argv)
 		uint64_t gdb_addr = strtoull(eq + 1, NULL, 16);
 		for (size_t k = 0; k < si->nargs && k < plan.nargs; k++) {
 			const struct ctrace_arg_plan *ap = &plan.arg[k];
-			if (strcmp(si->args[k].name, argv[i]) || ap->npieces != 1 || ap->piece[0].kind != CTRACE_LOC_MEM)
+			if (strcmp(si->args[k].name, argv[i]) || ap->npieces != 1 ||
+			    ap->piece[0].kind != CTRACE_LOC_MEM)
 				continue;
 			uint64_t a = p.regs[ap->piece[0].reg] + (uint64_t)ap->piece[0].val;
 			const struct vtype *ft = vtype_strip(si->args[k].fmt_type);
-			if (ft && (ft->kind == VT_REF || ft->kind == VT_RVREF)) /* gdb: &ref is the referent's */
+			if (ft && (ft->kind == VT_REF ||
+				   ft->kind == VT_RVREF)) /* gdb: &ref is the referent's */
 				read_mem(&p, a, &a, 8);
 			printf("ADDR %s %s %s plan=0x%llx gdb=0x%llx\n", si->function, argv[i],
-			       a == gdb_addr ? "ok" : "BAD", (unsigned long long)a, (unsigned long long)gdb_addr);
+			       a == gdb_addr ? "ok" : "BAD", (unsigned long long)a,
+			       (unsigned long long)gdb_addr);
 		}
 	}
 	site_info_free(si);
@@ -1339,7 +1515,8 @@ static void free_lines(struct lines *l)
 
 /* "KIND fn JSON": fn is what lies between "KIND " and the first " [" or " {"
  * (C++ names hold spaces: "twice<long int>") */
-static bool split_line(const char *line, const char *kind, char *fn, size_t fnlen, const char **json)
+static bool split_line(const char *line, const char *kind, char *fn, size_t fnlen,
+		       const char **json)
 {
 	size_t kl = strlen(kind);
 	if (strncmp(line, kind, kl) || line[kl] != ' ')
@@ -1370,7 +1547,8 @@ static const char *gdb_value(const struct lines *got, int idx, const char *name)
 {
 	size_t nl = strlen(name);
 	for (size_t i = (size_t)idx + 1; i < got->n && strncmp(got->v[i], "ARGS ", 5); i++)
-		if (!strncmp(got->v[i], "GDBVAL ", 7) && !strncmp(got->v[i] + 7, name, nl) && got->v[i][7 + nl] == '=')
+		if (!strncmp(got->v[i], "GDBVAL ", 7) && !strncmp(got->v[i] + 7, name, nl) &&
+		    got->v[i][7 + nl] == '=')
 			return got->v[i] + 8 + nl;
 	return NULL;
 }
@@ -1407,8 +1585,8 @@ struct cmp_stats {
  * unavailable (not at -O0), an "address" the program could not know is not
  * compared, and at -O2 a value that differs exactly as gdb's reading of the
  * same DWARF does is the compiler's location being off, not ours */
-static void compare_arg(const struct target *t, const char *fn, cJSON *want, cJSON *got, bool strict,
-			const char *gdbval, struct cmp_stats *st)
+static void compare_arg(const struct target *t, const char *fn, cJSON *want, cJSON *got,
+			bool strict, const char *gdbval, struct cmp_stats *st)
 {
 	cJSON *wu = cJSON_GetObjectItemCaseSensitive(want, "unavailable");
 	cJSON *gu = cJSON_GetObjectItemCaseSensitive(got, "unavailable");
@@ -1439,7 +1617,8 @@ static void compare_arg(const struct target *t, const char *fn, cJSON *want, cJS
 		free(ours);
 	}
 	st->compared++;
-	CHECKM(same, "%s %s:\n   want %s\n   got  %s\n   gdb  %s", t->name, fn, ws, gs, gdbval ? gdbval : "-");
+	CHECKM(same, "%s %s:\n   want %s\n   got  %s\n   gdb  %s", t->name, fn, ws, gs,
+	       gdbval ? gdbval : "-");
 	free(ws);
 	free(gs);
 }
@@ -1460,18 +1639,24 @@ static void compare_runs(const struct target *t, const struct lines *want, const
 			k += split_line(want->v[j], kind, f2, sizeof(f2), &j2) && !strcmp(f2, fn);
 		}
 		int gi = find_call(got, kind, fn, k);
-		CHECKM(gi >= 0 || partial, "%s: no captured %s line #%d for %s", t->name, kind, k, fn);
+		CHECKM(gi >= 0 || partial, "%s: no captured %s line #%d for %s", t->name, kind, k,
+		       fn);
 		if (gi < 0 || !split_line(got->v[gi], kind, fn, sizeof(fn), &g))
 			continue;
 		cJSON *wj = cJSON_Parse(w), *gj = cJSON_Parse(g);
 		CHECKM(wj && gj, "%s %s: JSON: want %s / got %s", t->name, fn, w, g);
 		if (wj && gj && cJSON_IsArray(wj)) {
-			CHECKM(cJSON_GetArraySize(wj) == cJSON_GetArraySize(gj), "%s %s: %s vs %s", t->name, fn, w, g);
-			for (int a = 0; a < cJSON_GetArraySize(wj) && a < cJSON_GetArraySize(gj); a++) {
+			CHECKM(cJSON_GetArraySize(wj) == cJSON_GetArraySize(gj), "%s %s: %s vs %s",
+			       t->name, fn, w, g);
+			for (int a = 0; a < cJSON_GetArraySize(wj) && a < cJSON_GetArraySize(gj);
+			     a++) {
 				cJSON *wa = cJSON_GetArrayItem(wj, a);
 				cJSON *name = cJSON_GetObjectItemCaseSensitive(wa, "name");
 				compare_arg(t, fn, wa, cJSON_GetArrayItem(gj, a), strict,
-					    cJSON_IsString(name) ? gdb_value(got, gi, name->valuestring) : NULL, st);
+					    cJSON_IsString(name) ?
+						    gdb_value(got, gi, name->valuestring) :
+						    NULL,
+					    st);
 			}
 		} else if (wj && gj) {
 			/* return values: floating point ones are never available */
@@ -1494,7 +1679,8 @@ static void functions_named(const struct target *t, const struct lines *want, co
 		snprintf(key, sizeof(key), "%s %s ", kind, name ? name : "?");
 		for (size_t i = 0; name && i < want->n; i++)
 			if (!strncmp(want->v[i], key, strlen(key))) {
-				o += (size_t)snprintf(addrs + o, size - o, "%llx,", (unsigned long long)t->img->syms[s].addr);
+				o += (size_t)snprintf(addrs + o, size - o, "%llx,",
+						      (unsigned long long)t->img->syms[s].addr);
 				break;
 			}
 		free(name);
@@ -1505,15 +1691,16 @@ static void functions_named(const struct target *t, const struct lines *want, co
  * program printed (want) and what the plans read (got); a line starting
  * "ERROR" in got fails */
 static void gdb_pass(struct target *t, const char *self, const char *pie, const char *addrs,
-		     const char *mode, const char *want_file, const char *got_file, struct lines *want,
-		     struct lines *got)
+		     const char *mode, const char *want_file, const char *got_file,
+		     struct lines *want, struct lines *got)
 {
 	/* path_in_tmp keeps its last 8 results: these 6 stay valid */
 	const char *want_path = path_in_tmp(want_file), *got_path = path_in_tmp(got_file);
 
 	CHECK(run("CT_EXE=%s CT_TARGET=%s CT_MODE=%s CT_ADDRS=%s CT_OUT=%s CT_PIE=%s "
-		  "gdb -nx -batch -x %s --args %s %s >%s 2>&1", self, path_in_tmp(t->name), mode, addrs,
-		  got_path, pie, path_in_tmp("validate.py"), path_in_tmp(t->name), want_path,
+		  "gdb -nx -batch -x %s --args %s %s >%s 2>&1",
+		  self, path_in_tmp(t->name), mode, addrs, got_path, pie,
+		  path_in_tmp("validate.py"), path_in_tmp(t->name), want_path,
 		  path_in_tmp("gdb.log")));
 	read_lines(want_path, want);
 	read_lines(got_path, got);
@@ -1538,12 +1725,13 @@ static void gdb_validate(struct target *t)
 	size_t o = 0;
 	for (size_t i = 0; i < t->nsites; i++)
 		if (t->sites[i].kind == HOOK_ENTER && t->sites[i].this_fn && o < sizeof(addrs))
-			o += (size_t)snprintf(addrs + o, sizeof(addrs) - o, "%llx,", (unsigned long long)t->sites[i].vaddr);
+			o += (size_t)snprintf(addrs + o, sizeof(addrs) - o, "%llx,",
+					      (unsigned long long)t->sites[i].vaddr);
 	const char *pie = t->img->e_type == ET_DYN ? "1" : "0";
 	struct lines want, got;
 	gdb_pass(t, self, pie, addrs, "exec", "want.txt", "got_args.txt", &want, &got);
-	CHECKM(want.n >= 5 && got.n >= want.n, "%s: %zu expected lines, %zu captured (see %s)", t->name, want.n, got.n,
-	       path_in_tmp("gdb.log"));
+	CHECKM(want.n >= 5 && got.n >= want.n, "%s: %zu expected lines, %zu captured (see %s)",
+	       t->name, want.n, got.n, path_in_tmp("gdb.log"));
 	struct cmp_stats st = { 0, 0, 0 };
 	compare_runs(t, &want, &got, "ARGS", t->opt == 0, false, &st);
 	int addr_ok = 0;
@@ -1554,10 +1742,13 @@ static void gdb_validate(struct target *t)
 		}
 	}
 	if (t->opt == 0)
-		CHECKM(addr_ok >= 20, "%s: %d parameter addresses checked against gdb", t->name, addr_ok);
+		CHECKM(addr_ok >= 20, "%s: %d parameter addresses checked against gdb", t->name,
+		       addr_ok);
 	printf("  %s: %d argument values equal to the program's own (%d of them only to gdb's), %d unavailable, "
-	       "%d addresses equal to gdb's\n", t->name, st.compared, st.dwarf_off, st.unavailable, addr_ok);
-	CHECKM(st.compared >= (t->opt == 0 ? 40 : 15) || (t->cxx && st.compared >= 8), "%s: only %d compared", t->name, st.compared);
+	       "%d addresses equal to gdb's\n",
+	       t->name, st.compared, st.dwarf_off, st.unavailable, addr_ok);
+	CHECKM(st.compared >= (t->opt == 0 ? 40 : 15) || (t->cxx && st.compared >= 8),
+	       "%s: only %d compared", t->name, st.compared);
 	free_lines(&got);
 
 	/* return values: a breakpoint on each function, then `finish` */
@@ -1566,9 +1757,10 @@ static void gdb_validate(struct target *t)
 	gdb_pass(t, self, pie, addrs, "ret", "want2.txt", "got_ret.txt", &want, &got);
 	st = (struct cmp_stats){ 0, 0, 0 };
 	compare_runs(t, &want, &got, "RET", false, false, &st);
-	printf("  %s: %d return values equal to the program's own, %d unavailable\n", t->name, st.compared,
-	       st.unavailable);
-	CHECKM(st.compared >= (t->cxx ? 3 : 8), "%s: only %d return values compared", t->name, st.compared);
+	printf("  %s: %d return values equal to the program's own, %d unavailable\n", t->name,
+	       st.compared, st.unavailable);
+	CHECKM(st.compared >= (t->cxx ? 3 : 8), "%s: only %d return values compared", t->name,
+	       st.compared);
 	free_lines(&got);
 
 	/* entry plans: a breakpoint on the first instruction of each function */
@@ -1578,9 +1770,11 @@ static void gdb_validate(struct target *t)
 	st = (struct cmp_stats){ 0, 0, 0 };
 	compare_runs(t, &want, &got, "ARGS", false, true, &st);
 	printf("  %s: entry plans: %d argument values equal to the program's own (%d of them only to gdb's), "
-	       "%d unavailable\n", t->name, st.compared, st.dwarf_off, st.unavailable);
+	       "%d unavailable\n",
+	       t->name, st.compared, st.dwarf_off, st.unavailable);
 	if (t->opt == 2)
-		CHECKM(st.compared >= (t->cxx ? 8 : 45), "%s: only %d entry values compared", t->name, st.compared);
+		CHECKM(st.compared >= (t->cxx ? 8 : 45), "%s: only %d entry values compared",
+		       t->name, st.compared);
 	free_lines(&got);
 	free_lines(&want);
 }
@@ -1605,19 +1799,33 @@ static void test_target(const char *name, bool cxx, int opt)
 	target_close(&t);
 }
 
-TEST(test_args_c0) { test_target("args_c0", false, 0); }
-TEST(test_args_c2) { test_target("args_c2", false, 2); }
-TEST(test_args_cxx0) { test_target("args_cxx0", true, 0); }
-TEST(test_args_cxx2) { test_target("args_cxx2", true, 2); }
+TEST(test_args_c0)
+{
+	test_target("args_c0", false, 0);
+}
+TEST(test_args_c2)
+{
+	test_target("args_c2", false, 2);
+}
+TEST(test_args_cxx0)
+{
+	test_target("args_cxx0", true, 0);
+}
+TEST(test_args_cxx2)
+{
+	test_target("args_cxx2", true, 2);
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--exec") || !strcmp(argv[1], "--ret") || !strcmp(argv[1], "--entry")))
+	if (argc > 1 && (!strcmp(argv[1], "--exec") || !strcmp(argv[1], "--ret") ||
+			 !strcmp(argv[1], "--entry")))
 		return exec_main(argc, argv);
 	if (argc > 2 && !strcmp(argv[1], "--dump")) {
 		struct target t = { .name = argv[2] };
 		char err[512];
-		if (elf_image_open(argv[2], &t.img, err, sizeof(err)) || hook_sites_find(t.img, &t.sites, &t.nsites, err, sizeof(err)) ||
+		if (elf_image_open(argv[2], &t.img, err, sizeof(err)) ||
+		    hook_sites_find(t.img, &t.sites, &t.nsites, err, sizeof(err)) ||
 		    dwarf_ctx_open(argv[2], &t.dw, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			target_close(&t);

@@ -58,8 +58,8 @@ static const struct elf_sym *sym_named(const struct elf_image *img, const char *
 	return NULL;
 }
 
-static int count(const struct elf_image *img, const struct hook_site *s, size_t n,
-		 const char *fn, int kind)
+static int count(const struct elf_image *img, const struct hook_site *s, size_t n, const char *fn,
+		 int kind)
 {
 	int c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -73,7 +73,8 @@ static bool on_boundary(const uint8_t *fbytes, size_t fsize, const struct elf_im
 			const struct elf_sym *sym, uint64_t vaddr)
 {
 	uint64_t off;
-	if (elf_vaddr_to_offset(img, sym->addr, &off) != 0 || off > fsize || sym->size > fsize - off)
+	if (elf_vaddr_to_offset(img, sym->addr, &off) != 0 || off > fsize ||
+	    sym->size > fsize - off)
 		return false;
 	const uint8_t *code = fbytes + off;
 	size_t left = sym->size;
@@ -135,8 +136,9 @@ static void verify_sites(const struct elf_image *img, const struct hook_site *s,
 		CHECKM(elf_offset_to_vaddr(img, h->offset, &va) == 0 && va == h->vaddr,
 		       "offset->vaddr of 0x%llx", (unsigned long long)h->offset);
 		CHECKM(h->kind == HOOK_ENTER || h->kind == HOOK_EXIT, "site kind %u", h->kind);
-		CHECKM(on_boundary(fb, fsize, img, sym, h->vaddr), "site 0x%llx on an instruction boundary of %s",
-		       (unsigned long long)h->vaddr, sym->name);
+		CHECKM(on_boundary(fb, fsize, img, sym, h->vaddr),
+		       "site 0x%llx on an instruction boundary of %s", (unsigned long long)h->vaddr,
+		       sym->name);
 
 		/* the bytes at `offset` in the file decode to a branch of `len` bytes */
 		const uint8_t *code = fb + h->offset;
@@ -155,7 +157,7 @@ static void verify_sites(const struct elf_image *img, const struct hook_site *s,
 		       in->op_str);
 		const cs_x86_op *op = &in->detail->x86.operands[0];
 		CHECKM(in->detail->x86.op_count == 1 &&
-		       (h->direct ? op->type == X86_OP_IMM : op->type == X86_OP_MEM),
+			       (h->direct ? op->type == X86_OP_IMM : op->type == X86_OP_MEM),
 		       "site 0x%llx direct=%d but '%s %s'", (unsigned long long)h->vaddr, h->direct,
 		       in->mnemonic, in->op_str);
 	}
@@ -195,7 +197,8 @@ static const struct expect hookaddr[] = { { "main", 1, 1 }, { "b", 1, 1 } };
 /* Guards against a toolchain change making a layout test vacuous. */
 static void has_section(const char *name, const char *scn)
 {
-	CHECKM(run("readelf -SW %s | grep -q ' %s '", path_in_tmp(name), scn), "%s has %s", name, scn);
+	CHECKM(run("readelf -SW %s | grep -q ' %s '", path_in_tmp(name), scn), "%s has %s", name,
+	       scn);
 }
 
 /* Checks counts per function, the total, and the `direct` flag of every site. */
@@ -216,8 +219,9 @@ static void check_target(const char *name, const struct expect *ex, size_t nex, 
 		for (size_t i = 0; i < nex; i++) {
 			int en = count(img, s, n, ex[i].fn, HOOK_ENTER);
 			int ex_ = count(img, s, n, ex[i].fn, HOOK_EXIT);
-			CHECKM(en == ex[i].enter && ex_ == ex[i].exit, "%s: %s has %d enter / %d exit, want %d / %d",
-			       name, ex[i].fn, en, ex_, ex[i].enter, ex[i].exit);
+			CHECKM(en == ex[i].enter && ex_ == ex[i].exit,
+			       "%s: %s has %d enter / %d exit, want %d / %d", name, ex[i].fn, en,
+			       ex_, ex[i].enter, ex[i].exit);
 			total += ex[i].enter + ex[i].exit;
 		}
 		CHECKM((int)n == total, "%s: %zu sites, want %d", name, n, total);
@@ -243,14 +247,17 @@ static void check_this_fn(const char *name, bool inlined, bool pic)
 	const struct elf_sym *sq = sym_named(img, "sq");
 	int in_a = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct elf_sym *f = elf_sym_lookup(img, s[i].this_fn), *own = &img->syms[s[i].sym];
+		const struct elf_sym *f = elf_sym_lookup(img, s[i].this_fn),
+				     *own = &img->syms[s[i].sym];
 		CHECKM(s[i].this_fn == 0 || (f && f->addr == s[i].this_fn),
 		       "%s: site 0x%llx this_fn 0x%llx is a function", name,
 		       (unsigned long long)s[i].vaddr, (unsigned long long)s[i].this_fn);
-		bool sq_in_a = inlined && sq && strcmp(own->name, "a") == 0 && s[i].this_fn == sq->addr;
+		bool sq_in_a =
+			inlined && sq && strcmp(own->name, "a") == 0 && s[i].this_fn == sq->addr;
 		in_a += sq_in_a;
-		CHECKM(s[i].this_fn == own->addr || sq_in_a || (pic && !s[i].this_fn), "%s: site 0x%llx in %s has this_fn 0x%llx (%s)",
-		       name, (unsigned long long)s[i].vaddr, own->name, (unsigned long long)s[i].this_fn,
+		CHECKM(s[i].this_fn == own->addr || sq_in_a || (pic && !s[i].this_fn),
+		       "%s: site 0x%llx in %s has this_fn 0x%llx (%s)", name,
+		       (unsigned long long)s[i].vaddr, own->name, (unsigned long long)s[i].this_fn,
 		       f ? f->name : "none");
 	}
 	CHECKM(in_a == (inlined ? 2 : 0), "%s: %d sites of sq inlined into a", name, in_a);
@@ -273,15 +280,17 @@ static void check_this_fn_traps(const char *name, bool eh)
 	for (size_t i = 0; target && i < n; i++) {
 		const char *fn = img->syms[s[i].sym].name;
 		bool known = !strncmp(fn, "known_", 6) || (!eh && !strncmp(fn, "eh_", 3));
-		CHECKM(s[i].this_fn == (known ? target->addr : 0), "%s: site 0x%llx in %s has this_fn 0x%llx",
-		       name, (unsigned long long)s[i].vaddr, fn, (unsigned long long)s[i].this_fn);
+		CHECKM(s[i].this_fn == (known ? target->addr : 0),
+		       "%s: site 0x%llx in %s has this_fn 0x%llx", name,
+		       (unsigned long long)s[i].vaddr, fn, (unsigned long long)s[i].this_fn);
 	}
-	for (size_t i = 0; i < img->nsyms; i++) {     /* no case is vacuous */
+	for (size_t i = 0; i < img->nsyms; i++) { /* no case is vacuous */
 		const char *fn = img->syms[i].name;
-		if (strchr(fn, '.'))           /* cold parts */
+		if (strchr(fn, '.')) /* cold parts */
 			continue;
 		if (!strncmp(fn, "known_", 6) || !strncmp(fn, "zero_", 5) || !strncmp(fn, "eh_", 3))
-			CHECKM(count(img, s, n, fn, HOOK_ENTER) + count(img, s, n, fn, HOOK_EXIT) > 0,
+			CHECKM(count(img, s, n, fn, HOOK_ENTER) + count(img, s, n, fn, HOOK_EXIT) >
+				       0,
 			       "%s: %s has sites", name, fn);
 	}
 out:
@@ -363,7 +372,8 @@ static void check_cxx(void)
 	CHECKM(raw && strcmp(raw, "_ZNK2ns6Widget4areaEv") == 0, "C++ method found, raw %s",
 	       raw ? raw : "(none)");
 	if (raw)
-		CHECK(count(img, s, n, raw, HOOK_ENTER) == 1 && count(img, s, n, raw, HOOK_EXIT) == 1);
+		CHECK(count(img, s, n, raw, HOOK_ENTER) == 1 &&
+		      count(img, s, n, raw, HOOK_EXIT) == 1);
 out:
 	free(s);
 	elf_image_free(img);
@@ -389,7 +399,8 @@ static void check_stripped(void)
 		bool none = true;
 		for (size_t i = 0; i < n; i++)
 			none &= s[i].this_fn == 0;
-		CHECKM(n == 10 && none, "stripped_rdynamic: %zu sites, none with this_fn: %d", n, none);
+		CHECKM(n == 10 && none, "stripped_rdynamic: %zu sites, none with this_fn: %d", n,
+		       none);
 		free(s);
 	}
 	elf_image_free(img);
@@ -437,7 +448,7 @@ static void check_lookups(void)
 	uint64_t off, va;
 	CHECK(elf_vaddr_to_offset(img, UINT64_MAX, &off) == -1);
 	CHECK(elf_offset_to_vaddr(img, UINT64_MAX, &va) == -1);
-	for (size_t i = 0; i < img->nloads; i++)  /* data segments are not code */
+	for (size_t i = 0; i < img->nloads; i++) /* data segments are not code */
 		if (!(img->loads[i].flags & PF_X) && img->loads[i].filesz)
 			CHECK(elf_vaddr_to_offset(img, img->loads[i].vaddr, &off) == -1);
 	CHECK(elf_vaddr_to_offset(img, img->entry, &off) == 0 &&
@@ -453,13 +464,14 @@ TEST(check_demangle)
 		{ "_ZN2ns6Widget4areaEv.cold", "ns::Widget::area() [clone .cold]" },
 		{ "foo.constprop.0", "foo.constprop.0" },
 		{ "main", "main" },
-		{ "i", "i" },               /* a C function named like a type code */
+		{ "i", "i" }, /* a C function named like a type code */
 		{ "_Zgarbage", "_Zgarbage" },
 		{ "", "" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *d = demangle(cases[i][0]);
-		CHECKM(d && strcmp(d, cases[i][1]) == 0, "demangle(%s) = %s", cases[i][0], d ? d : "NULL");
+		CHECKM(d && strcmp(d, cases[i][1]) == 0, "demangle(%s) = %s", cases[i][0],
+		       d ? d : "NULL");
 		free(d);
 	}
 }
@@ -504,7 +516,7 @@ static void open_survives(const char *path)
 				  elf_sym_lookup(img, s[i].vaddr) == &img->syms[s[i].sym];
 		CHECKM(inside, "sites inside symbols for %s", path);
 	}
-	for (size_t i = 0; i < img->nsyms; i++)   /* names must be readable */
+	for (size_t i = 0; i < img->nsyms; i++) /* names must be readable */
 		free(demangle(img->syms[i].name));
 	free(s);
 	elf_image_free(img);
@@ -544,7 +556,8 @@ static void check_bad_files(void)
 
 	expect_fail(path_in_tmp("basic.o"), "not an executable or shared object");
 
-	static const char *const trunc_names[] = { "trunc10", "trunc64", "trunc200", "trunchalf", "trunc-1" };
+	static const char *const trunc_names[] = { "trunc10", "trunc64", "trunc200", "trunchalf",
+						   "trunc-1" };
 	size_t lens[] = { 10, 64, 200, size / 2, size - 1 };
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		p = path_in_tmp(trunc_names[i]);
@@ -557,13 +570,16 @@ static void check_bad_files(void)
 	uint8_t *copy = malloc(size);
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	memcpy(&eh, bin, sizeof(eh));
-	struct { uint64_t off, size; } tabs[16];   /* symbol, string and relocation tables */
+	struct {
+		uint64_t off, size;
+	} tabs[16]; /* symbol, string and relocation tables */
 	size_t ntabs = 0;
 	for (size_t i = 0; i < eh.e_shnum && ntabs < 16; i++) {
 		Elf64_Shdr sh;
 		memcpy(&sh, bin + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-		if ((sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_RELA ||
-		     sh.sh_type == SHT_STRTAB) && sh.sh_size) {
+		if ((sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM ||
+		     sh.sh_type == SHT_RELA || sh.sh_type == SHT_STRTAB) &&
+		    sh.sh_size) {
 			tabs[ntabs].off = sh.sh_offset;
 			tabs[ntabs].size = sh.sh_size;
 			ntabs++;
@@ -579,21 +595,22 @@ static void check_bad_files(void)
 			uint64_t r = seed >> 17;
 			size_t at;
 			switch (r % (ntabs ? 5 : 4)) {
-			case 4:                    /* inside a symbol, string or relocation table */
+			case 4: /* inside a symbol, string or relocation table */
 				at = tabs[(r >> 8) % ntabs].off;
 				at += (r >> 16) % tabs[(r >> 8) % ntabs].size;
 				break;
-			case 0:                    /* a section header field */
-				at = eh.e_shoff + (r >> 8) % ((size_t)eh.e_shnum * sizeof(Elf64_Shdr));
+			case 0: /* a section header field */
+				at = eh.e_shoff +
+				     (r >> 8) % ((size_t)eh.e_shnum * sizeof(Elf64_Shdr));
 				break;
-			case 1:                    /* a program header field */
-				at = eh.e_phoff + (r >> 8) % ((size_t)eh.e_phnum * sizeof(Elf64_Phdr));
+			case 1: /* a program header field */
+				at = eh.e_phoff +
+				     (r >> 8) % ((size_t)eh.e_phnum * sizeof(Elf64_Phdr));
 				break;
-			case 2:                    /* the ELF header past the ident */
+			case 2: /* the ELF header past the ident */
 				at = EI_NIDENT + (r >> 8) % (sizeof(Elf64_Ehdr) - EI_NIDENT);
 				break;
-			default:                   /* anywhere */
-				at = (r >> 8) % size;
+			default: /* anywhere */ at = (r >> 8) % size;
 			}
 			if (at < size)
 				copy[at] = (uint8_t)(r >> 40);
@@ -622,7 +639,8 @@ TEST(check_many)
 	if (!f)
 		return;
 	for (int i = 0; i < NFUNC; i++)
-		fprintf(f, "__attribute__((noinline)) int f%d(int x) { return x * %d + 1; }\n", i, i);
+		fprintf(f, "__attribute__((noinline)) int f%d(int x) { return x * %d + 1; }\n", i,
+			i);
 	fprintf(f, "int main(int argc, char **argv) { (void)argv; int s = 0;\n");
 	for (int i = 0; i < NFUNC; i++)
 		fprintf(f, "s += f%d(argc);\n", i);
@@ -653,7 +671,8 @@ TEST(check_many)
 	CHECKM(n == 2 * NFUNC + 2, "many: %zu sites, want %d", n, 2 * NFUNC + 2);
 	CHECKM(known == n, "many: %zu of %zu sites with their function as this_fn", known, n);
 	printf("elf: %d-function -O2 program: %zu sites (%zu with this_fn), "
-	       "elf_image_open+hook_sites_find %.2f ms (best of 5)\n", NFUNC, n, known, best);
+	       "elf_image_open+hook_sites_find %.2f ms (best of 5)\n",
+	       NFUNC, n, known, best);
 }
 
 /* The setjmp probe on this system's C library: the direct jmp __sigsetjmp
@@ -671,8 +690,9 @@ TEST(check_setjmp_site)
 	if (!sj)
 		goto out;
 	site = jump_sites_setjmp(img, sj->addr);
-	CHECKM(site > sj->addr && site < sj->addr + sj->size, "site 0x%lx in __sigsetjmp [0x%lx, +%lu)",
-	       (unsigned long)site, (unsigned long)sj->addr, (unsigned long)sj->size);
+	CHECKM(site > sj->addr && site < sj->addr + sj->size,
+	       "site 0x%lx in __sigsetjmp [0x%lx, +%lu)", (unsigned long)site,
+	       (unsigned long)sj->addr, (unsigned long)sj->size);
 	CHECK(elf_vaddr_to_offset(img, site, &off) == 0 &&
 	      pread(img->fd, code, sizeof(code), (off_t)off) == (ssize_t)sizeof(code));
 	CHECK(cs_disasm(cs, code, sizeof(code), site, 1, &in) == 1 && in[0].id == X86_INS_JMP &&
@@ -698,7 +718,8 @@ static const struct target_build {
 	{ "ibt", "gcc", INSTR " -O2 -fcf-protection=full -Wl,-z,ibtplt", "elf_basic.c" },
 	{ "own_hooks", "gcc", INSTR " -O2 -fno-plt", "elf_basic.c elf_hooks.c" },
 	{ "hookaddr", "gcc", INSTR " -O0", "elf_hookaddr.c" },
-	{ "hookaddr_ibt", "gcc", INSTR " -O0 -fcf-protection=full -Wl,-z,ibtplt", "elf_hookaddr.c" },
+	{ "hookaddr_ibt", "gcc", INSTR " -O0 -fcf-protection=full -Wl,-z,ibtplt",
+	  "elf_hookaddr.c" },
 	{ "libbasic.so", "gcc", INSTR " -O2 -fPIC -shared", "elf_basic.c" },
 	{ "noinstr", "gcc", "-O2", "elf_basic.c" },
 	{ "cxx", "g++", INSTR " -O0", "elf_cxx.cc" },
@@ -709,7 +730,7 @@ static const struct target_build {
 	{ "rdynamic", "gcc", INSTR " -O2 -rdynamic", "elf_basic.c" },
 };
 static bool targets_ok[sizeof(targets) / sizeof(targets[0])];
-static bool ok_strip;   /* stripped, stripped_rdynamic and debuglink, made from the above */
+static bool ok_strip; /* stripped, stripped_rdynamic and debuglink, made from the above */
 
 static bool built(const char *name)
 {
@@ -722,12 +743,14 @@ static bool built(const char *name)
 static void build_all(void)
 {
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
-		targets_ok[i] = build(targets[i].out, targets[i].cc, targets[i].flags, targets[i].srcs);
-	ok_strip = built("basic_O2") && built("rdynamic") &&
-		   run("strip -o %s %s", path_in_tmp("stripped"), path_in_tmp("basic_O2")) &&
-		   run("strip -o %s %s", path_in_tmp("stripped_rdynamic"), path_in_tmp("rdynamic")) &&
-		   run("objcopy --strip-debug --add-gnu-debuglink=%s %s %s", path_in_tmp("basic_O2"),
-		       path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
+		targets_ok[i] =
+			build(targets[i].out, targets[i].cc, targets[i].flags, targets[i].srcs);
+	ok_strip =
+		built("basic_O2") && built("rdynamic") &&
+		run("strip -o %s %s", path_in_tmp("stripped"), path_in_tmp("basic_O2")) &&
+		run("strip -o %s %s", path_in_tmp("stripped_rdynamic"), path_in_tmp("rdynamic")) &&
+		run("objcopy --strip-debug --add-gnu-debuglink=%s %s %s", path_in_tmp("basic_O2"),
+		    path_in_tmp("basic_O2"), path_in_tmp("debuglink"));
 }
 
 /* ---- the cases on them ---- */

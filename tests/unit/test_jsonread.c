@@ -31,9 +31,21 @@ static char *tokens(const char *s, size_t len, char *errbuf, size_t errlen)
 		case JR_OBJ_END: jr_buf_put(&out, "} ", 2); break;
 		case JR_ARR_BEGIN: jr_buf_put(&out, "[ ", 2); break;
 		case JR_ARR_END: jr_buf_put(&out, "] ", 2); break;
-		case JR_KEY: jr_buf_put(&out, "k:", 2); jr_buf_put(&out, txt, strlen(txt)); jr_buf_put(&out, " ", 1); break;
-		case JR_STRING: jr_buf_put(&out, "s:", 2); jr_buf_put(&out, txt, strlen(txt)); jr_buf_put(&out, " ", 1); break;
-		case JR_NUMBER: jr_buf_put(&out, "n:", 2); jr_buf_put(&out, txt, strlen(txt)); jr_buf_put(&out, " ", 1); break;
+		case JR_KEY:
+			jr_buf_put(&out, "k:", 2);
+			jr_buf_put(&out, txt, strlen(txt));
+			jr_buf_put(&out, " ", 1);
+			break;
+		case JR_STRING:
+			jr_buf_put(&out, "s:", 2);
+			jr_buf_put(&out, txt, strlen(txt));
+			jr_buf_put(&out, " ", 1);
+			break;
+		case JR_NUMBER:
+			jr_buf_put(&out, "n:", 2);
+			jr_buf_put(&out, txt, strlen(txt));
+			jr_buf_put(&out, " ", 1);
+			break;
 		case JR_TRUE: jr_buf_put(&out, "t ", 2); break;
 		case JR_FALSE: jr_buf_put(&out, "f ", 2); break;
 		case JR_NULL: jr_buf_put(&out, "z ", 2); break;
@@ -68,9 +80,10 @@ static void check_error(const char *in, unsigned long long offset, const char *s
 	char *got = tokens(in, strlen(in), err, sizeof(err));
 
 	snprintf(want, sizeof(want), "byte %llu: ", offset);
-	HARNESS_RESULT(strstr(got, "ERR") != NULL, printf("accepted malformed "); harness_print_str(in));
-	HARNESS_RESULT(!strncmp(err, want, strlen(want)) && strstr(err, says),
-		       printf("error for "); harness_print_str(in); printf(": "); harness_print_str(err);
+	HARNESS_RESULT(strstr(got, "ERR") != NULL, printf("accepted malformed ");
+		       harness_print_str(in));
+	HARNESS_RESULT(!strncmp(err, want, strlen(want)) && strstr(err, says), printf("error for ");
+		       harness_print_str(in); printf(": "); harness_print_str(err);
 		       printf(" (wanted %s...%s)", want, says));
 	free(got);
 }
@@ -130,7 +143,9 @@ TEST(test_strings)
 	check_tokens("[\"\\ud83d\\u0041\"]", "[ s:" FFFD "A ]");
 	/* raw UTF-8 passes, ill-formed bytes become U+FFFD (one per maximal subpart) */
 	check_tokens("[\"\xc3\xa9\xf0\x9f\x98\x80\"]", "[ s:\xc3\xa9\xf0\x9f\x98\x80 ]");
-	check_tokens("[\"a\xff" "b\xc3\"]", "[ s:a" FFFD "b" FFFD " ]");
+	check_tokens("[\"a\xff"
+		     "b\xc3\"]",
+		     "[ s:a" FFFD "b" FFFD " ]");
 	check_tokens("[\"\xe2\x82\"]", "[ s:" FFFD " ]");
 	check_tokens("[\"\xed\xa0\x80\"]", "[ s:" FFFD FFFD FFFD " ]");
 	check_tokens("[\"\xc0\xaf\"]", "[ s:" FFFD FFFD " ]");
@@ -215,7 +230,8 @@ TEST(test_deep)
 
 TEST(test_capture)
 {
-	const char *in = "{ \"x\" : [ 1 , \"a\\\"b\\n\" , { \"k\" : null , \"t\":true} , [ ] , { } ], \"y\": 2 }";
+	const char *in =
+		"{ \"x\" : [ 1 , \"a\\\"b\\n\" , { \"k\" : null , \"t\":true} , [ ] , { } ], \"y\": 2 }";
 	struct jr *r = jr_new_mem(in, strlen(in), 0, 0);
 	struct jr_buf b = { 0 };
 
@@ -301,8 +317,8 @@ static int on_tend(void *ctx, const struct trace_thread *t)
 	struct rec *r = ctx;
 
 	r->threads++;
-	logf_(r, "/T(%s,%s,%llu,%llu) ", t->key, t->name ? t->name : "-", (unsigned long long)t->calls,
-	      (unsigned long long)t->lost_events);
+	logf_(r, "/T(%s,%s,%llu,%llu) ", t->key, t->name ? t->name : "-",
+	      (unsigned long long)t->calls, (unsigned long long)t->lost_events);
 	return 0;
 }
 
@@ -338,11 +354,10 @@ static int on_close(void *ctx, const struct trace_node *n, size_t depth)
 	fmt_time(s, sizeof(s), n->has_start, n->start_ns);
 	fmt_time(e, sizeof(e), n->has_end, n->end_ns);
 	fmt_time(d, sizeof(d), n->has_duration, n->duration_ns);
-	logf_(r, "%s@%zu[%s,%s,%s,%s,%s%s%s%s%s,c=%llu/%llu%s] ", n->function ? n->function : "?", depth,
-	      n->module ? n->module : "-", s, e, d, n->partial ? "P:" : "",
-	      n->partial_reason ? n->partial_reason : "",
-	      n->arguments ? ",a=" : "", n->arguments ? n->arguments : "",
-	      n->return_value ? n->return_value : "",
+	logf_(r, "%s@%zu[%s,%s,%s,%s,%s%s%s%s%s,c=%llu/%llu%s] ", n->function ? n->function : "?",
+	      depth, n->module ? n->module : "-", s, e, d, n->partial ? "P:" : "",
+	      n->partial_reason ? n->partial_reason : "", n->arguments ? ",a=" : "",
+	      n->arguments ? n->arguments : "", n->return_value ? n->return_value : "",
 	      (unsigned long long)n->nchildren, (unsigned long long)n->children_ns,
 	      n->children_timed ? "" : "?");
 	return 0;
@@ -358,8 +373,12 @@ static int on_crash(void *ctx, const char *json)
 }
 
 static const struct trace_visitor visitor = {
-	.metadata = on_meta, .thread_begin = on_tbegin, .thread_end = on_tend,
-	.node_open = on_open, .node_close = on_close, .crash = on_crash,
+	.metadata = on_meta,
+	.thread_begin = on_tbegin,
+	.thread_end = on_tend,
+	.node_open = on_open,
+	.node_close = on_close,
+	.crash = on_crash,
 };
 
 static int walk_str(const char *doc, size_t len, struct rec *r, char *err, size_t errlen)
@@ -375,25 +394,25 @@ static int walk_str(const char *doc, size_t len, struct rec *r, char *err, size_
 }
 
 static const char doc1[] =
-"{\"metadata\":{\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":5000,\"command\":[\"./p\",\"x\"],"
-"\"pid\":77,\"executable\":\"/abs/p\",\"total_calls\":6,\"threads\":2,\"lost_events\":3,"
-"\"options\":{\"deep\":[[[]]]}},"
-"\"future_member\":{\"ignored\":[1,2,{\"x\":null}]},"
-"\"call_trees\":{"
- "\"77\":{\"thread_id\":77,\"thread_name\":\"p\",\"total_calls\":4,\"lost_events\":0,\"root_calls\":["
-  "{\"function\":\"main\",\"address\":\"0x10\",\"module\":\"p\",\"start_ns\":100,\"children\":["
-   "{\"function\":\"f\",\"module\":\"p\",\"start_ns\":200,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":7}],"
-    "\"children\":[],\"end_ns\":300,\"duration_ns\":100,\"return_value\":{\"type\":\"int\",\"value\":42}},"
-   "{\"start_ns\":400,\"function\":\"g\",\"children\":[{\"function\":\"h\",\"children\":[],\"start_ns\":410,\"end_ns\":420,\"duration_ns\":10}],"
-    "\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (events lost)\"}"
-  "],\"end_ns\":1000,\"duration_ns\":900}"
- "]},"
- "\"77#2\":{\"root_calls\":["
-  "{\"children\":[{\"function\":\"k\",\"module\":\"p\",\"start_ns\":2000,\"children\":[],\"end_ns\":2100,\"duration_ns\":100}],"
-   "\"function\":\"worker\",\"address\":null,\"module\":null,\"start_ns\":null,\"end_ns\":2500,\"duration_ns\":null,"
-   "\"partial\":true,\"partial_reason\":\"entry not observed\",\"extra\":[{}]}"
- "],\"thread_name\":\"late\",\"lost_events\":3,\"signals\":[{\"signal\":11}]}"
-"},\"crash\":{\"signal\":11,\"thread_id\":77}}\n";
+	"{\"metadata\":{\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":5000,\"command\":[\"./p\",\"x\"],"
+	"\"pid\":77,\"executable\":\"/abs/p\",\"total_calls\":6,\"threads\":2,\"lost_events\":3,"
+	"\"options\":{\"deep\":[[[]]]}},"
+	"\"future_member\":{\"ignored\":[1,2,{\"x\":null}]},"
+	"\"call_trees\":{"
+	"\"77\":{\"thread_id\":77,\"thread_name\":\"p\",\"total_calls\":4,\"lost_events\":0,\"root_calls\":["
+	"{\"function\":\"main\",\"address\":\"0x10\",\"module\":\"p\",\"start_ns\":100,\"children\":["
+	"{\"function\":\"f\",\"module\":\"p\",\"start_ns\":200,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":7}],"
+	"\"children\":[],\"end_ns\":300,\"duration_ns\":100,\"return_value\":{\"type\":\"int\",\"value\":42}},"
+	"{\"start_ns\":400,\"function\":\"g\",\"children\":[{\"function\":\"h\",\"children\":[],\"start_ns\":410,\"end_ns\":420,\"duration_ns\":10}],"
+	"\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed (events lost)\"}"
+	"],\"end_ns\":1000,\"duration_ns\":900}"
+	"]},"
+	"\"77#2\":{\"root_calls\":["
+	"{\"children\":[{\"function\":\"k\",\"module\":\"p\",\"start_ns\":2000,\"children\":[],\"end_ns\":2100,\"duration_ns\":100}],"
+	"\"function\":\"worker\",\"address\":null,\"module\":null,\"start_ns\":null,\"end_ns\":2500,\"duration_ns\":null,"
+	"\"partial\":true,\"partial_reason\":\"entry not observed\",\"extra\":[{}]}"
+	"],\"thread_name\":\"late\",\"lost_events\":3,\"signals\":[{\"signal\":11}]}"
+	"},\"crash\":{\"signal\":11,\"thread_id\":77}}\n";
 
 TEST(test_walk)
 {
@@ -402,15 +421,16 @@ TEST(test_walk)
 
 	CHECK_INT(walk_str(doc1, strlen(doc1), &r, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
-	CHECK_STR(r.log.p,
-		  "T(77,77,p) <main@0 <f@1 f@1[p,200,300,100,,a=[{\"name\":\"a\",\"type\":\"int\",\"value\":7}]"
-		  "{\"type\":\"int\",\"value\":42},c=0/0] "
-		  "<g@1 <h@2 h@2[-,410,420,10,,c=0/0] "
-		  "g@1[-,400,null,null,P:exit not observed (events lost),c=1/10] "
-		  "main@0[p,100,1000,900,,c=2/100?] /T(77,p,4,0) "
-		  "T(77#2,77,-) <?@0 <k@1 k@1[p,2000,2100,100,,c=0/0] "
-		  "worker@0[-,null,2500,null,P:entry not observed,c=1/100] /T(77#2,late,2,3) "
-		  "CRASH{\"signal\":11,\"thread_id\":77}");
+	CHECK_STR(
+		r.log.p,
+		"T(77,77,p) <main@0 <f@1 f@1[p,200,300,100,,a=[{\"name\":\"a\",\"type\":\"int\",\"value\":7}]"
+		"{\"type\":\"int\",\"value\":42},c=0/0] "
+		"<g@1 <h@2 h@2[-,410,420,10,,c=0/0] "
+		"g@1[-,400,null,null,P:exit not observed (events lost),c=1/10] "
+		"main@0[p,100,1000,900,,c=2/100?] /T(77,p,4,0) "
+		"T(77#2,77,-) <?@0 <k@1 k@1[p,2000,2100,100,,c=0/0] "
+		"worker@0[-,null,2500,null,P:entry not observed,c=1/100] /T(77#2,late,2,3) "
+		"CRASH{\"signal\":11,\"thread_id\":77}");
 	CHECK(r.meta.has_pid && r.meta.pid == 77);
 	CHECK(r.meta.has_duration && r.meta.duration_ns == 5000);
 	CHECK(r.meta.has_total_calls && r.meta.total_calls == 6);
@@ -441,17 +461,25 @@ TEST(test_walk_stops)
 
 TEST(test_walk_errors)
 {
-	static const struct { const char *doc, *says; } bad[] = {
+	static const struct {
+		const char *doc, *says;
+	} bad[] = {
 		{ "[]", "a trace is a JSON object" },
 		{ "{\"call_trees\":[]}", "\"call_trees\" must be an object" },
 		{ "{\"call_trees\":{\"1\":[]}}", "must be an object" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":{}}}}", "\"root_calls\" must be an array" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":{}}}}",
+		  "\"root_calls\" must be an array" },
 		{ "{\"call_trees\":{\"1\":{\"root_calls\":[1]}}}", "expected a call object" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"children\":{}}]}}}", "\"children\" must be an array" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"start_ns\":-5}]}}}", "\"start_ns\" must be a whole number" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"start_ns\":1.5}]}}}", "\"start_ns\" must be a whole number" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":3}]}}}", "\"function\" must be a string" },
-		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"partial\":1}]}}}", "\"partial\" must be true or false" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"children\":{}}]}}}",
+		  "\"children\" must be an array" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"start_ns\":-5}]}}}",
+		  "\"start_ns\" must be a whole number" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"start_ns\":1.5}]}}}",
+		  "\"start_ns\" must be a whole number" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"function\":3}]}}}",
+		  "\"function\" must be a string" },
+		{ "{\"call_trees\":{\"1\":{\"root_calls\":[{\"partial\":1}]}}}",
+		  "\"partial\" must be true or false" },
 		{ "{\"call_trees\":{\"1\":{\"thread_id\":\"x\"}}}", "whole numbers" },
 		{ "{\"call_trees\":{}} x", "after the end" },
 	};
@@ -462,7 +490,8 @@ TEST(test_walk_errors)
 		int rc = walk_str(bad[i].doc, strlen(bad[i].doc), &r, err, sizeof(err));
 
 		HARNESS_RESULT(rc == -1 && !strncmp(err, "byte ", 5) && strstr(err, bad[i].says),
-			       printf("%s -> rc %d, ", bad[i].doc, rc); harness_print_str(err));
+			       printf("%s -> rc %d, ", bad[i].doc, rc);
+			       harness_print_str(err));
 		jr_buf_free(&r.log);
 	}
 }
@@ -472,7 +501,7 @@ TEST(test_walk_truncated)
 {
 	size_t n = strlen(doc1), failures = 0;
 
-	for (size_t i = 0; i + 1 < n; i++) {   /* the last byte is the newline */
+	for (size_t i = 0; i + 1 < n; i++) { /* the last byte is the newline */
 		struct rec r;
 		char err[256];
 		unsigned long long off = ~0ull;
@@ -501,7 +530,8 @@ TEST(test_walk_deep)
 	for (size_t i = 0; i < depth; i++)
 		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
 	for (size_t i = depth; i-- > 0;)
-		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i, 2 * depth - 2 * i);
+		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i,
+			2 * depth - 2 * i);
 	fputs("]}},\"crash\":null}", m);
 	fclose(m);
 	CHECK_INT(walk_str(buf, len, &r, err, sizeof(err)), 0);

@@ -106,13 +106,14 @@ static char *render_checked(const char *s, size_t len, size_t *nrep, int line)
 	return out;
 }
 
-#define EXPECT_STR(in, len, want, want_rep) do { \
-	size_t rep_; \
-	char *out_ = render_checked((in), (len), &rep_, __LINE__); \
-	CHECK_STR(out_, (want)); \
-	CHECK_INT(rep_, (want_rep)); \
-	free(out_); \
-} while (0)
+#define EXPECT_STR(in, len, want, want_rep)                                \
+	do {                                                               \
+		size_t rep_;                                               \
+		char *out_ = render_checked((in), (len), &rep_, __LINE__); \
+		CHECK_STR(out_, (want));                                   \
+		CHECK_INT(rep_, (want_rep));                               \
+		free(out_);                                                \
+	} while (0)
 /* for literals: the length excludes the terminating NUL only */
 #define EXPECT_LIT(lit, want, want_rep) EXPECT_STR((lit), sizeof(lit) - 1, (want), (want_rep))
 
@@ -123,7 +124,7 @@ TEST(test_ascii_and_escapes)
 	EXPECT_LIT("hello, world! ~{}[]:/", "\"hello, world! ~{}[]:/\"", 0);
 	EXPECT_LIT("say \"hi\"", "\"say \\\"hi\\\"\"", 0);
 	EXPECT_LIT("C:\\dir\\", "\"C:\\\\dir\\\\\"", 0);
-	EXPECT_LIT("\x7f", "\"\x7f\"", 0); /* DEL needs no escape */
+	EXPECT_LIT("\x7f", "\"\x7f\"", 0);	/* DEL needs no escape */
 	EXPECT_LIT("a\0b", "\"a\\u0000b\"", 0); /* length-based: NUL is a character */
 	EXPECT_LIT("\0", "\"\\u0000\"", 0);
 
@@ -188,18 +189,18 @@ TEST(test_long_strings)
 TEST(test_valid_utf8)
 {
 	static const char *const ok[] = {
-		"\xc3\xa9",             /* é, 2 bytes */
-		"\xe2\x82\xac",         /* €, 3 bytes */
-		"\xf0\x9f\x98\x80",     /* 😀, 4 bytes */
-		"\xc2\x80",             /* U+0080, smallest 2-byte */
-		"\xdf\xbf",             /* U+07FF */
-		"\xe0\xa0\x80",         /* U+0800, smallest 3-byte */
-		"\xed\x9f\xbf",         /* U+D7FF, just below the surrogates */
-		"\xee\x80\x80",         /* U+E000, just above them */
-		"\xef\xbf\xbf",         /* U+FFFF */
-		"\xef\xbf\xbd",         /* U+FFFD itself */
-		"\xf0\x90\x80\x80",     /* U+10000, smallest 4-byte */
-		"\xf4\x8f\xbf\xbf",     /* U+10FFFF, the last code point */
+		"\xc3\xa9",	    /* é, 2 bytes */
+		"\xe2\x82\xac",	    /* €, 3 bytes */
+		"\xf0\x9f\x98\x80", /* 😀, 4 bytes */
+		"\xc2\x80",	    /* U+0080, smallest 2-byte */
+		"\xdf\xbf",	    /* U+07FF */
+		"\xe0\xa0\x80",	    /* U+0800, smallest 3-byte */
+		"\xed\x9f\xbf",	    /* U+D7FF, just below the surrogates */
+		"\xee\x80\x80",	    /* U+E000, just above them */
+		"\xef\xbf\xbf",	    /* U+FFFF */
+		"\xef\xbf\xbd",	    /* U+FFFD itself */
+		"\xf0\x90\x80\x80", /* U+10000, smallest 4-byte */
+		"\xf4\x8f\xbf\xbf", /* U+10FFFF, the last code point */
 		"caf\xc3\xa9 \xe2\x82\xac 5 \xf0\x9f\x98\x80!",
 	};
 
@@ -220,7 +221,7 @@ TEST(test_invalid_utf8)
 	EXPECT_LIT("\x80\xbf", "\"" FFFD FFFD "\"", 2);
 	EXPECT_LIT("\xc3(", "\"" FFFD "(\"", 1);
 	EXPECT_LIT("\xe2(\xa1", "\"" FFFD "(" FFFD "\"", 2);
-	EXPECT_LIT("\xe2\x82(", "\"" FFFD "(\"", 1);           /* E2 82 is one maximal subpart */
+	EXPECT_LIT("\xe2\x82(", "\"" FFFD "(\"", 1); /* E2 82 is one maximal subpart */
 	EXPECT_LIT("\xf0\x9f\x98(", "\"" FFFD "(\"", 1);
 	EXPECT_LIT("\xc3\xc3\xa9", "\"" FFFD "\xc3\xa9\"", 1); /* a new lead ends the bad one */
 
@@ -228,7 +229,7 @@ TEST(test_invalid_utf8)
 	EXPECT_LIT("ab\xc3", "\"ab" FFFD "\"", 1);
 	EXPECT_LIT("ab\xe2\x82", "\"ab" FFFD "\"", 1);
 	EXPECT_LIT("ab\xf0\x9f\x98", "\"ab" FFFD "\"", 1);
-	EXPECT_STR("\xe2\x82\xac", 2, "\"" FFFD "\"", 1);  /* valid bytes beyond len are not read */
+	EXPECT_STR("\xe2\x82\xac", 2, "\"" FFFD "\"", 1); /* valid bytes beyond len are not read */
 
 	/* overlongs */
 	EXPECT_LIT("\xc0\x80", "\"" FFFD FFFD "\"", 2);
@@ -247,13 +248,14 @@ TEST(test_invalid_utf8)
 	EXPECT_LIT("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"", 4);
 	EXPECT_LIT("\xf5\xf6\xf7\xf8\xf9\xfa\xfb\xfc\xfd\xfe\xff",
 		   "\"" FFFD FFFD FFFD FFFD FFFD FFFD FFFD FFFD FFFD FFFD FFFD "\"", 11);
-	EXPECT_LIT("\xf8\x88\x80\x80\x80", "\"" FFFD FFFD FFFD FFFD FFFD "\"", 5); /* old 5-byte form */
+	EXPECT_LIT("\xf8\x88\x80\x80\x80", "\"" FFFD FFFD FFFD FFFD FFFD "\"",
+		   5); /* old 5-byte form */
 
 	/* mixed with escapes and valid text */
 	EXPECT_LIT("\"\xff\n\xc3\xa9\x80", "\"\\\"" FFFD "\\n\xc3\xa9" FFFD "\"", 2);
 
 	static const char *const bad[] = { "\x80", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-					   "\xf5", "\xff", "\xe2\x82", "a\xc3" };
+					   "\xf5", "\xff",     "\xe2\x82",     "a\xc3" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(!jsonw_utf8_valid(bad[i], strlen(bad[i])));
 }
@@ -272,16 +274,17 @@ TEST(test_cstr)
 }
 
 /* renders one number with fn and checks the exact text and that cJSON reads it */
-#define EXPECT_NUM(call, want) do { \
-	mem_open(); \
-	call; \
-	char *out_ = mem_close(); \
-	CHECK_STR(out_, (want)); \
-	cJSON *j_ = cJSON_Parse(out_); \
-	CHECK(j_ && (cJSON_IsNumber(j_) || cJSON_IsNull(j_) || cJSON_IsString(j_))); \
-	cJSON_Delete(j_); \
-	free(out_); \
-} while (0)
+#define EXPECT_NUM(call, want)                                                               \
+	do {                                                                                 \
+		mem_open();                                                                  \
+		call;                                                                        \
+		char *out_ = mem_close();                                                    \
+		CHECK_STR(out_, (want));                                                     \
+		cJSON *j_ = cJSON_Parse(out_);                                               \
+		CHECK(j_ && (cJSON_IsNumber(j_) || cJSON_IsNull(j_) || cJSON_IsString(j_))); \
+		cJSON_Delete(j_);                                                            \
+		free(out_);                                                                  \
+	} while (0)
 
 TEST(test_numbers)
 {
@@ -338,7 +341,8 @@ TEST(test_double_roundtrip)
 			bad += !(j && cJSON_IsString(j) &&
 				 !strcmp(j->valuestring, signbit(v) ? "-nan" : "nan"));
 		else if (isinf(v))
-			bad += !(j && cJSON_IsString(j) && !strcmp(j->valuestring, v < 0 ? "-inf" : "inf"));
+			bad += !(j && cJSON_IsString(j) &&
+				 !strcmp(j->valuestring, v < 0 ? "-inf" : "inf"));
 		else
 			bad += !(j && cJSON_IsNumber(j) && strtod(out, NULL) == v &&
 				 signbit(strtod(out, NULL)) == signbit(v));
@@ -386,10 +390,10 @@ TEST(test_object)
 TEST(test_random)
 {
 	uint64_t *seed = &random_seed;
-	static const unsigned char special[] = { 0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xbf, 0xc0,
+	static const unsigned char special[] = { 0x00, 0x1f, '"',  '\\', 0x7f, 0x80, 0xbf, 0xc0,
 						 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4,
 						 0xf5, 0xff, 0xa0, 0x9f, 0x8f, 0x90 };
-	static const char *const seqs[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	static const char *const seqs[] = { "\xc3\xa9",	    "\xe2\x82\xac",	"\xf0\x9f\x98\x80",
 					    "\xed\x9f\xbf", "\xf4\x8f\xbf\xbf", FFFD };
 	int failed_before = harness_failed, replaced = 0;
 
@@ -410,12 +414,8 @@ TEST(test_random)
 			case 0: /* printable ASCII */
 				buf[len++] = (unsigned char)(0x20 + (r >> 8) % 0x5f);
 				break;
-			case 1: /* any byte */
-				buf[len++] = (unsigned char)(r >> 8);
-				break;
-			case 2:
-				buf[len++] = special[(r >> 8) % sizeof(special)];
-				break;
+			case 1: /* any byte */ buf[len++] = (unsigned char)(r >> 8); break;
+			case 2: buf[len++] = special[(r >> 8) % sizeof(special)]; break;
 			case 4: /* a control character or one JSON escapes */
 				buf[len++] = special[(r >> 8) % 5];
 				break;

@@ -21,7 +21,7 @@ static struct filter *mk(const char *const *pats)
 	return f;
 }
 
-#define FILTER(...) mk((const char *const[]){ __VA_ARGS__, NULL })
+#define FILTER(...)	   mk((const char *const[]){ __VA_ARGS__, NULL })
 #define ALLOWS(f, raw, dm) CHECK(filter_allows((f), (raw), (dm)))
 #define DENIES(f, raw, dm) CHECK(!filter_allows((f), (raw), (dm)))
 
@@ -50,7 +50,7 @@ TEST(test_glob)
 	ALLOWS(f, "main", "main");
 	ALLOWS(f, "yz", NULL);
 	DENIES(f, "zz", NULL);
-	DENIES(f, "leaf", "leaf");       /* a glob matches the whole name */
+	DENIES(f, "leaf", "leaf"); /* a glob matches the whole name */
 	DENIES(f, "my_leaf_add", NULL);
 	DENIES(f, "maain", NULL);
 	filter_free(f);
@@ -58,7 +58,7 @@ TEST(test_glob)
 	/* no FNM_PATHNAME: '*' crosses '::' and '/' */
 	f = FILTER("+a*z", "+x\\*y");
 	ALLOWS(f, "a::b/c::z", NULL);
-	ALLOWS(f, "x*y", NULL);          /* backslash escapes */
+	ALLOWS(f, "x*y", NULL); /* backslash escapes */
 	DENIES(f, "xqy", NULL);
 	filter_free(f);
 }
@@ -67,7 +67,7 @@ TEST(test_regex)
 {
 	struct filter *f = FILTER("+/add/");
 
-	ALLOWS(f, "leaf_add", NULL);     /* unanchored */
+	ALLOWS(f, "leaf_add", NULL); /* unanchored */
 	ALLOWS(f, "adder", NULL);
 	DENIES(f, "main", NULL);
 	filter_free(f);
@@ -99,7 +99,11 @@ TEST(test_include_exclude)
 		const char *allow[3], *deny[4];
 	} cases[] = {
 		/* main: includes exist and none matches */
-		{ { "+leaf_*", "-leaf_sub", "-/^leaf_m/" }, 1, 2, { "leaf_add" }, { "leaf_sub", "leaf_mul", "main" } },
+		{ { "+leaf_*", "-leaf_sub", "-/^leaf_m/" },
+		  1,
+		  2,
+		  { "leaf_add" },
+		  { "leaf_sub", "leaf_mul", "main" } },
 		/* only excludes: everything else is traced */
 		{ { "-main", "-/^_/" }, 0, 2, { "leaf_add" }, { "main", "_start" } },
 		/* exclude wins, whatever the order */
@@ -114,9 +118,11 @@ TEST(test_include_exclude)
 		CHECK_INT(filter_count(f, false), cases[i].includes);
 		CHECK_INT(filter_count(f, true), cases[i].excludes);
 		for (const char *const *n = cases[i].allow; *n; n++) /* the arrays end in NULL */
-			HARNESS_RESULT(filter_allows(f, *n, NULL), printf("%s: %s denied", cases[i].pats[0], *n));
+			HARNESS_RESULT(filter_allows(f, *n, NULL),
+				       printf("%s: %s denied", cases[i].pats[0], *n));
 		for (const char *const *n = cases[i].deny; *n; n++)
-			HARNESS_RESULT(!filter_allows(f, *n, NULL), printf("%s: %s allowed", cases[i].pats[0], *n));
+			HARNESS_RESULT(!filter_allows(f, *n, NULL),
+				       printf("%s: %s allowed", cases[i].pats[0], *n));
 		filter_free(f);
 	}
 }
@@ -136,18 +142,19 @@ TEST(test_cxx)
 		const char *pat;
 		bool allows;
 	} one[] = {
-		{ "+ns::Foo::bar", true },              /* the base: parameters and const set aside */
-		{ "+ns::Foo::bar(int) const", true },   /* the full demangled name */
-		{ "+ns::Foo::bar(int)", false },        /* neither the full name nor the base */
-		{ "+bar", false },                      /* a glob matches whole names only */
+		{ "+ns::Foo::bar", true },	      /* the base: parameters and const set aside */
+		{ "+ns::Foo::bar(int) const", true }, /* the full demangled name */
+		{ "+ns::Foo::bar(int)", false },      /* neither the full name nor the base */
+		{ "+bar", false },		      /* a glob matches whole names only */
 		{ "+/bar/", true },
-		{ "+_ZNK2ns3Foo*", true },              /* the raw symbol */
+		{ "+_ZNK2ns3Foo*", true }, /* the raw symbol */
 		{ "+*(int)*", true },
 	};
 	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
 		f = FILTER(one[i].pat);
-		HARNESS_RESULT(filter_allows(f, raw, dm) == one[i].allows,
-			       printf("%s %s %s", one[i].pat, one[i].allows ? "denies" : "allows", dm));
+		HARNESS_RESULT(
+			filter_allows(f, raw, dm) == one[i].allows,
+			printf("%s %s %s", one[i].pat, one[i].allows ? "denies" : "allows", dm));
 		filter_free(f);
 	}
 
@@ -214,11 +221,11 @@ TEST(test_raw_vs_demangled)
 	ALLOWS(f, "leaf_add", NULL);
 	ALLOWS(f, NULL, "leaf_add");
 	ALLOWS(f, "_Z8leaf_addii", "leaf_add(int, int)");
-	DENIES(f, NULL, NULL);           /* nothing known cannot match an include */
+	DENIES(f, NULL, NULL); /* nothing known cannot match an include */
 	filter_free(f);
 
 	f = FILTER("-leaf_add");
-	ALLOWS(f, NULL, NULL);           /* ... and is not excluded either */
+	ALLOWS(f, NULL, NULL); /* ... and is not excluded either */
 	DENIES(f, "_Z8leaf_addii", "leaf_add(int, int)");
 	filter_free(f);
 }
@@ -293,14 +300,14 @@ TEST(test_filter_file)
 	struct filter *f = filter_new();
 
 	write_tmp(path, "# functions to trace\n"
-		  "\n"
-		  "   \t\n"
-		  "  leaf_*  \n"
-		  "!leaf_sub\n"
-		  "! \t/^leaf_m/\r\n"
-		  "\t# an indented comment\n"
-		  "/^ns::/\r\n"
-		  "{lambda#1}");         /* no final newline; '#' inside a pattern is literal */
+			"\n"
+			"   \t\n"
+			"  leaf_*  \n"
+			"!leaf_sub\n"
+			"! \t/^leaf_m/\r\n"
+			"\t# an indented comment\n"
+			"/^ns::/\r\n"
+			"{lambda#1}"); /* no final newline; '#' inside a pattern is literal */
 	CHECK_INT(filter_add_file(f, path, err, sizeof(err)), 0);
 	CHECK_INT(filter_count(f, false), 3);
 	CHECK_INT(filter_count(f, true), 2);

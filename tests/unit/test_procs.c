@@ -15,7 +15,6 @@
 #include "consume/trace.h"
 #include "rebuild/tree.h"
 
-
 static void proc_ev(struct trace *tr, uint32_t kind, uint32_t tid, uint64_t ts, uint32_t tgid,
 		    uint32_t parent, uint32_t stopped, uint32_t gen, const char *path)
 {

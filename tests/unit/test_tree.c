@@ -13,7 +13,9 @@ static struct func_info B = { .addr = 0x2000, .name = "B", .module = "prog", .al
 static struct func_info C = { .addr = 0x3000, .name = "C", .module = "prog", .allowed = true };
 static struct func_info D = { .addr = 0x4000, .name = "D", .module = "prog", .allowed = true };
 static struct func_info E = { .addr = 0x5000, .name = "E", .module = "prog", .allowed = true };
-static struct func_info H = { .addr = 0x6000, .name = "H", .module = "prog", .allowed = false }; /* filtered out */
+static struct func_info H = {
+	.addr = 0x6000, .name = "H", .module = "prog", .allowed = false
+}; /* filtered out */
 
 struct run {
 	struct thread_tree t;
@@ -33,7 +35,8 @@ static void shape_of(const cJSON *nodes, char *out, size_t len)
 	const cJSON *n;
 	bool first = true;
 
-	cJSON_ArrayForEach(n, nodes) {
+	cJSON_ArrayForEach(n, nodes)
+	{
 		const cJSON *fn = cJSON_GetObjectItem(n, "function");
 		const cJSON *kids = cJSON_GetObjectItem(n, "children");
 		size_t l = strlen(out);
@@ -119,7 +122,8 @@ TEST(test_attach_wraps)
 	b = root(&r, 0);
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(b, "start_ns")));
 	CHECK_INT(cJSON_GetObjectItem(b, "end_ns")->valueint, 60);
-	CHECK(strstr(cJSON_GetObjectItem(b, "partial_reason")->valuestring, "already running") != NULL);
+	CHECK(strstr(cJSON_GetObjectItem(b, "partial_reason")->valuestring, "already running") !=
+	      NULL);
 	CHECK_INT(r.t.calls, 5);
 	cJSON_Delete(r.doc);
 }
@@ -279,9 +283,11 @@ TEST(test_gap_reasons)
 		CHECK_INT((int)r.t.resyncs, lost ? 0 : 1);
 		end(&r, "x");
 		CHECK_STR(r.shape, "A(B*,C)");
-		CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
-			  lost ? "exit not observed (events lost)"
-			       : "exit not observed (tracer fault: resynchronised, no event was lost)");
+		CHECK_STR(
+			reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"),
+						     0)),
+			lost ? "exit not observed (events lost)" :
+			       "exit not observed (tracer fault: resynchronised, no event was lost)");
 		cJSON_Delete(r.doc);
 	}
 	/* a loss that shows only later: B's exit and C's entry lost, so D
@@ -306,8 +312,9 @@ TEST(test_gap_reasons)
 	tree_exit(&r.t, 3, &C, 40, false);
 	end(&r, "exit not observed (still running when tracing stopped)");
 	CHECK_STR(r.shape, "A*([unknown]*(C))");
-	CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
-		  "entry not observed (events lost); exit not observed (still running when tracing stopped)");
+	CHECK_STR(
+		reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
+		"entry not observed (events lost); exit not observed (still running when tracing stopped)");
 	CHECK_INT(cJSON_GetObjectItem(r.doc, "resyncs")->valueint, 0);
 	cJSON_Delete(r.doc);
 }
@@ -332,9 +339,12 @@ TEST(test_unwind_seen_or_not)
 		CHECK_INT((int)r.t.resyncs, !seen && !attach ? 1 : 0);
 		end(&r, "x");
 		CHECK_STR(r.shape, "A(B*(C*),D)");
-		CHECK_STR(reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"), 0)),
-			  !seen && !attach ? "exit not observed (tracer fault: a longjmp to a setjmp it did not see)"
-					   : "exit not observed (left by longjmp)");
+		CHECK_STR(
+			reason_of(cJSON_GetArrayItem(cJSON_GetObjectItem(root(&r, 0), "children"),
+						     0)),
+			!seen && !attach ?
+				"exit not observed (tracer fault: a longjmp to a setjmp it did not see)" :
+				"exit not observed (left by longjmp)");
 		cJSON_Delete(r.doc);
 	}
 }

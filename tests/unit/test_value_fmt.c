@@ -8,8 +8,9 @@
 
 static const struct vtype INT = { .kind = VT_INT, .size = 4, .is_signed = true, .name = "int" };
 static const struct vmember A_MEMBERS[] = { { .name = "x", .type = &INT, .offset = 0 } };
-static const struct vtype A = { .kind = VT_STRUCT, .size = 4, .nmembers = 1, .cxx = true,
-				.name = "A", .members = A_MEMBERS };
+static const struct vtype A = {
+	.kind = VT_STRUCT, .size = 4, .nmembers = 1, .cxx = true, .name = "A", .members = A_MEMBERS
+};
 
 static char *format(const struct vtype *t, const void *buf, size_t len)
 {
@@ -30,8 +31,9 @@ static const struct vtype CCHAR = { .kind = VT_QUAL, .quals = VTQ_CONST, .target
 static const struct vtype STR = { .kind = VT_POINTER, .size = 8, .target = &CCHAR };
 static const struct vtype STRS2 = { .kind = VT_ARRAY, .size = 16, .count = 2, .target = &STR };
 static const struct vmember IN_MEMBERS[] = { { .name = "b", .type = &STR, .offset = 0 } };
-static const struct vtype IN = { .kind = VT_STRUCT, .size = 8, .nmembers = 1, .name = "in",
-				 .members = IN_MEMBERS };
+static const struct vtype IN = {
+	.kind = VT_STRUCT, .size = 8, .nmembers = 1, .name = "in", .members = IN_MEMBERS
+};
 /* struct rec { const char *a; int n; struct in in; const char *arr[2]; int bits : 3; } */
 static const struct vmember REC_MEMBERS[] = {
 	{ .name = "a", .type = &STR, .offset = 0 },
@@ -40,8 +42,9 @@ static const struct vmember REC_MEMBERS[] = {
 	{ .name = "arr", .type = &STRS2, .offset = 24 },
 	{ .name = "bits", .type = &INT, .offset = 40, .bit_size = 3 },
 };
-static const struct vtype REC = { .kind = VT_STRUCT, .size = 48, .nmembers = 5, .name = "rec",
-				  .members = REC_MEMBERS };
+static const struct vtype REC = {
+	.kind = VT_STRUCT, .size = 48, .nmembers = 5, .name = "rec", .members = REC_MEMBERS
+};
 
 static bool collect(void *ctx, uint32_t off)
 {
@@ -64,8 +67,9 @@ TEST(test_member_strings)
 		{ .at = &bytes[3], .err = -14 },
 		{ .at = &bytes[2], .str = "never", .len = 5 }, /* NULL: no string shown */
 	};
-	struct vfmt_capture cap = { .val = bytes, .val_len = 48, .strs = strs, .nstrs = 3,
-				    .strs_why = "past the slots" };
+	struct vfmt_capture cap = {
+		.val = bytes, .val_len = 48, .strs = strs, .nstrs = 3, .strs_why = "past the slots"
+	};
 	char *out = NULL;
 	size_t n = 0;
 	FILE *f;
@@ -87,7 +91,8 @@ TEST(test_member_strings)
 		return;
 	vfmt_arg(f, "r", NULL, &REC, &cap, NULL, NULL);
 	fclose(f);
-	CHECK_STR(out, "{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{"
+	CHECK_STR(out,
+		  "{\"name\":\"r\",\"type\":\"struct rec\",\"value\":{"
 		  "\"a\":{\"value\":\"hello\",\"address\":\"0x1000\",\"truncated\":true},\"n\":7,"
 		  "\"in\":{\"b\":{\"value\":null,\"address\":\"0x0\"}},"
 		  "\"arr\":[{\"value\":null,\"address\":\"0x2000\",\"unavailable\":"
@@ -104,11 +109,12 @@ TEST(test_member_strings)
 	f = open_memstream(&out, &n);
 	if (!f)
 		return;
-	vfmt_arg(f, NULL, NULL, &IN, &(struct vfmt_capture){ .val = bytes, .val_len = 8,
-							   .strs = strs, .nstrs = 1 }, NULL, NULL);
+	vfmt_arg(f, NULL, NULL, &IN,
+		 &(struct vfmt_capture){ .val = bytes, .val_len = 8, .strs = strs, .nstrs = 1 },
+		 NULL, NULL);
 	fclose(f);
 	CHECK_STR(out, "{\"type\":\"struct in\",\"value\":{\"b\":{\"value\":\"caf\xef\xbf\xbd\","
-		  "\"address\":\"0x1000\"}}}");
+		       "\"address\":\"0x1000\"}}}");
 	free(out);
 }
 
@@ -124,10 +130,18 @@ TEST(test_base_named_like_member)
 		{ .type = &A, .offset = 0, .is_base = true },
 		{ .name = "y", .type = &INT, .offset = 4 },
 	};
-	const struct vtype b_clash = { .kind = VT_STRUCT, .size = 8, .nmembers = 2, .cxx = true,
-				       .name = "B", .members = clash };
-	const struct vtype b_plain = { .kind = VT_STRUCT, .size = 8, .nmembers = 2, .cxx = true,
-				       .name = "B", .members = plain };
+	const struct vtype b_clash = { .kind = VT_STRUCT,
+				       .size = 8,
+				       .nmembers = 2,
+				       .cxx = true,
+				       .name = "B",
+				       .members = clash };
+	const struct vtype b_plain = { .kind = VT_STRUCT,
+				       .size = 8,
+				       .nmembers = 2,
+				       .cxx = true,
+				       .name = "B",
+				       .members = plain };
 	char *s;
 
 	s = format(&b_clash, bytes, sizeof(bytes));

@@ -46,15 +46,18 @@ static void drop_r10_r11(struct site_entry *se)
 		unsigned reg = 0;
 
 		for (unsigned k = 0; k < ap->npieces && k < CTRACE_MAX_PIECES; k++)
-			if ((ap->piece[k].kind == CTRACE_LOC_REG || ap->piece[k].kind == CTRACE_LOC_MEM) &&
-			    (ap->piece[k].reg == CTRACE_REG_R10 || ap->piece[k].reg == CTRACE_REG_R11))
+			if ((ap->piece[k].kind == CTRACE_LOC_REG ||
+			     ap->piece[k].kind == CTRACE_LOC_MEM) &&
+			    (ap->piece[k].reg == CTRACE_REG_R10 ||
+			     ap->piece[k].reg == CTRACE_REG_R11))
 				reg = ap->piece[k].reg;
 		if (!reg)
 			continue;
 		memset(ap, 0, sizeof(*ap));
 		snprintf(se->si->args[i].unavailable, sizeof(se->si->args[i].unavailable),
 			 "in r%u, which the PLT resolver may change before the preloaded hook runs "
-			 "(use --probe callsite)", reg);
+			 "(use --probe callsite)",
+			 reg);
 	}
 }
 
@@ -64,8 +67,9 @@ enum plan_map { PLANS, FN_PLANS, RET_PLANS };
 
 static int map_fd(const struct capture *c, enum plan_map m)
 {
-	return m == PLANS ? bpf_map__fd(c->skel->maps.plans) :
-	       m == FN_PLANS ? bpf_map__fd(c->skel->maps.fn_plans) : bpf_map__fd(c->skel->maps.ret_plans);
+	return m == PLANS    ? bpf_map__fd(c->skel->maps.plans) :
+	       m == FN_PLANS ? bpf_map__fd(c->skel->maps.fn_plans) :
+			       bpf_map__fd(c->skel->maps.ret_plans);
 }
 
 static int bpf_put(const struct capture *c, enum plan_map m, const void *key, const void *val)
@@ -166,9 +170,9 @@ static bool wanted(const struct capture *c, const struct elf_sym *s)
 	return ok;
 }
 
-static void plan_returns(struct capture *c, struct probes *pr, const struct module *m,
-			 unsigned gen, struct dwarf_ctx *dw, uint64_t bias, const uint64_t *funcs,
-			 size_t nf, const struct dwarf_plan_opts *o)
+static void plan_returns(struct capture *c, struct probes *pr, const struct module *m, unsigned gen,
+			 struct dwarf_ctx *dw, uint64_t bias, const uint64_t *funcs, size_t nf,
+			 const struct dwarf_plan_opts *o)
 {
 	uint64_t *offs = calloc(nf ? nf : 1, sizeof(*offs));
 	size_t n = 0;
@@ -205,7 +209,8 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 			free(r);
 		}
 	}
-	if (n && first_ret_file(c, m->path) && probes_attach_returns(pr, m->open_path, m->path, offs, n))
+	if (n && first_ret_file(c, m->path) &&
+	    probes_attach_returns(pr, m->open_path, m->path, offs, n))
 		log_warn("%s: return values will be missing", m->path);
 	free(offs);
 }
@@ -230,7 +235,8 @@ static void index_by_function(struct capture *c, const struct module *m, unsigne
 		struct site_entry *se = v;
 
 		if (in_module(se, m, gen))
-			u64map_put(&count, se->fn, (void *)((uintptr_t)u64map_get(&count, se->fn) + 1));
+			u64map_put(&count, se->fn,
+				   (void *)((uintptr_t)u64map_get(&count, se->fn) + 1));
 	}
 	for (size_t it = 0; u64map_next(&c->sites, &it, &key, &v);) {
 		struct site_entry *se = v;
@@ -274,7 +280,8 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 	cm->gen = gen;
 	if (dwarf_ctx_open(m->open_path, &cm->dw, err, sizeof(err))) {
 		cm->dw = NULL;
-		snprintf(cm->why, sizeof(cm->why), "no debug info for %s (build it with -g)", m->name);
+		snprintf(cm->why, sizeof(cm->why), "no debug info for %s (build it with -g)",
+			 m->name);
 		log_dbg("%s: %s", m->path, err);
 		return;
 	}
@@ -313,8 +320,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 		se->key = key;
 		se->module = m->name;
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
-		if (bpf_put(c, PLANS, &key, &se->plan) ||
-		    u64map_put(&c->sites, key, se)) {
+		if (bpf_put(c, PLANS, &key, &se->plan) || u64map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
 			free(se);
 			continue;
@@ -351,7 +357,8 @@ static bool key_in(uint64_t key, uint64_t start, uint64_t end, unsigned gen)
 /* drop the entries for which gone() is true (rebuilt: open addressing has
  * no simple delete) */
 static void map_drop(struct capture *c, struct u64map *m,
-		     bool (*gone)(struct capture *c, uint64_t key, void *v, const struct module *mod),
+		     bool (*gone)(struct capture *c, uint64_t key, void *v,
+				  const struct module *mod),
 		     const struct module *mod)
 {
 	struct u64map keep = { 0 };

@@ -14,7 +14,7 @@
 
 struct cap_module {
 	uint64_t start, end;
-	unsigned gen;  /* the image generation it was planned for */
+	unsigned gen; /* the image generation it was planned for */
 	struct dwarf_ctx *dw;
 	char why[160]; /* when dw is NULL */
 };
@@ -50,11 +50,11 @@ struct capture {
 	const struct ret_entry *re;
 	const struct ctrace_retval *rv;
 	const char *why;
-	unsigned gen;                 /* capture_set_process: the event's process */
-	char **ret_files;             /* files whose return probes are attached */
+	unsigned gen;	  /* capture_set_process: the event's process */
+	char **ret_files; /* files whose return probes are attached */
 	size_t nret_files;
 	struct ctrace_call_args wide; /* a compact record, widened */
-	bool preload;                 /* probes on the preloaded hooks */
+	bool preload;		      /* probes on the preloaded hooks */
 };
 
 #endif

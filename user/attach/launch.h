@@ -13,10 +13,10 @@ struct child {
 /* fork; the child waits, then execs path with argv (env plus LD_PRELOAD=preload
  * when preload is not NULL), as user (name or uid; NULL: as we are), like
  * strace -u. 0 or -1 (printed). */
-int  launch_fork(struct child *c, const char *path, char **argv, const char *preload,
-		 const char *user);
+int launch_fork(struct child *c, const char *path, char **argv, const char *preload,
+		const char *user);
 /* let it exec: 0 when the exec succeeded, else -errno (child reaped) */
-int  launch_release(struct child *c);
+int launch_release(struct child *c);
 /* before release: kill and reap */
 void launch_kill(struct child *c);
 

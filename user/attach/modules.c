@@ -99,7 +99,7 @@ void modset_free(struct modset *s)
 }
 
 long modules_probe_new(struct probes *pr, struct symbolizer *sym, const char *exe,
-				  struct modset *done)
+		       struct modset *done)
 {
 	const struct module *m;
 	size_t n;
@@ -150,7 +150,7 @@ void modules_forget_gone(struct capture *c, struct probes *pr, struct symbolizer
 
 /* --args/--retval: plans for every instrumented module mapped now */
 void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *sym,
-			  struct modset *done, unsigned gen)
+		      struct modset *done, unsigned gen)
 {
 	const struct module *m;
 	char key[PATH_MAX + 16];
@@ -194,7 +194,8 @@ static int select_module(struct probes *pr, const struct module *m, unsigned gen
 			continue;
 		}
 		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY)) {
-			log_warn("%s: cannot select its functions in BPF: %s", m->path, strerror(errno));
+			log_warn("%s: cannot select its functions in BPF: %s", m->path,
+				 strerror(errno));
 			return -1;
 		}
 		n++;
@@ -292,7 +293,8 @@ static int attach_named(struct probes *pr, const struct module *m, struct bpf_pr
 static int watch_jumps_in(struct probes *pr, const struct module *m)
 {
 	static const char *const jumps[] = { "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk" };
-	static const char *const ctx[] = { "getcontext", "makecontext", "setcontext", "swapcontext" };
+	static const char *const ctx[] = { "getcontext", "makecontext", "setcontext",
+					   "swapcontext" };
 	static const uint64_t ctx_kind[] = { CTRACE_CTX_GET, CTRACE_CTX_MAKE, CTRACE_CTX_SET,
 					     CTRACE_CTX_SWAP };
 	const struct elf_sym *sj = elf_sym_find(m->img, "__sigsetjmp");
@@ -321,7 +323,8 @@ int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset
 			continue;
 		snprintf(key, sizeof(key), "jumps:%s", m[i].open_path);
 		if (modset_add(done, key) && watch_jumps_in(pr, &m[i]) < 0) {
-			log_err("cannot probe setjmp/longjmp in %s: %s", m[i].path, strerror(errno));
+			log_err("cannot probe setjmp/longjmp in %s: %s", m[i].path,
+				strerror(errno));
 			return -1;
 		}
 	}
@@ -348,15 +351,14 @@ int modules_watch_loader(struct probes *pr, struct symbolizer *sym)
 		ds = elf_sym_find(m[i].img, "_dl_debug_state");
 		if (!ds || elf_vaddr_to_offset(m[i].img, ds->addr, &off))
 			return -1;
-		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state), m[i].open_path,
-					 &off, NULL, 1, pr->pid, false);
+		fd = uprobe_multi_attach(bpf_program__fd(pr->skel->progs.on_dl_state),
+					 m[i].open_path, &off, NULL, 1, pr->pid, false);
 		if (fd < 0)
 			return -1;
 		return probes_keep_link(pr, fd);
 	}
 	return -1;
 }
-
 
 /* x86-64's signal return trampoline, as glibc, musl and others write it:
  * mov $15,%rax (rt_sigreturn); syscall */
@@ -432,8 +434,8 @@ int modules_watch_sigreturn(struct probes *pr, struct symbolizer *sym, struct mo
 			uint64_t addr = m[i].start + offs[k] - m[i].offset;
 			__u32 one = 1;
 
-			if (bpf_map__update_elem(pr->skel->maps.restorers, &addr, sizeof(addr), &one,
-						 sizeof(one), BPF_ANY))
+			if (bpf_map__update_elem(pr->skel->maps.restorers, &addr, sizeof(addr),
+						 &one, sizeof(one), BPF_ANY))
 				return -1;
 			found++;
 		}

@@ -32,7 +32,8 @@ int preflight_system(void)
 		log_err("cannot read this process's capabilities: %s", strerror(errno));
 		return -1;
 	}
-	if (!has_cap(data, CAP_SYS_ADMIN) && !(has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON))) {
+	if (!has_cap(data, CAP_SYS_ADMIN) &&
+	    !(has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON))) {
 		log_err("needs root, or CAP_BPF and CAP_PERFMON (and CAP_SYS_PTRACE for -p): "
 			"run it with sudo");
 		return -1;
@@ -99,8 +100,8 @@ int preflight_program(const char *prog, char *buf, size_t len)
 			first_err = rc;
 	}
 	log_err("cannot run '%s': %s", prog,
-		first_err == -EACCES ? "not executable (chmod +x?)"
-				     : "command not found (not in PATH; give a path like ./prog)");
+		first_err == -EACCES ? "not executable (chmod +x?)" :
+				       "command not found (not in PATH; give a path like ./prog)");
 	return -1;
 }
 
@@ -136,7 +137,8 @@ int preflight_pid(pid_t pid, char *buf, size_t len)
 				(int)pid);
 		else if (errno == EACCES || errno == EPERM)
 			log_err("cannot inspect process %d: %s (another user's process needs root "
-				"or CAP_SYS_PTRACE)", (int)pid, strerror(errno));
+				"or CAP_SYS_PTRACE)",
+				(int)pid, strerror(errno));
 		else
 			log_err("cannot inspect process %d: %s", (int)pid, strerror(errno));
 		return -1;

@@ -32,17 +32,19 @@ int probes_keep_link(struct probes *p, int fd)
 }
 
 /* one link for all the given sites of a file */
-static int attach(struct probes *p, const char *path, const char *display,
-		  const uint64_t *offs, const uint64_t *cookies, size_t n)
+static int attach(struct probes *p, const char *path, const char *display, const uint64_t *offs,
+		  const uint64_t *cookies, size_t n)
 {
 	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty :
-				   p->args ? p->skel->progs.on_hook_args : p->skel->progs.on_hook;
+				   p->args  ? p->skel->progs.on_hook_args :
+					      p->skel->progs.on_hook;
 	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, cookies, n, p->pid, false);
 
 	if (fd < 0) {
 		log_err("cannot attach %zu uprobe(s) to %s: %s%s", n, display, strerror(-fd),
 			fd == -EINVAL || fd == -EOPNOTSUPP ?
-				" (uprobe_multi links need Linux >= 6.6)" : "");
+				" (uprobe_multi links need Linux >= 6.6)" :
+				"");
 		return -1;
 	}
 	return probes_keep_link(p, fd);
@@ -50,7 +52,8 @@ static int attach(struct probes *p, const char *path, const char *display,
 
 int probes_attach_hooks_lib(struct probes *p, const char *lib)
 {
-	static const char *const names[2] = { "__cyg_profile_func_enter", "__cyg_profile_func_exit" };
+	static const char *const names[2] = { "__cyg_profile_func_enter",
+					      "__cyg_profile_func_exit" };
 	struct elf_image *img;
 	/* every call reaches the hooks: with a filter, BPF checks each this_fn */
 	uint64_t check = filter_is_empty(p->filter) ? 0 : CTRACE_COOKIE_CHECK;
@@ -121,21 +124,20 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 		if (s->sym >= img->nsyms || s->kind > HOOK_EXIT)
 			continue;
 		switch (site_probe(img, s, p->filter, allowed)) {
-		case SITE_SKIP:
-			continue;
+		case SITE_SKIP: continue;
 		case SITE_PROBE_CHECKED:
 			check = CTRACE_COOKIE_CHECK;
 			nchecked++;
 			break;
-		default:
-			break;
+		default: break;
 		}
 		if (s->sym != last_sym)
 			p->nfuncs++;
 		last_sym = s->sym;
 		offs[cnt] = s->offset;
 		cookies[cnt++] = (s->kind == HOOK_EXIT ? CTRACE_COOKIE_EXIT : 0) | check |
-				 (uint64_t)(s->len & CTRACE_COOKIE_LEN_MASK) << CTRACE_COOKIE_LEN_SHIFT;
+				 (uint64_t)(s->len & CTRACE_COOKIE_LEN_MASK)
+					 << CTRACE_COOKIE_LEN_SHIFT;
 		nexit += s->kind == HOOK_EXIT;
 	}
 	if (cnt && attach(p, attach_path, display, offs, cookies, cnt))
@@ -162,8 +164,8 @@ int probes_attach_entry_stop(struct probes *p, const char *attach_path, const st
 			(unsigned long)img->entry);
 		return -1;
 	}
-	fd = uprobe_multi_attach(bpf_program__fd(p->skel->progs.on_entry_point), attach_path,
-				 &off, NULL, 1, p->pid, false);
+	fd = uprobe_multi_attach(bpf_program__fd(p->skel->progs.on_entry_point), attach_path, &off,
+				 NULL, 1, p->pid, false);
 	if (fd < 0) {
 		log_err("cannot attach the start-up probe to %s: %s", attach_path, strerror(-fd));
 		return -1;

@@ -15,12 +15,12 @@ struct probes {
 	struct ctrace_bpf *skel;
 	const struct filter *filter;
 	pid_t pid;
-	bool empty;       /* attach the empty program instead (benchmark floor) */
-	bool args;        /* attach the program that runs capture plans (--args) */
+	bool empty; /* attach the empty program instead (benchmark floor) */
+	bool args;  /* attach the program that runs capture plans (--args) */
 	int *links;
 	size_t nlinks, caplinks;
-	uint64_t nsites;  /* call sites probed */
-	uint64_t nfuncs;  /* functions with at least one probed site */
+	uint64_t nsites; /* call sites probed */
+	uint64_t nfuncs; /* functions with at least one probed site */
 };
 
 /* Preload mode: the NOP heading each hook of our hooks library.
@@ -33,7 +33,8 @@ long probes_attach_callsites(struct probes *p, const char *attach_path, const ch
 			     const struct elf_image *img);
 /* Launch mode: the stop at the executable's entry point; returns a link fd
  * (close it to detach) or -1 (printed). */
-int probes_attach_entry_stop(struct probes *p, const char *attach_path, const struct elf_image *img);
+int probes_attach_entry_stop(struct probes *p, const char *attach_path,
+			     const struct elf_image *img);
 /* --retval: return probes on these function entry offsets of a file */
 int probes_attach_returns(struct probes *p, const char *attach_path, const char *display,
 			  const uint64_t *offs, size_t n);

@@ -65,17 +65,21 @@ void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
 
 			if (!wait && !(preload && modules_hooks_mapped(p->sym)) &&
 			    modules_probe_new(pr, p->sym, exe, &done->probed) < 0)
-				log_warn("process %d: new code in %s is not traced", (int)p->pid, exe);
+				log_warn("process %d: new code in %s is not traced", (int)p->pid,
+					 exe);
 			modules_forget_gone(capture, pr, p->sym, &done->planned, &done->selected,
 					    p->gen);
 			modules_select_new(pr, p->sym, &done->selected, p->gen);
 			modules_plan_new(capture, pr, p->sym, &done->planned, p->gen);
 			if (modules_watch_jumps(pr, p->sym, &done->probed))
-				log_warn("process %d: longjmp out of traced calls may misplace them", (int)p->pid);
+				log_warn(
+					"process %d: longjmp out of traced calls may misplace them",
+					(int)p->pid);
 			/* a new image's C library sits elsewhere */
 			if (pr->skel->links.on_signal_deliver &&
 			    modules_watch_sigreturn(pr, p->sym, &done->restorers) < 0)
-				log_warn("process %d: signal handlers are not followed", (int)p->pid);
+				log_warn("process %d: signal handlers are not followed",
+					 (int)p->pid);
 			log_dbg("process %d: map changed (%s)", (int)p->pid, exe);
 		}
 		if (p->stopped) {
@@ -95,7 +99,8 @@ void watch_handlers(struct probes *pr, struct symbolizer *sym, struct modset *do
 		skel->links.on_signal_deliver = bpf_program__attach(skel->progs.on_signal_deliver);
 	if (!skel->links.on_signal_deliver)
 		log_warn("cannot attach to signal_deliver (%s): crashes are reported without "
-			 "their cause", strerror(errno));
+			 "their cause",
+			 strerror(errno));
 	else if (modules_watch_sigreturn(pr, sym, done) <= 0)
 		log_warn("no signal return trampoline found to probe: crashes are reported "
 			 "without their cause");

@@ -12,10 +12,10 @@ struct trace;
 
 /* The modules already handled, by what was done to them */
 struct modsets {
-	struct modset probed;    /* call sites (or hooks) probed, jumps watched */
-	struct modset planned;   /* --args/--retval plans made */
+	struct modset probed;	 /* call sites (or hooks) probed, jumps watched */
+	struct modset planned;	 /* --args/--retval plans made */
 	struct modset restorers; /* signal restorers probed */
-	struct modset selected;  /* the filter's functions selected */
+	struct modset selected;	 /* the filter's functions selected */
 };
 
 void modsets_free(struct modsets *m);

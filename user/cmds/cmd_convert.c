@@ -22,47 +22,47 @@
 #define CMD "ctrace-bpf convert"
 
 static const char usage_text[] =
-"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
-"\n"
-"Converts a trace written by ctrace-bpf into a format other tools display.\n"
-"The trace is read in one pass: traces of any length convert in bounded memory.\n"
-"\n"
-"  -t, --to FORMAT          chrome  Trace Event Format JSON, one complete (\"X\")\n"
-"                                   event per call with its arguments; open it in\n"
-"                                   https://ui.perfetto.dev, chrome://tracing or\n"
-"                                   https://www.speedscope.app\n"
-"                           folded  collapsed stacks, one line per distinct stack:\n"
-"                                   \"main;parse;lex 12345\" (weight: self time in ns);\n"
-"                                   input for flamegraph.pl, inferno-flamegraph,\n"
-"                                   speedscope\n"
-"                           svg     a flame graph (self-contained; hover a frame for\n"
-"                                   its total and self time and calls, click to zoom)\n"
-"  -o, --output FILE        where to write (default: standard output); written\n"
-"                           beside FILE and renamed into place when complete\n"
-"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
-"                           by number of calls\n"
-"      --per-thread         folded and svg: start each stack with its thread,\n"
-"                           \"name [tid]\" (default: all threads merged)\n"
-"  -h, --help               this help\n"
-"\n"
-"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
-"duration: in folded and svg they count as calls with no self time of their\n"
-"own; in chrome a missing start or end is clamped to the nearest time the trace\n"
-"does know (the end of the previous call, the start of the next one, the trace's\n"
-"start or end), keeping every event inside its caller, and the event's args say\n"
-"\"clamped\" and the partial_reason.\n"
-"\n"
-"Examples:\n"
-"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
-"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
-"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
-"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
+	"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
+	"\n"
+	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
+	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
+	"\n"
+	"  -t, --to FORMAT          chrome  Trace Event Format JSON, one complete (\"X\")\n"
+	"                                   event per call with its arguments; open it in\n"
+	"                                   https://ui.perfetto.dev, chrome://tracing or\n"
+	"                                   https://www.speedscope.app\n"
+	"                           folded  collapsed stacks, one line per distinct stack:\n"
+	"                                   \"main;parse;lex 12345\" (weight: self time in ns);\n"
+	"                                   input for flamegraph.pl, inferno-flamegraph,\n"
+	"                                   speedscope\n"
+	"                           svg     a flame graph (self-contained; hover a frame for\n"
+	"                                   its total and self time and calls, click to zoom)\n"
+	"  -o, --output FILE        where to write (default: standard output); written\n"
+	"                           beside FILE and renamed into place when complete\n"
+	"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
+	"                           by number of calls\n"
+	"      --per-thread         folded and svg: start each stack with its thread,\n"
+	"                           \"name [tid]\" (default: all threads merged)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
+	"duration: in folded and svg they count as calls with no self time of their\n"
+	"own; in chrome a missing start or end is clamped to the nearest time the trace\n"
+	"does know (the end of the previous call, the start of the next one, the trace's\n"
+	"start or end), keeping every event inside its caller, and the event's args say\n"
+	"\"clamped\" and the partial_reason.\n"
+	"\n"
+	"Examples:\n"
+	"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
+	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
+	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
+	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
 /* ---- the output file: written beside, renamed when complete ----------------------- */
 
 struct sink {
 	FILE *f;
-	char *path, *tmp;   /* tmp NULL: stdout, a device or a FIFO, written in place */
+	char *path, *tmp; /* tmp NULL: stdout, a device or a FIFO, written in place */
 };
 
 static void sink_abort(struct sink *s);
@@ -157,7 +157,8 @@ static int sink_commit(struct sink *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (s->tmp && rename(s->tmp, s->path)) {
-		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", s->tmp, s->path, strerror(errno));
+		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", s->tmp, s->path,
+			 strerror(errno));
 		sink_abort(s);
 		return -1;
 	}
@@ -171,7 +172,7 @@ static int sink_commit(struct sink *s, char *err, size_t errlen)
 
 /* what the writers need of "metadata", kept past the callback */
 struct meta_copy {
-	char *json;            /* the metadata object */
+	char *json; /* the metadata object */
 	bool has_duration;
 	uint64_t duration_ns, lost_events;
 	char *command0, *executable;
@@ -204,32 +205,34 @@ static void free_meta(struct meta_copy *mc)
 /* a call whose end is not known yet, waiting for the next time the trace knows */
 struct pending {
 	struct jr_buf s;
-	size_t name, cat, args, retval, reason;   /* offsets into s; SIZE_MAX: none */
-	uint64_t start, inner_last;               /* inner_last: latest time seen inside it */
+	size_t name, cat, args, retval, reason; /* offsets into s; SIZE_MAX: none */
+	uint64_t start, inner_last;		/* inner_last: latest time seen inside it */
 	bool start_clamped;
 };
 
 struct chrome {
 	FILE *out;
 	struct meta_copy meta;
-	bool has_meta, events;     /* events: one was written; a comma comes before the next */
+	bool has_meta, events; /* events: one was written; a comma comes before the next */
 	bool proc_named;
 	int64_t pid;
 	bool pid_known;
 	uint64_t thread_lost_sum;
 	/* the thread being read */
 	uint64_t tid;
-	bool seen;                 /* a time was seen in this thread */
-	uint64_t last;             /* the latest time seen (or clamped) in this thread */
-	uint64_t *starts;          /* per open depth: its start, known or clamped */
+	bool seen;	  /* a time was seen in this thread */
+	uint64_t last;	  /* the latest time seen (or clamped) in this thread */
+	uint64_t *starts; /* per open depth: its start, known or clamped */
 	bool *clamped;
 	size_t capdepth;
-	struct pending *pend;      /* a chain, innermost first: each closed inside the next */
+	struct pending *pend; /* a chain, innermost first: each closed inside the next */
 	size_t npend, cappend;
 	bool lost_seen;
 	uint64_t lost_at;
 	/* per thread, for placing the crash */
-	struct { uint64_t tid, last; } *tl;
+	struct {
+		uint64_t tid, last;
+	} * tl;
 	size_t ntl, captl;
 	char *crash;
 	char err[256];
@@ -323,7 +326,9 @@ static void emit_x(struct chrome *c, const struct xev *e)
 		if (e->start_clamped || e->end_clamped) {
 			fputs_unlocked(first ? "\"clamped\":" : ",\"clamped\":", f);
 			fputs_unlocked(e->start_clamped && e->end_clamped ? "\"start and end\"" :
-				       e->start_clamped ? "\"start\"" : "\"end\"", f);
+				       e->start_clamped			  ? "\"start\"" :
+									    "\"end\"",
+				       f);
 		}
 		fputc_unlocked('}', f);
 	}
@@ -353,7 +358,9 @@ static void resolve_pending(struct chrome *c, uint64_t bound)
 			.args = p->args != SIZE_MAX ? s + p->args : NULL,
 			.retval = p->retval != SIZE_MAX ? s + p->retval : NULL,
 			.reason = p->reason != SIZE_MAX ? s + p->reason : NULL,
-			.start = p->start, .start_clamped = p->start_clamped, .end_clamped = true,
+			.start = p->start,
+			.start_clamped = p->start_clamped,
+			.end_clamped = true,
 		};
 		uint64_t end = b ? b - 1 : 0;
 
@@ -449,7 +456,8 @@ static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 	else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns)
 		s = n->end_ns - n->duration_ns, clamped = false;
 	else
-		s = c->seen ? c->last + 1 : 0;   /* just after everything before it; the trace's start */
+		s = c->seen ? c->last + 1 :
+			      0; /* just after everything before it; the trace's start */
 	resolve_pending(c, s);
 	c->starts[depth] = s;
 	c->clamped[depth] = clamped;
@@ -481,13 +489,18 @@ static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 	if (n->has_end || (n->has_duration && !start_clamped)) {
 		uint64_t end = n->has_end ? n->end_ns : start + n->duration_ns;
 		struct xev e = {
-			.name = n->function, .cat = n->module, .args = n->arguments,
-			.retval = n->return_value, .reason = n->partial_reason,
-			.start = start, .end = end, .start_clamped = start_clamped,
+			.name = n->function,
+			.cat = n->module,
+			.args = n->arguments,
+			.retval = n->return_value,
+			.reason = n->partial_reason,
+			.start = start,
+			.end = end,
+			.start_clamped = start_clamped,
 		};
 
 		resolve_pending(c, end);
-		if (e.end < e.start)   /* inconsistent input: keep dur >= 0 */
+		if (e.end < e.start) /* inconsistent input: keep dur >= 0 */
 			e.end = e.start;
 		emit_x(c, &e);
 		seen_time(c, e.end);
@@ -549,7 +562,8 @@ static int chrome_thread_end(void *ctx, const struct trace_thread *t)
 		fputs_unlocked(",\"ph\":\"i\",\"s\":\"t\",\"ts\":", c->out);
 		put_us(c->out, c->lost_seen ? c->lost_at : c->last);
 		put_pid_tid(c, true);
-		fprintf(c->out, ",\"args\":{\"lost_events\":%llu}}", (unsigned long long)t->lost_events);
+		fprintf(c->out, ",\"args\":{\"lost_events\":%llu}}",
+			(unsigned long long)t->lost_events);
 		c->thread_lost_sum += t->lost_events;
 	}
 	if (c->ntl == c->captl) {
@@ -595,7 +609,8 @@ static void chrome_finish(struct chrome *c)
 			(unsigned long long)n);
 		put_us(c->out, end);
 		put_pid_tid(c, false);
-		fprintf(c->out, ",\"tid\":0,\"args\":{\"lost_events\":%llu}}", (unsigned long long)n);
+		fprintf(c->out, ",\"tid\":0,\"args\":{\"lost_events\":%llu}}",
+			(unsigned long long)n);
 	}
 	if (c->crash) {
 		cJSON *o = cJSON_Parse(c->crash);
@@ -613,7 +628,8 @@ static void chrome_finish(struct chrome *c)
 				if (c->tl[i].tid == (uint64_t)tid->valuedouble)
 					ts = c->tl[i].last;
 		c->tid = on_thread ? (uint64_t)tid->valuedouble : 0;
-		snprintf(name, sizeof(name), "crash: %s", cJSON_IsString(sig) ? sig->valuestring : "signal");
+		snprintf(name, sizeof(name), "crash: %s",
+			 cJSON_IsString(sig) ? sig->valuestring : "signal");
 		event_begin(c);
 		fputs_unlocked("\"name\":", c->out);
 		jsonw_cstr(c->out, name);
@@ -631,9 +647,12 @@ static int run_chrome(FILE *in, FILE *out, char *err, size_t errlen)
 {
 	struct chrome c = { .out = out };
 	const struct trace_visitor v = {
-		.metadata = chrome_metadata, .thread_begin = chrome_thread_begin,
-		.node_open = chrome_open, .node_close = chrome_close,
-		.thread_end = chrome_thread_end, .crash = chrome_crash,
+		.metadata = chrome_metadata,
+		.thread_begin = chrome_thread_begin,
+		.node_open = chrome_open,
+		.node_close = chrome_close,
+		.thread_end = chrome_thread_end,
+		.crash = chrome_crash,
 	};
 	int rc;
 
@@ -664,9 +683,9 @@ struct stacks {
 	struct flame *fl;
 	bool per_thread;
 	struct meta_copy meta;
-	uint32_t base;             /* the thread's node (--per-thread) or the root */
+	uint32_t base; /* the thread's node (--per-thread) or the root */
 	bool base_placeholder;
-	uint32_t *node;            /* per open depth */
+	uint32_t *node; /* per open depth */
 	bool *placeholder;
 	size_t cap;
 	uint64_t calls, threads;
@@ -680,7 +699,8 @@ static int stacks_metadata(void *ctx, const struct trace_meta *m)
 static void thread_label(char *buf, size_t len, const struct trace_thread *t)
 {
 	if (t->has_tid)
-		snprintf(buf, len, "%s [%llu]", t->name ? t->name : "thread", (unsigned long long)t->tid);
+		snprintf(buf, len, "%s [%llu]", t->name ? t->name : "thread",
+			 (unsigned long long)t->tid);
 	else
 		snprintf(buf, len, "%s", t->name ? t->name : t->key);
 }
@@ -740,8 +760,8 @@ static int stacks_open(void *ctx, const struct trace_node *n, size_t depth)
 	}
 	parent = depth ? s->node[depth - 1] : s->base;
 	s->placeholder[depth] = !n->function;
-	s->node[depth] = n->function ? flame_child(s->fl, parent, n->function)
-				     : flame_placeholder(s->fl, parent);
+	s->node[depth] = n->function ? flame_child(s->fl, parent, n->function) :
+				       flame_placeholder(s->fl, parent);
 	return s->node[depth] == UINT32_MAX ? -1 : 0;
 }
 
@@ -769,8 +789,11 @@ static int run_stacks(FILE *in, FILE *out, const char *fmt, bool weight_calls, b
 {
 	struct stacks s = { .per_thread = per_thread };
 	const struct trace_visitor v = {
-		.metadata = stacks_metadata, .thread_begin = stacks_thread_begin,
-		.node_open = stacks_open, .node_close = stacks_close, .thread_end = stacks_thread_end,
+		.metadata = stacks_metadata,
+		.thread_begin = stacks_thread_begin,
+		.node_open = stacks_open,
+		.node_close = stacks_close,
+		.thread_end = stacks_thread_end,
 	};
 	int rc;
 
@@ -788,8 +811,8 @@ static int run_stacks(FILE *in, FILE *out, const char *fmt, bool weight_calls, b
 		char title[512], sub[512], dur[32] = "";
 		const char *what = s.meta.command0 ? s.meta.command0 : s.meta.executable;
 
-		snprintf(title, sizeof(title), "%s%s", what ? "ctrace-bpf: " : "ctrace-bpf flame graph",
-			 what ? what : "");
+		snprintf(title, sizeof(title), "%s%s",
+			 what ? "ctrace-bpf: " : "ctrace-bpf flame graph", what ? what : "");
 		if (s.meta.has_duration)
 			flame_fmt_ns(dur, sizeof(dur), s.meta.duration_ns);
 		snprintf(sub, sizeof(sub), "%llu calls in %llu thread%s%s%s; width: %s%s",
@@ -797,7 +820,9 @@ static int run_stacks(FILE *in, FILE *out, const char *fmt, bool weight_calls, b
 			 s.threads == 1 ? "" : "s", dur[0] ? ", traced for " : "", dur,
 			 weight_calls ? "call counts" : "time",
 			 per_thread ? "; one tower per thread" : "");
-		struct flame_svg_opts o = { .title = title, .subtitle = sub, .weight_calls = weight_calls };
+		struct flame_svg_opts o = { .title = title,
+					    .subtitle = sub,
+					    .weight_calls = weight_calls };
 		rc = flame_write_svg(s.fl, out, &o);
 	}
 	if (rc && !err[0])
@@ -818,7 +843,8 @@ int cmd_other_option(const char *cmd, const char *usage, int c, char **argv, int
 		return 0;
 	}
 	if (c == ':')
-		fprintf(stderr, "%s: option '%s' needs a value (see --help)\n", cmd, argv[next - 1]);
+		fprintf(stderr, "%s: option '%s' needs a value (see --help)\n", cmd,
+			argv[next - 1]);
 	else
 		fprintf(stderr, "%s: unknown option '%s' (see --help)\n", cmd, argv[next - 1]);
 	return 2;
@@ -890,19 +916,22 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	return sink_commit(&sink, err, errlen);
 }
 
-int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls,
-		 char *err, size_t errlen)
+int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
+		 size_t errlen)
 {
 	return convert(in, out, fmt, weight_calls, false, err, errlen);
 }
 
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len)
 {
-	const char *ext = !strcmp(fmt, "chrome") ? ".chrome.json" : !strcmp(fmt, "folded") ? ".folded" :
-			  !strcmp(fmt, "svg") ? ".svg" : NULL;
+	const char *ext = !strcmp(fmt, "chrome") ? ".chrome.json" :
+			  !strcmp(fmt, "folded") ? ".folded" :
+			  !strcmp(fmt, "svg")	 ? ".svg" :
+						   NULL;
 	const char *slash = strrchr(trace, '/'), *dot = strrchr(trace, '.');
-	size_t stem = dot && dot > (slash ? slash : trace) && !strcmp(dot, ".json") ? (size_t)(dot - trace)
-										       : strlen(trace);
+	size_t stem = dot && dot > (slash ? slash : trace) && !strcmp(dot, ".json") ?
+			      (size_t)(dot - trace) :
+			      strlen(trace);
 
 	if (!ext)
 		return -1;
@@ -930,24 +959,19 @@ int cmd_convert_main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:o:w:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
+		case 't': to = optarg; break;
+		case 'o': out = optarg; break;
 		case 'w':
 			if (strcmp(optarg, "time") && strcmp(optarg, "calls")) {
-				fprintf(stderr, CMD ": invalid --weight '%s': expected time or calls\n", optarg);
+				fprintf(stderr,
+					CMD ": invalid --weight '%s': expected time or calls\n",
+					optarg);
 				return 2;
 			}
 			calls = !strcmp(optarg, "calls");
 			break;
-		case OPT_PER_THREAD:
-			per_thread = true;
-			break;
-		default:
-			return cmd_other_option(CMD, usage_text, c, argv, optind);
+		case OPT_PER_THREAD: per_thread = true; break;
+		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)

@@ -19,47 +19,47 @@
 #include "find/site_owner.h"
 
 static const char list_usage[] =
-"Usage: ctrace-bpf list BINARY [-F PATTERN]... [-N PATTERN]... [--filter-file FILE]\n"
-"\n"
-"Prints the functions of BINARY (an executable or a shared library) that were\n"
-"built with -finstrument-functions, i.e. the functions ctrace-bpf can trace:\n"
-"one demangled name per line, sorted, each a glob that matches only itself\n"
-"(`*`, `?`, `[` and `\\` escaped), so the list, edited, is a --filter-file.\n"
-"No root needed.\n"
-"\n"
-"  -F, --filter PATTERN     only functions matching PATTERN (repeatable)\n"
-"  -N, --exclude PATTERN    leave out functions matching PATTERN (repeatable)\n"
-"      --filter-file FILE   patterns from FILE, as the tracer reads them\n"
-"      --sites              instead: its calls to the hooks (the probe sites),\n"
-"                           which function each belongs to as proven by DWARF\n"
-"                           and by decoding the code, and how many the tracer\n"
-"                           probes with the filters given\n"
-"  -h, --help               this help\n"
-"\n"
-"Patterns work as in tracing (see ctrace-bpf --help): a glob, or a /regex/,\n"
-"matched against the symbol, the demangled name and the name without its\n"
-"parameters.\n"
-"\n"
-"Examples:\n"
-"  ctrace-bpf list ./app\n"
-"  ctrace-bpf list ./app -F 'parse_*'\n"
-"  ctrace-bpf list ./app > funcs.txt; $EDITOR funcs.txt; sudo ctrace-bpf --filter-file funcs.txt -- ./app\n";
+	"Usage: ctrace-bpf list BINARY [-F PATTERN]... [-N PATTERN]... [--filter-file FILE]\n"
+	"\n"
+	"Prints the functions of BINARY (an executable or a shared library) that were\n"
+	"built with -finstrument-functions, i.e. the functions ctrace-bpf can trace:\n"
+	"one demangled name per line, sorted, each a glob that matches only itself\n"
+	"(`*`, `?`, `[` and `\\` escaped), so the list, edited, is a --filter-file.\n"
+	"No root needed.\n"
+	"\n"
+	"  -F, --filter PATTERN     only functions matching PATTERN (repeatable)\n"
+	"  -N, --exclude PATTERN    leave out functions matching PATTERN (repeatable)\n"
+	"      --filter-file FILE   patterns from FILE, as the tracer reads them\n"
+	"      --sites              instead: its calls to the hooks (the probe sites),\n"
+	"                           which function each belongs to as proven by DWARF\n"
+	"                           and by decoding the code, and how many the tracer\n"
+	"                           probes with the filters given\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Patterns work as in tracing (see ctrace-bpf --help): a glob, or a /regex/,\n"
+	"matched against the symbol, the demangled name and the name without its\n"
+	"parameters.\n"
+	"\n"
+	"Examples:\n"
+	"  ctrace-bpf list ./app\n"
+	"  ctrace-bpf list ./app -F 'parse_*'\n"
+	"  ctrace-bpf list ./app > funcs.txt; $EDITOR funcs.txt; sudo ctrace-bpf --filter-file funcs.txt -- ./app\n";
 
 static const char check_usage[] =
-"Usage: ctrace-bpf check BINARY\n"
-"\n"
-"Says whether ctrace-bpf can trace BINARY and, if not, how to rebuild it:\n"
-"  - an x86_64 ELF executable or shared library?\n"
-"  - built with -finstrument-functions (it calls __cyg_profile_func_enter/exit)?\n"
-"    and how many of its functions are instrumented;\n"
-"  - DWARF debug info (-g), which typed arguments and return values need?\n"
-"  - a symbol table (not stripped), which names the functions?\n"
-"No root needed. Exit status: 0 when BINARY is traceable, 1 when it is not.\n"
-"\n"
-"  -h, --help   this help\n"
-"\n"
-"Example:\n"
-"  ctrace-bpf check ./app || gcc -finstrument-functions -g -O2 app.c -o app\n";
+	"Usage: ctrace-bpf check BINARY\n"
+	"\n"
+	"Says whether ctrace-bpf can trace BINARY and, if not, how to rebuild it:\n"
+	"  - an x86_64 ELF executable or shared library?\n"
+	"  - built with -finstrument-functions (it calls __cyg_profile_func_enter/exit)?\n"
+	"    and how many of its functions are instrumented;\n"
+	"  - DWARF debug info (-g), which typed arguments and return values need?\n"
+	"  - a symbol table (not stripped), which names the functions?\n"
+	"No root needed. Exit status: 0 when BINARY is traceable, 1 when it is not.\n"
+	"\n"
+	"  -h, --help   this help\n"
+	"\n"
+	"Example:\n"
+	"  ctrace-bpf check ./app || gcc -finstrument-functions -g -O2 app.c -o app\n";
 
 /* The instrumented functions of img: indexes into img->syms, each once,
  * in address order. A call site names the function whose this_fn it passes
@@ -97,7 +97,8 @@ static int instrumented(const struct elf_image *img, size_t **out, size_t *nout,
 		/* the entry calls: an exit call may sit in a split-off part (main.cold) */
 		if (sites[i].kind != HOOK_ENTER)
 			continue;
-		const struct elf_sym *fn = sites[i].this_fn ? elf_sym_lookup(img, sites[i].this_fn) : NULL;
+		const struct elf_sym *fn =
+			sites[i].this_fn ? elf_sym_lookup(img, sites[i].this_fn) : NULL;
 		size_t idx;
 
 		if (fn && fn->addr != sites[i].this_fn)
@@ -186,8 +187,9 @@ static int list_sites(const struct elf_image *img, const char *path, const struc
 	site_proofs_format(&proofs, err, sizeof(err));
 	printf("%s: %s\n", path, err);
 	printf("probed%s: %zu enter + %zu exit call sites in %zu functions, %zu of them "
-	       "checked in BPF\n", filter_is_empty(filt) ? "" : " with these filters",
-	       probed[HOOK_ENTER], probed[HOOK_EXIT], funcs, checked);
+	       "checked in BPF\n",
+	       filter_is_empty(filt) ? "" : " with these filters", probed[HOOK_ENTER],
+	       probed[HOOK_EXIT], funcs, checked);
 	free(allowed);
 	free(sites);
 	return fflush(stdout) ? 1 : 0;
@@ -234,9 +236,7 @@ int cmd_list_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case OPT_SITES:
-			sites = true;
-			break;
+		case OPT_SITES: sites = true; break;
 		default:
 			ret = cmd_other_option("ctrace-bpf list", list_usage, c, argv, optind);
 			goto out;
@@ -248,12 +248,15 @@ int cmd_list_main(int argc, char **argv)
 	}
 	if (elf_image_open(argv[optind], &img, err, sizeof(err))) {
 		img = NULL;
-		fprintf(stderr, "ctrace-bpf list: '%s': %s\n", argv[optind], reason(err, argv[optind]));
+		fprintf(stderr, "ctrace-bpf list: '%s': %s\n", argv[optind],
+			reason(err, argv[optind]));
 		goto out;
 	}
 	if (!img->refs_hooks) {
-		fprintf(stderr, "ctrace-bpf list: '%s' was not built with -finstrument-functions: "
-			"no function is instrumented (see ctrace-bpf check)\n", argv[optind]);
+		fprintf(stderr,
+			"ctrace-bpf list: '%s' was not built with -finstrument-functions: "
+			"no function is instrumented (see ctrace-bpf check)\n",
+			argv[optind]);
 		goto out;
 	}
 	if (sites) {
@@ -288,8 +291,8 @@ int cmd_list_main(int argc, char **argv)
 			put_glob(stdout, names[i]);
 	if (!nnames) {
 		fprintf(stderr, "ctrace-bpf list: '%s': %s\n", argv[optind],
-			nidx ? "no instrumented function matches the patterns"
-			     : "no instrumented function found (stripped? see ctrace-bpf check)");
+			nidx ? "no instrumented function matches the patterns" :
+			       "no instrumented function found (stripped? see ctrace-bpf check)");
 		goto out;
 	}
 	ret = fflush(stdout) ? 1 : 0;
@@ -327,8 +330,10 @@ int cmd_check_main(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", (const struct option[]){
-					{ "help", no_argument, NULL, 'h' }, { 0 } }, NULL)) != -1)
+	while ((c = getopt_long(
+			argc, argv, "h",
+			(const struct option[]){ { "help", no_argument, NULL, 'h' }, { 0 } },
+			NULL)) != -1)
 		return cmd_other_option("ctrace-bpf check", check_usage, c, argv, optind);
 	if (optind != argc - 1)
 		return cmd_one_operand("ctrace-bpf check", optind == argc, "binary", "BINARY");
@@ -346,17 +351,22 @@ int cmd_check_main(int argc, char **argv)
 		return 1;
 	}
 	kind = img->e_type == ET_EXEC ? "executable" :
-	       elf_has_interp(img) ? "position-independent executable" : "shared library (or static PIE)";
-	line("ok", "x86_64 ELF %s, %s", kind, elf_has_interp(img) ? "dynamically linked" :
-	     img->e_type == ET_EXEC ? "statically linked" : "no interpreter");
+	       elf_has_interp(img)    ? "position-independent executable" :
+					"shared library (or static PIE)";
+	line("ok", "x86_64 ELF %s, %s", kind,
+	     elf_has_interp(img)    ? "dynamically linked" :
+	     img->e_type == ET_EXEC ? "statically linked" :
+				      "no interpreter");
 
 	if (!img->refs_hooks) {
 		ok = false;
 		need_instr = true;
-		line("FAIL", "no calls to __cyg_profile_func_enter/exit: not built with -finstrument-functions");
+		line("FAIL",
+		     "no calls to __cyg_profile_func_enter/exit: not built with -finstrument-functions");
 	} else if (img->hook_def[0] && img->hook_def[0] == img->hook_def[1]) {
 		ok = false;
-		line("FAIL", "statically linked with glibc's hooks, which share one address: entry and "
+		line("FAIL",
+		     "statically linked with glibc's hooks, which share one address: entry and "
 		     "exit cannot be told apart; link it dynamically");
 	} else {
 		rc = instrumented(img, &idx, &nidx, note, sizeof(note));
@@ -365,16 +375,18 @@ int cmd_check_main(int argc, char **argv)
 			line("FAIL", "cannot decode its code: %s", note);
 		} else {
 			if (img->nsyms)
-				line("ok", "built with -finstrument-functions: %zu of %zu function%s instrumented",
+				line("ok",
+				     "built with -finstrument-functions: %zu of %zu function%s instrumented",
 				     nidx, img->nsyms, img->nsyms == 1 ? "" : "s");
 			else
-				line("ok", "built with -finstrument-functions (it calls the hooks; with no "
+				line("ok",
+				     "built with -finstrument-functions (it calls the hooks; with no "
 				     "symbol table its functions cannot be counted)");
 			if (note[0])
 				line("note", "%s", note);
 			if (!nidx && img->has_symtab)
 				line("warn", "no function calls the hooks: only code built with "
-				     "-finstrument-functions is traced (its libraries?)");
+					     "-finstrument-functions is traced (its libraries?)");
 		}
 	}
 	if (img->has_debug_info) {
@@ -382,26 +394,28 @@ int cmd_check_main(int argc, char **argv)
 	} else {
 		need_g = true;
 		line("warn", "no DWARF debug info: add -g for typed arguments and return values "
-		     "(calls are still traced)");
+			     "(calls are still traced)");
 	}
 	if (img->has_symtab) {
 		line("ok", "symbol table present: every function has a name");
 	} else {
 		need_symtab = true;
 		line("warn", "stripped (no .symtab): only exported functions can be named or "
-		     "filtered; calls of the others show as [unknown]");
+			     "filtered; calls of the others show as [unknown]");
 	}
 	if (ok)
 		printf("traceable%s\n", need_g || need_symtab ? ", with the warnings above" : "");
 	else
 		printf("not traceable\n");
 	if (need_instr || need_g || need_symtab)
-		printf("to fix: %s%s%s%s%s\n",
-		       need_instr || need_g ? "rebuild with `gcc" : "",
+		printf("to fix: %s%s%s%s%s\n", need_instr || need_g ? "rebuild with `gcc" : "",
 		       need_instr ? " -finstrument-functions" : "", need_g ? " -g" : "",
 		       need_instr || need_g ? " ...`" : "",
-		       need_symtab ? (need_instr || need_g ? " and do not strip it" :
-				      "do not strip it (strip --strip-debug keeps the symbol table)") : "");
+		       need_symtab ?
+			       (need_instr || need_g ?
+					" and do not strip it" :
+					"do not strip it (strip --strip-debug keeps the symbol table)") :
+			       "");
 	free(idx);
 	elf_image_free(img);
 	return ok ? 0 : 1;

@@ -16,40 +16,40 @@
 #include "cmds/jsonread.h"
 #include "utils/strutil.h"
 
-#define CMD "ctrace-bpf report"
-#define WIDTH 80
-#define NAME_COLS 30          /* 80 columns less calls (8) and four times (10 each) */
-#define TREE_WINDOW 512       /* lines one subtree may span and still fold into a run */
-#define TREE_MAX_INDENT 40    /* deeper calls are indented as this deep, with their depth */
-#define VALUE_MAX 60          /* characters of one argument or return value shown */
+#define CMD		"ctrace-bpf report"
+#define WIDTH		80
+#define NAME_COLS	30  /* 80 columns less calls (8) and four times (10 each) */
+#define TREE_WINDOW	512 /* lines one subtree may span and still fold into a run */
+#define TREE_MAX_INDENT 40  /* deeper calls are indented as this deep, with their depth */
+#define VALUE_MAX	60  /* characters of one argument or return value shown */
 
 static const char usage_text[] =
-"Usage: ctrace-bpf report TRACE.json [OPTIONS]\n"
-"\n"
-"Summarises a trace written by ctrace-bpf: by default a table with one row per\n"
-"function, sorted by self time. The trace is read in one pass, in bounded memory.\n"
-"\n"
-"  -s, --sort KEY     calls, total, self (default), avg, max or name\n"
-"  -n, --top N        only the first N rows of each table (default: all)\n"
-"      --threads      one table per thread instead of one for the process\n"
-"      --tree         the calls in the order they happened, one line per call\n"
-"                     indented by depth (like `uftrace replay`), with durations and\n"
-"                     the arguments and return values the trace holds; a run of\n"
-"                     identical consecutive calls (same callees, arguments and\n"
-"                     return values) is one entry marked \"×N\", its durations\n"
-"                     summed over the N calls\n"
-"  -h, --help         this help\n"
-"\n"
-"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
-"was not observed: they count as calls but add no time), Total (time inside the\n"
-"function, callees included), Self (total less the callees' time), Avg\n"
-"(total / timed calls), Max (the longest call). A recursive function's total\n"
-"counts every level of the recursion.\n"
-"\n"
-"Examples:\n"
-"  ctrace-bpf report trace.json\n"
-"  ctrace-bpf report trace.json -s calls -n 20\n"
-"  ctrace-bpf report trace.json --tree | less\n";
+	"Usage: ctrace-bpf report TRACE.json [OPTIONS]\n"
+	"\n"
+	"Summarises a trace written by ctrace-bpf: by default a table with one row per\n"
+	"function, sorted by self time. The trace is read in one pass, in bounded memory.\n"
+	"\n"
+	"  -s, --sort KEY     calls, total, self (default), avg, max or name\n"
+	"  -n, --top N        only the first N rows of each table (default: all)\n"
+	"      --threads      one table per thread instead of one for the process\n"
+	"      --tree         the calls in the order they happened, one line per call\n"
+	"                     indented by depth (like `uftrace replay`), with durations and\n"
+	"                     the arguments and return values the trace holds; a run of\n"
+	"                     identical consecutive calls (same callees, arguments and\n"
+	"                     return values) is one entry marked \"×N\", its durations\n"
+	"                     summed over the N calls\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
+	"was not observed: they count as calls but add no time), Total (time inside the\n"
+	"function, callees included), Self (total less the callees' time), Avg\n"
+	"(total / timed calls), Max (the longest call). A recursive function's total\n"
+	"counts every level of the recursion.\n"
+	"\n"
+	"Examples:\n"
+	"  ctrace-bpf report trace.json\n"
+	"  ctrace-bpf report trace.json -s calls -n 20\n"
+	"  ctrace-bpf report trace.json --tree | less\n";
 
 enum sort_key { SORT_SELF, SORT_CALLS, SORT_TOTAL, SORT_AVG, SORT_MAX, SORT_NAME };
 
@@ -103,7 +103,7 @@ struct fn_stat {
 struct table {
 	struct fn_stat *v;
 	size_t n, cap;
-	size_t *ht;               /* open addressing: index into v, or SIZE_MAX */
+	size_t *ht; /* open addressing: index into v, or SIZE_MAX */
 	size_t htcap;
 };
 
@@ -134,7 +134,8 @@ static struct fn_stat *table_get(struct table *t, const char *name)
 			return NULL;
 		memset(nh, 0xff, ncap * sizeof(*nh));
 		for (size_t k = 0; k < t->n; k++) {
-			for (i = str_hash(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX; i = (i + 1) & (ncap - 1))
+			for (i = str_hash(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX;
+			     i = (i + 1) & (ncap - 1))
 				;
 			nh[i] = k;
 		}
@@ -142,7 +143,8 @@ static struct fn_stat *table_get(struct table *t, const char *name)
 		t->ht = nh;
 		t->htcap = ncap;
 	}
-	for (i = str_hash(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX; i = (i + 1) & (t->htcap - 1))
+	for (i = str_hash(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX;
+	     i = (i + 1) & (t->htcap - 1))
 		if (!strcmp(t->v[t->ht[i]].name, name))
 			return &t->v[t->ht[i]];
 	if (t->n == t->cap) {
@@ -169,11 +171,26 @@ static int cmp_stat(const void *a, const void *b, void *arg)
 	uint64_t vx = 0, vy = 0;
 
 	switch (k) {
-	case SORT_SELF: vx = x->self; vy = y->self; break;
-	case SORT_CALLS: vx = x->calls; vy = y->calls; break;
-	case SORT_TOTAL: vx = x->total; vy = y->total; break;
-	case SORT_AVG: vx = x->timed ? x->total / x->timed : 0; vy = y->timed ? y->total / y->timed : 0; break;
-	case SORT_MAX: vx = x->max; vy = y->max; break;
+	case SORT_SELF:
+		vx = x->self;
+		vy = y->self;
+		break;
+	case SORT_CALLS:
+		vx = x->calls;
+		vy = y->calls;
+		break;
+	case SORT_TOTAL:
+		vx = x->total;
+		vy = y->total;
+		break;
+	case SORT_AVG:
+		vx = x->timed ? x->total / x->timed : 0;
+		vy = y->timed ? y->total / y->timed : 0;
+		break;
+	case SORT_MAX:
+		vx = x->max;
+		vy = y->max;
+		break;
 	case SORT_NAME: break;
 	}
 	if (vx != vy)
@@ -191,7 +208,8 @@ static void print_table(FILE *f, struct table *t, enum sort_key key, size_t top,
 	for (size_t i = 0; i < shown; i++) {
 		const struct fn_stat *s = &t->v[i];
 
-		snprintf(b, sizeof(b), "%llu%s", (unsigned long long)s->calls, s->partial ? "*" : "");
+		snprintf(b, sizeof(b), "%llu%s", (unsigned long long)s->calls,
+			 s->partial ? "*" : "");
 		pad_left(f, b, 8);
 		put_dur(f, s->timed, s->total, 10);
 		put_dur(f, s->timed, s->self, 10);
@@ -215,17 +233,17 @@ struct tline {
 	uint32_t depth;
 	uint8_t kind;
 	bool has_dur;
-	uint64_t dur;             /* summed over a run */
-	uint64_t repeat;          /* on a run's first line: its length */
-	size_t off, len;          /* text, in the arena */
+	uint64_t dur;	 /* summed over a run */
+	uint64_t repeat; /* on a run's first line: its length */
+	size_t off, len; /* text, in the arena */
 	uint64_t hash;
 };
 
-struct tlevel {                   /* one open call, and the run of its children */
-	uint64_t first;           /* absolute index of its first line */
-	bool deferred;            /* its "name(args) {" is not written: no child yet */
-	bool unnamed;             /* opened without a name: its line says so until patched */
-	struct jr_buf head;       /* "name(args)" */
+struct tlevel {		    /* one open call, and the run of its children */
+	uint64_t first;	    /* absolute index of its first line */
+	bool deferred;	    /* its "name(args) {" is not written: no child yet */
+	bool unnamed;	    /* opened without a name: its line says so until patched */
+	struct jr_buf head; /* "name(args)" */
 	/* the run of identical finished children */
 	bool run;
 	uint64_t run_first, run_len;
@@ -233,13 +251,13 @@ struct tlevel {                   /* one open call, and the run of its children 
 
 struct tree {
 	FILE *out;
-	struct tline *v;          /* lines not printed yet; v[0] has absolute index base */
+	struct tline *v; /* lines not printed yet; v[0] has absolute index base */
 	size_t n, cap;
 	uint64_t base;
 	struct jr_buf text;
-	struct tlevel *lv;        /* per depth: the open call at depth d, and the run of its children */
-	size_t caplv, nbig;       /* the outermost nbig open calls are too long to fold */
-	struct tlevel root;       /* the run at depth 0 */
+	struct tlevel *lv;  /* per depth: the open call at depth d, and the run of its children */
+	size_t caplv, nbig; /* the outermost nbig open calls are too long to fold */
+	struct tlevel root; /* the run at depth 0 */
 	struct jr_buf tmp;
 };
 
@@ -458,7 +476,8 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 		cJSON *a = cJSON_Parse(n->arguments), *x;
 		bool first = true;
 
-		cJSON_ArrayForEach(x, a) {
+		cJSON_ArrayForEach(x, a)
+		{
 			if (!first)
 				jr_buf_put(b, ", ", 2);
 			put_arg(b, x, true);
@@ -505,7 +524,8 @@ static int tree_open(struct tree *t, const struct trace_node *n, size_t depth)
 		if (p->deferred) {
 			p->deferred = false;
 			if (jr_buf_put(&p->head, " {", 2) ||
-			    add_line(t, (uint32_t)depth - 1, L_OPEN, false, 0, p->head.p, p->head.len))
+			    add_line(t, (uint32_t)depth - 1, L_OPEN, false, 0, p->head.p,
+				     p->head.len))
 				return -1;
 		}
 	}
@@ -530,8 +550,8 @@ static bool same_lines(const struct tree *t, uint64_t a, uint64_t b, uint64_t le
 
 		/* the first line's repeat counts the run itself */
 		if (x->hash != y->hash || x->depth != y->depth || x->kind != y->kind ||
-		    (i && x->repeat != y->repeat) ||
-		    x->len != y->len || memcmp(t->text.p + x->off, t->text.p + y->off, x->len))
+		    (i && x->repeat != y->repeat) || x->len != y->len ||
+		    memcmp(t->text.p + x->off, t->text.p + y->off, x->len))
 			return false;
 	}
 	return true;
@@ -550,7 +570,8 @@ static int tree_close(struct tree *t, const struct trace_node *n, size_t depth)
 		tail_text(b, n);
 		jr_buf_put(b, ";", 1);
 		partial_note(b, n);
-		rc = add_line(t, (uint32_t)depth, L_LEAF, n->has_duration, n->duration_ns, b->p, b->len);
+		rc = add_line(t, (uint32_t)depth, L_LEAF, n->has_duration, n->duration_ns, b->p,
+			      b->len);
 	} else {
 		if (l->unnamed && first >= t->base) {
 			/* its name came after its children: put it on its "{" line */
@@ -574,16 +595,18 @@ static int tree_close(struct tree *t, const struct trace_node *n, size_t depth)
 			   strlen(n->function ? n->function : "[unknown]"));
 		jr_buf_put(b, " */", 3);
 		partial_note(b, n);
-		rc = add_line(t, (uint32_t)depth, L_CLOSE, n->has_duration, n->duration_ns, b->p, b->len);
+		rc = add_line(t, (uint32_t)depth, L_CLOSE, n->has_duration, n->duration_ns, b->p,
+			      b->len);
 	}
 	if (rc || !b->p)
 		return -1;
 	if (t->nbig > depth)
-		t->nbig = depth;   /* it closed; its parent stays big if it was */
+		t->nbig = depth; /* it closed; its parent stays big if it was */
 	len = tree_end(t) - first;
 	/* fold into the run of identical siblings just before it */
-	if (r->run && first >= t->base && r->run_first >= t->base && r->run_first + r->run_len == first &&
-	    r->run_len == len && len <= TREE_WINDOW && same_lines(t, r->run_first, first, len)) {
+	if (r->run && first >= t->base && r->run_first >= t->base &&
+	    r->run_first + r->run_len == first && r->run_len == len && len <= TREE_WINDOW &&
+	    same_lines(t, r->run_first, first, len)) {
 		for (uint64_t i = 0; i < len; i++) {
 			struct tline *x = &t->v[r->run_first - t->base + i];
 			const struct tline *y = &t->v[first - t->base + i];
@@ -671,14 +694,14 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 			(unsigned long long)th->tid, th->name ? th->name : th->key,
 			(unsigned long long)th->calls, th->calls == 1 ? "" : "s");
 		if (th->has_total_calls && th->total_calls != th->calls)
-			fprintf(r->out, " (the trace says %llu)", (unsigned long long)th->total_calls);
+			fprintf(r->out, " (the trace says %llu)",
+				(unsigned long long)th->total_calls);
 		fputs(" ==\n", r->out);
 		print_table(r->out, &r->tab, r->key, r->top, &r->any_partial);
 		table_clear(&r->tab);
 	}
 	return 0;
 }
-
 
 static int rep_open(void *ctx, const struct trace_node *n, size_t depth)
 {
@@ -703,7 +726,8 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 	s->calls++;
 	if (n->has_duration) {
 		/* self: less the children's time, as far as it is known */
-		uint64_t self = n->duration_ns > n->children_ns ? n->duration_ns - n->children_ns : 0;
+		uint64_t self =
+			n->duration_ns > n->children_ns ? n->duration_ns - n->children_ns : 0;
 
 		s->timed++;
 		s->total += n->duration_ns;
@@ -733,7 +757,8 @@ static char *crash_line(const cJSON *o, bool with_code)
 	if (with_code && cJSON_IsString(code))
 		snprintf(how, sizeof(how), " (%s)", code->valuestring);
 	if (asprintf(&line, "%s%s%s%s%s", cJSON_IsString(sig) ? sig->valuestring : "signal", how,
-		     thread, cJSON_IsString(fn) ? " in " : "", cJSON_IsString(fn) ? fn->valuestring : "") < 0)
+		     thread, cJSON_IsString(fn) ? " in " : "",
+		     cJSON_IsString(fn) ? fn->valuestring : "") < 0)
 		return NULL;
 	return line;
 }
@@ -764,29 +789,37 @@ static void print_summary(struct report *r)
 	char dur[32];
 
 	if (r->partial)
-		fprintf(r->out, "%s%llu partial call%s (entry or exit not observed): counted, not timed\n",
-			r->any_partial ? "* " : "", (unsigned long long)r->partial, r->partial == 1 ? "" : "s");
+		fprintf(r->out,
+			"%s%llu partial call%s (entry or exit not observed): counted, not timed\n",
+			r->any_partial ? "* " : "", (unsigned long long)r->partial,
+			r->partial == 1 ? "" : "s");
 	if (r->meta_has_calls && r->meta_calls != r->calls)
-		fprintf(r->out, "note: the metadata says %llu calls\n", (unsigned long long)r->meta_calls);
+		fprintf(r->out, "note: the metadata says %llu calls\n",
+			(unsigned long long)r->meta_calls);
 	if (r->crash)
 		fprintf(r->out, "%s\n", r->crash);
 	fprintf(r->out, "%llu call%s", (unsigned long long)r->calls, r->calls == 1 ? "" : "s");
 	if (!r->tree && !r->threads)
 		fprintf(r->out, " of %zu function%s", r->tab.n, r->tab.n == 1 ? "" : "s");
-	fprintf(r->out, " in %llu thread%s", (unsigned long long)r->nthreads, r->nthreads == 1 ? "" : "s");
+	fprintf(r->out, " in %llu thread%s", (unsigned long long)r->nthreads,
+		r->nthreads == 1 ? "" : "s");
 	if (r->meta_has_duration) {
 		flame_fmt_ns(dur, sizeof(dur), r->meta_duration);
 		fprintf(r->out, ", traced for %s", dur);
 	}
-	fprintf(r->out, ", %llu lost event%s\n", (unsigned long long)r->meta_lost, r->meta_lost == 1 ? "" : "s");
+	fprintf(r->out, ", %llu lost event%s\n", (unsigned long long)r->meta_lost,
+		r->meta_lost == 1 ? "" : "s");
 }
 
 static int report(const char *in, struct report *r, char *err, size_t errlen)
 {
 	const struct trace_visitor v = {
-		.metadata = rep_metadata, .thread_begin = rep_thread_begin,
-		.node_open = r->tree ? rep_open : NULL, .node_close = rep_close,
-		.thread_end = rep_thread_end, .crash = rep_crash,
+		.metadata = rep_metadata,
+		.thread_begin = rep_thread_begin,
+		.node_open = r->tree ? rep_open : NULL,
+		.node_close = rep_close,
+		.thread_end = rep_thread_end,
+		.crash = rep_crash,
 	};
 	FILE *f = open_trace(in, err, errlen);
 	int rc;
@@ -850,8 +883,11 @@ int cmd_report_main(int argc, char **argv)
 			while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(optarg, keys[k]))
 				k++;
 			if (k == sizeof(keys) / sizeof(keys[0])) {
-				fprintf(stderr, CMD ": invalid --sort '%s': expected calls, total, self, avg, "
-					"max or name\n", optarg);
+				fprintf(stderr,
+					CMD
+					": invalid --sort '%s': expected calls, total, self, avg, "
+					"max or name\n",
+					optarg);
 				return 2;
 			}
 			r.key = (enum sort_key)k;
@@ -861,24 +897,23 @@ int cmd_report_main(int argc, char **argv)
 			errno = 0;
 			r.top = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || optarg[0] == '-') {
-				fprintf(stderr, CMD ": invalid -n '%s': expected a number of rows (0: all)\n", optarg);
+				fprintf(stderr,
+					CMD
+					": invalid -n '%s': expected a number of rows (0: all)\n",
+					optarg);
 				return 2;
 			}
 			break;
-		case OPT_THREADS:
-			r.threads = true;
-			break;
-		case OPT_TREE:
-			r.tree = true;
-			break;
-		default:
-			return cmd_other_option(CMD, usage_text, c, argv, optind);
+		case OPT_THREADS: r.threads = true; break;
+		case OPT_TREE: r.tree = true; break;
+		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)
 		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
 	if (r.tree && r.threads) {
-		fprintf(stderr, CMD ": --tree already lists each thread; give one of --tree and --threads\n");
+		fprintf(stderr, CMD
+			": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;
 	}
 	if (report(argv[optind], &r, err, sizeof(err))) {

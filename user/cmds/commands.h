@@ -22,8 +22,8 @@ int cmd_check_main(int argc, char **argv);
  * frames by call counts instead of self time. out is written beside itself
  * and renamed into place when complete (a device or FIFO is written in place).
  * 0, or -1 with one line in err. */
-int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls,
-		 char *err, size_t errlen);
+int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
+		 size_t errlen);
 
 /* The options getopt_long returned that every subcommand treats alike:
  * 'h' prints usage and returns 0; ':' (an option without its value) or

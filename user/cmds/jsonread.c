@@ -14,29 +14,29 @@
 #include "cmds/jsonread.h"
 #include "write/jsonw.h"
 
-#define WINDOW (256u << 10)
-#define DEFAULT_MAX_DEPTH 1000000u
+#define WINDOW		   (256u << 10)
+#define DEFAULT_MAX_DEPTH  1000000u
 #define DEFAULT_MAX_STRING (64u << 20)
-#define MAX_META (64u << 20)        /* metadata / crash objects, compact */
-#define MAX_ARGS (1u << 20)         /* one call's arguments or return value */
+#define MAX_META	   (64u << 20) /* metadata / crash objects, compact */
+#define MAX_ARGS	   (1u << 20)  /* one call's arguments or return value */
 
 enum state {
-	ST_VALUE,       /* a value must come */
-	ST_ARR_FIRST,   /* after '[': a value or ']' */
-	ST_OBJ_FIRST,   /* after '{': a key or '}' */
-	ST_KEY,         /* after ',' in an object: a key */
-	ST_AFTER,       /* after a value: ',' or the container's end (or EOF at top) */
+	ST_VALUE,     /* a value must come */
+	ST_ARR_FIRST, /* after '[': a value or ']' */
+	ST_OBJ_FIRST, /* after '{': a key or '}' */
+	ST_KEY,	      /* after ',' in an object: a key */
+	ST_AFTER,     /* after a value: ',' or the container's end (or EOF at top) */
 	ST_DONE,
 };
 
 struct jr {
-	FILE *f;                 /* NULL: reading a buffer in memory */
-	bool borrowed;           /* buf is the caller's */
+	FILE *f;       /* NULL: reading a buffer in memory */
+	bool borrowed; /* buf is the caller's */
 	unsigned char *buf;
 	size_t pos, end;
-	uint64_t base;           /* file offset of buf[0] */
+	uint64_t base; /* file offset of buf[0] */
 	bool eof, ioerr;
-	unsigned char *stack;    /* '{' or '[' per open container */
+	unsigned char *stack; /* '{' or '[' per open container */
 	size_t depth, cap, max_depth, max_string;
 	enum state state;
 	struct jr_buf tok;
@@ -338,7 +338,7 @@ static bool read_escape(struct jr *r)
 			    (lo = hex4(r->buf + r->pos + 2)) >= 0xdc00 && lo <= 0xdfff) {
 				r->pos += 6;
 				return put_utf8(r, 0x10000 + ((uint32_t)(u - 0xd800) << 10) +
-						       (uint32_t)(lo - 0xdc00));
+							   (uint32_t)(lo - 0xdc00));
 			}
 			return put_utf8(r, 0xfffd);
 		}
@@ -493,23 +493,17 @@ static enum jr_tok close_container(struct jr *r, enum jr_tok tok)
 static enum jr_tok value(struct jr *r, int c)
 {
 	switch (c) {
-	case '{':
-		return open_container(r, '{', ST_OBJ_FIRST, JR_OBJ_BEGIN);
-	case '[':
-		return open_container(r, '[', ST_ARR_FIRST, JR_ARR_BEGIN);
+	case '{': return open_container(r, '{', ST_OBJ_FIRST, JR_OBJ_BEGIN);
+	case '[': return open_container(r, '[', ST_ARR_FIRST, JR_ARR_BEGIN);
 	case '"':
 		if (!read_string(r))
 			return JR_ERROR;
 		r->state = ST_AFTER;
 		return JR_STRING;
-	case 't':
-		return literal(r, "true", JR_TRUE);
-	case 'f':
-		return literal(r, "false", JR_FALSE);
-	case 'n':
-		return literal(r, "null", JR_NULL);
-	case -1:
-		return fail(r, "unexpected end of input (expected a value)");
+	case 't': return literal(r, "true", JR_TRUE);
+	case 'f': return literal(r, "false", JR_FALSE);
+	case 'n': return literal(r, "null", JR_NULL);
+	case -1: return fail(r, "unexpected end of input (expected a value)");
 	}
 	if (c == '-' || (c >= '0' && c <= '9')) {
 		if (!read_number(r))
@@ -527,8 +521,8 @@ static enum jr_tok key(struct jr *r, int c)
 	uint64_t off = r->tok_off;
 
 	if (c != '"')
-		return c < 0 ? fail(r, "unexpected end of input (expected a member name)")
-			     : fail(r, "expected a member name in double quotes");
+		return c < 0 ? fail(r, "unexpected end of input (expected a member name)") :
+			       fail(r, "expected a member name in double quotes");
 	if (!read_string(r))
 		return JR_ERROR;
 	r->tok_off = r->base + r->pos;
@@ -555,8 +549,7 @@ enum jr_tok jr_next(struct jr *r)
 		if (c < 0 && r->ioerr)
 			return fail(r, "read error: %s", strerror(errno));
 		switch (r->state) {
-		case ST_DONE:
-			return JR_EOF;
+		case ST_DONE: return JR_EOF;
 		case ST_AFTER:
 			if (r->depth == 0) {
 				if (c < 0) {
@@ -576,19 +569,18 @@ enum jr_tok jr_next(struct jr *r)
 				return close_container(r, JR_ARR_END);
 			if (c < 0)
 				return fail(r, "unexpected end of input (truncated document)");
-			return fail(r, "expected ',' or '%c'", r->stack[r->depth - 1] == '{' ? '}' : ']');
+			return fail(r, "expected ',' or '%c'",
+				    r->stack[r->depth - 1] == '{' ? '}' : ']');
 		case ST_OBJ_FIRST:
 			if (c == '}')
 				return close_container(r, JR_OBJ_END);
 			return key(r, c);
-		case ST_KEY:
-			return key(r, c);
+		case ST_KEY: return key(r, c);
 		case ST_ARR_FIRST:
 			if (c == ']')
 				return close_container(r, JR_ARR_END);
 			return value(r, c);
-		case ST_VALUE:
-			return value(r, c);
+		case ST_VALUE: return value(r, c);
 		}
 	}
 }
@@ -671,8 +663,8 @@ bool jr_parse_u64(const char *s, uint64_t *v)
 enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_RETVAL, NFIELDS };
 
 struct wframe {
-	struct jr_buf s;           /* this node's strings, reused by the next node at this depth */
-	size_t off[NFIELDS];       /* into s, or SIZE_MAX when absent */
+	struct jr_buf s;     /* this node's strings, reused by the next node at this depth */
+	size_t off[NFIELDS]; /* into s, or SIZE_MAX when absent */
 	bool has_start, has_end, has_duration, partial, opened;
 	uint64_t start, end, duration;
 	uint64_t nchildren, children_ns;
@@ -796,8 +788,9 @@ static int time_field(struct walker *w, bool *has, uint64_t *v, const char *what
 		return 0;
 	}
 	if (t != JR_NUMBER || !jr_parse_u64(jr_text(w->r, NULL), v))
-		return t == JR_ERROR ? tokerr(w)
-				     : werr(w, "\"%s\" must be a whole number of ns >= 0, or null", what);
+		return t == JR_ERROR ?
+			       tokerr(w) :
+			       werr(w, "\"%s\" must be a whole number of ns >= 0, or null", what);
 	*has = true;
 	return 0;
 }
@@ -865,7 +858,8 @@ static int node_member(struct walker *w, bool *children)
 		if (!strcmp(k, "partial")) {
 			t = jr_next(w->r);
 			if (t != JR_TRUE && t != JR_FALSE)
-				return t == JR_ERROR ? tokerr(w) : werr(w, "\"partial\" must be true or false");
+				return t == JR_ERROR ? tokerr(w) :
+						       werr(w, "\"partial\" must be true or false");
 			f->partial = t == JR_TRUE;
 			return 0;
 		}
@@ -878,7 +872,8 @@ static int node_member(struct walker *w, bool *children)
 			if (t == JR_NULL)
 				return 0;
 			if (t != JR_ARR_BEGIN)
-				return t == JR_ERROR ? tokerr(w) : werr(w, "\"children\" must be an array");
+				return t == JR_ERROR ? tokerr(w) :
+						       werr(w, "\"children\" must be an array");
 			*children = true;
 			return 0;
 		}
@@ -891,7 +886,7 @@ static int node_member(struct walker *w, bool *children)
 /* The "root_calls" array, its '[' read: every node, without recursion. */
 static int walk_nodes(struct walker *w, uint64_t *calls)
 {
-	bool members = false;  /* reading the members of the top frame, else array elements */
+	bool members = false; /* reading the members of the top frame, else array elements */
 	enum jr_tok t;
 	int rc;
 
@@ -940,7 +935,7 @@ static int walk_nodes(struct walker *w, uint64_t *calls)
 		if (t == JR_ARR_END) {
 			if (w->nframes == 0)
 				return 0;
-			members = true;  /* back in the parent's members after "children" */
+			members = true; /* back in the parent's members after "children" */
 			continue;
 		}
 		if (t != JR_OBJ_BEGIN)
@@ -965,7 +960,8 @@ static bool cjson_u64(const cJSON *o, const char *k, uint64_t *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) || x->valuedouble >= 18446744073709551616.0)
+	if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) ||
+	    x->valuedouble >= 18446744073709551616.0)
 		return false;
 	*v = (uint64_t)x->valuedouble;
 	return true;
@@ -1035,10 +1031,12 @@ static int walk_thread(struct walker *w, const char *key)
 	}
 	t = jr_next(w->r);
 	if (t != JR_OBJ_BEGIN)
-		return t == JR_ERROR ? tokerr(w) : werr(w, "a thread in \"call_trees\" must be an object");
+		return t == JR_ERROR ? tokerr(w) :
+				       werr(w, "a thread in \"call_trees\" must be an object");
 	while ((t = jr_next(w->r)) == JR_KEY) {
 		k = jr_text(w->r, NULL);
-		if (!strcmp(k, "thread_id") || !strcmp(k, "total_calls") || !strcmp(k, "lost_events")) {
+		if (!strcmp(k, "thread_id") || !strcmp(k, "total_calls") ||
+		    !strcmp(k, "lost_events")) {
 			bool id = k[0] == 't' && k[1] == 'h', total = k[0] == 't' && k[1] == 'o';
 			uint64_t v;
 
@@ -1046,8 +1044,9 @@ static int walk_thread(struct walker *w, const char *key)
 			if (t == JR_NULL)
 				continue;
 			if (t != JR_NUMBER || !jr_parse_u64(jr_text(w->r, NULL), &v))
-				return t == JR_ERROR ? tokerr(w)
-						     : werr(w, "a thread's counts must be whole numbers");
+				return t == JR_ERROR ?
+					       tokerr(w) :
+					       werr(w, "a thread's counts must be whole numbers");
 			if (id) {
 				th.tid = v;
 				th.has_tid = true;
@@ -1065,7 +1064,8 @@ static int walk_thread(struct walker *w, const char *key)
 			if (t == JR_NULL)
 				continue;
 			if (t != JR_STRING)
-				return t == JR_ERROR ? tokerr(w) : werr(w, "\"thread_name\" must be a string");
+				return t == JR_ERROR ? tokerr(w) :
+						       werr(w, "\"thread_name\" must be a string");
 			s = jr_text(w->r, &len);
 			w->thread_name.len = 0;
 			if (jr_buf_put(&w->thread_name, s, len))
@@ -1076,7 +1076,8 @@ static int walk_thread(struct walker *w, const char *key)
 			if (t == JR_NULL)
 				continue;
 			if (t != JR_ARR_BEGIN)
-				return t == JR_ERROR ? tokerr(w) : werr(w, "\"root_calls\" must be an array");
+				return t == JR_ERROR ? tokerr(w) :
+						       werr(w, "\"root_calls\" must be an array");
 			if (!begun && w->v->thread_begin && (rc = w->v->thread_begin(w->ctx, &th)))
 				return rc;
 			begun = true;
@@ -1114,12 +1115,14 @@ static int walk_doc(struct walker *w)
 			if (t == JR_NULL)
 				continue;
 			if (t != JR_OBJ_BEGIN) {
-				rc = t == JR_ERROR ? tokerr(w) : werr(w, "\"call_trees\" must be an object");
+				rc = t == JR_ERROR ? tokerr(w) :
+						     werr(w, "\"call_trees\" must be an object");
 				break;
 			}
 			while (!rc && (t = jr_next(w->r)) == JR_KEY) {
 				key.len = 0;
-				if (jr_buf_put(&key, jr_text(w->r, NULL), strlen(jr_text(w->r, NULL))))
+				if (jr_buf_put(&key, jr_text(w->r, NULL),
+					       strlen(jr_text(w->r, NULL))))
 					rc = werr(w, "out of memory");
 				else
 					rc = walk_thread(w, key.p);

@@ -15,13 +15,18 @@
 /* ---- the tokenizer -------------------------------------------------------- */
 
 enum jr_tok {
-	JR_ERROR = -1,   /* malformed input, I/O error or a limit: see jr_error() */
-	JR_EOF = 0,      /* the document ended well (only whitespace after it) */
-	JR_OBJ_BEGIN, JR_OBJ_END, JR_ARR_BEGIN, JR_ARR_END,
-	JR_KEY,          /* an object member's name (its ':' is consumed too) */
-	JR_STRING,       /* decoded UTF-8: escapes resolved, ill-formed bytes -> U+FFFD */
-	JR_NUMBER,       /* the number's text, checked against the JSON grammar */
-	JR_TRUE, JR_FALSE, JR_NULL,
+	JR_ERROR = -1, /* malformed input, I/O error or a limit: see jr_error() */
+	JR_EOF = 0,    /* the document ended well (only whitespace after it) */
+	JR_OBJ_BEGIN,
+	JR_OBJ_END,
+	JR_ARR_BEGIN,
+	JR_ARR_END,
+	JR_KEY,	   /* an object member's name (its ':' is consumed too) */
+	JR_STRING, /* decoded UTF-8: escapes resolved, ill-formed bytes -> U+FFFD */
+	JR_NUMBER, /* the number's text, checked against the JSON grammar */
+	JR_TRUE,
+	JR_FALSE,
+	JR_NULL,
 };
 
 struct jr;
@@ -31,7 +36,7 @@ struct jr_buf {
 	char *p;
 	size_t len, cap;
 };
-int jr_buf_put(struct jr_buf *b, const void *s, size_t n);   /* 0 or -1 (ENOMEM) */
+int jr_buf_put(struct jr_buf *b, const void *s, size_t n); /* 0 or -1 (ENOMEM) */
 void jr_buf_free(struct jr_buf *b);
 
 /* Reads f (not closed by jr_free). max_depth bounds nesting (0: 1,000,000) and
@@ -70,32 +75,32 @@ bool jr_parse_u64(const char *s, uint64_t *v);
  * a call whose entry was not observed names itself after its children); at
  * node_close every field is known. Strings are valid during the callback. */
 struct trace_node {
-	const char *function;      /* NULL: not seen (yet); may be "[unknown]" */
-	const char *module;        /* NULL: absent or null */
+	const char *function; /* NULL: not seen (yet); may be "[unknown]" */
+	const char *module;   /* NULL: absent or null */
 	const char *address;
-	bool has_start, has_end, has_duration;   /* false: absent or null */
+	bool has_start, has_end, has_duration; /* false: absent or null */
 	uint64_t start_ns, end_ns, duration_ns;
 	bool partial;
 	const char *partial_reason;
-	const char *arguments;     /* the "arguments" value as compact JSON, or NULL */
-	const char *return_value;  /* the "return_value" value as compact JSON, or NULL */
+	const char *arguments;	  /* the "arguments" value as compact JSON, or NULL */
+	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
 	/* node_close only: */
-	uint64_t nchildren;        /* direct children */
-	uint64_t children_ns;      /* sum of the known durations of the direct children */
-	bool children_timed;       /* every direct child has a known duration */
+	uint64_t nchildren;   /* direct children */
+	uint64_t children_ns; /* sum of the known durations of the direct children */
+	bool children_timed;  /* every direct child has a known duration */
 };
 
 /* A member of "call_trees". At thread_begin (reached at "root_calls") the
  * members written before it are set; at thread_end all of them. */
 struct trace_thread {
-	const char *key;           /* the member's name, e.g. "5813" or "5813#2" */
+	const char *key; /* the member's name, e.g. "5813" or "5813#2" */
 	bool has_tid;
-	uint64_t tid;              /* thread_id, else the number the key starts with */
-	const char *name;          /* thread_name; NULL when absent */
+	uint64_t tid;	  /* thread_id, else the number the key starts with */
+	const char *name; /* thread_name; NULL when absent */
 	bool has_total_calls;
-	uint64_t total_calls;      /* as written */
+	uint64_t total_calls; /* as written */
 	uint64_t lost_events;
-	uint64_t calls;            /* nodes read (thread_end) */
+	uint64_t calls; /* nodes read (thread_end) */
 };
 
 /* The fields of "metadata" the readers use; json is the whole object. */
@@ -104,8 +109,8 @@ struct trace_meta {
 	bool has_pid, has_duration, has_total_calls;
 	int64_t pid;
 	uint64_t duration_ns, total_calls, lost_events;
-	const char *executable;    /* NULL when absent */
-	const char *command0;      /* command[0], NULL when absent */
+	const char *executable; /* NULL when absent */
+	const char *command0;	/* command[0], NULL when absent */
 };
 
 /* Any callback may be NULL. A non-zero return stops the walk; trace_walk

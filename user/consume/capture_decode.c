@@ -58,13 +58,14 @@ _Static_assert(CTRACE_MAX_MSTR == 4, "MSTR_WHY says 4");
 
 /* the member strings of argument i that the record holds */
 static unsigned member_strings(const struct ctrace_call_args *ev, size_t size,
-			       const struct ctrace_site_plan *plan, unsigned i, struct vfmt_str *out)
+			       const struct ctrace_site_plan *plan, unsigned i,
+			       struct vfmt_str *out)
 {
 	unsigned n = 0;
 
 	if (ev->nmstr == 0 || ev->nmstr > CTRACE_MAX_MSTR ||
 	    size < __builtin_offsetof(struct ctrace_call_args, mstr) +
-			   ev->nmstr * sizeof(struct ctrace_mstr_cap))
+			    ev->nmstr * sizeof(struct ctrace_mstr_cap))
 		return 0;
 	for (unsigned k = 0; k < ev->nmstr && k < plan->nmstr && k < CTRACE_MAX_MSTR; k++) {
 		const struct ctrace_mstr_plan *mp = &plan->mstr[k];
@@ -116,7 +117,8 @@ static void write_args(FILE *f, void *arg)
 		v.nstrs = member_strings(ev, c->ev_size, &c->se->plan, (unsigned)i, strs);
 		v.strs = strs;
 		/* with every slot taken, a member without one is past them */
-		v.strs_why = c->se->plan.nmstr == CTRACE_MAX_MSTR && ev->nmstr ? MSTR_WHY : "not captured";
+		v.strs_why = c->se->plan.nmstr == CTRACE_MAX_MSTR && ev->nmstr ? MSTR_WHY :
+										 "not captured";
 		vfmt_arg(f, a->name, a->type_name, a->fmt_type, &v, NULL, &o);
 	}
 	fputc(']', f);
@@ -159,13 +161,14 @@ static const struct ctrace_call_args *widen(struct capture *c, const void *data,
 	w->nmstr = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		w->arg[i].val_err = s->arg[i].val_err;
-		w->arg[i].val_len = s->arg[i].val_len > CTRACE_SMALL_VAL ? CTRACE_SMALL_VAL
-									 : s->arg[i].val_len;
+		w->arg[i].val_len =
+			s->arg[i].val_len > CTRACE_SMALL_VAL ? CTRACE_SMALL_VAL : s->arg[i].val_len;
 		memcpy(w->arg[i].val, s->arg[i].val, CTRACE_SMALL_VAL);
 		w->arg[i].tgt_err = 1;
 		w->arg[i].tgt_len = 0;
 	}
-	*size = __builtin_offsetof(struct ctrace_call_args, arg) + n * sizeof(struct ctrace_arg_cap);
+	*size = __builtin_offsetof(struct ctrace_call_args, arg) +
+		n * sizeof(struct ctrace_arg_cap);
 	return w;
 }
 
@@ -195,7 +198,8 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	}
 	cm = module_of(c, fn->addr);
 	c->why = c->gen >= CTRACE_GEN_NONE ? "not captured: more than 65,534 images were traced" :
-		 cm && !cm->dw ? cm->why : "no DWARF description of this call site";
+		 cm && !cm->dw		   ? cm->why :
+					     "no DWARF description of this call site";
 	x->write = write_args_missing;
 }
 

@@ -13,13 +13,14 @@
 const char *signal_name(int sig)
 {
 	static const char *const names[] = {
-		[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP",
-		[6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1",
-		[11] = "SIGSEGV", [12] = "SIGUSR2", [13] = "SIGPIPE", [14] = "SIGALRM",
-		[15] = "SIGTERM", [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",
-		[19] = "SIGSTOP", [20] = "SIGTSTP", [21] = "SIGTTIN", [22] = "SIGTTOU",
-		[23] = "SIGURG", [24] = "SIGXCPU", [25] = "SIGXFSZ", [26] = "SIGVTALRM",
-		[27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO", [30] = "SIGPWR", [31] = "SIGSYS",
+		[1] = "SIGHUP",	  [2] = "SIGINT",     [3] = "SIGQUIT",	[4] = "SIGILL",
+		[5] = "SIGTRAP",  [6] = "SIGABRT",    [7] = "SIGBUS",	[8] = "SIGFPE",
+		[9] = "SIGKILL",  [10] = "SIGUSR1",   [11] = "SIGSEGV", [12] = "SIGUSR2",
+		[13] = "SIGPIPE", [14] = "SIGALRM",   [15] = "SIGTERM", [16] = "SIGSTKFLT",
+		[17] = "SIGCHLD", [18] = "SIGCONT",   [19] = "SIGSTOP", [20] = "SIGTSTP",
+		[21] = "SIGTTIN", [22] = "SIGTTOU",   [23] = "SIGURG",	[24] = "SIGXCPU",
+		[25] = "SIGXFSZ", [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH",
+		[29] = "SIGIO",	  [30] = "SIGPWR",    [31] = "SIGSYS",
 	};
 	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig])
 		return names[sig];
@@ -29,20 +30,20 @@ const char *signal_name(int sig)
 /* si_code's meaning, per signal (siginfo.h) */
 static const char *code_name(int sig, int code)
 {
-	static const char *const segv[] = { NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR",
-					    "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR",
-					    "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR",
-					    "SEGV_CPERR" };
-	static const char *const bus[] = { NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR",
-					   "BUS_MCEERR_AR", "BUS_MCEERR_AO" };
-	static const char *const fpe[] = { NULL, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV",
-					   "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV",
-					   "FPE_FLTSUB" };
-	static const char *const ill[] = { NULL, "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",
-					   "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC",
-					   "ILL_BADSTK" };
-	static const char *const trap[] = { NULL, "TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH",
-					    "TRAP_HWBKPT", "TRAP_UNK" };
+	static const char *const segv[] = { NULL,	    "SEGV_MAPERR",  "SEGV_ACCERR",
+					    "SEGV_BNDERR",  "SEGV_PKUERR",  "SEGV_ACCADI",
+					    "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR",
+					    "SEGV_MTESERR", "SEGV_CPERR" };
+	static const char *const bus[] = { NULL,	 "BUS_ADRALN",	  "BUS_ADRERR",
+					   "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO" };
+	static const char *const fpe[] = { NULL,	 "FPE_INTDIV", "FPE_INTOVF",
+					   "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND",
+					   "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB" };
+	static const char *const ill[] = { NULL,	 "ILL_ILLOPC", "ILL_ILLOPN",
+					   "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC",
+					   "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK" };
+	static const char *const trap[] = { NULL,	   "TRAP_BRKPT",  "TRAP_TRACE",
+					    "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK" };
 #define PICK(t) (code > 0 && code < (int)(sizeof(t) / sizeof(t[0])) ? t[code] : NULL)
 	switch (code) {
 	case 0: return "SI_USER";
@@ -64,7 +65,8 @@ static const char *code_name(int sig, int code)
 
 static bool has_fault_address(int sig, int code)
 {
-	return code > 0 && code < 0x80 && (sig == 11 || sig == 7 || sig == 8 || sig == 4 || sig == 5);
+	return code > 0 && code < 0x80 &&
+	       (sig == 11 || sig == 7 || sig == 8 || sig == 4 || sig == 5);
 }
 
 /* a fault the kernel raised, or an abort: what a handler may take before
@@ -264,8 +266,8 @@ void crash_note_fatal(struct crash_log *l, const void *ev, uint32_t pid)
 		for (size_t i = l->n; i-- > 0;) {
 			struct signal_note *n = &l->v[i];
 
-			if (of_process(n, e->sig, pid) && n->code == e->code && n->addr == e->addr &&
-			    (!own || n->tid == e->h.tid)) {
+			if (of_process(n, e->sig, pid) && n->code == e->code &&
+			    n->addr == e->addr && (!own || n->tid == e->h.tid)) {
 				n->fatal = true;
 				return;
 			}
@@ -368,7 +370,8 @@ static void summary(FILE *s, const struct signal_note *n, const char *code, bool
 	if (n->nframes) {
 		fprintf(s, "ctrace-bpf: traced calls, innermost first:\n");
 		for (size_t i = 0; i < n->nframes && i < 16; i++) {
-			fprintf(s, "    #%zu %s (%s)\n", i, n->frames[i].fn ? n->frames[i].fn->name : "[unknown]",
+			fprintf(s, "    #%zu %s (%s)\n", i,
+				n->frames[i].fn ? n->frames[i].fn->name : "[unknown]",
 				n->frames[i].fn ? n->frames[i].fn->module : "?");
 			if (i < 3)
 				summary_args(s, cap, &n->frames[i]);
@@ -482,7 +485,9 @@ void crash_write_json(FILE *f, const struct crash_log *l, const struct signal_no
 		      const struct module *mods, size_t nmods, struct capture *cap, FILE *s,
 		      const char *output)
 {
-	struct crash_out o = { .l = l, .pid = pid, .mods = mods, .nmods = nmods, .cap = cap, .s = s };
+	struct crash_out o = {
+		.l = l, .pid = pid, .mods = mods, .nmods = nmods, .cap = cap, .s = s
+	};
 
 	write_note(f, &o, n, 0);
 	if (s)

@@ -18,7 +18,7 @@ struct crash_frame {
 	const struct func_info *fn; /* NULL: a call whose entry was lost */
 	bool start_known;
 	uint64_t start;
-	void *args;                 /* --args: the entry's captured bytes */
+	void *args; /* --args: the entry's captured bytes */
 	uint32_t args_size;
 };
 
@@ -28,7 +28,7 @@ struct crash_frame {
  * bounded by the threads, not by how many faults they handle. */
 struct signal_note {
 	uint32_t seq, tid;
-	uint32_t pid;               /* its process (0: not known) */
+	uint32_t pid;			/* its process (0: not known) */
 	const struct thread_tree *tree; /* the thread's tree then (a tid has one per image) */
 	int sig, code;
 	uint64_t addr, ts;
@@ -36,11 +36,11 @@ struct signal_note {
 	struct crash_frame *frames; /* the thread's open traced calls, innermost first */
 	size_t nframes;
 	struct ctrace_crash_rec *rec; /* registers and stack, NULL if not received */
-	size_t cause;               /* index + 1 of the earlier fault whose handler
+	size_t cause;		      /* index + 1 of the earlier fault whose handler
 				     * was running when this was sent (0: none) */
-	uint32_t refs;              /* who keeps the details: threads, later notes */
-	bool dropped;               /* frames and rec freed: no longer reportable */
-	bool fatal;                 /* delivered with its default action: the one
+	uint32_t refs;		      /* who keeps the details: threads, later notes */
+	bool dropped;		      /* frames and rec freed: no longer reportable */
+	bool fatal;		      /* delivered with its default action: the one
 				     * the process died of */
 };
 

@@ -10,7 +10,7 @@
 #include "consume/trace.h"
 #include "utils/log.h"
 
-#define POLL_MS 50
+#define POLL_MS	    50
 #define USEC_PER_MS 1000
 
 int consume_round(struct ring_buffer *rb, struct trace *tr, const char *output, const char *delay)
@@ -29,7 +29,8 @@ int consume_round(struct ring_buffer *rb, struct trace *tr, const char *output, 
 	if (trace_spool_error(tr)) {
 		/* nothing more can be kept: stop probing, the target runs on */
 		log_err("writing the trace beside '%s': %s; tracing stopped, the program "
-			"runs on untraced", output, strerror(tr->err));
+			"runs on untraced",
+			output, strerror(tr->err));
 		return -1;
 	}
 	return 0;

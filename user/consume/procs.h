@@ -14,24 +14,24 @@ struct filter;
 struct symbolizer;
 
 struct proc_exec {
-	uint64_t ts;   /* ns since trace start */
-	char *path;    /* as execve was given it */
+	uint64_t ts; /* ns since trace start */
+	char *path;  /* as execve was given it */
 };
 
 struct proc {
-	pid_t pid, ppid;               /* ppid 0: not forked while traced */
+	pid_t pid, ppid; /* ppid 0: not forked while traced */
 	char comm[CTRACE_COMM_LEN + 1];
-	struct symbolizer *sym;        /* the map its addresses are named with */
-	bool own_sym;                  /* sym is its own, not its parent's */
+	struct symbolizer *sym; /* the map its addresses are named with */
+	bool own_sym;		/* sym is its own, not its parent's */
 	/* its image generation (ctrace.h): which capture plans fit its map;
 	 * a new one after an exec, or a dlopen after the fork */
 	unsigned gen;
-	bool forked;                   /* seen being forked */
-	uint64_t start_ns;             /* fork time */
+	bool forked;	   /* seen being forked */
+	uint64_t start_ns; /* fork time */
 	struct proc_exec *execs;
 	size_t nexecs;
 	bool exited;
-	uint32_t exit_code;            /* wait-status form */
+	uint32_t exit_code; /* wait-status form */
 	uint64_t end_ns;
 	/* for the loader: its map changed (probe what is new), and it was
 	 * stopped for that (resume it when done) */
@@ -42,7 +42,7 @@ struct proc_table {
 	struct proc **v;
 	size_t n, cap;
 	struct proc *last;
-	struct symbolizer **syms;      /* the ones made here (freed here) */
+	struct symbolizer **syms; /* the ones made here (freed here) */
 	size_t nsyms, capsyms;
 	const struct filter *filter;
 	pid_t main_pid;

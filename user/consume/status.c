@@ -20,9 +20,11 @@ void status_update(struct status *s, uint64_t now, uint64_t calls, uint64_t lost
 	s->rate = (calls - s->last_calls) * 1e9 / (double)(now - s->last);
 	s->last = now;
 	s->last_calls = calls;
-	s->width = fprintf(stderr, "\r[ctrace-bpf] %.1fs  %llu calls  %.0f calls/s  %llu lost  %llu threads\033[K",
-			   (now - s->t0) / 1e9, (unsigned long long)calls, s->rate,
-			   (unsigned long long)lost, (unsigned long long)threads);
+	s->width = fprintf(
+		stderr,
+		"\r[ctrace-bpf] %.1fs  %llu calls  %.0f calls/s  %llu lost  %llu threads\033[K",
+		(now - s->t0) / 1e9, (unsigned long long)calls, s->rate, (unsigned long long)lost,
+		(unsigned long long)threads);
 	fflush(stderr);
 }
 

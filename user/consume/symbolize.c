@@ -27,8 +27,8 @@ struct symbolizer {
 	/* module names outlive refreshes of the maps: func_info points at them */
 	char **names;
 	size_t nnames;
-	bool gone; /* the maps can no longer be read: the process is gone */
-	struct func_info *stale; /* forgotten when their code went away */
+	bool gone;		  /* the maps can no longer be read: the process is gone */
+	struct func_info *stale;  /* forgotten when their code went away */
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
 };
@@ -302,7 +302,8 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
 		j = (j + 1) & (s->cap - 1);
 	}
 	if (addr == UINT64_MAX) { /* never an address of code; the tombstone key */
-		static struct func_info none = { UINT64_MAX, "0xffffffffffffffff", "?", false, NULL };
+		static struct func_info none = { UINT64_MAX, "0xffffffffffffffff", "?", false,
+						 NULL };
 		return &none;
 	}
 	fi = resolve(s, addr, &complete);

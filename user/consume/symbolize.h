@@ -10,19 +10,19 @@ struct filter;
 struct elf_image;
 
 struct func_info {
-	uint64_t addr;      /* runtime address (this_fn) */
-	char *name;         /* demangled, or "0x…" when no symbol covers it */
-	const char *module; /* basename of the ELF file, or "?" */
-	bool allowed;       /* passes -F/-N */
+	uint64_t addr;		      /* runtime address (this_fn) */
+	char *name;		      /* demangled, or "0x…" when no symbol covers it */
+	const char *module;	      /* basename of the ELF file, or "?" */
+	bool allowed;		      /* passes -F/-N */
 	struct func_info *next_stale; /* the symbolizer's own list */
 };
 
 struct module {
 	uint64_t start, end, offset; /* one executable mapping */
-	char *path;                  /* as the target sees it */
-	char *name;                  /* basename */
-	char *open_path;             /* where we open it from */
-	struct elf_image *img;       /* NULL when it is not an ELF we can read */
+	char *path;		     /* as the target sees it */
+	char *name;		     /* basename */
+	char *open_path;	     /* where we open it from */
+	struct elf_image *img;	     /* NULL when it is not an ELF we can read */
 };
 
 struct symbolizer;

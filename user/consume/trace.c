@@ -12,12 +12,12 @@
 #include "consume/trace.h"
 #include "rebuild/tree.h"
 
-#define R_EXEC "exit not observed (the process replaced its image: exec)"
-#define R_FORKED "entry not observed (called before the fork, in the parent)"
-#define R_UNSEEN_STACK "entry not observed (on a stack saved before tracing saw it)"
-#define R_PARKED "exit not observed (its stack was never resumed: swapcontext)"
+#define R_EXEC		   "exit not observed (the process replaced its image: exec)"
+#define R_FORKED	   "entry not observed (called before the fork, in the parent)"
+#define R_UNSEEN_STACK	   "entry not observed (on a stack saved before tracing saw it)"
+#define R_PARKED	   "exit not observed (its stack was never resumed: swapcontext)"
 #define R_THREAD_ELSEWHERE "exit not observed (the thread ended on another stack)"
-#define R_PARKED_AT_END "exit not observed (its stack was suspended when tracing stopped)"
+#define R_PARKED_AT_END	   "exit not observed (its stack was suspended when tracing stopped)"
 
 int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
 	       int spool_dirfd)
@@ -336,8 +336,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		}
 		if (tr->capture)
-			capture_args_extra(tr->capture, fi, h->kind == CTRACE_EV_ENTER ? NULL : data,
-					   size, &x);
+			capture_args_extra(tr->capture, fi,
+					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
 		tree_enter(t, e->depth, fi, ts, &x);
 		if (h->kind != CTRACE_EV_ENTER)
 			tree_keep_args(t, data, size);
@@ -410,7 +410,9 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		t = thread_for(tr, h->tid, true);
-		sender = e->sender == h->tid ? t : e->sender ? thread_for(tr, e->sender, false) : NULL;
+		sender = e->sender == h->tid ? t :
+			 e->sender	     ? thread_for(tr, e->sender, false) :
+					       NULL;
 		crash_note_signal(&tr->crashes, data, t, sender, ts);
 		break;
 	}
@@ -440,7 +442,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (e->exit_code & 0x7f) {
 			char reason[96];
 
-			snprintf(reason, sizeof(reason), "exit not observed (the process was killed by %s)",
+			snprintf(reason, sizeof(reason),
+				 "exit not observed (the process was killed by %s)",
 				 signal_name(e->exit_code & 0x7f));
 			tree_close_all(t, reason);
 		} else {

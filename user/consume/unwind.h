@@ -12,11 +12,11 @@ struct ctrace_crash_rec;
 struct module;
 
 struct bt_frame {
-	uint64_t pc;        /* the return address (or the faulting pc, frame 0) */
-	char *function;     /* demangled, NULL when no symbol covers it */
+	uint64_t pc;	    /* the return address (or the faulting pc, frame 0) */
+	char *function;	    /* demangled, NULL when no symbol covers it */
 	uint64_t offset;    /* pc - function start */
 	const char *module; /* basename; points into mods */
-	char *file;         /* source file from DWARF line info, or NULL */
+	char *file;	    /* source file from DWARF line info, or NULL */
 	int line;
 };
 

@@ -87,7 +87,8 @@ static void add_ranges(struct dwarf_ctx *c, Dwarf_Die *die)
 	while ((o = dwarf_ranges(die, o, &base, &lo, &hi)) > 0) {
 		if (hi <= lo)
 			continue;
-		struct func_range *n = grow_array(c->funcs, &c->capfuncs, c->nfuncs, sizeof(*n), 256);
+		struct func_range *n =
+			grow_array(c->funcs, &c->capfuncs, c->nfuncs, sizeof(*n), 256);
 		if (!n) {
 			c->oom = true;
 			return;
@@ -112,11 +113,8 @@ static void index_walk(struct dwarf_ctx *c, Dwarf_Die *parent, int depth)
 			/* fall through */
 		case DW_TAG_namespace:
 		case DW_TAG_module:
-		case DW_TAG_lexical_block:
-			index_walk(c, &ch, depth + 1);
-			break;
-		default:
-			break;
+		case DW_TAG_lexical_block: index_walk(c, &ch, depth + 1); break;
+		default: break;
 		}
 	} while (!c->oom && dwarf_siblingof(&ch, &ch) == 0);
 }
@@ -315,7 +313,8 @@ uint64_t dw_origin_key(struct dwarf_ctx *c, Dwarf_Die *d)
 	Dwarf_Die cur = *d, nx;
 
 	for (int i = 0; i < ORIGIN_HOPS; i++) {
-		if (!dw_ref_die(&cur, DW_AT_abstract_origin, &nx) && !dw_ref_die(&cur, DW_AT_specification, &nx))
+		if (!dw_ref_die(&cur, DW_AT_abstract_origin, &nx) &&
+		    !dw_ref_die(&cur, DW_AT_specification, &nx))
 			break;
 		cur = nx;
 	}
@@ -333,8 +332,10 @@ static const char *link_name(Dwarf_Die *d)
 	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &a) ||
 	    dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a))
 		n = dwarf_formstring(&a);
-	return n ? n : dwarf_diename(d) ? dwarf_diename(d) : (dwarf_attr_integrate(d, DW_AT_name, &a) ?
-							       dwarf_formstring(&a) : NULL);
+	return n ? n :
+	       dwarf_diename(d) ?
+		   dwarf_diename(d) :
+		   (dwarf_attr_integrate(d, DW_AT_name, &a) ? dwarf_formstring(&a) : NULL);
 }
 
 /* Every DW_TAG_subprogram whose ranges hold pc most narrowly: one, unless
@@ -357,7 +358,7 @@ static size_t find_funcs(struct dwarf_ctx *c, uint64_t pc, Dwarf_Off *dies, size
 		if (n < max)
 			dies[n++] = r->die;
 		else
-			return max + 1;   /* too many to tell */
+			return max + 1; /* too many to tell */
 	}
 	return n;
 }

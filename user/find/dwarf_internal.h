@@ -17,7 +17,7 @@
 #include "find/dwarf_file.h"
 #include "utils/u64map.h"
 
-#define MAX_SCOPES 64     /* nested blocks and inlined calls under one function */
+#define MAX_SCOPES 64 /* nested blocks and inlined calls under one function */
 #define MAX_PARAMS 64
 
 struct func_range {
@@ -27,16 +27,16 @@ struct func_range {
 
 struct dwarf_ctx {
 	int fd, dfd;
-	Elf *elf, *delf;          /* the file; the separate debug file (or NULL) */
+	Elf *elf, *delf; /* the file; the separate debug file (or NULL) */
 	Dwarf *dbg;
-	Dwarf_CFI *eh_cfi;        /* the file's .eh_frame (ours to end) */
-	Dwarf_CFI *dbg_cfi;       /* .debug_frame (owned by dbg) */
+	Dwarf_CFI *eh_cfi;	  /* the file's .eh_frame (ours to end) */
+	Dwarf_CFI *dbg_cfi;	  /* .debug_frame (owned by dbg) */
 	struct func_range *funcs; /* every DW_TAG_subprogram range, sorted by lo */
 	size_t nfuncs, capfuncs;
-	struct u64map types;      /* type DIE -> struct vtype */
-	struct u64map parents;    /* C++: DIE -> enclosing namespace/class DIE + 1 */
-	struct u64map cus_done;   /* CUs whose parents are in `parents` */
-	void **allocs;            /* everything the vtypes point to */
+	struct u64map types;	/* type DIE -> struct vtype */
+	struct u64map parents;	/* C++: DIE -> enclosing namespace/class DIE + 1 */
+	struct u64map cus_done; /* CUs whose parents are in `parents` */
+	void **allocs;		/* everything the vtypes point to */
 	size_t nallocs, capallocs;
 	bool oom;
 };

@@ -12,15 +12,16 @@
 #include "find/dwarf_locations.h"
 
 #define EVAL_STACK 8
-#define REG_NONE 0xff     /* sval: an absolute address, no base register */
+#define REG_NONE   0xff /* sval: an absolute address, no base register */
 
 /* ---- locations ---- */
 
 static const char *op_name(unsigned atom)
 {
 	switch (atom) {
-#define DWARF_ONE_KNOWN_DW_OP(NAME, CODE) case CODE: return "DW_OP_" #NAME;
-	DWARF_ALL_KNOWN_DW_OP
+#define DWARF_ONE_KNOWN_DW_OP(NAME, CODE) \
+	case CODE: return "DW_OP_" #NAME;
+		DWARF_ALL_KNOWN_DW_OP
 #undef DWARF_ONE_KNOWN_DW_OP
 	}
 	return NULL;
@@ -28,11 +29,11 @@ static const char *op_name(unsigned atom)
 
 enum { SV_CONST, SV_REG, SV_LOAD };
 
-struct sval {             /* a symbolic DWARF stack entry */
-	uint8_t kind;     /* CONST: k; REG: reg + k; LOAD: size bytes at (reg + k) */
-	uint8_t reg;      /* REG_NONE: no register (LOAD from an absolute address) */
+struct sval {	      /* a symbolic DWARF stack entry */
+	uint8_t kind; /* CONST: k; REG: reg + k; LOAD: size bytes at (reg + k) */
+	uint8_t reg;  /* REG_NONE: no register (LOAD from an absolute address) */
 	uint8_t size;
-	uint8_t flags;    /* CTRACE_PIECE_BIAS: k is a link-time address */
+	uint8_t flags; /* CTRACE_PIECE_BIAS: k is a link-time address */
 	int64_t k;
 };
 
@@ -46,8 +47,23 @@ bool dw_why(struct eval *e, const char *fmt, ...)
 }
 
 static const char *const reg_names[17] = {
-	"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
-	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "the return address",
+	"rax",
+	"rdx",
+	"rcx",
+	"rbx",
+	"rsi",
+	"rdi",
+	"rbp",
+	"rsp",
+	"r8",
+	"r9",
+	"r10",
+	"r11",
+	"r12",
+	"r13",
+	"r14",
+	"r15",
+	"the return address",
 };
 
 /* Can the BPF side read DWARF register reg (as a value, or as a base when
@@ -62,11 +78,14 @@ static bool reg_ok(struct eval *e, uint64_t reg, bool based)
 	if (reg < 16)
 		return true;
 	if (reg >= 17 && reg <= 32)
-		return dw_why(e, "%s xmm%u: BPF cannot read vector registers", in, (unsigned)(reg - 17));
+		return dw_why(e, "%s xmm%u: BPF cannot read vector registers", in,
+			      (unsigned)(reg - 17));
 	if (reg >= 33 && reg <= 40)
-		return dw_why(e, "%s st(%u): BPF cannot read x87 registers", in, (unsigned)(reg - 33));
+		return dw_why(e, "%s st(%u): BPF cannot read x87 registers", in,
+			      (unsigned)(reg - 33));
 	if (reg >= 41 && reg <= 48)
-		return dw_why(e, "%s mm%u: BPF cannot read MMX registers", in, (unsigned)(reg - 41));
+		return dw_why(e, "%s mm%u: BPF cannot read MMX registers", in,
+			      (unsigned)(reg - 41));
 	return dw_why(e, "%s DWARF register %llu: BPF cannot read it", in, (unsigned long long)reg);
 }
 
@@ -96,7 +115,8 @@ static bool cfa_at(struct eval *e, struct sval *out)
 		if (cfis[i] && dwarf_cfi_addrframe(cfis[i], e->pc, &fr) != 0)
 			fr = NULL;
 	if (!fr)
-		return dw_why(e, "no call frame information (CFI) at 0x%llx", (unsigned long long)e->pc);
+		return dw_why(e, "no call frame information (CFI) at 0x%llx",
+			      (unsigned long long)e->pc);
 	if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops == 0) {
 		free(fr);
 		return dw_why(e, "the CFA is unknown at 0x%llx", (unsigned long long)e->pc);
@@ -135,7 +155,8 @@ static bool frame_base(struct eval *e, struct sval *out)
 	if (nops == 1 && ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
 		if (!reg_ok(e, ops[0].atom - DW_OP_breg0, true))
 			return false;
-		*out = (struct sval){ .kind = SV_REG, .reg = (uint8_t)(ops[0].atom - DW_OP_breg0),
+		*out = (struct sval){ .kind = SV_REG,
+				      .reg = (uint8_t)(ops[0].atom - DW_OP_breg0),
 				      .k = (int64_t)ops[0].number };
 		return true;
 	}
@@ -174,19 +195,29 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 			continue;
 		}
 		if ((atom >= DW_OP_breg0 && atom <= DW_OP_breg31) || atom == DW_OP_bregx) {
-			uint64_t reg = atom == DW_OP_bregx ? op->number : (uint64_t)(atom - DW_OP_breg0);
+			uint64_t reg =
+				atom == DW_OP_bregx ? op->number : (uint64_t)(atom - DW_OP_breg0);
 			if (!reg_ok(e, reg, true))
 				return false;
-			v = (struct sval){ .kind = SV_REG, .reg = (uint8_t)reg,
-					   .k = (int64_t)(atom == DW_OP_bregx ? op->number2 : op->number) };
+			v = (struct sval){ .kind = SV_REG,
+					   .reg = (uint8_t)reg,
+					   .k = (int64_t)(atom == DW_OP_bregx ? op->number2 :
+										op->number) };
 			if (!push(e, st, sp, v))
 				return false;
 			continue;
 		}
 		switch (atom) {
-		case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u:
-		case DW_OP_constu: case DW_OP_const1s: case DW_OP_const2s: case DW_OP_const4s:
-		case DW_OP_const8s: case DW_OP_consts:
+		case DW_OP_const1u:
+		case DW_OP_const2u:
+		case DW_OP_const4u:
+		case DW_OP_const8u:
+		case DW_OP_constu:
+		case DW_OP_const1s:
+		case DW_OP_const2s:
+		case DW_OP_const4s:
+		case DW_OP_const8s:
+		case DW_OP_consts:
 			/* libdw stores the signed forms sign-extended */
 			v.k = (int64_t)op->number;
 			if (!push(e, st, sp, v))
@@ -236,7 +267,8 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 			struct sval b = st[--*sp], *a = &st[*sp - 1];
 			if (b.kind != SV_CONST || b.flags || a->kind == SV_LOAD) {
 				/* reg + reg, or anything + a load: not one register and an offset */
-				if (atom == DW_OP_minus || a->kind != SV_CONST || a->flags || b.kind == SV_LOAD)
+				if (atom == DW_OP_minus || a->kind != SV_CONST || a->flags ||
+				    b.kind == SV_LOAD)
 					return unsupported(e, op);
 				struct sval t = *a; /* const + reg: commute */
 				*a = b;
@@ -259,8 +291,7 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 			a->size = (uint8_t)size;
 			break;
 		}
-		case DW_OP_nop:
-			break;
+		case DW_OP_nop: break;
 		case DW_OP_entry_value:
 		case DW_OP_GNU_entry_value:
 			return dw_why(e, "only known as the value on entry (DW_OP_entry_value)");
@@ -268,10 +299,13 @@ static bool run_ops(struct eval *e, const Dwarf_Op *ops, size_t n, struct sval *
 			return dw_why(e, "only known in the caller (DW_OP_GNU_parameter_ref)");
 		case DW_OP_implicit_pointer:
 		case DW_OP_GNU_implicit_pointer:
-			return dw_why(e, "points to an optimized-out object (DW_OP_implicit_pointer)");
+			return dw_why(e,
+				      "points to an optimized-out object (DW_OP_implicit_pointer)");
 		default:
 			if ((atom >= DW_OP_reg0 && atom <= DW_OP_reg31) || atom == DW_OP_regx)
-				return dw_why(e, "unsupported DWARF expression (a register inside an expression)");
+				return dw_why(
+					e,
+					"unsupported DWARF expression (a register inside an expression)");
 			return unsupported(e, op);
 		}
 	}
@@ -288,12 +322,14 @@ bool dw_add_piece(struct eval *e, struct pieces *ps, uint8_t kind, uint8_t reg, 
 			      kind == CTRACE_LOC_REG ? "register" : "constant");
 	if (ps->bytes + size > CTRACE_VALUE_MAX) {
 		if (ps->n > 0 || (kind != CTRACE_LOC_MEM && kind != CTRACE_LOC_MEM_ABS))
-			return dw_why(e, "split across locations and larger than %d bytes", CTRACE_VALUE_MAX);
+			return dw_why(e, "split across locations and larger than %d bytes",
+				      CTRACE_VALUE_MAX);
 		size = CTRACE_VALUE_MAX; /* a big struct in memory: its start */
 		ps->cut = true;
 	}
-	ps->p[ps->n++] = (struct ctrace_piece){ .kind = kind, .reg = reg, .size = (uint8_t)size,
-						.flags = flags, .val = val };
+	ps->p[ps->n++] = (struct ctrace_piece){
+		.kind = kind, .reg = reg, .size = (uint8_t)size, .flags = flags, .val = val
+	};
 	ps->bytes += (uint32_t)size;
 	return true;
 }
@@ -308,9 +344,12 @@ static bool eval_piece(struct eval *e, const Dwarf_Op *ops, size_t n, uint64_t s
 
 	if (size == 0)
 		return dw_why(e, "a zero-sized piece");
-	if (n == 1 && ((last->atom >= DW_OP_reg0 && last->atom <= DW_OP_reg31) || last->atom == DW_OP_regx)) {
-		uint64_t reg = last->atom == DW_OP_regx ? last->number : (uint64_t)(last->atom - DW_OP_reg0);
-		return reg_ok(e, reg, false) && dw_add_piece(e, ps, CTRACE_LOC_REG, (uint8_t)reg, size, 0, 0);
+	if (n == 1 &&
+	    ((last->atom >= DW_OP_reg0 && last->atom <= DW_OP_reg31) || last->atom == DW_OP_regx)) {
+		uint64_t reg = last->atom == DW_OP_regx ? last->number :
+							  (uint64_t)(last->atom - DW_OP_reg0);
+		return reg_ok(e, reg, false) &&
+		       dw_add_piece(e, ps, CTRACE_LOC_REG, (uint8_t)reg, size, 0, 0);
 	}
 	if (last->atom == DW_OP_implicit_value) {
 		Dwarf_Block b;
@@ -334,26 +373,27 @@ static bool eval_piece(struct eval *e, const Dwarf_Op *ops, size_t n, uint64_t s
 		switch (t->kind) {
 		case SV_CONST:
 			return dw_add_piece(e, ps, CTRACE_LOC_CONST, 0, size, t->k, t->flags);
-		case SV_REG:
-			return dw_add_piece(e, ps, CTRACE_LOC_REG, t->reg, size, t->k, 0);
+		case SV_REG: return dw_add_piece(e, ps, CTRACE_LOC_REG, t->reg, size, t->k, 0);
 		default:
 			if (size > t->size)
-				return dw_why(e, "a %llu-byte value loaded with DW_OP_deref_size %u",
+				return dw_why(e,
+					      "a %llu-byte value loaded with DW_OP_deref_size %u",
 					      (unsigned long long)size, t->size);
-			return dw_add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
-					    t->reg == REG_NONE ? 0 : t->reg, size, t->k, t->flags);
+			return dw_add_piece(
+				e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
+				t->reg == REG_NONE ? 0 : t->reg, size, t->k, t->flags);
 		}
 	}
 	switch (t->kind) {
-	case SV_REG:
-		return dw_add_piece(e, ps, CTRACE_LOC_MEM, t->reg, size, t->k, 0);
-	case SV_CONST:
-		return dw_add_piece(e, ps, CTRACE_LOC_MEM_ABS, 0, size, t->k, t->flags);
+	case SV_REG: return dw_add_piece(e, ps, CTRACE_LOC_MEM, t->reg, size, t->k, 0);
+	case SV_CONST: return dw_add_piece(e, ps, CTRACE_LOC_MEM_ABS, 0, size, t->k, t->flags);
 	default:
 		/* the object is at an address held in memory: C++ passes
 		 * non-trivially-copyable classes by invisible reference */
 		if (!only || t->size != 8)
-			return dw_why(e, "unsupported DWARF expression (memory at an address loaded from memory)");
+			return dw_why(
+				e,
+				"unsupported DWARF expression (memory at an address loaded from memory)");
 		ps->indirect = true;
 		return dw_add_piece(e, ps, t->reg == REG_NONE ? CTRACE_LOC_MEM_ABS : CTRACE_LOC_MEM,
 				    t->reg == REG_NONE ? 0 : t->reg, 8, t->k, t->flags);

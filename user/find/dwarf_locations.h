@@ -14,10 +14,10 @@ struct dwarf_ctx;
 struct eval {
 	struct dwarf_ctx *c;
 	uint64_t pc;
-	Dwarf_Die *frame;        /* the subprogram whose frame the pc is in */
-	bool site;               /* at a hook call: rdi and rsi are the hook's */
-	bool entry;              /* at the function's first instruction */
-	Dwarf_Attribute *attr;   /* the attribute the ops came from */
+	Dwarf_Die *frame;      /* the subprogram whose frame the pc is in */
+	bool site;	       /* at a hook call: rdi and rsi are the hook's */
+	bool entry;	       /* at the function's first instruction */
+	Dwarf_Attribute *attr; /* the attribute the ops came from */
 	char *why;
 	size_t whylen;
 };
@@ -26,7 +26,7 @@ struct pieces {
 	struct ctrace_piece p[CTRACE_MAX_PIECES];
 	int n;
 	uint32_t bytes;
-	bool indirect;            /* the location holds the object's address */
+	bool indirect; /* the location holds the object's address */
 	bool cut;
 };
 

@@ -43,8 +43,8 @@ static void plan_opts(const struct dwarf_plan_opts *o, uint32_t *str_max, uint32
 	*deref_max = o && o->deref_max ? o->deref_max : CTRACE_FOLLOW_MAX;
 }
 
-static void fill_plan(struct ctrace_arg_plan *ap, const struct pieces *ps, const struct vcap_spec *spec,
-		      uint32_t type_size, uint32_t deref_max)
+static void fill_plan(struct ctrace_arg_plan *ap, const struct pieces *ps,
+		      const struct vcap_spec *spec, uint32_t type_size, uint32_t deref_max)
 {
 	ap->npieces = (uint8_t)ps->n;
 	memcpy(ap->piece, ps->p, sizeof(ps->p));
@@ -72,7 +72,8 @@ static bool entry_valid(Dwarf_Attribute *a, const struct pieces *ps)
 		return true;
 	for (int i = 0; i < ps->n; i++) {
 		const struct ctrace_piece *p = &ps->p[i];
-		if (p->kind != CTRACE_LOC_CONST && !(p->kind == CTRACE_LOC_MEM && p->reg == CTRACE_REG_RSP && p->val >= 8))
+		if (p->kind != CTRACE_LOC_CONST &&
+		    !(p->kind == CTRACE_LOC_MEM && p->reg == CTRACE_REG_RSP && p->val >= 8))
 			return false;
 	}
 	return !ps->indirect;
@@ -114,7 +115,8 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 		if (!dw_eval_loc(e, ops, nops, spec.size, &ps))
 			return;
 		if (e->entry && !entry_valid(&a, &ps)) {
-			dw_why(e, "valid only after the prologue (one DWARF location for the whole body)");
+			dw_why(e,
+			       "valid only after the prologue (one DWARF location for the whole body)");
 			return;
 		}
 	} else if (dwarf_attr(conc, DW_AT_const_value, &a)) {
@@ -129,7 +131,8 @@ static void plan_param(struct eval *e, Dwarf_Die *conc, struct arg_info *ai,
 			}
 			for (size_t i = b.length; i-- > 0;)
 				w = w << 8 | b.data[i];
-		} else if (dwarf_whatform(&a) == DW_FORM_sdata || dwarf_whatform(&a) == DW_FORM_implicit_const) {
+		} else if (dwarf_whatform(&a) == DW_FORM_sdata ||
+			   dwarf_whatform(&a) == DW_FORM_implicit_const) {
 			dwarf_formsdata(&a, &s);
 			w = (Dwarf_Word)s;
 		} else if (dwarf_formudata(&a, &w) != 0) {
@@ -160,8 +163,8 @@ static bool concrete_param(Dwarf_Die *fn, Dwarf_Die *decl, Dwarf_Die *out)
 	if (dwarf_child(fn, &ch) != 0)
 		return false;
 	do {
-		if (dwarf_tag(&ch) == DW_TAG_formal_parameter && dw_ref_die(&ch, DW_AT_abstract_origin, &o) &&
-		    dwarf_dieoffset(&o) == want) {
+		if (dwarf_tag(&ch) == DW_TAG_formal_parameter &&
+		    dw_ref_die(&ch, DW_AT_abstract_origin, &o) && dwarf_dieoffset(&o) == want) {
 			*out = ch;
 			return true;
 		}
@@ -189,8 +192,8 @@ static bool add_mstr(void *ctx, uint32_t off)
 
 /* The char * members of argument i (a struct by value, or behind the pointer
  * the plan follows) whose strings are read at the probe, while there is room. */
-static void plan_member_strings(struct ctrace_site_plan *plan, unsigned i, const struct arg_info *ai,
-				uint32_t str_max)
+static void plan_member_strings(struct ctrace_site_plan *plan, unsigned i,
+				const struct arg_info *ai, uint32_t str_max)
 {
 	const struct ctrace_arg_plan *ap = &plan->arg[i];
 	const struct vtype *s = vtype_strip(ai->fmt_type);
@@ -261,9 +264,10 @@ static int collect_params(struct dwarf_ctx *c, Dwarf_Die *fn, struct eval *e, st
 	return 0;
 }
 
-static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr, uint8_t insn_len,
-		      bool entry, const struct dwarf_plan_opts *o, struct ctrace_site_plan *plan,
-		      struct site_info **info, char *err, size_t errlen)
+static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr,
+		      uint8_t insn_len, bool entry, const struct dwarf_plan_opts *o,
+		      struct ctrace_site_plan *plan, struct site_info **info, char *err,
+		      size_t errlen)
 {
 	struct scopes *sc;
 	Dwarf_Die sub, fd;
@@ -275,12 +279,14 @@ static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_va
 	plan->insn_len = insn_len;
 	*info = NULL;
 	if (!dw_find_func(c, site_vaddr, &sub)) {
-		dw_seterr(err, errlen, "no DWARF function covers 0x%llx", (unsigned long long)site_vaddr);
+		dw_seterr(err, errlen, "no DWARF function covers 0x%llx",
+			  (unsigned long long)site_vaddr);
 		return -ENOENT;
 	}
 	if (func_vaddr) {
 		if (!dw_find_func(c, func_vaddr, &fd)) {
-			dw_seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
+			dw_seterr(err, errlen, "no DWARF function at 0x%llx",
+				  (unsigned long long)func_vaddr);
 			return -ENOENT;
 		}
 		want = dw_origin_key(c, &fd);
@@ -314,7 +320,9 @@ static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_va
 	Dwarf_Attribute na;
 	const char *fname = dwarf_formstring(dwarf_attr_integrate(&sc->d[fi], DW_AT_name, &na));
 	si->function = strdup(fname ? fname : "?");
-	struct eval e = { .c = c, .pc = site_vaddr, .frame = &sc->d[0], .site = !entry, .entry = entry };
+	struct eval e = {
+		.c = c, .pc = site_vaddr, .frame = &sc->d[0], .site = !entry, .entry = entry
+	};
 	rc = si->function ? collect_params(c, &sc->d[fi], &e, si, plan, o) : -ENOMEM;
 	free(sc);
 	if (rc) {
@@ -337,16 +345,16 @@ static int build_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_va
 	return 0;
 }
 
-int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr,
-		    uint8_t insn_len, const struct dwarf_plan_opts *o,
-		    struct ctrace_site_plan *plan, struct site_info **info,
-		    char *err, size_t errlen)
+int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr, uint8_t insn_len,
+		    const struct dwarf_plan_opts *o, struct ctrace_site_plan *plan,
+		    struct site_info **info, char *err, size_t errlen)
 {
 	return build_plan(c, func_vaddr, site_vaddr, insn_len, false, o, plan, info, err, errlen);
 }
 
 int dwarf_entry_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_plan_opts *o,
-		     struct ctrace_site_plan *plan, struct site_info **info, char *err, size_t errlen)
+		     struct ctrace_site_plan *plan, struct site_info **info, char *err,
+		     size_t errlen)
 {
 	return build_plan(c, func_vaddr, func_vaddr, 0, true, o, plan, info, err, errlen);
 }
@@ -376,11 +384,12 @@ static bool nontrivial(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 		int tag = dwarf_tag(&ch);
 		if (dwarf_hasattr(&ch, DW_AT_virtuality))
 			return true;
-		if ((tag == DW_TAG_member || tag == DW_TAG_inheritance) && !dwarf_hasattr(&ch, DW_AT_external) &&
-		    !dwarf_hasattr(&ch, DW_AT_declaration) && dw_ref_die(&ch, DW_AT_type, &t) &&
-		    dwarf_peel_type(&t, &pt) == 0 &&
-		    (dwarf_tag(&pt) == DW_TAG_structure_type || dwarf_tag(&pt) == DW_TAG_class_type ||
-		     dwarf_tag(&pt) == DW_TAG_union_type) && nontrivial(c, &pt, depth + 1))
+		if ((tag == DW_TAG_member || tag == DW_TAG_inheritance) &&
+		    !dwarf_hasattr(&ch, DW_AT_external) && !dwarf_hasattr(&ch, DW_AT_declaration) &&
+		    dw_ref_die(&ch, DW_AT_type, &t) && dwarf_peel_type(&t, &pt) == 0 &&
+		    (dwarf_tag(&pt) == DW_TAG_structure_type ||
+		     dwarf_tag(&pt) == DW_TAG_class_type || dwarf_tag(&pt) == DW_TAG_union_type) &&
+		    nontrivial(c, &pt, depth + 1))
 			return true;
 		if (tag != DW_TAG_subprogram || dwarf_hasattr(&ch, DW_AT_artificial))
 			continue;
@@ -404,14 +413,16 @@ static bool nontrivial(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 		if (dwarf_child(&ch, &p) != 0)
 			continue;
 		do {
-			if (dwarf_tag(&p) != DW_TAG_formal_parameter || dwarf_hasattr(&p, DW_AT_artificial))
+			if (dwarf_tag(&p) != DW_TAG_formal_parameter ||
+			    dwarf_hasattr(&p, DW_AT_artificial))
 				continue;
 			np++;
 			Dwarf_Die rt, rp;
 			selfref = dw_ref_die(&p, DW_AT_type, &rt) &&
 				  (dwarf_tag(&rt) == DW_TAG_reference_type ||
 				   dwarf_tag(&rt) == DW_TAG_rvalue_reference_type) &&
-				  dw_ref_die(&rt, DW_AT_type, &rp) && dwarf_peel_type(&rp, &rp) == 0 &&
+				  dw_ref_die(&rt, DW_AT_type, &rp) &&
+				  dwarf_peel_type(&rp, &rp) == 0 &&
 				  dwarf_dieoffset(&rp) == dwarf_dieoffset(d);
 		} while (dwarf_siblingof(&p, &p) == 0);
 		if (np == 1 && selfref)
@@ -453,7 +464,9 @@ static void classify(const struct vtype *t, uint64_t off, int cls[2], int depth)
 		return;
 	}
 	if (s->kind == VT_FLOAT || s->kind == VT_COMPLEX)
-		k = s->size >= 16 && s->kind == VT_FLOAT && !(s->name && strstr(s->name, "128")) ? CL_X87 : CL_SSE;
+		k = s->size >= 16 && s->kind == VT_FLOAT && !(s->name && strstr(s->name, "128")) ?
+			    CL_X87 :
+			    CL_SSE;
 	else
 		k = CL_INT;
 	for (uint64_t eb = off / 8; eb < 2 && eb <= (off + s->size - 1) / 8; eb++) {
@@ -479,7 +492,8 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 	memset(&ps, 0, sizeof(ps));
 	plan_opts(o, &str_max, &deref_max);
 	if (!dw_find_func(c, func_vaddr, &sub)) {
-		dw_seterr(err, errlen, "no DWARF function at 0x%llx", (unsigned long long)func_vaddr);
+		dw_seterr(err, errlen, "no DWARF function at 0x%llx",
+			  (unsigned long long)func_vaddr);
 		return -ENOENT;
 	}
 	info->type = dw_type_of(c, &sub, 0);
@@ -506,7 +520,9 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 		if (s->kind == VT_FLOAT && s->size == 16 && !(s->name && strstr(s->name, "128")))
 			snprintf(why, wl, "returned in st(0) (x87): BPF cannot read x87 registers");
 		else
-			snprintf(why, wl, "returned in xmm0 (floating point): BPF cannot read vector registers");
+			snprintf(
+				why, wl,
+				"returned in xmm0 (floating point): BPF cannot read vector registers");
 		return 0;
 	case VT_STRUCT:
 	case VT_UNION:
@@ -529,7 +545,8 @@ int dwarf_ret_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_
 			return 0;
 		}
 		if (cls[0] == CL_SSE || cls[1] == CL_SSE) {
-			snprintf(why, wl, "returned partly in xmm registers (floating-point members): "
+			snprintf(why, wl,
+				 "returned partly in xmm registers (floating-point members): "
 				 "BPF cannot read vector registers");
 			return 0;
 		}

@@ -27,11 +27,11 @@ struct dwarf_plan_opts {
 
 /* One parameter (or the return value) as the formatter needs it. */
 struct arg_info {
-	char *name;                   /* "a", "this"; "arg3" when DWARF has no name;
+	char *name;			 /* "a", "this"; "arg3" when DWARF has no name;
 				       * NULL for a return value */
-	char *type_name;              /* the declared type, spelled: "const char *" */
-	const struct vtype *type;     /* owned by the dwarf_ctx; NULL: void */
-	const struct vtype *fmt_type; /* what the captured bytes hold: type, or a
+	char *type_name;		 /* the declared type, spelled: "const char *" */
+	const struct vtype *type;	 /* owned by the dwarf_ctx; NULL: void */
+	const struct vtype *fmt_type;	 /* what the captured bytes hold: type, or a
 				       * reference to it when the object is passed
 				       * by invisible reference (C++ non-trivial
 				       * class by value); pass this to vfmt_arg */
@@ -39,11 +39,11 @@ struct arg_info {
 };
 
 struct site_info {
-	char *function;           /* DW_AT_name of the function the site belongs to */
+	char *function; /* DW_AT_name of the function the site belongs to */
 	uint64_t site_vaddr;
-	bool inlined;             /* the site is in an inlined copy of the function */
-	bool varargs;             /* the function also takes `...` (never captured) */
-	size_t nargs;             /* every named parameter, even past CTRACE_MAX_ARGS;
+	bool inlined; /* the site is in an inlined copy of the function */
+	bool varargs; /* the function also takes `...` (never captured) */
+	size_t nargs; /* every named parameter, even past CTRACE_MAX_ARGS;
 				   * args[i] goes with plan->arg[i] for i < CTRACE_MAX_ARGS,
 				   * the rest are unavailable ("beyond the first 6") */
 	struct arg_info *args;
@@ -63,10 +63,9 @@ void arg_info_clear(struct arg_info *a);
  * with one line in err: -ENOENT no DWARF function covers the site (or none
  * with func_vaddr's origin), -ENOMEM. A parameter that cannot be captured is
  * not an error: its plan entry has npieces 0 and its arg_info says why. */
-int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr,
-		    uint8_t insn_len, const struct dwarf_plan_opts *o,
-		    struct ctrace_site_plan *plan, struct site_info **info,
-		    char *err, size_t errlen);
+int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vaddr, uint8_t insn_len,
+		    const struct dwarf_plan_opts *o, struct ctrace_site_plan *plan,
+		    struct site_info **info, char *err, size_t errlen);
 
 /* The same for a probe on the function's first instruction (func_vaddr), for
  * parameters the hook-call plan cannot see: at -O2 GCC often keeps a
@@ -79,7 +78,8 @@ int dwarf_site_plan(struct dwarf_ctx *c, uint64_t func_vaddr, uint64_t site_vadd
  * prologue has not stored it yet. site_vaddr is func_vaddr, insn_len 0.
  * Returns as dwarf_site_plan. */
 int dwarf_entry_plan(struct dwarf_ctx *c, uint64_t func_vaddr, const struct dwarf_plan_opts *o,
-		     struct ctrace_site_plan *plan, struct site_info **info, char *err, size_t errlen);
+		     struct ctrace_site_plan *plan, struct site_info **info, char *err,
+		     size_t errlen);
 
 /* Where the return value of the function at func_vaddr is when it returns (for
  * a uretprobe: rax, rax:rdx, or a struct in memory at rax), following the SysV

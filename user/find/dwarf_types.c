@@ -11,9 +11,9 @@
 #include "find/dwarf_internal.h"
 #include "find/dwarf_types.h"
 
-#define CONV_DEPTH 48     /* type nesting converted (pointer -> struct -> member ...) */
+#define CONV_DEPTH  48 /* type nesting converted (pointer -> struct -> member ...) */
 #define MAX_MEMBERS 512
-#define MAX_ENUMS 4096
+#define MAX_ENUMS   4096
 
 static const struct vtype unknown_type = { .kind = VT_UNKNOWN, .name = "?" };
 
@@ -29,10 +29,8 @@ bool dw_is_cxx(Dwarf_Die *d)
 	case DW_LANG_C_plus_plus_03:
 	case DW_LANG_C_plus_plus_11:
 	case DW_LANG_C_plus_plus_14:
-	case DW_LANG_ObjC_plus_plus:
-		return true;
-	default:
-		return false;
+	case DW_LANG_ObjC_plus_plus: return true;
+	default: return false;
 	}
 }
 
@@ -40,12 +38,14 @@ static void parents_walk(struct dwarf_ctx *c, Dwarf_Die *parent, int depth)
 {
 	Dwarf_Die ch;
 	uint64_t poff = dwarf_dieoffset(parent);
-	bool scope = dwarf_tag(parent) != DW_TAG_compile_unit && dwarf_tag(parent) != DW_TAG_partial_unit;
+	bool scope = dwarf_tag(parent) != DW_TAG_compile_unit &&
+		     dwarf_tag(parent) != DW_TAG_partial_unit;
 
 	if (depth > MAX_SCOPES || dwarf_child(parent, &ch) != 0)
 		return;
 	do {
-		if (scope && u64map_put(&c->parents, dwarf_dieoffset(&ch), (void *)(uintptr_t)(poff + 1))) {
+		if (scope &&
+		    u64map_put(&c->parents, dwarf_dieoffset(&ch), (void *)(uintptr_t)(poff + 1))) {
 			c->oom = true;
 			return;
 		}
@@ -53,11 +53,8 @@ static void parents_walk(struct dwarf_ctx *c, Dwarf_Die *parent, int depth)
 		case DW_TAG_namespace:
 		case DW_TAG_structure_type:
 		case DW_TAG_class_type:
-		case DW_TAG_union_type:
-			parents_walk(c, &ch, depth + 1);
-			break;
-		default:
-			break;
+		case DW_TAG_union_type: parents_walk(c, &ch, depth + 1); break;
+		default: break;
 		}
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 }
@@ -204,15 +201,19 @@ static void conv_members(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int
 		m->is_base = tag == DW_TAG_inheritance;
 		m->type = dw_type_of(c, &ch, depth);
 		m->offset = off;
-		if (dwarf_attr(&ch, DW_AT_bit_size, &a) && dwarf_formudata(&a, &w) == 0 && w && w <= 64) {
+		if (dwarf_attr(&ch, DW_AT_bit_size, &a) && dwarf_formudata(&a, &w) == 0 && w &&
+		    w <= 64) {
 			uint64_t bits;
 			m->bit_size = (uint32_t)w;
-			if (dwarf_attr(&ch, DW_AT_data_bit_offset, &a) && dwarf_formudata(&a, &w) == 0) {
+			if (dwarf_attr(&ch, DW_AT_data_bit_offset, &a) &&
+			    dwarf_formudata(&a, &w) == 0) {
 				bits = w;
-			} else if (dwarf_attr(&ch, DW_AT_bit_offset, &a) && dwarf_formudata(&a, &w) == 0) {
+			} else if (dwarf_attr(&ch, DW_AT_bit_offset, &a) &&
+				   dwarf_formudata(&a, &w) == 0) {
 				/* DWARF 2/3: from the storage unit's most significant bit */
 				Dwarf_Word unit;
-				if (!(dwarf_attr(&ch, DW_AT_byte_size, &a) && dwarf_formudata(&a, &unit) == 0)) {
+				if (!(dwarf_attr(&ch, DW_AT_byte_size, &a) &&
+				      dwarf_formudata(&a, &unit) == 0)) {
 					const struct vtype *mt = vtype_strip(m->type);
 					unit = mt ? mt->size : 0;
 				}
@@ -239,9 +240,7 @@ static int64_t enum_value(Dwarf_Attribute *a, bool is_signed)
 
 	switch (dwarf_whatform(a)) {
 	case DW_FORM_sdata:
-	case DW_FORM_implicit_const:
-		dwarf_formsdata(a, &s);
-		return s;
+	case DW_FORM_implicit_const: dwarf_formsdata(a, &s); return s;
 	case DW_FORM_data1: bits = 8; break;
 	case DW_FORM_data2: bits = 16; break;
 	case DW_FORM_data4: bits = 32; break;
@@ -322,7 +321,8 @@ static void conv_array(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int d
 		in->count = dims[i];
 		in->target = elem;
 		in->cxx = t->cxx;
-		in->size = es && (uint64_t)es->size * dims[i] <= UINT32_MAX ? es->size * dims[i] : 0;
+		in->size =
+			es && (uint64_t)es->size * dims[i] <= UINT32_MAX ? es->size * dims[i] : 0;
 		elem = in;
 	}
 	t->count = dims[0];
@@ -341,8 +341,10 @@ static void conv_func(struct dwarf_ctx *c, Dwarf_Die *d, struct vtype *t, int de
 	t->target = dw_type_of(c, d, depth);
 	t->prototyped = dwarf_hasattr(d, DW_AT_prototyped);
 	t->size = 0;
-	uint32_t max = count_children(d, DW_TAG_formal_parameter, DW_TAG_formal_parameter, MAX_PARAMS);
-	t->varargs = count_children(d, DW_TAG_unspecified_parameters, DW_TAG_unspecified_parameters, 1);
+	uint32_t max =
+		count_children(d, DW_TAG_formal_parameter, DW_TAG_formal_parameter, MAX_PARAMS);
+	t->varargs =
+		count_children(d, DW_TAG_unspecified_parameters, DW_TAG_unspecified_parameters, 1);
 	if (max == 0 || dwarf_child(d, &ch) != 0)
 		return;
 	ps = dw_own(c, calloc(max, sizeof(*ps)));
@@ -365,12 +367,8 @@ static void conv_base(Dwarf_Die *d, struct vtype *t)
 	if (dwarf_attr(d, DW_AT_encoding, &a))
 		dwarf_formudata(&a, &enc);
 	switch (enc) {
-	case DW_ATE_boolean:
-		t->kind = VT_BOOL;
-		break;
-	case DW_ATE_signed:
-		t->kind = VT_INT;
-		break;
+	case DW_ATE_boolean: t->kind = VT_BOOL; break;
+	case DW_ATE_signed: t->kind = VT_INT; break;
 	case DW_ATE_unsigned:
 	case DW_ATE_UTF:
 		/* char8_t is a character type too: its pointers are strings */
@@ -381,12 +379,8 @@ static void conv_base(Dwarf_Die *d, struct vtype *t)
 		t->kind = t->size == 1 ? VT_CHAR : enc == DW_ATE_signed_char ? VT_INT : VT_UINT;
 		t->is_signed = enc == DW_ATE_signed_char;
 		break;
-	case DW_ATE_float:
-		t->kind = VT_FLOAT;
-		break;
-	case DW_ATE_complex_float:
-		t->kind = VT_COMPLEX;
-		break;
+	case DW_ATE_float: t->kind = VT_FLOAT; break;
+	case DW_ATE_complex_float: t->kind = VT_COMPLEX; break;
 	default:
 		t->kind = VT_UNKNOWN; /* fixed point, decimal float, ... */
 		break;
@@ -412,14 +406,13 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 	t->name = dwarf_diename(d);
 	t->size = die_size(d);
 	switch (dwarf_tag(d)) {
-	case DW_TAG_base_type:
-		conv_base(d, t);
-		break;
+	case DW_TAG_base_type: conv_base(d, t); break;
 	case DW_TAG_pointer_type:
 	case DW_TAG_reference_type:
 	case DW_TAG_rvalue_reference_type:
-		t->kind = dwarf_tag(d) == DW_TAG_pointer_type ? VT_POINTER :
-			  dwarf_tag(d) == DW_TAG_reference_type ? VT_REF : VT_RVREF;
+		t->kind = dwarf_tag(d) == DW_TAG_pointer_type	? VT_POINTER :
+			  dwarf_tag(d) == DW_TAG_reference_type ? VT_REF :
+								  VT_RVREF;
 		if (!t->size)
 			t->size = 8;
 		t->target = dw_type_of(c, d, depth);
@@ -429,9 +422,10 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 	case DW_TAG_restrict_type:
 	case DW_TAG_atomic_type:
 		t->kind = VT_QUAL;
-		t->quals = dwarf_tag(d) == DW_TAG_const_type ? VTQ_CONST :
+		t->quals = dwarf_tag(d) == DW_TAG_const_type	? VTQ_CONST :
 			   dwarf_tag(d) == DW_TAG_volatile_type ? VTQ_VOLATILE :
-			   dwarf_tag(d) == DW_TAG_restrict_type ? VTQ_RESTRICT : VTQ_ATOMIC;
+			   dwarf_tag(d) == DW_TAG_restrict_type ? VTQ_RESTRICT :
+								  VTQ_ATOMIC;
 		t->target = dw_type_of(c, d, depth);
 		t->size = t->target ? t->target->size : 0;
 		break;
@@ -480,7 +474,6 @@ static const struct vtype *conv(struct dwarf_ctx *c, Dwarf_Die *d, int depth)
 	}
 	return t;
 }
-
 
 const struct vtype *dw_ref_to(struct dwarf_ctx *c, const struct vtype *t)
 {

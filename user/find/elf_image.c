@@ -61,57 +61,63 @@ static int check_ehdr(int fd, uint64_t fsize, const char *path, char *err, size_
 	if (n < SELFMAG || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return elf_errf(err, errlen, -ENOEXEC, path, "not an ELF file");
 	if (n <= EI_CLASS)
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
+		return elf_errf(err, errlen, -EINVAL, path,
+				"malformed ELF: truncated ELF header (%zd bytes)", n);
 	if (eh.e_ident[EI_CLASS] == ELFCLASS32)
 		return elf_errf(err, errlen, -ENOEXEC, path, "32-bit ELF not supported");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
 		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: invalid ELF class %u",
-			    eh.e_ident[EI_CLASS]);
+				eh.e_ident[EI_CLASS]);
 	if ((size_t)n < sizeof(eh))
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: truncated ELF header (%zd bytes)", n);
+		return elf_errf(err, errlen, -EINVAL, path,
+				"malformed ELF: truncated ELF header (%zd bytes)", n);
 
 	uint16_t machine = eh.e_machine, type = eh.e_type;
 	if (eh.e_ident[EI_DATA] == ELFDATA2MSB) {
 		machine = (uint16_t)__builtin_bswap16(machine);
 		type = (uint16_t)__builtin_bswap16(type);
 	} else if (eh.e_ident[EI_DATA] != ELFDATA2LSB) {
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: invalid data encoding %u",
-			    eh.e_ident[EI_DATA]);
+		return elf_errf(err, errlen, -EINVAL, path,
+				"malformed ELF: invalid data encoding %u", eh.e_ident[EI_DATA]);
 	}
 	if (machine != EM_X86_64)
-		return elf_errf(err, errlen, -ENOEXEC, path, "not an x86_64 ELF (machine %u)", machine);
+		return elf_errf(err, errlen, -ENOEXEC, path, "not an x86_64 ELF (machine %u)",
+				machine);
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: big-endian x86_64");
 	if (type != ET_EXEC && type != ET_DYN) {
-		const char *what = type == ET_REL ? "relocatable object file" :
-				   type == ET_CORE ? "core dump" : "unknown e_type";
+		const char *what = type == ET_REL  ? "relocatable object file" :
+				   type == ET_CORE ? "core dump" :
+						     "unknown e_type";
 		return elf_errf(err, errlen, -ENOEXEC, path,
-			    "not an executable or shared object (%s, e_type %u)", what, type);
+				"not an executable or shared object (%s, e_type %u)", what, type);
 	}
 	if (eh.e_phnum == 0)
 		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: no program headers");
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
 		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: program header size %u",
-			    eh.e_phentsize);
+				eh.e_phentsize);
 	if (!in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr), fsize))
-		return elf_errf(err, errlen, -EINVAL, path,
-			    "malformed ELF: program headers extend past end of file (truncated?)");
+		return elf_errf(
+			err, errlen, -EINVAL, path,
+			"malformed ELF: program headers extend past end of file (truncated?)");
 	if (eh.e_shoff != 0) {
 		if (eh.e_shentsize != sizeof(Elf64_Shdr))
-			return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: section header size %u",
-				    eh.e_shentsize);
+			return elf_errf(err, errlen, -EINVAL, path,
+					"malformed ELF: section header size %u", eh.e_shentsize);
 		/* e_shnum == 0 means the count lives in section 0; check that one exists */
 		uint64_t cnt = eh.e_shnum ? eh.e_shnum : 1;
 		if (!in_file(eh.e_shoff, cnt * sizeof(Elf64_Shdr), fsize))
-			return elf_errf(err, errlen, -EINVAL, path,
-				    "malformed ELF: section headers extend past end of file (truncated?)");
+			return elf_errf(
+				err, errlen, -EINVAL, path,
+				"malformed ELF: section headers extend past end of file (truncated?)");
 	}
 	return 0;
 }
 
 struct sym_tmp {
 	struct elf_sym s;
-	int rank;                         /* 0 GLOBAL, 1 WEAK, 2 LOCAL: lower wins among aliases */
+	int rank; /* 0 GLOBAL, 1 WEAK, 2 LOCAL: lower wins among aliases */
 };
 
 struct sym_vec {
@@ -154,12 +160,9 @@ static int bind_rank(unsigned bind)
 {
 	switch (bind) {
 	case STB_GLOBAL:
-	case STB_GNU_UNIQUE:
-		return 0;
-	case STB_WEAK:
-		return 1;
-	default:
-		return 2;
+	case STB_GNU_UNIQUE: return 0;
+	case STB_WEAK: return 1;
+	default: return 2;
 	}
 }
 
@@ -176,37 +179,42 @@ static int read_symtab(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh,
 	const char *path = img->path;
 
 	if (sh->sh_entsize != sizeof(Elf64_Sym))
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s entry size %llu", tabname,
-			    (unsigned long long)sh->sh_entsize);
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s entry size %llu",
+				tabname, (unsigned long long)sh->sh_entsize);
 	if (sh->sh_link == 0 || sh->sh_link >= shnum)
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s sh_link %u out of range",
-			    tabname, sh->sh_link);
+		return elf_errf(err, errlen, -EINVAL, path,
+				"malformed ELF: %s sh_link %u out of range", tabname, sh->sh_link);
 
 	Elf_Scn *strscn = elf_getscn(img->elf, sh->sh_link);
 	GElf_Shdr strsh;
 	if (!strscn || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
 		return elf_errf(err, errlen, -EINVAL, path,
-			    "malformed ELF: %s sh_link %u is not a string table", tabname, sh->sh_link);
+				"malformed ELF: %s sh_link %u is not a string table", tabname,
+				sh->sh_link);
 
 	Elf_Data *sd = elf_getdata(scn, NULL);
 	Elf_Data *st = elf_getdata(strscn, NULL);
 	if (!sd || !st || (sd->d_size && !sd->d_buf) || (st->d_size && !st->d_buf))
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: cannot read %s: %s", tabname,
-			    elf_errmsg(-1));
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: cannot read %s: %s",
+				tabname, elf_errmsg(-1));
 
 	const char *strs = st->d_buf;
 	size_t nsym = sd->d_size / sizeof(Elf64_Sym);
-	if (nsym > INT_MAX)             /* gelf_getsym takes an int index */
-		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s is too large", tabname);
+	if (nsym > INT_MAX) /* gelf_getsym takes an int index */
+		return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s is too large",
+				tabname);
 	for (size_t i = 1; i < nsym; i++) {
 		GElf_Sym s;
 		if (!gelf_getsym(sd, (int)i, &s))
-			return elf_errf(err, errlen, -EINVAL, path, "malformed ELF: %s symbol %zu: %s",
-				    tabname, i, elf_errmsg(-1));
-		if (s.st_name >= st->d_size || !memchr(strs + s.st_name, '\0', st->d_size - s.st_name))
 			return elf_errf(err, errlen, -EINVAL, path,
-				    "malformed ELF: %s symbol %zu has its name outside the string table",
-				    tabname, i);
+					"malformed ELF: %s symbol %zu: %s", tabname, i,
+					elf_errmsg(-1));
+		if (s.st_name >= st->d_size ||
+		    !memchr(strs + s.st_name, '\0', st->d_size - s.st_name))
+			return elf_errf(
+				err, errlen, -EINVAL, path,
+				"malformed ELF: %s symbol %zu has its name outside the string table",
+				tabname, i);
 		const char *name = strs + s.st_name;
 		unsigned type = GELF_ST_TYPE(s.st_info);
 
@@ -214,8 +222,8 @@ static int read_symtab(struct elf_image *img, Elf_Scn *scn, const GElf_Shdr *sh,
 		if (k >= 0) {
 			img->refs_hooks = true;
 			/* an IFUNC's value is its resolver, not the hook */
-			if (sym_defined(&s) && s.st_value && (type == STT_FUNC || type == STT_NOTYPE) &&
-			    !img->hook_def[k])
+			if (sym_defined(&s) && s.st_value &&
+			    (type == STT_FUNC || type == STT_NOTYPE) && !img->hook_def[k])
 				img->hook_def[k] = s.st_value;
 		}
 		if (vec && (type == STT_FUNC || type == STT_GNU_IFUNC) && s.st_size > 0 &&
@@ -240,7 +248,7 @@ static int finish_syms(struct elf_image *img, struct sym_vec *vec)
 		return -ENOMEM;
 	for (size_t i = 0; i < vec->n; i++) {
 		if (img->nsyms && img->syms[img->nsyms - 1].addr == vec->v[i].s.addr) {
-			free(vec->v[i].s.name);  /* the sort put the preferred alias first */
+			free(vec->v[i].s.name); /* the sort put the preferred alias first */
 			continue;
 		}
 		img->syms[img->nsyms++] = vec->v[i].s;
@@ -256,30 +264,37 @@ static int read_loads(struct elf_image *img, uint64_t fsize, char *err, size_t e
 	size_t phnum;
 
 	if (elf_getphdrnum(img->elf, &phnum) != 0)
-		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s",
+				elf_errmsg(-1));
 	img->loads = calloc(phnum ? phnum : 1, sizeof(*img->loads));
 	if (!img->loads)
 		return elf_errf(err, errlen, -ENOMEM, img->path, "out of memory");
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(img->elf, (int)i, &ph))
-			return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: program header %zu: %s",
-				    i, elf_errmsg(-1));
+			return elf_errf(err, errlen, -EINVAL, img->path,
+					"malformed ELF: program header %zu: %s", i, elf_errmsg(-1));
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (!in_file(ph.p_offset, ph.p_filesz, fsize))
-			return elf_errf(err, errlen, -EINVAL, img->path,
-				    "malformed ELF: PT_LOAD %zu extends past end of file (truncated?)", i);
+			return elf_errf(
+				err, errlen, -EINVAL, img->path,
+				"malformed ELF: PT_LOAD %zu extends past end of file (truncated?)",
+				i);
 		if (ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
 			return elf_errf(err, errlen, -EINVAL, img->path,
-				    "malformed ELF: PT_LOAD %zu has inconsistent sizes", i);
+					"malformed ELF: PT_LOAD %zu has inconsistent sizes", i);
 		img->loads[img->nloads++] = (struct elf_load){
-			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz,
-			.offset = ph.p_offset, .filesz = ph.p_filesz, .flags = ph.p_flags,
+			.vaddr = ph.p_vaddr,
+			.memsz = ph.p_memsz,
+			.offset = ph.p_offset,
+			.filesz = ph.p_filesz,
+			.flags = ph.p_flags,
 		};
 	}
 	if (img->nloads == 0)
-		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: no PT_LOAD segment");
+		return elf_errf(err, errlen, -EINVAL, img->path,
+				"malformed ELF: no PT_LOAD segment");
 	return 0;
 }
 
@@ -289,14 +304,17 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 	GElf_Ehdr eh;
 
 	if (elf_getshdrnum(img->elf, &shnum) != 0 || !gelf_getehdr(img->elf, &eh))
-		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s", elf_errmsg(-1));
+		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: %s",
+				elf_errmsg(-1));
 	if (shnum == 0)
-		return 0;                 /* section headers stripped: no symbols, still usable */
+		return 0; /* section headers stripped: no symbols, still usable */
 	if (!in_file(eh.e_shoff, (uint64_t)shnum * sizeof(Elf64_Shdr), fsize))
-		return elf_errf(err, errlen, -EINVAL, img->path,
-			    "malformed ELF: section headers extend past end of file (truncated?)");
+		return elf_errf(
+			err, errlen, -EINVAL, img->path,
+			"malformed ELF: section headers extend past end of file (truncated?)");
 	if (elf_getshdrstrndx(img->elf, &shstrndx) != 0 || shstrndx >= shnum)
-		return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: bad section name table index");
+		return elf_errf(err, errlen, -EINVAL, img->path,
+				"malformed ELF: bad section name table index");
 
 	Elf_Scn *symtab = NULL, *dynsym = NULL;
 	GElf_Shdr symtab_sh, dynsym_sh;
@@ -304,15 +322,17 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 		Elf_Scn *scn = elf_getscn(img->elf, i);
 		GElf_Shdr sh;
 		if (!scn || !gelf_getshdr(scn, &sh))
-			return elf_errf(err, errlen, -EINVAL, img->path, "malformed ELF: section %zu: %s", i,
-				    elf_errmsg(-1));
+			return elf_errf(err, errlen, -EINVAL, img->path,
+					"malformed ELF: section %zu: %s", i, elf_errmsg(-1));
 		const char *name = elf_strptr(img->elf, shstrndx, sh.sh_name);
 		if (sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL &&
 		    !in_file(sh.sh_offset, sh.sh_size, fsize))
-			return elf_errf(err, errlen, -EINVAL, img->path,
-				    "malformed ELF: section %zu (%s) extends past end of file (truncated?)",
-				    i, name ? name : "?");
-		if (name && sh.sh_type == SHT_PROGBITS && sh.sh_size > 0 && strcmp(name, ".debug_info") == 0)
+			return elf_errf(
+				err, errlen, -EINVAL, img->path,
+				"malformed ELF: section %zu (%s) extends past end of file (truncated?)",
+				i, name ? name : "?");
+		if (name && sh.sh_type == SHT_PROGBITS && sh.sh_size > 0 &&
+		    strcmp(name, ".debug_info") == 0)
 			img->has_debug_info = true;
 		if (sh.sh_type == SHT_SYMTAB && !symtab) {
 			symtab = scn;
@@ -330,8 +350,8 @@ static int read_sections(struct elf_image *img, uint64_t fsize, char *err, size_
 	if (symtab)
 		rc = read_symtab(img, symtab, &symtab_sh, shnum, ".symtab", &vec, err, errlen);
 	if (!rc && dynsym)
-		rc = read_symtab(img, dynsym, &dynsym_sh, shnum, ".dynsym", symtab ? NULL : &vec, err,
-				 errlen);
+		rc = read_symtab(img, dynsym, &dynsym_sh, shnum, ".dynsym", symtab ? NULL : &vec,
+				 err, errlen);
 	if (!rc && finish_syms(img, &vec) != 0)
 		rc = elf_errf(err, errlen, -ENOMEM, img->path, "out of memory");
 	for (size_t i = 0; i < vec.n; i++)

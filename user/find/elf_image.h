@@ -10,20 +10,20 @@
 struct elf_sym {
 	uint64_t addr;
 	uint64_t size;
-	char *name;                       /* raw symbol name, as in the file */
+	char *name; /* raw symbol name, as in the file */
 };
 
-struct elf_load {                         /* one PT_LOAD */
+struct elf_load { /* one PT_LOAD */
 	uint64_t vaddr, memsz, offset, filesz;
-	uint32_t flags;                   /* PF_R / PF_W / PF_X */
+	uint32_t flags; /* PF_R / PF_W / PF_X */
 };
 
 struct elf_image {
 	char *path;
 	int fd;
-	Elf *elf;                         /* kept open for hook_sites */
-	uint16_t e_type;                  /* ET_EXEC / ET_DYN */
-	uint64_t entry;                   /* e_entry (vaddr) */
+	Elf *elf;	 /* kept open for hook_sites */
+	uint16_t e_type; /* ET_EXEC / ET_DYN */
+	uint64_t entry;	 /* e_entry (vaddr) */
 	struct elf_load *loads;
 	size_t nloads;
 	/* STT_FUNC / STT_GNU_IFUNC with size > 0 in a defined section, from .symtab,
@@ -31,10 +31,10 @@ struct elf_image {
 	 * preferring GLOBAL over WEAK over LOCAL, then the shorter name. */
 	struct elf_sym *syms;
 	size_t nsyms;
-	bool has_symtab;                  /* false: only .dynsym names (stripped) */
-	bool has_debug_info;              /* a real .debug_info section is present */
-	bool refs_hooks;                  /* references or defines __cyg_profile_func_enter/_exit */
-	uint64_t hook_def[2];             /* vaddr of THIS image's enter [0] / exit [1], 0 if undefined here */
+	bool has_symtab;      /* false: only .dynsym names (stripped) */
+	bool has_debug_info;  /* a real .debug_info section is present */
+	bool refs_hooks;      /* references or defines __cyg_profile_func_enter/_exit */
+	uint64_t hook_def[2]; /* vaddr of THIS image's enter [0] / exit [1], 0 if undefined here */
 };
 
 /* Returns 0, or a negative errno-style code with one line in err:

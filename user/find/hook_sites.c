@@ -15,20 +15,20 @@
 
 #include "utils/bsearch.h"
 
-#define AMBIGUOUS 2                       /* a target that is both hooks */
+#define AMBIGUOUS 2 /* a target that is both hooks */
 
 struct addr_set {
 	uint64_t *v;
 	size_t n, cap;
 };
 
-enum { NGPR = 16, RAX = 0, RSP = 4, RBP = 5, RDI = 7 };  /* general registers by number */
+enum { NGPR = 16, RAX = 0, RSP = 4, RBP = 5, RDI = 7 }; /* general registers by number */
 
-struct known {                            /* a register's value, when proven */
-	uint64_t val;                     /* 0: unknown */
-	uint64_t since;                   /* the instruction it was produced at */
-	uint64_t copied;                  /* from: where it was copied... */
-	uint8_t from;                     /* ...from register from - 1 (0: not a copy) */
+struct known {		 /* a register's value, when proven */
+	uint64_t val;	 /* 0: unknown */
+	uint64_t since;	 /* the instruction it was produced at */
+	uint64_t copied; /* from: where it was copied... */
+	uint8_t from;	 /* ...from register from - 1 (0: not a copy) */
 };
 
 /* A register written once in a function, by an address load before the function
@@ -36,29 +36,29 @@ struct known {                            /* a register's value, when proven */
  * gcc -O2 keeps this_fn in such a callee-saved register across the body. */
 struct pin {
 	uint64_t val, at;
-	unsigned writes;                  /* saturates at 2 */
+	unsigned writes; /* saturates at 2 */
 };
 
-struct regs {                             /* one function's linear decode */
+struct regs { /* one function's linear decode */
 	const struct elf_sym *f;
 	struct known r[NGPR];
 	struct pin pin[NGPR];
-	unsigned restored;                /* popped since the last other write */
-	bool entry;                       /* still on the straight line from its start */
+	unsigned restored; /* popped since the last other write */
+	bool entry;	   /* still on the straight line from its start */
 };
 
-struct proof {                            /* per site: what its this_fn relies on */
-	uint64_t since;                   /* no branch lands in (since, site] */
-	uint64_t out, out_end;            /* none from another function in (out, out_end] */
-	uint64_t copied;                  /* rdi was copied from register from - 1 there */
+struct proof {		       /* per site: what its this_fn relies on */
+	uint64_t since;	       /* no branch lands in (since, site] */
+	uint64_t out, out_end; /* none from another function in (out, out_end] */
+	uint64_t copied;       /* rdi was copied from register from - 1 there */
 	uint8_t from;
-	bool pinned;                      /* this_fn is that register's pin */
+	bool pinned; /* this_fn is that register's pin */
 };
 
 struct targets {
-	struct addr_set slot[2];          /* GOT slots holding hook k's address */
-	struct addr_set stub[2];          /* PLT entry points that jump through them */
-	uint64_t def[2];                  /* the hooks' own code, when defined here */
+	struct addr_set slot[2]; /* GOT slots holding hook k's address */
+	struct addr_set stub[2]; /* PLT entry points that jump through them */
+	uint64_t def[2];	 /* the hooks' own code, when defined here */
 };
 
 struct range {
@@ -74,7 +74,7 @@ struct got_sym {
  * file, by its dynamic symbol): above any user address. */
 #define GOT_MARK (1ull << 63)
 
-struct code_seg {                         /* file bytes of one executable PT_LOAD */
+struct code_seg { /* file bytes of one executable PT_LOAD */
 	const struct elf_load *load;
 	uint8_t *bytes;
 };
@@ -86,23 +86,23 @@ struct scan {
 	struct targets t;
 	struct code_seg *segs;
 	size_t nsegs;
-	struct range *exec;               /* executable sections */
+	struct range *exec; /* executable sections */
 	size_t nexec;
-	struct range plt[8];              /* .plt, .plt.sec, .plt.got */
+	struct range plt[8]; /* .plt, .plt.sec, .plt.got */
 	size_t nplt;
-	struct range got[2];              /* .got, .got.plt */
+	struct range got[2]; /* .got, .got.plt */
 	size_t ngot;
-	struct got_sym *gsyms;            /* GLOB_DAT slots of functions, by slot */
+	struct got_sym *gsyms; /* GLOB_DAT slots of functions, by slot */
 	size_t ngsyms, capgsyms;
-	bool eh;                          /* has exception landing pads */
-	struct addr_set jump_in;          /* every direct branch target (unsorted, repeats) */
-	struct addr_set jump_out;         /* those outside the branching function */
-	bool *opaque;                     /* per symbol: has jumps we cannot follow */
+	bool eh;		  /* has exception landing pads */
+	struct addr_set jump_in;  /* every direct branch target (unsorted, repeats) */
+	struct addr_set jump_out; /* those outside the branching function */
+	bool *opaque;		  /* per symbol: has jumps we cannot follow */
 	struct hook_site *sites;
-	struct proof *proof;              /* per site */
+	struct proof *proof; /* per site */
 	size_t nsites, cap;
-	size_t ambiguous;                 /* calls to a target that is both hooks */
-	size_t undecoded;                 /* functions whose decoding stopped early */
+	size_t ambiguous; /* calls to a target that is both hooks */
+	size_t undecoded; /* functions whose decoding stopped early */
 	uint64_t undecoded_addr;
 	const char *undecoded_name;
 };
@@ -210,12 +210,10 @@ static bool branch_target(const cs_insn *in, uint64_t *target, bool *mem)
 	case X86_INS_LOOPNE:
 	case X86_INS_JCXZ:
 	case X86_INS_JECXZ:
-	case X86_INS_JRCXZ:
-		return false;             /* never a tail call, and not emulated */
+	case X86_INS_JRCXZ: return false; /* never a tail call, and not emulated */
 	case X86_INS_CALL:
-	case X86_INS_JMP:
-		break;
-	default:                          /* Jcc: a conditional tail call */
+	case X86_INS_JMP: break;
+	default: /* Jcc: a conditional tail call */
 		if (!in_group(in, CS_GRP_BRANCH_RELATIVE))
 			return false;
 	}
@@ -228,8 +226,8 @@ static bool branch_target(const cs_insn *in, uint64_t *target, bool *mem)
 		return true;
 	}
 	if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
-	    op->mem.index == X86_REG_INVALID &&
-	    op->mem.segment != X86_REG_FS && op->mem.segment != X86_REG_GS) {
+	    op->mem.index == X86_REG_INVALID && op->mem.segment != X86_REG_FS &&
+	    op->mem.segment != X86_REG_GS) {
 		*target = in->address + in->size + (uint64_t)op->mem.disp;
 		*mem = true;
 		return true;
@@ -302,8 +300,8 @@ static int read_relocs(struct scan *sc, Elf_Scn *scn, const GElf_Shdr *sh, size_
 		if (!gelf_getrela(rel, (int)i, &r))
 			break;
 		uint64_t type = GELF_R_TYPE(r.r_info), si = GELF_R_SYM(r.r_info);
-		if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || si == 0 || si >= nsym ||
-		    !gelf_getsym(syms, (int)si, &s))
+		if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || si == 0 ||
+		    si >= nsym || !gelf_getsym(syms, (int)si, &s))
 			continue;
 		if (s.st_name >= strs->d_size ||
 		    !memchr((const char *)strs->d_buf + s.st_name, '\0', strs->d_size - s.st_name))
@@ -313,7 +311,8 @@ static int read_relocs(struct scan *sc, Elf_Scn *scn, const GElf_Shdr *sh, size_
 		if (k >= 0 && set_add(&sc->t.slot[k], r.r_offset))
 			return -ENOMEM;
 		if (k < 0 && type == R_X86_64_GLOB_DAT && *name &&
-		    (GELF_ST_TYPE(s.st_info) == STT_FUNC || GELF_ST_TYPE(s.st_info) == STT_GNU_IFUNC ||
+		    (GELF_ST_TYPE(s.st_info) == STT_FUNC ||
+		     GELF_ST_TYPE(s.st_info) == STT_GNU_IFUNC ||
 		     (s.st_shndx == SHN_UNDEF && GELF_ST_TYPE(s.st_info) == STT_NOTYPE)) &&
 		    add_got_sym(sc, r.r_offset, name))
 			return -ENOMEM;
@@ -349,13 +348,14 @@ static int read_sections(struct scan *sc)
 			sc->eh = true;
 		if (name && sc->ngot < 2 && (!strcmp(name, ".got") || !strcmp(name, ".got.plt")))
 			sc->got[sc->ngot++] = (struct range){ sh.sh_addr, sh.sh_size };
-		if (sh.sh_type != SHT_PROGBITS || (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) !=
-						  (SHF_ALLOC | SHF_EXECINSTR))
+		if (sh.sh_type != SHT_PROGBITS ||
+		    (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR))
 			continue;
 		struct range r = { sh.sh_addr, sh.sh_size };
 		sc->exec[sc->nexec++] = r;
 		if (name && sc->nplt < sizeof(sc->plt) / sizeof(sc->plt[0]) &&
-		    (!strcmp(name, ".plt") || !strcmp(name, ".plt.sec") || !strcmp(name, ".plt.got")))
+		    (!strcmp(name, ".plt") || !strcmp(name, ".plt.sec") ||
+		     !strcmp(name, ".plt.got")))
 			sc->plt[sc->nplt++] = r;
 	}
 	return 0;
@@ -377,11 +377,12 @@ static int read_code(struct scan *sc)
 			return -ENOMEM;
 		sc->segs[sc->nsegs++] = (struct code_seg){ l, b };
 		for (uint64_t got = 0; got < l->filesz;) {
-			ssize_t r = pread(img->fd, b + got, l->filesz - got, (off_t)(l->offset + got));
+			ssize_t r =
+				pread(img->fd, b + got, l->filesz - got, (off_t)(l->offset + got));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
-				return r < 0 ? -errno : -EIO;    /* shrank since it was opened */
+				return r < 0 ? -errno : -EIO; /* shrank since it was opened */
 			got += (uint64_t)r;
 		}
 	}
@@ -450,8 +451,8 @@ static int add_site(struct scan *sc, const cs_insn *in, uint32_t sym, int kind, 
 		sc->proof = proof;
 		sc->cap = cap;
 	}
-	sc->proof[sc->nsites] = (struct proof){ rdi->since, rdi->since, in->address, rdi->copied,
-						rdi->from, false };
+	sc->proof[sc->nsites] = (struct proof){ rdi->since,  rdi->since, in->address,
+						rdi->copied, rdi->from,	 false };
 	sc->sites[sc->nsites++] = (struct hook_site){
 		.vaddr = in->address,
 		.offset = l->offset + (in->address - l->vaddr),
@@ -465,19 +466,20 @@ static int add_site(struct scan *sc, const cs_insn *in, uint32_t sym, int kind, 
 }
 
 #define ALL_GPRS     0xffffu
-#define CALLER_SAVED 0x0fc7u               /* rax rcx rdx rsi rdi r8-r11 */
+#define CALLER_SAVED 0x0fc7u /* rax rcx rdx rsi rdi r8-r11 */
 
 /* The general registers' numbers (+1); sub-registers map to their whole. */
-#define GPR(i, q, d, w, b) [X86_REG_##q] = (i) + 1, [X86_REG_##d] = (i) + 1, \
-			   [X86_REG_##w] = (i) + 1, [X86_REG_##b] = (i) + 1
+#define GPR(i, q, d, w, b)                                                         \
+	[X86_REG_##q] = (i) + 1, [X86_REG_##d] = (i) + 1, [X86_REG_##w] = (i) + 1, \
+	[X86_REG_##b] = (i) + 1
 static const uint8_t gpr_num[X86_REG_ENDING] = {
-	GPR(0, RAX, EAX, AX, AL), [X86_REG_AH] = 1,
-	GPR(1, RCX, ECX, CX, CL), [X86_REG_CH] = 2,
-	GPR(2, RDX, EDX, DX, DL), [X86_REG_DH] = 3,
-	GPR(3, RBX, EBX, BX, BL), [X86_REG_BH] = 4,
-	GPR(4, RSP, ESP, SP, SPL),     GPR(5, RBP, EBP, BP, BPL),
-	GPR(6, RSI, ESI, SI, SIL),     GPR(7, RDI, EDI, DI, DIL),
-	GPR(8, R8, R8D, R8W, R8B),     GPR(9, R9, R9D, R9W, R9B),
+	GPR(0, RAX, EAX, AX, AL),	[X86_REG_AH] = 1,
+	GPR(1, RCX, ECX, CX, CL),	[X86_REG_CH] = 2,
+	GPR(2, RDX, EDX, DX, DL),	[X86_REG_DH] = 3,
+	GPR(3, RBX, EBX, BX, BL),	[X86_REG_BH] = 4,
+	GPR(4, RSP, ESP, SP, SPL),	GPR(5, RBP, EBP, BP, BPL),
+	GPR(6, RSI, ESI, SI, SIL),	GPR(7, RDI, EDI, DI, DIL),
+	GPR(8, R8, R8D, R8W, R8B),	GPR(9, R9, R9D, R9W, R9B),
 	GPR(10, R10, R10D, R10W, R10B), GPR(11, R11, R11D, R11W, R11B),
 	GPR(12, R12, R12D, R12W, R12B), GPR(13, R13, R13D, R13W, R13B),
 	GPR(14, R14, R14D, R14W, R14B), GPR(15, R15, R15D, R15W, R15B),
@@ -510,7 +512,7 @@ static unsigned written(csh cs, const cs_insn *in)
 		m |= 1u << RAX;
 	if (in->id == X86_INS_ENTER)
 		m |= 1u << RBP | 1u << RSP;
-	if (in_group(in, CS_GRP_INT))      /* syscall: rax rcx r11 */
+	if (in_group(in, CS_GRP_INT)) /* syscall: rax rcx r11 */
 		m |= CALLER_SAVED;
 	return m;
 }
@@ -525,8 +527,7 @@ static bool ends_block(const cs_insn *in)
 	case X86_INS_UD2:
 	case X86_INS_UD2B:
 	case X86_INS_HLT:
-	case X86_INS_INT3:
-		return true;
+	case X86_INS_INT3: return true;
 	}
 	return in_group(in, CS_GRP_RET) || in_group(in, CS_GRP_IRET);
 }
@@ -551,14 +552,14 @@ static void track(const struct scan *sc, const cs_insn *in, struct regs *st, boo
 		 got_name(sc, in->address + in->size + (uint64_t)s->mem.disp))
 		v.val = GOT_MARK | (in->address + in->size + (uint64_t)s->mem.disp);
 	else if ((in->id == X86_INS_MOV || in->id == X86_INS_MOVABS) && s->type == X86_OP_IMM &&
-		 sc->img->e_type == ET_EXEC)    /* PIE code has no absolute addresses */
+		 sc->img->e_type == ET_EXEC) /* PIE code has no absolute addresses */
 		v.val = d->size == 8 ? (uint64_t)s->imm : d->size == 4 ? (uint32_t)s->imm : 0;
 	else if (in->id == X86_INS_MOV && s->type == X86_OP_REG && gpr(s->reg) >= 0 &&
 		 s->size == d->size && (d->size == 8 || d->size == 4)) {
 		v = st->r[gpr(s->reg)];
 		v.copied = in->address;
 		v.from = (uint8_t)(gpr(s->reg) + 1);
-		if (d->size == 4)          /* keeps only what fits in 32 bits */
+		if (d->size == 4) /* keeps only what fits in 32 bits */
 			v = (struct known){ v.val <= UINT32_MAX ? v.val : 0, v.since, 0, 0 };
 	}
 
@@ -568,9 +569,10 @@ static void track(const struct scan *sc, const cs_insn *in, struct regs *st, boo
 	/* The epilogue's pops do not unpin: nothing reads the registers after them
 	 * when they are followed only by stack adjustments and a return (or a tail
 	 * call out of the function). */
-	if (in_group(in, CS_GRP_RET) || (in->id == X86_INS_JMP && x->op_count == 1 &&
-	    ((d->type == X86_OP_MEM && d->mem.base == X86_REG_RIP) ||
-	     (d->type == X86_OP_IMM && (uint64_t)d->imm - st->f->addr >= st->f->size))))
+	if (in_group(in, CS_GRP_RET) ||
+	    (in->id == X86_INS_JMP && x->op_count == 1 &&
+	     ((d->type == X86_OP_MEM && d->mem.base == X86_REG_RIP) ||
+	      (d->type == X86_OP_IMM && (uint64_t)d->imm - st->f->addr >= st->f->size))))
 		st->restored = 0;
 	else if (in->id == X86_INS_POP || in->id == X86_INS_LEAVE)
 		st->restored |= w, counted = 0;
@@ -592,7 +594,7 @@ static void track(const struct scan *sc, const cs_insn *in, struct regs *st, boo
 			st->r[i] = (struct known){ 0, 0, 0, 0 };
 	if (v.val || v.from)
 		st->r[dst] = v;
-	if ((call && !hook) || jump || end)     /* the hooks return, and do not throw */
+	if ((call && !hook) || jump || end) /* the hooks return, and do not throw */
 		st->entry = false;
 }
 
@@ -608,9 +610,9 @@ static void pin_sites(struct scan *sc, size_t first, const struct regs *st)
 			continue;
 		sc->sites[i].this_fn = q->val;
 		p->pinned = true;
-		p->since = p->copied;      /* a join after the copy may bring another rdi */
-		p->out = q->at;            /* a jump in from elsewhere after the load may */
-		p->out_end = st->f->addr + st->f->size - 1;   /* come back to the copy */
+		p->since = p->copied; /* a join after the copy may bring another rdi */
+		p->out = q->at;	      /* a jump in from elsewhere after the load may */
+		p->out_end = st->f->addr + st->f->size - 1; /* come back to the copy */
 	}
 }
 
@@ -632,13 +634,13 @@ static int note_jumps(struct scan *sc, uint32_t si, const cs_insn *in)
 		return vec_push(&sc->jump_in, t);
 	}
 	if (call)
-		return 0;                  /* a call through a pointer enters a function at its start */
+		return 0; /* a call through a pointer enters a function at its start */
 	if (x->op_count == 1 && op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
 	    op->mem.index == X86_REG_INVALID) {
 		uint64_t slot = in->address + in->size + (uint64_t)op->mem.disp;
 		for (size_t i = 0; i < sc->ngot; i++)
 			if (contains(&sc->got[i], slot, 8))
-				return 0;  /* a tail call through the GOT: to a function start */
+				return 0; /* a tail call through the GOT: to a function start */
 	}
 	sc->opaque[si] = true;
 	return 0;
@@ -684,7 +686,8 @@ static int scan_function(struct scan *sc, uint32_t si)
 		bool mem;
 		int k = -1;
 		if (branch_target(in, &target, &mem))
-			k = mem ? match(sc->t.slot, NULL, target) : match(sc->t.stub, sc->t.def, target);
+			k = mem ? match(sc->t.slot, NULL, target) :
+				  match(sc->t.stub, sc->t.def, target);
 		if (k == AMBIGUOUS)
 			sc->ambiguous++;
 		else if (k >= 0 && add_site(sc, in, si, k, !mem, l, &st.r[RDI]))
@@ -700,7 +703,7 @@ static int scan_function(struct scan *sc, uint32_t si)
 static uint64_t family(const char *name)
 {
 	const char *end = strstr(name, ".cold");
-	uint64_t h = 0xcbf29ce484222325ull;        /* FNV-1a */
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 	for (const char *p = name; *p && p != end; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
 	return h;
@@ -728,7 +731,7 @@ static bool lands(const struct addr_set *s, uint64_t after, uint64_t upto)
 static int settle_this_fn(struct scan *sc)
 {
 	const struct elf_image *img = sc->img;
-	struct addr_set opaque = { 0 }, split = { 0 };   /* families */
+	struct addr_set opaque = { 0 }, split = { 0 }; /* families */
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < img->nsyms; i++) {
@@ -748,11 +751,13 @@ static int settle_this_fn(struct scan *sc)
 	for (size_t i = 0; !rc && i < sc->nsites; i++) {
 		struct hook_site *h = &sc->sites[i];
 		const struct proof *p = &sc->proof[i];
-		const char *ext = h->this_fn & GOT_MARK ? got_name(sc, h->this_fn & ~GOT_MARK) : NULL;
+		const char *ext =
+			h->this_fn & GOT_MARK ? got_name(sc, h->this_fn & ~GOT_MARK) : NULL;
 		const struct elf_sym *f = ext ? NULL : elf_sym_lookup(img, h->this_fn);
 		uint64_t fh = family(img->syms[h->sym].name);
-		if (!img->has_symtab || (!ext && (!f || f->addr != h->this_fn)) || count(&opaque, fh) ||
-		    (p->pinned && count(&split, fh) > 1) || lands(&sc->jump_in, p->since, h->vaddr) ||
+		if (!img->has_symtab || (!ext && (!f || f->addr != h->this_fn)) ||
+		    count(&opaque, fh) || (p->pinned && count(&split, fh) > 1) ||
+		    lands(&sc->jump_in, p->since, h->vaddr) ||
 		    lands(&sc->jump_out, p->out, p->out_end))
 			h->this_fn = 0;
 		else if (ext) {
@@ -793,8 +798,8 @@ static void scan_free(struct scan *sc)
 		cs_close(&sc->cs);
 }
 
-int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t *n,
-		    char *err, size_t errlen)
+int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t *n, char *err,
+		    size_t errlen)
 {
 	struct scan sc = { .img = img };
 	int rc;
@@ -814,7 +819,7 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 	if (sc.ngsyms)
 		qsort(sc.gsyms, sc.ngsyms, sizeof(*sc.gsyms), got_sym_cmp);
 	if (!sc.t.slot[0].n && !sc.t.slot[1].n && !sc.t.def[0] && !sc.t.def[1])
-		goto done;                /* nothing here can reach a hook */
+		goto done; /* nothing here can reach a hook */
 	rc = read_code(&sc);
 	if (rc) {
 		elf_errf(err, errlen, rc, img->path, "cannot read code: %s", strerror(-rc));
@@ -841,25 +846,28 @@ int hook_sites_find(const struct elf_image *img, struct hook_site **out, size_t 
 	if (rc)
 		goto fail;
 	if (sc.ambiguous) {
-		rc = elf_errf(err, errlen, -ENOTSUP, img->path,
-			 "__cyg_profile_func_enter and __cyg_profile_func_exit are one function at 0x%llx "
-			 "(static glibc?): %zu calls to it cannot be told apart as entry or exit",
-			 (unsigned long long)img->hook_def[0], sc.ambiguous);
+		rc = elf_errf(
+			err, errlen, -ENOTSUP, img->path,
+			"__cyg_profile_func_enter and __cyg_profile_func_exit are one function at 0x%llx "
+			"(static glibc?): %zu calls to it cannot be told apart as entry or exit",
+			(unsigned long long)img->hook_def[0], sc.ambiguous);
 		goto fail;
 	}
 	if (sc.nsites)
 		qsort(sc.sites, sc.nsites, sizeof(*sc.sites), site_cmp);
-	size_t w = 0;             /* overlapping symbols decode the same bytes twice */
+	size_t w = 0; /* overlapping symbols decode the same bytes twice */
 	for (size_t i = 0; i < sc.nsites; i++)
 		if (w == 0 || sc.sites[w - 1].vaddr != sc.sites[i].vaddr)
 			sc.sites[w++] = sc.sites[i];
 	sc.nsites = w;
 	for (size_t i = 0; i < sc.nsites; i++)
-		sc.sites[i].proof = sc.sites[i].this_fn || sc.sites[i].ext_name ? SITE_BY_DECODER : 0;
+		sc.sites[i].proof =
+			sc.sites[i].this_fn || sc.sites[i].ext_name ? SITE_BY_DECODER : 0;
 	if (sc.undecoded)
-		elf_errf(err, errlen, 0, img->path,
-		    "%zu function(s) not fully decoded, rest of each skipped (first: %s at 0x%llx)",
-		    sc.undecoded, sc.undecoded_name, (unsigned long long)sc.undecoded_addr);
+		elf_errf(
+			err, errlen, 0, img->path,
+			"%zu function(s) not fully decoded, rest of each skipped (first: %s at 0x%llx)",
+			sc.undecoded, sc.undecoded_name, (unsigned long long)sc.undecoded_addr);
 done:
 	*out = sc.sites;
 	*n = sc.nsites;

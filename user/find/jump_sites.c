@@ -23,9 +23,11 @@ static bool ends_scan(csh cs, const cs_insn *in)
 
 	for (uint8_t i = 0; i < in->detail->groups_count; i++) {
 		switch (in->detail->groups[i]) {
-		case CS_GRP_JUMP: case CS_GRP_CALL: case CS_GRP_RET:
-		case CS_GRP_INT: case CS_GRP_IRET:
-			return true;
+		case CS_GRP_JUMP:
+		case CS_GRP_CALL:
+		case CS_GRP_RET:
+		case CS_GRP_INT:
+		case CS_GRP_IRET: return true;
 		}
 	}
 	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)

@@ -12,8 +12,8 @@
 struct pattern {
 	bool exclude;
 	bool is_regex;
-	char *glob;   /* when !is_regex */
-	regex_t re;   /* when is_regex */
+	char *glob; /* when !is_regex */
+	regex_t re; /* when is_regex */
 };
 
 struct filter {
@@ -202,8 +202,8 @@ static bool demangled_base(const char *dm, char *out)
 static bool pattern_matches(const struct pattern *p, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (p->is_regex ? !regexec(&p->re, names[i], 0, NULL, 0)
-				: !fnmatch(p->glob, names[i], 0))
+		if (p->is_regex ? !regexec(&p->re, names[i], 0, NULL, 0) :
+				  !fnmatch(p->glob, names[i], 0))
 			return true;
 	}
 	return false;

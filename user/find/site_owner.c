@@ -21,14 +21,14 @@
 
 struct origin_addr {
 	uint64_t origin, addr;
-	bool plain;                /* its symbol's name has no .suffix */
+	bool plain; /* its symbol's name has no .suffix */
 };
 
 struct origins {
 	const struct elf_image *img;
 	struct origin_addr *v;
 	size_t n, cap;
-	const struct elf_sym **by_name;   /* img's symbols sorted by name */
+	const struct elf_sym **by_name; /* img's symbols sorted by name */
 	bool oom;
 };
 
@@ -61,7 +61,8 @@ static int by_origin(const void *a, const void *b)
 
 static int sym_name_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const struct elf_sym *const *)a)->name, (*(const struct elf_sym *const *)b)->name);
+	return strcmp((*(const struct elf_sym *const *)a)->name,
+		      (*(const struct elf_sym *const *)b)->name);
 }
 
 /* The one symbol called name; 0 when none or several (statics of other
@@ -91,7 +92,7 @@ static uint64_t origin_fn(const struct origins *o, uint64_t origin, const char *
 
 	for (size_t i = lo; i < o->n && o->v[i].origin == origin; i++) {
 		if (o->v[i].addr == any)
-			continue;        /* sorted: a repeat of the same copy */
+			continue; /* sorted: a repeat of the same copy */
 		any = o->v[i].addr;
 		all++;
 		if (o->v[i].plain) {
@@ -200,7 +201,8 @@ out:
 
 void site_proofs_format(const struct site_proofs *st, char *buf, size_t len)
 {
-	snprintf(buf, len, "%zu hook call sites: %zu proven by DWARF and the decoder, %zu by DWARF "
+	snprintf(buf, len,
+		 "%zu hook call sites: %zu proven by DWARF and the decoder, %zu by DWARF "
 		 "only, %zu by the decoder only, %zu unproven (%zu where the two disagree)%s",
 		 st->sites, st->both, st->dwarf, st->decoder, st->unproven, st->disagree,
 		 st->has_dwarf ? "" : "; no DWARF");

@@ -9,12 +9,12 @@
 
 struct site_proofs {
 	size_t sites;
-	size_t both;       /* DWARF and the decoder agree */
-	size_t dwarf;      /* DWARF only */
-	size_t decoder;    /* the decoder only */
-	size_t unproven;   /* neither, or the two disagree */
-	size_t disagree;   /* of those: the two named different functions */
-	bool has_dwarf;    /* the file has DWARF libdw can read */
+	size_t both;	 /* DWARF and the decoder agree */
+	size_t dwarf;	 /* DWARF only */
+	size_t decoder;	 /* the decoder only */
+	size_t unproven; /* neither, or the two disagree */
+	size_t disagree; /* of those: the two named different functions */
+	bool has_dwarf;	 /* the file has DWARF libdw can read */
 };
 
 /* Sets each site's this_fn to the function both proofs name, or the one a

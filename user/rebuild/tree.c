@@ -10,13 +10,13 @@
 #include "utils/xalloc.h"
 
 #define R_LOST_ENTRY "entry not observed (events lost)"
-#define R_LOST_EXIT "exit not observed (events lost)"
+#define R_LOST_EXIT  "exit not observed (events lost)"
 /* the same gaps when no loss was counted for the thread: a tracer fault */
-#define R_RESYNC_ENTRY "entry not observed (tracer fault: resynchronised, no event was lost)"
-#define R_RESYNC_EXIT "exit not observed (tracer fault: resynchronised, no event was lost)"
-#define R_UNWOUND "exit not observed (left by longjmp)"
+#define R_RESYNC_ENTRY	 "entry not observed (tracer fault: resynchronised, no event was lost)"
+#define R_RESYNC_EXIT	 "exit not observed (tracer fault: resynchronised, no event was lost)"
+#define R_UNWOUND	 "exit not observed (left by longjmp)"
 #define R_UNWOUND_UNSEEN "exit not observed (tracer fault: a longjmp to a setjmp it did not see)"
-#define R_BEFORE "entry not observed (already running when tracing started)"
+#define R_BEFORE	 "entry not observed (already running when tracing started)"
 
 void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach)
 {
@@ -72,7 +72,6 @@ static const char *gap_reason(struct thread_tree *t, enum gap g)
 	}
 	return fault[g];
 }
-
 
 /* the container a new node goes into: the top frame when visible, else its container */
 static int32_t current_container(struct thread_tree *t)
@@ -205,7 +204,8 @@ static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end
 static void write_no_return(FILE *f, void *arg)
 {
 	(void)arg;
-	fputs(",\"return_value\":{\"value\":null,\"unavailable\":\"the return was not observed\"}", f);
+	fputs(",\"return_value\":{\"value\":null,\"unavailable\":\"the return was not observed\"}",
+	      f);
 }
 
 /* A held call's node waits for its return value; any other event of the
@@ -263,7 +263,8 @@ static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, u
 static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_known, uint64_t end)
 {
 	FILE *s = t->spool;
-	const char *entry = t->attach ? (t->before ? t->before : R_BEFORE) : gap_reason(t, GAP_ENTRY);
+	const char *entry =
+		t->attach ? (t->before ? t->before : R_BEFORE) : gap_reason(t, GAP_ENTRY);
 	char reason[256];
 
 	/* with no exit either, the levels between were skipped by a gap */
@@ -425,7 +426,8 @@ int tree_write_thread(struct thread_tree *t, FILE *out)
 
 		if (fflush(t->archive) || fseeko(t->archive, (off_t)t->arch_off, SEEK_SET))
 			return -EIO;
-		while (left && (n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf), t->archive)) > 0) {
+		while (left && (n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf),
+					  t->archive)) > 0) {
 			if (fwrite(buf, 1, n, out) != n)
 				return -errno;
 			left -= n;

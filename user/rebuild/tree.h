@@ -26,14 +26,14 @@ struct func_info;
 
 struct frame {
 	int32_t depth;
-	int32_t container;          /* index of the nearest visible ancestor; -1: root level */
+	int32_t container;	    /* index of the nearest visible ancestor; -1: root level */
 	const struct func_info *fn; /* NULL: placeholder, entry not observed */
-	const char *entry_gap;      /* then why (a placeholder's partial_reason) */
-	uint64_t lost_at;           /* the thread's losses when it was entered */
+	const char *entry_gap;	    /* then why (a placeholder's partial_reason) */
+	uint64_t lost_at;	    /* the thread's losses when it was entered */
 	uint64_t start;
-	bool visible;               /* written (not filtered out) */
-	bool has_child;             /* a child was written: the next needs a comma */
-	void *args;                 /* --args: the entry's captured bytes, kept while
+	bool visible;	/* written (not filtered out) */
+	bool has_child; /* a child was written: the next needs a comma */
+	void *args;	/* --args: the entry's captured bytes, kept while
 				     * the call is open for a crash report (malloc'd) */
 	uint32_t args_size;
 };
@@ -47,25 +47,25 @@ struct tree_extra {
 
 struct thread_tree {
 	uint32_t tid;
-	uint32_t pid;       /* its process */
-	uint32_t stack_id;  /* 0: the thread's own stack; else a coroutine's */
-	bool parked;        /* its thread switched to another stack */
-	void *owner;        /* the consumer's record of that process (a cache) */
+	uint32_t pid;	   /* its process */
+	uint32_t stack_id; /* 0: the thread's own stack; else a coroutine's */
+	bool parked;	   /* its thread switched to another stack */
+	void *owner;	   /* the consumer's record of that process (a cache) */
 	char name[64];
-	FILE *spool;        /* NULL once archived */
-	FILE *archive;      /* an ended thread's bytes: [arch_off, +arch_len) */
+	FILE *spool;   /* NULL once archived */
+	FILE *archive; /* an ended thread's bytes: [arch_off, +arch_len) */
 	uint64_t arch_off, arch_len;
 	struct frame *stack;
 	uint32_t nstack, capstack;
-	int32_t base;       /* depth of the root level */
+	int32_t base; /* depth of the root level */
 	bool root_has_child;
-	uint64_t wraps;     /* nodes wrapped around everything before them */
-	uint64_t calls;     /* nodes written */
-	uint64_t lost;      /* events this thread lost (from BPF) */
+	uint64_t wraps;	    /* nodes wrapped around everything before them */
+	uint64_t calls;	    /* nodes written */
+	uint64_t lost;	    /* events this thread lost (from BPF) */
 	uint64_t lost_root; /* ... when its stack was last empty */
 	bool gap_counted;   /* the current event's resync is counted */
 	uint64_t resyncs;   /* gaps with no loss counted: tracer faults */
-	bool attach;        /* calls may predate tracing */
+	bool attach;	    /* calls may predate tracing */
 	const char *before; /* then why: NULL for "already running when tracing started" */
 	bool exited;
 	uint64_t first_ts, last_ts;

@@ -8,17 +8,17 @@
  * prefix of the range and not after it (a sorted array's lower or upper
  * bound). Example, the first symbol past addr:
  *   size_t i = PARTITION_POINT(nsyms, m, syms[m].addr <= addr); */
-#define PARTITION_POINT(n, idx, before)                                 \
-	__extension__({                                                 \
-		size_t lo_ = 0, hi_ = (n);                              \
-		while (lo_ < hi_) {                                     \
-			size_t idx = lo_ + (hi_ - lo_) / 2;             \
-			if (before)                                     \
-				lo_ = idx + 1;                          \
-			else                                            \
-				hi_ = idx;                              \
-		}                                                       \
-		lo_;                                                    \
+#define PARTITION_POINT(n, idx, before)                     \
+	__extension__({                                     \
+		size_t lo_ = 0, hi_ = (n);                  \
+		while (lo_ < hi_) {                         \
+			size_t idx = lo_ + (hi_ - lo_) / 2; \
+			if (before)                         \
+				lo_ = idx + 1;              \
+			else                                \
+				hi_ = idx;                  \
+		}                                           \
+		lo_;                                        \
 	})
 
 #endif

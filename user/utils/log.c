@@ -12,12 +12,12 @@ static void vlog(const char *tag, const char *fmt, va_list ap)
 }
 
 /* the body of each variadic front: hands its arguments to vlog under tag */
-#define VLOG(tag)                         \
-	do {                              \
-		va_list ap;               \
-		va_start(ap, fmt);        \
-		vlog(tag, fmt, ap);       \
-		va_end(ap);               \
+#define VLOG(tag)                   \
+	do {                        \
+		va_list ap;         \
+		va_start(ap, fmt);  \
+		vlog(tag, fmt, ap); \
+		va_end(ap);         \
 	} while (0)
 
 void log_err(const char *fmt, ...)

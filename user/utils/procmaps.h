@@ -19,7 +19,7 @@ struct proc_maps {
 };
 
 /* 0, or -errno (ENOENT: no such process) */
-int  proc_maps_read(pid_t pid, struct proc_maps *out);
+int proc_maps_read(pid_t pid, struct proc_maps *out);
 void proc_maps_free(struct proc_maps *m);
 /* a path of a mapped file that can be opened from this mount namespace */
 void proc_maps_file_path(pid_t pid, const struct map_entry *e, char *buf, size_t len);

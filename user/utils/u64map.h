@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 struct u64map {
-	uint64_t *keys;   /* 0: a free slot (key 0 is kept apart, in zero) */
+	uint64_t *keys; /* 0: a free slot (key 0 is kept apart, in zero) */
 	void **vals;
-	size_t cap, n;    /* n: the slots in use */
+	size_t cap, n; /* n: the slots in use */
 	bool has_zero;
 	void *zero;
 };

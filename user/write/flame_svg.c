@@ -5,13 +5,13 @@
 #include "write/flame_svg.h"
 #include "utils/strutil.h"
 
-#define NONE UINT32_MAX
-#define UNNAMED UINT32_MAX   /* name id of a placeholder */
+#define NONE	UINT32_MAX
+#define UNNAMED UINT32_MAX /* name id of a placeholder */
 
 struct fnode {
-	uint32_t parent, name, first, next;   /* name: index into names */
+	uint32_t parent, name, first, next; /* name: index into names */
 	uint64_t self_ns, calls;
-	uint64_t tot_ns, tot_calls;            /* subtree sums, filled before rendering */
+	uint64_t tot_ns, tot_calls; /* subtree sums, filled before rendering */
 };
 
 struct flame {
@@ -20,7 +20,7 @@ struct flame {
 	/* interned names */
 	char **names;
 	uint32_t nnames, capnames;
-	uint32_t *name_ht;                     /* open addressing: name id or NONE */
+	uint32_t *name_ht; /* open addressing: name id or NONE */
 	uint32_t name_htcap;
 	/* (parent, name) -> node */
 	uint32_t *node_ht;
@@ -158,8 +158,9 @@ static uint32_t new_node(struct flame *fl, uint32_t parent, uint32_t name)
 		fl->capn = ncap;
 	}
 	x = &fl->n[fl->nn];
-	*x = (struct fnode){ .parent = parent, .name = name, .first = NONE,
-			     .next = fl->n[parent].first };
+	*x = (struct fnode){
+		.parent = parent, .name = name, .first = NONE, .next = fl->n[parent].first
+	};
 	fl->n[parent].first = fl->nn;
 	fl->sorted = false;
 	return fl->nn++;
@@ -207,7 +208,8 @@ static void unlink_child(struct flame *fl, uint32_t node)
  * lookups never stop early at the freed slot. */
 static void node_ht_del(struct flame *fl, uint32_t parent, uint32_t name)
 {
-	uint32_t mask = fl->node_htcap - 1, i = (uint32_t)(node_slot(fl, parent, name) - fl->node_ht);
+	uint32_t mask = fl->node_htcap - 1,
+		 i = (uint32_t)(node_slot(fl, parent, name) - fl->node_ht);
 
 	if (fl->node_ht[i] == NONE)
 		return;
@@ -331,7 +333,8 @@ static int prepare(struct flame *fl)
 
 		for (uint32_t c = fl->n[i].first; c != NONE; c = fl->n[c].next) {
 			if (k == cap) {
-				uint32_t ncap = cap ? cap * 2 : 64, *nt = realloc(tmp, ncap * sizeof(*nt));
+				uint32_t ncap = cap ? cap * 2 : 64,
+					 *nt = realloc(tmp, ncap * sizeof(*nt));
 
 				if (!nt) {
 					free(tmp);
@@ -412,7 +415,7 @@ static void put_folded_name(FILE *out, const char *s)
 int flame_write_folded(struct flame *fl, FILE *out, bool weight_calls)
 {
 	struct walk w = { 0 };
-	uint32_t *path = NULL;      /* the nodes from the root's child down to the current one */
+	uint32_t *path = NULL; /* the nodes from the root's child down to the current one */
 	size_t npath = 0, cappath = 0;
 	int rc = 0;
 
@@ -472,7 +475,10 @@ void flame_fmt_ns(char *buf, size_t len, uint64_t ns)
 	for (int u = 0; u < 3; u++) {
 		v /= 1000;
 		if (v < 999.5 || u == 2) {
-			snprintf(buf, len, v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s",
+			snprintf(buf, len,
+				 v < 9.995 ? "%.2f %s" :
+				 v < 99.95 ? "%.1f %s" :
+					     "%.0f %s",
 				 v, units[u]);
 			return;
 		}
@@ -481,11 +487,11 @@ void flame_fmt_ns(char *buf, size_t len, uint64_t ns)
 
 /* ---- SVG ------------------------------------------------------------------------ */
 
-#define FRAME_H 16
+#define FRAME_H	  16
 #define FONT_SIZE 12
-#define FONT_W 0.59     /* average glyph width in font sizes (Verdana), as flamegraph.pl */
-#define XPAD 10
-#define MIN_W 0.1
+#define FONT_W	  0.59 /* average glyph width in font sizes (Verdana), as flamegraph.pl */
+#define XPAD	  10
+#define MIN_W	  0.1
 
 /* s as XML text; when it has more than max_chars characters, its first
  * max_chars - 2 and "..", as flamegraph.pl shortens names */
@@ -536,51 +542,51 @@ static void frame_title(FILE *out, const struct flame *fl, uint32_t x, const cha
 }
 
 static const char svg_script[] =
-"<script type=\"text/ecmascript\"><![CDATA[\n"
-"// click a frame to zoom into it, click the background or press Escape to reset\n"
-"var svg = document.documentElement, W = +svg.getAttribute('width'), XP = 10;\n"
-"function fit(g) {\n"
-"  var r = g.querySelector('rect'), t = g.querySelector('text'), w = +r.getAttribute('width');\n"
-"  var name = g.getAttribute('data-name'), n = Math.floor(w / (12 * 0.59));\n"
-"  t.setAttribute('x', +r.getAttribute('x') + 3);\n"
-"  t.textContent = n < 3 ? '' : name.length <= n ? name : name.slice(0, n - 2) + '..';\n"
-"}\n"
-"function zoom(target) {\n"
-"  var tx = +target.getAttribute('data-x'), tw = +target.getAttribute('data-w');\n"
-"  var ty = +target.querySelector('rect').getAttribute('y'), k = (W - 2 * XP) / tw;\n"
-"  document.querySelectorAll('g.f').forEach(function (g) {\n"
-"    var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w');\n"
-"    var r = g.querySelector('rect'), y = +r.getAttribute('y');\n"
-"    var inside = x >= tx - 1e-9 && x + w <= tx + tw + 1e-9 && y <= ty;\n"
-"    var below = y > ty && x <= tx + 1e-9 && x + w >= tx + tw - 1e-9;\n"
-"    g.style.display = inside || below ? '' : 'none';\n"
-"    g.style.opacity = below ? 0.5 : 1;\n"
-"    r.setAttribute('x', below ? XP : XP + (x - tx) * k);\n"
-"    r.setAttribute('width', below ? W - 2 * XP : w * k);\n"
-"    if (inside || below) fit(g);\n"
-"  });\n"
-"}\n"
-"function reset() {\n"
-"  document.querySelectorAll('g.f').forEach(function (g) {\n"
-"    var r = g.querySelector('rect');\n"
-"    g.style.display = ''; g.style.opacity = 1;\n"
-"    r.setAttribute('x', XP + +g.getAttribute('data-x'));\n"
-"    r.setAttribute('width', g.getAttribute('data-w'));\n"
-"    fit(g);\n"
-"  });\n"
-"}\n"
-"document.querySelectorAll('g.f').forEach(function (g) {\n"
-"  g.addEventListener('click', function (e) { e.stopPropagation(); zoom(g); });\n"
-"  g.addEventListener('mouseover', function () {\n"
-"    document.getElementById('details').textContent = g.querySelector('title').textContent;\n"
-"  });\n"
-"  g.addEventListener('mouseout', function () {\n"
-"    document.getElementById('details').textContent = ' ';\n"
-"  });\n"
-"});\n"
-"document.getElementById('bg').addEventListener('click', reset);\n"
-"document.addEventListener('keydown', function (e) { if (e.key === 'Escape') reset(); });\n"
-"]]></script>\n";
+	"<script type=\"text/ecmascript\"><![CDATA[\n"
+	"// click a frame to zoom into it, click the background or press Escape to reset\n"
+	"var svg = document.documentElement, W = +svg.getAttribute('width'), XP = 10;\n"
+	"function fit(g) {\n"
+	"  var r = g.querySelector('rect'), t = g.querySelector('text'), w = +r.getAttribute('width');\n"
+	"  var name = g.getAttribute('data-name'), n = Math.floor(w / (12 * 0.59));\n"
+	"  t.setAttribute('x', +r.getAttribute('x') + 3);\n"
+	"  t.textContent = n < 3 ? '' : name.length <= n ? name : name.slice(0, n - 2) + '..';\n"
+	"}\n"
+	"function zoom(target) {\n"
+	"  var tx = +target.getAttribute('data-x'), tw = +target.getAttribute('data-w');\n"
+	"  var ty = +target.querySelector('rect').getAttribute('y'), k = (W - 2 * XP) / tw;\n"
+	"  document.querySelectorAll('g.f').forEach(function (g) {\n"
+	"    var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w');\n"
+	"    var r = g.querySelector('rect'), y = +r.getAttribute('y');\n"
+	"    var inside = x >= tx - 1e-9 && x + w <= tx + tw + 1e-9 && y <= ty;\n"
+	"    var below = y > ty && x <= tx + 1e-9 && x + w >= tx + tw - 1e-9;\n"
+	"    g.style.display = inside || below ? '' : 'none';\n"
+	"    g.style.opacity = below ? 0.5 : 1;\n"
+	"    r.setAttribute('x', below ? XP : XP + (x - tx) * k);\n"
+	"    r.setAttribute('width', below ? W - 2 * XP : w * k);\n"
+	"    if (inside || below) fit(g);\n"
+	"  });\n"
+	"}\n"
+	"function reset() {\n"
+	"  document.querySelectorAll('g.f').forEach(function (g) {\n"
+	"    var r = g.querySelector('rect');\n"
+	"    g.style.display = ''; g.style.opacity = 1;\n"
+	"    r.setAttribute('x', XP + +g.getAttribute('data-x'));\n"
+	"    r.setAttribute('width', g.getAttribute('data-w'));\n"
+	"    fit(g);\n"
+	"  });\n"
+	"}\n"
+	"document.querySelectorAll('g.f').forEach(function (g) {\n"
+	"  g.addEventListener('click', function (e) { e.stopPropagation(); zoom(g); });\n"
+	"  g.addEventListener('mouseover', function () {\n"
+	"    document.getElementById('details').textContent = g.querySelector('title').textContent;\n"
+	"  });\n"
+	"  g.addEventListener('mouseout', function () {\n"
+	"    document.getElementById('details').textContent = ' ';\n"
+	"  });\n"
+	"});\n"
+	"document.getElementById('bg').addEventListener('click', reset);\n"
+	"document.addEventListener('keydown', function (e) { if (e.key === 'Escape') reset(); });\n"
+	"]]></script>\n";
 
 int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 {
@@ -590,7 +596,7 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 	uint32_t maxdepth = 0;
 	int height, ypad1 = FONT_SIZE * 3 + (o->subtitle ? 16 : 0), ypad2 = FONT_SIZE * 2 + 10;
 	struct walk w = { 0 };
-	double *xs = NULL;          /* left edge of each node, in weight units */
+	double *xs = NULL; /* left edge of each node, in weight units */
 	uint32_t *depth = NULL;
 	int rc = 0;
 
@@ -647,12 +653,13 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 	xml_text(out, o->title ? o->title : "Flame Graph", SIZE_MAX);
 	fputs("</text>\n", out);
 	if (o->subtitle) {
-		fprintf(out, "<text x=\"%u\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">", width / 2,
-			FONT_SIZE * 2 + 14);
+		fprintf(out, "<text x=\"%u\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">",
+			width / 2, FONT_SIZE * 2 + 14);
 		xml_text(out, o->subtitle, SIZE_MAX);
 		fputs("</text>\n", out);
 	}
-	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD, height - ypad2 / 2 + 2);
+	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD,
+		height - ypad2 / 2 + 2);
 
 	/* pass 2: the frames, "all" at the bottom */
 	if (walk_push(&w, 0))
@@ -670,11 +677,13 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 			color_of(name, rgb);
 		else
 			rgb[0] = 250, rgb[1] = 200, rgb[2] = 80;
-		fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-name=\"", xs[x] * scale, pw);
+		fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-name=\"",
+			xs[x] * scale, pw);
 		xml_text(out, name, SIZE_MAX);
 		fputs("\"><title>", out);
 		frame_title(out, fl, x, name);
-		fprintf(out, "</title><rect x=\"%.4f\" y=\"%d\" width=\"%.4f\" height=\"%d\" "
+		fprintf(out,
+			"</title><rect x=\"%.4f\" y=\"%d\" width=\"%.4f\" height=\"%d\" "
 			"fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d\">",
 			px, y, pw, FRAME_H - 1, rgb[0], rgb[1], rgb[2], px + 3, y + FRAME_H - 5);
 		if (fit >= 3)

@@ -33,10 +33,10 @@ void flame_add(struct flame *fl, uint32_t node, uint64_t self_ns, uint64_t calls
 int flame_write_folded(struct flame *fl, FILE *out, bool weight_calls);
 
 struct flame_svg_opts {
-	const char *title;     /* the heading */
-	const char *subtitle;  /* a line under it, or NULL */
-	bool weight_calls;     /* widths by call counts instead of time */
-	unsigned width;        /* 0: 1200 px */
+	const char *title;    /* the heading */
+	const char *subtitle; /* a line under it, or NULL */
+	bool weight_calls;    /* widths by call counts instead of time */
+	unsigned width;	      /* 0: 1200 px */
 };
 /* The SVG flame graph: root at the bottom, children sorted by name, frames
  * narrower than 0.1 px left out; hover shows "name — total, self, calls",

@@ -69,7 +69,8 @@ int output_open(struct output *o, const char *path)
 	dir = dirname(dcopy);
 	o->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0) {
-		log_err("cannot write the output '%s': directory '%s': %s", path, dir, strerror(errno));
+		log_err("cannot write the output '%s': directory '%s': %s", path, dir,
+			strerror(errno));
 		free(dcopy);
 		return -1;
 	}
@@ -182,7 +183,8 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 			fputc('}', f);
 		}
 		fputc(']', f);
-		key_num(f, "exit_code", p->exited && !(p->exit_code & 0x7f), (p->exit_code >> 8) & 0xff);
+		key_num(f, "exit_code", p->exited && !(p->exit_code & 0x7f),
+			(p->exit_code >> 8) & 0xff);
 		key_num(f, "exit_signal", p->exited && (p->exit_code & 0x7f), p->exit_code & 0x7f);
 		if (p->pid != pt->main_pid) {
 			const struct signal_note *n = NULL;
@@ -196,10 +198,11 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 				mods = symbolizer_modules(p->sym, &nmods);
 				if (tr->capture)
 					capture_set_process(tr->capture, p->gen, p->sym);
-				crash_write_json(f, &tr->crashes, n, p->pid, mods, nmods, tr->capture, NULL, output);
+				crash_write_json(f, &tr->crashes, n, p->pid, mods, nmods,
+						 tr->capture, NULL, output);
 				log_warn("forked process %d died of %s: its crash report is "
-					 ".metadata.processes[%zu].crash in %s", (int)p->pid,
-					 signal_name(n->sig), i, output);
+					 ".metadata.processes[%zu].crash in %s",
+					 (int)p->pid, signal_name(n->sig), i, output);
 			} else {
 				fputs("null", f);
 			}
@@ -271,7 +274,8 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	if (ri->fatal && tr->capture)
 		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
 	if (ri->fatal)
-		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods, tr->capture, stderr, o->path);
+		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods,
+				 tr->capture, stderr, o->path);
 	else
 		fputs("null", f);
 	fputs("}\n", f);

@@ -14,8 +14,8 @@
 #include "write/jsonw.h"
 #include "write/value_fmt.h"
 
-#define STRIP_MAX 64     /* typedef/qualifier chain: longer means a cycle */
-#define SPELL_DEPTH 32   /* declarator nesting spelled before giving up */
+#define STRIP_MAX   64 /* typedef/qualifier chain: longer means a cycle */
+#define SPELL_DEPTH 32 /* declarator nesting spelled before giving up */
 
 const struct vtype *vtype_strip(const struct vtype *t)
 {
@@ -50,7 +50,8 @@ static char *dupf(const char *fmt, ...)
 /* "const", "const volatile", ...: written into buf */
 static const char *quals_str(uint8_t q, bool cxx, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s", q & VTQ_CONST ? " const" : "", q & VTQ_VOLATILE ? " volatile" : "",
+	snprintf(buf, len, "%s%s%s%s", q & VTQ_CONST ? " const" : "",
+		 q & VTQ_VOLATILE ? " volatile" : "",
 		 q & VTQ_RESTRICT ? (cxx ? " __restrict" : " restrict") : "",
 		 q & VTQ_ATOMIC ? " _Atomic" : "");
 	return buf[0] ? buf + 1 : buf;
@@ -134,23 +135,19 @@ static char *spell(const struct vtype *t, const char *decl, int depth)
 	case VT_STRUCT:
 	case VT_UNION:
 	case VT_ENUM:
-		kw = t->kind == VT_UNION ? "union" : t->kind == VT_ENUM ? "enum" :
-		     t->is_class ? "class" : "struct";
+		kw = t->kind == VT_UNION ? "union" :
+		     t->kind == VT_ENUM	 ? "enum" :
+		     t->is_class	 ? "class" :
+					   "struct";
 		if (t->cxx)
 			tmp = t->name ? strdup(t->name) : dupf("%s {...}", kw);
 		else
 			tmp = dupf("%s %s", kw, t->name ? t->name : "{...}");
 		r = tmp ? with_decl(tmp, decl) : NULL;
 		break;
-	case VT_VOID:
-		r = with_decl("void", decl);
-		break;
-	case VT_NULLPTR:
-		r = with_decl(t->name ? t->name : "decltype(nullptr)", decl);
-		break;
-	default:
-		r = with_decl(t->name ? t->name : "?", decl);
-		break;
+	case VT_VOID: r = with_decl("void", decl); break;
+	case VT_NULLPTR: r = with_decl(t->name ? t->name : "decltype(nullptr)", decl); break;
+	default: r = with_decl(t->name ? t->name : "?", decl); break;
 	}
 	free(nd);
 	free(tmp);
@@ -210,8 +207,7 @@ void vtype_capture_spec(const struct vtype *t, uint32_t str_max, uint32_t deref_
 	case CTRACE_FOLLOW_DEREF:
 		out->follow_size = (uint16_t)min32(min32(p->size, deref_max), CTRACE_FOLLOW_MAX);
 		break;
-	default:
-		return;
+	default: return;
 	}
 	if (out->follow_size)
 		out->follow = (uint8_t)follow_of(s, &p);
@@ -234,12 +230,13 @@ static bool walk_strings(const struct vtype *t, uint64_t off, uint32_t len, unsi
 	if (s->kind == VT_STRUCT || s->kind == VT_UNION) {
 		for (uint32_t i = 0; s->members && i < s->nmembers; i++)
 			if (!s->members[i].bit_size &&
-			    !walk_strings(s->members[i].type, off + s->members[i].offset, len, depth + 1,
-					  found, ctx))
+			    !walk_strings(s->members[i].type, off + s->members[i].offset, len,
+					  depth + 1, found, ctx))
 				return false;
 	} else if (s->kind == VT_ARRAY && (e = vtype_strip(s->target)) && e->size) {
 		for (uint32_t i = 0; i < s->count && i < WALK_ELEMS; i++)
-			if (!walk_strings(s->target, off + (uint64_t)i * e->size, len, depth + 1, found, ctx))
+			if (!walk_strings(s->target, off + (uint64_t)i * e->size, len, depth + 1,
+					  found, ctx))
 				return false;
 	}
 	return true;
@@ -347,9 +344,7 @@ static double half_to_double(uint16_t h)
 static bool put_float(FILE *f, const struct vtype *s, const uint8_t *b)
 {
 	switch (s->size) {
-	case 2:
-		jsonw_double(f, half_to_double((uint16_t)get_le(b, 2)));
-		return true;
+	case 2: jsonw_double(f, half_to_double((uint16_t)get_le(b, 2))); return true;
 	case 4: {
 		float v;
 		memcpy(&v, b, 4);
@@ -373,8 +368,7 @@ static bool put_float(FILE *f, const struct vtype *s, const uint8_t *b)
 			jsonw_double(f, (double)v);
 		}
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -406,7 +400,8 @@ static void put_member_string(struct fmt *x, const uint8_t *b)
 			snprintf(why, sizeof(why), "cannot read the string at 0x%llx: %s",
 				 (unsigned long long)addr, read_error_text(m->err));
 		else
-			snprintf(why, sizeof(why), "%s", c->strs_why ? c->strs_why : "not captured");
+			snprintf(why, sizeof(why), "%s",
+				 c->strs_why ? c->strs_why : "not captured");
 		fputs(",\"unavailable\":", x->f);
 		jsonw_cstr(x->f, why);
 	}
@@ -493,7 +488,8 @@ static bool fmt_members(struct fmt *x, const struct vtype *s, const uint8_t *b, 
 			continue;
 		}
 		/* a scalar must be whole; an aggregate shows what was captured */
-		if (m->offset >= len || (!aggr && ms && ms->kind != VT_ARRAY && ms->size > len - m->offset)) {
+		if (m->offset >= len ||
+		    (!aggr && ms && ms->kind != VT_ARRAY && ms->size > len - m->offset)) {
 			cut = true;
 			continue;
 		}
@@ -502,7 +498,8 @@ static bool fmt_members(struct fmt *x, const struct vtype *s, const uint8_t *b, 
 			if (depth + 1 >= x->max_depth)
 				cut = true;
 			else
-				cut |= fmt_members(x, ms, b + m->offset, len - m->offset, depth + 1, first);
+				cut |= fmt_members(x, ms, b + m->offset, len - m->offset, depth + 1,
+						   first);
 			continue;
 		}
 		fputs(*first ? "" : ",", x->f);
@@ -613,9 +610,7 @@ static bool fmt_value(struct fmt *x, const struct vtype *t, const uint8_t *b, si
 			jsonw_hex(f, get_le(b, s->size));
 		return false;
 	}
-	default:
-		fputs("null", f);
-		return false;
+	default: fputs("null", f); return false;
 	}
 }
 
@@ -670,8 +665,10 @@ static void fmt_arg_value(struct fmt *x, const struct vtype *t, const struct vfm
 		put_unavailable(f, "type not supported");
 		return;
 	}
-	if (!val || (c->val_len < s->size && s->kind != VT_STRUCT && s->kind != VT_UNION &&
-		     s->kind != VT_ARRAY) || c->val_len == 0) {
+	if (!val ||
+	    (c->val_len < s->size && s->kind != VT_STRUCT && s->kind != VT_UNION &&
+	     s->kind != VT_ARRAY) ||
+	    c->val_len == 0) {
 		put_unavailable(f, "value not captured");
 		return;
 	}

@@ -11,27 +11,27 @@
 #include <stdio.h>
 
 enum vt_kind {
-	VT_UNKNOWN,  /* not modelled: spelled by name, its value is "unavailable" */
+	VT_UNKNOWN, /* not modelled: spelled by name, its value is "unavailable" */
 	VT_VOID,
-	VT_INT,      /* signed integer of 1, 2, 4, 8 or 16 bytes (wchar_t, char32_t too) */
+	VT_INT, /* signed integer of 1, 2, 4, 8 or 16 bytes (wchar_t, char32_t too) */
 	VT_UINT,
 	VT_BOOL,
-	VT_CHAR,     /* char, signed char, unsigned char (is_signed): a number;
+	VT_CHAR,    /* char, signed char, unsigned char (is_signed): a number;
 		      * pointers to any of them are strings, arrays of plain
 		      * char (name "char") are strings */
-	VT_FLOAT,    /* 2, 4, 8 bytes; 16: long double (x87) or _Float128 (by name) */
-	VT_COMPLEX,  /* complex float/double: [re, im] */
-	VT_ENUM,     /* target: the underlying integer type, when known */
-	VT_POINTER,  /* target NULL: void * */
-	VT_REF,      /* C++ T& */
-	VT_RVREF,    /* C++ T&& */
-	VT_STRUCT,   /* struct or class */
+	VT_FLOAT,   /* 2, 4, 8 bytes; 16: long double (x87) or _Float128 (by name) */
+	VT_COMPLEX, /* complex float/double: [re, im] */
+	VT_ENUM,    /* target: the underlying integer type, when known */
+	VT_POINTER, /* target NULL: void * */
+	VT_REF,	    /* C++ T& */
+	VT_RVREF,   /* C++ T&& */
+	VT_STRUCT,  /* struct or class */
 	VT_UNION,
-	VT_ARRAY,    /* count elements of target (count 0: bound unknown) */
-	VT_FUNC,     /* a function type; only behind a pointer */
+	VT_ARRAY, /* count elements of target (count 0: bound unknown) */
+	VT_FUNC,  /* a function type; only behind a pointer */
 	VT_TYPEDEF,
-	VT_QUAL,     /* quals applied to target */
-	VT_NULLPTR,  /* C++ decltype(nullptr) */
+	VT_QUAL,    /* quals applied to target */
+	VT_NULLPTR, /* C++ decltype(nullptr) */
 };
 
 enum { VTQ_CONST = 1, VTQ_VOLATILE = 2, VTQ_RESTRICT = 4, VTQ_ATOMIC = 8 };
@@ -39,35 +39,35 @@ enum { VTQ_CONST = 1, VTQ_VOLATILE = 2, VTQ_RESTRICT = 4, VTQ_ATOMIC = 8 };
 struct vtype;
 
 struct vmember {
-	const char *name;          /* NULL: an anonymous struct/union (its members are
+	const char *name; /* NULL: an anonymous struct/union (its members are
 				    * written into the enclosing object) or unnamed padding */
 	const struct vtype *type;
-	uint64_t offset;           /* bytes from the start of the enclosing type */
-	uint32_t bit_size;         /* bit-fields: width; 0 otherwise */
-	uint32_t bit_offset;       /* bit-fields: bits past offset (little-endian) */
-	bool is_base;              /* C++ base-class subobject: written as a nested
+	uint64_t offset;     /* bytes from the start of the enclosing type */
+	uint32_t bit_size;   /* bit-fields: width; 0 otherwise */
+	uint32_t bit_offset; /* bit-fields: bits past offset (little-endian) */
+	bool is_base;	     /* C++ base-class subobject: written as a nested
 				    * object under the base's name */
 };
 
 struct venum {
 	const char *name;
-	int64_t value;             /* unsigned enumerators are stored as their bit pattern */
+	int64_t value; /* unsigned enumerators are stored as their bit pattern */
 };
 
 struct vtype {
 	enum vt_kind kind;
-	uint32_t size;             /* bytes; 0 when unknown (incomplete type) */
-	uint32_t count;            /* ARRAY: elements (0: unknown); FUNC: nparams */
-	uint32_t nmembers;         /* STRUCT/UNION: members; ENUM: enumerators */
-	uint8_t quals;             /* QUAL: VTQ_* */
-	bool is_signed;            /* CHAR, ENUM: how to extend the bytes */
-	bool cxx;                  /* C++ spelling: "point", not "struct point" */
-	bool is_class;             /* STRUCT declared with `class` (C++ spelling only) */
-	bool varargs;              /* FUNC: ends with ... */
-	bool prototyped;           /* FUNC: C prototype ("(void)" when no params) */
-	const char *name;          /* the name of a base type, struct, union, enum or
+	uint32_t size;		    /* bytes; 0 when unknown (incomplete type) */
+	uint32_t count;		    /* ARRAY: elements (0: unknown); FUNC: nparams */
+	uint32_t nmembers;	    /* STRUCT/UNION: members; ENUM: enumerators */
+	uint8_t quals;		    /* QUAL: VTQ_* */
+	bool is_signed;		    /* CHAR, ENUM: how to extend the bytes */
+	bool cxx;		    /* C++ spelling: "point", not "struct point" */
+	bool is_class;		    /* STRUCT declared with `class` (C++ spelling only) */
+	bool varargs;		    /* FUNC: ends with ... */
+	bool prototyped;	    /* FUNC: C prototype ("(void)" when no params) */
+	const char *name;	    /* the name of a base type, struct, union, enum or
 				    * typedef (NULL: anonymous); C++: qualified */
-	const struct vtype *target;/* POINTER, REF, RVREF, ARRAY, TYPEDEF, QUAL, FUNC
+	const struct vtype *target; /* POINTER, REF, RVREF, ARRAY, TYPEDEF, QUAL, FUNC
 				    * (return type), ENUM (underlying); NULL: void */
 	const struct vmember *members;
 	const struct venum *enumerators;
@@ -86,10 +86,10 @@ char *vtype_spell(const struct vtype *t);
 
 /* What to capture for a value of type t (ctrace_plan.h terms). */
 struct vcap_spec {
-	uint32_t size;        /* bytes of the value, at most CTRACE_VALUE_MAX; 0: nothing
+	uint32_t size;	      /* bytes of the value, at most CTRACE_VALUE_MAX; 0: nothing
 			       * to capture (void, unknown size) */
-	bool cut;             /* the value is larger than size (a big struct) */
-	uint8_t follow;       /* enum ctrace_follow */
+	bool cut;	      /* the value is larger than size (a big struct) */
+	uint8_t follow;	      /* enum ctrace_follow */
 	uint16_t follow_size; /* STRING: max bytes incl. NUL; DEREF: bytes */
 };
 /* Pointers to char follow a string of up to str_max bytes; pointers to a
@@ -107,24 +107,24 @@ void vtype_member_strings(const struct vtype *t, uint32_t len,
 
 /* The string read for one char * member inside a captured value. */
 struct vfmt_str {
-	const void *at;       /* where the member's pointer lies in the captured bytes */
-	const void *str;      /* the string, without its NUL */
+	const void *at;	 /* where the member's pointer lies in the captured bytes */
+	const void *str; /* the string, without its NUL */
 	uint32_t len;
-	int err;              /* 0, a negative errno, or 1: not read */
+	int err; /* 0, a negative errno, or 1: not read */
 	bool truncated;
 };
 
 /* The bytes captured for one value (by the BPF side, executing a plan). */
 struct vfmt_capture {
-	const void *val;      /* the value's bytes, little-endian */
-	uint32_t val_len;     /* fewer than the type's size: a cut struct (members past
+	const void *val;  /* the value's bytes, little-endian */
+	uint32_t val_len; /* fewer than the type's size: a cut struct (members past
 			       * the end are left out, "truncated": true), else unavailable */
-	int val_err;          /* 0, or a negative errno: the value could not be read */
-	const void *tgt;      /* follow: the string (without its NUL) or the pointee;
+	int val_err;	  /* 0, or a negative errno: the value could not be read */
+	const void *tgt;  /* follow: the string (without its NUL) or the pointee;
 			       * NULL when the pointer was NULL or nothing was read */
 	uint32_t tgt_len;
-	int tgt_err;          /* 0, or a negative errno: the pointee could not be read */
-	bool tgt_truncated;   /* STRING: cut at follow_size (bpf_probe_read_user_str
+	int tgt_err;	    /* 0, or a negative errno: the pointee could not be read */
+	bool tgt_truncated; /* STRING: cut at follow_size (bpf_probe_read_user_str
 			       * returned follow_size: the string may be longer) */
 	/* char * members inside the value: written as
 	 * {"value":STRING,"address":"0x…"[,"truncated":true]}, or with "value":
@@ -139,8 +139,8 @@ struct vfmt_opts {
 	/* function pointers: a runtime address -> function name, or NULL */
 	const char *(*symbolize)(void *ctx, uint64_t addr);
 	void *sym_ctx;
-	unsigned max_depth;   /* nested aggregates written; deeper ones are null (0: 4) */
-	unsigned max_elems;   /* array elements written (0: 64) */
+	unsigned max_depth; /* nested aggregates written; deeper ones are null (0: 4) */
+	unsigned max_elems; /* array elements written (0: 64) */
 };
 
 /* Writes one ARG object of doc/design.md §6:
