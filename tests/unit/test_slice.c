@@ -98,9 +98,10 @@ TEST(test_tid_values)
 	slice_describe(&s, d, sizeof(d));
 	CHECK_STR(d, "threads 10, 11, 12#2");
 	CHECK_INT(slice_add_tids(&s, "10,x,11", err, sizeof(err)), -1);
-	CHECK_STR(err, "invalid --tid 'x': expected a thread id (5813) or a thread key (5813#2)");
+	CHECK_STR(err, "invalid --tid '10,x,11': 'x' is not a thread id (5813) or a thread key "
+		       "(5813#2)");
 	CHECK_INT(slice_add_tids(&s, "1,,2", err, sizeof(err)), -1);
-	CHECK(strstr(err, "invalid --tid '':") != NULL);
+	CHECK(strstr(err, "invalid --tid '1,,2': '' is not") != NULL);
 	CHECK_INT(slice_add_tids(&s, "1#", err, sizeof(err)), -1);
 	CHECK_INT(slice_add_tids(&s, "#1", err, sizeof(err)), -1);
 	CHECK_INT(slice_add_tids(&s, "-1", err, sizeof(err)), -1);

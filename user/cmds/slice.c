@@ -128,9 +128,9 @@ int slice_add_tids(struct slice_spec *s, const char *arg, char *err, size_t errl
 		}
 		if (rc) {
 			snprintf(err, errlen,
-				 "invalid --tid '%.*s': expected a thread id (5813) or a thread "
-				 "key (5813#2)",
-				 (int)len, p);
+				 "invalid --tid '%s': '%.*s' is not a thread id (5813) or a "
+				 "thread key (5813#2)",
+				 arg, (int)len, p);
 			return -1;
 		}
 		if (!comma)
