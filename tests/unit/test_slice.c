@@ -132,6 +132,7 @@ struct synth {
 	size_t n;
 	bool end_at_open;  /* like a reader that has end_ns before the children */
 	const char *crash; /* a crash object, or NULL */
+	const char *meta;  /* the metadata; NULL: meta_json */
 };
 
 static const char meta_json[] =
@@ -178,8 +179,8 @@ static int synth_close(const struct trace_visitor *v, void *ctx, struct sframe_t
 static int synth_walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
 {
 	const struct synth *s = src;
-	struct trace_meta m = { .json = meta_json,
-				.has_total_calls = true,
+	struct trace_meta m = { .json = s->meta ? s->meta : meta_json,
+				.has_total_calls = !s->meta,
 				.total_calls = 99,
 				.lost_events = 2,
 				.has_pid = true,
@@ -356,7 +357,7 @@ static int slice_into(struct rec *r, const struct trace_source *src, const char 
 static char *sliced(const struct row *rows, size_t n, bool end_at_open, const char *tids,
 		    const char *range)
 {
-	struct synth s = { rows, n, end_at_open, NULL };
+	struct synth s = { rows, n, end_at_open, NULL, NULL };
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
@@ -447,7 +448,8 @@ TEST(test_window_edges)
 
 TEST(test_window_counts)
 {
-	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL };
+	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
+			   NULL };
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
@@ -484,7 +486,8 @@ TEST(test_tids)
 
 TEST(test_metadata)
 {
-	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL };
+	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
+			   NULL };
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
@@ -516,10 +519,46 @@ TEST(test_metadata)
 	rec_free(&r);
 }
 
+TEST(test_slice_of_a_slice)
+{
+	/* what an earlier slice wrote: it narrows, and the whole trace's counts stay */
+	struct synth s = {
+		window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
+		"{\"total_calls\":null,\"threads\":null,\"lost_events\":null,"
+		"\"slice\":{\"tids\":[1],\"start_ns\":100,\"end_ns\":500,"
+		"\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}}"
+	};
+	struct trace_source src = { synth_walk, &s };
+	struct slice sl;
+	struct rec r;
+	char *txt;
+	cJSON *m;
+
+	CHECK_INT(slice_into(&r, &src, NULL, "200:", &sl), 0);
+	CHECK(sl.has_trace_calls && sl.trace_calls == 99);
+	/* one "slice", the new one */
+	CHECK(strstr(strstr(r.meta, "\"slice\"") + 1, "\"slice\"") == NULL);
+	m = cJSON_Parse(r.meta);
+	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
+	CHECK_STR(txt, "{\"tids\":[1],\"start_ns\":200,\"end_ns\":500,"
+		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
+	cJSON_free(txt);
+	cJSON_Delete(m);
+	rec_free(&r);
+	CHECK_INT(slice_into(&r, &src, "1#2", "50:150", &sl), 0);
+	m = cJSON_Parse(r.meta);
+	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
+	CHECK_STR(txt, "{\"tids\":[\"1#2\"],\"start_ns\":100,\"end_ns\":150,"
+		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
+	cJSON_free(txt);
+	cJSON_Delete(m);
+	rec_free(&r);
+}
+
 static char *with_crash(const char *crash, const char *tids, const char *range)
 {
 	static const struct row rows[] = { { -1, "1", 1, 1 }, { 0, "m", 0, 2000 } };
-	struct synth s = { rows, 2, false, crash };
+	struct synth s = { rows, 2, false, crash, NULL };
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;

@@ -535,12 +535,48 @@ static cJSON *raw_u64(uint64_t v)
 	return cJSON_CreateRaw(b);
 }
 
+static bool json_u64(const cJSON *o, const char *k, uint64_t *v)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) ||
+	    x->valuedouble >= 18446744073709551616.0)
+		return false;
+	*v = (uint64_t)x->valuedouble;
+	return true;
+}
+
+/* the window, narrowed by the one an earlier slice cut: has_range false
+ * when neither cut one; end UINT64_MAX when open */
+static bool window_of(const struct slice_spec *sp, const cJSON *prev, uint64_t *start,
+		      uint64_t *end)
+{
+	uint64_t v;
+	bool any = sp->has_range;
+
+	*start = sp->has_range ? sp->start_ns : 0;
+	*end = sp->has_range ? sp->end_ns : UINT64_MAX;
+	if (json_u64(prev, "start_ns", &v)) {
+		any = true;
+		*start = v > *start ? v : *start;
+	}
+	if (json_u64(prev, "end_ns", &v)) {
+		any = true;
+		*end = v < *end ? v : *end;
+	}
+	return any;
+}
+
 /* "slice": what was cut, and the whole trace's counts, moved out of the
- * members that would otherwise claim them for the slice */
-static cJSON *slice_object(const struct slice_spec *sp, cJSON *meta)
+ * members that would otherwise claim them for the slice. A slice of a slice
+ * narrows it: the window is where both meet, the tids the latest given, and
+ * the counts stay the whole trace's. */
+static cJSON *slice_object(const struct slice_spec *sp, cJSON *meta, struct slice *sl)
 {
 	static const char *const counts[] = { "total_calls", "threads", "lost_events" };
 	cJSON *o = cJSON_CreateObject(), *tids;
+	const cJSON *prev = cJSON_GetObjectItemCaseSensitive(meta, "slice");
+	uint64_t start, end;
 
 	if (!o)
 		return NULL;
@@ -550,30 +586,37 @@ static cJSON *slice_object(const struct slice_spec *sp, cJSON *meta)
 			cJSON_AddItemToArray(tids, raw_u64(sp->tids[i]));
 		for (size_t i = 0; tids && i < sp->nkeys; i++)
 			cJSON_AddItemToArray(tids, cJSON_CreateString(sp->keys[i]));
+	} else if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(prev, "tids"))) {
+		cJSON_AddItemToObject(
+			o, "tids",
+			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(prev, "tids"), true));
 	} else {
 		cJSON_AddNullToObject(o, "tids");
 	}
-	if (sp->has_range) {
-		cJSON_AddItemToObject(o, "start_ns", raw_u64(sp->start_ns));
-		if (sp->open_end)
-			cJSON_AddNullToObject(o, "end_ns");
-		else
-			cJSON_AddItemToObject(o, "end_ns", raw_u64(sp->end_ns));
+	if (window_of(sp, prev, &start, &end)) {
+		cJSON_AddItemToObject(o, "start_ns", raw_u64(start));
+		cJSON_AddItemToObject(o, "end_ns",
+				      end == UINT64_MAX ? cJSON_CreateNull() : raw_u64(end));
 	} else {
 		cJSON_AddNullToObject(o, "start_ns");
 		cJSON_AddNullToObject(o, "end_ns");
 	}
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, counts[i]);
 		char name[32];
+		uint64_t v;
+		bool known;
 
 		snprintf(name, sizeof(name), "trace_%s", counts[i]);
-		cJSON_AddItemToObject(o, name,
-				      cJSON_IsNumber(v) ? cJSON_Duplicate(v, false) :
-							  cJSON_CreateNull());
-		if (v)
+		known = json_u64(meta, counts[i], &v) || json_u64(prev, name, &v);
+		cJSON_AddItemToObject(o, name, known ? raw_u64(v) : cJSON_CreateNull());
+		if (i == 0) {
+			sl->has_trace_calls = known;
+			sl->trace_calls = known ? v : 0;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(meta, counts[i]))
 			cJSON_ReplaceItemInObjectCaseSensitive(meta, counts[i], cJSON_CreateNull());
 	}
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "slice");
 	return o;
 }
 
@@ -585,11 +628,9 @@ static int sl_metadata(void *ctx, const struct trace_meta *m)
 	char *json;
 	int rc;
 
-	s->sl->has_trace_calls = m->has_total_calls;
-	s->sl->trace_calls = m->total_calls;
 	if (!meta)
 		return oom(s);
-	so = slice_object(s->spec, meta);
+	so = slice_object(s->spec, meta, s->sl);
 	if (!so || !cJSON_AddItemToObject(meta, "slice", so)) {
 		cJSON_Delete(so);
 		cJSON_Delete(meta);
