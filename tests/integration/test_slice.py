@@ -5,6 +5,7 @@ rule doc/design.md section 6 gives: a call is kept when its known times share
 an instant with [START, END] (both included), or when a descendant is kept."""
 import collections
 import json
+import os
 import re
 
 import pytest
@@ -262,8 +263,7 @@ def test_bad_values_are_usage_errors(tracer_binary, procs, tmp_path, sub):
     assert re.search(rf"ctrace-bpf {sub} .*--time-range ", helped)
 
 
-@pytest.mark.skipif(not __import__("os").access("/usr/bin/time", __import__("os").X_OK),
-                    reason="needs /usr/bin/time")
+@pytest.mark.skipif(not os.access("/usr/bin/time", os.X_OK), reason="needs /usr/bin/time")
 def test_slicing_memory_is_flat(tracer_binary, tmp_path):
     """A window in the middle of a long trace: the calls before it wait only
     as deep as the stack is."""
