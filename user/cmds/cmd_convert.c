@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmds/commands.h"
+#include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "write/backend.h"
 
@@ -42,6 +43,7 @@ static const char usage_text[] =
 	"                           by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
 	"                           \"name [tid]\" (default: all threads merged)\n"
+	SLICE_HELP("                           ")
 	"  -h, --help               this help\n"
 	"\n"
 	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
@@ -55,6 +57,8 @@ static const char usage_text[] =
 	"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
 	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
 	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
+	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.chrome.json\n"
+	"  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
 	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
 /* ---- the output file: written beside, renamed when complete ----------------------- */
@@ -193,11 +197,12 @@ int cmd_one_operand(const char *cmd, bool none, const char *what, const char *pl
 }
 
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
-		   bool per_thread, char *err, size_t errlen)
+		   bool per_thread, const struct slice_spec *spec, char *err, size_t errlen)
 {
 	const struct format *f = format_find(fmt);
 	const struct format_opts o = { .weight_calls = weight_calls, .per_thread = per_thread };
 	struct trace_input input;
+	struct slice slice;
 	struct sink sink;
 	int rc;
 
@@ -212,7 +217,10 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		trace_input_close(&input);
 		return -1;
 	}
-	rc = f->run(&input.source, sink.f, &o, err, errlen);
+	if (spec && slice_active(spec))
+		slice_init(&slice, spec, &input.source);
+	rc = f->run(spec && slice_active(spec) ? &slice.source : &input.source, sink.f, &o, err,
+		    errlen);
 	trace_input_close(&input);
 	if (rc) {
 		/* name the input: the reader's errors are offsets into it */
@@ -230,7 +238,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
 		 size_t errlen)
 {
-	return convert(in, out, fmt, weight_calls, false, err, errlen);
+	return convert(in, out, fmt, weight_calls, false, NULL, err, errlen);
 }
 
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len)
@@ -255,14 +263,17 @@ int cmd_convert_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "weight", required_argument, NULL, 'w' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+		SLICE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *to = NULL, *out = "-";
 	bool calls = false, per_thread = false;
+	static struct slice_spec spec; /* static: an early return leaves it reachable */
 	char err[512];
 	int c;
 
+	slice_spec_free(&spec);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:o:w:h", opts, NULL)) != -1) {
@@ -279,6 +290,11 @@ int cmd_convert_main(int argc, char **argv)
 			calls = !strcmp(optarg, "calls");
 			break;
 		case OPT_PER_THREAD: per_thread = true; break;
+		case SLICE_OPT_TID:
+		case SLICE_OPT_RANGE:
+			if (slice_option(&spec, c, optarg, CMD))
+				return 2;
+			break;
 		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
@@ -296,7 +312,7 @@ int cmd_convert_main(int argc, char **argv)
 		fprintf(stderr, CMD ": -o needs a file name\n");
 		return 2;
 	}
-	if (convert(argv[optind], out, to, calls, per_thread, err, sizeof(err))) {
+	if (convert(argv[optind], out, to, calls, per_thread, &spec, err, sizeof(err))) {
 		fprintf(stderr, CMD ": %s\n", err);
 		return 1;
 	}

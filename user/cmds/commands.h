@@ -1,6 +1,7 @@
 /* The subcommands that read traces or inspect binaries:
  *   ctrace-bpf convert TRACE.json --to chrome|folded|svg [-o OUT] [--weight time|calls]
  *   ctrace-bpf report  TRACE.json [-s KEY] [--threads] [--tree] [-n N]
+ *   (both also [--tid TID] [--time-range START:END]: cmds/slice.h)
  *   ctrace-bpf list    BINARY [-F PATTERN]...
  *   ctrace-bpf check   BINARY
  * Each takes argv[0] = its own name and returns the process exit status:
