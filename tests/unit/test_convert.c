@@ -359,10 +359,11 @@ TEST(test_chrome)
 		  42);
 	CHECK(cJSON_GetObjectItem(args, "partial_reason") == NULL);
 
-	/* the call named after its children starts with the trace */
+	/* the call named after its children starts at the first time its
+	 * thread knows (its first child's start), not at the trace's start */
 	ev = find_event(doc, "X", "worker");
-	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 0);
-	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "dur"))), 600);
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 300);
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "dur"))), 300);
 	args = cJSON_GetObjectItem(ev, "args");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(args, "clamped")), "start");
 	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")),
@@ -621,8 +622,10 @@ TEST(test_errors)
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png",
 		     NULL);
 	CHECK_INT(rc, 2);
-	CHECK_STR(err,
-		  "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
+	CHECK_STR(
+		err,
+		"ctrace-bpf convert: unknown format 'png': expected chrome, folded, speedscope or "
+		"svg\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);
@@ -682,6 +685,13 @@ TEST(test_deep)
 		  0);
 	out = read_file(path_in_tmp("deep.chrome"));
 	CHECK_INT(count(out, "\"ph\":\"X\""), depth);
+	free(out);
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.speedscope"),
+			       "speedscope", false, e, sizeof(e)),
+		  0);
+	out = read_file(path_in_tmp("deep.speedscope"));
+	CHECK_INT(count(out, "{\"type\":\"O\""), depth);
+	CHECK_INT(count(out, "{\"type\":\"C\""), depth);
 	free(out);
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e,
 			       sizeof(e)),

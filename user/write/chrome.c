@@ -16,7 +16,7 @@ struct pending {
 	struct jr_buf s;
 	size_t name, cat, args, retval, reason; /* offsets into s; SIZE_MAX: none */
 	uint64_t start, inner_last;		/* inner_last: latest time seen inside it */
-	bool start_clamped;
+	bool start_clamped, start_unset;	/* unset: no time known yet in the thread */
 };
 
 struct chrome {
@@ -29,12 +29,12 @@ struct chrome {
 	uint64_t thread_lost_sum;
 	/* the thread being read */
 	uint64_t tid;
-	bool seen;	  /* a time was seen in this thread */
-	uint64_t last;	  /* the latest time seen (or clamped) in this thread */
-	uint64_t *starts; /* per open depth: its start, known or clamped */
-	bool *clamped;
-	size_t capdepth;
-	struct pending *pend; /* a chain, innermost first: each closed inside the next */
+	bool seen;		 /* a time was seen in this thread */
+	uint64_t last;		 /* the latest time seen (or clamped) in this thread */
+	uint64_t *starts;	 /* per open depth: its start, known or clamped */
+	bool *clamped, *unset;	 /* unset: opened before any time of the thread was known */
+	size_t capdepth, nunset; /* nunset: the depths below it may be unset */
+	struct pending *pend;	 /* a chain, innermost first: each closed inside the next */
 	size_t npend, cappend;
 	bool lost_seen;
 	uint64_t lost_at;
@@ -63,6 +63,24 @@ static void put_us(FILE *f, uint64_t ns)
 		us /= 10;
 	} while (us);
 	fwrite_unlocked(p, 1, (size_t)(b + sizeof(b) - p), f);
+}
+
+/* dur such that ts + dur, added in IEEE doubles as JavaScript viewers do,
+ * is exactly the double of the end: calls that end on the same ns end on
+ * the same number, so a child never ends after its parent. Division of
+ * exact integers rounds correctly, as parsing "us.ns" does. */
+static void put_dur(FILE *f, uint64_t start, uint64_t end)
+{
+	double ts = (double)start / 1000.0, te = (double)end / 1000.0;
+	char b[40];
+
+	if (ts + (double)(end - start) / 1000.0 == te) {
+		put_us(f, end - start);
+		return;
+	}
+	/* te - ts is exact (both are multiples of ts's ulp) and ts + it == te */
+	snprintf(b, sizeof(b), "%.17g", te - ts);
+	fputs_unlocked(b, f);
 }
 
 /* The document starts with the first event, so that a trace which cannot
@@ -113,7 +131,7 @@ static void emit_x(struct chrome *c, const struct xev *e)
 	fputs_unlocked(",\"ph\":\"X\",\"ts\":", f);
 	put_us(f, e->start);
 	fputs_unlocked(",\"dur\":", f);
-	put_us(f, e->end - e->start);
+	put_dur(f, e->start, e->end);
 	put_pid_tid(c, true);
 	if (e->args || e->retval || e->reason || e->start_clamped || e->end_clamped) {
 		fputs_unlocked(",\"args\":{", f);
@@ -149,6 +167,27 @@ static void seen_time(struct chrome *c, uint64_t t)
 	if (!c->seen || t > c->last)
 		c->last = t;
 	c->seen = true;
+}
+
+/* The thread's first known time, t: the calls opened before it, with no
+ * start of their own, start there (the earliest time the trace knows of in
+ * the thread, not the trace's start). */
+static void know(struct chrome *c, uint64_t t)
+{
+	if (c->seen)
+		return;
+	for (size_t d = 0; d < c->nunset; d++)
+		if (c->unset[d]) {
+			c->starts[d] = t;
+			c->unset[d] = false;
+		}
+	c->nunset = 0;
+	for (size_t i = 0; i < c->npend; i++)
+		if (c->pend[i].start_unset) {
+			c->pend[i].start = t;
+			c->pend[i].inner_last = t;
+			c->pend[i].start_unset = false;
+		}
 }
 
 /* The chain of calls with unknown ends gets them from the next known time,
@@ -226,6 +265,7 @@ static int chrome_thread_begin(void *ctx, const struct trace_thread *t)
 	c->seen = false;
 	c->last = 0;
 	c->npend = 0;
+	c->nunset = 0;
 	c->lost_seen = false;
 	return 0;
 }
@@ -246,6 +286,10 @@ static int grow_depth(struct chrome *c, size_t depth)
 	if (!nc)
 		return -1;
 	c->clamped = nc;
+	nc = realloc(c->unset, ncap * sizeof(*nc));
+	if (!nc)
+		return -1;
+	c->unset = nc;
 	c->capdepth = ncap;
 	return 0;
 }
@@ -260,13 +304,22 @@ static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 		snprintf(c->err, sizeof(c->err), "out of memory");
 		return -1;
 	}
-	if (n->has_start)
+	c->unset[depth] = false;
+	if (n->has_start) {
 		s = n->start_ns;
-	else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns)
+	} else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns) {
 		s = n->end_ns - n->duration_ns, clamped = false;
-	else
-		s = c->seen ? c->last + 1 :
-			      0; /* just after everything before it; the trace's start */
+	} else if (c->seen) {
+		s = c->last + 1; /* just after everything before it */
+	} else {
+		/* the thread's first known time, when it comes */
+		c->starts[depth] = 0;
+		c->clamped[depth] = true;
+		c->unset[depth] = true;
+		c->nunset = depth + 1;
+		return 0;
+	}
+	know(c, s);
 	resolve_pending(c, s);
 	c->starts[depth] = s;
 	c->clamped[depth] = clamped;
@@ -288,8 +341,12 @@ static size_t keep_str(struct jr_buf *b, const char *s)
 static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
-	uint64_t start = n->has_start ? n->start_ns : c->starts[depth];
+	uint64_t start;
 	bool start_clamped = !n->has_start && c->clamped[depth];
+
+	if (n->has_end)
+		know(c, n->end_ns);
+	start = n->has_start ? n->start_ns : c->starts[depth];
 
 	if (!c->lost_seen && n->partial_reason && strstr(n->partial_reason, "events lost")) {
 		c->lost_seen = true;
@@ -343,6 +400,7 @@ static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 	}
 	p->start = start;
 	p->start_clamped = start_clamped;
+	p->start_unset = !n->has_start && c->unset[depth];
 	p->inner_last = c->last > start ? c->last : start;
 	return 0;
 }
@@ -357,6 +415,7 @@ static int chrome_thread_end(void *ctx, const struct trace_thread *t)
 	/* still running when tracing stopped: they end with the trace */
 	if (c->seen && end < c->last)
 		end = c->last;
+	know(c, end); /* no time at all in the thread: the trace's end */
 	resolve_pending(c, end + 1);
 	event_begin(c);
 	fputs_unlocked("\"name\":\"thread_name\",\"ph\":\"M\"", c->out);
@@ -481,6 +540,7 @@ int chrome_run(const struct trace_source *in, FILE *out, const struct format_opt
 	free(c.pend);
 	free(c.starts);
 	free(c.clamped);
+	free(c.unset);
 	free(c.tl);
 	free(c.crash);
 	free_meta(&c.meta);
