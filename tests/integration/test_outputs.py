@@ -1,5 +1,5 @@
 """The outputs people look at, from real traces of tests/progs programs:
-`convert` (chrome, folded, svg), `report` (table, --threads, --tree), `list`
+`convert` (chrome, speedscope, folded, svg), `report` (table, --threads, --tree), `list`
 and `check`, and -f/--format. Each output is checked against the JSON trace it
 came from, read independently here."""
 import collections
@@ -54,6 +54,22 @@ def self_ns(node):
     return max(node["duration_ns"] - kids, 0)
 
 
+def covered_ns(node):
+    """The time a call accounts for in a flame graph: its duration, or for a
+    call with none (partial), the time of the calls inside it."""
+    if node["duration_ns"] is not None:
+        return node["duration_ns"]
+    return sum(covered_ns(c) for c in node["children"])
+
+
+def flame_self_ns(node):
+    """A call's own width in folded/svg: its duration less what its children
+    account for (a partial child stands for its callees: no double count)."""
+    if node["duration_ns"] is None:
+        return 0
+    return max(node["duration_ns"] - sum(covered_ns(c) for c in node["children"]), 0)
+
+
 def fold_name(name):
     return "".join(":" if c == ";" else " " if ord(c) < 0x20 or c == "\x7f" else c for c in name)
 
@@ -66,7 +82,7 @@ def expected_folded(doc, calls=False):
         for node, depth in walk(t):
             del path[depth - 1:]
             path.append(fold_name(node["function"]))
-            weights[";".join(path)] += 1 if calls else self_ns(node)
+            weights[";".join(path)] += 1 if calls else flame_self_ns(node)
     return {k: v for k, v in weights.items() if v}
 
 
@@ -108,16 +124,20 @@ def check_chrome(path, doc):
         tid = t["thread_id"]
         names = collections.Counter(n["function"] for n, _ in walk(t))
         assert collections.Counter(e["name"] for e in by_tid[tid]) == names
-        spans = sorted(((ns(e["ts"]), -ns(e["dur"]), e["name"]) for e in by_tid[tid]))
-        stack = []
-        for start, mdur, name in spans:
-            end = start - mdur
-            while stack and stack[-1][0] <= start:
-                stack.pop()
-            assert not stack or end <= stack[-1][0], \
-                f"tid {tid}: {name} [{start}, {end}] overlaps {stack[-1][1]} " \
-                f"ending at {stack[-1][0]}"
-            stack.append((end, name))
+        # in ns, as Perfetto reads it, and in µs doubles, as JavaScript viewers
+        # add ts + dur: the same nesting either way
+        for span in (lambda e: (ns(e["ts"]), ns(e["ts"]) + ns(e["dur"])),
+                     lambda e: (e["ts"], e["ts"] + e["dur"])):
+            spans = sorted((span(e)[0], -span(e)[1], e["name"]) for e in by_tid[tid])
+            stack = []
+            for start, mend, name in spans:
+                end = -mend
+                while stack and stack[-1][0] <= start:
+                    stack.pop()
+                assert not stack or end <= stack[-1][0], \
+                    f"tid {tid}: {name} [{start}, {end}] overlaps {stack[-1][1]} " \
+                    f"ending at {stack[-1][0]}"
+                stack.append((end, name))
     # names for the process and every thread
     meta = {(e["name"], e.get("tid")): e["args"]["name"] for e in events if e["ph"] == "M"}
     assert meta[("process_name", None)] == Path(md["executable"]).name
@@ -183,7 +203,7 @@ def parse_table(text):
 def test_chrome_threads(build, trace, procs, tracer, tmp_path, opt):
     exe = build("threads.c", opt)
     path, doc = record(trace, procs, [exe])
-    out = tmp_path / "t.chrome.json"
+    out = tmp_path / "t.trace.json"
     tool(procs, tracer, "convert", path, "--to", "chrome", "-o", out)
     assert out.stat().st_mode & 0o777 == 0o600    # like the trace: it may show arguments
     check_chrome(out, doc)
@@ -192,7 +212,7 @@ def test_chrome_threads(build, trace, procs, tracer, tmp_path, opt):
 @pytest.mark.parametrize("opt", ex.OPT_LEVELS)
 def test_chrome_recursion(build, trace, procs, tracer, tmp_path, opt):
     path, doc = record(trace, procs, [build("recursion.c", opt)])
-    out = tmp_path / "r.chrome.json"
+    out = tmp_path / "r.trace.json"
     tool(procs, tracer, "convert", path, "--to", "chrome", "-o", out)
     data = check_chrome(out, doc)
     # ns precision: ts and dur are the trace's own times
@@ -214,7 +234,7 @@ def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_pat
     assert proc.returncode == 0, proc.stderr
     partial = [n for n, _ in walk(doc) if is_partial(n)]
     assert {n["function"] for n in partial} >= {"main", "serve_loop"}
-    conv = tmp_path / "attach.chrome.json"
+    conv = tmp_path / "attach.trace.json"
     tool(procs, tracer, "convert", out, "--to", "chrome", "-o", conv)
     data = check_chrome(conv, doc)
     clamped = [e for e in data["traceEvents"] if e["ph"] == "X" and "clamped" in e.get("args", {})]
@@ -234,7 +254,7 @@ def test_folded(build, trace, procs, tracer, tmp_path, opt):
     tool(procs, tracer, "convert", path, "--to", "folded", "-o", out)
     got = parse_folded(out.read_text())
     assert got == expected_folded(doc)
-    assert sum(got.values()) == sum(self_ns(n) for n, _ in walk(doc))
+    assert sum(got.values()) == sum(flame_self_ns(n) for n, _ in walk(doc))
     calls = parse_folded(tool(procs, tracer, "convert", path, "--to", "folded",
                               "--weight", "calls").stdout)
     assert calls == expected_folded(doc, calls=True)
@@ -303,8 +323,8 @@ def render_svg(svg, tmp_path, want_titles):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
 
-@pytest.mark.parametrize("fmt,suffix", [("chrome", ".chrome.json"), ("folded", ".folded"),
-                                        ("svg", ".svg")])
+@pytest.mark.parametrize("fmt,suffix", [("chrome", ".trace.json"), ("folded", ".folded"),
+                                        ("speedscope", ".speedscope.json"), ("svg", ".svg")])
 def test_format_option(build, trace, procs, tmp_path, fmt, suffix):
     """-f converts right after tracing, beside the trace."""
     exe = build("basic.c", "-O0")

@@ -93,7 +93,7 @@ struct format {
 
 /* NULL when name is not a format */
 const struct format *format_find(const char *name);
-/* "chrome, folded or svg": the names, for messages */
+/* "chrome, folded, speedscope or svg": the names, for messages */
 const char *format_names(void);
 
 /* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c) */

@@ -72,15 +72,13 @@ static void put_us(FILE *f, uint64_t ns)
 static void put_dur(FILE *f, uint64_t start, uint64_t end)
 {
 	double ts = (double)start / 1000.0, te = (double)end / 1000.0;
-	char b[40];
 
 	if (ts + (double)(end - start) / 1000.0 == te) {
 		put_us(f, end - start);
 		return;
 	}
 	/* te - ts is exact (both are multiples of ts's ulp) and ts + it == te */
-	snprintf(b, sizeof(b), "%.17g", te - ts);
-	fputs_unlocked(b, f);
+	jsonw_double(f, te - ts);
 }
 
 /* The document starts with the first event, so that a trace which cannot
