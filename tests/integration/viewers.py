@@ -76,7 +76,9 @@ def dom_text(html):
 
 def speedscope(path, tmp_path, name=None, view="sandwich"):
     """Opens path in speedscope as if a file called name (default: its own
-    name) was dropped on it. Returns (visible text, console log)."""
+    name) was dropped on it. Returns (visible text, console log). Each load
+    gets a profile directory of its own: a browser still closing on one
+    would take the next load over."""
     pkg = speedscope_dir()
     name = name or Path(path).name
     data = base64.b64encode(Path(path).read_bytes()).decode()
@@ -87,7 +89,7 @@ def speedscope(path, tmp_path, name=None, view="sandwich"):
     proc = subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
          "--window-size=1400,900", "--virtual-time-budget=15000", "--enable-logging=stderr",
-         "--v=0", f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", url],
+         "--v=0", f"--user-data-dir={tmp_path / ('chromium-' + name)}", "--dump-dom", url],
         capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     console = "\n".join(l for l in proc.stderr.splitlines() if "CONSOLE" in l)
