@@ -100,6 +100,31 @@ def ns(us):
     return round(us * 1000)
 
 
+def chrome_calls(data):
+    """The calls of a Trace Event file, from its B/E pairs: per thread, in
+    time order, each E closing the innermost open B of the same name (as
+    speedscope requires; Perfetto and chrome://tracing only nesting). Returns
+    [(tid, name, begin event, end event)]."""
+    calls, stacks, last = [], collections.defaultdict(list), {}
+    for e in data["traceEvents"]:
+        if e["ph"] not in ("B", "E"):
+            continue
+        assert {"name", "ph", "ts", "pid", "tid"} <= e.keys(), e
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
+        tid = e["tid"]
+        assert e["ts"] >= last.get(tid, 0), f"tid {tid}: {e} goes back in time"
+        last[tid] = e["ts"]
+        if e["ph"] == "B":
+            stacks[tid].append(e)
+        else:
+            assert stacks[tid], f"tid {tid}: {e} closes nothing"
+            b = stacks[tid].pop()
+            assert b["name"] == e["name"], f"tid {tid}: {e} closes {b}"
+            calls.append((tid, e["name"], b, e))
+    assert not any(stacks.values()), "calls left open"
+    return calls
+
+
 def check_chrome(path, doc):
     """The Trace Event Format's rules for what we write, as Perfetto,
     chrome://tracing and speedscope read it. Returns the parsed document."""
@@ -107,39 +132,22 @@ def check_chrome(path, doc):
     md = doc["metadata"]
     assert data["displayTimeUnit"] == "ns"
     assert data["otherData"] == md
-    events = data["traceEvents"]
-    xs = [e for e in events if e["ph"] == "X"]
-    assert len(xs) == md["total_calls"] == sum(1 for _ in walk(doc))
-    for e in xs:
-        assert {"name", "ph", "ts", "dur", "pid", "tid"} <= e.keys(), e
-        assert isinstance(e["ts"], (int, float)) and isinstance(e["dur"], (int, float)), e
-        assert e["dur"] >= 0 and e["ts"] >= 0, e
-        assert e["pid"] == md["pid"], e
-    # per thread: the same calls, and every event inside its caller or after it
+    calls = chrome_calls(data)
+    assert not [e for e in data["traceEvents"] if e["ph"] == "X"]
+    assert len(calls) == md["total_calls"] == sum(1 for _ in walk(doc))
+    for _, _, b, e in calls:
+        assert b["pid"] == e["pid"] == md["pid"], (b, e)
+    # per thread: the same calls
     by_tid = collections.defaultdict(list)
-    for e in xs:
-        by_tid[e["tid"]].append(e)
+    for tid, name, _, _ in calls:
+        by_tid[tid].append(name)
     assert set(by_tid) == {t["thread_id"] for t in thread_trees(doc) if t["root_calls"]}
     for t in thread_trees(doc):
-        tid = t["thread_id"]
         names = collections.Counter(n["function"] for n, _ in walk(t))
-        assert collections.Counter(e["name"] for e in by_tid[tid]) == names
-        # in ns, as Perfetto reads it, and in µs doubles, as JavaScript viewers
-        # add ts + dur: the same nesting either way
-        for span in (lambda e: (ns(e["ts"]), ns(e["ts"]) + ns(e["dur"])),
-                     lambda e: (e["ts"], e["ts"] + e["dur"])):
-            spans = sorted((span(e)[0], -span(e)[1], e["name"]) for e in by_tid[tid])
-            stack = []
-            for start, mend, name in spans:
-                end = -mend
-                while stack and stack[-1][0] <= start:
-                    stack.pop()
-                assert not stack or end <= stack[-1][0], \
-                    f"tid {tid}: {name} [{start}, {end}] overlaps {stack[-1][1]} " \
-                    f"ending at {stack[-1][0]}"
-                stack.append((end, name))
+        assert collections.Counter(by_tid[t["thread_id"]]) == names
     # names for the process and every thread
-    meta = {(e["name"], e.get("tid")): e["args"]["name"] for e in events if e["ph"] == "M"}
+    meta = {(e["name"], e.get("tid")): e["args"]["name"]
+            for e in data["traceEvents"] if e["ph"] == "M"}
     assert meta[("process_name", None)] == Path(md["executable"]).name
     for t in thread_trees(doc):
         assert meta[("thread_name", t["thread_id"])] == t["thread_name"]
@@ -217,9 +225,9 @@ def test_chrome_recursion(build, trace, procs, tracer, tmp_path, opt):
     data = check_chrome(out, doc)
     # ns precision: ts and dur are the trace's own times
     root = thread_trees(doc)[0]["root_calls"][0]
-    main = next(e for e in data["traceEvents"] if e["ph"] == "X" and e["name"] == root["function"])
-    assert ns(main["ts"]) == root["start_ns"] and ns(main["dur"]) == root["duration_ns"]
-    assert main["cat"] == "recursion"
+    _, _, b, e = next(c for c in chrome_calls(data) if c[1] == root["function"])
+    assert ns(b["ts"]) == root["start_ns"] and ns(e["ts"]) == root["end_ns"]
+    assert b["cat"] == "recursion"
 
 
 def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_path):
@@ -237,7 +245,7 @@ def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_pat
     conv = tmp_path / "attach.trace.json"
     tool(procs, tracer, "convert", out, "--to", "chrome", "-o", conv)
     data = check_chrome(conv, doc)
-    clamped = [e for e in data["traceEvents"] if e["ph"] == "X" and "clamped" in e.get("args", {})]
+    clamped = [e for e in data["traceEvents"] if e["ph"] == "E" and "clamped" in e.get("args", {})]
     assert len(clamped) == sum(1 for n in partial if n["start_ns"] is None or n["end_ns"] is None)
     assert all(e["args"]["partial_reason"] for e in clamped)
     # the folded stacks and the report read it too
@@ -471,7 +479,8 @@ def test_report_tree_arguments(build, trace, procs, tracer):
         ret = f" = {n['return_value']['value']}" if "return_value" in n else ""
         assert f"mul({args}){ret};" in rep
     conv = tool(procs, tracer, "convert", path, "--to", "chrome").stdout
-    events = [e for e in json.loads(conv)["traceEvents"] if e.get("name") == "mul"]
+    events = [e for e in json.loads(conv)["traceEvents"] if e.get("name") == "mul" and
+              e["ph"] == "B"]
     assert [e["args"]["arguments"] for e in events] == [n["arguments"] for n in muls]
 
 
@@ -601,6 +610,7 @@ def test_memory_is_flat_in_trace_length(tracer_binary, tmp_path):
     synthetic_trace(small, 2000)
     calls = synthetic_trace(big, 100000)
     for args in (["report"], ["report", "--tree"], ["convert", "--to", "chrome", "-o", "/dev/null"],
+                 ["convert", "--to", "speedscope", "-o", "/dev/null"],
                  ["convert", "--to", "folded", "-o", "/dev/null"],
                  ["convert", "--to", "svg", "-o", "/dev/null"]):
         a = peak_rss_kb([tracer_binary, args[0], small, *args[1:]])

@@ -3,8 +3,9 @@
  *   folded      collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
  *   speedscope  speedscope's own format, one profile per thread
  *   svg         a self-contained flame graph
- * All stream: one pass over the trace, memory bounded by call depth (chrome)
- * or by the number of distinct stacks (folded, svg). */
+ * All stream: one pass over the trace, memory bounded by call depth (chrome,
+ * speedscope; chrome keeps the events inside a call named only at its end in
+ * a temporary file) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,11 +28,12 @@ static const char usage_text[] =
 	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
 	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
 	"\n"
-	"  -t, --to FORMAT          chrome      Trace Event Format JSON, one complete (\"X\")\n"
-	"                                       event per call with its arguments, ts in µs\n"
-	"                                       since the trace start (metadata.clock in\n"
-	"                                       otherData gives it on CLOCK_MONOTONIC); open\n"
-	"                                       it in https://ui.perfetto.dev or\n"
+	"  -t, --to FORMAT          chrome      Trace Event Format JSON, a begin (\"B\", with\n"
+	"                                       the arguments) and an end (\"E\") event per\n"
+	"                                       call, ts in µs (ns kept) since the trace\n"
+	"                                       start (otherData.clock: the start on\n"
+	"                                       CLOCK_MONOTONIC); open it in\n"
+	"                                       https://ui.perfetto.dev or\n"
 	"                                       chrome://tracing (name it *.trace.json or\n"
 	"                                       *.json: speedscope takes *.chrome.json for\n"
 	"                                       a DevTools profile and fails)\n"
