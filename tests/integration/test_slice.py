@@ -13,6 +13,7 @@ import pytest
 from calltree import thread_trees, walk
 from test_outputs import (expected_table, ns, parse_folded, parse_table, peak_rss_kb,
                           plain_tree, record, synthetic_trace, tool, unfold)
+from test_outputs import chrome_calls as outputs_chrome_calls
 
 
 # ---- the rule, independently ---------------------------------------------------
@@ -61,13 +62,12 @@ def flat(nodes):
 
 
 def chrome_calls(path):
-    """{tid: sorted [(name, start_ns, end_ns)]} of the X events of a chrome file,
-    and its otherData."""
+    """{tid: sorted [(name, start_ns, end_ns)]} of the calls of a chrome file
+    (its B/E pairs, read by test_outputs.chrome_calls), and its otherData."""
     data = json.loads(path.read_text(encoding="utf-8"))
     calls = collections.defaultdict(list)
-    for e in data["traceEvents"]:
-        if e["ph"] == "X":
-            calls[e["tid"]].append((e["name"], ns(e["ts"]), ns(e["ts"]) + ns(e["dur"])))
+    for tid, name, b, e in outputs_chrome_calls(data):
+        calls[tid].append((name, ns(b["ts"]), ns(e["ts"])))
     return {t: sorted(v) for t, v in calls.items()}, data["otherData"]
 
 

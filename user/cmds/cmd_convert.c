@@ -1,9 +1,11 @@
 /* ctrace-bpf convert: a trace into the formats other tools display.
- *   chrome  Trace Event Format JSON (Perfetto, chrome://tracing, speedscope)
- *   folded  collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
- *   svg     a self-contained flame graph
- * All stream: one pass over the trace, memory bounded by call depth (chrome)
- * or by the number of distinct stacks (folded, svg). */
+ *   chrome      Trace Event Format JSON (Perfetto, chrome://tracing, DevTools)
+ *   folded      collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
+ *   speedscope  speedscope's own format, one profile per thread
+ *   svg         a self-contained flame graph
+ * All stream: one pass over the trace, memory bounded by call depth (chrome,
+ * speedscope; chrome keeps the events inside a call named only at its end in
+ * a temporary file) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,37 +29,52 @@ static const char usage_text[] =
 	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
 	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
 	"\n"
-	"  -t, --to FORMAT          chrome  Trace Event Format JSON, one complete (\"X\")\n"
-	"                                   event per call with its arguments; open it in\n"
-	"                                   https://ui.perfetto.dev, chrome://tracing or\n"
-	"                                   https://www.speedscope.app\n"
-	"                           folded  collapsed stacks, one line per distinct stack:\n"
-	"                                   \"main;parse;lex 12345\" (weight: self time in ns);\n"
-	"                                   input for flamegraph.pl, inferno-flamegraph,\n"
-	"                                   speedscope\n"
-	"                           svg     a flame graph (self-contained; hover a frame for\n"
-	"                                   its total and self time and calls, click to zoom)\n"
+	"  -t, --to FORMAT          chrome      Trace Event Format JSON, a begin (\"B\", with\n"
+	"                                       the arguments) and an end (\"E\") event per\n"
+	"                                       call, ts in µs (ns kept) since the trace\n"
+	"                                       start (otherData.clock: the start on\n"
+	"                                       CLOCK_MONOTONIC); open it in\n"
+	"                                       https://ui.perfetto.dev or\n"
+	"                                       chrome://tracing (name it *.trace.json or\n"
+	"                                       *.json: speedscope takes *.chrome.json for\n"
+	"                                       a DevTools profile and fails)\n"
+	"                           speedscope  speedscope's own format: one profile per\n"
+	"                                       thread, times in ns; open it in\n"
+	"                                       https://www.speedscope.app (it loads this\n"
+	"                                       format fast, Trace Event JSON slowly)\n"
+	"                           folded      collapsed stacks, one line per distinct\n"
+	"                                       stack: \"main;parse;lex 12345\" (weight:\n"
+	"                                       self time in ns); input for flamegraph.pl,\n"
+	"                                       inferno-flamegraph, speedscope\n"
+	"                           svg         a flame graph (self-contained; widths are\n"
+	"                                       time in ns; hover a frame for its total and\n"
+	"                                       self time and calls, click to zoom, Search\n"
+	"                                       highlights a regex, NAME.svg?s=REGEX too)\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
-	"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
-	"                           by number of calls\n"
+	"  -w, --weight time|calls  folded and svg: weigh stacks by self time in ns\n"
+	"                           (default) or by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
-	"                           \"name [tid]\" (default: all threads merged)\n"
+	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
+	"                           while tracing merges them: convert again for this)\n"
 	SLICE_HELP("                           ")
 	"  -h, --help               this help\n"
 	"\n"
 	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
 	"duration: in folded and svg they count as calls with no self time of their\n"
-	"own; in chrome a missing start or end is clamped to the nearest time the trace\n"
-	"does know (the end of the previous call, the start of the next one, the trace's\n"
-	"start or end), keeping every event inside its caller, and the event's args say\n"
-	"\"clamped\" and the partial_reason.\n"
+	"own, standing for the time of the calls inside them (their caller does not\n"
+	"count it again). In chrome and speedscope a missing start or end is clamped\n"
+	"to the nearest time the trace does know in that thread: a start just after the\n"
+	"previous known time, or at the thread's first known time; an end just before\n"
+	"the next known time, or at the trace's end. Every event stays inside its\n"
+	"caller; in chrome the event's args say \"clamped\" and the partial_reason.\n"
 	"\n"
 	"Examples:\n"
-	"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
+	"  ctrace-bpf convert trace.json --to chrome -o trace.trace.json\n"
+	"  ctrace-bpf convert trace.json --to speedscope -o trace.speedscope.json\n"
 	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
 	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
-	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.chrome.json\n"
+	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
 	"  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
 	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 

@@ -478,7 +478,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	jr_buf_put(b, name, params ? open : len);
 	jr_buf_put(b, "(", 1);
 	if (n->arguments) {
-		cJSON *a = cJSON_Parse(n->arguments), *x;
+		cJSON *a = jr_parse_exact(n->arguments), *x;
 		bool first = true;
 
 		cJSON_ArrayForEach(x, a)
@@ -498,7 +498,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 static void tail_text(struct jr_buf *b, const struct trace_node *n)
 {
 	if (n->return_value) {
-		cJSON *r = cJSON_Parse(n->return_value);
+		cJSON *r = jr_parse_exact(n->return_value);
 
 		jr_buf_put(b, " = ", 3);
 		put_arg(b, r, false);

@@ -539,6 +539,8 @@ static bool json_u64(const cJSON *o, const char *k, uint64_t *v)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
 
+	if (cJSON_IsRaw(x)) /* a number kept as its text (jr_parse_exact) */
+		return jr_parse_u64(x->valuestring, v);
 	if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) ||
 	    x->valuedouble >= 18446744073709551616.0)
 		return false;
@@ -623,7 +625,7 @@ static cJSON *slice_object(const struct slice_spec *sp, cJSON *meta, struct slic
 static int sl_metadata(void *ctx, const struct trace_meta *m)
 {
 	struct slicer *s = ctx;
-	cJSON *meta = cJSON_Parse(m->json), *so;
+	cJSON *meta = jr_parse_exact(m->json), *so;
 	struct trace_meta mm = *m;
 	char *json;
 	int rc;
