@@ -93,16 +93,19 @@ struct format {
 
 /* NULL when name is not a format */
 const struct format *format_find(const char *name);
-/* "chrome, folded or svg": the names, for messages */
+/* "chrome, folded, svg or jsonl": the names, for messages */
 const char *format_names(void);
 
-/* the back ends (write/chrome.c, write/stacks.c) */
+/* the back ends (write/chrome.c, write/stacks.c, write/jsonl.c) */
 int chrome_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int folded_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int svg_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	    size_t errlen);
+/* write/jsonl.c */
+int jsonl_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
+	      size_t errlen);
 
 /* what the writers need of "metadata", kept past the callback */
 struct meta_copy {
