@@ -253,7 +253,7 @@ static int type_member(struct lreader *l)
 static int member(struct lreader *l, const char *k)
 {
 	struct line *ln = &l->ln;
-	bool has;
+	bool has = false;
 	enum jr_tok t;
 	int rc;
 
@@ -321,11 +321,15 @@ static int parse_line(struct lreader *l, const char *p, size_t len)
 	size_t klen;
 	int rc;
 
+	size_t i = 0;
+
+	while (i < len && p[i] && strchr(" \t\r", p[i]))
+		i++;
+	if (i == len)
+		return 1;
 	line_reset(&l->ln);
 	jr_reset_mem(l->r, p, len);
 	t = jr_next(l->r);
-	if (t == JR_EOF)
-		return 1;
 	if (t != JR_OBJ_BEGIN)
 		return t == JR_ERROR ? tokerr(l) : lerr(l, "each line must be a JSON object");
 	while ((t = jr_next(l->r)) == JR_KEY) {
