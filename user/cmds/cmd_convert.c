@@ -2,7 +2,8 @@
  *   chrome  Trace Event Format JSON (Perfetto, chrome://tracing, speedscope)
  *   folded  collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
  *   svg     a self-contained flame graph
- * All stream: one pass over the trace, memory bounded by call depth (chrome)
+ *   jsonl   the trace flat, one JSON object per line (write/jsonl.c)
+ * All stream: one pass over the trace, memory bounded by call depth (chrome, jsonl)
  * or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,8 @@
 static const char usage_text[] =
 	"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
 	"\n"
-	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
+	"Converts a trace written by ctrace-bpf (JSON or JSONL) into a format other\n"
+	"tools display.\n"
 	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
 	"\n"
 	"  -t, --to FORMAT          chrome  Trace Event Format JSON, one complete (\"X\")\n"
@@ -36,7 +38,9 @@ static const char usage_text[] =
 	"                                   input for flamegraph.pl, inferno-flamegraph,\n"
 	"                                   speedscope\n"
 	"                           svg     a flame graph (self-contained; hover a frame for\n"
-	"                                   its total and self time and calls, click to zoom)\n"
+	"                                   its total and self time and calls, click to zoom)\n"	"                           jsonl   one JSON object per line: a \"call\" line per call\n"
+	"                                   with its fields, id, parent, depth, thread; jq and\n"
+	"                                   other tools read it at any call depth\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
 	"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
