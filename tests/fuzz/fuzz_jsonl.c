@@ -51,10 +51,10 @@ static int on_meta(void *ctx, const struct trace_meta *m)
 
 static void log_thread(struct rec *r, char what, const struct trace_thread *t)
 {
-	fprintf(r->log, "%c %s %d %llu %s %d %llu %llu %llu\n", what, t->key, t->has_tid,
+	fprintf(r->log, "%c %s %d %llu %s %d %llu %llu %llu %s\n", what, t->key, t->has_tid,
 		known(t->has_tid, t->tid), s_(t->name), t->has_total_calls,
 		known(t->has_total_calls, t->total_calls), (unsigned long long)t->lost_events,
-		(unsigned long long)t->calls);
+		(unsigned long long)t->calls, s_(t->more));
 }
 
 static int on_tbegin(void *ctx, const struct trace_thread *t)

@@ -112,6 +112,12 @@ def check_jsonl_matches(doc, lines):
         assert head.get("thread_name") == t.get("thread_name")
         assert head["total_calls"] == t["total_calls"]
         assert same_trees(t["root_calls"], roots) == t["total_calls"]
+        # the tree's other members: those before root_calls on both lines, all at the end
+        named = ("thread_id", "thread_name", "total_calls", "lost_events", "root_calls")
+        more = {k: v for k, v in t.items() if k not in named}
+        end = next(ln for ln in lines if ln["type"] == "thread_end" and ln["thread"] == key)
+        assert end.get("more") == more and "pid" in more and "resyncs" in more
+        assert head.get("more") == {"resyncs": t["resyncs"]}
     crash = [ln["crash"] for ln in lines if ln["type"] == "crash"]
     assert crash == ([doc["crash"]] if doc["crash"] is not None else [])
 

@@ -59,10 +59,10 @@ static int on_meta(void *ctx, const struct trace_meta *m)
 
 static void log_thread(struct rec *r, const char *what, const struct trace_thread *t)
 {
-	logf_(r, "%s %s tid=%d:%llu name=%s total=%d:%llu lost=%llu calls=%llu\n", what, t->key,
-	      t->has_tid, (unsigned long long)t->tid, s_(t->name), t->has_total_calls,
+	logf_(r, "%s %s tid=%d:%llu name=%s total=%d:%llu lost=%llu calls=%llu more=%s\n", what,
+	      t->key, t->has_tid, (unsigned long long)t->tid, s_(t->name), t->has_total_calls,
 	      (unsigned long long)t->total_calls, (unsigned long long)t->lost_events,
-	      (unsigned long long)t->calls);
+	      (unsigned long long)t->calls, s_(t->more));
 }
 
 static int on_tbegin(void *ctx, const struct trace_thread *t)
@@ -273,19 +273,20 @@ TEST(test_lines)
 {
 	static const char want[] =
 		"{\"type\":\"metadata\",\"jsonl_version\":1,\"metadata\":{\"pid\":3}}\n"
-		"{\"type\":\"thread\",\"thread\":\"3\",\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,\"lost_events\":0}\n"
+		"{\"type\":\"thread\",\"thread\":\"3\",\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,\"lost_events\":0,\"more\":{\"resyncs\":0}}\n"
 		"{\"type\":\"enter\",\"id\":1,\"parent\":null,\"depth\":0,\"thread\":\"3\",\"function\":\"main\",\"address\":\"0x1\",\"module\":\"m\",\"start_ns\":10}\n"
 		"{\"type\":\"enter\",\"id\":2,\"parent\":1,\"depth\":1,\"thread\":\"3\",\"function\":\"f\",\"start_ns\":20,\"end_ns\":30,\"duration_ns\":10,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":1}]}\n"
 		"{\"type\":\"call\",\"id\":2,\"parent\":1,\"depth\":1,\"thread\":\"3\",\"function\":\"f\",\"address\":null,\"module\":null,\"start_ns\":20,\"end_ns\":30,\"duration_ns\":10,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":1}]}\n"
 		"{\"type\":\"call\",\"id\":1,\"parent\":null,\"depth\":0,\"thread\":\"3\",\"function\":\"main\",\"address\":\"0x1\",\"module\":\"m\",\"start_ns\":10,\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed\"}\n"
-		"{\"type\":\"thread_end\",\"thread\":\"3\",\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,\"lost_events\":0,\"calls\":2}\n"
+		"{\"type\":\"thread_end\",\"thread\":\"3\",\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,\"lost_events\":0,\"more\":{\"resyncs\":0,\"pid\":3,\"type\":\"x\"},\"calls\":2}\n"
 		"{\"type\":\"crash\",\"crash\":{\"signal\":6}}\n";
 	static const char doc[] =
-		"{\"metadata\":{\"pid\":3},\"call_trees\":{\"3\":{\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,"
+		"{\"metadata\":{\"pid\":3},\"call_trees\":{\"3\":{\"thread_id\":3,\"thread_name\":\"t\",\"total_calls\":2,\"resyncs\":0,"
 		"\"root_calls\":[{\"function\":\"main\",\"address\":\"0x1\",\"module\":\"m\",\"start_ns\":10,\"children\":["
 		"{\"function\":\"f\",\"start_ns\":20,\"arguments\":[{\"name\":\"a\",\"type\":\"int\",\"value\":1}],"
 		"\"children\":[],\"end_ns\":30,\"duration_ns\":10}],"
-		"\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed\"}]}},"
+		"\"end_ns\":null,\"duration_ns\":null,\"partial\":true,\"partial_reason\":\"exit not observed\"}],"
+		"\"pid\":3,\"type\":\"x\"}},"
 		"\"crash\":{\"signal\":6}}";
 	size_t len = 0;
 	char *got = to_jsonl(doc, strlen(doc), trace_walk, &len);
@@ -425,12 +426,12 @@ TEST(test_reader_lenient)
 	CHECK_INT(rc, 0);
 	CHECK_STR(log,
 		  "META {\"pid\":2} pid=1:2 dur=0:0 total=0:0 lost=0 exe=(null) cmd=(null)\n"
-		  "THREAD 2 tid=1:2 name=(null) total=0:0 lost=0 calls=0\n"
+		  "THREAD 2 tid=1:2 name=(null) total=0:0 lost=0 calls=0 more=(null)\n"
 		  "OPEN 0 fn=a mod=(null) addr=(null) start=0:0 end=0:0 dur=0:0 partial=0:(null) "
 		  "args=(null) ret=(null) kids=0/0/0\n"
 		  "CLOSE 0 fn=a mod=(null) addr=(null) start=1:1 end=1:3 dur=1:2 partial=0:(null) "
 		  "args=(null) ret=(null) kids=0/0/1\n"
-		  "/THREAD 2 tid=1:2 name=(null) total=0:0 lost=0 calls=1\n");
+		  "/THREAD 2 tid=1:2 name=(null) total=0:0 lost=0 calls=1 more=(null)\n");
 	free(log);
 }
 

@@ -29,6 +29,7 @@ enum {
 	S_NAME,
 	S_META,
 	S_CRASH,
+	S_MORE,
 	NSTR
 };
 
@@ -301,6 +302,8 @@ static int member(struct lreader *l, const char *k)
 		return json_member(l, S_META, MAX_META, true);
 	if (!strcmp(k, "crash"))
 		return json_member(l, S_CRASH, MAX_META, true);
+	if (!strcmp(k, "more"))
+		return json_member(l, S_MORE, MAX_META, true);
 	if (!strcmp(k, "partial")) {
 		t = jr_next(l->r);
 		if (t != JR_TRUE && t != JR_FALSE)
@@ -493,6 +496,12 @@ static void thread_view(struct lreader *l, struct trace_thread *th)
 	l->name.len = 0;
 	if (name && !jr_buf_put(&l->name, name, strlen(name)))
 		th->name = l->name.p;
+	/* "more": {…} gives the members inside its braces */
+	th->more = line_str(ln, S_MORE);
+	if (th->more) {
+		l->ln.s.p[ln->off[S_MORE] + strlen(th->more) - 1] = 0;
+		th->more++;
+	}
 	th->has_total_calls = ln->has_total;
 	th->total_calls = ln->total;
 	th->lost_events = ln->lost;

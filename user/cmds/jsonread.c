@@ -691,7 +691,7 @@ struct walker {
 	void *ctx;
 	struct wframe *frames;
 	size_t nframes, capframes;
-	struct jr_buf meta, crash, thread_key, thread_name;
+	struct jr_buf meta, crash, thread_key, thread_name, thread_more;
 	char *err;
 	size_t errlen;
 };
@@ -1028,6 +1028,25 @@ static int walk_metadata(struct walker *w, enum jr_tok t)
 	return rc;
 }
 
+/* a member of a thread that the visitor has no field for, kept in th->more */
+static int thread_more(struct walker *w, struct trace_thread *th)
+{
+	struct jr_buf *b = &w->thread_more;
+	enum jr_tok t;
+
+	if (b->len && jr_buf_put(b, ",", 1))
+		return werr(w, "out of memory");
+	if (jr_capture(w->r, JR_KEY, b, MAX_META) == JR_ERROR)
+		return tokerr(w);
+	t = jr_next(w->r);
+	if (t == JR_ERROR || jr_capture(w->r, t, b, MAX_META) == JR_ERROR)
+		return tokerr(w);
+	if (b->len > MAX_META)
+		return werr(w, "a thread's members are longer than %u bytes", MAX_META);
+	th->more = b->p;
+	return 0;
+}
+
 static int walk_thread(struct walker *w, const char *key)
 {
 	struct trace_thread th = { 0 };
@@ -1038,6 +1057,7 @@ static int walk_thread(struct walker *w, const char *key)
 
 	w->thread_key.len = 0;
 	w->thread_name.len = 0;
+	w->thread_more.len = 0;
 	if (jr_buf_put(&w->thread_key, key, strlen(key)))
 		return werr(w, "out of memory");
 	th.key = w->thread_key.p;
@@ -1107,10 +1127,8 @@ static int walk_thread(struct walker *w, const char *key)
 			begun = true;
 			if ((rc = walk_nodes(w, &th.calls)))
 				return rc;
-		} else {
-			t = jr_next(w->r);
-			if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR)
-				return tokerr(w);
+		} else if ((rc = thread_more(w, &th))) {
+			return rc;
 		}
 	}
 	if (t != JR_OBJ_END)
@@ -1201,6 +1219,7 @@ int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, siz
 	jr_buf_free(&w.crash);
 	jr_buf_free(&w.thread_key);
 	jr_buf_free(&w.thread_name);
+	jr_buf_free(&w.thread_more);
 	jr_free(w.r);
 	return rc;
 }

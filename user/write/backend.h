@@ -40,6 +40,9 @@ struct trace_thread {
 	uint64_t total_calls; /* as written */
 	uint64_t lost_events;
 	uint64_t calls; /* nodes read (thread_end) */
+	/* the members not named above, but root_calls ("resyncs", "pid", "stack",
+	 * "signals"), as compact JSON: "k":v pairs joined by commas; NULL: none */
+	const char *more;
 };
 
 /* The fields of "metadata" the readers use; json is the whole object. */

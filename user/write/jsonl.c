@@ -46,6 +46,9 @@ static void thread_members(FILE *f, const struct trace_thread *t)
 	if (t->has_total_calls)
 		jsonw_member_u64(f, "total_calls", t->total_calls);
 	jsonw_member_u64(f, "lost_events", t->lost_events);
+	/* apart: a member of the JSON tree may be named like one of the line's */
+	if (t->more)
+		fprintf(f, ",\"more\":{%s}", t->more);
 }
 
 static int jl_thread_begin(void *ctx, const struct trace_thread *t)
