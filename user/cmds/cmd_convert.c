@@ -288,7 +288,7 @@ int convert_to_jsonl_in_place(const char *path, char *err, size_t errlen)
 		free(json);
 		return -1;
 	}
-	rc = convert(json, path, "jsonl", false, false, err, errlen);
+	rc = convert_file(json, path, "jsonl", false, err, errlen);
 	/* failed: the JSON document stays the result, under its name */
 	if (rc ? rename(json, path) : unlink(json))
 		rc = -1;
