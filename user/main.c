@@ -564,6 +564,7 @@ static int write_trace(struct session *s)
 	}
 	if (output_write(&s->out, &s->tr, ri) || output_commit(&s->out))
 		return -1;
+	convert_jsonl_output(cfg->output); /* -o x.jsonl: the JSONL form */
 	if (ri->lost_events)
 		log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 			 (unsigned long)ri->lost_events);

@@ -6,6 +6,9 @@
 #                 truncated copies; every file under 32 KiB
 #   fuzz_events/  ring-buffer streams written by gen_events.py (see there)
 #   fuzz_jsonw/   byte strings: ASCII, UTF-8, ill-formed UTF-8, controls
+#   fuzz_jsonl/   the traces in seeds/traces/ (JSON) and their JSONL, written by
+#                 $BUILD/ctrace-bpf convert (run make first), an 80-deep chain,
+#                 and cut copies
 # The corpus is committed so CI does not depend on the toolchain's exact
 # output; rerun this only to change it.
 set -eu
@@ -14,8 +17,11 @@ src=$here/seeds
 elf=$here/corpus/fuzz_elf
 ev=$here/corpus/fuzz_events
 js=$here/corpus/fuzz_jsonw
-rm -rf "$elf" "$ev" "$js"
-mkdir -p "$elf" "$ev" "$js"
+jl=$here/corpus/fuzz_jsonl
+tool=$here/../../${BUILD:-build}/ctrace-bpf
+[ -x "$tool" ] || { echo "make first: $tool is needed for the JSONL seeds" >&2; exit 1; }
+rm -rf "$elf" "$ev" "$js" "$jl"
+mkdir -p "$elf" "$ev" "$js" "$jl"
 
 # -z noseparate-code: no page of padding between segments (small seeds)
 cc() { out=$1; shift; gcc -finstrument-functions -Wl,-z,noseparate-code "$@" -o "$elf/$out"; }
@@ -64,5 +70,29 @@ printf 'caf\303\251 \344\270\255\346\226\207 \360\237\230\200 \357\277\275' > "$
 printf 'overlong \300\257 \340\200\257 surrogate \355\240\200 big \364\220\200\200 cut \342\202' > "$js/bad-utf8"
 printf 'quote " back \\ nl\n tab\t nul\000 del\177 esc\033 \001\037' > "$js/controls"
 printf '\237\222\000\000\000\000\360\077 tail \377\376' > "$js/double-and-stray"
+
+# traces: JSON and JSONL, a deep chain, and lines cut short
+for f in "$here"/seeds/traces/*.json; do
+	b=$(basename "$f" .json)
+	cp "$f" "$jl/$b.json"
+	"$tool" convert "$f" --to jsonl -o "$jl/$b.jsonl"
+done
+/usr/bin/python3 - "$jl/deep-80.json" <<'PY'
+import sys
+d = 80
+with open(sys.argv[1], "w") as f:
+    f.write('{"call_trees":{"1":{"thread_id":1,"root_calls":[')
+    f.write("".join('{"function":"r","start_ns":%d,"children":[' % i for i in range(d)))
+    f.write("".join('],"end_ns":%d,"duration_ns":%d}' % (2 * d - i, 2 * d - 2 * i)
+                    for i in reversed(range(d))))
+    f.write(']}},"crash":null}')
+PY
+"$tool" convert "$jl/deep-80.json" --to jsonl -o "$jl/deep-80.jsonl"
+for b in partial-args-crash crash-segv; do
+	size=$(stat -c %s "$jl/$b.jsonl")
+	head -c $((size / 2)) "$jl/$b.jsonl" > "$jl/$b.jsonl.cut"
+done
+chmod 644 "$jl"/*
+
 count() { find "$1" -type f | wc -l; }
-echo "corpus: $(count "$elf") ELF, $(count "$ev") event streams, $(count "$js") strings"
+echo "corpus: $(count "$elf") ELF, $(count "$ev") event streams, $(count "$js") strings, $(count "$jl") traces"

@@ -617,10 +617,8 @@ TEST(test_errors)
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png",
 		     NULL);
 	CHECK_INT(rc, 2);
-	CHECK_STR(
-		err,
-		"ctrace-bpf convert: unknown format 'png': expected chrome, folded, speedscope or "
-		"svg\n");
+	CHECK_STR(err, "ctrace-bpf convert: unknown format 'png': expected chrome, folded, "
+		       "speedscope, svg or jsonl\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);

@@ -3,8 +3,9 @@
  *   folded      collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
  *   speedscope  speedscope's own format, one profile per thread
  *   svg         a self-contained flame graph
+ *   jsonl       the trace flat, one JSON object per line (write/jsonl.c)
  * All stream: one pass over the trace, memory bounded by call depth (chrome,
- * speedscope; chrome keeps the events inside a call named only at its end in
+ * speedscope, jsonl; chrome keeps the events inside a call named only at its end in
  * a temporary file) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "cmds/commands.h"
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
+#include "utils/log.h"
 #include "write/backend.h"
 
 #define CMD "ctrace-bpf convert"
@@ -26,7 +28,8 @@
 static const char usage_text[] =
 	"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
 	"\n"
-	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
+	"Converts a trace written by ctrace-bpf (JSON or JSONL) into a format other\n"
+	"tools display.\n"
 	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
 	"\n"
 	"  -t, --to FORMAT          chrome      Trace Event Format JSON, a begin (\"B\", with\n"
@@ -50,6 +53,10 @@ static const char usage_text[] =
 	"                                       time in ns; hover a frame for its total and\n"
 	"                                       self time and calls, click to zoom, Search\n"
 	"                                       highlights a regex, NAME.svg?s=REGEX too)\n"
+	"                           jsonl       one JSON object per line: a \"call\" line\n"
+	"                                       per call with its fields, id, parent,\n"
+	"                                       depth, thread; jq and other tools read it\n"
+	"                                       at any call depth\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
 	"  -w, --weight time|calls  folded and svg: weigh stacks by self time in ns\n"
@@ -244,7 +251,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		if (strncmp(msg, "byte ", 5) == 0)
+		if (!strncmp(msg, "byte ", 5) || !strncmp(msg, "line ", 5))
 			snprintf(err, errlen, "'%.200s': %.280s", in, msg);
 		sink_abort(&sink);
 		return -1;
@@ -262,13 +269,68 @@ int convert_output_name(const char *trace, const char *fmt, char *buf, size_t le
 {
 	const struct format *f = format_find(fmt);
 	const char *slash = strrchr(trace, '/'), *dot = strrchr(trace, '.');
-	size_t stem = dot && dot > (slash ? slash : trace) && !strcmp(dot, ".json") ?
+	size_t stem = dot && dot > (slash ? slash : trace) &&
+				      (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl")) ?
 			      (size_t)(dot - trace) :
 			      strlen(trace);
 
 	if (!f)
 		return -1;
 	return (size_t)snprintf(buf, len, "%.*s%s", (int)stem, trace, f->ext) < len ? 0 : -1;
+}
+
+bool convert_is_jsonl_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 6 && !strcmp(path + n - 6, ".jsonl");
+}
+
+int convert_to_jsonl_in_place(const char *path, char *err, size_t errlen)
+{
+	char *json = NULL;
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "'%s' is not a file to rewrite", path);
+		return -1;
+	}
+	/* the JSON beside it, under a name no one else picks */
+	if (asprintf(&json, "%s.json.XXXXXX", path) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = mkstemp(json);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write beside '%s': %s", path, strerror(errno));
+		free(json);
+		return -1;
+	}
+	close(rc);
+	if (rename(path, json)) {
+		snprintf(err, errlen, "cannot rename '%s': %s", path, strerror(errno));
+		unlink(json);
+		free(json);
+		return -1;
+	}
+	rc = convert_file(json, path, "jsonl", false, err, errlen);
+	/* failed: the JSON document stays the result, under its name */
+	if (rc ? rename(json, path) : unlink(json))
+		rc = -1;
+	free(json);
+	return rc;
+}
+
+void convert_jsonl_output(const char *path)
+{
+	char err[512];
+
+	if (!convert_is_jsonl_name(path))
+		return;
+	if (convert_to_jsonl_in_place(path, err, sizeof(err)))
+		log_warn("-o %s: the JSONL form failed (%s): it holds the JSON document", path,
+			 err);
 }
 
 enum { OPT_PER_THREAD = 256 };

@@ -150,6 +150,20 @@ struct jr *jr_new_mem(const char *p, size_t len, size_t max_depth, size_t max_st
 	return r;
 }
 
+void jr_reset_mem(struct jr *r, const char *p, size_t len)
+{
+	r->buf = (unsigned char *)(uintptr_t)p;
+	r->pos = 0;
+	r->end = len;
+	r->base = 0;
+	r->depth = 0;
+	r->state = ST_VALUE;
+	r->tok.len = 0;
+	r->tok_off = 0;
+	r->failed = false;
+	r->err[0] = 0;
+}
+
 void jr_free(struct jr *r)
 {
 	if (!r)
@@ -677,7 +691,7 @@ struct walker {
 	void *ctx;
 	struct wframe *frames;
 	size_t nframes, capframes;
-	struct jr_buf meta, crash, thread_key, thread_name;
+	struct jr_buf meta, crash, thread_key, thread_name, thread_more;
 	char *err;
 	size_t errlen;
 };
@@ -967,26 +981,21 @@ static bool cjson_u64(const cJSON *o, const char *k, uint64_t *v)
 	return true;
 }
 
-static int walk_metadata(struct walker *w, enum jr_tok t)
+int trace_meta_visit(const char *json, size_t len, const struct trace_visitor *v, void *ctx)
 {
 	struct trace_meta m = { 0 };
 	const cJSON *cmd;
 	cJSON *o;
 	uint64_t u;
-	int rc = 0;
+	int rc;
 
-	w->meta.len = 0;
-	if (t != JR_OBJ_BEGIN)
-		return jr_skip(w->r, t) == JR_ERROR ? tokerr(w) : 0;
-	if (jr_capture(w->r, t, &w->meta, MAX_META) == JR_ERROR)
-		return tokerr(w);
-	if (!w->v->metadata)
+	if (!v->metadata)
 		return 0;
 	/* valid JSON by now: cJSON fails only past its nesting limit (1000) or out of memory */
-	o = cJSON_ParseWithLength(w->meta.p, w->meta.len);
+	o = cJSON_ParseWithLength(json, len);
 	if (!o)
-		return werr(w, "cannot read \"metadata\": nested too deeply, or out of memory");
-	m.json = w->meta.p;
+		return -2;
+	m.json = json;
 	m.has_duration = cjson_u64(o, "duration_ns", &m.duration_ns);
 	m.has_total_calls = cjson_u64(o, "total_calls", &m.total_calls);
 	cjson_u64(o, "lost_events", &m.lost_events);
@@ -999,9 +1008,43 @@ static int walk_metadata(struct walker *w, enum jr_tok t)
 	cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
 	if (cJSON_IsArray(cmd) && cJSON_IsString(cJSON_GetArrayItem(cmd, 0)))
 		m.command0 = cJSON_GetArrayItem(cmd, 0)->valuestring;
-	rc = w->v->metadata(w->ctx, &m);
+	rc = v->metadata(ctx, &m);
 	cJSON_Delete(o);
 	return rc;
+}
+
+static int walk_metadata(struct walker *w, enum jr_tok t)
+{
+	int rc;
+
+	w->meta.len = 0;
+	if (t != JR_OBJ_BEGIN)
+		return jr_skip(w->r, t) == JR_ERROR ? tokerr(w) : 0;
+	if (jr_capture(w->r, t, &w->meta, MAX_META) == JR_ERROR)
+		return tokerr(w);
+	rc = trace_meta_visit(w->meta.p, w->meta.len, w->v, w->ctx);
+	if (rc == -2)
+		return werr(w, "cannot read \"metadata\": nested too deeply, or out of memory");
+	return rc;
+}
+
+/* a member of a thread that the visitor has no field for, kept in th->more */
+static int thread_more(struct walker *w, struct trace_thread *th)
+{
+	struct jr_buf *b = &w->thread_more;
+	enum jr_tok t;
+
+	if (b->len && jr_buf_put(b, ",", 1))
+		return werr(w, "out of memory");
+	if (jr_capture(w->r, JR_KEY, b, MAX_META) == JR_ERROR)
+		return tokerr(w);
+	t = jr_next(w->r);
+	if (t == JR_ERROR || jr_capture(w->r, t, b, MAX_META) == JR_ERROR)
+		return tokerr(w);
+	if (b->len > MAX_META)
+		return werr(w, "a thread's members are longer than %u bytes", MAX_META);
+	th->more = b->p;
+	return 0;
 }
 
 static int walk_thread(struct walker *w, const char *key)
@@ -1014,6 +1057,7 @@ static int walk_thread(struct walker *w, const char *key)
 
 	w->thread_key.len = 0;
 	w->thread_name.len = 0;
+	w->thread_more.len = 0;
 	if (jr_buf_put(&w->thread_key, key, strlen(key)))
 		return werr(w, "out of memory");
 	th.key = w->thread_key.p;
@@ -1083,10 +1127,8 @@ static int walk_thread(struct walker *w, const char *key)
 			begun = true;
 			if ((rc = walk_nodes(w, &th.calls)))
 				return rc;
-		} else {
-			t = jr_next(w->r);
-			if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR)
-				return tokerr(w);
+		} else if ((rc = thread_more(w, &th))) {
+			return rc;
 		}
 	}
 	if (t != JR_OBJ_END)
@@ -1177,6 +1219,7 @@ int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, siz
 	jr_buf_free(&w.crash);
 	jr_buf_free(&w.thread_key);
 	jr_buf_free(&w.thread_name);
+	jr_buf_free(&w.thread_more);
 	jr_free(w.r);
 	return rc;
 }

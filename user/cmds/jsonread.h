@@ -46,6 +46,9 @@ struct jr *jr_new(FILE *f, size_t max_depth, size_t max_string);
 /* Reads p[0..len), which must stay valid and unchanged until jr_free. */
 struct jr *jr_new_mem(const char *p, size_t len, size_t max_depth, size_t max_string);
 void jr_free(struct jr *r);
+/* A reader from jr_new_mem starts over on p[0..len), keeping its buffers: one
+ * reader for many small documents (the JSONL reader's lines). */
+void jr_reset_mem(struct jr *r, const char *p, size_t len);
 
 enum jr_tok jr_next(struct jr *r);
 /* The text of the last KEY/STRING/NUMBER token (NUL-terminated; a string may
@@ -81,5 +84,11 @@ bool jr_parse_u64(const char *s, uint64_t *v);
  * non-zero value, or -1 with one line in err ("byte N: ..."). Unknown members
  * are skipped, so later format additions read fine. */
 int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
+
+/* Calls v->metadata with the fields of a "metadata" object given as valid
+ * compact JSON (as jr_capture writes it): its return value, or -2 when the
+ * object cannot be read (nested too deeply, or out of memory). Shared with
+ * the JSONL reader. */
+int trace_meta_visit(const char *json, size_t len, const struct trace_visitor *v, void *ctx);
 
 #endif

@@ -1,4 +1,5 @@
 /* The output formats, and the metadata every back end keeps. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "write/backend.h"
@@ -9,6 +10,7 @@ static const struct format formats[] = {
 	{ "folded", ".folded", folded_run },
 	{ "speedscope", ".speedscope.json", speedscope_run },
 	{ "svg", ".svg", svg_run },
+	{ "jsonl", ".jsonl", jsonl_run },
 };
 
 const struct format *format_find(const char *name)
@@ -21,7 +23,17 @@ const struct format *format_find(const char *name)
 
 const char *format_names(void)
 {
-	return "chrome, folded, speedscope or svg";
+	static char names[128];
+
+	/* "a, b or c", from the table: the messages list every format there is */
+	if (!names[0]) {
+		size_t n = sizeof(formats) / sizeof(formats[0]);
+
+		for (size_t i = 0; i < n; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i == 0 ? "" : i + 1 == n ? " or " : ", ", formats[i].name);
+	}
+	return names;
 }
 
 int keep_meta(struct meta_copy *mc, const struct trace_meta *m)

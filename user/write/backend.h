@@ -40,6 +40,9 @@ struct trace_thread {
 	uint64_t total_calls; /* as written */
 	uint64_t lost_events;
 	uint64_t calls; /* nodes read (thread_end) */
+	/* the members not named above, but root_calls ("resyncs", "pid", "stack",
+	 * "signals"), as compact JSON: "k":v pairs joined by commas; NULL: none */
+	const char *more;
 };
 
 /* The fields of "metadata" the readers use; json is the whole object. */
@@ -93,10 +96,10 @@ struct format {
 
 /* NULL when name is not a format */
 const struct format *format_find(const char *name);
-/* "chrome, folded, speedscope or svg": the names, for messages */
+/* "chrome, folded, ... or jsonl": the names, for messages */
 const char *format_names(void);
 
-/* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c) */
+/* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c, write/jsonl.c) */
 int chrome_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int folded_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
@@ -105,6 +108,9 @@ int speedscope_run(const struct trace_source *in, FILE *out, const struct format
 		   size_t errlen);
 int svg_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	    size_t errlen);
+/* write/jsonl.c */
+int jsonl_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
+	      size_t errlen);
 
 /* what the writers need of "metadata", kept past the callback */
 struct meta_copy {
