@@ -1036,8 +1036,9 @@ static int walk_thread(struct walker *w, const char *key)
 	while ((t = jr_next(w->r)) == JR_KEY) {
 		k = jr_text(w->r, NULL);
 		if (!strcmp(k, "thread_id") || !strcmp(k, "total_calls") ||
-		    !strcmp(k, "lost_events")) {
+		    !strcmp(k, "lost_events") || !strcmp(k, "pid")) {
 			bool id = k[0] == 't' && k[1] == 'h', total = k[0] == 't' && k[1] == 'o';
+			bool pid = k[0] == 'p';
 			uint64_t v;
 
 			t = jr_next(w->r);
@@ -1053,6 +1054,9 @@ static int walk_thread(struct walker *w, const char *key)
 			} else if (total) {
 				th.total_calls = v;
 				th.has_total_calls = true;
+			} else if (pid) {
+				th.pid = (int64_t)v;
+				th.has_pid = v <= INT64_MAX;
 			} else {
 				th.lost_events = v;
 			}

@@ -7,6 +7,7 @@ static const struct format formats[] = {
 	{ "chrome", ".chrome.json", chrome_run },
 	{ "folded", ".folded", folded_run },
 	{ "svg", ".svg", svg_run },
+	{ "perfetto", ".perfetto-trace", perfetto_run },
 };
 
 const struct format *format_find(const char *name)
@@ -19,7 +20,7 @@ const struct format *format_find(const char *name)
 
 const char *format_names(void)
 {
-	return "chrome, folded or svg";
+	return "chrome, folded, svg or perfetto";
 }
 
 int keep_meta(struct meta_copy *mc, const struct trace_meta *m)

@@ -40,6 +40,8 @@ struct trace_thread {
 	uint64_t total_calls; /* as written */
 	uint64_t lost_events;
 	uint64_t calls; /* nodes read (thread_end) */
+	bool has_pid;	/* the member "pid": in a JSON trace, known at thread_end */
+	int64_t pid;
 };
 
 /* The fields of "metadata" the readers use; json is the whole object. */
@@ -93,16 +95,18 @@ struct format {
 
 /* NULL when name is not a format */
 const struct format *format_find(const char *name);
-/* "chrome, folded or svg": the names, for messages */
+/* "chrome, folded, svg or perfetto": the names, for messages */
 const char *format_names(void);
 
-/* the back ends (write/chrome.c, write/stacks.c) */
+/* the back ends (write/chrome.c, write/stacks.c, write/perfetto.c) */
 int chrome_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int folded_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int svg_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	    size_t errlen);
+int perfetto_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
+		 size_t errlen);
 
 /* what the writers need of "metadata", kept past the callback */
 struct meta_copy {
