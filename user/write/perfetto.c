@@ -202,7 +202,7 @@ struct pf_exec {
 
 struct pf_proc {
 	int64_t pid, ppid;
-	bool forked, described;
+	bool forked, described, listed;
 	uint64_t uuid, start_ns;
 	char *name, *crash; /* crash: a forked child's report as JSON, or NULL */
 	struct pf_exec *execs;
@@ -719,10 +719,14 @@ static int read_processes(struct pf *pf, const cJSON *list)
 		uint64_t pid = json_u64(o, "pid", &ok);
 		struct pf_proc *p;
 
-		if (!ok || find_proc(pf, (int64_t)pid))
+		if (!ok)
 			continue;
-		if (!(p = add_proc(pf, (int64_t)pid)))
+		p = find_proc(pf, (int64_t)pid);
+		if (!p && !(p = add_proc(pf, (int64_t)pid)))
 			return -1;
+		if (p->listed)
+			continue;
+		p->listed = true;
 		p->ppid = (int64_t)json_u64(o, "parent_pid", &p->forked);
 		p->start_ns = json_u64(o, "start_ns", &ok);
 		p->forked = p->forked && ok;
