@@ -5,7 +5,7 @@ set -eu
 PKGS="make gcc g++ clang llvm libbpf-dev libelf-dev libdw-dev libcjson-dev \
 libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
 uftrace util-linux binutils time gdb \
-chromium libclang-rt-14-dev \
+chromium libclang-rt-14-dev protobuf-compiler \
 dpkg-dev cmake autoconf automake libgtest-dev libgmock-dev"
 if [ "$(id -u)" != 0 ]; then
 	echo "setup: run as root (make setup)" >&2

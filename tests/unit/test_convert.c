@@ -622,7 +622,7 @@ TEST(test_errors)
 		     NULL);
 	CHECK_INT(rc, 2);
 	CHECK_STR(err,
-		  "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
+		  "ctrace-bpf convert: unknown format 'png': expected chrome, folded, svg or perfetto\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);

@@ -2,8 +2,9 @@
  *   chrome  Trace Event Format JSON (Perfetto, chrome://tracing, speedscope)
  *   folded  collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
  *   svg     a self-contained flame graph
- * All stream: one pass over the trace, memory bounded by call depth (chrome)
- * or by the number of distinct stacks (folded, svg). */
+ *   perfetto  Perfetto's protobuf trace (TrackEvent), write/perfetto.c
+ * All stream: one pass over the trace, memory bounded by call depth (chrome,
+ * perfetto) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,6 +37,12 @@ static const char usage_text[] =
 	"                                   speedscope\n"
 	"                           svg     a flame graph (self-contained; hover a frame for\n"
 	"                                   its total and self time and calls, click to zoom)\n"
+	"                           perfetto\n"
+	"                                   Perfetto's protobuf trace (TrackEvent): a track\n"
+	"                                   per thread under its process, a slice per call\n"
+	"                                   with its arguments and return value; the crash,\n"
+	"                                   forks and execs as instants; open it in\n"
+	"                                   https://ui.perfetto.dev (name: .perfetto-trace)\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
 	"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
@@ -49,11 +56,13 @@ static const char usage_text[] =
 	"own; in chrome a missing start or end is clamped to the nearest time the trace\n"
 	"does know (the end of the previous call, the start of the next one, the trace's\n"
 	"start or end), keeping every event inside its caller, and the event's args say\n"
-	"\"clamped\" and the partial_reason.\n"
+	"\"clamped\" and the partial_reason; perfetto does the same with its slices'\n"
+	"annotations.\n"
 	"\n"
 	"Examples:\n"
 	"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
 	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
+	"  ctrace-bpf convert trace.json --to perfetto -o trace.perfetto-trace\n"
 	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
 	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
