@@ -50,6 +50,8 @@ def parse_text(text):
                     .encode("latin-1").decode("utf-8")
             elif re.fullmatch(r"-?\d+", value):
                 value = int(value)
+            elif re.fullmatch(r"-?[\d.]+(e[-+]?\d+)?|-?inf|nan", value):
+                value = float(value)
             stack[-1][key].append(value)
     assert len(stack) == 1
     return root

@@ -776,7 +776,8 @@ static int pf_metadata(void *ctx, const struct trace_meta *m)
 	procs = cJSON_GetObjectItemCaseSensitive(o, "processes");
 	if (!rc && cJSON_IsArray(procs))
 		rc = read_processes(pf, procs);
-	if (!rc && pf->nprocs == 1 && (cJSON_GetArraySize(procs) <= 1)) {
+	/* without the list, the threads' own "pid" says (they come at their end) */
+	if (!rc && pf->nprocs == 1 && cJSON_GetArraySize(procs) == 1) {
 		pf->single = true;
 		pf->single_pid = pf->procs[0].pid;
 	}
