@@ -270,6 +270,7 @@ struct pf {
 	size_t capends;
 	bool lost_seen;
 	uint64_t lost_at;
+	uint64_t thread_lost_sum, end; /* end: the latest time of every tree */
 	/* building */
 	struct pb_buf pkt, interned;
 	char *crash;
@@ -1270,6 +1271,9 @@ static int pf_thread_end(void *ctx, const struct trace_thread *t)
 			return -1;
 	}
 	pf->trees[pf->ntrees - 1].last = pf->seen ? pf->last : 0;
+	pf->thread_lost_sum += t->lost_events;
+	if (pf->seen && pf->last > pf->end)
+		pf->end = pf->last;
 	return 0;
 }
 
@@ -1405,6 +1409,18 @@ static int pf_finish(struct pf *pf)
 				return -1;
 		}
 		if (p->crash && crash_instant(pf, p->crash, p->pid))
+			return -1;
+	}
+	/* losses no thread owns: on the target's process track, at the end */
+	if (pf->has_meta && pf->meta.lost_events > pf->thread_lost_sum && pf->nprocs) {
+		uint64_t n = pf->meta.lost_events - pf->thread_lost_sum;
+		char json[64];
+
+		if (pf->meta.has_duration && pf->meta.duration_ns > pf->end)
+			pf->end = pf->meta.duration_ns;
+		snprintf(name, sizeof(name), "%" PRIu64 " events lost", n);
+		snprintf(json, sizeof(json), "{\"lost_events\":%" PRIu64 "}", n);
+		if (emit_instant(pf, pf->procs[0].uuid, pf->end, name, json, 0, false))
 			return -1;
 	}
 	if (pf->crash)
