@@ -327,6 +327,10 @@ static uint64_t put_time(struct pf *pf, uint64_t t)
 {
 	if (t < pf->seq_last)
 		t = pf->seq_last;
+	/* each call waiting for its BEGIN needs a ns of its own before this
+	 * event: their BEGINs are written later, and ties sort in file order */
+	if (pf->nwaiting && t < pf->seq_last + pf->nwaiting)
+		t = pf->seq_last + pf->nwaiting;
 	pb_uint(&pf->pkt, TP_TIMESTAMP, t - pf->seq_last);
 	pf->seq_last = t;
 	if (pf->nwaiting) {
@@ -1120,7 +1124,8 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 		f->deferred = f->waiting = true;
 		f->prev_last = pf->seq_last;
 		f->first_inner = UINT64_MAX;
-		f->start = s < pf->seq_last ? pf->seq_last : s;
+		/* a ns of its own in the chain of calls waiting (see put_time) */
+		f->start = s < pf->seq_last + pf->nwaiting ? pf->seq_last + pf->nwaiting : s;
 		pf->nwaiting++;
 		seen_time(pf, f->start);
 		return 0;
