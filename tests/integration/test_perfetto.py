@@ -4,6 +4,7 @@ and checked against the JSON trace it came from: the tracks (a process track
 per process, a thread track per thread), a BEGIN and an END per call, nesting
 as in the JSON tree, interned names, annotations, the crash, forks, execs."""
 import collections
+import json
 import re
 import shutil
 import subprocess
@@ -369,3 +370,73 @@ def test_perfetto_partial_calls_after_attach(trace, procs, tracer, protoc, ticke
     assert len(clamped) == sum(1 for n in partial if n["start_ns"] is None or n["end_ns"] is None)
     assert all(value(a["partial_reason"]) for a in clamped)
     assert sum(1 for a in ends if "partial_reason" in a) == len(partial)
+
+
+def test_perfetto_size_per_call(build, trace, procs, tracer, protoc, tmp_path):
+    """About 24 bytes a call without arguments (the issue's target): deltas
+    of 128 ns to 16 us take two bytes; a loaded machine may stretch a few."""
+    path, doc, _ = record(trace, procs, [build("recursion.c", "-O2")])
+    out = convert(procs, tracer, path, tmp_path / "r.pftrace")
+    calls = len(all_nodes(doc))
+    assert calls > 20000
+    assert out.stat().st_size / calls <= 26, out.stat().st_size / calls
+    check_against(decode(protoc, out), doc)
+
+
+def node(name, start, end, *children, late=False, **extra):
+    """A JSON node; late: its name after its children, as for a call whose
+    entry was not observed"""
+    n = {} if late else {"function": name}
+    n.update(start_ns=start, end_ns=end,
+             duration_ns=None if start is None or end is None else end - start)
+    n["children"] = list(children)
+    if late:
+        n["function"] = name
+    n.update(extra)
+    return n
+
+
+def test_perfetto_synthetic(tracer_binary, procs, protoc, tmp_path):
+    """Partial calls of every kind, on a trace written here: named only at
+    their return (nested, and tied in time with what came before), never
+    returned, no process list (each thread's own pid says), a later tree of
+    a thread, and the crash of a thread of the second process."""
+    lost = {"partial": True, "partial_reason": "already running"}
+    doc = {
+        "metadata": {"pid": 10, "duration_ns": 1000, "executable": "/bin/prog",
+                     "timestamp": "2026-11-23T18:40:59.123456Z", "lost_events": 0},
+        "call_trees": {
+            "10": {"thread_id": 10, "thread_name": "main", "root_calls": [
+                node("prev", 5, 10),
+                node("outer", None, 90,
+                     node("mid", None, 50, node("leaf", 10, 20), late=True, **lost),
+                     node("leaf", 60, 70), late=True, **lost),
+                node("open", 100, None, node("inner", 110, None, **lost), **lost),
+            ], "pid": 10},
+            "11": {"thread_id": 11, "thread_name": "w", "root_calls": [node("w", 3, 4)],
+                   "pid": 12},
+            "10#2": {"thread_id": 10, "thread_name": "main", "root_calls": [node("img", 500, 600)],
+                     "pid": 10},
+        },
+        "crash": {"signal": 11, "signal_name": "SIGSEGV", "thread_id": 11,
+                  "call_stack": [{"function": "w"}]},
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    pf = decode(protoc, convert(procs, tracer_binary, path, tmp_path / "s.pftrace"))
+    doc["metadata"]["processes"] = [{"pid": 10}, {"pid": 12}]
+    check_against(pf, doc)
+    assert len(pf.processes) == 2 and len(pf.threads) == 2 and len(pf.children) == 1
+    (main,) = [u for u, (_, th) in pf.threads.items() if one(th, "tid") == 10]
+    assert [n[0] for n in pf.trees(main)] == ["prev", "outer", "open"]
+    begins = {}
+    for e in pf.events:
+        if e[3] == "TYPE_SLICE_BEGIN" and e[2] == main:
+            begins.setdefault(e[4], e[0])     # the first leaf: tied with prev's end
+    # named late, yet before their first child and not before what came before
+    assert 10 <= begins["outer"] < begins["mid"] < 10 + 2 <= begins["leaf"]
+    ends = [annotations(e[5]) for e in pf.of_type("TYPE_SLICE_END")]
+    assert sorted(value(a["clamped"]) for a in ends if "clamped" in a) == \
+        ["end", "end", "start", "start"]
+    (crash,) = pf.of_type("TYPE_INSTANT")
+    assert crash[2] == next(u for u, (_, th) in pf.threads.items() if one(th, "tid") == 11)
