@@ -34,7 +34,8 @@
  * annotations "partial_reason" and "clamped". A call whose name is only known
  * when it returns (its entry was not observed) has its BEGIN written then,
  * with an absolute timestamp before its first child's: readers sort events by
- * time, and the incremental clock is left untouched.
+ * time (ties in file order, so a child that would tie with it is moved a ns
+ * later), and the incremental clock is left untouched.
  *
  * Memory is bounded by call depth, the distinct names of one thread and the
  * number of threads. A thread's process is only known at the end of its tree
