@@ -312,6 +312,8 @@ static uint64_t name_iid(struct pf *pf, struct intern *t, uint32_t field, const 
 	bool fresh;
 	uint64_t iid = intern(t, s, &fresh);
 
+	if (!iid)
+		pf->pkt.oom = true; /* pkt_end reports it */
 	if (fresh) {
 		size_t m = pb_open(&pf->interned, field);
 
