@@ -5,7 +5,7 @@ set -eu
 PKGS="make gcc g++ clang llvm libbpf-dev libelf-dev libdw-dev libcjson-dev \
 libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
 uftrace util-linux binutils time gdb \
-chromium libclang-rt-14-dev \
+chromium libclang-rt-14-dev protobuf-compiler \
 dpkg-dev cmake autoconf automake libgtest-dev libgmock-dev"
 # npm fetches the speedscope viewer for the viewer tests (tests/integration/viewers.py);
 # a nodejs from elsewhere (NodeSource) brings its own npm and conflicts with Debian's

@@ -618,7 +618,7 @@ TEST(test_errors)
 		     NULL);
 	CHECK_INT(rc, 2);
 	CHECK_STR(err, "ctrace-bpf convert: unknown format 'png': expected chrome, folded, "
-		       "speedscope, svg or jsonl\n");
+		       "speedscope, svg, jsonl or perfetto\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);

@@ -4,8 +4,9 @@
  *   speedscope  speedscope's own format, one profile per thread
  *   svg         a self-contained flame graph
  *   jsonl       the trace flat, one JSON object per line (write/jsonl.c)
+ *   perfetto    Perfetto's protobuf trace (TrackEvent), write/perfetto.c
  * All stream: one pass over the trace, memory bounded by call depth (chrome,
- * speedscope, jsonl; chrome keeps the events inside a call named only at its end in
+ * speedscope, jsonl, perfetto; chrome keeps the events inside a call named only at its end in
  * a temporary file) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,12 @@ static const char usage_text[] =
 	"                                       per call with its fields, id, parent,\n"
 	"                                       depth, thread; jq and other tools read it\n"
 	"                                       at any call depth\n"
+	"                           perfetto    Perfetto's protobuf trace (TrackEvent): a\n"
+	"                                       track per thread under its process, a slice\n"
+	"                                       per call with its arguments and return\n"
+	"                                       value; the crash, forks and execs as\n"
+	"                                       instants; open it in https://ui.perfetto.dev\n"
+	"                                       (name: .perfetto-trace)\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
 	"  -w, --weight time|calls  folded and svg: weigh stacks by self time in ns\n"
@@ -70,16 +77,18 @@ static const char usage_text[] =
 	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
 	"duration: in folded and svg they count as calls with no self time of their\n"
 	"own, standing for the time of the calls inside them (their caller does not\n"
-	"count it again). In chrome and speedscope a missing start or end is clamped\n"
+	"count it again). In chrome, speedscope and perfetto a missing start or end is clamped\n"
 	"to the nearest time the trace does know in that thread: a start just after the\n"
 	"previous known time, or at the thread's first known time; an end just before\n"
 	"the next known time, or at the trace's end. Every event stays inside its\n"
-	"caller; in chrome the event's args say \"clamped\" and the partial_reason.\n"
+	"caller; in chrome and perfetto the event's args say \"clamped\" and the\n"
+	"partial_reason.\n"
 	"\n"
 	"Examples:\n"
 	"  ctrace-bpf convert trace.json --to chrome -o trace.trace.json\n"
 	"  ctrace-bpf convert trace.json --to speedscope -o trace.speedscope.json\n"
 	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
+	"  ctrace-bpf convert trace.json --to perfetto -o trace.perfetto-trace\n"
 	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
 	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
 	"  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include "cmds/jsonlread.h"
 #include "cmds/jsonread.h"
 
@@ -473,6 +474,21 @@ static int on_call(struct lreader *l)
 }
 
 /* the thread the line describes: its key is the open thread's */
+/* "pid" among a thread's other members ("more": {...}, with its braces), as
+ * the JSON reader gives it */
+static void more_pid(struct trace_thread *th, const char *more)
+{
+	cJSON *o = jr_parse_exact(more);
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
+	uint64_t v;
+
+	if (cJSON_IsRaw(pid) && jr_parse_u64(pid->valuestring, &v) && v <= INT64_MAX) {
+		th->pid = (int64_t)v;
+		th->has_pid = true;
+	}
+	cJSON_Delete(o);
+}
+
 static void thread_view(struct lreader *l, struct trace_thread *th)
 {
 	const struct line *ln = &l->ln;
@@ -499,6 +515,7 @@ static void thread_view(struct lreader *l, struct trace_thread *th)
 	/* "more": {…} gives the members inside its braces */
 	th->more = line_str(ln, S_MORE);
 	if (th->more) {
+		more_pid(th, th->more);
 		l->ln.s.p[ln->off[S_MORE] + strlen(th->more) - 1] = 0;
 		th->more++;
 	}

@@ -1079,8 +1079,21 @@ static int walk_thread(struct walker *w, const char *key)
 				       werr(w, "a thread in \"call_trees\" must be an object");
 	while ((t = jr_next(w->r)) == JR_KEY) {
 		k = jr_text(w->r, NULL);
-		if (!strcmp(k, "thread_id") || !strcmp(k, "total_calls") ||
-		    !strcmp(k, "lost_events")) {
+		if (!strcmp(k, "pid")) {
+			/* kept with the members in more too, where the JSONL
+			 * writer carries it in its place */
+			size_t at = w->thread_more.len + (w->thread_more.len ? 1 : 0);
+			uint64_t v;
+
+			if ((rc = thread_more(w, &th)))
+				return rc;
+			if (jr_parse_u64(w->thread_more.p + at + strlen("\"pid\":"), &v) &&
+			    v <= INT64_MAX) {
+				th.pid = (int64_t)v;
+				th.has_pid = true;
+			}
+		} else if (!strcmp(k, "thread_id") || !strcmp(k, "total_calls") ||
+			   !strcmp(k, "lost_events")) {
 			bool id = k[0] == 't' && k[1] == 'h', total = k[0] == 't' && k[1] == 'o';
 			uint64_t v;
 

@@ -11,6 +11,7 @@ static const struct format formats[] = {
 	{ "speedscope", ".speedscope.json", speedscope_run },
 	{ "svg", ".svg", svg_run },
 	{ "jsonl", ".jsonl", jsonl_run },
+	{ "perfetto", ".perfetto-trace", perfetto_run },
 };
 
 const struct format *format_find(const char *name)

@@ -43,6 +43,8 @@ struct trace_thread {
 	/* the members not named above, but root_calls ("resyncs", "pid", "stack",
 	 * "signals"), as compact JSON: "k":v pairs joined by commas; NULL: none */
 	const char *more;
+	bool has_pid;	/* the member "pid": in a JSON trace, known at thread_end */
+	int64_t pid;
 };
 
 /* The fields of "metadata" the readers use; json is the whole object. */
@@ -99,7 +101,7 @@ const struct format *format_find(const char *name);
 /* "chrome, folded, ... or jsonl": the names, for messages */
 const char *format_names(void);
 
-/* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c, write/jsonl.c) */
+/* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c, write/jsonl.c, write/perfetto.c) */
 int chrome_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int folded_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
@@ -111,6 +113,8 @@ int svg_run(const struct trace_source *in, FILE *out, const struct format_opts *
 /* write/jsonl.c */
 int jsonl_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	      size_t errlen);
+int perfetto_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
+		 size_t errlen);
 
 /* what the writers need of "metadata", kept past the callback */
 struct meta_copy {
