@@ -4,6 +4,7 @@
  * (preflight, hold the target, open/configure/load BPF, start, consume,
  * stop, write) over one session. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,9 +37,13 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "record/ctrace_read.h"
+#include "record/ctrace_write.h"
+#include "record/replay.h"
 #include "attach/uprobe_multi.h"
 
 #define CONSUMER_NICE -15
+#define STILL_RUNNING "exit not observed (still running when tracing stopped)"
 #define NSEC_PER_SEC  1000000000ull
 #define NSEC_PER_MS   1e6
 /* BPF wakes the consumer when the ring buffer is this fraction full */
@@ -100,6 +105,17 @@ struct session {
 	char **cmdline; /* attach: the target's, for the trace */
 	uint64_t t0;	/* CLOCK_MONOTONIC when tracing started */
 	bool trace_ok;	/* tracing ran: there is a trace to write */
+	/* the compact record (doc/ctrace-format.md): CTRACE_RECORD=direct
+	 * builds the trees live instead (the path before it, kept as the
+	 * ground truth); CTRACE_VERIFY_REPLAY=1 does both and compares */
+	enum { REC_RECORD, REC_DIRECT, REC_VERIFY } rec_mode;
+	int rec_fd;
+	FILE *rec_tmp;			/* rec_fd's stream when made by tmpfile() */
+	struct ctrace_writer *rec;
+	struct ctrace_reader *reader; /* the replay's (its functions) */
+	struct trace rtr;		/* the trees rebuilt from the record */
+	bool have_rtr;
+	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
 };
 
 /* The target and its image: can it be traced, and where the trace goes */
@@ -251,11 +267,42 @@ static int bpf_setup(struct session *s)
 		return -1;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
-	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), crash_on_record,
-				       &s->tr.crashes)) {
+	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash,
+				       &s->tr)) {
 		log_err("cannot set up the ring buffers: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* The compact record: an unlinked file beside the output, like the spools */
+static int record_setup(struct session *s)
+{
+	const char *mode = getenv("CTRACE_RECORD"), *verify = getenv("CTRACE_VERIFY_REPLAY");
+	struct ctrace_file_hdr h = { .pid = (uint32_t)s->targ,
+				     .t0 = s->t0,
+				     .mono_base = s->t0,
+				     .real_base = (uint64_t)s->ri.wall_start_ns,
+				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS : 0 };
+
+	s->rec_mode = verify && *verify && strcmp(verify, "0")	  ? REC_VERIFY :
+		      mode && !strcmp(mode, "direct") ? REC_DIRECT :
+							REC_RECORD;
+	s->res = &s->tr;
+	if (s->rec_mode == REC_DIRECT)
+		return 0;
+	s->rec_fd = openat(s->out.dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->rec_fd < 0) { /* a filesystem without O_TMPFILE */
+		s->rec_tmp = tmpfile();
+		s->rec_fd = s->rec_tmp ? fileno(s->rec_tmp) : -1;
+	}
+	if (s->rec_fd < 0 || !(s->rec = ctw_new(s->rec_fd, &h))) {
+		log_err("cannot write the trace beside '%s': %s", s->cfg.output,
+			strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	s->tr.rec = s->rec;
+	s->tr.live_only = s->rec_mode == REC_RECORD;
 	return 0;
 }
 
@@ -264,6 +311,8 @@ static int consumer_setup(struct session *s)
 {
 	s->sym = symbolizer_new(s->targ, s->cfg.filter);
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
+	if (record_setup(s))
+		return -1;
 	s->pr.skel = s->skel;
 	s->pr.filter = s->cfg.filter;
 	/* forked children run the same files: with --follow-forks the links
@@ -483,6 +532,61 @@ static void consume(struct session *s)
 	status_clear(&progress);
 }
 
+static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
+{
+	struct ctrace_bpf *skel = ctx;
+	__u64 v;
+
+	if (bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0))
+		return -1;
+	*n = v;
+	return 0;
+}
+
+/* The trees from the compact record, now that it is complete */
+static int replay(struct session *s, const char *reason)
+{
+	char err[256];
+	FILE *f;
+	int fd, rc;
+
+	if (ctw_flush(s->rec)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output,
+			strerror(ctw_error(s->rec)));
+		return -1;
+	}
+	fd = dup(s->rec_fd);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f || lseek(fd, 0, SEEK_SET)) {
+		log_err("reading the trace back: %s", strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	s->reader = ctr_open(f, err, sizeof(err));
+	if (!s->reader) {
+		log_err("reading the trace back: %s", err);
+		fclose(f);
+		return -1;
+	}
+	trace_init_replay(&s->rtr, &s->tr);
+	s->have_rtr = true;
+	rc = replay_run(s->reader, &s->rtr, reason);
+	/* the table the replay looked processes up in stays live's */
+	s->tr.procs = s->rtr.procs;
+	fclose(f);
+	if (!rc && trace_spool_error(&s->rtr)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output,
+			strerror(s->rtr.err));
+		rc = -1;
+	}
+	if (s->rec_mode == REC_RECORD)
+		s->res = &s->rtr;
+	return rc;
+}
+
 /* disarm, detach, then drain what was already recorded */
 static void stop(struct session *s)
 {
@@ -495,19 +599,14 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
-	trace_finish(tr, "exit not observed (still running when tracing stopped)");
+	trace_finish(tr, STILL_RUNNING);
 	s->ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
 	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
-	for (size_t i = 0; i < tr->nthreads; i++) {
-		__u32 tid = tr->threads[i]->tid;
-		__u64 n;
-
-		if (!bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &n, sizeof(n),
-					  0))
-			tr->threads[i]->lost = n;
-	}
+	trace_set_lost(tr, lost_lookup, skel);
+	if (s->rec && !tr->err && replay(s, STILL_RUNNING))
+		tr->err = EIO;
 }
 
 /* the target's, when it ended while traced; 0 while it runs on */
@@ -520,7 +619,7 @@ static int exit_status(struct session *s)
 	else if (!s->launch && s->tr.proc_exited)
 		ret = exit_status_from_wait((int)s->tr.proc_exit_code, &s->ri);
 	if (s->ri.exit_signal) {
-		s->ri.fatal = crash_find(&s->tr.crashes, s->ri.exit_signal, (uint32_t)s->targ);
+		s->ri.fatal = crash_find(&s->res->crashes, s->ri.exit_signal, (uint32_t)s->targ);
 		/* the map it died with: after an exec, not the first one */
 		s->ri.mods = symbolizer_modules(s->tr.procs.v[0]->sym, &s->ri.nmods);
 	}
@@ -562,15 +661,25 @@ static int write_trace(struct session *s)
 		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
 		ri->command = s->cmdline;
 	}
-	if (output_write(&s->out, &s->tr, ri) || output_commit(&s->out))
+	if (output_write(&s->out, s->res, ri))
+		return -1;
+	if (s->rec_mode == REC_VERIFY) {
+		struct run_info rri = *ri;
+
+		if (ri->exit_signal)
+			rri.fatal = crash_find(&s->rtr.crashes, ri->exit_signal, (uint32_t)s->targ);
+		if (output_verify(&s->out, &s->rtr, &rri))
+			return -1;
+	}
+	if (output_commit(&s->out))
 		return -1;
 	if (ri->lost_events)
 		log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 			 (unsigned long)ri->lost_events);
-	if (trace_total_resyncs(&s->tr))
+	if (trace_total_resyncs(s->res))
 		log_warn("%lu gaps in the call trees that no lost event explains: a tracer "
 			 "fault (the nodes concerned say so); please report it",
-			 (unsigned long)trace_total_resyncs(&s->tr));
+			 (unsigned long)trace_total_resyncs(s->res));
 	if (stat(cfg->output, &st)) {
 		st.st_size = 0;
 		st.st_mode = 0;
@@ -578,7 +687,7 @@ static int write_trace(struct session *s)
 	if (cfg->format && strcmp(cfg->format, "json"))
 		write_format(cfg, &st);
 	fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
-		(unsigned long)trace_total_calls(&s->tr), s->tr.nthreads,
+		(unsigned long)trace_total_calls(s->res), s->res->nthreads,
 		(unsigned long)ri->lost_events, cfg->output,
 		st.st_size >= MIB ? st.st_size / (double)MIB : st.st_size / KIB,
 		st.st_size >= MIB ? "MiB" : "KiB");
@@ -622,7 +731,15 @@ static void session_free(struct session *s)
 	}
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->have_rtr)
+		trace_free(&s->rtr); /* before the reader: its crash notes name functions */
+	ctr_free(s->reader);
 	trace_free(&s->tr);
+	ctw_free(s->rec);
+	if (s->rec_tmp)
+		fclose(s->rec_tmp);
+	else if (s->rec_fd >= 0)
+		close(s->rec_fd);
 	modsets_free(&s->done);
 	capture_free(s->capture);
 	symbolizer_free(s->sym);
@@ -636,7 +753,7 @@ static void session_free(struct session *s)
 
 int main(int argc, char **argv)
 {
-	struct session s = { .out = { .dirfd = -1 }, .entry_fd = -1, .pidfd = -1 };
+	struct session s = { .out = { .dirfd = -1 }, .entry_fd = -1, .pidfd = -1, .rec_fd = -1 };
 	bool no_trace = false;
 	int ret = 1, rc;
 

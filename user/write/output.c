@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,7 +158,7 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 /* every traced process: the target first, then the ones it forked
  * (--follow-forks), with the images each exec'd; a forked one that a fault
  * killed has its crash report here (the target's is the top-level one) */
-static void write_processes(FILE *f, const struct trace *tr, const char *output)
+static void write_processes(FILE *f, const struct trace *tr, const char *output, bool quiet)
 {
 	const struct proc_table *pt = &tr->procs;
 
@@ -200,9 +201,10 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 					capture_set_process(tr->capture, p->gen, p->sym);
 				crash_write_json(f, &tr->crashes, n, p->pid, mods, nmods,
 						 tr->capture, NULL, output);
-				log_warn("forked process %d died of %s: its crash report is "
-					 ".metadata.processes[%zu].crash in %s",
-					 (int)p->pid, signal_name(n->sig), i, output);
+				if (!quiet)
+					log_warn("forked process %d died of %s: its crash report "
+						 "is .metadata.processes[%zu].crash in %s",
+						 (int)p->pid, signal_name(n->sig), i, output);
 			} else {
 				fputs("null", f);
 			}
@@ -212,9 +214,10 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 	fputc(']', f);
 }
 
-int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
+/* the document of tr to f; quiet: say nothing on stderr (a second copy) */
+static int write_doc(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		     bool quiet)
 {
-	FILE *f = o->f;
 	int rc;
 
 	fputs("{\"metadata\":{", f);
@@ -242,7 +245,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
-	write_processes(f, tr, o->path);
+	write_processes(f, tr, path, quiet);
 	key(f, "options", false);
 	write_options(f, ri->cfg, ri->probe_mode);
 	fputs("},\"call_trees\":{", f);
@@ -261,7 +264,7 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		key(f, k, i == 0);
 		rc = tree_write_thread(tr->threads[i], f);
 		if (rc) {
-			log_err("writing '%s': %s", o->path, strerror(-rc));
+			log_err("writing '%s': %s", path, strerror(-rc));
 			return -1;
 		}
 		jsonw_member_u64(f, "pid", t->pid);
@@ -275,14 +278,84 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
 	if (ri->fatal)
 		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods,
-				 tr->capture, stderr, o->path);
+				 tr->capture, quiet ? NULL : stderr, path);
 	else
 		fputs("null", f);
 	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
-		log_err("writing '%s': %s", o->path, strerror(errno));
+		log_err("writing '%s': %s", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
+{
+	return write_doc(o->f, o->path, tr, ri, false);
+}
+
+/* the first offset where a and b differ; -1 when they are the same */
+static off_t first_difference(int a, int b)
+{
+	char ba[1 << 16], bb[1 << 16];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t na = pread(a, ba, sizeof(ba), off), nb = pread(b, bb, sizeof(bb), off);
+		ssize_t n = na < nb ? na : nb;
+
+		if (na < 0 || nb < 0)
+			return off;
+		for (ssize_t i = 0; i < n; i++)
+			if (ba[i] != bb[i])
+				return off + i;
+		if (na != nb)
+			return off + n;
+		if (!na)
+			return -1;
+		off += na;
+	}
+}
+
+int output_verify(struct output *o, const struct trace *tr, const struct run_info *ri)
+{
+	char keep[PATH_MAX];
+	int fd = openat(o->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+") : tmpfile();
+	off_t at;
+
+	if (!f) {
+		log_err("replay verification: cannot write the replayed trace: %s",
+			strerror(errno));
+		return -1;
+	}
+	if (write_doc(f, o->path, tr, ri, true)) {
+		fclose(f);
+		return -1;
+	}
+	at = first_difference(fileno(o->f), fileno(f));
+	if (at >= 0) {
+		/* kept beside the output, to see what differs */
+		FILE *k;
+		char buf[1 << 16];
+		ssize_t n;
+		off_t off = 0;
+
+		snprintf(keep, sizeof(keep), "%s.replayed", o->path);
+		k = fopen(keep, "we");
+		while (k && (n = pread(fileno(f), buf, sizeof(buf), off)) > 0) {
+			fwrite(buf, 1, (size_t)n, k);
+			off += n;
+		}
+		if (k)
+			fclose(k);
+		log_err("replay verification failed: the JSON replayed from the compact record "
+			"differs from the direct JSON at byte %lld (replayed copy: %s)",
+			(long long)at, keep);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
 	return 0;
 }
 

@@ -42,6 +42,9 @@ struct output {
  * target starts. 0, or -1 with the reason printed. */
 int output_open(struct output *o, const char *path);
 int output_write(struct output *o, const struct trace *tr, const struct run_info *ri);
+/* CTRACE_VERIFY_REPLAY: tr's document (the replayed one) must be, byte for
+ * byte, the one output_write wrote; 0, or -1 with the offset printed */
+int output_verify(struct output *o, const struct trace *tr, const struct run_info *ri);
 /* fsync, rename into place, give it to the sudo user, release o; 0 or -1
  * (printed; then call output_abort) */
 int output_commit(struct output *o);
