@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "utils/log.h"
+#include "write/backend.h"
 #include "find/pattern.h"
 
 #define DEFAULT_OUTPUT "ctrace.json"
@@ -206,10 +207,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->output = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") && strcmp(optarg, "chrome") &&
-			    strcmp(optarg, "folded") && strcmp(optarg, "svg")) {
-				log_err("invalid --format '%s': expected json, chrome, folded or svg",
-					optarg);
+			if (strcmp(optarg, "json") && !format_find(optarg)) {
+				log_err("invalid --format '%s': expected json, %s", optarg,
+					format_names());
 				return -1;
 			}
 			cfg->format = optarg;

@@ -14,6 +14,7 @@
 #include "cmds/commands.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
+#include "cmds/trace_input.h"
 #include "utils/strutil.h"
 
 #define CMD		"ctrace-bpf report"
@@ -821,15 +822,14 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.thread_end = rep_thread_end,
 		.crash = rep_crash,
 	};
-	FILE *f = open_trace(in, err, errlen);
+	struct trace_input input;
 	int rc;
 
-	if (!f)
+	if (trace_input_open(&input, in, err, errlen))
 		return -1;
 	r->tr.out = r->out;
-	rc = trace_walk(f, &v, r, err, errlen);
-	if (f != stdin)
-		fclose(f);
+	rc = source_walk(&input.source, &v, r, err, errlen);
+	trace_input_close(&input);
 	if (rc) {
 		char msg[512];
 

@@ -35,9 +35,6 @@ int cmd_other_option(const char *cmd, const char *usage, int c, char **argv, int
  * placeholder ("TRACE.json"): none (or more) was given; returns 2 */
 int cmd_one_operand(const char *cmd, bool none, const char *what, const char *placeholder);
 
-/* Opens a trace to read ("-" = stdin), or NULL with one line in err. */
-FILE *open_trace(const char *path, char *err, size_t errlen);
-
 /* The file convert_file writes for -f FMT beside trace: "t.json" gives
  * "t.chrome.json", "t.folded" or "t.svg". 0, or -1 when fmt is not a format
  * or the name does not fit in len. */

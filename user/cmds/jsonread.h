@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "write/backend.h"
 
 /* ---- the tokenizer -------------------------------------------------------- */
 
@@ -69,61 +70,6 @@ enum jr_tok jr_capture(struct jr *r, enum jr_tok first, struct jr_buf *out, size
 bool jr_parse_u64(const char *s, uint64_t *v);
 
 /* ---- the trace walker ----------------------------------------------------- */
-
-/* One call. At node_open the fields seen before its first child are set
- * (normally all but end_ns/duration_ns; "function" may still be NULL, since
- * a call whose entry was not observed names itself after its children); at
- * node_close every field is known. Strings are valid during the callback. */
-struct trace_node {
-	const char *function; /* NULL: not seen (yet); may be "[unknown]" */
-	const char *module;   /* NULL: absent or null */
-	const char *address;
-	bool has_start, has_end, has_duration; /* false: absent or null */
-	uint64_t start_ns, end_ns, duration_ns;
-	bool partial;
-	const char *partial_reason;
-	const char *arguments;	  /* the "arguments" value as compact JSON, or NULL */
-	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
-	/* node_close only: */
-	uint64_t nchildren;   /* direct children */
-	uint64_t children_ns; /* sum of the known durations of the direct children */
-	bool children_timed;  /* every direct child has a known duration */
-};
-
-/* A member of "call_trees". At thread_begin (reached at "root_calls") the
- * members written before it are set; at thread_end all of them. */
-struct trace_thread {
-	const char *key; /* the member's name, e.g. "5813" or "5813#2" */
-	bool has_tid;
-	uint64_t tid;	  /* thread_id, else the number the key starts with */
-	const char *name; /* thread_name; NULL when absent */
-	bool has_total_calls;
-	uint64_t total_calls; /* as written */
-	uint64_t lost_events;
-	uint64_t calls; /* nodes read (thread_end) */
-};
-
-/* The fields of "metadata" the readers use; json is the whole object. */
-struct trace_meta {
-	const char *json;
-	bool has_pid, has_duration, has_total_calls;
-	int64_t pid;
-	uint64_t duration_ns, total_calls, lost_events;
-	const char *executable; /* NULL when absent */
-	const char *command0;	/* command[0], NULL when absent */
-};
-
-/* Any callback may be NULL. A non-zero return stops the walk; trace_walk
- * then returns that value (the callback reports its own error). */
-struct trace_visitor {
-	int (*metadata)(void *ctx, const struct trace_meta *m);
-	int (*thread_begin)(void *ctx, const struct trace_thread *t);
-	int (*node_open)(void *ctx, const struct trace_node *n, size_t depth);
-	int (*node_close)(void *ctx, const struct trace_node *n, size_t depth);
-	int (*thread_end)(void *ctx, const struct trace_thread *t);
-	/* the top-level "crash" object when it is not null, as compact JSON */
-	int (*crash)(void *ctx, const char *json);
-};
 
 /* Walks the trace in f. depth 0 is a root call. Returns 0, a callback's
  * non-zero value, or -1 with one line in err ("byte N: ..."). Unknown members
