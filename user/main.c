@@ -20,6 +20,7 @@
 #include "attach/capture_plans.h"
 #include "cli.h"
 #include "cmds/commands.h"
+#include "cmds/ctrace_input.h"
 #include "consume/crash.h"
 #include "consume/loop.h"
 #include "ctrace.skel.h"
@@ -52,6 +53,13 @@
 #define MIB	      (1 << 20)
 
 static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && !strcmp(s + n - k, suffix);
+}
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -109,6 +117,7 @@ struct session {
 	 * builds the trees live instead (the path before it, kept as the
 	 * ground truth); CTRACE_VERIFY_REPLAY=1 does both and compares */
 	enum { REC_RECORD, REC_DIRECT, REC_VERIFY } rec_mode;
+	bool keep_ctrace; /* -o T.ctrace: the compact record is the result */
 	int rec_fd;
 	FILE *rec_tmp;			/* rec_fd's stream when made by tmpfile() */
 	struct ctrace_writer *rec;
@@ -285,9 +294,11 @@ static int record_setup(struct session *s)
 				     .real_base = (uint64_t)s->ri.wall_start_ns,
 				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS : 0 };
 
-	s->rec_mode = verify && *verify && strcmp(verify, "0")	  ? REC_VERIFY :
-		      mode && !strcmp(mode, "direct") ? REC_DIRECT :
-							REC_RECORD;
+	s->rec_mode = verify && *verify && strcmp(verify, "0") ? REC_VERIFY :
+		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
+									   REC_RECORD;
+	if (!s->launch)
+		h.flags |= CTRACE_FILE_F_ATTACH;
 	s->res = &s->tr;
 	if (s->rec_mode == REC_DIRECT)
 		return 0;
@@ -327,6 +338,8 @@ static int consumer_setup(struct session *s)
 			return -1;
 		}
 		s->tr.capture = s->capture;
+		if (s->rec) /* the replay steps through the plans' changes */
+			capture_log_changes(s->capture);
 	}
 	return 0;
 }
@@ -573,7 +586,7 @@ static int replay(struct session *s, const char *reason)
 	}
 	trace_init_replay(&s->rtr, &s->tr);
 	s->have_rtr = true;
-	rc = replay_run(s->reader, &s->rtr, reason);
+	rc = replay_run(s->reader, &s->rtr, reason, NULL);
 	/* the table the replay looked processes up in stays live's */
 	s->tr.procs = s->rtr.procs;
 	fclose(f);
@@ -641,6 +654,65 @@ static void write_format(const struct config *cfg, const struct stat *st)
 		log_info("%s -> %s", cfg->format, conv);
 }
 
+/* -o T.ctrace: the record, completed with the JSON rendered at stop (the
+ * metadata, the crash: what needs the live process), copied to the output */
+static int write_ctrace(struct session *s)
+{
+	char buf[1 << 16];
+	off_t off = 0;
+	ssize_t n;
+
+	if (output_store_parts(s->rec, s->out.path, s->res, &s->ri)) {
+		log_err("out of memory");
+		return -1;
+	}
+	ctw_end(s->rec);
+	if (ctw_flush(s->rec)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output,
+			strerror(ctw_error(s->rec)));
+		return -1;
+	}
+	while ((n = pread(s->rec_fd, buf, sizeof(buf), off)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, s->out.f) != (size_t)n)
+			break;
+		off += n;
+	}
+	if (n != 0 || fflush(s->out.f)) {
+		log_err("writing '%s': %s", s->cfg.output, strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+/* CTRACE_VERIFY_REPLAY with -o T.ctrace: the offline conversion of the file
+ * just written must give the direct JSON */
+static int verify_ctrace(struct session *s)
+{
+	FILE *direct = output_scratch(&s->out), *conv = output_scratch(&s->out), *in = NULL;
+	char err[256];
+	int fd = dup(s->rec_fd), rc = -1;
+
+	if (fd >= 0 && !(in = fdopen(fd, "r")))
+		close(fd);
+	if (!direct || !conv || !in || lseek(fd, 0, SEEK_SET))
+		log_err("replay verification: %s", strerror(errno));
+	else if (output_write_to(direct, s->out.path, &s->tr, &s->ri, true))
+		;
+	else if (ctrace_to_json(in, conv, err, sizeof(err)))
+		log_err("replay verification: converting '%s': %s", s->cfg.output, err);
+	else
+		rc = fflush(direct) ? -1 :
+				      output_verify_same(&s->out, fileno(direct), conv,
+							 "the JSON converted from the .ctrace");
+	if (in)
+		fclose(in);
+	if (direct)
+		fclose(direct);
+	if (conv)
+		fclose(conv);
+	return rc;
+}
+
 /* The trace under the output's name, its --format view and the summary;
  * -1 when no trace was left (the reason printed) */
 static int write_trace(struct session *s)
@@ -661,9 +733,11 @@ static int write_trace(struct session *s)
 		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
 		ri->command = s->cmdline;
 	}
-	if (output_write(&s->out, s->res, ri))
+	if (s->keep_ctrace ? write_ctrace(s) : output_write(&s->out, s->res, ri))
 		return -1;
-	if (s->rec_mode == REC_VERIFY) {
+	if (s->keep_ctrace && s->rec_mode == REC_VERIFY && verify_ctrace(s))
+		return -1;
+	if (s->rec_mode == REC_VERIFY && !s->keep_ctrace) {
 		struct run_info rri = *ri;
 
 		if (ri->exit_signal)
@@ -774,6 +848,16 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;
+	s.keep_ctrace = has_suffix(s.cfg.output, ".ctrace");
+	if (s.keep_ctrace && (s.cfg.args || s.cfg.retval)) {
+		/* typing the values offline needs each plan's DWARF types */
+		log_err("-o %s: a compact trace cannot keep --args/--retval values yet; write "
+			"JSON (-o trace.json) for them",
+			s.cfg.output);
+		filter_free(s.cfg.filter);
+		filter_free(s.cfg.capture_filter);
+		return 2;
+	}
 	libbpf_set_print(log_libbpf);
 	s.launch = s.cfg.pid == 0;
 

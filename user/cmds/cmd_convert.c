@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmds/commands.h"
+#include "cmds/ctrace_input.h"
 #include "cmds/trace_input.h"
 #include "write/backend.h"
 
@@ -192,6 +193,36 @@ int cmd_one_operand(const char *cmd, bool none, const char *what, const char *pl
 	return 2;
 }
 
+/* --to json: a compact trace's JSON document (a JSON trace is copied) */
+static int convert_json(const char *in, const char *out, char *err, size_t errlen)
+{
+	struct trace_input input;
+	struct sink sink;
+	char buf[1 << 16];
+	size_t n;
+	int rc = 0;
+
+	if (trace_input_open(&input, in, err, errlen))
+		return -1;
+	if (sink_open(&sink, out, err, errlen)) {
+		trace_input_close(&input);
+		return -1;
+	}
+	if (!strcmp(input.reader->name, "ctrace"))
+		rc = ctrace_to_json(input.f, sink.f, err, errlen);
+	else
+		while (!rc && (n = fread(buf, 1, sizeof(buf), input.f)) > 0)
+			rc = fwrite(buf, 1, n, sink.f) == n ? 0 : -1;
+	trace_input_close(&input);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, errlen, "writing '%s': %s", out, strerror(errno));
+		sink_abort(&sink);
+		return -1;
+	}
+	return sink_commit(&sink, err, errlen);
+}
+
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
 		   bool per_thread, char *err, size_t errlen)
 {
@@ -202,6 +233,8 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	int rc;
 
 	err[0] = 0;
+	if (!strcmp(fmt, "json"))
+		return convert_json(in, out, err, errlen);
 	if (!f) {
 		snprintf(err, errlen, "unknown format '%s': expected %s", fmt, format_names());
 		return -1;
@@ -237,7 +270,8 @@ int convert_output_name(const char *trace, const char *fmt, char *buf, size_t le
 {
 	const struct format *f = format_find(fmt);
 	const char *slash = strrchr(trace, '/'), *dot = strrchr(trace, '.');
-	size_t stem = dot && dot > (slash ? slash : trace) && !strcmp(dot, ".json") ?
+	size_t stem = dot && dot > (slash ? slash : trace) &&
+				      (!strcmp(dot, ".json") || !strcmp(dot, ".ctrace")) ?
 			      (size_t)(dot - trace) :
 			      strlen(trace);
 
@@ -284,11 +318,13 @@ int cmd_convert_main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
+	if (!to && strlen(out) > 5 && !strcmp(out + strlen(out) - 5, ".json"))
+		to = "json";
 	if (!to) {
 		fprintf(stderr, CMD ": give the format: --to %s (see --help)\n", format_names());
 		return 2;
 	}
-	if (!format_find(to)) {
+	if (!format_find(to) && strcmp(to, "json")) {
 		fprintf(stderr, CMD ": unknown format '%s': expected %s\n", to, format_names());
 		return 2;
 	}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
 #include "cmds/trace_input.h"
 
@@ -17,6 +18,7 @@ static bool json_sniff(const unsigned char *head, size_t n)
 
 /* Most specific first: the last one takes what no other claims */
 static const struct trace_reader readers[] = {
+	{ "ctrace", ctrace_sniff, ctrace_walk },
 	{ "json", json_sniff, trace_walk },
 };
 

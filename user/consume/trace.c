@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
+#include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
 #include "ctrace.h"
 #include "utils/log.h"
@@ -25,7 +26,7 @@ int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach,
 	       int spool_dirfd)
 {
 	memset(tr, 0, sizeof(*tr));
-	procs_init(&tr->procs, pid, sym, symbolizer_filter(sym));
+	procs_init(&tr->procs, pid, sym, sym ? symbolizer_filter(sym) : NULL);
 	tr->sym = sym;
 	tr->attach = attach;
 	tr->t0 = t0;
@@ -436,6 +437,10 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		if ((rt = rthread_for(tr, h->tid, false)))
 			rt->live = false;
 		break;
+	}
+	if (tr->capture && capture_changes(tr->capture) != tr->rec_marked) {
+		tr->rec_marked = capture_changes(tr->capture);
+		ctw_mark(tr->rec, tr->rec_marked);
 	}
 	ctw_event(tr->rec, data, size, fn);
 }

@@ -43,6 +43,7 @@ struct trace {
 	bool live_only;		   /* live: the process table and the record only,
 				    * the trees are built at replay */
 	struct u64map rthreads;	   /* live_only: tid → its process (struct rthread) */
+	size_t rec_marked;	   /* the capture plans' changes the record says */
 	bool replay;		   /* the records come from the compact record */
 	const struct func_info *replay_fn; /* replay: the current record's function */
 	struct u64map gens;		   /* replay: pid → image generation + 1 */

@@ -24,7 +24,8 @@ struct ctrace_file_hdr {
 	uint64_t real_base;
 	uint32_t flags; /* CTRACE_FILE_F_* */
 };
-#define CTRACE_FILE_F_ARGS 1 /* --args or --retval: values need the plans */
+#define CTRACE_FILE_F_ARGS	 1 /* --args or --retval: values need the plans */
+#define CTRACE_FILE_F_ATTACH 2 /* attach mode: calls may predate tracing */
 
 /* record kinds (op >> 4) */
 enum ctrace_op {
@@ -40,6 +41,7 @@ enum ctrace_op {
 	CT_OP_LOST = 10,      /* at stop: tid count (BPF's per-thread loss) */
 	CT_OP_TEXT = 11,      /* what/key text: JSON rendered at stop (.ctrace result) */
 	CT_OP_END = 12,	      /* the recording is complete */
+	CT_OP_MARK = 13,      /* n: the capture plans changed n times before what follows */
 };
 
 /* op flags (op & 15) for the call records */
@@ -55,8 +57,12 @@ enum ctrace_text {
 	CT_TEXT_THREAD = 3,   /* key: thread index; members after "root_calls" */
 };
 
-/* implied exit functions are remembered for depths below this */
+/* implied exit functions are remembered for depths below this, and for
+ * this many (thread, depth) pairs in all: beyond, exits name their function */
 #define CT_MAX_IMPLIED_DEPTH 65536
+#define CT_MAX_IMPLIED_TOTAL (1u << 22)
+/* the reader refuses a call deeper than this (a damaged file) */
+#define CT_MAX_DEPTH (1 << 20)
 /* a TEXT record is at most this long; a raw or crash record, CT_MAX_RAW */
 #define CT_MAX_BLOB (64u << 20)
 #define CT_MAX_RAW  65536u

@@ -30,6 +30,8 @@ struct ctrace_reader {
 	struct func_info **funcs; /* by id - 1 */
 	uint32_t nfuncs, capfuncs;
 	struct u64map threads;
+	uint64_t nids_total;
+	int32_t max_depth;
 	uint32_t cur_tid;
 	bool have_cur;
 	uint64_t calls;
@@ -189,6 +191,7 @@ struct ctrace_reader *ctr_open(FILE *f, char *err, size_t errlen)
 		return NULL;
 	}
 	r->f = f;
+	r->max_depth = CT_MAX_DEPTH;
 	if (get_bytes(r, h, sizeof(h)) || !ctr_is_ctrace(h, sizeof(h))) {
 		snprintf(err, errlen, "not a compact trace (.ctrace)");
 		free(r);
@@ -207,6 +210,11 @@ struct ctrace_reader *ctr_open(FILE *f, char *err, size_t errlen)
 	r->hdr.real_base = rd64(h + 32);
 	r->hdr.flags = rd32(h + 40);
 	return r;
+}
+
+void ctr_limit_depth(struct ctrace_reader *r, int32_t max)
+{
+	r->max_depth = max;
 }
 
 const struct ctrace_file_hdr *ctr_header(const struct ctrace_reader *r)
@@ -304,6 +312,8 @@ static int call_head(struct ctrace_reader *r, unsigned op, unsigned flags, struc
 		return -1;
 	if ((flags & CT_F_LOST) && varint32(r, &e->lost))
 		return -1;
+	if (e->depth > r->max_depth || e->depth < -r->max_depth)
+		return fail(r, "a call at depth %d", e->depth);
 	if (!exit || (flags & CT_F_FN)) {
 		if (varint(r, &id))
 			return -1;
@@ -328,11 +338,16 @@ static int call_head(struct ctrace_reader *r, unsigned op, unsigned flags, struc
 
 			while (n <= (uint32_t)e->depth)
 				n *= 2;
-			t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
-			memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
-			t->nids = n;
+			/* the writer and the reader make the same choice */
+			if (r->nids_total + (n - t->nids) <= CT_MAX_IMPLIED_TOTAL) {
+				t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
+				memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
+				r->nids_total += n - t->nids;
+				t->nids = n;
+			}
 		}
-		t->ids[e->depth] = (uint32_t)id;
+		if ((uint32_t)e->depth < t->nids)
+			t->ids[e->depth] = (uint32_t)id;
 	}
 	return 0;
 }
@@ -511,6 +526,8 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	case CT_OP_END:
 		r->ended = true;
 		return 0;
+	case CT_OP_MARK:
+		return varint(r, &out->count);
 	}
 	return fail(r, "unknown record kind %u", op);
 }

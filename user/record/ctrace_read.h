@@ -22,7 +22,7 @@ struct ctr_rec {
 	const struct func_info *fn; /* its function, NULL when none */
 	/* NAME, LOST, TEXT */
 	uint32_t tid;
-	uint64_t count; /* LOST; TEXT: its key */
+	uint64_t count; /* LOST; TEXT: its key; MARK: the plan changes */
 	unsigned what;	/* TEXT */
 	const char *str;
 	size_t len;
@@ -34,6 +34,8 @@ bool ctr_is_ctrace(const void *head, size_t n);
  * reason in err */
 struct ctrace_reader *ctr_open(FILE *f, char *err, size_t errlen);
 const struct ctrace_file_hdr *ctr_header(const struct ctrace_reader *r);
+/* calls deeper than max (either way) make the file damaged (CT_MAX_DEPTH) */
+void ctr_limit_depth(struct ctrace_reader *r, int32_t max);
 /* 1: a record in *out; 0: the end; -1: a damaged file (ctr_error says how) */
 int ctr_next(struct ctrace_reader *r, struct ctr_rec *out);
 const char *ctr_error(const struct ctrace_reader *r);

@@ -31,6 +31,7 @@ struct ctrace_writer {
 	uint64_t bytes, calls;
 	uint64_t t0;
 	uint32_t nfuncs;
+	uint64_t nids_total;
 	struct u64map threads; /* tid → struct ct_thread */
 	uint32_t cur_tid;
 	bool have_cur;
@@ -211,11 +212,16 @@ static uint8_t *call_head(struct ctrace_writer *w, uint8_t *p, enum ctrace_op op
 
 			while (n <= (uint32_t)e->depth)
 				n *= 2;
-			t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
-			memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
-			t->nids = n;
+			/* the writer and the reader make the same choice */
+			if (w->nids_total + (n - t->nids) <= CT_MAX_IMPLIED_TOTAL) {
+				t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
+				memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
+				w->nids_total += n - t->nids;
+				t->nids = n;
+			}
 		}
-		t->ids[e->depth] = fn;
+		if ((uint32_t)e->depth < t->nids)
+			t->ids[e->depth] = fn;
 	}
 	return p;
 }
@@ -407,6 +413,15 @@ void ctw_text(struct ctrace_writer *w, unsigned what, uint64_t key, const char *
 	p += ct_put_varint(p, len);
 	commit(w, p);
 	put_bytes(w, s, len);
+}
+
+void ctw_mark(struct ctrace_writer *w, uint64_t n)
+{
+	uint8_t *p = room(w, 12);
+
+	*p++ = CT_OP_MARK << 4;
+	p += ct_put_varint(p, n);
+	commit(w, p);
 }
 
 void ctw_end(struct ctrace_writer *w)

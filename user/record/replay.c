@@ -1,5 +1,8 @@
 /* The compact record back into the tree builder. */
 #include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include "attach/capture_plans.h"
 #include "consume/crash.h"
 #include "consume/trace.h"
 #include "record/ctrace_read.h"
@@ -12,13 +15,49 @@ struct lost {
 	uint64_t n;
 };
 
-int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason)
+void replay_texts_free(struct replay_texts *t)
+{
+	free(t->metadata);
+	free(t->crash);
+	for (size_t i = 0; i < t->ntails; i++)
+		free(t->tails[i]);
+	free(t->tails);
+	memset(t, 0, sizeof(*t));
+}
+
+static void keep_text(struct replay_texts *t, const struct ctr_rec *rec)
+{
+	char **slot = NULL;
+
+	if (rec->what == CT_TEXT_METADATA) {
+		slot = &t->metadata;
+	} else if (rec->what == CT_TEXT_CRASH) {
+		slot = &t->crash;
+	} else if (rec->what == CT_TEXT_THREAD && rec->count < (1u << 24)) {
+		if (rec->count >= t->ntails) {
+			size_t n = rec->count + 1;
+
+			t->tails = xrealloc(t->tails, n * sizeof(*t->tails));
+			memset(t->tails + t->ntails, 0, (n - t->ntails) * sizeof(*t->tails));
+			t->ntails = n;
+		}
+		slot = &t->tails[rec->count];
+	}
+	if (!slot)
+		return;
+	free(*slot);
+	*slot = xstrdup(rec->str);
+}
+
+int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
+	       struct replay_texts *texts)
 {
 	struct lost *lost = NULL;
 	size_t nlost = 0, caplost = 0;
 	struct ctr_rec rec;
 	int rc;
 
+	capture_replay_begin(tr->capture);
 	while ((rc = ctr_next(r, &rec)) > 0) {
 		switch (rec.op) {
 		case CT_OP_CRASH:
@@ -36,6 +75,12 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason)
 			lost[nlost++] = (struct lost){ rec.tid, rec.count };
 			break;
 		case CT_OP_TEXT:
+			if (texts)
+				keep_text(texts, &rec);
+			break;
+		case CT_OP_MARK:
+			capture_replay_to(tr->capture, rec.count);
+			break;
 		case CT_OP_END:
 		case CT_OP_FUNC:
 			break;
@@ -50,6 +95,8 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason)
 		free(lost);
 		return -1;
 	}
+	/* the plans as tracing left them, for what is written at the end */
+	capture_replay_to(tr->capture, SIZE_MAX);
 	trace_finish(tr, reason);
 	for (size_t i = 0; i < nlost; i++)
 		trace_replay_lost(tr, lost[i].tid, lost[i].n);

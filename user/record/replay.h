@@ -7,9 +7,18 @@
 struct ctrace_reader;
 struct trace;
 
+/* the TEXT records (a .ctrace result's JSON parts), kept when asked */
+struct replay_texts {
+	char *metadata, *crash;
+	char **tails; /* by thread index */
+	size_t ntails;
+};
+void replay_texts_free(struct replay_texts *t);
+
 /* every record of r into tr (trace_init_replay), then tr's open calls closed
- * for reason, as at stop; tr's functions point into r, which must outlive
+ * for reason, as at stop; texts (or NULL) gets the TEXT records; tr's functions point into r, which must outlive
  * it. 0, or -1 when the record is damaged (the reason printed) */
-int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason);
+int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
+	       struct replay_texts *texts);
 
 #endif
