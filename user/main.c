@@ -560,6 +560,7 @@ static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
 static int replay(struct session *s, const char *reason)
 {
 	char err[256];
+	uint64_t t;
 	FILE *f;
 	int fd, rc;
 
@@ -586,7 +587,12 @@ static int replay(struct session *s, const char *reason)
 	}
 	trace_init_replay(&s->rtr, &s->tr);
 	s->have_rtr = true;
+	t = now_ns(CLOCK_MONOTONIC);
 	rc = replay_run(s->reader, &s->rtr, reason, NULL);
+	if (rc)
+		log_err("reading the trace back: %s", ctr_error(s->reader));
+	log_dbg("replayed %lu calls (%lu bytes) in %.1f ms", (unsigned long)ctr_calls(s->reader),
+		(unsigned long)ctw_bytes(s->rec), (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	/* the table the replay looked processes up in stays live's */
 	s->tr.procs = s->rtr.procs;
 	fclose(f);

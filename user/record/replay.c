@@ -7,7 +7,6 @@
 #include "consume/trace.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
-#include "utils/log.h"
 #include "utils/xalloc.h"
 
 struct lost {
@@ -91,7 +90,6 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 		}
 	}
 	if (rc < 0) {
-		log_err("reading the compact trace back: %s", ctr_error(r));
 		free(lost);
 		return -1;
 	}

@@ -17,7 +17,7 @@ void replay_texts_free(struct replay_texts *t);
 
 /* every record of r into tr (trace_init_replay), then tr's open calls closed
  * for reason, as at stop; texts (or NULL) gets the TEXT records; tr's functions point into r, which must outlive
- * it. 0, or -1 when the record is damaged (the reason printed) */
+ * it. 0, or -1 when the record is damaged (ctr_error(r) says how) */
 int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 	       struct replay_texts *texts);
 
