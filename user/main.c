@@ -119,10 +119,10 @@ struct session {
 	enum { REC_RECORD, REC_DIRECT, REC_VERIFY } rec_mode;
 	bool keep_ctrace; /* -o T.ctrace: the compact record is the result */
 	int rec_fd;
-	FILE *rec_tmp;			/* rec_fd's stream when made by tmpfile() */
+	FILE *rec_tmp; /* rec_fd's stream when made by tmpfile() */
 	struct ctrace_writer *rec;
 	struct ctrace_reader *reader; /* the replay's (its functions) */
-	struct trace rtr;		/* the trees rebuilt from the record */
+	struct trace rtr;	      /* the trees rebuilt from the record */
 	bool have_rtr;
 	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
 };
@@ -276,8 +276,8 @@ static int bpf_setup(struct session *s)
 		return -1;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
-	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash,
-				       &s->tr)) {
+	if (!s->rb ||
+	    ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash, &s->tr)) {
 		log_err("cannot set up the ring buffers: %s", strerror(errno));
 		return -1;
 	}
@@ -292,9 +292,10 @@ static int record_setup(struct session *s)
 				     .t0 = s->t0,
 				     .mono_base = s->t0,
 				     .real_base = (uint64_t)s->ri.wall_start_ns,
-				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS : 0 };
+				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS :
+									     0 };
 
-	s->rec_mode = verify && *verify && strcmp(verify, "0") ? REC_VERIFY :
+	s->rec_mode = verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
 		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
 									   REC_RECORD;
 	if (!s->launch)
@@ -597,8 +598,7 @@ static int replay(struct session *s, const char *reason)
 	s->tr.procs = s->rtr.procs;
 	fclose(f);
 	if (!rc && trace_spool_error(&s->rtr)) {
-		log_err("writing the trace beside '%s': %s", s->cfg.output,
-			strerror(s->rtr.err));
+		log_err("writing the trace beside '%s': %s", s->cfg.output, strerror(s->rtr.err));
 		rc = -1;
 	}
 	if (s->rec_mode == REC_RECORD)

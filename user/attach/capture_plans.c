@@ -307,8 +307,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void add_module(struct capture *c, struct probes *pr, const struct module *m,
-		       unsigned gen);
+static void add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen);
 
 void capture_add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen)
 {
@@ -486,7 +485,8 @@ void capture_forget_module(struct capture *c, const struct module *m, unsigned g
 	map_drop(c, &c->rets, ret_gone, m);
 	c->gen = cur;
 	for (size_t i = 0; i < c->nmods; i++) {
-		if (c->mods[i].gen == gen && c->mods[i].start < m->end && m->start < c->mods[i].end) {
+		if (c->mods[i].gen == gen && c->mods[i].start < m->end &&
+		    m->start < c->mods[i].end) {
 			if (!c->logging)
 				dwarf_ctx_free(c->mods[i].dw);
 		} else
@@ -544,9 +544,7 @@ void capture_replay_to(struct capture *c, size_t n)
 			c->mods = nv;
 			c->mods[c->nmods++] = op->mod;
 			break;
-		case PLAN_FORGET:
-			capture_forget_module(c, &m, op->mod.gen);
-			break;
+		case PLAN_FORGET: capture_forget_module(c, &m, op->mod.gen); break;
 		}
 	}
 	c->replaying = false;

@@ -61,8 +61,9 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	int rc = -1;
 
 	if (h->flags & CTRACE_FILE_F_ARGS) {
-		snprintf(err, errlen, "this compact trace holds captured values, which need the "
-				      "program's debug information to type: not supported yet");
+		snprintf(err, errlen,
+			 "this compact trace holds captured values, which need the "
+			 "program's debug information to type: not supported yet");
 		return -1;
 	}
 	trace_init(&tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);

@@ -386,7 +386,8 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	switch (h->kind) {
 	case CTRACE_EV_RETVAL:
 		create = false;
-		addr = size >= sizeof(struct ctrace_retval) ? ((struct ctrace_retval *)data)->fn : 0;
+		addr = size >= sizeof(struct ctrace_retval) ? ((struct ctrace_retval *)data)->fn :
+							      0;
 		/* fall through */
 	case CTRACE_EV_ENTER:
 	case CTRACE_EV_ENTER_ARGS:
@@ -705,8 +706,7 @@ void trace_set_lost(struct trace *tr, int (*lookup)(void *ctx, uint32_t tid, uin
 
 void trace_init_replay(struct trace *tr, struct trace *live)
 {
-	trace_init(tr, live->procs.main_pid, live->sym, live->attach, live->t0,
-		   live->spool_dirfd);
+	trace_init(tr, live->procs.main_pid, live->sym, live->attach, live->t0, live->spool_dirfd);
 	procs_free(&tr->procs);
 	tr->procs = live->procs;
 	tr->procs_borrowed = true;

@@ -39,12 +39,12 @@ struct trace {
 	struct proc_table procs;  /* the target and what it forked */
 	int err;		  /* first spool write error (errno) */
 	/* the compact record (record/, doc/ctrace-format.md) */
-	struct ctrace_writer *rec; /* live: every record is appended here */
-	bool live_only;		   /* live: the process table and the record only,
+	struct ctrace_writer *rec;	   /* live: every record is appended here */
+	bool live_only;			   /* live: the process table and the record only,
 				    * the trees are built at replay */
-	struct u64map rthreads;	   /* live_only: tid → its process (struct rthread) */
-	size_t rec_marked;	   /* the capture plans' changes the record says */
-	bool replay;		   /* the records come from the compact record */
+	struct u64map rthreads;		   /* live_only: tid → its process (struct rthread) */
+	size_t rec_marked;		   /* the capture plans' changes the record says */
+	bool replay;			   /* the records come from the compact record */
 	const struct func_info *replay_fn; /* replay: the current record's function */
 	struct u64map gens;		   /* replay: pid → image generation + 1 */
 	struct u64map names;		   /* replay: tid → its name at stop */

@@ -10,10 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTRACE_FILE_MAGIC   "\x89" "CTRACE\n"
+#define CTRACE_FILE_MAGIC \
+	"\x89"            \
+	"CTRACE\n"
 #define CTRACE_FILE_MAGIC_LEN 8
-#define CTRACE_FILE_VERSION 1
-#define CTRACE_FILE_HDR_LEN 48
+#define CTRACE_FILE_VERSION   1
+#define CTRACE_FILE_HDR_LEN   48
 
 /* the header, little-endian fixed-width fields */
 struct ctrace_file_hdr {
@@ -24,7 +26,7 @@ struct ctrace_file_hdr {
 	uint64_t real_base;
 	uint32_t flags; /* CTRACE_FILE_F_* */
 };
-#define CTRACE_FILE_F_ARGS	 1 /* --args or --retval: values need the plans */
+#define CTRACE_FILE_F_ARGS   1 /* --args or --retval: values need the plans */
 #define CTRACE_FILE_F_ATTACH 2 /* attach mode: calls may predate tracing */
 
 /* record kinds (op >> 4) */

@@ -178,7 +178,8 @@ static uint64_t rd64(const uint8_t *p)
 
 bool ctr_is_ctrace(const void *head, size_t n)
 {
-	return n >= CTRACE_FILE_MAGIC_LEN && !memcmp(head, CTRACE_FILE_MAGIC, CTRACE_FILE_MAGIC_LEN);
+	return n >= CTRACE_FILE_MAGIC_LEN &&
+	       !memcmp(head, CTRACE_FILE_MAGIC, CTRACE_FILE_MAGIC_LEN);
 }
 
 struct ctrace_reader *ctr_open(FILE *f, char *err, size_t errlen)
@@ -488,8 +489,7 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	else if (op == CT_OP_ARGS || op == CT_OP_ARGS_SMALL || op == CT_OP_RETVAL)
 		memset(&r->rec, 0, sizeof(r->rec.args));
 	switch (op) {
-	case CT_OP_FUNC:
-		return read_func(r);
+	case CT_OP_FUNC: return read_func(r);
 	case CT_OP_ENTER:
 	case CT_OP_EXIT:
 		c->h.kind = op == CT_OP_ENTER ? CTRACE_EV_ENTER : CTRACE_EV_EXIT;
@@ -499,7 +499,8 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	case CT_OP_ARGS:
 		c->h.kind = CTRACE_EV_ENTER_ARGS;
 		r->calls++;
-		return call_head(r, op, flags, c, &out->fn) || get_args(r, &r->rec.args, &out->size);
+		return call_head(r, op, flags, c, &out->fn) ||
+		       get_args(r, &r->rec.args, &out->size);
 	case CT_OP_ARGS_SMALL:
 		c->h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
 		out->size = sizeof(struct ctrace_call_args_small);
@@ -509,25 +510,18 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	case CT_OP_RETVAL:
 		out->size = sizeof(struct ctrace_retval);
 		return get_retval(r, flags, (struct ctrace_retval *)&r->rec, &out->fn);
-	case CT_OP_RAW:
-		return get_raw(r, out);
-	case CT_OP_CRASH:
-		return get_crash(r, out);
+	case CT_OP_RAW: return get_raw(r, out);
+	case CT_OP_CRASH: return get_crash(r, out);
 	case CT_OP_NAME:
 		if (varint32(r, &out->tid) || get_str(r, 64))
 			return -1;
 		out->str = r->str;
 		out->len = strlen(r->str);
 		return 0;
-	case CT_OP_LOST:
-		return varint32(r, &out->tid) || varint(r, &out->count) ? -1 : 0;
-	case CT_OP_TEXT:
-		return get_text(r, out);
-	case CT_OP_END:
-		r->ended = true;
-		return 0;
-	case CT_OP_MARK:
-		return varint(r, &out->count);
+	case CT_OP_LOST: return varint32(r, &out->tid) || varint(r, &out->count) ? -1 : 0;
+	case CT_OP_TEXT: return get_text(r, out);
+	case CT_OP_END: r->ended = true; return 0;
+	case CT_OP_MARK: return varint(r, &out->count);
 	}
 	return fail(r, "unknown record kind %u", op);
 }

@@ -59,12 +59,8 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 	capture_replay_begin(tr->capture);
 	while ((rc = ctr_next(r, &rec)) > 0) {
 		switch (rec.op) {
-		case CT_OP_CRASH:
-			crash_on_record(&tr->crashes, (void *)rec.data, rec.size);
-			break;
-		case CT_OP_NAME:
-			trace_replay_name(tr, rec.tid, rec.str);
-			break;
+		case CT_OP_CRASH: crash_on_record(&tr->crashes, (void *)rec.data, rec.size); break;
+		case CT_OP_NAME: trace_replay_name(tr, rec.tid, rec.str); break;
 		case CT_OP_LOST:
 			/* BPF's counts at stop: applied after the stop's closing */
 			if (nlost == caplost) {
@@ -77,12 +73,9 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 			if (texts)
 				keep_text(texts, &rec);
 			break;
-		case CT_OP_MARK:
-			capture_replay_to(tr->capture, rec.count);
-			break;
+		case CT_OP_MARK: capture_replay_to(tr->capture, rec.count); break;
 		case CT_OP_END:
-		case CT_OP_FUNC:
-			break;
+		case CT_OP_FUNC: break;
 		default:
 			tr->replay_fn = rec.fn;
 			trace_on_event(tr, (void *)rec.data, rec.size);
