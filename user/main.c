@@ -88,6 +88,16 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/* this process's CPU time so far (user and system) */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NSEC_PER_SEC +
+	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
 /* One tracing session: what each phase sets up for the next ones. */
 struct session {
 	struct config cfg;
@@ -514,6 +524,7 @@ static void consume(struct session *s)
 	sig_atomic_t handled = 0;
 	uint64_t deadline = 0;
 	const char *delay;
+	uint64_t cpu0 = cpu_ns();
 
 	install_signals();
 	/* A target that keeps every CPU busy must not starve the consumer into
@@ -544,6 +555,8 @@ static void consume(struct session *s)
 			break;
 	}
 	status_clear(&progress);
+	log_dbg("drain loop: %lu events, %.0f ns of consumer CPU each", (unsigned long)s->tr.events,
+		s->tr.events ? (cpu_ns() - cpu0) / (double)s->tr.events : 0.0);
 }
 
 static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)

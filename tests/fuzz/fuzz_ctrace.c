@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cmds/ctrace_input.h"
+#include "consume/symbolize.h"
 #include "fuzz_check.h"
 #include "record/ctrace_read.h"
 

@@ -10,6 +10,7 @@
 #include "consume/trace.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
+#include "write/jsonw.h"
 #include "write/output.h"
 
 #define STILL_RUNNING "exit not observed (still running when tracing stopped)"
@@ -27,13 +28,15 @@ static int spool_dir(void)
 	return open(d && *d ? d : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* s is one JSON value (wrapped in {"x":0 s} when members) */
+/* s is one JSON value in UTF-8 (wrapped in {"x":0 s} when members) */
 static bool json_ok(const char *s, bool members)
 {
 	char *w = NULL;
 	cJSON *j;
 
-	if (members && asprintf(&w, "{\"x\":0%s}", s) < 0)
+	/* cJSON takes any bytes in strings; the document must be UTF-8 */
+	if (!jsonw_utf8_valid(s, strlen(s)) ||
+	    (members && asprintf(&w, "{\"x\":0%s}", s) < 0))
 		return false;
 	j = cJSON_Parse(members ? w : s);
 	free(w);
@@ -73,7 +76,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	} else if (!ctr_complete(r) || !tx.metadata) {
 		snprintf(err, errlen, "an incomplete compact trace (the tracer did not finish it)");
 	} else if (!parts_ok(&tx, tr.nthreads)) {
-		snprintf(err, errlen, "a damaged compact trace: its metadata is not JSON");
+		snprintf(err, errlen, "a damaged compact trace: its stored JSON is not valid");
 	} else if (trace_spool_error(&tr)) {
 		snprintf(err, errlen, "writing the call trees aside: %s", strerror(tr.err));
 	} else {
