@@ -39,6 +39,7 @@ PYTEST    ?= /usr/bin/python3 -m pytest
 AS_ROOT   := tools/as-root
 # what the tests read from the environment, passed on through sudo
 TEST_ENV  := $(foreach v,CI CTRACE_SANITIZED FUZZ_SECONDS,$(if $($(v)),$(v)=$($(v))))
+BENCH_ENV := $(foreach v,N RUNS BENCH_RSS,$(if $($(v)),$(v)=$($(v))))
 
 .PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real format
 all: $(TOOL) $(HOOKS_LIB)
@@ -104,7 +105,7 @@ demo: setup all
 	$(AS_ROOT) ./tools/demo.sh
 
 bench: all
-	$(AS_ROOT) ./tools/bench.sh
+	$(AS_ROOT) env $(BENCH_ENV) ./tools/bench.sh
 
 install: all
 	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/ctrace-bpf

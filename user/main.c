@@ -884,6 +884,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	s.t0 = now_ns(CLOCK_MONOTONIC);
 	s.ri.wall_start_ns = (int64_t)now_ns(CLOCK_REALTIME);
+	s.ri.mono_start_ns = s.t0;
 	if (hold_target(&s))
 		goto cleanup;
 	raise_fd_limit();

@@ -28,9 +28,9 @@ def test_ctrace_result_converts_to_the_json(build, trace, procs, tracer, tmp_pat
     out, doc = run_ctrace(trace, procs, tracer, tmp_path, [build("recursion.c", "-O0")])
     assert doc["metadata"]["total_calls"] > 0
     assert "-o" in json.dumps(doc["metadata"]["options"]) or doc["metadata"]["options"]
-    # -o x.json alone says the format; a JSON trace converts to itself
+    # the same again; a JSON trace converts to itself
     again = tmp_path / "again.json"
-    assert procs.run([tracer, "convert", out, "-o", again]).returncode == 0
+    assert procs.run([tracer, "convert", out, "--to", "json", "-o", again]).returncode == 0
     assert again.read_bytes() == (tmp_path / "t.json").read_bytes()
     copy = tmp_path / "copy.json"
     assert procs.run([tracer, "convert", again, "--to", "json", "-o", copy]).returncode == 0

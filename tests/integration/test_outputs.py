@@ -1,5 +1,5 @@
 """The outputs people look at, from real traces of tests/progs programs:
-`convert` (chrome, folded, svg), `report` (table, --threads, --tree), `list`
+`convert` (chrome, speedscope, folded, svg), `report` (table, --threads, --tree), `list`
 and `check`, and -f/--format. Each output is checked against the JSON trace it
 came from, read independently here."""
 import collections
@@ -54,6 +54,22 @@ def self_ns(node):
     return max(node["duration_ns"] - kids, 0)
 
 
+def covered_ns(node):
+    """The time a call accounts for in a flame graph: its duration, or for a
+    call with none (partial), the time of the calls inside it."""
+    if node["duration_ns"] is not None:
+        return node["duration_ns"]
+    return sum(covered_ns(c) for c in node["children"])
+
+
+def flame_self_ns(node):
+    """A call's own width in folded/svg: its duration less what its children
+    account for (a partial child stands for its callees: no double count)."""
+    if node["duration_ns"] is None:
+        return 0
+    return max(node["duration_ns"] - sum(covered_ns(c) for c in node["children"]), 0)
+
+
 def fold_name(name):
     return "".join(":" if c == ";" else " " if ord(c) < 0x20 or c == "\x7f" else c for c in name)
 
@@ -66,7 +82,7 @@ def expected_folded(doc, calls=False):
         for node, depth in walk(t):
             del path[depth - 1:]
             path.append(fold_name(node["function"]))
-            weights[";".join(path)] += 1 if calls else self_ns(node)
+            weights[";".join(path)] += 1 if calls else flame_self_ns(node)
     return {k: v for k, v in weights.items() if v}
 
 
@@ -84,6 +100,31 @@ def ns(us):
     return round(us * 1000)
 
 
+def chrome_calls(data):
+    """The calls of a Trace Event file, from its B/E pairs: per thread, in
+    time order, each E closing the innermost open B of the same name (as
+    speedscope requires; Perfetto and chrome://tracing only nesting). Returns
+    [(tid, name, begin event, end event)]."""
+    calls, stacks, last = [], collections.defaultdict(list), {}
+    for e in data["traceEvents"]:
+        if e["ph"] not in ("B", "E"):
+            continue
+        assert {"name", "ph", "ts", "pid", "tid"} <= e.keys(), e
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
+        tid = e["tid"]
+        assert e["ts"] >= last.get(tid, 0), f"tid {tid}: {e} goes back in time"
+        last[tid] = e["ts"]
+        if e["ph"] == "B":
+            stacks[tid].append(e)
+        else:
+            assert stacks[tid], f"tid {tid}: {e} closes nothing"
+            b = stacks[tid].pop()
+            assert b["name"] == e["name"], f"tid {tid}: {e} closes {b}"
+            calls.append((tid, e["name"], b, e))
+    assert not any(stacks.values()), "calls left open"
+    return calls
+
+
 def check_chrome(path, doc):
     """The Trace Event Format's rules for what we write, as Perfetto,
     chrome://tracing and speedscope read it. Returns the parsed document."""
@@ -91,35 +132,22 @@ def check_chrome(path, doc):
     md = doc["metadata"]
     assert data["displayTimeUnit"] == "ns"
     assert data["otherData"] == md
-    events = data["traceEvents"]
-    xs = [e for e in events if e["ph"] == "X"]
-    assert len(xs) == md["total_calls"] == sum(1 for _ in walk(doc))
-    for e in xs:
-        assert {"name", "ph", "ts", "dur", "pid", "tid"} <= e.keys(), e
-        assert isinstance(e["ts"], (int, float)) and isinstance(e["dur"], (int, float)), e
-        assert e["dur"] >= 0 and e["ts"] >= 0, e
-        assert e["pid"] == md["pid"], e
-    # per thread: the same calls, and every event inside its caller or after it
+    calls = chrome_calls(data)
+    assert not [e for e in data["traceEvents"] if e["ph"] == "X"]
+    assert len(calls) == md["total_calls"] == sum(1 for _ in walk(doc))
+    for _, _, b, e in calls:
+        assert b["pid"] == e["pid"] == md["pid"], (b, e)
+    # per thread: the same calls
     by_tid = collections.defaultdict(list)
-    for e in xs:
-        by_tid[e["tid"]].append(e)
+    for tid, name, _, _ in calls:
+        by_tid[tid].append(name)
     assert set(by_tid) == {t["thread_id"] for t in thread_trees(doc) if t["root_calls"]}
     for t in thread_trees(doc):
-        tid = t["thread_id"]
         names = collections.Counter(n["function"] for n, _ in walk(t))
-        assert collections.Counter(e["name"] for e in by_tid[tid]) == names
-        spans = sorted(((ns(e["ts"]), -ns(e["dur"]), e["name"]) for e in by_tid[tid]))
-        stack = []
-        for start, mdur, name in spans:
-            end = start - mdur
-            while stack and stack[-1][0] <= start:
-                stack.pop()
-            assert not stack or end <= stack[-1][0], \
-                f"tid {tid}: {name} [{start}, {end}] overlaps {stack[-1][1]} " \
-                f"ending at {stack[-1][0]}"
-            stack.append((end, name))
+        assert collections.Counter(by_tid[t["thread_id"]]) == names
     # names for the process and every thread
-    meta = {(e["name"], e.get("tid")): e["args"]["name"] for e in events if e["ph"] == "M"}
+    meta = {(e["name"], e.get("tid")): e["args"]["name"]
+            for e in data["traceEvents"] if e["ph"] == "M"}
     assert meta[("process_name", None)] == Path(md["executable"]).name
     for t in thread_trees(doc):
         assert meta[("thread_name", t["thread_id"])] == t["thread_name"]
@@ -183,7 +211,7 @@ def parse_table(text):
 def test_chrome_threads(build, trace, procs, tracer, tmp_path, opt):
     exe = build("threads.c", opt)
     path, doc = record(trace, procs, [exe])
-    out = tmp_path / "t.chrome.json"
+    out = tmp_path / "t.trace.json"
     tool(procs, tracer, "convert", path, "--to", "chrome", "-o", out)
     assert out.stat().st_mode & 0o777 == 0o600    # like the trace: it may show arguments
     check_chrome(out, doc)
@@ -192,14 +220,14 @@ def test_chrome_threads(build, trace, procs, tracer, tmp_path, opt):
 @pytest.mark.parametrize("opt", ex.OPT_LEVELS)
 def test_chrome_recursion(build, trace, procs, tracer, tmp_path, opt):
     path, doc = record(trace, procs, [build("recursion.c", opt)])
-    out = tmp_path / "r.chrome.json"
+    out = tmp_path / "r.trace.json"
     tool(procs, tracer, "convert", path, "--to", "chrome", "-o", out)
     data = check_chrome(out, doc)
     # ns precision: ts and dur are the trace's own times
     root = thread_trees(doc)[0]["root_calls"][0]
-    main = next(e for e in data["traceEvents"] if e["ph"] == "X" and e["name"] == root["function"])
-    assert ns(main["ts"]) == root["start_ns"] and ns(main["dur"]) == root["duration_ns"]
-    assert main["cat"] == "recursion"
+    _, _, b, e = next(c for c in chrome_calls(data) if c[1] == root["function"])
+    assert ns(b["ts"]) == root["start_ns"] and ns(e["ts"]) == root["end_ns"]
+    assert b["cat"] == "recursion"
 
 
 def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_path):
@@ -214,10 +242,10 @@ def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_pat
     assert proc.returncode == 0, proc.stderr
     partial = [n for n, _ in walk(doc) if is_partial(n)]
     assert {n["function"] for n in partial} >= {"main", "serve_loop"}
-    conv = tmp_path / "attach.chrome.json"
+    conv = tmp_path / "attach.trace.json"
     tool(procs, tracer, "convert", out, "--to", "chrome", "-o", conv)
     data = check_chrome(conv, doc)
-    clamped = [e for e in data["traceEvents"] if e["ph"] == "X" and "clamped" in e.get("args", {})]
+    clamped = [e for e in data["traceEvents"] if e["ph"] == "E" and "clamped" in e.get("args", {})]
     assert len(clamped) == sum(1 for n in partial if n["start_ns"] is None or n["end_ns"] is None)
     assert all(e["args"]["partial_reason"] for e in clamped)
     # the folded stacks and the report read it too
@@ -234,7 +262,7 @@ def test_folded(build, trace, procs, tracer, tmp_path, opt):
     tool(procs, tracer, "convert", path, "--to", "folded", "-o", out)
     got = parse_folded(out.read_text())
     assert got == expected_folded(doc)
-    assert sum(got.values()) == sum(self_ns(n) for n, _ in walk(doc))
+    assert sum(got.values()) == sum(flame_self_ns(n) for n, _ in walk(doc))
     calls = parse_folded(tool(procs, tracer, "convert", path, "--to", "folded",
                               "--weight", "calls").stdout)
     assert calls == expected_folded(doc, calls=True)
@@ -303,8 +331,8 @@ def render_svg(svg, tmp_path, want_titles):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
 
-@pytest.mark.parametrize("fmt,suffix", [("chrome", ".chrome.json"), ("folded", ".folded"),
-                                        ("svg", ".svg")])
+@pytest.mark.parametrize("fmt,suffix", [("chrome", ".trace.json"), ("folded", ".folded"),
+                                        ("speedscope", ".speedscope.json"), ("svg", ".svg")])
 def test_format_option(build, trace, procs, tmp_path, fmt, suffix):
     """-f converts right after tracing, beside the trace."""
     exe = build("basic.c", "-O0")
@@ -451,7 +479,8 @@ def test_report_tree_arguments(build, trace, procs, tracer):
         ret = f" = {n['return_value']['value']}" if "return_value" in n else ""
         assert f"mul({args}){ret};" in rep
     conv = tool(procs, tracer, "convert", path, "--to", "chrome").stdout
-    events = [e for e in json.loads(conv)["traceEvents"] if e.get("name") == "mul"]
+    events = [e for e in json.loads(conv)["traceEvents"] if e.get("name") == "mul" and
+              e["ph"] == "B"]
     assert [e["args"]["arguments"] for e in events] == [n["arguments"] for n in muls]
 
 
@@ -581,6 +610,7 @@ def test_memory_is_flat_in_trace_length(tracer_binary, tmp_path):
     synthetic_trace(small, 2000)
     calls = synthetic_trace(big, 100000)
     for args in (["report"], ["report", "--tree"], ["convert", "--to", "chrome", "-o", "/dev/null"],
+                 ["convert", "--to", "speedscope", "-o", "/dev/null"],
                  ["convert", "--to", "folded", "-o", "/dev/null"],
                  ["convert", "--to", "svg", "-o", "/dev/null"]):
         a = peak_rss_kb([tracer_binary, args[0], small, *args[1:]])

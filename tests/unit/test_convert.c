@@ -3,8 +3,8 @@
  * calls, arguments, a crash and lost events:
  *   folded: the weights sum to the tree's self times (or its calls), stacks
  *           merge across threads, even for calls named after their children;
- *   chrome: one X event per call, each with the required fields, dur >= 0,
- *           properly nested per thread; metadata and instant events;
+ *   chrome: a B and an E event per call, each with the required fields, in
+ *           time order and properly nested per thread; metadata and instants;
  *   svg:    the frames and their hover texts;
  *   report: self + children = total, sorting, the ×N tree;
  * and a 100,000-deep call chain through every consumer (no recursion). */
@@ -236,30 +236,22 @@ static int64_t ns_of(double us)
 
 /* ---- chrome ----------------------------------------------------------------------------------- */
 
-struct xe {
-	uint64_t tid;
-	int64_t start, end;
-};
-
-static int by_start(const void *a, const void *b)
-{
-	const struct xe *x = a, *y = b;
-
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->end > y->end ? -1 : x->end < y->end; /* the longer one contains the other */
-}
-
-/* the Trace Event Format's rules for complete events, as viewers apply them:
- * returns the number of X events, or -1 when one breaks them */
+/* the Trace Event Format's rules for duration events, as viewers apply them:
+ * per thread, B and E events in time order, each E closing the innermost
+ * open B of the same name, none left open. Returns the number of calls, or
+ * -1 when one breaks them */
 static long check_chrome(const char *text, cJSON **doc_out)
 {
 	cJSON *doc = cJSON_Parse(text), *ev;
-	struct xe *v = NULL;
-	size_t n = 0, cap = 0;
-	long bad = 0;
+	struct open {
+		uint64_t tid;
+		const char *name;
+		double ts;
+	} stack[4096];
+	size_t sp = 0;
+	long calls = 0, bad = 0;
+	uint64_t tid = UINT64_MAX;
+	double last = 0;
 
 	*doc_out = doc;
 	if (!cJSON_IsArray(cJSON_GetObjectItem(doc, "traceEvents")))
@@ -267,50 +259,45 @@ static long check_chrome(const char *text, cJSON **doc_out)
 	cJSON_ArrayForEach(ev, cJSON_GetObjectItem(doc, "traceEvents"))
 	{
 		const cJSON *ph = cJSON_GetObjectItem(ev, "ph");
-
-		if (!cJSON_IsString(ph) || strcmp(ph->valuestring, "X"))
-			continue;
 		const cJSON *name = cJSON_GetObjectItem(ev, "name"),
 			    *ts = cJSON_GetObjectItem(ev, "ts");
-		const cJSON *dur = cJSON_GetObjectItem(ev, "dur"),
-			    *pid = cJSON_GetObjectItem(ev, "pid");
-		const cJSON *tid = cJSON_GetObjectItem(ev, "tid");
+		const cJSON *pid = cJSON_GetObjectItem(ev, "pid"),
+			    *t = cJSON_GetObjectItem(ev, "tid");
 
-		if (!cJSON_IsString(name) || !cJSON_IsNumber(ts) || !cJSON_IsNumber(dur) ||
-		    !cJSON_IsNumber(pid) || !cJSON_IsNumber(tid) || dur->valuedouble < 0) {
+		if (!cJSON_IsString(ph) ||
+		    (strcmp(ph->valuestring, "B") && strcmp(ph->valuestring, "E")))
+			continue;
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(ts) || !cJSON_IsNumber(pid) ||
+		    !cJSON_IsNumber(t)) {
 			bad++;
 			continue;
 		}
-		if (n == cap)
-			v = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
-		v[n].tid = (uint64_t)tid->valuedouble;
-		v[n].start = ns_of(ts->valuedouble);
-		v[n].end = v[n].start + ns_of(dur->valuedouble);
-		n++;
-	}
-	qsort(v, n, sizeof(*v), by_start);
-	/* per thread, every event lies inside the enclosing one or after it */
-	{
-		int64_t *stack = malloc((n + 1) * sizeof(*stack));
-		size_t sp = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (i && v[i].tid != v[i - 1].tid)
-				sp = 0;
-			while (sp && stack[sp - 1] <= v[i].start)
-				sp--;
-			if (sp && v[i].end > stack[sp - 1]) {
-				if (bad++ < 5)
-					printf("tid %llu: [%lld, %lld] overlaps its caller ending at %lld\n",
-					       (unsigned long long)v[i].tid, (long long)v[i].start,
-					       (long long)v[i].end, (long long)stack[sp - 1]);
-			}
-			stack[sp++] = v[i].end;
+		/* a thread's events come together */
+		if ((uint64_t)t->valuedouble != tid) {
+			if (sp)
+				bad++;
+			sp = 0;
+			tid = (uint64_t)t->valuedouble;
+			last = ts->valuedouble;
 		}
-		free(stack);
+		if (ts->valuedouble < last && bad++ < 5)
+			printf("tid %llu: %s at %f before %f\n", (unsigned long long)tid,
+			       name->valuestring, ts->valuedouble, last);
+		last = ts->valuedouble;
+		if (ph->valuestring[0] == 'B') {
+			if (sp == sizeof(stack) / sizeof(stack[0]))
+				return -1;
+			stack[sp++] = (struct open){ tid, name->valuestring, ts->valuedouble };
+			calls++;
+		} else if (!sp || strcmp(stack[--sp].name, name->valuestring)) {
+			if (bad++ < 5)
+				printf("tid %llu: E %s does not close the innermost call\n",
+				       (unsigned long long)tid, name->valuestring);
+		}
 	}
-	free(v);
-	return bad ? -1 : (long)n;
+	if (sp)
+		bad++;
+	return bad ? -1 : calls;
 }
 
 static const cJSON *find_event(const cJSON *doc, const char *ph, const char *name)
@@ -345,33 +332,42 @@ TEST(test_chrome)
 							   "total_calls")),
 		  17);
 
-	/* ns precision kept: main starts at 0.100 µs and lasts 0.900 µs */
-	CHECK(strstr(out,
-		     "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"X\",\"ts\":0.100,\"dur\":0.900,\"pid\":10,\"tid\":10") !=
+	/* ns precision kept: main starts at 0.100 µs and ends at 1.000 µs */
+	CHECK(strstr(out, "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"B\",\"ts\":0.100,\"pid\":10,"
+			  "\"tid\":10}") != NULL);
+	CHECK(strstr(out, "\"name\":\"main\",\"ph\":\"E\",\"ts\":1.000,\"pid\":10,\"tid\":10}") !=
 	      NULL);
-	ev = find_event(doc, "X", "f");
+	/* arguments on the begin, the return value on the end */
+	ev = find_event(doc, "B", "f");
 	args = cJSON_GetObjectItem(ev, "args");
 	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(
 			  cJSON_GetArrayItem(cJSON_GetObjectItem(args, "arguments"), 0), "value")),
 		  7);
+	ev = find_event(doc, "E", "f");
+	args = cJSON_GetObjectItem(ev, "args");
 	CHECK_INT(cJSON_GetNumberValue(
 			  cJSON_GetObjectItem(cJSON_GetObjectItem(args, "return_value"), "value")),
 		  42);
 	CHECK(cJSON_GetObjectItem(args, "partial_reason") == NULL);
 
-	/* the call named after its children starts with the trace */
-	ev = find_event(doc, "X", "worker");
-	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 0);
-	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "dur"))), 600);
+	/* the call named after its children starts at the first time its
+	 * thread knows (its first child's start), not at the trace's start */
+	ev = find_event(doc, "B", "worker");
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 300);
+	ev = find_event(doc, "E", "worker");
+	CHECK_INT(ns_of(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "ts"))), 600);
 	args = cJSON_GetObjectItem(ev, "args");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(args, "clamped")), "start");
 	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")),
 		     "entry not observed") != NULL);
 	/* the one still running ends with the trace (metadata duration_ns) */
-	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"X\",\"ts\":0.700,\"dur\":1.300,") != NULL);
+	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"B\",\"ts\":0.700,") != NULL);
+	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"E\",\"ts\":2.000,") != NULL);
 	/* h's exit was lost: it ends where the next call (h2, entry lost) begins */
-	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"X\",\"ts\":0.810,\"dur\":0.000,") != NULL);
-	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"X\",\"ts\":0.811,\"dur\":0.089,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"B\",\"ts\":0.810,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"E\",\"ts\":0.810,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"B\",\"ts\":0.811,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"E\",\"ts\":0.900,") != NULL);
 
 	/* metadata and instant events */
 	ev = find_event(doc, "M", "process_name");
@@ -621,8 +617,10 @@ TEST(test_errors)
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), "--to", "png",
 		     NULL);
 	CHECK_INT(rc, 2);
-	CHECK_STR(err,
-		  "ctrace-bpf convert: unknown format 'png': expected chrome, folded or svg\n");
+	CHECK_STR(
+		err,
+		"ctrace-bpf convert: unknown format 'png': expected chrome, folded, speedscope or "
+		"svg\n");
 	free(out);
 	free(err);
 	rc = run_cmd(cmd_convert_main, &out, &err, "convert", path_in_tmp("a.json"), NULL);
@@ -681,7 +679,15 @@ TEST(test_deep)
 			       false, e, sizeof(e)),
 		  0);
 	out = read_file(path_in_tmp("deep.chrome"));
-	CHECK_INT(count(out, "\"ph\":\"X\""), depth);
+	CHECK_INT(count(out, "\"ph\":\"B\""), depth);
+	CHECK_INT(count(out, "\"ph\":\"E\""), depth);
+	free(out);
+	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.speedscope"),
+			       "speedscope", false, e, sizeof(e)),
+		  0);
+	out = read_file(path_in_tmp("deep.speedscope"));
+	CHECK_INT(count(out, "{\"type\":\"O\""), depth);
+	CHECK_INT(count(out, "{\"type\":\"C\""), depth);
 	free(out);
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e,
 			       sizeof(e)),

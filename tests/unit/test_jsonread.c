@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include <cjson/cJSON.h>
 #include "cmds/jsonread.h"
 
 #define FFFD "\xef\xbf\xbd"
@@ -543,6 +544,21 @@ TEST(test_walk_deep)
 	CHECK_INT(r.children_ns_sum, (uint64_t)(depth - 1) * depth);
 	free(buf);
 	jr_buf_free(&r.log);
+}
+
+/* Numbers come back as written, past 2^53 too (cJSON alone rounds them) */
+TEST(test_parse_exact)
+{
+	const char *in = "{\"a\":18446744073709551615,\"b\":[-9007199254740993,1.5e3],"
+			 "\"c\":{\"d\":1795951239297185962},\"e\":\"x\"}";
+	cJSON *o = jr_parse_exact(in);
+	char *out = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	CHECK(o != NULL);
+	CHECK_STR(out ? out : "", in);
+	cJSON_free(out);
+	cJSON_Delete(o);
+	CHECK(jr_parse_exact("{\"a\":") == NULL);
 }
 
 HARNESS_MAIN("test_jsonread")

@@ -1,9 +1,11 @@
 /* ctrace-bpf convert: a trace into the formats other tools display.
- *   chrome  Trace Event Format JSON (Perfetto, chrome://tracing, speedscope)
- *   folded  collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
- *   svg     a self-contained flame graph
- * All stream: one pass over the trace, memory bounded by call depth (chrome)
- * or by the number of distinct stacks (folded, svg). */
+ *   chrome      Trace Event Format JSON (Perfetto, chrome://tracing, DevTools)
+ *   folded      collapsed stacks, "main;parse;lex 12345" (flamegraph.pl, inferno, speedscope)
+ *   speedscope  speedscope's own format, one profile per thread
+ *   svg         a self-contained flame graph
+ * All stream: one pass over the trace, memory bounded by call depth (chrome,
+ * speedscope; chrome keeps the events inside a call named only at its end in
+ * a temporary file) or by the number of distinct stacks (folded, svg). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 
 #include "cmds/commands.h"
 #include "cmds/ctrace_input.h"
+#include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "write/backend.h"
 
@@ -27,35 +30,56 @@ static const char usage_text[] =
 	"Converts a trace written by ctrace-bpf into a format other tools display.\n"
 	"The trace is read in one pass: traces of any length convert in bounded memory.\n"
 	"\n"
-	"  -t, --to FORMAT          chrome  Trace Event Format JSON, one complete (\"X\")\n"
-	"                                   event per call with its arguments; open it in\n"
-	"                                   https://ui.perfetto.dev, chrome://tracing or\n"
-	"                                   https://www.speedscope.app\n"
-	"                           folded  collapsed stacks, one line per distinct stack:\n"
-	"                                   \"main;parse;lex 12345\" (weight: self time in ns);\n"
-	"                                   input for flamegraph.pl, inferno-flamegraph,\n"
-	"                                   speedscope\n"
-	"                           svg     a flame graph (self-contained; hover a frame for\n"
-	"                                   its total and self time and calls, click to zoom)\n"
+	"  -t, --to FORMAT          chrome      Trace Event Format JSON, a begin (\"B\", with\n"
+	"                                       the arguments) and an end (\"E\") event per\n"
+	"                                       call, ts in µs (ns kept) since the trace\n"
+	"                                       start (otherData.clock: the start on\n"
+	"                                       CLOCK_MONOTONIC); open it in\n"
+	"                                       https://ui.perfetto.dev or\n"
+	"                                       chrome://tracing (name it *.trace.json or\n"
+	"                                       *.json: speedscope takes *.chrome.json for\n"
+	"                                       a DevTools profile and fails)\n"
+	"                           speedscope  speedscope's own format: one profile per\n"
+	"                                       thread, times in ns; open it in\n"
+	"                                       https://www.speedscope.app (it loads this\n"
+	"                                       format fast, Trace Event JSON slowly)\n"
+	"                           folded      collapsed stacks, one line per distinct\n"
+	"                                       stack: \"main;parse;lex 12345\" (weight:\n"
+	"                                       self time in ns); input for flamegraph.pl,\n"
+	"                                       inferno-flamegraph, speedscope\n"
+	"                           svg         a flame graph (self-contained; widths are\n"
+	"                                       time in ns; hover a frame for its total and\n"
+	"                                       self time and calls, click to zoom, Search\n"
+	"                                       highlights a regex, NAME.svg?s=REGEX too)\n"
+	"                           json        the JSON trace: from a compact trace\n"
+	"                                       (-o T.ctrace), the document the tracer\n"
+	"                                       would have written\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
-	"  -w, --weight time|calls  folded and svg: weigh stacks by self time (default) or\n"
-	"                           by number of calls\n"
+	"  -w, --weight time|calls  folded and svg: weigh stacks by self time in ns\n"
+	"                           (default) or by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
-	"                           \"name [tid]\" (default: all threads merged)\n"
+	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
+	"                           while tracing merges them: convert again for this)\n"
+	SLICE_HELP("                           ")
 	"  -h, --help               this help\n"
 	"\n"
 	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
 	"duration: in folded and svg they count as calls with no self time of their\n"
-	"own; in chrome a missing start or end is clamped to the nearest time the trace\n"
-	"does know (the end of the previous call, the start of the next one, the trace's\n"
-	"start or end), keeping every event inside its caller, and the event's args say\n"
-	"\"clamped\" and the partial_reason.\n"
+	"own, standing for the time of the calls inside them (their caller does not\n"
+	"count it again). In chrome and speedscope a missing start or end is clamped\n"
+	"to the nearest time the trace does know in that thread: a start just after the\n"
+	"previous known time, or at the thread's first known time; an end just before\n"
+	"the next known time, or at the trace's end. Every event stays inside its\n"
+	"caller; in chrome the event's args say \"clamped\" and the partial_reason.\n"
 	"\n"
 	"Examples:\n"
-	"  ctrace-bpf convert trace.json --to chrome -o trace.chrome.json\n"
+	"  ctrace-bpf convert trace.json --to chrome -o trace.trace.json\n"
+	"  ctrace-bpf convert trace.json --to speedscope -o trace.speedscope.json\n"
 	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
 	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
+	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
+	"  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
 	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
 /* ---- the output file: written beside, renamed when complete ----------------------- */
@@ -224,15 +248,20 @@ static int convert_json(const char *in, const char *out, char *err, size_t errle
 }
 
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
-		   bool per_thread, char *err, size_t errlen)
+		   bool per_thread, const struct slice_spec *spec, char *err, size_t errlen)
 {
 	const struct format *f = format_find(fmt);
 	const struct format_opts o = { .weight_calls = weight_calls, .per_thread = per_thread };
 	struct trace_input input;
+	struct slice slice;
 	struct sink sink;
 	int rc;
 
 	err[0] = 0;
+	if (!strcmp(fmt, "json") && spec && slice_active(spec)) {
+		snprintf(err, errlen, "--tid and --time-range do not apply to --to json");
+		return -1;
+	}
 	if (!strcmp(fmt, "json"))
 		return convert_json(in, out, err, errlen);
 	if (!f) {
@@ -245,7 +274,10 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		trace_input_close(&input);
 		return -1;
 	}
-	rc = f->run(&input.source, sink.f, &o, err, errlen);
+	if (spec && slice_active(spec))
+		slice_init(&slice, spec, &input.source);
+	rc = f->run(spec && slice_active(spec) ? &slice.source : &input.source, sink.f, &o, err,
+		    errlen);
 	trace_input_close(&input);
 	if (rc) {
 		/* name the input: the reader's errors are offsets into it */
@@ -263,7 +295,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
 		 size_t errlen)
 {
-	return convert(in, out, fmt, weight_calls, false, err, errlen);
+	return convert(in, out, fmt, weight_calls, false, NULL, err, errlen);
 }
 
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len)
@@ -289,14 +321,17 @@ int cmd_convert_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "weight", required_argument, NULL, 'w' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+		SLICE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *to = NULL, *out = "-";
 	bool calls = false, per_thread = false;
+	static struct slice_spec spec; /* static: an early return leaves it reachable */
 	char err[512];
 	int c;
 
+	slice_spec_free(&spec);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:o:w:h", opts, NULL)) != -1) {
@@ -313,13 +348,16 @@ int cmd_convert_main(int argc, char **argv)
 			calls = !strcmp(optarg, "calls");
 			break;
 		case OPT_PER_THREAD: per_thread = true; break;
+		case SLICE_OPT_TID:
+		case SLICE_OPT_RANGE:
+			if (slice_option(&spec, c, optarg, CMD))
+				return 2;
+			break;
 		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
 	if (optind != argc - 1)
 		return cmd_one_operand(CMD, optind == argc, "trace", "TRACE.json");
-	if (!to && strlen(out) > 5 && !strcmp(out + strlen(out) - 5, ".json"))
-		to = "json";
 	if (!to) {
 		fprintf(stderr, CMD ": give the format: --to %s (see --help)\n", format_names());
 		return 2;
@@ -332,7 +370,7 @@ int cmd_convert_main(int argc, char **argv)
 		fprintf(stderr, CMD ": -o needs a file name\n");
 		return 2;
 	}
-	if (convert(argv[optind], out, to, calls, per_thread, err, sizeof(err))) {
+	if (convert(argv[optind], out, to, calls, per_thread, &spec, err, sizeof(err))) {
 		fprintf(stderr, CMD ": %s\n", err);
 		return 1;
 	}

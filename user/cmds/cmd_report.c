@@ -14,6 +14,7 @@
 #include "cmds/commands.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
+#include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "utils/strutil.h"
 
@@ -39,6 +40,7 @@ static const char usage_text[] =
 	"                     identical consecutive calls (same callees, arguments and\n"
 	"                     return values) is one entry marked \"×N\", its durations\n"
 	"                     summed over the N calls\n"
+	SLICE_HELP("                     ")
 	"  -h, --help         this help\n"
 	"\n"
 	"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
@@ -50,7 +52,9 @@ static const char usage_text[] =
 	"Examples:\n"
 	"  ctrace-bpf report trace.json\n"
 	"  ctrace-bpf report trace.json -s calls -n 20\n"
-	"  ctrace-bpf report trace.json --tree | less\n";
+	"  ctrace-bpf report trace.json --tree | less\n"
+	"  ctrace-bpf report trace.json --tid 5813 --threads\n"
+	"  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n";
 
 enum sort_key { SORT_SELF, SORT_CALLS, SORT_TOTAL, SORT_AVG, SORT_MAX, SORT_NAME };
 
@@ -474,7 +478,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	jr_buf_put(b, name, params ? open : len);
 	jr_buf_put(b, "(", 1);
 	if (n->arguments) {
-		cJSON *a = cJSON_Parse(n->arguments), *x;
+		cJSON *a = jr_parse_exact(n->arguments), *x;
 		bool first = true;
 
 		cJSON_ArrayForEach(x, a)
@@ -494,7 +498,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 static void tail_text(struct jr_buf *b, const struct trace_node *n)
 {
 	if (n->return_value) {
-		cJSON *r = cJSON_Parse(n->return_value);
+		cJSON *r = jr_parse_exact(n->return_value);
 
 		jr_buf_put(b, " = ", 3);
 		put_arg(b, r, false);
@@ -647,6 +651,9 @@ struct report {
 	uint64_t meta_calls, meta_lost, meta_duration;
 	bool meta_has_calls, meta_has_duration;
 	char *crash;
+	struct slice_spec slice; /* --tid, --time-range */
+	struct slice sl;
+	uint64_t thread_lost;
 };
 
 static int rep_metadata(void *ctx, const struct trace_meta *m)
@@ -686,6 +693,7 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 	struct report *r = ctx;
 
 	r->nthreads++;
+	r->thread_lost += th->lost_events;
 	if (r->tree) {
 		flush_to(&r->tr, tree_end(&r->tr));
 		return 0;
@@ -799,6 +807,18 @@ static void print_summary(struct report *r)
 			(unsigned long long)r->meta_calls);
 	if (r->crash)
 		fprintf(r->out, "%s\n", r->crash);
+	if (slice_active(&r->slice)) {
+		/* a slice's losses: its threads' (where in time they fell is not known) */
+		char what[256];
+
+		slice_describe(&r->slice, what, sizeof(what));
+		fprintf(r->out, "slice: %s", what);
+		if (r->sl.has_trace_calls)
+			fprintf(r->out, " (the whole trace: %llu calls)",
+				(unsigned long long)r->sl.trace_calls);
+		putc_unlocked('\n', r->out);
+		r->meta_lost = r->thread_lost;
+	}
 	fprintf(r->out, "%llu call%s", (unsigned long long)r->calls, r->calls == 1 ? "" : "s");
 	if (!r->tree && !r->threads)
 		fprintf(r->out, " of %zu function%s", r->tab.n, r->tab.n == 1 ? "" : "s");
@@ -828,7 +848,9 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 	if (trace_input_open(&input, in, err, errlen))
 		return -1;
 	r->tr.out = r->out;
-	rc = source_walk(&input.source, &v, r, err, errlen);
+	slice_init(&r->sl, &r->slice, &input.source);
+	rc = source_walk(slice_active(&r->slice) ? &r->sl.source : &input.source, &v, r, err,
+			 errlen);
 	trace_input_close(&input);
 	if (rc) {
 		char msg[512];
@@ -849,6 +871,7 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		jr_buf_free(&r->tr.lv[i].head);
 	free(r->tr.lv);
 	free(r->crash);
+	slice_spec_free(&r->slice);
 	if (fflush(r->out) && !rc) {
 		snprintf(err, errlen, "writing the report: %s", strerror(errno));
 		rc = -1;
@@ -865,14 +888,17 @@ int cmd_report_main(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "tree", no_argument, NULL, OPT_TREE },
+		SLICE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static const char *const keys[] = { "self", "calls", "total", "avg", "max", "name" };
-	struct report r = { .out = stdout, .key = SORT_SELF };
+	static struct report r; /* static: an early return leaves its slice reachable */
 	char err[512], *end;
 	int c;
 
+	slice_spec_free(&r.slice);
+	r = (struct report){ .out = stdout, .key = SORT_SELF };
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:n:h", opts, NULL)) != -1) {
@@ -906,6 +932,11 @@ int cmd_report_main(int argc, char **argv)
 			break;
 		case OPT_THREADS: r.threads = true; break;
 		case OPT_TREE: r.tree = true; break;
+		case SLICE_OPT_TID:
+		case SLICE_OPT_RANGE:
+			if (slice_option(&r.slice, c, optarg, CMD))
+				return 2;
+			break;
 		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}

@@ -1,6 +1,7 @@
 /* The subcommands that read traces or inspect binaries:
- *   ctrace-bpf convert TRACE.json --to chrome|folded|svg [-o OUT] [--weight time|calls]
+ *   ctrace-bpf convert TRACE.json --to chrome|folded|speedscope|svg [-o OUT] [--weight time|calls]
  *   ctrace-bpf report  TRACE.json [-s KEY] [--threads] [--tree] [-n N]
+ *   (both also [--tid TID] [--time-range START:END]: cmds/slice.h)
  *   ctrace-bpf list    BINARY [-F PATTERN]...
  *   ctrace-bpf check   BINARY
  * Each takes argv[0] = its own name and returns the process exit status:
@@ -36,7 +37,7 @@ int cmd_other_option(const char *cmd, const char *usage, int c, char **argv, int
 int cmd_one_operand(const char *cmd, bool none, const char *what, const char *placeholder);
 
 /* The file convert_file writes for -f FMT beside trace: "t.json" gives
- * "t.chrome.json", "t.folded" or "t.svg". 0, or -1 when fmt is not a format
+ * "t.trace.json", "t.folded", "t.speedscope.json" or "t.svg". 0, or -1 when fmt is not a format
  * or the name does not fit in len. */
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len);
 

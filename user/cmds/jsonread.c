@@ -1180,3 +1180,41 @@ int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, siz
 	jr_free(w.r);
 	return rc;
 }
+
+/* cJSON keeps numbers as doubles: an integer past 2^53 (clock.realtime_ns)
+ * would come back rounded. Every number of the parsed tree gets its text
+ * back, in document order, from the tokenizer over the same bytes. */
+static bool keep_number_text(cJSON *item, struct jr *r)
+{
+	for (; item; item = item->next) {
+		if (cJSON_IsNumber(item)) {
+			enum jr_tok t;
+
+			while ((t = jr_next(r)) != JR_NUMBER)
+				if (t == JR_ERROR || t == JR_EOF)
+					return false;
+			/* a raw item prints its text as it is */
+			item->type = cJSON_Raw;
+			item->valuestring = strdup(jr_text(r, NULL));
+			if (!item->valuestring)
+				return false;
+		}
+		if (item->child && !keep_number_text(item->child, r))
+			return false;
+	}
+	return true;
+}
+
+cJSON *jr_parse_exact(const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	struct jr *r = o ? jr_new_mem(json, strlen(json), 0, 0) : NULL;
+	bool ok = r && keep_number_text(o, r);
+
+	jr_free(r);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}

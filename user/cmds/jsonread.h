@@ -65,6 +65,12 @@ enum jr_tok jr_skip(struct jr *r, enum jr_tok first);
  * is an error ("longer than ..."), so one huge value cannot exhaust memory. */
 enum jr_tok jr_capture(struct jr *r, enum jr_tok first, struct jr_buf *out, size_t max);
 
+/* cJSON_Parse, but every number comes back as a raw item holding its exact
+ * text (cJSON keeps doubles: a 64-bit integer past 2^53 would be rounded).
+ * NULL when json is not valid or out of memory. */
+struct cJSON;
+struct cJSON *jr_parse_exact(const char *json);
+
 /* Number text -> value: false when it is not a whole number in range (a
  * fraction, an exponent or a sign makes it not one). */
 bool jr_parse_u64(const char *s, uint64_t *v);

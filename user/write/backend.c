@@ -4,8 +4,10 @@
 #include "write/backend.h"
 
 static const struct format formats[] = {
-	{ "chrome", ".chrome.json", chrome_run },
+	/* not *.chrome.json: speedscope takes that name for a DevTools profile */
+	{ "chrome", ".trace.json", chrome_run },
 	{ "folded", ".folded", folded_run },
+	{ "speedscope", ".speedscope.json", speedscope_run },
 	{ "svg", ".svg", svg_run },
 };
 
@@ -19,7 +21,7 @@ const struct format *format_find(const char *name)
 
 const char *format_names(void)
 {
-	return "chrome, folded or svg";
+	return "chrome, folded, speedscope or svg";
 }
 
 int keep_meta(struct meta_copy *mc, const struct trace_meta *m)

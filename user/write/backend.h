@@ -93,14 +93,16 @@ struct format {
 
 /* NULL when name is not a format */
 const struct format *format_find(const char *name);
-/* "chrome, folded or svg": the names, for messages */
+/* "chrome, folded, speedscope or svg": the names, for messages */
 const char *format_names(void);
 
-/* the back ends (write/chrome.c, write/stacks.c) */
+/* the back ends (write/chrome.c, write/stacks.c, write/speedscope.c) */
 int chrome_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
 int folded_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	       size_t errlen);
+int speedscope_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
+		   size_t errlen);
 int svg_run(const struct trace_source *in, FILE *out, const struct format_opts *o, char *err,
 	    size_t errlen);
 

@@ -1,8 +1,9 @@
-/* chrome: the Trace Event Format (Perfetto, chrome://tracing), one event per call */
+/* chrome: the Trace Event Format (Perfetto, chrome://tracing), a begin and an end event per call */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "write/backend.h"
@@ -11,12 +12,30 @@
 
 /* ---- chrome: Trace Event Format ----------------------------------------------------------- */
 
-/* a call whose end is not known yet, waiting for the next time the trace knows */
-struct pending {
+/* One event: a call's begin ("B") or end ("E"). Both carry the name, which
+ * speedscope needs to match them. Equal times are written as the same
+ * decimal, so calls that end on the same ns end on the same number in every
+ * reader (complete "X" events make JavaScript viewers add ts + dur in
+ * floating point, which can put a child's end after its parent's). */
+struct ev {
+	bool begin;
+	const char *name, *cat, *args, *retval, *reason;
+	uint64_t ts;
+	bool start_clamped, end_clamped; /* E: which of the call's times were clamped */
+};
+
+/* An event that cannot be written yet: the begin of a call named only at
+ * its close (its entry was not observed), or an event whose time the trace
+ * does not know until a later one. The events after it wait in the spill
+ * file, so memory stays bounded by these, not by the calls. */
+struct hole {
+	struct ev e;
 	struct jr_buf s;
-	size_t name, cat, args, retval, reason; /* offsets into s; SIZE_MAX: none */
-	uint64_t start, inner_last;		/* inner_last: latest time seen inside it */
-	bool start_clamped;
+	size_t off[5]; /* name, cat, args, retval, reason in s; SIZE_MAX: none */
+	off_t at;      /* its place in the spill file */
+	bool first;    /* the document's first event */
+	bool named, timed;
+	uint64_t start, inner_last; /* an E: its call's start, the latest time inside */
 };
 
 struct chrome {
@@ -29,13 +48,19 @@ struct chrome {
 	uint64_t thread_lost_sum;
 	/* the thread being read */
 	uint64_t tid;
-	bool seen;	  /* a time was seen in this thread */
-	uint64_t last;	  /* the latest time seen (or clamped) in this thread */
-	uint64_t *starts; /* per open depth: its start, known or clamped */
-	bool *clamped;
-	size_t capdepth;
-	struct pending *pend; /* a chain, innermost first: each closed inside the next */
-	size_t npend, cappend;
+	bool seen;		 /* a time was seen in this thread */
+	uint64_t last;		 /* the latest time seen (or clamped) in this thread */
+	uint64_t *starts;	 /* per open depth: its start, known or clamped */
+	bool *clamped, *unset;	 /* unset: opened before any time of the thread was known */
+	size_t *hole_of;	 /* per open depth: its begin's hole (a call named at close) */
+	size_t capdepth, nunset; /* nunset: the depths below it may be unset */
+	/* events waiting, in order, from head; untimed: the ones waiting for a time */
+	struct hole *holes;
+	size_t head, nholes, capholes;
+	size_t *untimed;
+	size_t nuntimed, capuntimed;
+	FILE *spill;
+	off_t copied; /* spill bytes already copied out */
 	bool lost_seen;
 	uint64_t lost_at;
 	/* per thread, for placing the crash */
@@ -47,7 +72,7 @@ struct chrome {
 	char err[256];
 };
 
-/* µs with the ns kept, 12345 ns -> 12.345: twice per event, so no printf */
+/* µs with the ns kept, 12345 ns -> 12.345: once per event, so no printf */
 static void put_us(FILE *f, uint64_t ns)
 {
 	char b[32], *p = b + sizeof(b);
@@ -67,19 +92,24 @@ static void put_us(FILE *f, uint64_t ns)
 
 /* The document starts with the first event, so that a trace which cannot
  * be read leaves nothing on standard output. */
+static void put_begin(FILE *f, bool first)
+{
+	fputs_unlocked(first ? "{\"traceEvents\":[\n{" : ",\n{", f);
+}
+
 static void event_begin(struct chrome *c)
 {
-	fputs_unlocked(c->events ? ",\n{" : "{\"traceEvents\":[\n{", c->out);
+	put_begin(c->out, !c->events);
 	c->events = true;
 }
 
-static void put_pid_tid(struct chrome *c, bool with_tid)
+static void put_pid_tid(FILE *f, struct chrome *c, bool with_tid)
 {
-	fputs_unlocked(",\"pid\":", c->out);
-	jsonw_i64(c->out, c->pid);
+	fputs_unlocked(",\"pid\":", f);
+	jsonw_i64(f, c->pid);
 	if (with_tid) {
-		fputs_unlocked(",\"tid\":", c->out);
-		jsonw_u64(c->out, c->tid);
+		fputs_unlocked(",\"tid\":", f);
+		jsonw_u64(f, c->tid);
 	}
 }
 
@@ -92,56 +122,180 @@ static void ensure_pid(struct chrome *c)
 	}
 }
 
-struct xev {
-	const char *name, *cat, *args, *retval, *reason;
-	uint64_t start, end;
-	bool start_clamped, end_clamped;
-};
-
-static void emit_x(struct chrome *c, const struct xev *e)
+static void put_arg(FILE *f, bool *first, const char *key, const char *json)
 {
-	FILE *f = c->out;
-	bool first = true;
+	fputs_unlocked(*first ? "\"" : ",\"", f);
+	fputs_unlocked(key, f);
+	fputs_unlocked("\":", f);
+	fputs_unlocked(json, f);
+	*first = false;
+}
 
-	event_begin(c);
+static void write_event(struct chrome *c, FILE *f, bool first, const struct ev *e)
+{
+	bool a = true;
+
+	put_begin(f, first);
 	fputs_unlocked("\"name\":", f);
 	jsonw_cstr(f, e->name ? e->name : "[unknown]");
-	if (e->cat) {
+	if (e->begin && e->cat) {
 		fputs_unlocked(",\"cat\":", f);
 		jsonw_cstr(f, e->cat);
 	}
-	fputs_unlocked(",\"ph\":\"X\",\"ts\":", f);
-	put_us(f, e->start);
-	fputs_unlocked(",\"dur\":", f);
-	put_us(f, e->end - e->start);
-	put_pid_tid(c, true);
-	if (e->args || e->retval || e->reason || e->start_clamped || e->end_clamped) {
-		fputs_unlocked(",\"args\":{", f);
-		if (e->args) {
-			fputs_unlocked("\"arguments\":", f);
-			fputs_unlocked(e->args, f);
-			first = false;
-		}
-		if (e->retval) {
-			fputs_unlocked(first ? "\"return_value\":" : ",\"return_value\":", f);
-			fputs_unlocked(e->retval, f);
-			first = false;
-		}
-		if (e->reason) {
-			fputs_unlocked(first ? "\"partial_reason\":" : ",\"partial_reason\":", f);
-			jsonw_cstr(f, e->reason);
-			first = false;
-		}
-		if (e->start_clamped || e->end_clamped) {
-			fputs_unlocked(first ? "\"clamped\":" : ",\"clamped\":", f);
-			fputs_unlocked(e->start_clamped && e->end_clamped ? "\"start and end\"" :
-				       e->start_clamped			  ? "\"start\"" :
-									    "\"end\"",
-				       f);
-		}
+	fputs_unlocked(e->begin ? ",\"ph\":\"B\",\"ts\":" : ",\"ph\":\"E\",\"ts\":", f);
+	put_us(f, e->ts);
+	put_pid_tid(f, c, true);
+	if (e->begin ? !e->args : !(e->retval || e->reason || e->start_clamped || e->end_clamped)) {
 		fputc_unlocked('}', f);
+		return;
 	}
-	fputc_unlocked('}', f);
+	fputs_unlocked(",\"args\":{", f);
+	if (e->begin) {
+		put_arg(f, &a, "arguments", e->args);
+	} else {
+		if (e->retval)
+			put_arg(f, &a, "return_value", e->retval);
+		if (e->reason) {
+			fputs_unlocked(a ? "\"partial_reason\":" : ",\"partial_reason\":", f);
+			jsonw_cstr(f, e->reason);
+			a = false;
+		}
+		if (e->start_clamped || e->end_clamped)
+			put_arg(f, &a, "clamped",
+				e->start_clamped && e->end_clamped ? "\"start and end\"" :
+				e->start_clamped		   ? "\"start\"" :
+								     "\"end\"");
+	}
+	fputs_unlocked("}}", f);
+}
+
+/* where events go now: after a hole they wait in the spill */
+static FILE *sink(struct chrome *c)
+{
+	return c->head < c->nholes ? c->spill : c->out;
+}
+
+static void emit(struct chrome *c, const struct ev *e)
+{
+	write_event(c, sink(c), !c->events, e);
+	c->events = true;
+}
+
+static size_t keep_str(struct jr_buf *b, const char *s)
+{
+	size_t off = b->len;
+
+	if (!s)
+		return SIZE_MAX;
+	if (jr_buf_put(b, s, strlen(s) + 1))
+		return SIZE_MAX - 1;
+	return off;
+}
+
+/* e's strings kept in h */
+static int hole_keep(struct hole *h, const struct ev *e)
+{
+	const char *v[5] = { e->name, e->cat, e->args, e->retval, e->reason };
+
+	h->s.len = 0;
+	for (int i = 0; i < 5; i++) {
+		h->off[i] = keep_str(&h->s, v[i]);
+		if (h->off[i] == SIZE_MAX - 1)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *hole_str(const struct hole *h, int i)
+{
+	return h->off[i] == SIZE_MAX ? NULL : h->s.p + h->off[i];
+}
+
+/* a new hole for e: its place is the spill's current end */
+static struct hole *hole_new(struct chrome *c, const struct ev *e, bool named, bool timed)
+{
+	struct hole *h;
+
+	if (!c->spill && !(c->spill = tmpfile()))
+		return NULL;
+	if (c->nholes == c->capholes) {
+		size_t ncap = c->capholes ? c->capholes * 2 : 16;
+		struct hole *nh = realloc(c->holes, ncap * sizeof(*nh));
+
+		if (!nh)
+			return NULL;
+		memset(nh + c->capholes, 0, (ncap - c->capholes) * sizeof(*nh));
+		c->holes = nh;
+		c->capholes = ncap;
+	}
+	if (!timed && c->nuntimed == c->capuntimed) {
+		size_t ncap = c->capuntimed ? c->capuntimed * 2 : 16;
+		size_t *nu = realloc(c->untimed, ncap * sizeof(*nu));
+
+		if (!nu)
+			return NULL;
+		c->untimed = nu;
+		c->capuntimed = ncap;
+	}
+	h = &c->holes[c->nholes];
+	if (hole_keep(h, e))
+		return NULL;
+	h->e = *e;
+	h->at = c->head < c->nholes ? ftello(c->spill) : 0;
+	h->first = !c->events;
+	h->named = named;
+	h->timed = timed;
+	c->events = true;
+	if (!timed)
+		c->untimed[c->nuntimed++] = c->nholes;
+	c->nholes++;
+	return h;
+}
+
+static int copy_spill(struct chrome *c, off_t to)
+{
+	char buf[65536];
+
+	while (c->copied < to) {
+		size_t want = (size_t)(to - c->copied) < sizeof(buf) ? (size_t)(to - c->copied) :
+								       sizeof(buf);
+		ssize_t n = pread(fileno(c->spill), buf, want, c->copied);
+
+		if (n <= 0)
+			return -1;
+		fwrite_unlocked(buf, 1, (size_t)n, c->out);
+		c->copied += n;
+	}
+	return 0;
+}
+
+/* Writes out the holes that are complete, with the events between them,
+ * up to the first one still waiting. */
+static int drain(struct chrome *c)
+{
+	if (c->head == c->nholes)
+		return 0;
+	if (fflush(c->spill))
+		return -1;
+	while (c->head < c->nholes && c->holes[c->head].named && c->holes[c->head].timed) {
+		struct hole *h = &c->holes[c->head++];
+		struct ev e = h->e;
+
+		if (copy_spill(c, h->at))
+			return -1;
+		e.name = hole_str(h, 0), e.cat = hole_str(h, 1), e.args = hole_str(h, 2);
+		e.retval = hole_str(h, 3), e.reason = hole_str(h, 4);
+		write_event(c, c->out, h->first, &e);
+	}
+	if (c->head < c->nholes)
+		return 0;
+	/* nothing waits: the rest of the spill, and it starts over */
+	if (copy_spill(c, ftello(c->spill)) || ftruncate(fileno(c->spill), 0) ||
+	    fseeko(c->spill, 0, SEEK_SET))
+		return -1;
+	c->head = c->nholes = 0;
+	c->copied = 0;
+	return 0;
 }
 
 static void seen_time(struct chrome *c, uint64_t t)
@@ -151,38 +305,48 @@ static void seen_time(struct chrome *c, uint64_t t)
 	c->seen = true;
 }
 
-/* The chain of calls with unknown ends gets them from the next known time,
- * bound (exclusive): outermost first, each ending just before the one that
- * contains it and after everything seen inside it, so events still nest. */
-static void resolve_pending(struct chrome *c, uint64_t bound)
+/* The events waiting for a time get it from the next known one, bound.
+ * Before the thread's first known time, all of them happen at it (the
+ * calls opened then start at the earliest time the trace knows in the
+ * thread, not at the trace's start). After it only ends wait, innermost
+ * first: each just before the one that contains it (the outermost just
+ * before bound) and after everything seen inside it, so calls still nest. */
+static void resolve(struct chrome *c, uint64_t bound)
 {
 	uint64_t b = bound;
 
-	for (size_t i = c->npend; i-- > 0;) {
-		struct pending *p = &c->pend[i];
-		const char *s = p->s.p;
-		struct xev e = {
-			.name = p->name != SIZE_MAX ? s + p->name : NULL,
-			.cat = p->cat != SIZE_MAX ? s + p->cat : NULL,
-			.args = p->args != SIZE_MAX ? s + p->args : NULL,
-			.retval = p->retval != SIZE_MAX ? s + p->retval : NULL,
-			.reason = p->reason != SIZE_MAX ? s + p->reason : NULL,
-			.start = p->start,
-			.start_clamped = p->start_clamped,
-			.end_clamped = true,
-		};
+	if (!c->seen) {
+		for (size_t d = 0; d < c->nunset; d++)
+			if (c->unset[d]) {
+				c->starts[d] = bound;
+				c->unset[d] = false;
+			}
+		c->nunset = 0;
+		for (size_t i = 0; i < c->nuntimed; i++) {
+			struct hole *h = &c->holes[c->untimed[i]];
+
+			h->e.ts = bound;
+			h->timed = true;
+		}
+		if (c->nuntimed)
+			seen_time(c, bound);
+		c->nuntimed = 0;
+		return;
+	}
+	for (size_t i = c->nuntimed; i-- > 0;) {
+		struct hole *h = &c->holes[c->untimed[i]];
 		uint64_t end = b ? b - 1 : 0;
 
-		if (end < p->inner_last)
-			end = p->inner_last;
-		if (end < p->start)
-			end = p->start;
-		e.end = end;
-		emit_x(c, &e);
+		if (end < h->inner_last)
+			end = h->inner_last;
+		if (end < h->start)
+			end = h->start;
+		h->e.ts = end;
+		h->timed = true;
 		seen_time(c, end);
 		b = end;
 	}
-	c->npend = 0;
+	c->nuntimed = 0;
 }
 
 static void process_name(struct chrome *c)
@@ -193,7 +357,7 @@ static void process_name(struct chrome *c)
 	c->proc_named = true;
 	event_begin(c);
 	fputs_unlocked("\"name\":\"process_name\",\"ph\":\"M\"", c->out);
-	put_pid_tid(c, false);
+	put_pid_tid(c->out, c, false);
 	fputs_unlocked(",\"args\":{\"name\":", c->out);
 	copy = strdup(exe ? exe : "?");
 	jsonw_cstr(c->out, copy ? basename(copy) : "?");
@@ -225,7 +389,7 @@ static int chrome_thread_begin(void *ctx, const struct trace_thread *t)
 	ensure_pid(c);
 	c->seen = false;
 	c->last = 0;
-	c->npend = 0;
+	c->nunset = 0;
 	c->lost_seen = false;
 	return 0;
 }
@@ -246,105 +410,114 @@ static int grow_depth(struct chrome *c, size_t depth)
 	if (!nc)
 		return -1;
 	c->clamped = nc;
+	nc = realloc(c->unset, ncap * sizeof(*nc));
+	if (!nc)
+		return -1;
+	c->unset = nc;
+	size_t *nh = realloc(c->hole_of, ncap * sizeof(*nh));
+	if (!nh)
+		return -1;
+	c->hole_of = nh;
 	c->capdepth = ncap;
 	return 0;
+}
+
+static int nomem(struct chrome *c)
+{
+	snprintf(c->err, sizeof(c->err), "out of memory");
+	return -1;
 }
 
 static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
-	uint64_t s;
-	bool clamped = !n->has_start;
+	struct ev e = {
+		.begin = true, .name = n->function, .cat = n->module, .args = n->arguments
+	};
+	bool known = true, clamped = !n->has_start;
 
-	if (grow_depth(c, depth)) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return -1;
+	if (grow_depth(c, depth))
+		return nomem(c);
+	c->unset[depth] = false;
+	c->hole_of[depth] = SIZE_MAX;
+	if (n->has_start) {
+		e.ts = n->start_ns;
+	} else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns) {
+		e.ts = n->end_ns - n->duration_ns, clamped = false;
+	} else if (c->seen) {
+		e.ts = c->last + 1; /* just after everything before it */
+	} else {
+		/* the thread's first known time, when it comes */
+		known = false;
+		c->unset[depth] = true;
+		c->nunset = depth + 1;
 	}
-	if (n->has_start)
-		s = n->start_ns;
-	else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns)
-		s = n->end_ns - n->duration_ns, clamped = false;
-	else
-		s = c->seen ? c->last + 1 :
-			      0; /* just after everything before it; the trace's start */
-	resolve_pending(c, s);
-	c->starts[depth] = s;
+	if (known) {
+		resolve(c, e.ts);
+		if (e.ts < c->last) /* inconsistent input: never back in time */
+			e.ts = c->last;
+		seen_time(c, e.ts);
+	}
+	c->starts[depth] = known ? e.ts : 0;
 	c->clamped[depth] = clamped;
-	seen_time(c, s);
-	return 0;
-}
-
-static size_t keep_str(struct jr_buf *b, const char *s)
-{
-	size_t off = b->len;
-
-	if (!s)
-		return SIZE_MAX;
-	if (jr_buf_put(b, s, strlen(s) + 1))
-		return SIZE_MAX - 1;
-	return off;
+	if (!n->function || !known) {
+		/* its name comes at its close, or its time later */
+		if (!hole_new(c, &e, n->function != NULL, known))
+			return nomem(c);
+		c->hole_of[depth] = c->nholes - 1;
+	} else {
+		emit(c, &e);
+	}
+	return drain(c) ? nomem(c) : 0;
 }
 
 static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
-	uint64_t start = n->has_start ? n->start_ns : c->starts[depth];
 	bool start_clamped = !n->has_start && c->clamped[depth];
+	struct ev e = { .name = n->function,
+			.retval = n->return_value,
+			.reason = n->partial_reason,
+			.start_clamped = start_clamped };
+	uint64_t start;
 
+	if (n->has_end)
+		resolve(c, n->end_ns); /* the thread's first time may be this */
+	start = n->has_start ? n->start_ns : c->starts[depth];
 	if (!c->lost_seen && n->partial_reason && strstr(n->partial_reason, "events lost")) {
 		c->lost_seen = true;
 		c->lost_at = start;
 	}
+	if (!n->function) /* it was not named: its begin too is "[unknown]" */
+		e.name = "[unknown]";
+	if (c->hole_of[depth] != SIZE_MAX && !c->holes[c->hole_of[depth]].named) {
+		struct hole *h = &c->holes[c->hole_of[depth]];
+		struct ev b = h->e;
+
+		b.name = e.name, b.cat = n->module, b.args = hole_str(h, 2);
+		if (hole_keep(h, &b))
+			return nomem(c);
+		h->named = true;
+	}
 	if (n->has_end || (n->has_duration && !start_clamped)) {
-		uint64_t end = n->has_end ? n->end_ns : start + n->duration_ns;
-		struct xev e = {
-			.name = n->function,
-			.cat = n->module,
-			.args = n->arguments,
-			.retval = n->return_value,
-			.reason = n->partial_reason,
-			.start = start,
-			.end = end,
-			.start_clamped = start_clamped,
-		};
+		e.ts = n->has_end ? n->end_ns : start + n->duration_ns;
+		resolve(c, e.ts);
+		if (e.ts < c->last) /* inconsistent input: never back in time */
+			e.ts = c->last;
+		seen_time(c, e.ts);
+		emit(c, &e);
+	} else {
+		/* the end is not known: it waits for the next known time */
+		struct hole *h;
 
-		resolve_pending(c, end);
-		if (e.end < e.start) /* inconsistent input: keep dur >= 0 */
-			e.end = e.start;
-		emit_x(c, &e);
-		seen_time(c, e.end);
-		return 0;
+		e.end_clamped = true;
+		h = hole_new(c, &e, true, false);
+		if (!h)
+			return nomem(c);
+		h->start = start;
+		h->inner_last = c->last > start ? c->last : start;
 	}
-	/* the end is not known: wait for the next known time */
-	if (c->npend == c->cappend) {
-		size_t ncap = c->cappend ? c->cappend * 2 : 16;
-		struct pending *np = realloc(c->pend, ncap * sizeof(*np));
-
-		if (!np) {
-			snprintf(c->err, sizeof(c->err), "out of memory");
-			return -1;
-		}
-		memset(np + c->cappend, 0, (ncap - c->cappend) * sizeof(*np));
-		c->pend = np;
-		c->cappend = ncap;
-	}
-	struct pending *p = &c->pend[c->npend++];
-
-	p->s.len = 0;
-	p->name = keep_str(&p->s, n->function);
-	p->cat = keep_str(&p->s, n->module);
-	p->args = keep_str(&p->s, n->arguments);
-	p->retval = keep_str(&p->s, n->return_value);
-	p->reason = keep_str(&p->s, n->partial_reason);
-	if (p->name == SIZE_MAX - 1 || p->cat == SIZE_MAX - 1 || p->args == SIZE_MAX - 1 ||
-	    p->retval == SIZE_MAX - 1 || p->reason == SIZE_MAX - 1) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return -1;
-	}
-	p->start = start;
-	p->start_clamped = start_clamped;
-	p->inner_last = c->last > start ? c->last : start;
-	return 0;
+	return drain(c) ? nomem(c) : 0;
 }
 
 static int chrome_thread_end(void *ctx, const struct trace_thread *t)
@@ -357,10 +530,13 @@ static int chrome_thread_end(void *ctx, const struct trace_thread *t)
 	/* still running when tracing stopped: they end with the trace */
 	if (c->seen && end < c->last)
 		end = c->last;
-	resolve_pending(c, end + 1);
+	/* no time at all in the thread: the trace's end */
+	resolve(c, c->seen ? end + 1 : end);
+	if (drain(c) || c->head < c->nholes)
+		return nomem(c);
 	event_begin(c);
 	fputs_unlocked("\"name\":\"thread_name\",\"ph\":\"M\"", c->out);
-	put_pid_tid(c, true);
+	put_pid_tid(c->out, c, true);
 	fputs_unlocked(",\"args\":{\"name\":", c->out);
 	jsonw_cstr(c->out, t->name ? t->name : t->key);
 	fputs_unlocked("}}", c->out);
@@ -370,7 +546,7 @@ static int chrome_thread_end(void *ctx, const struct trace_thread *t)
 		fprintf(c->out, "\"%llu events lost\"", (unsigned long long)t->lost_events);
 		fputs_unlocked(",\"ph\":\"i\",\"s\":\"t\",\"ts\":", c->out);
 		put_us(c->out, c->lost_seen ? c->lost_at : c->last);
-		put_pid_tid(c, true);
+		put_pid_tid(c->out, c, true);
 		fprintf(c->out, ",\"args\":{\"lost_events\":%llu}}",
 			(unsigned long long)t->lost_events);
 		c->thread_lost_sum += t->lost_events;
@@ -417,7 +593,7 @@ static void chrome_finish(struct chrome *c)
 		fprintf(c->out, "\"name\":\"%llu events lost\",\"ph\":\"i\",\"s\":\"g\",\"ts\":",
 			(unsigned long long)n);
 		put_us(c->out, end);
-		put_pid_tid(c, false);
+		put_pid_tid(c->out, c, false);
 		fprintf(c->out, ",\"tid\":0,\"args\":{\"lost_events\":%llu}}",
 			(unsigned long long)n);
 	}
@@ -444,7 +620,7 @@ static void chrome_finish(struct chrome *c)
 		jsonw_cstr(c->out, name);
 		fprintf(c->out, ",\"ph\":\"i\",\"s\":\"%s\",\"ts\":", on_thread ? "t" : "g");
 		put_us(c->out, ts);
-		put_pid_tid(c, true);
+		put_pid_tid(c->out, c, true);
 		fputs_unlocked(",\"args\":{\"crash\":", c->out);
 		fputs_unlocked(c->crash, c->out);
 		fputs_unlocked("}}", c->out);
@@ -476,11 +652,16 @@ int chrome_run(const struct trace_source *in, FILE *out, const struct format_opt
 		fputs(c.has_meta ? c.meta.json : "{}", out);
 		fputs("}\n", out);
 	}
-	for (size_t i = 0; i < c.cappend; i++)
-		jr_buf_free(&c.pend[i].s);
-	free(c.pend);
+	for (size_t i = 0; i < c.capholes; i++)
+		jr_buf_free(&c.holes[i].s);
+	free(c.holes);
+	free(c.untimed);
+	if (c.spill)
+		fclose(c.spill);
 	free(c.starts);
 	free(c.clamped);
+	free(c.unset);
+	free(c.hole_of);
 	free(c.tl);
 	free(c.crash);
 	free_meta(&c.meta);

@@ -543,8 +543,11 @@ static void frame_title(FILE *out, const struct flame *fl, uint32_t x, const cha
 
 static const char svg_script[] =
 	"<script type=\"text/ecmascript\"><![CDATA[\n"
-	"// click a frame to zoom into it, click the background or press Escape to reset\n"
+	"// click a frame to zoom into it; Reset Zoom, the background or Escape resets;\n"
+	"// Search (or Ctrl-F, or NAME.svg?s=REGEX) highlights the frames whose name matches\n"
 	"var svg = document.documentElement, W = +svg.getAttribute('width'), XP = 10;\n"
+	"var resetBtn = document.getElementById('reset'), searchBtn = document.getElementById('search');\n"
+	"var matched = document.getElementById('matched'), term = null;\n"
 	"function fit(g) {\n"
 	"  var r = g.querySelector('rect'), t = g.querySelector('text'), w = +r.getAttribute('width');\n"
 	"  var name = g.getAttribute('data-name'), n = Math.floor(w / (12 * 0.59));\n"
@@ -554,6 +557,7 @@ static const char svg_script[] =
 	"function zoom(target) {\n"
 	"  var tx = +target.getAttribute('data-x'), tw = +target.getAttribute('data-w');\n"
 	"  var ty = +target.querySelector('rect').getAttribute('y'), k = (W - 2 * XP) / tw;\n"
+	"  resetBtn.style.opacity = 1;\n"
 	"  document.querySelectorAll('g.f').forEach(function (g) {\n"
 	"    var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w');\n"
 	"    var r = g.querySelector('rect'), y = +r.getAttribute('y');\n"
@@ -567,6 +571,7 @@ static const char svg_script[] =
 	"  });\n"
 	"}\n"
 	"function reset() {\n"
+	"  resetBtn.style.opacity = 0.4;\n"
 	"  document.querySelectorAll('g.f').forEach(function (g) {\n"
 	"    var r = g.querySelector('rect');\n"
 	"    g.style.display = ''; g.style.opacity = 1;\n"
@@ -584,8 +589,43 @@ static const char svg_script[] =
 	"    document.getElementById('details').textContent = ' ';\n"
 	"  });\n"
 	"});\n"
+	"// the share of the whole that matching frames cover: nested matches count once\n"
+	"function search(t) {\n"
+	"  var re, spans = [], sum = 0, end = -1;\n"
+	"  try { re = t ? new RegExp(t) : null; } catch (e) { matched.textContent = 'bad regex: ' + t; return; }\n"
+	"  term = re ? t : null;\n"
+	"  document.querySelectorAll('g.f').forEach(function (g) {\n"
+	"    var r = g.querySelector('rect'), on = re && !g.hasAttribute('data-root') &&\n"
+	"        re.test(g.getAttribute('data-name'));\n"
+	"    if (!r.hasAttribute('data-fill')) r.setAttribute('data-fill', r.getAttribute('fill'));\n"
+	"    r.setAttribute('fill', on ? 'rgb(230,0,230)' : r.getAttribute('data-fill'));\n"
+	"    if (on) spans.push([+g.getAttribute('data-x'), +g.getAttribute('data-w')]);\n"
+	"  });\n"
+	"  spans.sort(function (a, b) { return a[0] - b[0]; });\n"
+	"  spans.forEach(function (v) {\n"
+	"    var s = Math.max(v[0], end), e = v[0] + v[1];\n"
+	"    if (e > s) sum += e - s;\n"
+	"    end = Math.max(end, e);\n"
+	"  });\n"
+	"  var all = +document.querySelector('g.f[data-root]').getAttribute('data-w');\n"
+	"  searchBtn.textContent = term ? 'Clear search' : 'Search';\n"
+	"  matched.textContent = term ? 'Matched: ' + (all ? (100 * sum / all).toFixed(1) : '0.0') +\n"
+	"      '% (' + spans.length + ' frame' + (spans.length == 1 ? '' : 's') + ' /' + t + '/)' : ' ';\n"
+	"}\n"
+	"function ask() {\n"
+	"  if (term !== null) { search(null); return; }\n"
+	"  var t = prompt('Search frames (a regular expression):', '');\n"
+	"  if (t) search(t);\n"
+	"}\n"
+	"resetBtn.addEventListener('click', reset);\n"
+	"searchBtn.addEventListener('click', ask);\n"
 	"document.getElementById('bg').addEventListener('click', reset);\n"
-	"document.addEventListener('keydown', function (e) { if (e.key === 'Escape') reset(); });\n"
+	"document.addEventListener('keydown', function (e) {\n"
+	"  if (e.key === 'Escape') reset();\n"
+	"  if (e.key === 'f' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); ask(); }\n"
+	"});\n"
+	"var q = /[?&#]s=([^&]*)/.exec(location.href);\n"
+	"if (q) search(decodeURIComponent(q[1]));\n"
 	"]]></script>\n";
 
 int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
@@ -648,7 +688,7 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 		"<rect id=\"bg\" x=\"0\" y=\"0\" width=\"%u\" height=\"%d\" fill=\"url(#bgg)\"/>\n"
 		"<text x=\"%u\" y=\"%d\" text-anchor=\"middle\" style=\"font-size: 17px\">",
 		width, height, width, height,
-		o->weight_calls ? "call counts" : "total time (the call and its callees)",
+		o->weight_calls ? "call counts" : "total time in ns (the call and its callees)",
 		FONT_SIZE, width, height, width / 2, FONT_SIZE * 2);
 	xml_text(out, o->title ? o->title : "Flame Graph", SIZE_MAX);
 	fputs("</text>\n", out);
@@ -659,6 +699,14 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 		fputs("</text>\n", out);
 	}
 	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD,
+		height - ypad2 / 2 + 2);
+	fprintf(out,
+		"<text id=\"reset\" x=\"%d\" y=\"%d\" style=\"cursor: pointer; opacity: 0.4\">"
+		"Reset Zoom</text>\n"
+		"<text id=\"search\" x=\"%d\" y=\"%d\" text-anchor=\"end\" "
+		"style=\"cursor: pointer\">Search</text>\n"
+		"<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
+		XPAD, FONT_SIZE * 2, width - XPAD, FONT_SIZE * 2, width - XPAD,
 		height - ypad2 / 2 + 2);
 
 	/* pass 2: the frames, "all" at the bottom */
@@ -677,8 +725,8 @@ int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o)
 			color_of(name, rgb);
 		else
 			rgb[0] = 250, rgb[1] = 200, rgb[2] = 80;
-		fprintf(out, "<g class=\"f\" data-x=\"%.4f\" data-w=\"%.4f\" data-name=\"",
-			xs[x] * scale, pw);
+		fprintf(out, "<g class=\"f\"%s data-x=\"%.4f\" data-w=\"%.4f\" data-name=\"",
+			x ? "" : " data-root=\"\"", xs[x] * scale, pw);
 		xml_text(out, name, SIZE_MAX);
 		fputs("\"><title>", out);
 		frame_title(out, fl, x, name);

@@ -40,7 +40,9 @@ struct flame_svg_opts {
 };
 /* The SVG flame graph: root at the bottom, children sorted by name, frames
  * narrower than 0.1 px left out; hover shows "name — total, self, calls",
- * click zooms. 0 or -1 (write error). */
+ * click zooms, Reset Zoom undoes it, Search (or ?s=REGEX in its URL)
+ * highlights the matching frames and shows the share they cover.
+ * 0 or -1 (write error). */
 int flame_write_svg(struct flame *fl, FILE *out, const struct flame_svg_opts *o);
 
 /* "12 ns", "3.40 µs", "1.25 ms", "2.00 s": 3 significant digits, for humans. */

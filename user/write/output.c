@@ -228,6 +228,14 @@ static void write_metadata(FILE *f, const char *path, const struct trace *tr,
 	key(f, "timestamp", false);
 	write_timestamp(f, ri->wall_start_ns);
 	jsonw_member_u64(f, "duration_ns", ri->duration_ns);
+	/* the start on the events' clock and the wall clock, to line it up with other traces */
+	key(f, "clock", false);
+	fputc('{', f);
+	key(f, "monotonic_ns", true);
+	jsonw_u64(f, ri->mono_start_ns);
+	key(f, "realtime_ns", false);
+	jsonw_i64(f, ri->wall_start_ns);
+	fputc('}', f);
 	key(f, "command", false);
 	fputc('[', f);
 	for (int i = 0; i < ri->ncommand; i++) {

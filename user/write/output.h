@@ -22,6 +22,7 @@ struct run_info {
 	const char *executable; /* absolute */
 	const char *probe_mode; /* "preload" / "callsite" */
 	int64_t wall_start_ns;	/* CLOCK_REALTIME at trace start */
+	uint64_t mono_start_ns; /* CLOCK_MONOTONIC at trace start: time 0 of every *_ns */
 	uint64_t duration_ns;
 	uint64_t lost_events; /* BPF's count */
 	bool exit_known;

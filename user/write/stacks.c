@@ -19,6 +19,7 @@ struct stacks {
 	bool base_placeholder;
 	uint32_t *node; /* per open depth */
 	bool *placeholder;
+	uint64_t *inner; /* per open depth: the time its children account for */
 	size_t cap;
 	uint64_t calls, threads;
 };
@@ -85,12 +86,16 @@ static int stacks_open(void *ctx, const struct trace_node *n, size_t depth)
 		if (nn)
 			s->node = nn;
 		np = nn ? realloc(s->placeholder, ncap * sizeof(*np)) : NULL;
-		if (!np)
+		if (np)
+			s->placeholder = np;
+		uint64_t *ni = np ? realloc(s->inner, ncap * sizeof(*ni)) : NULL;
+		if (!ni)
 			return -1;
-		s->placeholder = np;
+		s->inner = ni;
 		s->cap = ncap;
 	}
 	parent = depth ? s->node[depth - 1] : s->base;
+	s->inner[depth] = 0;
 	s->placeholder[depth] = !n->function;
 	s->node[depth] = n->function ? flame_child(s->fl, parent, n->function) :
 				       flame_placeholder(s->fl, parent);
@@ -101,16 +106,23 @@ static int stacks_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct stacks *s = ctx;
 	uint32_t x = s->node[depth];
-	uint64_t self = 0;
+	uint64_t self = 0, covered = s->inner[depth];
 
 	if (s->placeholder[depth]) {
 		x = flame_resolve(s->fl, x, n->function ? n->function : "[unknown]");
 		if (x == UINT32_MAX)
 			return -1;
 	}
-	/* self time: the call's own, less its children's (known) time */
-	if (n->has_duration)
-		self = n->duration_ns > n->children_ns ? n->duration_ns - n->children_ns : 0;
+	/* Self time: the call's own, less the time its children account for. A
+	 * call with no duration (partial) has no self time, and stands for the
+	 * time of the calls inside it, so that its caller does not count that
+	 * time again as its own self time. */
+	if (n->has_duration) {
+		self = n->duration_ns > covered ? n->duration_ns - covered : 0;
+		covered = n->duration_ns;
+	}
+	if (depth)
+		s->inner[depth - 1] += covered;
 	flame_add(s->fl, x, self, 1);
 	s->calls++;
 	return 0;
@@ -150,7 +162,7 @@ static int run_stacks(const struct trace_source *in, FILE *out, const char *fmt,
 		snprintf(sub, sizeof(sub), "%llu calls in %llu thread%s%s%s; width: %s%s",
 			 (unsigned long long)s.calls, (unsigned long long)s.threads,
 			 s.threads == 1 ? "" : "s", dur[0] ? ", traced for " : "", dur,
-			 weight_calls ? "call counts" : "time",
+			 weight_calls ? "call counts" : "time in ns",
 			 per_thread ? "; one tower per thread" : "");
 		struct flame_svg_opts o = { .title = title,
 					    .subtitle = sub,
@@ -162,6 +174,7 @@ static int run_stacks(const struct trace_source *in, FILE *out, const char *fmt,
 	flame_free(s.fl);
 	free(s.node);
 	free(s.placeholder);
+	free(s.inner);
 	free_meta(&s.meta);
 	return rc ? -1 : 0;
 }
