@@ -541,7 +541,7 @@ static void consume(struct session *s)
 	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
 	for (;;) {
 		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
-			      s->skel->bss->lost_total, s->tr.nthreads);
+			      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's

@@ -755,6 +755,11 @@ uint64_t trace_total_calls(const struct trace *tr)
 	return n;
 }
 
+size_t trace_threads_seen(const struct trace *tr)
+{
+	return tr->live_only ? tr->rthreads.n + tr->rthreads.has_zero : tr->nthreads;
+}
+
 uint64_t trace_total_resyncs(const struct trace *tr)
 {
 	uint64_t n = 0;

@@ -70,6 +70,8 @@ void trace_replay_lost(struct trace *tr, uint32_t tid, uint64_t n);
 /* close every thread's open frames (tracing stopped with calls running) */
 void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
+/* threads seen so far (live_only: tids, trees come at replay) */
+size_t trace_threads_seen(const struct trace *tr);
 /* gaps in the trees that no loss explains: tracer faults, reported */
 uint64_t trace_total_resyncs(const struct trace *tr);
 /* the first error writing the trees beside the output (a full disk), as an
