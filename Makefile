@@ -10,7 +10,7 @@ BPFTOOL   ?= bpftool
 BUILD     ?= build
 SAN       ?=
 # The loader's pipeline stages, one folder each (README: Layout)
-STAGES    := $(addprefix user/,find attach consume rebuild write cmds utils)
+STAGES    := $(addprefix user/,find attach consume record rebuild write cmds utils)
 
 CFLAGS    ?= -O2 -g
 # -MMD -MP: each object (BPF, loader, unit test) also depends on every header

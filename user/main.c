@@ -4,6 +4,7 @@
  * (preflight, hold the target, open/configure/load BPF, start, consume,
  * stop, write) over one session. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "attach/capture_plans.h"
 #include "cli.h"
 #include "cmds/commands.h"
+#include "cmds/ctrace_input.h"
 #include "consume/crash.h"
 #include "consume/loop.h"
 #include "ctrace.skel.h"
@@ -36,9 +38,13 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "record/ctrace_read.h"
+#include "record/ctrace_write.h"
+#include "record/replay.h"
 #include "attach/uprobe_multi.h"
 
 #define CONSUMER_NICE -15
+#define STILL_RUNNING "exit not observed (still running when tracing stopped)"
 #define NSEC_PER_SEC  1000000000ull
 #define NSEC_PER_MS   1e6
 /* BPF wakes the consumer when the ring buffer is this fraction full */
@@ -47,6 +53,13 @@
 #define MIB	      (1 << 20)
 
 static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && !strcmp(s + n - k, suffix);
+}
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -75,6 +88,16 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/* this process's CPU time so far (user and system) */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NSEC_PER_SEC +
+	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
 /* One tracing session: what each phase sets up for the next ones. */
 struct session {
 	struct config cfg;
@@ -100,6 +123,18 @@ struct session {
 	char **cmdline; /* attach: the target's, for the trace */
 	uint64_t t0;	/* CLOCK_MONOTONIC when tracing started */
 	bool trace_ok;	/* tracing ran: there is a trace to write */
+	/* the compact record (doc/ctrace-format.md): CTRACE_RECORD=direct
+	 * builds the trees live instead (the path before it, kept as the
+	 * ground truth); CTRACE_VERIFY_REPLAY=1 does both and compares */
+	enum { REC_RECORD, REC_DIRECT, REC_VERIFY } rec_mode;
+	bool keep_ctrace; /* -o T.ctrace: the compact record is the result */
+	int rec_fd;
+	FILE *rec_tmp; /* rec_fd's stream when made by tmpfile() */
+	struct ctrace_writer *rec;
+	struct ctrace_reader *reader; /* the replay's (its functions) */
+	struct trace rtr;	      /* the trees rebuilt from the record */
+	bool have_rtr;
+	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
 };
 
 /* The target and its image: can it be traced, and where the trace goes */
@@ -251,11 +286,45 @@ static int bpf_setup(struct session *s)
 		return -1;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
-	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), crash_on_record,
-				       &s->tr.crashes)) {
+	if (!s->rb ||
+	    ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash, &s->tr)) {
 		log_err("cannot set up the ring buffers: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* The compact record: an unlinked file beside the output, like the spools */
+static int record_setup(struct session *s)
+{
+	const char *mode = getenv("CTRACE_RECORD"), *verify = getenv("CTRACE_VERIFY_REPLAY");
+	struct ctrace_file_hdr h = { .pid = (uint32_t)s->targ,
+				     .t0 = s->t0,
+				     .mono_base = s->t0,
+				     .real_base = (uint64_t)s->ri.wall_start_ns,
+				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS :
+									     0 };
+
+	s->rec_mode = verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
+		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
+									   REC_RECORD;
+	if (!s->launch)
+		h.flags |= CTRACE_FILE_F_ATTACH;
+	s->res = &s->tr;
+	if (s->rec_mode == REC_DIRECT)
+		return 0;
+	s->rec_fd = openat(s->out.dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->rec_fd < 0) { /* a filesystem without O_TMPFILE */
+		s->rec_tmp = tmpfile();
+		s->rec_fd = s->rec_tmp ? fileno(s->rec_tmp) : -1;
+	}
+	if (s->rec_fd < 0 || !(s->rec = ctw_new(s->rec_fd, &h))) {
+		log_err("cannot write the trace beside '%s': %s", s->cfg.output,
+			strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	s->tr.rec = s->rec;
+	s->tr.live_only = s->rec_mode == REC_RECORD;
 	return 0;
 }
 
@@ -264,6 +333,8 @@ static int consumer_setup(struct session *s)
 {
 	s->sym = symbolizer_new(s->targ, s->cfg.filter);
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
+	if (record_setup(s))
+		return -1;
 	s->pr.skel = s->skel;
 	s->pr.filter = s->cfg.filter;
 	/* forked children run the same files: with --follow-forks the links
@@ -278,6 +349,8 @@ static int consumer_setup(struct session *s)
 			return -1;
 		}
 		s->tr.capture = s->capture;
+		if (s->rec) /* the replay steps through the plans' changes */
+			capture_log_changes(s->capture);
 	}
 	return 0;
 }
@@ -451,6 +524,7 @@ static void consume(struct session *s)
 	sig_atomic_t handled = 0;
 	uint64_t deadline = 0;
 	const char *delay;
+	uint64_t cpu0 = cpu_ns();
 
 	install_signals();
 	/* A target that keeps every CPU busy must not starve the consumer into
@@ -467,7 +541,7 @@ static void consume(struct session *s)
 	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
 	for (;;) {
 		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
-			      s->skel->bss->lost_total, s->tr.nthreads);
+			      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
@@ -481,6 +555,68 @@ static void consume(struct session *s)
 			break;
 	}
 	status_clear(&progress);
+	log_dbg("drain loop: %lu events, %.0f ns of consumer CPU each", (unsigned long)s->tr.events,
+		s->tr.events ? (cpu_ns() - cpu0) / (double)s->tr.events : 0.0);
+}
+
+static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
+{
+	struct ctrace_bpf *skel = ctx;
+	__u64 v;
+
+	if (bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0))
+		return -1;
+	*n = v;
+	return 0;
+}
+
+/* The trees from the compact record, now that it is complete */
+static int replay(struct session *s, const char *reason)
+{
+	char err[256];
+	uint64_t t;
+	FILE *f;
+	int fd, rc;
+
+	if (ctw_flush(s->rec)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output,
+			strerror(ctw_error(s->rec)));
+		return -1;
+	}
+	fd = dup(s->rec_fd);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f || lseek(fd, 0, SEEK_SET)) {
+		log_err("reading the trace back: %s", strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	s->reader = ctr_open(f, err, sizeof(err));
+	if (!s->reader) {
+		log_err("reading the trace back: %s", err);
+		fclose(f);
+		return -1;
+	}
+	trace_init_replay(&s->rtr, &s->tr);
+	s->have_rtr = true;
+	t = now_ns(CLOCK_MONOTONIC);
+	rc = replay_run(s->reader, &s->rtr, reason, NULL);
+	if (rc)
+		log_err("reading the trace back: %s", ctr_error(s->reader));
+	log_dbg("replayed %lu calls (%lu bytes) in %.1f ms", (unsigned long)ctr_calls(s->reader),
+		(unsigned long)ctw_bytes(s->rec), (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
+	/* the table the replay looked processes up in stays live's */
+	s->tr.procs = s->rtr.procs;
+	fclose(f);
+	if (!rc && trace_spool_error(&s->rtr)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output, strerror(s->rtr.err));
+		rc = -1;
+	}
+	if (s->rec_mode == REC_RECORD)
+		s->res = &s->rtr;
+	return rc;
 }
 
 /* disarm, detach, then drain what was already recorded */
@@ -495,19 +631,14 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
-	trace_finish(tr, "exit not observed (still running when tracing stopped)");
+	trace_finish(tr, STILL_RUNNING);
 	s->ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
 	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
-	for (size_t i = 0; i < tr->nthreads; i++) {
-		__u32 tid = tr->threads[i]->tid;
-		__u64 n;
-
-		if (!bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &n, sizeof(n),
-					  0))
-			tr->threads[i]->lost = n;
-	}
+	trace_set_lost(tr, lost_lookup, skel);
+	if (s->rec && !tr->err && replay(s, STILL_RUNNING))
+		tr->err = EIO;
 }
 
 /* the target's, when it ended while traced; 0 while it runs on */
@@ -520,7 +651,7 @@ static int exit_status(struct session *s)
 	else if (!s->launch && s->tr.proc_exited)
 		ret = exit_status_from_wait((int)s->tr.proc_exit_code, &s->ri);
 	if (s->ri.exit_signal) {
-		s->ri.fatal = crash_find(&s->tr.crashes, s->ri.exit_signal, (uint32_t)s->targ);
+		s->ri.fatal = crash_find(&s->res->crashes, s->ri.exit_signal, (uint32_t)s->targ);
 		/* the map it died with: after an exec, not the first one */
 		s->ri.mods = symbolizer_modules(s->tr.procs.v[0]->sym, &s->ri.nmods);
 	}
@@ -540,6 +671,65 @@ static void write_format(const struct config *cfg, const struct stat *st)
 		log_warn("--format %s: %s", cfg->format, err);
 	else
 		log_info("%s -> %s", cfg->format, conv);
+}
+
+/* -o T.ctrace: the record, completed with the JSON rendered at stop (the
+ * metadata, the crash: what needs the live process), copied to the output */
+static int write_ctrace(struct session *s)
+{
+	char buf[1 << 16];
+	off_t off = 0;
+	ssize_t n;
+
+	if (output_store_parts(s->rec, s->out.path, s->res, &s->ri)) {
+		log_err("out of memory");
+		return -1;
+	}
+	ctw_end(s->rec);
+	if (ctw_flush(s->rec)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output,
+			strerror(ctw_error(s->rec)));
+		return -1;
+	}
+	while ((n = pread(s->rec_fd, buf, sizeof(buf), off)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, s->out.f) != (size_t)n)
+			break;
+		off += n;
+	}
+	if (n != 0 || fflush(s->out.f)) {
+		log_err("writing '%s': %s", s->cfg.output, strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+/* CTRACE_VERIFY_REPLAY with -o T.ctrace: the offline conversion of the file
+ * just written must give the direct JSON */
+static int verify_ctrace(struct session *s)
+{
+	FILE *direct = output_scratch(&s->out), *conv = output_scratch(&s->out), *in = NULL;
+	char err[256];
+	int fd = dup(s->rec_fd), rc = -1;
+
+	if (fd >= 0 && !(in = fdopen(fd, "r")))
+		close(fd);
+	if (!direct || !conv || !in || lseek(fd, 0, SEEK_SET))
+		log_err("replay verification: %s", strerror(errno));
+	else if (output_write_to(direct, s->out.path, &s->tr, &s->ri, true))
+		;
+	else if (ctrace_to_json(in, conv, err, sizeof(err)))
+		log_err("replay verification: converting '%s': %s", s->cfg.output, err);
+	else
+		rc = fflush(direct) ? -1 :
+				      output_verify_same(&s->out, fileno(direct), conv,
+							 "the JSON converted from the .ctrace");
+	if (in)
+		fclose(in);
+	if (direct)
+		fclose(direct);
+	if (conv)
+		fclose(conv);
+	return rc;
 }
 
 /* The trace under the output's name, its --format view and the summary;
@@ -562,16 +752,28 @@ static int write_trace(struct session *s)
 		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
 		ri->command = s->cmdline;
 	}
-	if (output_write(&s->out, &s->tr, ri) || output_commit(&s->out))
+	if (s->keep_ctrace ? write_ctrace(s) : output_write(&s->out, s->res, ri))
+		return -1;
+	if (s->keep_ctrace && s->rec_mode == REC_VERIFY && verify_ctrace(s))
+		return -1;
+	if (s->rec_mode == REC_VERIFY && !s->keep_ctrace) {
+		struct run_info rri = *ri;
+
+		if (ri->exit_signal)
+			rri.fatal = crash_find(&s->rtr.crashes, ri->exit_signal, (uint32_t)s->targ);
+		if (output_verify(&s->out, &s->rtr, &rri))
+			return -1;
+	}
+	if (output_commit(&s->out))
 		return -1;
 	convert_jsonl_output(cfg->output); /* -o x.jsonl: the JSONL form */
 	if (ri->lost_events)
 		log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 			 (unsigned long)ri->lost_events);
-	if (trace_total_resyncs(&s->tr))
+	if (trace_total_resyncs(s->res))
 		log_warn("%lu gaps in the call trees that no lost event explains: a tracer "
 			 "fault (the nodes concerned say so); please report it",
-			 (unsigned long)trace_total_resyncs(&s->tr));
+			 (unsigned long)trace_total_resyncs(s->res));
 	if (stat(cfg->output, &st)) {
 		st.st_size = 0;
 		st.st_mode = 0;
@@ -579,7 +781,7 @@ static int write_trace(struct session *s)
 	if (cfg->format && strcmp(cfg->format, "json"))
 		write_format(cfg, &st);
 	fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
-		(unsigned long)trace_total_calls(&s->tr), s->tr.nthreads,
+		(unsigned long)trace_total_calls(s->res), s->res->nthreads,
 		(unsigned long)ri->lost_events, cfg->output,
 		st.st_size >= MIB ? st.st_size / (double)MIB : st.st_size / KIB,
 		st.st_size >= MIB ? "MiB" : "KiB");
@@ -623,7 +825,15 @@ static void session_free(struct session *s)
 	}
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->have_rtr)
+		trace_free(&s->rtr); /* before the reader: its crash notes name functions */
+	ctr_free(s->reader);
 	trace_free(&s->tr);
+	ctw_free(s->rec);
+	if (s->rec_tmp)
+		fclose(s->rec_tmp);
+	else if (s->rec_fd >= 0)
+		close(s->rec_fd);
 	modsets_free(&s->done);
 	capture_free(s->capture);
 	symbolizer_free(s->sym);
@@ -637,7 +847,7 @@ static void session_free(struct session *s)
 
 int main(int argc, char **argv)
 {
-	struct session s = { .out = { .dirfd = -1 }, .entry_fd = -1, .pidfd = -1 };
+	struct session s = { .out = { .dirfd = -1 }, .entry_fd = -1, .pidfd = -1, .rec_fd = -1 };
 	bool no_trace = false;
 	int ret = 1, rc;
 
@@ -658,6 +868,16 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;
+	s.keep_ctrace = has_suffix(s.cfg.output, ".ctrace");
+	if (s.keep_ctrace && (s.cfg.args || s.cfg.retval)) {
+		/* typing the values offline needs each plan's DWARF types */
+		log_err("-o %s: a compact trace cannot keep --args/--retval values yet; write "
+			"JSON (-o trace.json) for them",
+			s.cfg.output);
+		filter_free(s.cfg.filter);
+		filter_free(s.cfg.capture_filter);
+		return 2;
+	}
 	libbpf_set_print(log_libbpf);
 	s.launch = s.cfg.pid == 0;
 

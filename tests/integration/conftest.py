@@ -42,6 +42,10 @@ REPO = Path(__file__).resolve().parents[2]
 PROGS = REPO / "tests" / "progs"
 TRACER = Path(os.environ.get("CTRACE_BPF") or REPO / "build" / "ctrace-bpf").resolve()
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+# Every tracer run writes the direct JSON and the one replayed from its
+# compact record, and fails unless they are the same byte for byte
+# (doc/ctrace-format.md); CTRACE_VERIFY_REPLAY=0 runs the default path alone.
+os.environ.setdefault("CTRACE_VERIFY_REPLAY", "1")
 
 
 def pytest_configure(config):

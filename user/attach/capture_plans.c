@@ -102,6 +102,52 @@ void capture_set_preload(struct capture *c, bool preload)
 	c->preload = preload;
 }
 
+static void log_op(struct capture *c, enum plan_op_kind kind, uint64_t key, void *v,
+		   const struct cap_module *mod)
+{
+	struct plan_op *op;
+
+	if (!c->logging || c->replaying)
+		return;
+	if (c->nops == c->capops) {
+		c->capops = c->capops ? 2 * c->capops : 256;
+		c->ops = realloc(c->ops, c->capops * sizeof(*c->ops));
+		if (!c->ops) {
+			log_err("out of memory");
+			abort();
+		}
+	}
+	op = &c->ops[c->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->key = key;
+	op->v = v;
+	if (mod)
+		op->mod = *mod;
+}
+
+/* logging: every entry and module ever added is in the log, freed once */
+static void free_logged(struct capture *c)
+{
+	for (size_t i = 0; i < c->nops; i++) {
+		struct plan_op *op = &c->ops[i];
+
+		if (op->kind == PLAN_SITE) {
+			site_info_free(((struct site_entry *)op->v)->si);
+			free(op->v);
+		} else if (op->kind == PLAN_RET) {
+			arg_info_clear(&((struct ret_entry *)op->v)->info);
+			free(op->v);
+		} else if (op->kind == PLAN_MOD) {
+			dwarf_ctx_free(op->mod.dw);
+		}
+	}
+	free(c->ops);
+	u64map_free(&c->sites);
+	u64map_free(&c->rets);
+	c->nmods = 0;
+}
+
 void capture_free(struct capture *c)
 {
 	uint64_t key;
@@ -109,6 +155,8 @@ void capture_free(struct capture *c)
 
 	if (!c)
 		return;
+	if (c->logging)
+		free_logged(c);
 	for (size_t it = 0; u64map_next(&c->sites, &it, &key, &v);) {
 		struct site_entry *se = v;
 		site_info_free(se->si);
@@ -207,6 +255,8 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 		if (u64map_put(&c->rets, key, r)) {
 			arg_info_clear(&r->info);
 			free(r);
+		} else {
+			log_op(c, PLAN_RET, key, r, NULL);
 		}
 	}
 	if (n && first_ret_file(c, m->path) &&
@@ -257,7 +307,19 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen);
+
 void capture_add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen)
+{
+	size_t n = c->nmods;
+
+	add_module(c, pr, m, gen);
+	/* logged as it ended up (its DWARF opened or why not) */
+	if (c->nmods > n)
+		log_op(c, PLAN_MOD, 0, NULL, &c->mods[c->nmods - 1]);
+}
+
+static void add_module(struct capture *c, struct probes *pr, const struct module *m, unsigned gen)
 {
 	struct dwarf_plan_opts o = { .str_max = c->cfg->string_size + 1 };
 	struct hook_site *sites = NULL;
@@ -325,6 +387,7 @@ void capture_add_module(struct capture *c, struct probes *pr, const struct modul
 			free(se);
 			continue;
 		}
+		log_op(c, PLAN_SITE, key, se, NULL);
 		c->nplans++;
 		/* return probes: the function the site reports, else the one whose
 		 * code holds it (what an unproven this_fn most likely is) */
@@ -380,12 +443,16 @@ static bool site_gone(struct capture *c, uint64_t key, void *v, const struct mod
 
 	if (!key_in(key, m->start, m->end, c->gen))
 		return false;
+	c->nplans--;
+	if (c->replaying)
+		return true;
 	bpf_del(c, PLANS, &key);
 	if (se->fn)
 		bpf_del(c, FN_PLANS, &se->fn);
-	site_info_free(se->si);
-	free(se);
-	c->nplans--;
+	if (!c->logging) {
+		site_info_free(se->si);
+		free(se);
+	}
 	return true;
 }
 
@@ -395,27 +462,90 @@ static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct modu
 
 	if (!key_in(key, m->start, m->end, c->gen))
 		return false;
+	if (c->replaying)
+		return true;
 	if (r->planned)
 		bpf_del(c, RET_PLANS, &key);
-	arg_info_clear(&r->info);
-	free(r);
+	if (!c->logging) {
+		arg_info_clear(&r->info);
+		free(r);
+	}
 	return true;
 }
 
 void capture_forget_module(struct capture *c, const struct module *m, unsigned gen)
 {
 	unsigned cur = c->gen;
+	struct cap_module gone = { .start = m->start, .end = m->end, .gen = gen };
 	size_t k = 0;
 
+	log_op(c, PLAN_FORGET, 0, NULL, &gone);
 	c->gen = gen; /* what site_gone and ret_gone match */
 	map_drop(c, &c->sites, site_gone, m);
 	map_drop(c, &c->rets, ret_gone, m);
 	c->gen = cur;
 	for (size_t i = 0; i < c->nmods; i++) {
-		if (c->mods[i].gen == gen && c->mods[i].start < m->end && m->start < c->mods[i].end)
-			dwarf_ctx_free(c->mods[i].dw);
-		else
+		if (c->mods[i].gen == gen && c->mods[i].start < m->end &&
+		    m->start < c->mods[i].end) {
+			if (!c->logging)
+				dwarf_ctx_free(c->mods[i].dw);
+		} else
 			c->mods[k++] = c->mods[i];
 	}
 	c->nmods = k;
+}
+
+void capture_log_changes(struct capture *c)
+{
+	if (c)
+		c->logging = true;
+}
+
+size_t capture_changes(const struct capture *c)
+{
+	return c->nops;
+}
+
+void capture_replay_begin(struct capture *c)
+{
+	if (!c || !c->logging)
+		return;
+	u64map_free(&c->sites);
+	u64map_free(&c->rets);
+	c->nmods = 0;
+	c->nplans = 0;
+	c->applied = 0;
+}
+
+void capture_replay_to(struct capture *c, size_t n)
+{
+	if (!c || !c->logging)
+		return;
+	c->replaying = true;
+	for (; c->applied < n && c->applied < c->nops; c->applied++) {
+		struct plan_op *op = &c->ops[c->applied];
+		struct module m = { .start = op->mod.start, .end = op->mod.end };
+		void *nv;
+
+		switch (op->kind) {
+		case PLAN_SITE:
+			if (u64map_put(&c->sites, op->key, op->v))
+				abort();
+			c->nplans++;
+			break;
+		case PLAN_RET:
+			if (u64map_put(&c->rets, op->key, op->v))
+				abort();
+			break;
+		case PLAN_MOD:
+			nv = realloc(c->mods, (c->nmods + 1) * sizeof(*c->mods));
+			if (!nv)
+				abort();
+			c->mods = nv;
+			c->mods[c->nmods++] = op->mod;
+			break;
+		case PLAN_FORGET: capture_forget_module(c, &m, op->mod.gen); break;
+		}
+	}
+	c->replaying = false;
 }

@@ -38,4 +38,13 @@ void capture_forget_module(struct capture *c, const struct module *m, unsigned g
 
 uint64_t capture_nplans(const struct capture *c);
 
+/* Recording (doc/ctrace-format.md): log every change to the plans from now
+ * on; capture_changes counts them, for the record's marks */
+void capture_log_changes(struct capture *c);
+size_t capture_changes(const struct capture *c);
+/* Replay: back to no plans, then the first n changes applied (more as the
+ * marks come; SIZE_MAX: all, the state tracing ended with) */
+void capture_replay_begin(struct capture *c);
+void capture_replay_to(struct capture *c, size_t n);
+
 #endif

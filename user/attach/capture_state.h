@@ -34,6 +34,18 @@ struct ret_entry {
 	const char *module;
 };
 
+/* A change to the plans, logged while recording: the replay steps through
+ * them as the record's marks say, so each event is decoded with the plans
+ * it was captured under (a dlclosed module's plans, or another library's
+ * mapped at the same address later) */
+enum plan_op_kind { PLAN_SITE, PLAN_RET, PLAN_MOD, PLAN_FORGET };
+struct plan_op {
+	enum plan_op_kind kind;
+	uint64_t key;	       /* SITE, RET */
+	void *v;	       /* SITE: struct site_entry; RET: struct ret_entry */
+	struct cap_module mod; /* MOD: the module added; FORGET: start, end, gen */
+};
+
 struct capture {
 	const struct config *cfg;
 	struct ctrace_bpf *skel;
@@ -55,6 +67,10 @@ struct capture {
 	size_t nret_files;
 	struct ctrace_call_args wide; /* a compact record, widened */
 	bool preload;		      /* probes on the preloaded hooks */
+	/* capture_log_changes: nothing is freed before capture_free */
+	bool logging, replaying;
+	struct plan_op *ops;
+	size_t nops, capops, applied;
 };
 
 #endif

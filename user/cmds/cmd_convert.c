@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmds/commands.h"
+#include "cmds/ctrace_input.h"
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "utils/log.h"
@@ -64,35 +65,37 @@ static const char usage_text[] =
 	"                                       value; the crash, forks and execs as\n"
 	"                                       instants; open it in https://ui.perfetto.dev\n"
 	"                                       (name: .perfetto-trace)\n"
+	"                           json        the JSON trace: from a compact trace\n"
+	"                                       (-o T.ctrace), the document the tracer\n"
+	"                                       would have written\n"
 	"  -o, --output FILE        where to write (default: standard output); written\n"
 	"                           beside FILE and renamed into place when complete\n"
 	"  -w, --weight time|calls  folded and svg: weigh stacks by self time in ns\n"
 	"                           (default) or by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
 	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
-	"                           while tracing merges them: convert again for this)\n"
-	SLICE_HELP("                           ")
-	"  -h, --help               this help\n"
-	"\n"
-	"Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
-	"duration: in folded and svg they count as calls with no self time of their\n"
-	"own, standing for the time of the calls inside them (their caller does not\n"
-	"count it again). In chrome, speedscope and perfetto a missing start or end is clamped\n"
-	"to the nearest time the trace does know in that thread: a start just after the\n"
-	"previous known time, or at the thread's first known time; an end just before\n"
-	"the next known time, or at the trace's end. Every event stays inside its\n"
-	"caller; in chrome and perfetto the event's args say \"clamped\" and the\n"
-	"partial_reason.\n"
-	"\n"
-	"Examples:\n"
-	"  ctrace-bpf convert trace.json --to chrome -o trace.trace.json\n"
-	"  ctrace-bpf convert trace.json --to speedscope -o trace.speedscope.json\n"
-	"  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
-	"  ctrace-bpf convert trace.json --to perfetto -o trace.perfetto-trace\n"
-	"  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
-	"  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
-	"  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
-	"  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
+	"                           while tracing merges them: convert again for this)\n" SLICE_HELP(
+		"                           ") "  -h, --help               this help\n"
+					       "\n"
+					       "Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
+					       "duration: in folded and svg they count as calls with no self time of their\n"
+					       "own, standing for the time of the calls inside them (their caller does not\n"
+					       "count it again). In chrome, speedscope and perfetto a missing start or end is clamped\n"
+					       "to the nearest time the trace does know in that thread: a start just after the\n"
+					       "previous known time, or at the thread's first known time; an end just before\n"
+					       "the next known time, or at the trace's end. Every event stays inside its\n"
+					       "caller; in chrome and perfetto the event's args say \"clamped\" and the\n"
+					       "partial_reason.\n"
+					       "\n"
+					       "Examples:\n"
+					       "  ctrace-bpf convert trace.json --to chrome -o trace.trace.json\n"
+					       "  ctrace-bpf convert trace.json --to speedscope -o trace.speedscope.json\n"
+					       "  ctrace-bpf convert trace.json --to svg -o flame.svg\n"
+					       "  ctrace-bpf convert trace.json --to perfetto -o trace.perfetto-trace\n"
+					       "  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
+					       "  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
+					       "  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
+					       "  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
 /* ---- the output file: written beside, renamed when complete ----------------------- */
 
@@ -229,6 +232,36 @@ int cmd_one_operand(const char *cmd, bool none, const char *what, const char *pl
 	return 2;
 }
 
+/* --to json: a compact trace's JSON document (a JSON trace is copied) */
+static int convert_json(const char *in, const char *out, char *err, size_t errlen)
+{
+	struct trace_input input;
+	struct sink sink;
+	char buf[1 << 16];
+	size_t n;
+	int rc = 0;
+
+	if (trace_input_open(&input, in, err, errlen))
+		return -1;
+	if (sink_open(&sink, out, err, errlen)) {
+		trace_input_close(&input);
+		return -1;
+	}
+	if (!strcmp(input.reader->name, "ctrace"))
+		rc = ctrace_to_json(input.f, sink.f, err, errlen);
+	else
+		while (!rc && (n = fread(buf, 1, sizeof(buf), input.f)) > 0)
+			rc = fwrite(buf, 1, n, sink.f) == n ? 0 : -1;
+	trace_input_close(&input);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, errlen, "writing '%s': %s", out, strerror(errno));
+		sink_abort(&sink);
+		return -1;
+	}
+	return sink_commit(&sink, err, errlen);
+}
+
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
 		   bool per_thread, const struct slice_spec *spec, char *err, size_t errlen)
 {
@@ -240,6 +273,12 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	int rc;
 
 	err[0] = 0;
+	if (!strcmp(fmt, "json") && spec && slice_active(spec)) {
+		snprintf(err, errlen, "--tid and --time-range do not apply to --to json");
+		return -1;
+	}
+	if (!strcmp(fmt, "json"))
+		return convert_json(in, out, err, errlen);
 	if (!f) {
 		snprintf(err, errlen, "unknown format '%s': expected %s", fmt, format_names());
 		return -1;
@@ -279,7 +318,8 @@ int convert_output_name(const char *trace, const char *fmt, char *buf, size_t le
 	const struct format *f = format_find(fmt);
 	const char *slash = strrchr(trace, '/'), *dot = strrchr(trace, '.');
 	size_t stem = dot && dot > (slash ? slash : trace) &&
-				      (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl")) ?
+				      (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl") ||
+				       !strcmp(dot, ".ctrace")) ?
 			      (size_t)(dot - trace) :
 			      strlen(trace);
 
@@ -392,7 +432,7 @@ int cmd_convert_main(int argc, char **argv)
 		fprintf(stderr, CMD ": give the format: --to %s (see --help)\n", format_names());
 		return 2;
 	}
-	if (!format_find(to)) {
+	if (!format_find(to) && strcmp(to, "json")) {
 		fprintf(stderr, CMD ": unknown format '%s': expected %s\n", to, format_names());
 		return 2;
 	}

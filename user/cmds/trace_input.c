@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cmds/jsonlread.h"
+#include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
 #include "cmds/trace_input.h"
 
@@ -18,6 +19,7 @@ static bool json_sniff(const unsigned char *head, size_t n)
 
 /* Most specific first: the last one takes what no other claims */
 static const struct trace_reader readers[] = {
+	{ "ctrace", ctrace_sniff, ctrace_walk },
 	{ "jsonl", jsonl_sniff, jsonl_walk },
 	{ "json", json_sniff, trace_walk },
 };

@@ -249,12 +249,13 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	return 0; /* void, or a function DWARF does not describe */
 }
 
-void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct tree_extra *x)
+void capture_ret_extra(struct capture *c, const struct func_info *fn,
+		       const struct ctrace_retval *ev, struct tree_extra *x)
 {
 	x->write = NULL;
 	x->arg = c;
 	c->re = u64map_get(&c->rets, ev->key);
-	if (!c->re || strcmp(c->re->module, symbolize(c->sym, ev->fn)->module))
+	if (!c->re || strcmp(c->re->module, fn->module))
 		return;
 	c->rv = ev;
 	x->write = write_ret;

@@ -23,7 +23,8 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
  * 1 one will come in a RETVAL event (hold the node), 2 it cannot be read:
  * x writes why */
 int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extra *x);
-/* a RETVAL event's member "return_value" */
-void capture_ret_extra(struct capture *c, const struct ctrace_retval *ev, struct tree_extra *x);
+/* a RETVAL event's member "return_value"; fn: the function at ev->fn */
+void capture_ret_extra(struct capture *c, const struct func_info *fn,
+		       const struct ctrace_retval *ev, struct tree_extra *x);
 
 #endif

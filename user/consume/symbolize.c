@@ -302,8 +302,9 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
 		j = (j + 1) & (s->cap - 1);
 	}
 	if (addr == UINT64_MAX) { /* never an address of code; the tombstone key */
-		static struct func_info none = { UINT64_MAX, "0xffffffffffffffff", "?", false,
-						 NULL };
+		static struct func_info none = { .addr = UINT64_MAX,
+						 .name = "0xffffffffffffffff",
+						 .module = "?" };
 		return &none;
 	}
 	fi = resolve(s, addr, &complete);

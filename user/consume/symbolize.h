@@ -14,6 +14,7 @@ struct func_info {
 	char *name;		      /* demangled, or "0x…" when no symbol covers it */
 	const char *module;	      /* basename of the ELF file, or "?" */
 	bool allowed;		      /* passes -F/-N */
+	uint32_t rec_id;	      /* its id in the compact trace (0: none yet) */
 	struct func_info *next_stale; /* the symbolizer's own list */
 };
 

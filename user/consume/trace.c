@@ -5,12 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
+#include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
 #include "ctrace.h"
 #include "utils/log.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "record/ctrace_write.h"
+#include "utils/xalloc.h"
 
 #define R_EXEC		   "exit not observed (the process replaced its image: exec)"
 #define R_FORKED	   "entry not observed (called before the fork, in the parent)"
@@ -23,7 +26,7 @@ int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach,
 	       int spool_dirfd)
 {
 	memset(tr, 0, sizeof(*tr));
-	procs_init(&tr->procs, pid, sym, symbolizer_filter(sym));
+	procs_init(&tr->procs, pid, sym, sym ? symbolizer_filter(sym) : NULL);
 	tr->sym = sym;
 	tr->attach = attach;
 	tr->t0 = t0;
@@ -156,6 +159,32 @@ static void close_parked(struct trace *tr, uint32_t pid, uint32_t tid, const cha
 	}
 }
 
+/* live_only: the process of each thread, as the trees would say it (a new
+ * tid is the target's until its THREAD event says), so the records are
+ * symbolized with the right map; a tid that exits starts afresh */
+struct rthread {
+	uint32_t pid;
+	bool live;
+};
+
+static struct rthread *rthread_for(struct trace *tr, uint32_t tid, bool create)
+{
+	struct rthread *rt = u64map_get(&tr->rthreads, tid);
+
+	if (rt && rt->live)
+		return rt;
+	if (!create)
+		return NULL;
+	if (!rt) {
+		rt = xcalloc(1, sizeof(*rt));
+		if (u64map_put(&tr->rthreads, tid, rt))
+			abort();
+	}
+	rt->live = true;
+	rt->pid = (uint32_t)tr->procs.main_pid;
+	return rt;
+}
+
 /* A thread moved to another stack (a coroutine): the tree of the stack it
  * left is parked, its frames open, and the other stack's tree goes on, or
  * a new one starts. A thread's own stack is 0; the others are numbered per
@@ -232,10 +261,11 @@ static struct proc *thread_proc(struct trace *tr, struct thread_tree *t)
 	return p;
 }
 
-static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_t ts)
+/* the process table's part of FORK/EXEC/DLSTATE: live effects, never
+ * replayed (the table is left as it ended) */
+static void proc_table_event(struct trace *tr, const struct ctrace_proc *e, uint64_t ts)
 {
 	struct proc *p, *parent;
-	struct thread_tree *t;
 	char path[CTRACE_PATH_MAX + 1];
 
 	switch (e->h.kind) {
@@ -246,36 +276,9 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		p->gen = e->gen;
 		p->start_ns = ts;
 		memcpy(p->comm, e->comm, CTRACE_COMM_LEN);
-		/* a tree of its own from the start: the calls it returns from
-		 * were entered in the parent */
-		t = thread_for(tr, e->h.tid, true);
-		if (t->calls || t->nstack) { /* the tid's last exit was lost */
-			tree_close_all(t, "exit not observed (events lost)");
-			thread_ended(tr, t);
-			t = thread_for(tr, e->h.tid, true);
-		}
-		t->pid = e->tgid;
-		t->attach = true;
-		t->before = R_FORKED;
-		set_name(t, e->comm);
 		break;
 	case CTRACE_EV_EXEC:
 		p = proc_of(tr, e->tgid);
-		/* the calls open in the old image never return; the new image
-		 * gets a tree of its own */
-		close_parked(tr, e->tgid, 0, R_EXEC);
-		for (uint32_t tid = e->parent;; tid = e->h.tid) {
-			t = thread_for(tr, tid, false);
-			if (t) {
-				tree_close_all(t, R_EXEC);
-				thread_ended(tr, t);
-			}
-			if (tid == e->h.tid)
-				break;
-		}
-		t = thread_for(tr, e->h.tid, true);
-		t->pid = e->tgid;
-		set_name(t, e->comm);
 		memcpy(path, e->path, CTRACE_PATH_MAX);
 		path[CTRACE_PATH_MAX] = 0;
 		procs_note_exec(p, ts, path);
@@ -298,6 +301,151 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 	}
 }
 
+/* the image generation of p's events now: at replay, as the records say */
+static unsigned proc_gen(struct trace *tr, const struct proc *p)
+{
+	uintptr_t g;
+
+	if (!tr->replay)
+		return p->gen;
+	g = (uintptr_t)u64map_get(&tr->gens, (uint64_t)p->pid);
+	return g ? (unsigned)(g - 1) : 0;
+}
+
+static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_t ts)
+{
+	struct thread_tree *t;
+
+	if (tr->replay) {
+		if (u64map_put(&tr->gens, e->tgid, (void *)(uintptr_t)(e->gen + 1u)))
+			abort();
+	} else {
+		proc_table_event(tr, e, ts);
+	}
+	switch (e->h.kind) {
+	case CTRACE_EV_FORK:
+		/* a tree of its own from the start: the calls it returns from
+		 * were entered in the parent */
+		t = thread_for(tr, e->h.tid, true);
+		if (t->calls || t->nstack) { /* the tid's last exit was lost */
+			tree_close_all(t, "exit not observed (events lost)");
+			thread_ended(tr, t);
+			t = thread_for(tr, e->h.tid, true);
+		}
+		t->pid = e->tgid;
+		t->attach = true;
+		t->before = R_FORKED;
+		set_name(t, e->comm);
+		break;
+	case CTRACE_EV_EXEC:
+		/* the calls open in the old image never return; the new image
+		 * gets a tree of its own */
+		close_parked(tr, e->tgid, 0, R_EXEC);
+		for (uint32_t tid = e->parent;; tid = e->h.tid) {
+			t = thread_for(tr, tid, false);
+			if (t) {
+				tree_close_all(t, R_EXEC);
+				thread_ended(tr, t);
+			}
+			if (tid == e->h.tid)
+				break;
+		}
+		t = thread_for(tr, e->h.tid, true);
+		t->pid = e->tgid;
+		set_name(t, e->comm);
+		break;
+	}
+}
+
+/* the process table's part of THREAD_EXIT */
+static void proc_exit_event(struct trace *tr, const struct ctrace_thread *e, uint64_t ts)
+{
+	struct proc *p = proc_of(tr, e->tgid);
+
+	p->exited = true;
+	p->exit_code = e->exit_code;
+	p->end_ns = ts;
+	if ((pid_t)e->tgid == tr->procs.main_pid) {
+		tr->proc_exited = true;
+		tr->proc_exit_code = e->exit_code;
+	}
+}
+
+/* The live side of the compact record: the process table as the trees
+ * would keep it (live_only), then the record with its function's id. */
+static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data, size_t size,
+			uint64_t ts)
+{
+	const struct ctrace_call *c = data;
+	struct rthread *rt = NULL;
+	struct thread_tree *t;
+	uint32_t fn = 0;
+	uint64_t addr = 0;
+	bool create = true;
+
+	switch (h->kind) {
+	case CTRACE_EV_RETVAL:
+		create = false;
+		addr = size >= sizeof(struct ctrace_retval) ? ((struct ctrace_retval *)data)->fn :
+							      0;
+		/* fall through */
+	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_ARGS:
+	case CTRACE_EV_ENTER_ARGS_SMALL:
+	case CTRACE_EV_EXIT: {
+		struct proc *p = NULL;
+
+		if (size < sizeof(*c) || (create ? 0 : !addr))
+			break;
+		if (create)
+			addr = c->fn;
+		if (tr->live_only) {
+			rt = rthread_for(tr, h->tid, create);
+			p = rt ? proc_of(tr, rt->pid) : NULL;
+		} else {
+			t = thread_for(tr, h->tid, create);
+			p = t ? thread_proc(tr, t) : NULL;
+		}
+		if (p)
+			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
+		break;
+	}
+	case CTRACE_EV_FORK:
+	case CTRACE_EV_EXEC:
+	case CTRACE_EV_DLSTATE:
+		if (!tr->live_only || size < sizeof(struct ctrace_proc))
+			break;
+		proc_table_event(tr, data, ts);
+		if (h->kind != CTRACE_EV_DLSTATE) {
+			const struct ctrace_proc *e = data;
+
+			if (h->kind == CTRACE_EV_EXEC && (rt = rthread_for(tr, e->parent, false)))
+				rt->live = false;
+			rthread_for(tr, h->tid, true)->pid = e->tgid;
+		}
+		break;
+	case CTRACE_EV_THREAD:
+		if (!tr->live_only || size < sizeof(struct ctrace_thread))
+			break;
+		rthread_for(tr, h->tid, true)->pid = ((struct ctrace_thread *)data)->tgid;
+		proc_of(tr, ((struct ctrace_thread *)data)->tgid);
+		break;
+	case CTRACE_EV_THREAD_EXIT:
+		if (!tr->live_only || size < sizeof(struct ctrace_thread))
+			break;
+		if (((struct ctrace_thread *)data)->group_dead)
+			proc_exit_event(tr, data, ts);
+		if ((rt = rthread_for(tr, h->tid, false)))
+			rt->live = false;
+		break;
+	}
+	if (tr->capture && capture_changes(tr->capture) != tr->rec_marked) {
+		tr->rec_marked = capture_changes(tr->capture);
+		ctw_mark(tr->rec, tr->rec_marked);
+	}
+	ctw_event(tr->rec, data, size, fn);
+}
+
 int trace_on_event(void *ctx, void *data, size_t size)
 {
 	struct trace *tr = ctx;
@@ -310,6 +458,10 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	tr->events++;
 	ts = h->ts > tr->t0 ? h->ts - tr->t0 : 0;
+	if (tr->rec)
+		record_live(tr, h, data, size, ts);
+	if (tr->live_only)
+		return 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
 	case CTRACE_EV_ENTER_ARGS:
@@ -323,10 +475,12 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		t = thread_for(tr, h->tid, true);
 		p = thread_proc(tr, t);
-		fi = symbolize(p->sym, e->fn);
+		fi = tr->replay ? tr->replay_fn : symbolize(p->sym, e->fn);
+		if (!fi)
+			return 0;
 		t->lost = e->lost;
 		if (tr->capture)
-			capture_set_process(tr->capture, p->gen, p->sym);
+			capture_set_process(tr->capture, proc_gen(tr, p), p->sym);
 		if (h->kind == CTRACE_EV_EXIT) {
 			int r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
 
@@ -372,6 +526,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	}
 	case CTRACE_EV_RETVAL: {
 		const struct ctrace_retval *e = data;
+		const struct func_info *fi;
 		struct tree_extra x;
 
 		if (size < sizeof(*e) || !tr->capture)
@@ -380,10 +535,13 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (!t)
 			break;
 		p = thread_proc(tr, t);
-		capture_set_process(tr->capture, p->gen, p->sym);
-		capture_ret_extra(tr->capture, e, &x);
+		fi = tr->replay ? tr->replay_fn : symbolize(p->sym, e->fn);
+		if (!fi)
+			break;
+		capture_set_process(tr->capture, proc_gen(tr, p), p->sym);
+		capture_ret_extra(tr->capture, fi, e, &x);
 		if (x.write)
-			tree_return(t, symbolize(p->sym, e->fn), &x);
+			tree_return(t, fi, &x);
 		break;
 	}
 	case CTRACE_EV_THREAD: {
@@ -393,7 +551,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		t = thread_for(tr, h->tid, true);
 		t->pid = e->tgid;
-		proc_of(tr, e->tgid);
+		if (!tr->replay)
+			proc_of(tr, e->tgid);
 		set_name(t, e->comm);
 		break;
 	}
@@ -423,14 +582,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		if (e->group_dead) {
 			close_parked(tr, e->tgid, 0, R_PARKED);
-			p = proc_of(tr, e->tgid);
-			p->exited = true;
-			p->exit_code = e->exit_code;
-			p->end_ns = ts;
-			if ((pid_t)e->tgid == tr->procs.main_pid) {
-				tr->proc_exited = true;
-				tr->proc_exit_code = e->exit_code;
-			}
+			if (!tr->replay)
+				proc_exit_event(tr, e, ts);
 		}
 		t = thread_for(tr, h->tid, false);
 		if (!t)
@@ -456,12 +609,61 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+int trace_on_crash(void *ctx, void *data, size_t size)
+{
+	struct trace *tr = ctx;
+
+	if (tr->rec)
+		ctw_crash(tr->rec, data, size);
+	if (!tr->live_only)
+		crash_on_record(&tr->crashes, data, size);
+	return 0;
+}
+
+/* the name a thread has at stop: threads often name themselves after starting */
+static bool comm_now(uint32_t pid, uint32_t tid, char *comm, size_t n)
+{
+	char path[64];
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, (int)n, f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			ok = true;
+		}
+		fclose(f);
+	}
+	return ok;
+}
+
+/* live_only: the live threads' names at stop, into the record */
+static void record_names(struct trace *tr)
+{
+	char comm[CTRACE_COMM_LEN + 2];
+	uint64_t tid;
+	void *v;
+
+	for (size_t it = 0; u64map_next(&tr->rthreads, &it, &tid, &v);) {
+		const struct rthread *rt = v;
+
+		if (rt->live && comm_now(rt->pid, (uint32_t)tid, comm, sizeof(comm)))
+			ctw_name(tr->rec, (uint32_t)tid, comm);
+	}
+}
+
 void trace_finish(struct trace *tr, const char *reason)
 {
+	if (tr->live_only) {
+		record_names(tr);
+		return;
+	}
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		struct thread_tree *t = tr->threads[i];
-		char path[64], comm[CTRACE_COMM_LEN + 2];
-		FILE *f;
+		char comm[CTRACE_COMM_LEN + 2];
+		const char *name;
 
 		if (t->exited)
 			continue;
@@ -469,22 +671,69 @@ void trace_finish(struct trace *tr, const char *reason)
 			tree_close_all(t, R_PARKED_AT_END);
 			continue;
 		}
-		/* the name it has now: threads often name themselves after starting */
-		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", t->pid, t->tid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f)) {
-				comm[strcspn(comm, "\n")] = 0;
-				set_name(t, comm);
-			}
-			fclose(f);
+		if (tr->replay) {
+			if ((name = u64map_get(&tr->names, t->tid)))
+				set_name(t, name);
+		} else if (comm_now(t->pid, t->tid, comm, sizeof(comm))) {
+			set_name(t, comm);
+			if (tr->rec)
+				ctw_name(tr->rec, t->tid, comm);
 		}
 		tree_close_all(t, reason);
 	}
 }
 
+void trace_set_lost(struct trace *tr, int (*lookup)(void *ctx, uint32_t tid, uint64_t *n),
+		    void *ctx)
+{
+	uint64_t tid, n;
+	void *v;
+
+	if (tr->live_only) {
+		for (size_t it = 0; u64map_next(&tr->rthreads, &it, &tid, &v);)
+			if (!lookup(ctx, (uint32_t)tid, &n))
+				ctw_lost(tr->rec, (uint32_t)tid, n);
+		return;
+	}
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		if (lookup(ctx, tr->threads[i]->tid, &n))
+			continue;
+		tr->threads[i]->lost = n;
+		if (tr->rec)
+			ctw_lost(tr->rec, tr->threads[i]->tid, n);
+	}
+}
+
+void trace_init_replay(struct trace *tr, struct trace *live)
+{
+	trace_init(tr, live->procs.main_pid, live->sym, live->attach, live->t0, live->spool_dirfd);
+	procs_free(&tr->procs);
+	tr->procs = live->procs;
+	tr->procs_borrowed = true;
+	tr->capture = live->capture;
+	tr->replay = true;
+}
+
+void trace_replay_name(struct trace *tr, uint32_t tid, const char *name)
+{
+	char *old = u64map_get(&tr->names, tid);
+
+	free(old);
+	if (u64map_put(&tr->names, tid, xstrdup(name)))
+		abort();
+}
+
+void trace_replay_lost(struct trace *tr, uint32_t tid, uint64_t n)
+{
+	for (size_t i = 0; i < tr->nthreads; i++)
+		if (tr->threads[i]->tid == tid)
+			tr->threads[i]->lost = n;
+}
+
 int trace_spool_error(struct trace *tr)
 {
+	if (tr->rec && !tr->err)
+		tr->err = ctw_error(tr->rec);
 	for (size_t i = 0; i < tr->nthreads && !tr->err; i++) {
 		FILE *s = tr->threads[i]->spool ? tr->threads[i]->spool : tr->archive;
 
@@ -499,9 +748,16 @@ uint64_t trace_total_calls(const struct trace *tr)
 {
 	uint64_t n = 0;
 
+	if (tr->live_only) /* the calls recorded so far */
+		return ctw_calls(tr->rec);
 	for (size_t i = 0; i < tr->nthreads; i++)
 		n += tr->threads[i]->calls;
 	return n;
+}
+
+size_t trace_threads_seen(const struct trace *tr)
+{
+	return tr->live_only ? tr->rthreads.n + tr->rthreads.has_zero : tr->nthreads;
 }
 
 uint64_t trace_total_resyncs(const struct trace *tr)
@@ -515,12 +771,23 @@ uint64_t trace_total_resyncs(const struct trace *tr)
 
 void trace_free(struct trace *tr)
 {
+	uint64_t k;
+	void *v;
+
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		tree_free(tr->threads[i]);
 		free(tr->threads[i]);
 	}
 	crash_free(&tr->crashes);
-	procs_free(&tr->procs);
+	if (!tr->procs_borrowed)
+		procs_free(&tr->procs);
+	for (size_t it = 0; u64map_next(&tr->rthreads, &it, &k, &v);)
+		free(v);
+	for (size_t it = 0; u64map_next(&tr->names, &it, &k, &v);)
+		free(v);
+	u64map_free(&tr->rthreads);
+	u64map_free(&tr->names);
+	u64map_free(&tr->gens);
 	if (tr->archive)
 		fclose(tr->archive);
 	tr->archive = NULL;

@@ -9,8 +9,11 @@
 #include <sys/types.h>
 #include "consume/crash.h"
 #include "consume/procs.h"
+#include "utils/u64map.h"
 
 struct capture;
+struct ctrace_writer;
+struct func_info;
 struct symbolizer;
 struct thread_tree;
 
@@ -35,6 +38,17 @@ struct trace {
 	struct crash_log crashes; /* fault signals, with each thread's open calls */
 	struct proc_table procs;  /* the target and what it forked */
 	int err;		  /* first spool write error (errno) */
+	/* the compact record (record/, doc/ctrace-format.md) */
+	struct ctrace_writer *rec;	   /* live: every record is appended here */
+	bool live_only;			   /* live: the process table and the record only,
+				    * the trees are built at replay */
+	struct u64map rthreads;		   /* live_only: tid → its process (struct rthread) */
+	size_t rec_marked;		   /* the capture plans' changes the record says */
+	bool replay;			   /* the records come from the compact record */
+	const struct func_info *replay_fn; /* replay: the current record's function */
+	struct u64map gens;		   /* replay: pid → image generation + 1 */
+	struct u64map names;		   /* replay: tid → its name at stop */
+	bool procs_borrowed;		   /* replay: procs is the live trace's */
 };
 
 /* sym names the addresses of process pid, the target */
@@ -42,9 +56,22 @@ int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach,
 	       int spool_dirfd);
 /* ring_buffer_sample_fn */
 int trace_on_event(void *ctx, void *data, size_t size);
+/* ring_buffer_sample_fn of the crash buffer */
+int trace_on_crash(void *ctx, void *data, size_t size);
+/* replay: the trees are rebuilt from live's record; live's process table
+ * (its final state) stands in for the live effects */
+void trace_init_replay(struct trace *tr, struct trace *live);
+/* at stop: each thread's loss count as BPF kept it (lookup: 0 when known) */
+void trace_set_lost(struct trace *tr, int (*lookup)(void *ctx, uint32_t tid, uint64_t *n),
+		    void *ctx);
+/* replay: a NAME record (a thread's name at stop), LOST (its loss count) */
+void trace_replay_name(struct trace *tr, uint32_t tid, const char *name);
+void trace_replay_lost(struct trace *tr, uint32_t tid, uint64_t n);
 /* close every thread's open frames (tracing stopped with calls running) */
 void trace_finish(struct trace *tr, const char *reason);
 uint64_t trace_total_calls(const struct trace *tr);
+/* threads seen so far (live_only: tids, trees come at replay) */
+size_t trace_threads_seen(const struct trace *tr);
 /* gaps in the trees that no loss explains: tracer faults, reported */
 uint64_t trace_total_resyncs(const struct trace *tr);
 /* the first error writing the trees beside the output (a full disk), as an

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "record/ctrace_write.h"
 
 /* /dev/stdout, a FIFO, /dev/null: written in place. Renaming a temporary
  * file over them would replace the device node itself. */
@@ -157,7 +159,7 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 /* every traced process: the target first, then the ones it forked
  * (--follow-forks), with the images each exec'd; a forked one that a fault
  * killed has its crash report here (the target's is the top-level one) */
-static void write_processes(FILE *f, const struct trace *tr, const char *output)
+static void write_processes(FILE *f, const struct trace *tr, const char *output, bool quiet)
 {
 	const struct proc_table *pt = &tr->procs;
 
@@ -200,9 +202,10 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 					capture_set_process(tr->capture, p->gen, p->sym);
 				crash_write_json(f, &tr->crashes, n, p->pid, mods, nmods,
 						 tr->capture, NULL, output);
-				log_warn("forked process %d died of %s: its crash report is "
-					 ".metadata.processes[%zu].crash in %s",
-					 (int)p->pid, signal_name(n->sig), i, output);
+				if (!quiet)
+					log_warn("forked process %d died of %s: its crash report "
+						 "is .metadata.processes[%zu].crash in %s",
+						 (int)p->pid, signal_name(n->sig), i, output);
 			} else {
 				fputs("null", f);
 			}
@@ -212,12 +215,12 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output)
 	fputc(']', f);
 }
 
-int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
+/* the document of tr to f; quiet: say nothing on stderr (a second copy) */
+/* the "metadata" object */
+static void write_metadata(FILE *f, const char *path, const struct trace *tr,
+			   const struct run_info *ri, bool quiet)
 {
-	FILE *f = o->f;
-	int rc;
-
-	fputs("{\"metadata\":{", f);
+	fputc('{', f);
 	key(f, "tool", true);
 	jsonw_cstr(f, "ctrace-bpf");
 	jsonw_member_cstr(f, "version", CTRACE_VERSION);
@@ -250,10 +253,48 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
-	write_processes(f, tr, o->path);
+	write_processes(f, tr, path, quiet);
 	key(f, "options", false);
 	write_options(f, ri->cfg, ri->probe_mode);
-	fputs("},\"call_trees\":{", f);
+	fputc('}', f);
+}
+
+/* a thread object's members after "root_calls" */
+static void write_thread_tail(FILE *f, const struct trace *tr, const struct thread_tree *t,
+			      const struct run_info *ri)
+{
+	jsonw_member_u64(f, "pid", t->pid);
+	if (t->stack_id) /* a coroutine's stack (ucontext) */
+		jsonw_member_u64(f, "stack", t->stack_id);
+	crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
+}
+
+/* the "crash" value */
+static void write_crash(FILE *f, const char *path, const struct trace *tr,
+			const struct run_info *ri, bool quiet)
+{
+	if (ri->fatal && tr->capture)
+		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
+	if (ri->fatal)
+		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods,
+				 tr->capture, quiet ? NULL : stderr, path);
+	else
+		fputs("null", f);
+}
+
+/* the document of tr to f: its parts rendered now (ri), or as stored in a
+ * compact trace (sp); quiet: say nothing on stderr (a second copy) */
+static int write_doc(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		     const struct stored_parts *sp, bool quiet)
+{
+	int rc;
+
+	fputs("{\"metadata\":", f);
+	if (sp)
+		fputs(sp->metadata, f);
+	else
+		write_metadata(f, path, tr, ri, quiet);
+	fputs(",\"call_trees\":{", f);
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		const struct thread_tree *t = tr->threads[i];
 		char k[48];
@@ -269,29 +310,162 @@ int output_write(struct output *o, const struct trace *tr, const struct run_info
 		key(f, k, i == 0);
 		rc = tree_write_thread(tr->threads[i], f);
 		if (rc) {
-			log_err("writing '%s': %s", o->path, strerror(-rc));
+			log_err("writing '%s': %s", path, strerror(-rc));
 			return -1;
 		}
-		jsonw_member_u64(f, "pid", t->pid);
-		if (t->stack_id) /* a coroutine's stack (ucontext) */
-			jsonw_member_u64(f, "stack", t->stack_id);
-		crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
+		if (sp)
+			fputs(i < sp->ntails && sp->tails[i] ? sp->tails[i] : "", f);
+		else
+			write_thread_tail(f, tr, t, ri);
 		fputc('}', f);
 	}
 	fputs("},\"crash\":", f);
-	if (ri->fatal && tr->capture)
-		capture_set_process(tr->capture, tr->procs.v[0]->gen, tr->procs.v[0]->sym);
-	if (ri->fatal)
-		crash_write_json(f, &tr->crashes, ri->fatal, ri->pid, ri->mods, ri->nmods,
-				 tr->capture, stderr, o->path);
+	if (sp)
+		fputs(sp->crash ? sp->crash : "null", f);
 	else
-		fputs("null", f);
+		write_crash(f, path, tr, ri, quiet);
 	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
-		log_err("writing '%s': %s", o->path, strerror(errno));
+		log_err("writing '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int output_write(struct output *o, const struct trace *tr, const struct run_info *ri)
+{
+	return write_doc(o->f, o->path, tr, ri, NULL, false);
+}
+
+int output_write_stored(FILE *f, const char *path, const struct trace *tr,
+			const struct stored_parts *sp)
+{
+	return write_doc(f, path, tr, NULL, sp, true);
+}
+
+/* one part, rendered into a TEXT record */
+static int store(struct ctrace_writer *w, unsigned what, uint64_t key, char **buf, size_t *len,
+		 FILE *m)
+{
+	/* the stream's buffer and length are set when it is closed */
+	if (fclose(m) || !*buf)
+		return -1;
+	ctw_text(w, what, key, *buf, *len);
+	free(*buf);
+	*buf = NULL;
+	return 0;
+}
+
+int output_store_parts(struct ctrace_writer *w, const char *path, const struct trace *tr,
+		       const struct run_info *ri)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!(m = open_memstream(&buf, &len)))
+		return -1;
+	write_metadata(m, path, tr, ri, false);
+	if (store(w, CT_TEXT_METADATA, 0, &buf, &len, m))
+		return -1;
+	for (size_t i = 0; i < tr->nthreads; i++) {
+		buf = NULL;
+		if (!(m = open_memstream(&buf, &len)))
+			return -1;
+		write_thread_tail(m, tr, tr->threads[i], ri);
+		if (store(w, CT_TEXT_THREAD, i, &buf, &len, m))
+			return -1;
+	}
+	buf = NULL;
+	if (!(m = open_memstream(&buf, &len)))
+		return -1;
+	write_crash(m, path, tr, ri, false);
+	return store(w, CT_TEXT_CRASH, 0, &buf, &len, m);
+}
+
+/* the first offset where a and b differ; -1 when they are the same */
+static off_t first_difference(int a, int b)
+{
+	char ba[1 << 16], bb[1 << 16];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t na = pread(a, ba, sizeof(ba), off), nb = pread(b, bb, sizeof(bb), off);
+		ssize_t n = na < nb ? na : nb;
+
+		if (na < 0 || nb < 0)
+			return off;
+		for (ssize_t i = 0; i < n; i++)
+			if (ba[i] != bb[i])
+				return off + i;
+		if (na != nb)
+			return off + n;
+		if (!na)
+			return -1;
+		off += na;
+	}
+}
+
+FILE *output_scratch(struct output *o)
+{
+	int fd = openat(o->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w+") : tmpfile();
+
+	if (!f)
+		log_err("no temporary file beside '%s': %s", o->path, strerror(errno));
+	return f;
+}
+
+int output_write_to(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		    bool quiet)
+{
+	return write_doc(f, path, tr, ri, NULL, quiet);
+}
+
+int output_verify_same(struct output *o, int direct_fd, FILE *replayed, const char *what)
+{
+	char keep[PATH_MAX];
+	off_t at;
+
+	if (fflush(replayed))
+		return -1;
+	at = first_difference(direct_fd, fileno(replayed));
+	if (at >= 0) {
+		/* kept beside the output, to see what differs */
+		FILE *k;
+		char buf[1 << 16];
+		ssize_t n;
+		off_t off = 0;
+
+		snprintf(keep, sizeof(keep), "%s.replayed", o->path);
+		k = fopen(keep, "we");
+		while (k && (n = pread(fileno(replayed), buf, sizeof(buf), off)) > 0) {
+			fwrite(buf, 1, (size_t)n, k);
+			off += n;
+		}
+		if (k)
+			fclose(k);
+		log_err("replay verification failed: %s differs from the direct JSON at byte %lld "
+			"(its copy: %s)",
+			what, (long long)at, keep);
+		return -1;
+	}
+	return 0;
+}
+
+int output_verify(struct output *o, const struct trace *tr, const struct run_info *ri)
+{
+	FILE *f = output_scratch(o);
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = write_doc(f, o->path, tr, ri, NULL, true);
+	if (!rc)
+		rc = output_verify_same(o, fileno(o->f), f,
+					"the JSON replayed from the compact record");
+	fclose(f);
+	return rc;
 }
 
 int output_commit(struct output *o)

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct config;
+struct ctrace_writer;
 struct module;
 struct signal_note;
 struct trace;
@@ -43,6 +44,31 @@ struct output {
  * target starts. 0, or -1 with the reason printed. */
 int output_open(struct output *o, const char *path);
 int output_write(struct output *o, const struct trace *tr, const struct run_info *ri);
+/* A compact trace's result (-o T.ctrace): the JSON around the trees, as
+ * rendered at stop (the crash needs the live modules), into TEXT records */
+int output_store_parts(struct ctrace_writer *w, const char *path, const struct trace *tr,
+		       const struct run_info *ri);
+
+/* ... and read back: the document of tr (replayed offline) with them */
+struct stored_parts {
+	const char *metadata;	  /* the "metadata" object */
+	const char *const *tails; /* per thread, by index: members after "root_calls" */
+	size_t ntails;
+	const char *crash; /* the "crash" value; NULL: null */
+};
+int output_write_stored(FILE *f, const char *path, const struct trace *tr,
+			const struct stored_parts *sp);
+
+/* CTRACE_VERIFY_REPLAY: tr's document (the replayed one) must be, byte for
+ * byte, the one output_write wrote; 0, or -1 with the offset printed */
+int output_verify(struct output *o, const struct trace *tr, const struct run_info *ri);
+/* ... its parts: a temporary file beside the output; a document of tr to f
+ * (quiet: nothing said on stderr); replayed (from its first byte) the same as
+ * the document at direct_fd, else -1 with what differs printed */
+FILE *output_scratch(struct output *o);
+int output_write_to(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		    bool quiet);
+int output_verify_same(struct output *o, int direct_fd, FILE *replayed, const char *what);
 /* fsync, rename into place, give it to the sudo user, release o; 0 or -1
  * (printed; then call output_abort) */
 int output_commit(struct output *o);
