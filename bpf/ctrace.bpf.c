@@ -99,6 +99,8 @@ struct tstate {
 		      * (attach, a forked child) return below 0 */
 	__u32 stack; /* the stack it runs on: 0 its own, else one made by
 		      * makecontext (coroutines); depths count per stack */
+	__u32 nsent; /* call records sent, for thread_wake_flags */
+	__u32 pad;
 };
 
 struct {
@@ -154,6 +156,15 @@ static __always_inline __u64 wake_flags(void)
 									BPF_RB_NO_WAKEUP;
 }
 
+/* The fill is looked at every WAKE_EVERY events of a thread: a look is a
+ * helper call, and the buffer fills far slower than that. */
+#define WAKE_EVERY 64
+
+static __always_inline __u64 thread_wake_flags(struct tstate *st)
+{
+	return ++st->nsent % WAKE_EVERY ? BPF_RB_NO_WAKEUP : wake_flags();
+}
+
 static __always_inline void set_hdr(struct ctrace_hdr *h, __u32 kind, __u32 tid, __u64 ts)
 {
 	h->kind = kind;
@@ -168,14 +179,12 @@ static __always_inline void thread_lost_one(struct tstate *st)
 	count_loss();
 }
 
-static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+/* a thread seen for the first time: its state, and a THREAD record */
+static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid, __u64 now)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
 	struct ctrace_thread *e;
+	struct tstate *st;
 
-	if (st)
-		return st;
 	st = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st) {
 		__sync_fetch_and_add(&untracked_total, 1);
@@ -184,7 +193,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
 		set_hdr(&e->h, CTRACE_EV_THREAD, tid, now);
-		e->tgid = bpf_get_current_pid_tgid() >> 32;
+		e->tgid = task->tgid;
 		e->exit_code = 0;
 		e->lost = 0;
 		e->group_dead = 0;
@@ -194,6 +203,14 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 		count_loss();
 	}
 	return st;
+}
+
+static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
+
+	return st ? st : new_thread(task, tid, now);
 }
 
 static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
@@ -217,18 +234,14 @@ static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 		return 0;
 	}
 	set_call(e, kind, fn, tid, now, st, depth);
-	bpf_ringbuf_submit(e, wake_flags());
+	bpf_ringbuf_submit(e, thread_wake_flags(st));
 	return 0;
 }
 
 /* The common part of both hooks: the thread's depth, kept here so that every
- * event carries it. Returns the thread state when the event is to be sent. */
-static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
+ * event carries it. Returns whether the event is to be sent. */
+static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *depth)
 {
-	struct tstate *st = thread_state(tid, now);
-
-	if (!st)
-		return NULL;
 	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
 	} else {
@@ -236,17 +249,28 @@ static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, 
 		if (st->depth < st->floor)
 			st->floor = st->depth;
 	}
-	if (max_depth && *depth > max_depth)
-		return NULL;
-	return st;
+	return !max_depth || *depth <= max_depth;
 }
 
-static __always_inline bool ours(void)
+/* the thread's state, when the event is to be sent */
+static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
+{
+	struct tstate *st = thread_state(tid, now);
+
+	return st && count_depth(st, kind, depth) ? st : NULL;
+}
+
+static __always_inline bool ours_tgid(__u32 tgid)
 {
 	/* Without --follow-forks the link's pid filter already restricts this
 	 * to the target; this also keeps out a forked child that shares the
 	 * probed file. With it, the links are unfiltered and this is the filter. */
-	return armed && traced(bpf_get_current_pid_tgid() >> 32);
+	return armed && traced(tgid);
+}
+
+static __always_inline bool ours(void)
+{
+	return ours_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* The selected functions of a filtered trace, by CTRACE_PLAN_KEY(runtime
@@ -261,33 +285,55 @@ struct {
 	__type(value, __u8);
 } selected SEC(".maps");
 
-static __always_inline bool unselected(struct pt_regs *ctx, __u64 cookie)
+static __always_inline bool unselected(struct pt_regs *ctx, __u64 cookie, __u32 tgid)
 {
 	__u64 key;
 
 	if (!(cookie & CTRACE_COOKIE_CHECK))
 		return false;
-	key = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx) & CTRACE_ADDR_MASK,
-			      proc_gen(bpf_get_current_pid_tgid() >> 32));
+	key = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx) & CTRACE_ADDR_MASK, proc_gen(tgid));
 	return !bpf_map_lookup_elem(&selected, &key);
+}
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The probe's cookie. bpf_get_attach_cookie() is a helper call, a tenth of
+ * the program's time; what it reads, the uprobe_multi run context, is the
+ * task's bpf_ctx (its first member), and read here directly. */
+static __always_inline __u64 hook_cookie(struct pt_regs *ctx, struct task_struct *task)
+{
+	struct bpf_uprobe_multi_run_ctx *rc;
+
+	if (!bpf_core_field_exists(rc->uprobe) || !bpf_core_field_exists(rc->uprobe->cookie))
+		return bpf_get_attach_cookie(ctx);
+	rc = bpf_rdonly_cast(task->bpf_ctx,
+			     bpf_core_type_id_kernel(struct bpf_uprobe_multi_run_ctx));
+	return rc->uprobe->cookie;
 }
 
 /* One program for both hooks, so each probed file needs one link (each
  * link's detach waits for its own RCU grace period); the cookie's low bit
- * says which hook the probe sits on. */
+ * says which hook the probe sits on. Every helper call costs here (a
+ * return thunk, an indirect call): the task gives the thread's ids and
+ * the cookie with plain loads. */
 SEC("uprobe")
 int on_hook(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = hook_cookie(ctx, task), now = bpf_ktime_get_ns();
+	__u32 tid = task->pid, tgid = task->tgid;
 	__u32 kind = cookie & CTRACE_COOKIE_EXIT ? CTRACE_EV_EXIT : CTRACE_EV_ENTER;
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours() || unselected(ctx, cookie))
+	if (!ours_tgid(tgid) || unselected(ctx, cookie, tgid))
 		return 0;
-	st = account(kind, tid, now, &depth);
-	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
+	st = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!st)
+		st = new_thread(task, tid, now);
+	if (!st || !count_depth(st, kind, &depth))
+		return 0;
+	return send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth);
 }
 
 /* ---- non-local exits and stack switches ----
@@ -720,7 +766,7 @@ int on_hook_args(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours() || unselected(ctx, cookie))
+	if (!ours() || unselected(ctx, cookie, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
