@@ -205,12 +205,16 @@ static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid,
 	return st;
 }
 
-static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+static __always_inline struct tstate *task_state(struct task_struct *task, __u32 tid, __u64 now)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
 
 	return st ? st : new_thread(task, tid, now);
+}
+
+static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+{
+	return task_state(bpf_get_current_task_btf(), tid, now);
 }
 
 static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
@@ -253,9 +257,10 @@ static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *de
 }
 
 /* the thread's state, when the event is to be sent */
-static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
+static __always_inline struct tstate *account(struct task_struct *task, __u32 kind, __u32 tid,
+					      __u64 now, __s32 *depth)
 {
-	struct tstate *st = thread_state(tid, now);
+	struct tstate *st = task_state(task, tid, now);
 
 	return st && count_depth(st, kind, depth) ? st : NULL;
 }
@@ -328,12 +333,8 @@ int on_hook(struct pt_regs *ctx)
 
 	if (!ours_tgid(tgid) || unselected(ctx, cookie, tgid))
 		return 0;
-	st = bpf_task_storage_get(&threads, task, 0, 0);
-	if (!st)
-		st = new_thread(task, tid, now);
-	if (!st || !count_depth(st, kind, &depth))
-		return 0;
-	return send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth);
+	st = account(task, kind, tid, now, &depth);
+	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
 /* ---- non-local exits and stack switches ----
@@ -757,8 +758,9 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[CTRACE_NGPRS];
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = hook_cookie(ctx, task), now, key = 0, bias, regs[CTRACE_NGPRS];
+	__u32 tid = task->pid, tgid = task->tgid, n, size;
 	__u64 gen, addr;
 	bool hook = cookie & CTRACE_COOKIE_HOOK;
 	const struct ctrace_site_plan *plan;
@@ -766,21 +768,21 @@ int on_hook_args(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours() || unselected(ctx, cookie, bpf_get_current_pid_tgid() >> 32))
+	if (!ours_tgid(tgid) || unselected(ctx, cookie, tgid))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(task, CTRACE_EV_EXIT, tid, now, &depth);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(task, CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address (ip + length at
 	 * the call site) and the image generation; at a preloaded hook, this_fn
 	 * finds the plan of a function with one site, else the return address
 	 * pushed on the stack */
-	gen = proc_gen(bpf_get_current_pid_tgid() >> 32);
+	gen = proc_gen(tgid);
 	plan = NULL;
 	if (hook) {
 		__u64 fn = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx), gen);
@@ -803,8 +805,7 @@ int on_hook_args(struct pt_regs *ctx)
 		plan = bpf_map_lookup_elem(&plans, &key);
 	if (plan && (plan->flags & CTRACE_SITE_SMALL))
 		return send_small(ctx, plan, key, tid, now, st, depth, hook);
-	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
-					 BPF_LOCAL_STORAGE_GET_F_CREATE) :
+	sc = plan ? bpf_task_storage_get(&args_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) :
 		    NULL;
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
