@@ -31,14 +31,14 @@ int main(int argc, char **argv)
 	int nthreads = argc > 2 ? atoi(argv[2]) : 4;
 	pthread_t tid[MAX_THREADS];
 	long r[MAX_THREADS];
-	struct timespec a, b;
+	struct bench_time a, b;
 
 	arg_n = argc > 1 ? atoi(argv[1]) : 27;
 	if (nthreads < 1 || nthreads > MAX_THREADS) {
 		fprintf(stderr, "fib_mt: 1 to %d threads\n", MAX_THREADS);
 		return 2;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	bench_now(&a);
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&tid[i], NULL, worker, &r[i])) {
 			perror("fib_mt: pthread_create");
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tid[i], NULL);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	bench_now(&b);
 	bench_report_threads("fib_mt", arg_n, r[0], nthreads, &a, &b);
 	return 0;
 }
