@@ -205,16 +205,12 @@ static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid,
 	return st;
 }
 
-static __always_inline struct tstate *task_state(struct task_struct *task, __u32 tid, __u64 now)
+static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
 
 	return st ? st : new_thread(task, tid, now);
-}
-
-static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
-{
-	return task_state(bpf_get_current_task_btf(), tid, now);
 }
 
 static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
@@ -256,26 +252,28 @@ static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *de
 	return !max_depth || *depth <= max_depth;
 }
 
-/* the thread's state, when the event is to be sent */
-static __always_inline struct tstate *account(struct task_struct *task, __u32 kind, __u32 tid,
-					      __u64 now, __s32 *depth)
-{
-	struct tstate *st = task_state(task, tid, now);
-
-	return st && count_depth(st, kind, depth) ? st : NULL;
-}
-
-static __always_inline bool ours_tgid(__u32 tgid)
+static __always_inline bool ours(void)
 {
 	/* Without --follow-forks the link's pid filter already restricts this
 	 * to the target; this also keeps out a forked child that shares the
 	 * probed file. With it, the links are unfiltered and this is the filter. */
-	return armed && traced(tgid);
+	return armed && traced(bpf_get_current_pid_tgid() >> 32);
 }
 
-static __always_inline bool ours(void)
+/* The thread's state at a hook, when the event is to be sent: ours() for a
+ * hook. A thread with a state is traced (it got one past traced()), so the
+ * process table is looked at only for a new thread. */
+static __always_inline struct tstate *account(struct task_struct *task, __u32 tgid, __u32 kind,
+					      __u32 tid, __u64 now, __s32 *depth)
 {
-	return ours_tgid(bpf_get_current_pid_tgid() >> 32);
+	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
+
+	if (!st) {
+		if (!traced(tgid))
+			return NULL;
+		st = new_thread(task, tid, now);
+	}
+	return st && count_depth(st, kind, depth) ? st : NULL;
 }
 
 /* The selected functions of a filtered trace, by CTRACE_PLAN_KEY(runtime
@@ -331,9 +329,9 @@ int on_hook(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours_tgid(tgid) || unselected(ctx, cookie, tgid))
+	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
-	st = account(task, kind, tid, now, &depth);
+	st = account(task, tgid, kind, tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
@@ -768,14 +766,14 @@ int on_hook_args(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours_tgid(tgid) || unselected(ctx, cookie, tgid))
+	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(task, CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(task, tgid, CTRACE_EV_EXIT, tid, now, &depth);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(task, CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(task, tgid, CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address (ip + length at
