@@ -108,12 +108,77 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by the loader (-b) */
 } rb SEC(".maps");
 
+/* A thread's state is in its slot, the element tid % SLOTS of an array: an
+ * array element is found without a helper call, a task storage lookup is
+ * one (~25 ns an event here). A slot is its thread's from its first event
+ * to its exit; a thread whose slot is another's keeps its state in threads. */
+#define SLOTS (1 << 14)
+
+struct slot {
+	__u32 tid; /* 0: free */
+	__u32 pad;
+	__u64 start; /* the owner's start_time: a tid used again is another thread */
+	struct tstate st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLOTS);
+	__type(key, __u32);
+	__type(value, struct slot);
+} slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct tstate);
 } threads SEC(".maps");
+
+static __always_inline struct slot *slot_of(__u32 tid)
+{
+	__u32 i = tid & (SLOTS - 1);
+
+	return bpf_map_lookup_elem(&slots, &i);
+}
+
+static __always_inline bool owns(const struct slot *s, struct task_struct *task, __u32 tid)
+{
+	return s->tid == tid && s->start == task->start_time;
+}
+
+/* the state of a thread seen before, or NULL */
+static __always_inline struct tstate *state_of(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && owns(s, task, tid))
+		return &s->st;
+	return bpf_task_storage_get(&threads, task, 0, 0);
+}
+
+/* a state for a new thread: its slot when free, or left by a thread of the
+ * same tid (dead: a tid is used again only once its task is gone) */
+static __always_inline struct tstate *new_state(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0)) {
+		s->start = task->start_time;
+		__builtin_memset(&s->st, 0, sizeof(s->st));
+		return &s->st;
+	}
+	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* the thread exits: its slot is free again */
+static __always_inline void release_slot(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && owns(s, task, tid))
+		s->tid = 0;
+}
 
 /* Set by the loader once every link is in, cleared before the first is
  * removed: uprobe links attach and detach one after another, and an exit
@@ -185,7 +250,7 @@ static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid,
 	struct ctrace_thread *e;
 	struct tstate *st;
 
-	st = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = new_state(task, tid);
 	if (!st) {
 		__sync_fetch_and_add(&untracked_total, 1);
 		return NULL;
@@ -208,7 +273,7 @@ static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid,
 static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
+	struct tstate *st = state_of(task, tid);
 
 	return st ? st : new_thread(task, tid, now);
 }
@@ -266,7 +331,7 @@ static __always_inline bool ours(void)
 static __always_inline struct tstate *account(struct task_struct *task, __u32 tgid, __u32 kind,
 					      __u32 tid, __u64 now, __s32 *depth)
 {
-	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
+	struct tstate *st = state_of(task, tid);
 
 	if (!st) {
 		if (!traced(tgid))
@@ -961,7 +1026,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!armed || !watch_exec || !traced(tgid))
 		return 0;
-	st = bpf_task_storage_get(&threads, p, 0, 0);
+	st = state_of(p, BPF_CORE_READ(p, pid));
 	if (st)
 		st->depth = st->floor = st->stack = 0;
 	gen = new_gen(tgid);
@@ -1223,7 +1288,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		count_loss();
 		goto out;
 	}
-	st = bpf_task_storage_get(&threads, p, 0, 0);
+	st = state_of(p, tid);
 	set_hdr(&e->h, CTRACE_EV_THREAD_EXIT, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
@@ -1233,5 +1298,6 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	/* the consumer must see the process end promptly */
 	bpf_ringbuf_submit(e, group_dead ? BPF_RB_FORCE_WAKEUP : wake_flags());
 out:
+	release_slot(p, tid);
 	return 0;
 }
