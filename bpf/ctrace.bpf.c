@@ -99,6 +99,8 @@ struct tstate {
 		      * (attach, a forked child) return below 0 */
 	__u32 stack; /* the stack it runs on: 0 its own, else one made by
 		      * makecontext (coroutines); depths count per stack */
+	__u32 nsent; /* call records sent, for thread_wake_flags */
+	__u32 pad;
 };
 
 struct {
@@ -106,12 +108,77 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by the loader (-b) */
 } rb SEC(".maps");
 
+/* A thread's state is in its slot, the element tid % SLOTS of an array: an
+ * array element is found without a helper call, a task storage lookup is
+ * one (~25 ns an event here). A slot is its thread's from its first event
+ * to its exit; a thread whose slot is another's keeps its state in threads. */
+#define SLOTS (1 << 14)
+
+struct slot {
+	__u32 tid; /* 0: free */
+	__u32 pad;
+	__u64 start; /* the owner's start_time: a tid used again is another thread */
+	struct tstate st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLOTS);
+	__type(key, __u32);
+	__type(value, struct slot);
+} slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct tstate);
 } threads SEC(".maps");
+
+static __always_inline struct slot *slot_of(__u32 tid)
+{
+	__u32 i = tid & (SLOTS - 1);
+
+	return bpf_map_lookup_elem(&slots, &i);
+}
+
+static __always_inline bool owns(const struct slot *s, struct task_struct *task, __u32 tid)
+{
+	return s->tid == tid && s->start == task->start_time;
+}
+
+/* the state of a thread seen before, or NULL */
+static __always_inline struct tstate *state_of(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && owns(s, task, tid))
+		return &s->st;
+	return bpf_task_storage_get(&threads, task, 0, 0);
+}
+
+/* a state for a new thread: its slot when free, or left by a thread of the
+ * same tid (dead: a tid is used again only once its task is gone) */
+static __always_inline struct tstate *new_state(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && (s->tid == tid || __sync_val_compare_and_swap(&s->tid, 0, tid) == 0)) {
+		s->start = task->start_time;
+		__builtin_memset(&s->st, 0, sizeof(s->st));
+		return &s->st;
+	}
+	return bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* the thread exits: its slot is free again */
+static __always_inline void release_slot(struct task_struct *task, __u32 tid)
+{
+	struct slot *s = slot_of(tid);
+
+	if (s && owns(s, task, tid))
+		s->tid = 0;
+}
 
 /* Set by the loader once every link is in, cleared before the first is
  * removed: uprobe links attach and detach one after another, and an exit
@@ -154,6 +221,15 @@ static __always_inline __u64 wake_flags(void)
 									BPF_RB_NO_WAKEUP;
 }
 
+/* The fill is looked at every WAKE_EVERY events of a thread: a look is a
+ * helper call, and the buffer fills far slower than that. */
+#define WAKE_EVERY 64
+
+static __always_inline __u64 thread_wake_flags(struct tstate *st)
+{
+	return ++st->nsent % WAKE_EVERY ? BPF_RB_NO_WAKEUP : wake_flags();
+}
+
 static __always_inline void set_hdr(struct ctrace_hdr *h, __u32 kind, __u32 tid, __u64 ts)
 {
 	h->kind = kind;
@@ -168,15 +244,13 @@ static __always_inline void thread_lost_one(struct tstate *st)
 	count_loss();
 }
 
-static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+/* a thread seen for the first time: its state, and a THREAD record */
+static __noinline struct tstate *new_thread(struct task_struct *task, __u32 tid, __u64 now)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct tstate *st = bpf_task_storage_get(&threads, task, 0, 0);
 	struct ctrace_thread *e;
+	struct tstate *st;
 
-	if (st)
-		return st;
-	st = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = new_state(task, tid);
 	if (!st) {
 		__sync_fetch_and_add(&untracked_total, 1);
 		return NULL;
@@ -184,7 +258,7 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
 		set_hdr(&e->h, CTRACE_EV_THREAD, tid, now);
-		e->tgid = bpf_get_current_pid_tgid() >> 32;
+		e->tgid = task->tgid;
 		e->exit_code = 0;
 		e->lost = 0;
 		e->group_dead = 0;
@@ -194,6 +268,14 @@ static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
 		count_loss();
 	}
 	return st;
+}
+
+static __always_inline struct tstate *thread_state(__u32 tid, __u64 now)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tstate *st = state_of(task, tid);
+
+	return st ? st : new_thread(task, tid, now);
 }
 
 static __always_inline void set_call(struct ctrace_call *c, __u32 kind, __u64 fn, __u32 tid,
@@ -217,18 +299,14 @@ static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 		return 0;
 	}
 	set_call(e, kind, fn, tid, now, st, depth);
-	bpf_ringbuf_submit(e, wake_flags());
+	bpf_ringbuf_submit(e, thread_wake_flags(st));
 	return 0;
 }
 
 /* The common part of both hooks: the thread's depth, kept here so that every
- * event carries it. Returns the thread state when the event is to be sent. */
-static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, __s32 *depth)
+ * event carries it. Returns whether the event is to be sent. */
+static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *depth)
 {
-	struct tstate *st = thread_state(tid, now);
-
-	if (!st)
-		return NULL;
 	if (kind == CTRACE_EV_ENTER) {
 		*depth = ++st->depth;
 	} else {
@@ -236,9 +314,7 @@ static __always_inline struct tstate *account(__u32 kind, __u32 tid, __u64 now, 
 		if (st->depth < st->floor)
 			st->floor = st->depth;
 	}
-	if (max_depth && *depth > max_depth)
-		return NULL;
-	return st;
+	return !max_depth || *depth <= max_depth;
 }
 
 static __always_inline bool ours(void)
@@ -247,6 +323,22 @@ static __always_inline bool ours(void)
 	 * to the target; this also keeps out a forked child that shares the
 	 * probed file. With it, the links are unfiltered and this is the filter. */
 	return armed && traced(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* The thread's state at a hook, when the event is to be sent: ours() for a
+ * hook. A thread with a state is traced (it got one past traced()), so the
+ * process table is looked at only for a new thread. */
+static __always_inline struct tstate *account(struct task_struct *task, __u32 tgid, __u32 kind,
+					      __u32 tid, __u64 now, __s32 *depth)
+{
+	struct tstate *st = state_of(task, tid);
+
+	if (!st) {
+		if (!traced(tgid))
+			return NULL;
+		st = new_thread(task, tid, now);
+	}
+	return st && count_depth(st, kind, depth) ? st : NULL;
 }
 
 /* The selected functions of a filtered trace, by CTRACE_PLAN_KEY(runtime
@@ -261,32 +353,50 @@ struct {
 	__type(value, __u8);
 } selected SEC(".maps");
 
-static __always_inline bool unselected(struct pt_regs *ctx, __u64 cookie)
+static __always_inline bool unselected(struct pt_regs *ctx, __u64 cookie, __u32 tgid)
 {
 	__u64 key;
 
 	if (!(cookie & CTRACE_COOKIE_CHECK))
 		return false;
-	key = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx) & CTRACE_ADDR_MASK,
-			      proc_gen(bpf_get_current_pid_tgid() >> 32));
+	key = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx) & CTRACE_ADDR_MASK, proc_gen(tgid));
 	return !bpf_map_lookup_elem(&selected, &key);
+}
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The probe's cookie. bpf_get_attach_cookie() is a helper call, a tenth of
+ * the program's time; what it reads, the uprobe_multi run context, is the
+ * task's bpf_ctx (its first member), and read here directly. */
+static __always_inline __u64 hook_cookie(struct pt_regs *ctx, struct task_struct *task)
+{
+	struct bpf_uprobe_multi_run_ctx *rc;
+
+	if (!bpf_core_field_exists(rc->uprobe) || !bpf_core_field_exists(rc->uprobe->cookie))
+		return bpf_get_attach_cookie(ctx);
+	rc = bpf_rdonly_cast(task->bpf_ctx,
+			     bpf_core_type_id_kernel(struct bpf_uprobe_multi_run_ctx));
+	return rc->uprobe->cookie;
 }
 
 /* One program for both hooks, so each probed file needs one link (each
  * link's detach waits for its own RCU grace period); the cookie's low bit
- * says which hook the probe sits on. */
+ * says which hook the probe sits on. Every helper call costs here (a
+ * return thunk, an indirect call): the task gives the thread's ids and
+ * the cookie with plain loads. */
 SEC("uprobe")
 int on_hook(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = hook_cookie(ctx, task), now = bpf_ktime_get_ns();
+	__u32 tid = task->pid, tgid = task->tgid;
 	__u32 kind = cookie & CTRACE_COOKIE_EXIT ? CTRACE_EV_EXIT : CTRACE_EV_ENTER;
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours() || unselected(ctx, cookie))
+	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
-	st = account(kind, tid, now, &depth);
+	st = account(task, tgid, kind, tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
@@ -711,8 +821,9 @@ static __always_inline int send_small(struct pt_regs *ctx, const struct ctrace_s
 SEC("uprobe.s")
 int on_hook_args(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), now, key = 0, bias, regs[CTRACE_NGPRS];
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), n, size;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = hook_cookie(ctx, task), now, key = 0, bias, regs[CTRACE_NGPRS];
+	__u32 tid = task->pid, tgid = task->tgid, n, size;
 	__u64 gen, addr;
 	bool hook = cookie & CTRACE_COOKIE_HOOK;
 	const struct ctrace_site_plan *plan;
@@ -720,21 +831,21 @@ int on_hook_args(struct pt_regs *ctx)
 	struct tstate *st;
 	__s32 depth;
 
-	if (!ours() || unselected(ctx, cookie))
+	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(task, tgid, CTRACE_EV_EXIT, tid, now, &depth);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(task, tgid, CTRACE_EV_ENTER, tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address (ip + length at
 	 * the call site) and the image generation; at a preloaded hook, this_fn
 	 * finds the plan of a function with one site, else the return address
 	 * pushed on the stack */
-	gen = proc_gen(bpf_get_current_pid_tgid() >> 32);
+	gen = proc_gen(tgid);
 	plan = NULL;
 	if (hook) {
 		__u64 fn = CTRACE_PLAN_KEY(PT_REGS_PARM1(ctx), gen);
@@ -757,8 +868,7 @@ int on_hook_args(struct pt_regs *ctx)
 		plan = bpf_map_lookup_elem(&plans, &key);
 	if (plan && (plan->flags & CTRACE_SITE_SMALL))
 		return send_small(ctx, plan, key, tid, now, st, depth, hook);
-	sc = plan ? bpf_task_storage_get(&args_scratch, bpf_get_current_task_btf(), 0,
-					 BPF_LOCAL_STORAGE_GET_F_CREATE) :
+	sc = plan ? bpf_task_storage_get(&args_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) :
 		    NULL;
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
@@ -916,7 +1026,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!armed || !watch_exec || !traced(tgid))
 		return 0;
-	st = bpf_task_storage_get(&threads, p, 0, 0);
+	st = state_of(p, BPF_CORE_READ(p, pid));
 	if (st)
 		st->depth = st->floor = st->stack = 0;
 	gen = new_gen(tgid);
@@ -1178,7 +1288,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		count_loss();
 		goto out;
 	}
-	st = bpf_task_storage_get(&threads, p, 0, 0);
+	st = state_of(p, tid);
 	set_hdr(&e->h, CTRACE_EV_THREAD_EXIT, tid, bpf_ktime_get_ns());
 	e->tgid = tgid;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
@@ -1188,5 +1298,6 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	/* the consumer must see the process end promptly */
 	bpf_ringbuf_submit(e, group_dead ? BPF_RB_FORCE_WAKEUP : wake_flags());
 out:
+	release_slot(p, tid);
 	return 0;
 }

@@ -7,6 +7,10 @@
 #   sudo tools/bench.sh            # N=27 (635,621 calls), RUNS=5
 #   sudo N=25 RUNS=3 tools/bench.sh
 #   sudo BENCH_RSS=1 tools/bench.sh   # also: peak tracer RSS on an 11.4M-call trace
+#   sudo OLD=/other/build/ctrace-bpf tools/bench.sh   # also: launch mode of another build
+#   sudo QUICK=1 tools/bench.sh       # only the floor, launch mode (and OLD) and uftrace
+#   sudo METRIC=cpu tools/bench.sh    # the workload's CPU time, not its wall time: steadier
+#                                     # on a shared machine (the probes run in its thread)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-27}
@@ -21,7 +25,8 @@ gcc -O2 -g -finstrument-functions tools/bench/fib_args.c -o "$W/fib3"
 gcc -O2 -g -finstrument-functions tools/bench/fib_str.c -o "$W/fibs"
 CALLS=$("$W/fib" "$N" | sed 's/.*calls=\([0-9]*\).*/\1/')
 
-elapsed() { sed -n 's/.*elapsed_ns=\([0-9]*\).*/\1/p'; }
+METRIC=${METRIC:-elapsed}
+elapsed() { sed -n "s/.* ${METRIC}_ns=\([0-9]*\).*/\1/p"; }
 best() { sort -n | head -1; }
 # median elapsed ns of RUNS runs of: "$@" fib N
 measure() {
@@ -54,6 +59,18 @@ ctrace=$(measure "$TOOL" -o "$W/t.json" --)
 lost=$(jq .metadata.lost_events "$W/t.json")
 traced=$(jq .metadata.total_calls "$W/t.json")
 floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
+[ -n "${OLD:-}" ] && old=$(measure "$OLD" -o "$W/o.json" --)
+if [ -n "${QUICK:-}" ]; then
+	per() { awk -v t="$1" -v b="$base" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
+	ratio() { awk -v a="$1" -v f="$2" -v b="$base" 'BEGIN {printf "%.2fx", (a - b) / (f - b)}'; }
+	echo "workload: fib($N), $CALLS calls; best of $RUNS runs ($METRIC); ns/call"
+	echo "floor (bare uprobes, preloaded NOP hooks) $(per "$floor_pre")"
+	echo "ctrace-bpf launch $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
+	[ -n "${OLD:-}" ] && echo "OLD launch        $(per "$old")   $(ratio "$old" "$floor_pre") of floor"
+	command -v uftrace >/dev/null &&
+		echo "uftrace record    $(per "$(measure uftrace record --no-libcall -d "$W/uftrace.data")")"
+	exit 0
+fi
 follow=$(measure "$TOOL" --follow-forks -o "$W/f.json" --)
 callsite=$(measure "$TOOL" --probe callsite -o "$W/c.json" --)
 floor_cs=$(measure "$TOOL" --probe callsite --bench-empty -o "$W/e.json" --)
@@ -71,12 +88,14 @@ fi
 
 per() { awk -v t="$1" -v b="$base" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
 ratio() { awk -v a="$1" -v f="$2" -v b="$base" 'BEGIN {printf "%.2fx", (a - b) / (f - b)}'; }
-echo "workload: fib($N), $CALLS calls, -O2 -finstrument-functions; best of $RUNS runs"
+echo "workload: fib($N), $CALLS calls, -O2 -finstrument-functions; best of $RUNS runs ($METRIC)"
 echo "untraced: $((base / 1000)) us total"
 printf '%-46s %9s\n' "" "ns/call"
 printf '%-46s %9s\n' "bare uprobes, preloaded NOP hooks (floor)" "$(per "$floor_pre")"
 printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: preload)" \
 	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
+[ -n "${OLD:-}" ] && printf '%-46s %9s   %s of floor\n' "OLD build: launch (default)" \
+	"$(per "$old")" "$(ratio "$old" "$floor_pre")"
 printf '%-46s %9s   %s of floor (links not pid-filtered, BPF filters)\n' \
 	"ctrace-bpf launch --follow-forks" "$(per "$follow")" "$(ratio "$follow" "$floor_pre")"
 printf '%-46s %9s\n' "bare uprobes, hook call sites (floor)" "$(per "$floor_cs")"

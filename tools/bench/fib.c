@@ -17,15 +17,15 @@ __attribute__((noinline)) long fib(int n)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 27;
-	struct timespec a, b;
+	struct bench_time a, b;
 	long r;
 
 	if (argc > 3)
 		while (access(argv[3], F_OK))
 			usleep(1000);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	bench_now(&a);
 	r = fib(n);
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	bench_now(&b);
 	bench_report("fib", n, r, &a, &b);
 	return 0;
 }

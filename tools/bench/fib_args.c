@@ -14,12 +14,12 @@ __attribute__((noinline)) long fib3(int n, int a, int b)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 27;
-	struct timespec t0, t1;
+	struct bench_time t0, t1;
 	long r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bench_now(&t0);
 	r = fib3(n, 1, 2);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	bench_now(&t1);
 	bench_report("fib3", n, r, &t0, &t1);
 	return 0;
 }

@@ -24,12 +24,12 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 27;
 	struct named top = { "fibonacci", "bench", 0 };
-	struct timespec t0, t1;
+	struct bench_time t0, t1;
 	long r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bench_now(&t0);
 	r = fibs(n, &top);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	bench_now(&t1);
 	bench_report("fibs", n, r, &t0, &t1);
 	return 0;
 }
