@@ -38,7 +38,8 @@ static bool json_ok(const char *s, bool members)
 	if (!jsonw_utf8_valid(s, strlen(s)) ||
 	    (members && asprintf(&w, "{\"x\":0%s}", s) < 0))
 		return false;
-	j = cJSON_Parse(members ? w : s);
+	/* null-terminated: a valid value followed by more bytes is not one */
+	j = cJSON_ParseWithOpts(members ? w : s, NULL, 1);
 	free(w);
 	cJSON_Delete(j);
 	return j != NULL;
