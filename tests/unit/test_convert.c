@@ -678,8 +678,8 @@ int main(void)
 {
 	if (!harness_tmp_make("test_convert"))
 		return 2;
-	harness_write_file(path_in_tmp("a.json"), docA,
-			   strlen(docA)); /* the trace most cases read */
+	/* the trace most cases read */
+	harness_write_file(path_in_tmp("a.json"), docA, strlen(docA));
 	harness_run_all();
 	harness_tmp_remove();
 	HARNESS_MAIN_END("test_convert");
