@@ -737,6 +737,27 @@ static void check_o0_plan(const struct target *t, const char *fn, const struct p
 	}
 }
 
+/* n bytes of the target's file at off; false when they cannot be read */
+static bool read_code(const struct target *t, uint64_t off, uint8_t *code, size_t n)
+{
+	int fd = open(t->img->path, O_RDONLY);
+	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* an x86-64 disassembler with operand details, and an instruction for it */
+static bool disasm_open(csh *cs, cs_insn **in)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
+		return false;
+	cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON);
+	*in = cs_malloc(*cs);
+	return true;
+}
+
 /* The rbp displacement each argument register is stored to in the -O0
  * prologue (mov %edi,-0x14(%rbp) ...), by ABI argument register index. */
 static void prologue_stores(const struct target *t, const char *fn, int64_t disp[6])
@@ -757,17 +778,10 @@ static void prologue_stores(const struct target *t, const char *fn, int64_t disp
 		return;
 	uint8_t code[256];
 	size_t n = s->size < sizeof(code) ? s->size : sizeof(code);
-	int fd = open(t->img->path, O_RDONLY);
-	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		return;
 	csh cs;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	cs_insn *in;
+	if (!read_code(t, off, code, n) || !disasm_open(&cs, &in))
 		return;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *in = cs_malloc(cs);
 	const uint8_t *p = code;
 	uint64_t addr = s->addr;
 	while (n && cs_disasm_iter(cs, &p, &n, &addr, in)) {
@@ -825,15 +839,10 @@ static void o2_register_trace(const struct target *t, const char *fn, uint64_t s
 		return;
 	uint8_t code[512];
 	size_t n = site - s->addr < sizeof(code) ? site - s->addr : sizeof(code);
-	int fd = open(t->img->path, O_RDONLY);
-	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
-	if (fd >= 0)
-		close(fd);
 	csh cs;
-	if (!ok || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	cs_insn *in;
+	if (!read_code(t, off, code, n) || !disasm_open(&cs, &in))
 		return;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *in = cs_malloc(cs);
 	const uint8_t *p = code;
 	uint64_t addr = s->addr;
 	while (n && cs_disasm_iter(cs, &p, &n, &addr, in)) {
