@@ -8,7 +8,6 @@
  * then written as JSONL (write/jsonl.c), which must be valid UTF-8, one JSON
  * object per line, read back to exactly the same visitor calls, and written
  * again to the same bytes. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,39 +18,13 @@
 #include "trace_recorder.h"
 #include "write/backend.h"
 
-typedef int (*walk_fn)(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
-
-struct memsrc {
-	const uint8_t *p;
-	size_t n;
-	walk_fn walk;
-};
-
-static int mem_walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
-{
-	struct memsrc *s = src;
-	/* fmemopen refuses a zero size */
-	FILE *f = s->n ? fmemopen((void *)s->p, s->n, "r") : fopen("/dev/null", "r");
-	int rc;
-
-	FUZZ_ASSERT(f, "fmemopen: %s", strerror(errno));
-	rc = s->walk(f, v, ctx, err, errlen);
-	fclose(f);
-	return rc;
-}
-
 /* the walk's log; its status in *rc (0, or -1 with err naming where) */
-static char *record(const uint8_t *p, size_t n, walk_fn walk, int *rc)
+static char *record(const uint8_t *p, size_t n, trace_walk_fn walk, int *rc)
 {
-	struct memsrc s = { p, n, walk };
 	struct trace_rec r = { 0 };
-	char *log = NULL, err[512] = "";
-	size_t len = 0;
+	char *log, err[512] = "";
 
-	r.log = open_memstream(&log, &len);
-	FUZZ_ASSERT(r.log, "open_memstream");
-	*rc = mem_walk(&s, &trace_recorder, &r, err, sizeof(err));
-	fclose(r.log);
+	*rc = trace_rec_walk(&r, p, n, walk, &log, err, sizeof(err));
 	FUZZ_ASSERT(!r.bad[0], "the visitor was called out of order: %s", r.bad);
 	FUZZ_ASSERT(*rc == 0 || *rc == -1, "walk returned %d", *rc);
 	if (*rc) {
@@ -67,19 +40,12 @@ static char *record(const uint8_t *p, size_t n, walk_fn walk, int *rc)
 	return log;
 }
 
-static char *to_jsonl(const uint8_t *p, size_t n, walk_fn walk, size_t *len)
+static char *to_jsonl(const uint8_t *p, size_t n, trace_walk_fn walk, size_t *len)
 {
-	struct memsrc s = { p, n, walk };
-	const struct trace_source src = { .walk = mem_walk, .src = &s };
-	const struct format_opts o = { 0 };
-	char *out = NULL, err[512] = "";
-	FILE *f = open_memstream(&out, len);
-	int rc;
+	char err[512] = "";
+	char *out = mem_trace_jsonl(p, n, walk, len, err, sizeof(err));
 
-	FUZZ_ASSERT(f, "open_memstream");
-	rc = jsonl_run(&src, f, &o, err, sizeof(err));
-	fclose(f);
-	FUZZ_ASSERT(rc == 0, "jsonl_run failed on a trace that reads: %s", err);
+	FUZZ_ASSERT(out, "jsonl_run failed on a trace that reads: %s", err);
 	return out;
 }
 
@@ -111,7 +77,7 @@ static void check_lines(const char *jl, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	walk_fn walk = jsonl_sniff(data, size < 64 ? size : 64) ? jsonl_walk : trace_walk;
+	trace_walk_fn walk = jsonl_sniff(data, size < 64 ? size : 64) ? jsonl_walk : trace_walk;
 	int rc, rc2;
 	size_t len = 0, len2 = 0;
 	char *want = record(data, size, walk, &rc), *jl, *got, *jl2;

@@ -20,42 +20,14 @@
 
 /* ---- sources from strings ------------------------------------------------------------- */
 
-typedef int (*walk_fn)(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
-
-struct strsrc {
-	const char *s;
-	size_t len;
-	walk_fn walk;
-};
-
-static int str_walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
-{
-	struct strsrc *s = src;
-	FILE *f = fmemopen((void *)s->s, s->len, "r");
-	int rc;
-
-	if (!f) {
-		snprintf(err, errlen, "fmemopen");
-		return -1;
-	}
-	rc = s->walk(f, v, ctx, err, errlen);
-	fclose(f);
-	return rc;
-}
-
 /* the walk's log, and its status in *rc */
-static char *record(const char *doc, size_t len, walk_fn walk, bool quiet, int *rc, char *err,
+static char *record(const char *doc, size_t len, trace_walk_fn walk, bool quiet, int *rc, char *err,
 		    size_t errlen, struct trace_rec *out)
 {
-	struct strsrc s = { doc, len, walk };
 	struct trace_rec r = { .quiet = quiet };
-	char *log = NULL;
-	size_t loglen = 0;
+	char *log;
 
-	r.log = open_memstream(&log, &loglen);
-	*rc = str_walk(&s, &trace_recorder, &r, err, errlen);
-	fclose(r.log);
-	r.log = NULL;
+	*rc = trace_rec_walk(&r, doc, len, walk, &log, err, errlen);
 	CHECK_STR(r.bad, "");
 	if (out)
 		*out = r;
@@ -63,22 +35,14 @@ static char *record(const char *doc, size_t len, walk_fn walk, bool quiet, int *
 }
 
 /* doc (JSON, or JSONL with walk) in JSONL; *len its length */
-static char *to_jsonl(const char *doc, size_t len, walk_fn walk, size_t *outlen)
+static char *to_jsonl(const char *doc, size_t len, trace_walk_fn walk, size_t *outlen)
 {
-	struct strsrc s = { doc, len, walk };
-	const struct trace_source src = { .walk = str_walk, .src = &s };
-	const struct format_opts o = { 0 };
-	char *buf = NULL, err[256] = "";
-	FILE *m = open_memstream(&buf, outlen);
-	int rc = jsonl_run(&src, m, &o, err, sizeof(err));
+	char err[256] = "";
+	char *jl = mem_trace_jsonl(doc, len, walk, outlen, err, sizeof(err));
 
-	fclose(m);
-	if (rc) {
+	if (!jl)
 		printf("jsonl_run: %s\n", err);
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jl;
 }
 
 /* JSON -> JSONL -> visitor equals JSON -> visitor, and JSONL -> JSONL is the same bytes */
@@ -349,22 +313,15 @@ TEST(test_reader_truncated)
 }
 
 /* a callback's non-zero return stops the walk with that value */
-static int stop_at_k(void *ctx, const struct trace_node *n, size_t depth)
-{
-	(void)ctx;
-	(void)depth;
-	return n->function && !strcmp(n->function, "k") ? 9 : 0;
-}
-
 TEST(test_reader_stops)
 {
-	struct trace_visitor v = { .node_close = stop_at_k };
+	struct trace_visitor v = { .node_close = trace_stop_at };
 	size_t len = 0;
 	char *jl = to_jsonl(doc1, strlen(doc1), trace_walk, &len);
-	struct strsrc s = { jl, len, jsonl_walk };
+	struct mem_trace s = { jl, len, jsonl_walk };
 	char err[256];
 
-	CHECK_INT(str_walk(&s, &v, NULL, err, sizeof(err)), 9);
+	CHECK_INT(mem_trace_walk(&s, &v, (void *)"k", err, sizeof(err)), 7);
 	free(jl);
 }
 

@@ -3,7 +3,6 @@
  * ill-formed UTF-8), captures, and the trace walker: members in any order,
  * null times, partial calls, thread keys, a 100,000-deep call tree, and
  * every prefix of a trace failing cleanly with an offset. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -279,18 +278,11 @@ TEST(test_numbers)
 static int walk_str(const char *doc, size_t len, bool quiet, struct trace_rec *r, char **log,
 		    char *err, size_t errlen)
 {
-	FILE *f = fmemopen((void *)doc, len, "r");
-	size_t loglen = 0;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->quiet = quiet;
-	*log = NULL;
-	r->log = open_memstream(log, &loglen);
-	rc = trace_walk(f, &trace_recorder, r, err, errlen);
-	fclose(r->log);
-	r->log = NULL;
-	fclose(f);
+	rc = trace_rec_walk(r, doc, len, trace_walk, log, err, errlen);
 	CHECK_STR(r->bad, "");
 	return rc;
 }
@@ -350,20 +342,13 @@ TEST(test_walk)
 }
 
 /* a callback's non-zero return stops the walk with that value */
-static int stop_at_g(void *ctx, const struct trace_node *n, size_t depth)
-{
-	(void)ctx;
-	(void)depth;
-	return n->function && !strcmp(n->function, "g") ? 7 : 0;
-}
-
 TEST(test_walk_stops)
 {
-	struct trace_visitor v = { .node_close = stop_at_g };
+	struct trace_visitor v = { .node_close = trace_stop_at };
 	FILE *f = fmemopen((void *)doc1, strlen(doc1), "r");
 	char err[256];
 
-	CHECK_INT(trace_walk(f, &v, NULL, err, sizeof(err)), 7);
+	CHECK_INT(trace_walk(f, &v, (void *)"g", err, sizeof(err)), 7);
 	fclose(f);
 }
 

@@ -2,13 +2,17 @@
  * each, so that two walks compare as text (tests/unit, tests/fuzz). It also
  * checks the order write/backend.h promises: node_open and node_close paired
  * at the depth of the calls open, inside thread_begin/thread_end, metadata
- * and crash outside a thread. Header-only: the fuzz harnesses include it too
+ * and crash outside a thread. With it, traces held in memory as sources.
+ * Header-only: the fuzz harnesses include it too
  * (tests/fuzz/run.sh: -Itests/unit). */
 #ifndef CTRACE_TRACE_RECORDER_H
 #define CTRACE_TRACE_RECORDER_H
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "write/backend.h"
 
@@ -153,5 +157,87 @@ static const struct trace_visitor trace_recorder __attribute__((unused)) = {
 	.node_close = trace_rec_close,
 	.crash = trace_rec_crash,
 };
+
+/* a reader's walk of a file (trace_walk, jsonl_walk) */
+typedef int (*trace_walk_fn)(FILE *f, const struct trace_visitor *v, void *ctx, char *err,
+			     size_t errlen);
+
+/* n bytes at p that walk reads: the src of a trace_source walked by mem_trace_walk */
+struct mem_trace {
+	const void *p;
+	size_t n;
+	trace_walk_fn walk;
+};
+
+static inline int mem_trace_walk(void *src, const struct trace_visitor *v, void *ctx, char *err,
+				 size_t errlen)
+{
+	struct mem_trace *s = src;
+	/* fmemopen refuses a zero size */
+	FILE *f = s->n ? fmemopen((void *)s->p, s->n, "r") : fopen("/dev/null", "r");
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "fmemopen: %s", strerror(errno));
+		return -1;
+	}
+	rc = s->walk(f, v, ctx, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+/* walk's walk of n bytes at p into r (set up but for its log): the walk's
+ * status; *log the lines (free it) */
+static inline int trace_rec_walk(struct trace_rec *r, const void *p, size_t n, trace_walk_fn walk,
+				 char **log, char *err, size_t errlen)
+{
+	struct mem_trace s = { p, n, walk };
+	size_t len = 0;
+	int rc;
+
+	*log = NULL;
+	r->log = open_memstream(log, &len);
+	if (!r->log) {
+		snprintf(err, errlen, "open_memstream: %s", strerror(errno));
+		return -1;
+	}
+	rc = mem_trace_walk(&s, &trace_recorder, r, err, errlen);
+	fclose(r->log);
+	r->log = NULL;
+	return rc;
+}
+
+/* walk's walk of n bytes at p written as JSONL (write/jsonl.c), *len bytes
+ * (free them); NULL, with err, when that failed */
+static inline char *mem_trace_jsonl(const void *p, size_t n, trace_walk_fn walk, size_t *len,
+				    char *err, size_t errlen)
+{
+	struct mem_trace s = { p, n, walk };
+	const struct trace_source src = { .walk = mem_trace_walk, .src = &s };
+	const struct format_opts o = { 0 };
+	char *out = NULL;
+	FILE *f = open_memstream(&out, len);
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "open_memstream: %s", strerror(errno));
+		return NULL;
+	}
+	rc = jsonl_run(&src, f, &o, err, errlen);
+	fclose(f);
+	if (rc) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* a node_close that stops the walk, returning 7, at the close of the
+ * function named ctx */
+static inline int trace_stop_at(void *ctx, const struct trace_node *n, size_t depth)
+{
+	(void)depth;
+	return n->function && !strcmp(n->function, ctx) ? 7 : 0;
+}
 
 #endif
