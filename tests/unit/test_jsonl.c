@@ -177,19 +177,10 @@ TEST(test_round_trip_wide)
 TEST(test_round_trip_deep)
 {
 	const size_t depth = 100000;
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	char *buf = deep_chain_json(depth, &len);
 	struct trace_rec stats = { 0 };
 
-	fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
-	for (size_t i = 0; i < depth; i++)
-		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
-	for (size_t i = depth; i-- > 0;)
-		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i,
-			2 * depth - 2 * i);
-	fputs("]}},\"crash\":null}", m);
-	fclose(m);
 	check_round_trip(buf, len, true, &stats);
 	CHECK_INT(stats.opens, depth);
 	CHECK_INT(stats.closes, depth);

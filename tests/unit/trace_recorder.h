@@ -240,4 +240,24 @@ static inline int trace_stop_at(void *ctx, const struct trace_node *n, size_t de
 	return n->function && !strcmp(n->function, ctx) ? 7 : 0;
 }
 
+/* a JSON trace of one thread whose calls nest depth deep (recursion gone
+ * wild): call i starts at i ns and lasts 2(depth - i) ns; *len its length */
+static inline char *deep_chain_json(size_t depth, size_t *len)
+{
+	char *buf = NULL;
+	FILE *m = open_memstream(&buf, len);
+
+	if (!m)
+		return NULL;
+	fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
+	for (size_t i = 0; i < depth; i++)
+		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
+	for (size_t i = depth; i-- > 0;)
+		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i,
+			2 * depth - 2 * i);
+	fputs("]}},\"crash\":null}", m);
+	fclose(m);
+	return buf;
+}
+
 #endif
