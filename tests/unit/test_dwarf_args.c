@@ -1733,6 +1733,22 @@ static void gdb_pass(struct target *t, const char *self, const char *pie, const 
 		CHECKM(strncmp(got->v[i], "ERROR", 5) != 0, "%s: %s", t->name, got->v[i]);
 }
 
+/* a further pass on the functions of the kind lines in *want (freed): *want
+ * and *got become the pass's lines; their comparison (entry: mode "entry") */
+static struct cmp_stats gdb_pass_on(struct target *t, const char *self, const char *pie,
+				    const char *kind, const char *mode, const char *want_file,
+				    const char *got_file, struct lines *want, struct lines *got)
+{
+	char addrs[8192];
+	struct cmp_stats st = { 0, 0, 0 };
+
+	functions_named(t, want, kind, addrs, sizeof(addrs));
+	free_lines(want);
+	gdb_pass(t, self, pie, addrs, mode, want_file, got_file, want, got);
+	compare_runs(t, want, got, kind, false, !strcmp(mode, "entry"), &st);
+	return st;
+}
+
 static void gdb_validate(struct target *t)
 {
 	char self[512], addrs[8192] = "";
@@ -1777,11 +1793,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&got);
 
 	/* return values: a breakpoint on each function, then `finish` */
-	functions_named(t, &want, "RET", addrs, sizeof(addrs));
-	free_lines(&want);
-	gdb_pass(t, self, pie, addrs, "ret", "want2.txt", "got_ret.txt", &want, &got);
-	st = (struct cmp_stats){ 0, 0, 0 };
-	compare_runs(t, &want, &got, "RET", false, false, &st);
+	st = gdb_pass_on(t, self, pie, "RET", "ret", "want2.txt", "got_ret.txt", &want, &got);
 	printf("  %s: %d return values equal to the program's own, %d unavailable\n", t->name,
 	       st.compared, st.unavailable);
 	CHECKM(st.compared >= (t->cxx ? 3 : 8), "%s: only %d return values compared", t->name,
@@ -1789,11 +1801,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&got);
 
 	/* entry plans: a breakpoint on the first instruction of each function */
-	functions_named(t, &want, "ARGS", addrs, sizeof(addrs));
-	free_lines(&want);
-	gdb_pass(t, self, pie, addrs, "entry", "want3.txt", "got_entry.txt", &want, &got);
-	st = (struct cmp_stats){ 0, 0, 0 };
-	compare_runs(t, &want, &got, "ARGS", false, true, &st);
+	st = gdb_pass_on(t, self, pie, "ARGS", "entry", "want3.txt", "got_entry.txt", &want, &got);
 	printf("  %s: entry plans: %d argument values equal to the program's own (%d of them only to gdb's), "
 	       "%d unavailable\n",
 	       t->name, st.compared, st.dwarf_off, st.unavailable);
