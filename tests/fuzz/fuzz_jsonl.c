@@ -1,13 +1,13 @@
 /* libFuzzer harness: the trace readers on arbitrary bytes, told apart as
  * cmds/trace_input.c does (jsonl_sniff: the JSONL reader, else the JSON
- * document's). A walk must either fail with one line naming where ("line N: "
- * or "byte N: ") or call the visitor in order: node_open and node_close
- * paired at the depth of the calls open, inside thread_begin/thread_end, with
- * NUL-terminated strings. A trace read whole is then written as JSONL
- * (write/jsonl.c), which must be valid UTF-8, one JSON object per line, read
- * back to exactly the same visitor calls, and written again to the same bytes. */
-#include <errno.h>
-#include <stdarg.h>
+ * document's). A walk must call the visitor in order, with NUL-terminated
+ * strings (the recorder, tests/unit/trace_recorder.h, checks the order:
+ * node_open and node_close paired at the depth of the calls open, inside
+ * thread_begin/thread_end), and either fail with one line naming where
+ * ("line N: " or "byte N: ") or end outside a thread. A trace read whole is
+ * then written as JSONL (write/jsonl.c), which must be valid UTF-8, one JSON
+ * object per line, read back to exactly the same visitor calls, and written
+ * again to the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,151 +15,17 @@
 #include "cmds/jsonlread.h"
 #include "cmds/jsonread.h"
 #include "fuzz_check.h"
+#include "trace_recorder.h"
 #include "write/backend.h"
 
-typedef int (*walk_fn)(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
-
-struct rec {
-	FILE *log;   /* every callback, every field */
-	size_t open; /* calls open */
-	bool in_thread;
-};
-
-static const char *s_(const char *s)
-{
-	return s ? s : "(null)";
-}
-
-/* a time's value means nothing when it is not known */
-static unsigned long long known(bool has, uint64_t v)
-{
-	return has ? (unsigned long long)v : 0;
-}
-
-static int on_meta(void *ctx, const struct trace_meta *m)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(!r->in_thread, "metadata inside a thread");
-	fprintf(r->log, "M %s %d %lld %d %llu %d %llu %llu %s %s\n", m->json, m->has_pid,
-		m->has_pid ? (long long)m->pid : 0, m->has_duration,
-		known(m->has_duration, m->duration_ns), m->has_total_calls,
-		known(m->has_total_calls, m->total_calls), (unsigned long long)m->lost_events,
-		s_(m->executable), s_(m->command0));
-	return 0;
-}
-
-static void log_thread(struct rec *r, char what, const struct trace_thread *t)
-{
-	fprintf(r->log, "%c %s %d %llu %s %d %llu %llu %llu %s\n", what, t->key, t->has_tid,
-		known(t->has_tid, t->tid), s_(t->name), t->has_total_calls,
-		known(t->has_total_calls, t->total_calls), (unsigned long long)t->lost_events,
-		(unsigned long long)t->calls, s_(t->more));
-}
-
-static int on_tbegin(void *ctx, const struct trace_thread *t)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(!r->in_thread && !r->open, "thread_begin inside a thread");
-	r->in_thread = true;
-	log_thread(r, 'T', t);
-	return 0;
-}
-
-static int on_tend(void *ctx, const struct trace_thread *t)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(r->in_thread && !r->open, "thread_end with %zu calls open", r->open);
-	r->in_thread = false;
-	log_thread(r, 't', t);
-	return 0;
-}
-
-static void log_node(struct rec *r, char what, const struct trace_node *n, size_t depth)
-{
-	fprintf(r->log, "%c %zu %s %s %s %d %llu %d %llu %d %llu %d %s %s %s", what, depth,
-		s_(n->function), s_(n->module), s_(n->address), n->has_start,
-		known(n->has_start, n->start_ns), n->has_end, known(n->has_end, n->end_ns),
-		n->has_duration, known(n->has_duration, n->duration_ns), n->partial,
-		s_(n->partial_reason), s_(n->arguments), s_(n->return_value));
-}
-
-static int on_open(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(r->in_thread && depth == r->open, "node_open at depth %zu with %zu open", depth,
-		    r->open);
-	r->open++;
-	log_node(r, 'O', n, depth);
-	fputc('\n', r->log);
-	return 0;
-}
-
-static int on_close(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(r->in_thread && r->open && depth == r->open - 1,
-		    "node_close at depth %zu with %zu open", depth, r->open);
-	r->open--;
-	log_node(r, 'C', n, depth);
-	fprintf(r->log, " %llu %llu %d\n", (unsigned long long)n->nchildren,
-		(unsigned long long)n->children_ns, n->children_timed);
-	return 0;
-}
-
-static int on_crash(void *ctx, const char *json)
-{
-	struct rec *r = ctx;
-
-	FUZZ_ASSERT(!r->in_thread, "crash inside a thread");
-	fprintf(r->log, "X %s\n", json);
-	return 0;
-}
-
-static const struct trace_visitor recorder = {
-	.metadata = on_meta,
-	.thread_begin = on_tbegin,
-	.thread_end = on_tend,
-	.node_open = on_open,
-	.node_close = on_close,
-	.crash = on_crash,
-};
-
-struct memsrc {
-	const uint8_t *p;
-	size_t n;
-	walk_fn walk;
-};
-
-static int mem_walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
-{
-	struct memsrc *s = src;
-	/* fmemopen refuses a zero size */
-	FILE *f = s->n ? fmemopen((void *)s->p, s->n, "r") : fopen("/dev/null", "r");
-	int rc;
-
-	FUZZ_ASSERT(f, "fmemopen: %s", strerror(errno));
-	rc = s->walk(f, v, ctx, err, errlen);
-	fclose(f);
-	return rc;
-}
-
 /* the walk's log; its status in *rc (0, or -1 with err naming where) */
-static char *record(const uint8_t *p, size_t n, walk_fn walk, int *rc)
+static char *record(const uint8_t *p, size_t n, trace_walk_fn walk, int *rc)
 {
-	struct memsrc s = { p, n, walk };
-	struct rec r = { 0 };
-	char *log = NULL, err[512] = "";
-	size_t len = 0;
+	struct trace_rec r = { 0 };
+	char *log, err[512] = "";
 
-	r.log = open_memstream(&log, &len);
-	FUZZ_ASSERT(r.log, "open_memstream");
-	*rc = mem_walk(&s, &recorder, &r, err, sizeof(err));
-	fclose(r.log);
+	*rc = trace_rec_walk(&r, p, n, walk, &log, err, sizeof(err));
+	FUZZ_ASSERT(!r.bad[0], "the visitor was called out of order: %s", r.bad);
 	FUZZ_ASSERT(*rc == 0 || *rc == -1, "walk returned %d", *rc);
 	if (*rc) {
 		unsigned long long at;
@@ -174,19 +40,12 @@ static char *record(const uint8_t *p, size_t n, walk_fn walk, int *rc)
 	return log;
 }
 
-static char *to_jsonl(const uint8_t *p, size_t n, walk_fn walk, size_t *len)
+static char *to_jsonl(const uint8_t *p, size_t n, trace_walk_fn walk, size_t *len)
 {
-	struct memsrc s = { p, n, walk };
-	const struct trace_source src = { .walk = mem_walk, .src = &s };
-	const struct format_opts o = { 0 };
-	char *out = NULL, err[512] = "";
-	FILE *f = open_memstream(&out, len);
-	int rc;
+	char err[512] = "";
+	char *out = mem_trace_jsonl(p, n, walk, len, err, sizeof(err));
 
-	FUZZ_ASSERT(f, "open_memstream");
-	rc = jsonl_run(&src, f, &o, err, sizeof(err));
-	fclose(f);
-	FUZZ_ASSERT(rc == 0, "jsonl_run failed on a trace that reads: %s", err);
+	FUZZ_ASSERT(out, "jsonl_run failed on a trace that reads: %s", err);
 	return out;
 }
 
@@ -218,7 +77,7 @@ static void check_lines(const char *jl, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	walk_fn walk = jsonl_sniff(data, size < 64 ? size : 64) ? jsonl_walk : trace_walk;
+	trace_walk_fn walk = jsonl_sniff(data, size < 64 ? size : 64) ? jsonl_walk : trace_walk;
 	int rc, rc2;
 	size_t len = 0, len2 = 0;
 	char *want = record(data, size, walk, &rc), *jl, *got, *jl2;

@@ -55,9 +55,10 @@ ls "$out"/obj/*.failed >/dev/null 2>&1 && die "compiling the loader failed"
 ar rcs "$out/libctrace-fuzz.a" "$out"/obj/*.o || die "ar failed"
 
 for h in $harnesses; do
-	# fuzz_events unwinds crashes through a seed of fuzz_elf (it has CFI)
+	# fuzz_events unwinds crashes through a seed of fuzz_elf (it has CFI);
+	# tests/unit holds the trace recorder fuzz_jsonl shares with the unit tests
 	# shellcheck disable=SC2086
-	compile -I"$fuzz" -fsanitize=fuzzer -DFUZZ_UNWIND_ELF="\"$root/$fuzz/corpus/fuzz_elf/args-O2-g\"" \
+	compile -I"$fuzz" -Itests/unit -fsanitize=fuzzer -DFUZZ_UNWIND_ELF="\"$root/$fuzz/corpus/fuzz_elf/args-O2-g\"" \
 		"$fuzz/$h.c" "$fuzz/fuzz_check.c" "$out/libctrace-fuzz.a" $libs -o "$out/$h" ||
 		die "linking $h failed"
 done

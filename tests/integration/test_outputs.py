@@ -230,10 +230,10 @@ def test_chrome_recursion(build, trace, procs, tracer, tmp_path, opt):
     assert b["cat"] == "recursion"
 
 
-def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_path):
-    """Attached mid-run until the target exits: main and serve_loop, already
-    running, are partial calls named after their children; calls without a
-    start or an end are clamped to times the trace knows, marked, and nest."""
+def trace_after_attach(trace, procs, ticker):
+    """Attaches to a running -O2 ticker until it exits: the trace's path, its
+    document and its partial calls (main and serve_loop, already running,
+    among them)."""
     p, exe, state = ticker("-O2", seconds=2)
     tp, out = trace.start(["-p", p.pid])
     wait_attached(tp)
@@ -242,6 +242,14 @@ def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_pat
     assert proc.returncode == 0, proc.stderr
     partial = [n for n, _ in walk(doc) if is_partial(n)]
     assert {n["function"] for n in partial} >= {"main", "serve_loop"}
+    return out, doc, partial
+
+
+def test_chrome_partial_calls_after_attach(trace, procs, tracer, ticker, tmp_path):
+    """Attached mid-run until the target exits: main and serve_loop, already
+    running, are partial calls named after their children; calls without a
+    start or an end are clamped to times the trace knows, marked, and nest."""
+    out, doc, partial = trace_after_attach(trace, procs, ticker)
     conv = tmp_path / "attach.trace.json"
     tool(procs, tracer, "convert", out, "--to", "chrome", "-o", conv)
     data = check_chrome(conv, doc)

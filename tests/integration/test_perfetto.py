@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import expected as ex
-from calltree import all_nodes, is_partial, main_thread, shape, walk
+from calltree import all_nodes, main_thread, shape, walk
 from conftest import _require
-from harness import wait_attached
+from test_outputs import trace_after_attach
 
 PROTO_DIR = Path(__file__).resolve().parent / "perfetto"
 PROTO = PROTO_DIR / "trace_subset.proto"
@@ -355,14 +355,7 @@ def test_perfetto_exec(build, trace, procs, tracer, protoc, tmp_path):
 def test_perfetto_partial_calls_after_attach(trace, procs, tracer, protoc, ticker, tmp_path):
     """Attached mid-run: calls without a start or an end are clamped, nest,
     and say so; the ones named only at their return are named all the same."""
-    p, exe, state = ticker("-O2", seconds=2)
-    tp, out = trace.start(["-p", p.pid])
-    wait_attached(tp)
-    assert procs.communicate(p, timeout=30, what="ticker").returncode == 0
-    proc, doc = trace.finish(tp, out, timeout=10)
-    assert proc.returncode == 0, proc.stderr
-    partial = [n for n, _ in walk(doc) if is_partial(n)]
-    assert {n["function"] for n in partial} >= {"main", "serve_loop"}
+    out, doc, partial = trace_after_attach(trace, procs, ticker)
     pf = decode(protoc, convert(procs, tracer, out, tmp_path / "a.pftrace"))
     check_against(pf, doc)
     ends = [annotations(e[5]) for e in pf.of_type("TYPE_SLICE_END")]

@@ -92,6 +92,16 @@ def the(nodes, name):
     return n
 
 
+def record_window(trace, procs, exe):
+    """record_phases, with phase_a and phase_b and a window from the end of
+    phase_a's 50th step to the start of phase_b's 100th"""
+    path, doc, threads = record_phases(trace, procs, exe)
+    main = threads["phases"]["root_calls"][0]
+    a = the(main["children"], "phase_a")
+    b = threads["phase-b"]["root_calls"][0]
+    return path, doc, threads, a, b, a["children"][49]["end_ns"], b["children"][99]["start_ns"]
+
+
 # ---- threads -----------------------------------------------------------------------
 
 def test_tid_keeps_exactly_that_thread(phases, trace, procs, tracer, tmp_path):
@@ -163,11 +173,7 @@ def test_window_between_phases(phases, trace, procs, tracer, tmp_path):
 def test_window_exact_contents(phases, trace, procs, tracer, tmp_path):
     """A window from the end of phase_a's 50th step to the start of phase_b's
     100th: both of those boundary calls are in it."""
-    path, doc, threads = record_phases(trace, procs, phases)
-    main = threads["phases"]["root_calls"][0]
-    a = the(main["children"], "phase_a")
-    b = threads["phase-b"]["root_calls"][0]
-    start, end = a["children"][49]["end_ns"], b["children"][99]["start_ns"]
+    path, doc, threads, a, b, start, end = record_window(trace, procs, phases)
     want = sliced_threads(doc, start, end)
     kept = collections.Counter(n for roots in want.values() for n, _, _ in flat(roots))
     assert kept == {"main": 1, "phase_a": 1, "phase_b": 1, "step": 51 + 100}
@@ -198,11 +204,7 @@ def test_window_exact_contents(phases, trace, procs, tracer, tmp_path):
 
 
 def test_report_tree_window(phases, trace, procs, tracer):
-    path, doc, threads = record_phases(trace, procs, phases)
-    main = threads["phases"]["root_calls"][0]
-    a = the(main["children"], "phase_a")
-    b = threads["phase-b"]["root_calls"][0]
-    start, end = a["children"][49]["end_ns"], b["children"][99]["start_ns"]
+    path, doc, threads, a, b, start, end = record_window(trace, procs, phases)
     want = sliced_threads(doc, start, end)
     rep = tool(procs, tracer, "report", path, "--tree", "--time-range", f"{start}:{end}").stdout
     parts = re.split(r"^== thread (\d+) .*==$", rep, flags=re.M)

@@ -156,18 +156,30 @@ EQUAL_ENDS = {
     "crash": None}
 
 
-def test_equal_ends_nest_in_speedscope(tracer_binary, procs, tmp_path):
-    assert 623348300.495 + 47.462 > 623347459.259 + 888.698    # the case is real
-    src = tmp_path / "eq.json"
-    src.write_text(json.dumps(EQUAL_ENDS))
-    for fmt, name, importer in (("chrome", "eq.trace.json", "Trace Event Format profile"),
-                                ("speedscope", "eq.speedscope.json", "speedscope json file")):
-        out = tmp_path / name
+# what -o ends in for a format, and what speedscope says it imports it as
+SPEEDSCOPE_IMPORTS = {"chrome": ("trace.json", "Trace Event Format profile"),
+                      "speedscope": ("speedscope.json", "speedscope json file")}
+
+
+def sandwich_rows_of(doc, stem, formats, tracer_binary, procs, tmp_path):
+    """doc converted to each of formats in turn and opened in speedscope:
+    the rows of its sandwich view, one format's after another's."""
+    src = tmp_path / f"{stem}.json"
+    src.write_text(json.dumps(doc))
+    for fmt in formats:
+        ext, importer = SPEEDSCOPE_IMPORTS[fmt]
+        out = tmp_path / f"{stem}.{ext}"
         tool(procs, tracer_binary, "convert", src, "--to", fmt, "-o", out)
         text, console = viewers.speedscope(out, tmp_path)
         loaded(console, importer)
-        assert viewers.sandwich_rows(text) == {"parent": ("888.70µs", "841.24µs"),
-                                               "child": ("47.46µs", "47.46µs")}
+        yield viewers.sandwich_rows(text)
+
+
+def test_equal_ends_nest_in_speedscope(tracer_binary, procs, tmp_path):
+    assert 623348300.495 + 47.462 > 623347459.259 + 888.698    # the case is real
+    for rows in sandwich_rows_of(EQUAL_ENDS, "eq", ("chrome", "speedscope"), tracer_binary,
+                                 procs, tmp_path):
+        assert rows == {"parent": ("888.70µs", "841.24µs"), "child": ("47.46µs", "47.46µs")}
 
 
 # calls seen only in part: a call already running (named at its end), one
@@ -196,15 +208,8 @@ def test_partial_calls_in_speedscope(tracer_binary, procs, tmp_path):
     """Clamped, not invented: main starts at its thread's first known time
     (1000), f ends at the last time known inside it (1200), g starts just
     after it, main2 ends with the trace (5000)."""
-    src = tmp_path / "p.json"
-    src.write_text(json.dumps(PARTIAL))
-    for fmt, name, importer in (("speedscope", "p.speedscope.json", "speedscope json file"),
-                                ("chrome", "p.trace.json", "Trace Event Format profile")):
-        out = tmp_path / name
-        tool(procs, tracer_binary, "convert", src, "--to", fmt, "-o", out)
-        text, console = viewers.speedscope(out, tmp_path)
-        loaded(console, importer)
-        rows = viewers.sandwich_rows(text)
+    for rows in sandwich_rows_of(PARTIAL, "p", ("speedscope", "chrome"), tracer_binary, procs,
+                                 tmp_path):
         assert rows["main"] == ("2.00µs", "1.00µs"), rows       # 1000 .. 3000
         assert rows["f"] == ("200.00ns", "100.00ns"), rows      # 1000 .. 1200 (before g)
         assert rows["g"] == ("799.00ns", "799.00ns"), rows      # 1201 .. 2000

@@ -153,6 +153,36 @@ static inline char *path_in_tmp(const char *name)
 	return p;
 }
 
+/* path holds exactly len bytes of s; a test cannot go on without it */
+static inline void harness_write_file(const char *path, const char *s, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fwrite(s, 1, len, f) != len || fclose(f)) {
+		perror(path);
+		exit(2);
+	}
+}
+
+/* a file's whole text, NUL-terminated (free it); NULL when it cannot be read */
+static inline char *harness_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[65536];
+	FILE *m;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
 static inline void harness_tmp_remove(void)
 {
 	if (harness_failed == 0)

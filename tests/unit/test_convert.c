@@ -54,33 +54,6 @@ static const char docA[] =
 
 /* ---- files and captured output ----------------------------------------------------- */
 
-static void write_file(const char *path, const char *s, size_t len)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fwrite(s, 1, len, f) != len || fclose(f)) {
-		perror(path);
-		exit(2);
-	}
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[65536];
-	FILE *m = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
 /* runs a subcommand with stdout and stderr going to files; returns its status */
 static int run_cmd(int (*fn)(int, char **), char **out, char **err, ...)
 {
@@ -110,8 +83,8 @@ static int run_cmd(int (*fn)(int, char **), char **out, char **err, ...)
 	close(se);
 	close(fo);
 	close(fe);
-	*out = read_file(path_in_tmp("stdout"));
-	*err = read_file(path_in_tmp("stderr"));
+	*out = harness_read_file(path_in_tmp("stdout"));
+	*err = harness_read_file(path_in_tmp("stderr"));
 	return rc;
 }
 
@@ -186,7 +159,7 @@ TEST(test_folded)
 	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.folded"), "folded", false, err,
 			       sizeof(err)),
 		  0);
-	out = read_file(path_in_tmp("a.folded"));
+	out = harness_read_file(path_in_tmp("a.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.self_ns);
 	CHECK_INT(e.self_ns, 1060);
 	/* merged across threads, sorted by name at each level; the call named
@@ -203,7 +176,7 @@ TEST(test_folded)
 	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("c.folded"), "folded", true, err,
 			       sizeof(err)),
 		  0);
-	out = read_file(path_in_tmp("c.folded"));
+	out = harness_read_file(path_in_tmp("c.folded"));
 	CHECK_INT(folded_sum(out, &lines), e.calls);
 	CHECK_INT(e.calls, 17);
 	CHECK(strstr(out, "main;leaf 5\n") != NULL);
@@ -325,7 +298,7 @@ TEST(test_chrome)
 	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.chrome.json"), "chrome", false,
 			       err, sizeof(err)),
 		  0);
-	out = read_file(path_in_tmp("a.chrome.json"));
+	out = harness_read_file(path_in_tmp("a.chrome.json"));
 	CHECK_INT(check_chrome(out, &doc), 17);
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "displayTimeUnit")), "ns");
 	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "otherData"),
@@ -410,7 +383,7 @@ TEST(test_svg)
 	CHECK_INT(convert_file(path_in_tmp("a.json"), path_in_tmp("a.svg"), "svg", false, err,
 			       sizeof(err)),
 		  0);
-	out = read_file(path_in_tmp("a.svg"));
+	out = harness_read_file(path_in_tmp("a.svg"));
 	CHECK(!strncmp(out, "<?xml", 5));
 	CHECK(strstr(out, "<title>main — total 900 ns, self 450 ns, 1 call</title>") != NULL);
 	CHECK(strstr(out, "<title>g&lt;int&gt; — total 100 ns, self 100 ns, 1 call</title>") !=
@@ -575,7 +548,7 @@ TEST(test_report_tree_renamed_line)
 		      "         - | } /* worker */ /* partial: entry not observed */\n",
 		      w);
 		fclose(w);
-		write_file(path_in_tmp("renamed.json"), buf, len);
+		harness_write_file(path_in_tmp("renamed.json"), buf, len);
 		rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("renamed.json"),
 			     "--tree", NULL);
 		CHECK_INT(rc, 0);
@@ -596,7 +569,7 @@ TEST(test_errors)
 	char *out, *err, msg[256];
 	int rc;
 
-	write_file(path_in_tmp("bad.json"), bad, strlen(bad));
+	harness_write_file(path_in_tmp("bad.json"), bad, strlen(bad));
 	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("bad.json"), NULL);
 	CHECK_INT(rc, 1);
 	snprintf(msg, sizeof(msg), "ctrace-bpf report: '%s': byte 62: ", path_in_tmp("bad.json"));
@@ -662,13 +635,13 @@ TEST(test_deep)
 		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":1000}", 2 * depth);
 	fputs("]}},\"crash\":null}", m);
 	fclose(m);
-	write_file(path_in_tmp("deep.json"), buf, len);
+	harness_write_file(path_in_tmp("deep.json"), buf, len);
 	free(buf);
 
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.folded"), "folded",
 			       false, e, sizeof(e)),
 		  0);
-	out = read_file(path_in_tmp("deep.folded"));
+	out = harness_read_file(path_in_tmp("deep.folded"));
 	CHECK_INT(folded_sum(out, &lines), 1000);
 	CHECK_INT(lines, 1);
 	CHECK_INT(strlen(out), 2 * depth - 1 + strlen(" 1000\n"));
@@ -676,21 +649,21 @@ TEST(test_deep)
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.chrome"), "chrome",
 			       false, e, sizeof(e)),
 		  0);
-	out = read_file(path_in_tmp("deep.chrome"));
+	out = harness_read_file(path_in_tmp("deep.chrome"));
 	CHECK_INT(count(out, "\"ph\":\"B\""), depth);
 	CHECK_INT(count(out, "\"ph\":\"E\""), depth);
 	free(out);
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.speedscope"),
 			       "speedscope", false, e, sizeof(e)),
 		  0);
-	out = read_file(path_in_tmp("deep.speedscope"));
+	out = harness_read_file(path_in_tmp("deep.speedscope"));
 	CHECK_INT(count(out, "{\"type\":\"O\""), depth);
 	CHECK_INT(count(out, "{\"type\":\"C\""), depth);
 	free(out);
 	CHECK_INT(convert_file(path_in_tmp("deep.json"), path_in_tmp("deep.svg"), "svg", false, e,
 			       sizeof(e)),
 		  0);
-	out = read_file(path_in_tmp("deep.svg"));
+	out = harness_read_file(path_in_tmp("deep.svg"));
 	CHECK(strstr(out, "</svg>\n") != NULL);
 	free(out);
 	rc = run_cmd(cmd_report_main, &out, &err, "report", path_in_tmp("deep.json"), "--tree",
@@ -705,7 +678,8 @@ int main(void)
 {
 	if (!harness_tmp_make("test_convert"))
 		return 2;
-	write_file(path_in_tmp("a.json"), docA, strlen(docA)); /* the trace most cases read */
+	/* the trace most cases read */
+	harness_write_file(path_in_tmp("a.json"), docA, strlen(docA));
 	harness_run_all();
 	harness_tmp_remove();
 	HARNESS_MAIN_END("test_convert");

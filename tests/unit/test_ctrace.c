@@ -26,6 +26,8 @@ static struct func_info fns[3] = {
 	{ .addr = 0x7f0000001000, .name = "lib_fn", .module = "lib.so" },
 };
 
+/* a call event (or the head of one with arguments: the caller adds them and
+ * sets the size) */
 static void call(struct sent *s, uint32_t kind, uint32_t tid, uint64_t ts, int32_t depth,
 		 struct func_info *fn, uint32_t lost)
 {
@@ -59,13 +61,8 @@ static size_t make_events(struct sent *v)
 	call(&v[n++], CTRACE_EV_ENTER, 10, ts += 1, -4, &fns[0], 3);
 	call(&v[n++], CTRACE_EV_EXIT, 11, ts += 1ull << 40, 1, &fns[2], 0);
 	/* an ENTER_ARGS with two slots: a string and an int */
-	memset(&v[n], 0, sizeof(v[n]));
+	call(&v[n], CTRACE_EV_ENTER_ARGS, 11, ts += 9, 1, &fns[2], 0);
 	a = (void *)v[n].buf;
-	a->c.h.kind = CTRACE_EV_ENTER_ARGS;
-	a->c.h.tid = 11;
-	a->c.h.ts = ts += 9;
-	a->c.depth = 1;
-	a->c.fn = fns[2].addr;
 	a->key = fns[2].addr | 5ull << 48;
 	a->nargs = 2;
 	a->arg[0].val_len = 8;
@@ -75,21 +72,14 @@ static size_t make_events(struct sent *v)
 	a->arg[1].val_len = 4;
 	a->arg[1].val[0] = 42;
 	a->arg[1].tgt_err = 1;
-	v[n].size = __builtin_offsetof(struct ctrace_call_args, arg) + 2 * sizeof(a->arg[0]);
-	v[n++].fn = &fns[2];
-	memset(&v[n], 0, sizeof(v[n]));
+	v[n++].size = __builtin_offsetof(struct ctrace_call_args, arg) + 2 * sizeof(a->arg[0]);
+	call(&v[n], CTRACE_EV_ENTER_ARGS_SMALL, 11, ts += 9, 2, &fns[1], 0);
 	sm = (void *)v[n].buf;
-	sm->c.h.kind = CTRACE_EV_ENTER_ARGS_SMALL;
-	sm->c.h.tid = 11;
-	sm->c.h.ts = ts += 9;
-	sm->c.depth = 2;
-	sm->c.fn = fns[1].addr;
 	sm->key = 77;
 	sm->nargs = 1;
 	sm->arg[0].val_len = 4;
 	sm->arg[0].val_err = -14;
-	v[n].size = sizeof(*sm);
-	v[n++].fn = &fns[1];
+	v[n++].size = sizeof(*sm);
 	memset(&v[n], 0, sizeof(v[n]));
 	rv = (void *)v[n].buf;
 	rv->h.kind = CTRACE_EV_RETVAL;

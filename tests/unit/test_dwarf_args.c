@@ -303,6 +303,29 @@ static char *arg_json(const char *name, const struct vtype *t, const void *val, 
 		free(got_);                         \
 	} while (0)
 
+/* a CHECK_ARGS case: what arg_json gives for the rest */
+struct arg_case {
+	const char *want, *name;
+	const struct vtype *t;
+	const void *val;
+	uint32_t len;
+	const void *tgt;
+	uint32_t tlen;
+	int terr;
+	bool ttrunc;
+	const struct vfmt_opts *o;
+};
+
+static void check_args(const struct arg_case *c)
+{
+	for (; c->want; c++)
+		CHECK_ARG(c->want, c->name, c->t, c->val, c->len, c->tgt, c->tlen, c->terr,
+			  c->ttrunc, c->o);
+}
+
+/* CHECK_ARG for each case: CHECK_ARGS({ want, name, type, val, len[, tgt, ...] }, ...) */
+#define CHECK_ARGS(...) check_args((const struct arg_case[]){ __VA_ARGS__, { 0 } })
+
 static const char *sym_cb(void *ctx, uint64_t addr)
 {
 	(void)ctx;
@@ -327,99 +350,94 @@ TEST(test_format)
 	uint16_t half = 0x3e00; /* 1.5 */
 	double cplx[2] = { 1.5, -2 };
 
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"int\",\"value\":-7}", "a", &t_int, &i, 4, NULL, 0, 0,
-		  false, NULL);
-	CHECK_ARG("{\"name\":\"a\",\"type\":\"unsigned int\",\"value\":4000000000}", "a", &t_uint,
-		  &u, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"l\",\"type\":\"long\",\"value\":-9223372036854775808}", "l", &t_long,
-		  &l, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"l\",\"type\":\"size_t\",\"value\":18446744073709551615}", "l",
-		  &t_size, &ul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"short\",\"value\":-300}", "s", &t_short, &sh, 2, NULL,
-		  0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"q\",\"type\":\"__int128\",\"value\":1267650600228229401496703205381}",
-		"q", &t_i128, &big, 16, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"q\",\"type\":\"__int128\",\"value\":-1267650600228229401496703205381}",
-		"q", &t_i128, &nbig, 16, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"char\",\"value\":65}", "c", &t_char, &ch, 1, NULL, 0,
-		  0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"unsigned char\",\"value\":200}", "c", &t_uchar, &uc,
-		  1, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":true}", "b", &t_bool, &bt, 1, NULL,
-		  0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"b\",\"type\":\"_Bool\",\"value\":false}", "b", &t_bool, &bf, 1, NULL,
-		  0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"f\",\"type\":\"float\",\"value\":1.5}", "f", &t_float, &fl, 4, NULL,
-		  0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":0.1}", "d", &t_double, &db, 8,
-		  NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"double\",\"value\":\"nan\"}", "d", &t_double, &nan, 8,
-		  NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"d\",\"type\":\"long double\",\"value\":2.5}", "d", &t_ldouble, &ld,
-		  16, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"h\",\"type\":\"_Float16\",\"value\":1.5}", "h", &t_half, &half, 2,
-		  NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"z\",\"type\":\"complex double\",\"value\":[1.5,-2]}", "z",
-		  &t_cdouble, cplx, 16, NULL, 0, 0, false, NULL);
+	CHECK_ARGS(
+		{ "{\"name\":\"a\",\"type\":\"int\",\"value\":-7}", "a", &t_int, &i, 4, NULL, 0, 0,
+		  false, NULL },
+		{ "{\"name\":\"a\",\"type\":\"unsigned int\",\"value\":4000000000}", "a", &t_uint,
+		  &u, 4, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"l\",\"type\":\"long\",\"value\":-9223372036854775808}", "l", &t_long,
+		  &l, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"l\",\"type\":\"size_t\",\"value\":18446744073709551615}", "l",
+		  &t_size, &ul, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"s\",\"type\":\"short\",\"value\":-300}", "s", &t_short, &sh, 2, NULL,
+		  0, 0, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"__int128\",\"value\":1267650600228229401496703205381}",
+		  "q", &t_i128, &big, 16, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"__int128\",\"value\":-1267650600228229401496703205381}",
+		  "q", &t_i128, &nbig, 16, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"c\",\"type\":\"char\",\"value\":65}", "c", &t_char, &ch, 1, NULL, 0,
+		  0, false, NULL },
+		{ "{\"name\":\"c\",\"type\":\"unsigned char\",\"value\":200}", "c", &t_uchar, &uc,
+		  1, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"b\",\"type\":\"_Bool\",\"value\":true}", "b", &t_bool, &bt, 1, NULL,
+		  0, 0, false, NULL },
+		{ "{\"name\":\"b\",\"type\":\"_Bool\",\"value\":false}", "b", &t_bool, &bf, 1, NULL,
+		  0, 0, false, NULL },
+		{ "{\"name\":\"f\",\"type\":\"float\",\"value\":1.5}", "f", &t_float, &fl, 4, NULL,
+		  0, 0, false, NULL },
+		{ "{\"name\":\"d\",\"type\":\"double\",\"value\":0.1}", "d", &t_double, &db, 8,
+		  NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"d\",\"type\":\"double\",\"value\":\"nan\"}", "d", &t_double, &nan, 8,
+		  NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"d\",\"type\":\"long double\",\"value\":2.5}", "d", &t_ldouble, &ld,
+		  16, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"h\",\"type\":\"_Float16\",\"value\":1.5}", "h", &t_half, &half, 2,
+		  NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"z\",\"type\":\"complex double\",\"value\":[1.5,-2]}", "z",
+		  &t_cdouble, cplx, 16, NULL, 0, 0, false, NULL });
 
 	/* enums: the name, or the number, always with raw */
 	int32_t e5 = 5, em1 = -1, e9 = 9;
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"GREEN\",\"raw\":5}", "c",
-		  &t_color, &e5, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"BLUE\",\"raw\":-1}", "c",
-		  &t_color, &em1, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"c\",\"type\":\"enum color\",\"value\":9,\"raw\":9}", "c", &t_color,
-		  &e9, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARGS({ "{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"GREEN\",\"raw\":5}", "c",
+		     &t_color, &e5, 4, NULL, 0, 0, false, NULL },
+		   { "{\"name\":\"c\",\"type\":\"enum color\",\"value\":\"BLUE\",\"raw\":-1}", "c",
+		     &t_color, &em1, 4, NULL, 0, 0, false, NULL },
+		   { "{\"name\":\"c\",\"type\":\"enum color\",\"value\":9,\"raw\":9}", "c",
+		     &t_color, &e9, 4, NULL, 0, 0, false, NULL });
 
 	/* pointers and strings */
 	uint64_t p = 0x7ffd1000, nul = 0, fp = 0x401136;
-	CHECK_ARG("{\"name\":\"p\",\"type\":\"void *\",\"value\":\"0x7ffd1000\"}", "p", &t_pvoid,
-		  &p, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"hi \\\"x\\\"\\n\",\"address\":\"0x7ffd1000\"}",
-		"s", &t_pcchar, &p, 8, "hi \"x\"\n", 7, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"ab\xef\xbf\xbd"
+	CHECK_ARGS(
+		{ "{\"name\":\"p\",\"type\":\"void *\",\"value\":\"0x7ffd1000\"}", "p", &t_pvoid,
+		  &p, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"hi \\\"x\\\"\\n\",\"address\":\"0x7ffd1000\"}",
+		  "s", &t_pcchar, &p, 8, "hi \"x\"\n", 7, 0, false, NULL },
+		{ "{\"name\":\"s\",\"type\":\"const char *\",\"value\":\"ab\xef\xbf\xbd"
 		  "c\",\"address\":\"0x7ffd1000\",\"truncated\":true}",
 		  "s", &t_pcchar, &p, 8,
 		  "ab\xff"
 		  "c",
-		  4, 0, true, NULL);
-	CHECK_ARG("{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x0\"}",
-		  "s", &t_pcchar, &nul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read the string at 0x7ffd1000: Bad address\"}",
-		"s", &t_pcchar, &p, 8, NULL, 0, -EFAULT, false, NULL);
-	CHECK_ARG("{\"name\":\"pp\",\"type\":\"const char **\",\"value\":\"0x7ffd1000\"}", "pp",
-		  &t_ppcchar, &p, 8, NULL, 0, 0, false, NULL);
+		  4, 0, true, NULL },
+		{ "{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x0\"}",
+		  "s", &t_pcchar, &nul, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"s\",\"type\":\"const char *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read the string at 0x7ffd1000: Bad address\"}",
+		  "s", &t_pcchar, &p, 8, NULL, 0, -EFAULT, false, NULL },
+		{ "{\"name\":\"pp\",\"type\":\"const char **\",\"value\":\"0x7ffd1000\"}", "pp",
+		  &t_ppcchar, &p, 8, NULL, 0, 0, false, NULL });
 	struct vfmt_opts so = { .symbolize = sym_cb };
-	CHECK_ARG(
-		"{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x401136\",\"function\":\"add_ints\"}",
-		"op", &t_pbinop, &fp, 8, NULL, 0, 0, false, &so);
-	CHECK_ARG("{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x7ffd1000\"}", "op",
-		  &t_pbinop, &p, 8, NULL, 0, 0, false, &so);
+	CHECK_ARGS(
+		{ "{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x401136\",\"function\":\"add_ints\"}",
+		  "op", &t_pbinop, &fp, 8, NULL, 0, 0, false, &so },
+		{ "{\"name\":\"op\",\"type\":\"int (*)(int, int)\",\"value\":\"0x7ffd1000\"}", "op",
+		  &t_pbinop, &p, 8, NULL, 0, 0, false, &so });
 
 	/* structs: by value, behind a pointer, cut, nested, bit-fields, anonymous members */
 	int32_t pt[2] = { 3, -4 };
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point\",\"value\":{\"x\":3,\"y\":-4}}", "q",
-		  &t_point, pt, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"q\",\"type\":\"struct point *\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
-		"q", &t_ppoint, &p, 8, pt, 8, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"q\",\"type\":\"const struct point *\",\"value\":{\"x\":3},\"address\":\"0x7ffd1000\",\"truncated\":true}",
-		"q", &t_pcpoint, &p, 8, pt, 6, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read memory at 0x7ffd1000: Bad address\"}",
-		"q", &t_ppoint, &p, 8, NULL, 0, -EFAULT, false, NULL);
-	CHECK_ARG("{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x0\"}",
-		  "q", &t_ppoint, &nul, 8, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"r\",\"type\":\"const ns::S &\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
-		"r", &t_refs, &p, 8, pt, 8, 0, false, NULL);
-	CHECK_ARG("{\"name\":\"r\",\"type\":\"int &&\",\"value\":3,\"address\":\"0x7ffd1000\"}",
-		  "r", &t_rvint, &p, 8, pt, 4, 0, false, NULL);
+	CHECK_ARGS(
+		{ "{\"name\":\"q\",\"type\":\"struct point\",\"value\":{\"x\":3,\"y\":-4}}", "q",
+		  &t_point, pt, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"struct point *\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
+		  "q", &t_ppoint, &p, 8, pt, 8, 0, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"const struct point *\",\"value\":{\"x\":3},\"address\":\"0x7ffd1000\",\"truncated\":true}",
+		  "q", &t_pcpoint, &p, 8, pt, 6, 0, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x7ffd1000\",\"unavailable\":\"cannot read memory at 0x7ffd1000: Bad address\"}",
+		  "q", &t_ppoint, &p, 8, NULL, 0, -EFAULT, false, NULL },
+		{ "{\"name\":\"q\",\"type\":\"struct point *\",\"value\":null,\"address\":\"0x0\"}",
+		  "q", &t_ppoint, &nul, 8, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"r\",\"type\":\"const ns::S &\",\"value\":{\"x\":3,\"y\":-4},\"address\":\"0x7ffd1000\"}",
+		  "r", &t_refs, &p, 8, pt, 8, 0, false, NULL },
+		{ "{\"name\":\"r\",\"type\":\"int &&\",\"value\":3,\"address\":\"0x7ffd1000\"}",
+		  "r", &t_rvint, &p, 8, pt, 4, 0, false, NULL });
 
 	uint8_t rec[56];
 	memset(rec, 0, sizeof(rec));
@@ -486,15 +504,13 @@ TEST(test_format)
 		out,
 		"{\"name\":\"a\",\"type\":\"int\",\"value\":null,\"unavailable\":\"cannot read the value: Bad address\"}");
 	free(out);
-	CHECK_ARG(
-		"{\"name\":\"a\",\"type\":\"long\",\"value\":null,\"unavailable\":\"value not captured\"}",
-		"a", &t_long, &i, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"a\",\"type\":\"?\",\"value\":null,\"unavailable\":\"type not supported\"}",
-		"a", &t_unknown, &i, 4, NULL, 0, 0, false, NULL);
-	CHECK_ARG(
-		"{\"name\":\"a\",\"type\":\"loop\",\"value\":null,\"unavailable\":\"type not supported\"}",
-		"a", &t_loop, &i, 4, NULL, 0, 0, false, NULL);
+	CHECK_ARGS(
+		{ "{\"name\":\"a\",\"type\":\"long\",\"value\":null,\"unavailable\":\"value not captured\"}",
+		  "a", &t_long, &i, 4, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"a\",\"type\":\"?\",\"value\":null,\"unavailable\":\"type not supported\"}",
+		  "a", &t_unknown, &i, 4, NULL, 0, 0, false, NULL },
+		{ "{\"name\":\"a\",\"type\":\"loop\",\"value\":null,\"unavailable\":\"type not supported\"}",
+		  "a", &t_loop, &i, 4, NULL, 0, 0, false, NULL });
 	/* return values have no name; member names from the target are escaped */
 	CAPTURE(out, vfmt_arg(f, NULL, NULL, &t_int,
 			      &(struct vfmt_capture){ .val = &i, .val_len = 4 }, NULL, NULL));
@@ -737,6 +753,27 @@ static void check_o0_plan(const struct target *t, const char *fn, const struct p
 	}
 }
 
+/* n bytes of the target's file at off; false when they cannot be read */
+static bool read_code(const struct target *t, uint64_t off, uint8_t *code, size_t n)
+{
+	int fd = open(t->img->path, O_RDONLY);
+	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* an x86-64 disassembler with operand details, and an instruction for it */
+static bool disasm_open(csh *cs, cs_insn **in)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
+		return false;
+	cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON);
+	*in = cs_malloc(*cs);
+	return true;
+}
+
 /* The rbp displacement each argument register is stored to in the -O0
  * prologue (mov %edi,-0x14(%rbp) ...), by ABI argument register index. */
 static void prologue_stores(const struct target *t, const char *fn, int64_t disp[6])
@@ -757,17 +794,10 @@ static void prologue_stores(const struct target *t, const char *fn, int64_t disp
 		return;
 	uint8_t code[256];
 	size_t n = s->size < sizeof(code) ? s->size : sizeof(code);
-	int fd = open(t->img->path, O_RDONLY);
-	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		return;
 	csh cs;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	cs_insn *in;
+	if (!read_code(t, off, code, n) || !disasm_open(&cs, &in))
 		return;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *in = cs_malloc(cs);
 	const uint8_t *p = code;
 	uint64_t addr = s->addr;
 	while (n && cs_disasm_iter(cs, &p, &n, &addr, in)) {
@@ -825,15 +855,10 @@ static void o2_register_trace(const struct target *t, const char *fn, uint64_t s
 		return;
 	uint8_t code[512];
 	size_t n = site - s->addr < sizeof(code) ? site - s->addr : sizeof(code);
-	int fd = open(t->img->path, O_RDONLY);
-	bool ok = fd >= 0 && pread(fd, code, n, (off_t)off) == (ssize_t)n;
-	if (fd >= 0)
-		close(fd);
 	csh cs;
-	if (!ok || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	cs_insn *in;
+	if (!read_code(t, off, code, n) || !disasm_open(&cs, &in))
 		return;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *in = cs_malloc(cs);
 	const uint8_t *p = code;
 	uint64_t addr = s->addr;
 	while (n && cs_disasm_iter(cs, &p, &n, &addr, in)) {
@@ -1708,6 +1733,22 @@ static void gdb_pass(struct target *t, const char *self, const char *pie, const 
 		CHECKM(strncmp(got->v[i], "ERROR", 5) != 0, "%s: %s", t->name, got->v[i]);
 }
 
+/* a further pass on the functions of the kind lines in *want (freed): *want
+ * and *got become the pass's lines; their comparison (entry: mode "entry") */
+static struct cmp_stats gdb_pass_on(struct target *t, const char *self, const char *pie,
+				    const char *kind, const char *mode, const char *want_file,
+				    const char *got_file, struct lines *want, struct lines *got)
+{
+	char addrs[8192];
+	struct cmp_stats st = { 0, 0, 0 };
+
+	functions_named(t, want, kind, addrs, sizeof(addrs));
+	free_lines(want);
+	gdb_pass(t, self, pie, addrs, mode, want_file, got_file, want, got);
+	compare_runs(t, want, got, kind, false, !strcmp(mode, "entry"), &st);
+	return st;
+}
+
 static void gdb_validate(struct target *t)
 {
 	char self[512], addrs[8192] = "";
@@ -1752,11 +1793,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&got);
 
 	/* return values: a breakpoint on each function, then `finish` */
-	functions_named(t, &want, "RET", addrs, sizeof(addrs));
-	free_lines(&want);
-	gdb_pass(t, self, pie, addrs, "ret", "want2.txt", "got_ret.txt", &want, &got);
-	st = (struct cmp_stats){ 0, 0, 0 };
-	compare_runs(t, &want, &got, "RET", false, false, &st);
+	st = gdb_pass_on(t, self, pie, "RET", "ret", "want2.txt", "got_ret.txt", &want, &got);
 	printf("  %s: %d return values equal to the program's own, %d unavailable\n", t->name,
 	       st.compared, st.unavailable);
 	CHECKM(st.compared >= (t->cxx ? 3 : 8), "%s: only %d return values compared", t->name,
@@ -1764,11 +1801,7 @@ static void gdb_validate(struct target *t)
 	free_lines(&got);
 
 	/* entry plans: a breakpoint on the first instruction of each function */
-	functions_named(t, &want, "ARGS", addrs, sizeof(addrs));
-	free_lines(&want);
-	gdb_pass(t, self, pie, addrs, "entry", "want3.txt", "got_entry.txt", &want, &got);
-	st = (struct cmp_stats){ 0, 0, 0 };
-	compare_runs(t, &want, &got, "ARGS", false, true, &st);
+	st = gdb_pass_on(t, self, pie, "ARGS", "entry", "want3.txt", "got_entry.txt", &want, &got);
 	printf("  %s: entry plans: %d argument values equal to the program's own (%d of them only to gdb's), "
 	       "%d unavailable\n",
 	       t->name, st.compared, st.dwarf_off, st.unavailable);

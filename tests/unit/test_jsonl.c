@@ -7,7 +7,6 @@
  *   the reader: every malformed line is one error naming its line, a cut
  *               trace never passes as whole, and the format is told by the
  *               first line. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -17,183 +16,37 @@
 #include "cmds/jsonread.h"
 #include "cmds/trace_input.h"
 #include "harness.h"
-
-/* ---- a visitor that writes down everything it is given -------------------------------- */
-
-struct rec {
-	struct jr_buf log;
-	uint64_t opens, closes;
-	size_t maxdepth;
-	bool quiet; /* deep traces: count, do not log */
-};
-
-static void logf_(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct rec *r, const char *fmt, ...)
-{
-	char *b = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&b, fmt, ap);
-	va_end(ap);
-	if (n >= 0)
-		jr_buf_put(&r->log, b, (size_t)n);
-	free(b);
-}
-
-static const char *s_(const char *s)
-{
-	return s ? s : "(null)";
-}
-
-static int on_meta(void *ctx, const struct trace_meta *m)
-{
-	logf_(ctx, "META %s pid=%d:%lld dur=%d:%llu total=%d:%llu lost=%llu exe=%s cmd=%s\n",
-	      m->json, m->has_pid, (long long)m->pid, m->has_duration,
-	      (unsigned long long)m->duration_ns, m->has_total_calls,
-	      (unsigned long long)m->total_calls, (unsigned long long)m->lost_events,
-	      s_(m->executable), s_(m->command0));
-	return 0;
-}
-
-static void log_thread(struct rec *r, const char *what, const struct trace_thread *t)
-{
-	logf_(r, "%s %s tid=%d:%llu name=%s total=%d:%llu lost=%llu calls=%llu more=%s\n", what,
-	      t->key, t->has_tid, (unsigned long long)t->tid, s_(t->name), t->has_total_calls,
-	      (unsigned long long)t->total_calls, (unsigned long long)t->lost_events,
-	      (unsigned long long)t->calls, s_(t->more));
-}
-
-static int on_tbegin(void *ctx, const struct trace_thread *t)
-{
-	log_thread(ctx, "THREAD", t);
-	return 0;
-}
-
-static int on_tend(void *ctx, const struct trace_thread *t)
-{
-	log_thread(ctx, "/THREAD", t);
-	return 0;
-}
-
-static void log_node(struct rec *r, const char *what, const struct trace_node *n, size_t depth)
-{
-	if (depth > r->maxdepth)
-		r->maxdepth = depth;
-	if (r->quiet)
-		return;
-	logf_(r,
-	      "%s %zu fn=%s mod=%s addr=%s start=%d:%llu end=%d:%llu dur=%d:%llu partial=%d:%s "
-	      "args=%s ret=%s kids=%llu/%llu/%d\n",
-	      what, depth, s_(n->function), s_(n->module), s_(n->address), n->has_start,
-	      (unsigned long long)n->start_ns, n->has_end, (unsigned long long)n->end_ns,
-	      n->has_duration, (unsigned long long)n->duration_ns, n->partial,
-	      s_(n->partial_reason), s_(n->arguments), s_(n->return_value),
-	      (unsigned long long)n->nchildren, (unsigned long long)n->children_ns,
-	      n->children_timed);
-}
-
-static int on_open(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-
-	r->opens++;
-	/* what node_close alone says is not known at node_open */
-	struct trace_node o = *n;
-
-	o.nchildren = o.children_ns = 0;
-	o.children_timed = false;
-	log_node(r, "OPEN", &o, depth);
-	return 0;
-}
-
-static int on_close(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-
-	r->closes++;
-	log_node(r, "CLOSE", n, depth);
-	return 0;
-}
-
-static int on_crash(void *ctx, const char *json)
-{
-	logf_(ctx, "CRASH %s\n", json);
-	return 0;
-}
-
-static const struct trace_visitor recorder = {
-	.metadata = on_meta,
-	.thread_begin = on_tbegin,
-	.thread_end = on_tend,
-	.node_open = on_open,
-	.node_close = on_close,
-	.crash = on_crash,
-};
+#include "trace_recorder.h"
 
 /* ---- sources from strings ------------------------------------------------------------- */
 
-typedef int (*walk_fn)(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
-
-struct strsrc {
-	const char *s;
-	size_t len;
-	walk_fn walk;
-};
-
-static int str_walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
-{
-	struct strsrc *s = src;
-	FILE *f = fmemopen((void *)s->s, s->len, "r");
-	int rc;
-
-	if (!f) {
-		snprintf(err, errlen, "fmemopen");
-		return -1;
-	}
-	rc = s->walk(f, v, ctx, err, errlen);
-	fclose(f);
-	return rc;
-}
-
 /* the walk's log, and its status in *rc */
-static char *record(const char *doc, size_t len, walk_fn walk, bool quiet, int *rc, char *err,
-		    size_t errlen, struct rec *out)
+static char *record(const char *doc, size_t len, trace_walk_fn walk, bool quiet, int *rc, char *err,
+		    size_t errlen, struct trace_rec *out)
 {
-	struct strsrc s = { doc, len, walk };
-	struct rec r = { .quiet = quiet };
+	struct trace_rec r = { .quiet = quiet };
+	char *log;
 
-	jr_buf_put(&r.log, "", 0);
-	*rc = str_walk(&s, &recorder, &r, err, errlen);
-	if (out) {
+	*rc = trace_rec_walk(&r, doc, len, walk, &log, err, errlen);
+	CHECK_STR(r.bad, "");
+	if (out)
 		*out = r;
-		out->log = (struct jr_buf){ 0 };
-	}
-	return r.log.p;
+	return log;
 }
 
 /* doc (JSON, or JSONL with walk) in JSONL; *len its length */
-static char *to_jsonl(const char *doc, size_t len, walk_fn walk, size_t *outlen)
+static char *to_jsonl(const char *doc, size_t len, trace_walk_fn walk, size_t *outlen)
 {
-	struct strsrc s = { doc, len, walk };
-	const struct trace_source src = { .walk = str_walk, .src = &s };
-	const struct format_opts o = { 0 };
-	char *buf = NULL, err[256] = "";
-	FILE *m = open_memstream(&buf, outlen);
-	int rc = jsonl_run(&src, m, &o, err, sizeof(err));
+	char err[256] = "";
+	char *jl = mem_trace_jsonl(doc, len, walk, outlen, err, sizeof(err));
 
-	fclose(m);
-	if (rc) {
+	if (!jl)
 		printf("jsonl_run: %s\n", err);
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jl;
 }
 
 /* JSON -> JSONL -> visitor equals JSON -> visitor, and JSONL -> JSONL is the same bytes */
-static void check_round_trip(const char *doc, size_t len, bool quiet, struct rec *stats)
+static void check_round_trip(const char *doc, size_t len, bool quiet, struct trace_rec *stats)
 {
 	char err1[256], err2[256];
 	int rc1, rc2;
@@ -324,19 +177,10 @@ TEST(test_round_trip_wide)
 TEST(test_round_trip_deep)
 {
 	const size_t depth = 100000;
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	struct rec stats = { 0 };
+	char *buf = deep_chain_json(depth, &len);
+	struct trace_rec stats = { 0 };
 
-	fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
-	for (size_t i = 0; i < depth; i++)
-		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
-	for (size_t i = depth; i-- > 0;)
-		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i,
-			2 * depth - 2 * i);
-	fputs("]}},\"crash\":null}", m);
-	fclose(m);
 	check_round_trip(buf, len, true, &stats);
 	CHECK_INT(stats.opens, depth);
 	CHECK_INT(stats.closes, depth);
@@ -460,22 +304,15 @@ TEST(test_reader_truncated)
 }
 
 /* a callback's non-zero return stops the walk with that value */
-static int stop_at_k(void *ctx, const struct trace_node *n, size_t depth)
-{
-	(void)ctx;
-	(void)depth;
-	return n->function && !strcmp(n->function, "k") ? 9 : 0;
-}
-
 TEST(test_reader_stops)
 {
-	struct trace_visitor v = { .node_close = stop_at_k };
+	struct trace_visitor v = { .node_close = trace_stop_at };
 	size_t len = 0;
 	char *jl = to_jsonl(doc1, strlen(doc1), trace_walk, &len);
-	struct strsrc s = { jl, len, jsonl_walk };
+	struct mem_trace s = { jl, len, jsonl_walk };
 	char err[256];
 
-	CHECK_INT(str_walk(&s, &v, NULL, err, sizeof(err)), 9);
+	CHECK_INT(mem_trace_walk(&s, &v, (void *)"k", err, sizeof(err)), 7);
 	free(jl);
 }
 

@@ -3,13 +3,13 @@
  * ill-formed UTF-8), captures, and the trace walker: members in any order,
  * null times, partial calls, thread keys, a 100,000-deep call tree, and
  * every prefix of a trace failing cleanly with an offset. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "harness.h"
 #include <cjson/cJSON.h>
 #include "cmds/jsonread.h"
+#include "trace_recorder.h"
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -274,123 +274,16 @@ TEST(test_numbers)
 
 /* ---- the walker ------------------------------------------------------------------------ */
 
-struct rec {
-	struct jr_buf log;
-	struct trace_meta meta;
-	char meta_exe[64];
-	unsigned threads, crashes;
-	uint64_t opens, closes, maxdepth;
-	uint64_t children_ns_sum, self_sum;
-};
-
-static void logf_(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct rec *r, const char *fmt, ...)
+/* walks doc with the recorder into r: the walk's status; *log the text (free it) */
+static int walk_str(const char *doc, size_t len, bool quiet, struct trace_rec *r, char **log,
+		    char *err, size_t errlen)
 {
-	char b[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	jr_buf_put(&r->log, b, strlen(b));
-}
-
-static int on_meta(void *ctx, const struct trace_meta *m)
-{
-	struct rec *r = ctx;
-
-	r->meta = *m;
-	snprintf(r->meta_exe, sizeof(r->meta_exe), "%s", m->executable ? m->executable : "-");
-	r->meta.json = NULL;
-	r->meta.executable = NULL;
-	r->meta.command0 = NULL;
-	return 0;
-}
-
-static int on_tbegin(void *ctx, const struct trace_thread *t)
-{
-	logf_(ctx, "T(%s,%llu,%s) ", t->key, (unsigned long long)t->tid, t->name ? t->name : "-");
-	return 0;
-}
-
-static int on_tend(void *ctx, const struct trace_thread *t)
-{
-	struct rec *r = ctx;
-
-	r->threads++;
-	logf_(r, "/T(%s,%s,%llu,%llu) ", t->key, t->name ? t->name : "-",
-	      (unsigned long long)t->calls, (unsigned long long)t->lost_events);
-	return 0;
-}
-
-static void fmt_time(char *b, size_t n, bool has, uint64_t v)
-{
-	if (has)
-		snprintf(b, n, "%llu", (unsigned long long)v);
-	else
-		snprintf(b, n, "null");
-}
-
-static int on_open(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-
-	r->opens++;
-	if (depth > r->maxdepth)
-		r->maxdepth = depth;
-	if (r->opens < 100)
-		logf_(r, "<%s@%zu ", n->function ? n->function : "?", depth);
-	return 0;
-}
-
-static int on_close(void *ctx, const struct trace_node *n, size_t depth)
-{
-	struct rec *r = ctx;
-	char s[24], e[24], d[24];
-
-	r->closes++;
-	r->children_ns_sum += n->children_ns;
-	if (r->closes >= 100)
-		return 0;
-	fmt_time(s, sizeof(s), n->has_start, n->start_ns);
-	fmt_time(e, sizeof(e), n->has_end, n->end_ns);
-	fmt_time(d, sizeof(d), n->has_duration, n->duration_ns);
-	logf_(r, "%s@%zu[%s,%s,%s,%s,%s%s%s%s%s,c=%llu/%llu%s] ", n->function ? n->function : "?",
-	      depth, n->module ? n->module : "-", s, e, d, n->partial ? "P:" : "",
-	      n->partial_reason ? n->partial_reason : "", n->arguments ? ",a=" : "",
-	      n->arguments ? n->arguments : "", n->return_value ? n->return_value : "",
-	      (unsigned long long)n->nchildren, (unsigned long long)n->children_ns,
-	      n->children_timed ? "" : "?");
-	return 0;
-}
-
-static int on_crash(void *ctx, const char *json)
-{
-	struct rec *r = ctx;
-
-	r->crashes++;
-	logf_(r, "CRASH%s", json);
-	return 0;
-}
-
-static const struct trace_visitor visitor = {
-	.metadata = on_meta,
-	.thread_begin = on_tbegin,
-	.thread_end = on_tend,
-	.node_open = on_open,
-	.node_close = on_close,
-	.crash = on_crash,
-};
-
-static int walk_str(const char *doc, size_t len, struct rec *r, char *err, size_t errlen)
-{
-	FILE *f = fmemopen((void *)doc, len, "r");
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	jr_buf_put(&r->log, "", 0);
-	rc = trace_walk(f, &visitor, r, err, errlen);
-	fclose(f);
+	r->quiet = quiet;
+	rc = trace_rec_walk(r, doc, len, trace_walk, log, err, errlen);
+	CHECK_STR(r->bad, "");
 	return rc;
 }
 
@@ -417,46 +310,45 @@ static const char doc1[] =
 
 TEST(test_walk)
 {
-	struct rec r;
+	struct trace_rec r;
+	char *log;
 	char err[256];
 
-	CHECK_INT(walk_str(doc1, strlen(doc1), &r, err, sizeof(err)), 0);
+	CHECK_INT(walk_str(doc1, strlen(doc1), false, &r, &log, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
 	CHECK_STR(
-		r.log.p,
-		"T(77,77,p) <main@0 <f@1 f@1[p,200,300,100,,a=[{\"name\":\"a\",\"type\":\"int\",\"value\":7}]"
-		"{\"type\":\"int\",\"value\":42},c=0/0] "
-		"<g@1 <h@2 h@2[-,410,420,10,,c=0/0] "
-		"g@1[-,400,null,null,P:exit not observed (events lost),c=1/10] "
-		"main@0[p,100,1000,900,,c=2/100?] /T(77,p,4,0) "
-		"T(77#2,77,-) <?@0 <k@1 k@1[p,2000,2100,100,,c=0/0] "
-		"worker@0[-,null,2500,null,P:entry not observed,c=1/100] /T(77#2,late,2,3) "
-		"CRASH{\"signal\":11,\"thread_id\":77}");
-	CHECK(r.meta.has_pid && r.meta.pid == 77);
-	CHECK(r.meta.has_duration && r.meta.duration_ns == 5000);
-	CHECK(r.meta.has_total_calls && r.meta.total_calls == 6);
-	CHECK_INT(r.meta.lost_events, 3);
-	CHECK_STR(r.meta_exe, "/abs/p");
+		log,
+		"META {\"tool\":\"ctrace-bpf\",\"format_version\":1,\"duration_ns\":5000,\"command\":[\"./p\",\"x\"],\"pid\":77,\"executable\":\"/abs/p\",\"total_calls\":6,\"threads\":2,\"lost_events\":3,\"options\":{\"deep\":[[[]]]}} pid=1:77 dur=1:5000 total=1:6 lost=3 exe=/abs/p cmd=./p\n"
+		"THREAD 77 tid=1:77 name=p total=1:4 lost=0 calls=0 more=(null)\n"
+		"OPEN 0 fn=main mod=p addr=0x10 start=1:100 end=0:0 dur=0:0 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
+		"OPEN 1 fn=f mod=p addr=(null) start=1:200 end=1:300 dur=1:100 partial=0:(null) args=[{\"name\":\"a\",\"type\":\"int\",\"value\":7}] ret={\"type\":\"int\",\"value\":42} kids=0/0/0\n"
+		"CLOSE 1 fn=f mod=p addr=(null) start=1:200 end=1:300 dur=1:100 partial=0:(null) args=[{\"name\":\"a\",\"type\":\"int\",\"value\":7}] ret={\"type\":\"int\",\"value\":42} kids=0/0/1\n"
+		"OPEN 1 fn=g mod=(null) addr=(null) start=1:400 end=0:0 dur=0:0 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
+		"OPEN 2 fn=h mod=(null) addr=(null) start=1:410 end=1:420 dur=1:10 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
+		"CLOSE 2 fn=h mod=(null) addr=(null) start=1:410 end=1:420 dur=1:10 partial=0:(null) args=(null) ret=(null) kids=0/0/1\n"
+		"CLOSE 1 fn=g mod=(null) addr=(null) start=1:400 end=0:0 dur=0:0 partial=1:exit not observed (events lost) args=(null) ret=(null) kids=1/10/1\n"
+		"CLOSE 0 fn=main mod=p addr=0x10 start=1:100 end=1:1000 dur=1:900 partial=0:(null) args=(null) ret=(null) kids=2/100/0\n"
+		"/THREAD 77 tid=1:77 name=p total=1:4 lost=0 calls=4 more=(null)\n"
+		"THREAD 77#2 tid=1:77 name=(null) total=0:0 lost=0 calls=0 more=(null)\n"
+		"OPEN 0 fn=(null) mod=(null) addr=(null) start=0:0 end=0:0 dur=0:0 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
+		"OPEN 1 fn=k mod=p addr=(null) start=1:2000 end=1:2100 dur=1:100 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
+		"CLOSE 1 fn=k mod=p addr=(null) start=1:2000 end=1:2100 dur=1:100 partial=0:(null) args=(null) ret=(null) kids=0/0/1\n"
+		"CLOSE 0 fn=worker mod=(null) addr=(null) start=0:0 end=1:2500 dur=0:0 partial=1:entry not observed args=(null) ret=(null) kids=1/100/1\n"
+		"/THREAD 77#2 tid=1:77 name=late total=0:0 lost=3 calls=2 more=\"signals\":[{\"signal\":11}]\n"
+		"CRASH {\"signal\":11,\"thread_id\":77}\n");
 	CHECK_INT(r.threads, 2);
 	CHECK_INT(r.crashes, 1);
-	jr_buf_free(&r.log);
+	free(log);
 }
 
 /* a callback's non-zero return stops the walk with that value */
-static int stop_at_g(void *ctx, const struct trace_node *n, size_t depth)
-{
-	(void)ctx;
-	(void)depth;
-	return n->function && !strcmp(n->function, "g") ? 7 : 0;
-}
-
 TEST(test_walk_stops)
 {
-	struct trace_visitor v = { .node_close = stop_at_g };
+	struct trace_visitor v = { .node_close = trace_stop_at };
 	FILE *f = fmemopen((void *)doc1, strlen(doc1), "r");
 	char err[256];
 
-	CHECK_INT(trace_walk(f, &v, NULL, err, sizeof(err)), 7);
+	CHECK_INT(trace_walk(f, &v, (void *)"g", err, sizeof(err)), 7);
 	fclose(f);
 }
 
@@ -486,14 +378,16 @@ TEST(test_walk_errors)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct rec r;
+		struct trace_rec r;
+		char *log;
 		char err[256];
-		int rc = walk_str(bad[i].doc, strlen(bad[i].doc), &r, err, sizeof(err));
+		int rc =
+			walk_str(bad[i].doc, strlen(bad[i].doc), false, &r, &log, err, sizeof(err));
 
 		HARNESS_RESULT(rc == -1 && !strncmp(err, "byte ", 5) && strstr(err, bad[i].says),
 			       printf("%s -> rc %d, ", bad[i].doc, rc);
 			       harness_print_str(err));
-		jr_buf_free(&r.log);
+		free(log);
 	}
 }
 
@@ -503,16 +397,17 @@ TEST(test_walk_truncated)
 	size_t n = strlen(doc1), failures = 0;
 
 	for (size_t i = 0; i + 1 < n; i++) { /* the last byte is the newline */
-		struct rec r;
+		struct trace_rec r;
+		char *log;
 		char err[256];
 		unsigned long long off = ~0ull;
-		int rc = walk_str(doc1, i, &r, err, sizeof(err));
+		int rc = walk_str(doc1, i, false, &r, &log, err, sizeof(err));
 
 		if (rc != -1 || sscanf(err, "byte %llu:", &off) != 1 || off > i) {
 			if (failures++ < 5)
 				printf("prefix %zu: rc %d err %s\n", i, rc, err);
 		}
-		jr_buf_free(&r.log);
+		free(log);
 	}
 	CHECK_INT(failures, 0);
 }
@@ -521,29 +416,21 @@ TEST(test_walk_truncated)
 TEST(test_walk_deep)
 {
 	const size_t depth = 100000;
-	char *buf = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	struct rec r;
+	char *buf = deep_chain_json(depth, &len);
+	struct trace_rec r;
+	char *log;
 	char err[256];
 
-	fputs("{\"call_trees\":{\"1\":{\"thread_id\":1,\"root_calls\":[", m);
-	for (size_t i = 0; i < depth; i++)
-		fprintf(m, "{\"function\":\"r\",\"start_ns\":%zu,\"children\":[", i);
-	for (size_t i = depth; i-- > 0;)
-		fprintf(m, "],\"end_ns\":%zu,\"duration_ns\":%zu}", 2 * depth - i,
-			2 * depth - 2 * i);
-	fputs("]}},\"crash\":null}", m);
-	fclose(m);
-	CHECK_INT(walk_str(buf, len, &r, err, sizeof(err)), 0);
+	CHECK_INT(walk_str(buf, len, true, &r, &log, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
 	CHECK_INT(r.opens, depth);
 	CHECK_INT(r.closes, depth);
 	CHECK_INT(r.maxdepth, depth - 1);
 	/* call i lasts 2(depth - i) ns; its children_ns is call i+1's: the sum of 2j, j = 1..depth-1 */
-	CHECK_INT(r.children_ns_sum, (uint64_t)(depth - 1) * depth);
+	CHECK_INT(r.children_ns, (uint64_t)(depth - 1) * depth);
 	free(buf);
-	jr_buf_free(&r.log);
+	free(log);
 }
 
 /* Numbers come back as written, past 2^53 too (cJSON alone rounds them) */

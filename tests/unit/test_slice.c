@@ -422,6 +422,13 @@ static const struct row window_rows[] = {
 	"T1{b()c()e(e2()e3())f()g()p1()p3()p5(p5a())p7(p7a())r()q(q1(q3()))}17/17 " \
 	"T1#2{v()}1/1 "
 
+/* window_rows as a trace, with meta as its metadata (NULL: meta_json) */
+static struct synth window_synth(const char *meta)
+{
+	return (struct synth){ window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false,
+			       NULL, meta };
+}
+
 TEST(test_window_exact)
 {
 	CHECK_SLICE(window_rows, false, NULL, "100:200", WINDOW_WANT);
@@ -448,8 +455,7 @@ TEST(test_window_edges)
 
 TEST(test_window_counts)
 {
-	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
-			   NULL };
+	struct synth s = window_synth(NULL);
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
@@ -484,23 +490,31 @@ TEST(test_tids)
 
 /* ---- metadata and crash ----------------------------------------------------------------- */
 
+/* the "slice" member of the metadata r was given is want */
+static void check_slice_meta(const struct rec *r, const char *want)
+{
+	cJSON *m = cJSON_Parse(r->meta);
+	char *txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
+
+	CHECK_STR(txt, want);
+	cJSON_free(txt);
+	cJSON_Delete(m);
+}
+
 TEST(test_metadata)
 {
-	struct synth s = { window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
-			   NULL };
+	struct synth s = window_synth(NULL);
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
 	cJSON *m;
-	char *txt;
 
 	CHECK_INT(slice_into(&r, &src, "1,1#2", "1500:", &sl), 0);
 	CHECK(!r.meta_has_total);
+	check_slice_meta(&r,
+			 "{\"tids\":[1,\"1#2\"],\"start_ns\":1500,\"end_ns\":null,"
+			 "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
 	m = cJSON_Parse(r.meta);
-	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
-	CHECK_STR(txt, "{\"tids\":[1,\"1#2\"],\"start_ns\":1500,\"end_ns\":null,"
-		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
-	cJSON_free(txt);
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(m, "total_calls")));
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(m, "threads")));
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(m, "lost_events")));
@@ -510,48 +524,35 @@ TEST(test_metadata)
 	rec_free(&r);
 
 	CHECK_INT(slice_into(&r, &src, NULL, ":2s", &sl), 0);
-	m = cJSON_Parse(r.meta);
-	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
-	CHECK_STR(txt, "{\"tids\":null,\"start_ns\":0,\"end_ns\":2000000000,"
-		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
-	cJSON_free(txt);
-	cJSON_Delete(m);
+	check_slice_meta(&r,
+			 "{\"tids\":null,\"start_ns\":0,\"end_ns\":2000000000,"
+			 "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
 	rec_free(&r);
 }
 
 TEST(test_slice_of_a_slice)
 {
 	/* what an earlier slice wrote: it narrows, and the whole trace's counts stay */
-	struct synth s = {
-		window_rows, sizeof(window_rows) / sizeof(window_rows[0]), false, NULL,
+	struct synth s = window_synth(
 		"{\"total_calls\":null,\"threads\":null,\"lost_events\":null,"
 		"\"slice\":{\"tids\":[1],\"start_ns\":100,\"end_ns\":500,"
-		"\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}}"
-	};
+		"\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}}");
 	struct trace_source src = { synth_walk, &s };
 	struct slice sl;
 	struct rec r;
-	char *txt;
-	cJSON *m;
 
 	CHECK_INT(slice_into(&r, &src, NULL, "200:", &sl), 0);
 	CHECK(sl.has_trace_calls && sl.trace_calls == 99);
 	/* one "slice", the new one */
 	CHECK(strstr(strstr(r.meta, "\"slice\"") + 1, "\"slice\"") == NULL);
-	m = cJSON_Parse(r.meta);
-	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
-	CHECK_STR(txt, "{\"tids\":[1],\"start_ns\":200,\"end_ns\":500,"
-		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
-	cJSON_free(txt);
-	cJSON_Delete(m);
+	check_slice_meta(&r,
+			 "{\"tids\":[1],\"start_ns\":200,\"end_ns\":500,"
+			 "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
 	rec_free(&r);
 	CHECK_INT(slice_into(&r, &src, "1#2", "50:150", &sl), 0);
-	m = cJSON_Parse(r.meta);
-	txt = cJSON_PrintUnformatted(cJSON_GetObjectItem(m, "slice"));
-	CHECK_STR(txt, "{\"tids\":[\"1#2\"],\"start_ns\":100,\"end_ns\":150,"
-		       "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
-	cJSON_free(txt);
-	cJSON_Delete(m);
+	check_slice_meta(&r,
+			 "{\"tids\":[\"1#2\"],\"start_ns\":100,\"end_ns\":150,"
+			 "\"trace_total_calls\":99,\"trace_threads\":3,\"trace_lost_events\":2}");
 	rec_free(&r);
 }
 

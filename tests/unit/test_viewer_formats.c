@@ -15,46 +15,18 @@
 #include "cmds/commands.h"
 #include "harness.h"
 
-static void write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(s, f) < 0 || fclose(f)) {
-		perror(path);
-		exit(2);
-	}
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[65536];
-	FILE *m;
-
-	if (!f)
-		return NULL;
-	m = open_memstream(&buf, &len);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
 /* converts doc to fmt; the output's text */
 static char *convert(const char *doc, const char *fmt)
 {
 	char err[256];
 
-	write_file(path_in_tmp("in.json"), doc);
+	harness_write_file(path_in_tmp("in.json"), doc, strlen(doc));
 	if (convert_file(path_in_tmp("in.json"), path_in_tmp("out"), fmt, false, err,
 			 sizeof(err))) {
 		printf("convert --to %s: %s\n", fmt, err);
 		return NULL;
 	}
-	return read_file(path_in_tmp("out"));
+	return harness_read_file(path_in_tmp("out"));
 }
 
 /* Thread 10: main calls f (whose exit was lost) and h2 (whose entry was
@@ -188,9 +160,10 @@ TEST(test_speedscope)
 
 TEST(test_speedscope_unreadable)
 {
+	static const char cut[] = "{\"call_trees\":{\"1\":{\"root_calls\":[{\"fun";
 	char err[256];
 
-	write_file(path_in_tmp("cut.json"), "{\"call_trees\":{\"1\":{\"root_calls\":[{\"fun");
+	harness_write_file(path_in_tmp("cut.json"), cut, strlen(cut));
 	CHECK(convert_file(path_in_tmp("cut.json"), path_in_tmp("cut.out"), "speedscope", false,
 			   err, sizeof(err)) != 0);
 	CHECK(access(path_in_tmp("cut.out"), F_OK) != 0);

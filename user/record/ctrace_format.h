@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include "utils/xalloc.h"
 
 #define CTRACE_FILE_MAGIC \
 	"\x89"            \
@@ -68,6 +70,43 @@ enum ctrace_text {
 /* a TEXT record is at most this long; a raw or crash record, CT_MAX_RAW */
 #define CT_MAX_BLOB (64u << 20)
 #define CT_MAX_RAW  65536u
+
+/* A thread's state as of its last call record: what the reader implies the
+ * next record's left-out fields from, so the writer keeps the same. */
+struct ct_thread {
+	uint64_t last_ts;
+	int32_t depth; /* after its last call record */
+	uint32_t lost;
+	uint32_t *ids; /* the function entered at each depth */
+	uint32_t nids;
+};
+
+/* After a call record (entry to or exit from fn at depth): the state both
+ * sides then hold. *nids_total counts the ids of all threads. */
+static inline void ct_thread_after_call(struct ct_thread *t, uint64_t *nids_total, uint64_t ts,
+					uint32_t lost, int32_t depth, bool exit, uint32_t fn)
+{
+	t->last_ts = ts;
+	t->lost = lost;
+	t->depth = exit ? depth - 1 : depth;
+	if (exit || depth < 0 || depth >= CT_MAX_IMPLIED_DEPTH)
+		return;
+	if ((uint32_t)depth >= t->nids) {
+		uint32_t n = t->nids ? t->nids : 64;
+
+		while (n <= (uint32_t)depth)
+			n *= 2;
+		/* the writer and the reader make the same choice */
+		if (*nids_total + (n - t->nids) <= CT_MAX_IMPLIED_TOTAL) {
+			t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
+			memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
+			*nids_total += n - t->nids;
+			t->nids = n;
+		}
+	}
+	if ((uint32_t)depth < t->nids)
+		t->ids[depth] = fn;
+}
 
 static inline uint64_t ct_zigzag(int64_t v)
 {

@@ -11,15 +11,6 @@
 
 #define IN_SIZE (1u << 16)
 
-/* the state the writer implied from, mirrored */
-struct rd_thread {
-	uint64_t last_ts;
-	int32_t depth;
-	uint32_t lost;
-	uint32_t *ids;
-	uint32_t nids;
-};
-
 struct ctrace_reader {
 	FILE *f;
 	struct ctrace_file_hdr hdr;
@@ -238,9 +229,9 @@ uint64_t ctr_calls(const struct ctrace_reader *r)
 	return r->calls;
 }
 
-static struct rd_thread *thread_of(struct ctrace_reader *r, uint32_t tid)
+static struct ct_thread *thread_of(struct ctrace_reader *r, uint32_t tid)
 {
-	struct rd_thread *t = u64map_get(&r->threads, tid);
+	struct ct_thread *t = u64map_get(&r->threads, tid);
 
 	if (t)
 		return t;
@@ -295,7 +286,7 @@ static int call_head(struct ctrace_reader *r, unsigned op, unsigned flags, struc
 		     const struct func_info **fn)
 {
 	bool exit = op == CT_OP_EXIT;
-	struct rd_thread *t;
+	struct ct_thread *t;
 	uint64_t id = 0, dts;
 	uint32_t tid = r->cur_tid;
 
@@ -330,26 +321,7 @@ static int call_head(struct ctrace_reader *r, unsigned op, unsigned flags, struc
 
 	r->have_cur = true;
 	r->cur_tid = tid;
-	t->last_ts = e->h.ts;
-	t->lost = e->lost;
-	t->depth = exit ? e->depth - 1 : e->depth;
-	if (!exit && e->depth >= 0 && e->depth < CT_MAX_IMPLIED_DEPTH) {
-		if ((uint32_t)e->depth >= t->nids) {
-			uint32_t n = t->nids ? t->nids : 64;
-
-			while (n <= (uint32_t)e->depth)
-				n *= 2;
-			/* the writer and the reader make the same choice */
-			if (r->nids_total + (n - t->nids) <= CT_MAX_IMPLIED_TOTAL) {
-				t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
-				memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
-				r->nids_total += n - t->nids;
-				t->nids = n;
-			}
-		}
-		if ((uint32_t)e->depth < t->nids)
-			t->ids[e->depth] = (uint32_t)id;
-	}
+	ct_thread_after_call(t, &r->nids_total, e->h.ts, e->lost, e->depth, exit, (uint32_t)id);
 	return 0;
 }
 
@@ -417,7 +389,7 @@ static int get_small(struct ctrace_reader *r, struct ctrace_call_args_small *e)
 static int get_retval(struct ctrace_reader *r, unsigned flags, struct ctrace_retval *e,
 		      const struct func_info **fn)
 {
-	struct rd_thread *t;
+	struct ct_thread *t;
 	uint32_t tid = r->cur_tid;
 	uint64_t id, dts;
 
@@ -565,7 +537,7 @@ void ctr_free(struct ctrace_reader *r)
 	}
 	free(r->funcs);
 	for (size_t it = 0; u64map_next(&r->threads, &it, &k, &v);) {
-		free(((struct rd_thread *)v)->ids);
+		free(((struct ct_thread *)v)->ids);
 		free(v);
 	}
 	u64map_free(&r->threads);

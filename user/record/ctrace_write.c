@@ -14,15 +14,6 @@
 /* the largest record but a blob: an ENTER_ARGS with everything captured */
 #define REC_MAX 8192
 
-/* what the reader will imply for a thread's next call record */
-struct ct_thread {
-	uint64_t last_ts;
-	int32_t depth; /* after its last call record */
-	uint32_t lost;
-	uint32_t *ids; /* the function entered at each depth */
-	uint32_t nids;
-};
-
 struct ctrace_writer {
 	int fd;
 	int err;
@@ -203,26 +194,7 @@ static uint8_t *call_head(struct ctrace_writer *w, uint8_t *p, enum ctrace_op op
 
 	w->have_cur = true;
 	w->cur_tid = e->h.tid;
-	t->last_ts = e->h.ts;
-	t->lost = e->lost;
-	t->depth = exit ? e->depth - 1 : e->depth;
-	if (!exit && e->depth >= 0 && e->depth < CT_MAX_IMPLIED_DEPTH) {
-		if ((uint32_t)e->depth >= t->nids) {
-			uint32_t n = t->nids ? t->nids : 64;
-
-			while (n <= (uint32_t)e->depth)
-				n *= 2;
-			/* the writer and the reader make the same choice */
-			if (w->nids_total + (n - t->nids) <= CT_MAX_IMPLIED_TOTAL) {
-				t->ids = xrealloc(t->ids, n * sizeof(*t->ids));
-				memset(t->ids + t->nids, 0, (n - t->nids) * sizeof(*t->ids));
-				w->nids_total += n - t->nids;
-				t->nids = n;
-			}
-		}
-		if ((uint32_t)e->depth < t->nids)
-			t->ids[e->depth] = fn;
-	}
+	ct_thread_after_call(t, &w->nids_total, e->h.ts, e->lost, e->depth, exit, fn);
 	return p;
 }
 
