@@ -106,7 +106,14 @@ printf '%-46s %9s   %s of call-site floor\n' "ctrace-bpf attach (-p, call sites)
 [ -n "$uft" ] && printf '%-46s %9s\n' "uftrace record --no-libcall" "$(per "$uft")"
 # what a call costs on disk: the trace as written, against uftrace's data
 bpc() { awk -v s="$1" -v c="$2" 'BEGIN {printf "%.1f", s / c}'; }
-printf 'bytes per call written: ctrace-bpf JSON %s' "$(bpc "$(stat -c %s "$W/t.json")" "$traced")"
+# the compact record (-o T.ctrace) of one more traced run, and the Perfetto
+# conversion of the JSON, per call of their own traces
+"$TOOL" -o "$W/t.ctrace" -- "$W/fib" "$N" > /dev/null 2>&1
+"$TOOL" convert "$W/t.json" --to perfetto -o "$W/t.perfetto-trace"
+printf 'bytes per call written: ctrace-bpf JSON %s, .ctrace %s, perfetto %s' \
+	"$(bpc "$(stat -c %s "$W/t.json")" "$traced")" \
+	"$(bpc "$(stat -c %s "$W/t.ctrace")" "$CALLS")" \
+	"$(bpc "$(stat -c %s "$W/t.perfetto-trace")" "$traced")"
 [ -n "$uft" ] && printf ', uftrace data %s' \
 	"$(bpc "$(du -sb "$W/uftrace.data" | cut -f1)" "$CALLS")"
 echo
