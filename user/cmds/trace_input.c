@@ -8,20 +8,12 @@
 #include "cmds/jsonread.h"
 #include "cmds/trace_input.h"
 
-/* The JSON document: its first byte that is not whitespace opens an object */
-static bool json_sniff(const unsigned char *head, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strchr(" \t\r\n", head[i]))
-			return head[i] == '{';
-	return true; /* empty: the JSON reader says what is wrong */
-}
-
-/* Most specific first: the last one takes what no other claims */
+/* Most specific first: the last one, the JSON document, takes what no other
+ * claims (its reader says what is wrong with anything else) */
 static const struct trace_reader readers[] = {
 	{ "ctrace", ctrace_sniff, ctrace_walk },
 	{ "jsonl", jsonl_sniff, jsonl_walk },
-	{ "json", json_sniff, trace_walk },
+	{ "json", NULL, trace_walk },
 };
 
 /* A stream that gives back the sniffed bytes, then the rest of the file:

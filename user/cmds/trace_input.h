@@ -14,7 +14,8 @@
 /* One trace format the offline commands read */
 struct trace_reader {
 	const char *name;
-	/* head: the file's first n bytes (n < TRACE_SNIFF_LEN when it is shorter) */
+	/* head: the file's first n bytes (n < TRACE_SNIFF_LEN when it is shorter);
+	 * NULL for the last reader, which takes what no other claims */
 	bool (*sniff)(const unsigned char *head, size_t n);
 	int (*walk)(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
 };
