@@ -29,6 +29,7 @@
 #include "attach/remaps.h"
 #include "attach/target.h"
 #include "utils/log.h"
+#include "utils/strutil.h"
 #include "attach/modules.h"
 #include "write/output.h"
 #include "find/pattern.h"
@@ -53,13 +54,6 @@
 #define MIB	      (1 << 20)
 
 static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n > k && !strcmp(s + n - k, suffix);
-}
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -868,7 +862,7 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;
-	s.keep_ctrace = has_suffix(s.cfg.output, ".ctrace");
+	s.keep_ctrace = str_has_suffix(s.cfg.output, ".ctrace");
 	if (s.keep_ctrace && (s.cfg.args || s.cfg.retval)) {
 		/* typing the values offline needs each plan's DWARF types */
 		log_err("-o %s: a compact trace cannot keep --args/--retval values yet; write "

@@ -23,6 +23,7 @@
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "utils/log.h"
+#include "utils/strutil.h"
 #include "write/backend.h"
 
 #define CMD "ctrace-bpf convert"
@@ -328,13 +329,6 @@ int convert_output_name(const char *trace, const char *fmt, char *buf, size_t le
 	return (size_t)snprintf(buf, len, "%.*s%s", (int)stem, trace, f->ext) < len ? 0 : -1;
 }
 
-bool convert_is_jsonl_name(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n > 6 && !strcmp(path + n - 6, ".jsonl");
-}
-
 int convert_to_jsonl_in_place(const char *path, char *err, size_t errlen)
 {
 	char *json = NULL;
@@ -375,7 +369,7 @@ void convert_jsonl_output(const char *path)
 {
 	char err[512];
 
-	if (!convert_is_jsonl_name(path))
+	if (!str_has_suffix(path, ".jsonl"))
 		return;
 	if (convert_to_jsonl_in_place(path, err, sizeof(err)))
 		log_warn("-o %s: the JSONL form failed (%s): it holds the JSON document", path,

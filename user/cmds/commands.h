@@ -41,8 +41,6 @@ int cmd_one_operand(const char *cmd, bool none, const char *what, const char *pl
  * or the name does not fit in len. */
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len);
 
-/* -o x.jsonl while tracing: path ends in ".jsonl" */
-bool convert_is_jsonl_name(const char *path);
 /* The JSON document at path becomes its JSONL form, at path. Should that
  * fail, path keeps the JSON document (which every subcommand reads too).
  * 0, or -1 with one line in err. */

@@ -1,4 +1,5 @@
 /* Small string helpers more than one stage needs. */
+#include <string.h>
 #include "utils/strutil.h"
 
 uint64_t str_hash(const char *s)
@@ -19,4 +20,11 @@ size_t utf8_chars(const char *s)
 	for (; *s; s++)
 		n += (*s & 0xc0) != 0x80;
 	return n;
+}
+
+bool str_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && !strcmp(s + n - k, suffix);
 }
