@@ -446,6 +446,9 @@ static int start_attached(struct session *s)
 	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;
 	s->skel->bss->armed = 1;
+	/* from here on every call is traced: scripts wait for this line */
+	log_info("attached to process %d (%s): %ld call sites probed; Ctrl-C detaches",
+		 (int)s->targ, s->exe, n);
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->targ, 0);
 	s->ri.probe_mode = "callsite";
 	return 0;
