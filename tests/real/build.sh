@@ -4,6 +4,8 @@
 #     OUT/lua-O2/lua  OUT/lua-O0/lua   lua5.4 (errors unwind with _longjmp)
 #     OUT/leveldb-O2/db_bench          leveldb (C++, threads)
 #     OUT/dash-O2/dash                 dash (forks; errors unwind with longjmp)
+#     OUT/lighttpd-O2/lighttpd         lighttpd (a server; its modules, dlopened
+#     OUT/lighttpd-O2/modules/         at start-up, are instrumented too)
 #     OUT/libcount-hooks.so            the counting hooks (count_hooks.c)
 # Sources are fetched once with `apt-get source` into OUT/src and reused; a
 # target is rebuilt only when its flags change (a stamp file holds them).
@@ -106,9 +108,27 @@ build_dash() {   # OPT
 	echo "$stamp" >"$dst/.stamp"
 }
 
+# the server and its modules, without the optional libraries (TLS,
+# compression, PCRE): what a fresh machine has is enough
+build_lighttpd() {   # OPT
+	src=$(fetch lighttpd)
+	start "lighttpd$1" "lighttpd $1 $FLAGS" || return 0
+	log "lighttpd $1"
+	mkdir -p "$dst/obj" "$dst/modules"
+	(cd "$dst/obj" && "$src/configure" -q CFLAGS="$1 $FLAGS" --without-pcre2 --without-zlib \
+		--without-bzip2 --without-zstd --without-brotli --without-libdeflate \
+		--without-openssl --without-uuid >../configure.log 2>&1 &&
+		make -j "$JOBS" >../build.log 2>&1) ||
+		{ tail -n 50 "$dst/configure.log" "$dst/build.log" >&2; return 1; }
+	cp "$dst/obj/src/lighttpd" "$dst/lighttpd"
+	cp "$dst"/obj/src/.libs/mod_*.so "$dst/modules/"
+	echo "$stamp" >"$dst/.stamp"
+}
+
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$OUT/libcount-hooks.so" "$HERE/count_hooks.c"
 build_lua -O2
 build_lua -O0
 build_dash -O2
 build_leveldb -O2
+build_lighttpd -O2
 log "all built in $OUT"

@@ -25,7 +25,8 @@ ENTRY_ONLY = ("exit not observed (left by longjmp)",
               "exit not observed (the process was killed by",
               "exit not observed (the process replaced its image: exec)",
               "exit not observed (still running when tracing stopped)")
-EXIT_ONLY = ("entry not observed (called before the fork, in the parent)",)
+EXIT_ONLY = ("entry not observed (called before the fork, in the parent)",
+             "entry not observed (already running when tracing started)")
 
 
 class Thread:
@@ -77,6 +78,24 @@ def load(prefix):
         # a tid's instances in time order: by process image, then claim order
         for i, th in enumerate(sorted(ths, key=lambda t: (t.image, t.seq))):
             out[str(tid) if i == 0 else f"{tid}#{i + 1}"] = th
+    return out
+
+
+def window(before, after):
+    """The calls made between two loads of the same run's counts: what an
+    attached tracer must see when it was armed and disarmed while the
+    process was stopped at each load. {key: Thread}, as load returns."""
+    out = {}
+    for key, th in after.items():
+        was = before.get(key)
+        if was is not None and (was.pid, was.image) != (th.pid, th.image):
+            was = None
+        w = Thread(th.pid, th.image, th.tid, th.seq)
+        for addr, (e, x) in th.counts.items():
+            e0, x0 = was.counts.get(addr, (0, 0)) if was else (0, 0)
+            if (e, x) != (e0, x0):
+                w.counts[addr] = [e - e0, x - x0]
+        out[key] = w
     return out
 
 

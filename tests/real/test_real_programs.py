@@ -5,14 +5,21 @@ no node may be partial for a reason that is not true (events lost, a
 resynchronisation), children lie inside their parents in time, and nothing is
 lost (counts.check). Plus one comparison of captured arguments with gdb's.
 """
+import base64
 import fnmatch
+import http.client
 import json
+import os
+import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 import counts
+from harness import wait_for
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
@@ -178,3 +185,138 @@ def test_lua_args_match_gdb(trace, real_build, procs, tmp_path):
     assert got["non_finite"] == ["lua_pushnumber#1(n): inf, gdb: inf"], got["non_finite"]
     counts.SUMMARY.append(f"lua arguments: {got['compared']} values equal to gdb's, "
                           f"{got['unavailable']} unavailable")
+
+
+# ---- lighttpd: a server, attached to while it runs ------------------------------------
+
+LIGHTTPD_CONF = """server.document-root = "{root}/docs"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.errorlog = "{root}/error.log"
+server.modules = ("mod_access", "mod_auth", "mod_authn_file", "mod_setenv", "mod_status",
+                  "mod_indexfile", "mod_dirlisting", "mod_staticfile", "mod_accesslog")
+accesslog.filename = "{root}/access.log"
+index-file.names = ("index.html")
+url.access-deny = (".secret")
+dir-listing.activate = "enable"
+setenv.add-response-header = ("X-Traced" => "yes")
+status.status-url = "/server-status"
+auth.backend = "plain"
+auth.backend.plain.userfile = "{root}/users"
+auth.require = ("/private/" => ("method" => "basic", "realm" => "r", "require" => "valid-user"))
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port, method, path, headers=None, conn=None):
+    """(status, body) of one request, on conn (kept open) or a new connection."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    if conn is None:
+        c.close()
+    return r.status, body
+
+
+def lighttpd_workload(port):
+    """Every kind of request the configuration serves: the status each must get."""
+    auth = {"Authorization": "Basic " + base64.b64encode(b"ann:secret").decode()}
+    bad = {"Authorization": "Basic " + base64.b64encode(b"ann:wrong").decode()}
+    want = [("GET", "/", None, 200), ("GET", "/page.html", None, 200),
+            ("GET", "/big.bin", None, 200), ("HEAD", "/big.bin", None, 200),
+            ("GET", "/big.bin", {"Range": "bytes=100-199"}, 206),
+            ("GET", "/missing", None, 404), ("GET", "/dir/", None, 200),
+            ("GET", "/x.secret", None, 403), ("GET", "/private/", None, 401),
+            ("GET", "/private/", bad, 401), ("GET", "/private/", auth, 200),
+            ("GET", "/server-status", None, 200), ("DELETE", "/page.html", None, 501)]
+    got = []
+    for _ in range(6):
+        got += [(m, p, h, request(port, m, p, h)[0]) for m, p, h, _ in want]
+    keep = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for i in range(40):
+        status, body = request(port, "GET", "/page.html", conn=keep)
+        assert status == 200 and body == b"page\n" * 100, (i, status)
+    keep.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"NOT A REQUEST\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.0 400"), "a bad request"
+    assert [g[3] for g in got] == [w[3] for w in want] * 6, got
+
+
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def stop_idle(pid):
+    """SIGSTOPs pid while it waits in epoll_wait: no call is in flight, so the
+    counts read now are exactly those of every call made so far."""
+    for _ in range(200):
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "T", 10,
+                 "the server to stop")
+        if Path(f"/proc/{pid}/syscall").read_text().split()[0] in ("232", "281"):
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+    pytest.fail("the server was never idle in epoll_wait")
+
+
+def test_lighttpd_attach(trace, real_build, procs, tmp_path):
+    """A server started untraced, with the counting hooks, and attached to
+    while it runs: 13 kinds of request (static files, ranges, a directory
+    listing, denied, authenticated, status, errors) and a keep-alive
+    connection. The tracer attaches and detaches while the server is stopped
+    idle, so the calls it must see are exactly the hooks' counts between
+    those two moments; the modules it dlopened at start-up are traced too."""
+    root, port = tmp_path, free_port()
+    (root / "docs" / "dir").mkdir(parents=True)
+    (root / "docs" / "index.html").write_text("index\n")
+    (root / "docs" / "page.html").write_text("page\n" * 100)
+    (root / "docs" / "big.bin").write_bytes(bytes(range(256)) * 1024)
+    (root / "docs" / "x.secret").write_text("no\n")
+    (root / "docs" / "private").mkdir()
+    (root / "docs" / "private" / "index.html").write_text("private\n")
+    for i in range(20):
+        (root / "docs" / "dir" / f"f{i}.txt").write_text(f"{i}\n")
+    (root / "users").write_text("ann:secret\n")
+    (root / "l.conf").write_text(LIGHTTPD_CONF.format(root=root, port=port))
+    prefix = tmp_path / "counts"
+    env = dict(os.environ, LD_PRELOAD=str(real_build / "libcount-hooks.so"),
+               CTRACE_COUNTS=str(prefix))
+    build = real_build / "lighttpd-O2"
+    srv = procs.popen([build / "lighttpd", "-D", "-f", root / "l.conf", "-m", build / "modules"],
+                      env=env)
+    wait_for(lambda: request(port, "GET", "/")[0] == 200 if can_connect(port) else False, 30,
+             "lighttpd to serve")
+
+    stop_idle(srv.pid)
+    before = counts.load(prefix)
+    tp, out = trace.start(["-p", srv.pid, "--probe", "callsite", "-b", "64M"])
+    line = ""
+    while "attached to process" not in line:
+        line = tp.stderr.readline()
+        assert line, f"the tracer ended before attaching: {tp.communicate()[1]}"
+    os.kill(srv.pid, signal.SIGCONT)
+    lighttpd_workload(port)
+    stop_idle(srv.pid)
+    after = counts.load(prefix)
+    tp.send_signal(signal.SIGINT)
+    proc, doc = trace.finish(tp, out, invariants=False)
+    os.kill(srv.pid, signal.SIGCONT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts.check(doc, counts.window(before, after), min_calls=50_000)
+    modules = {Path(n["module"]).name for t in doc["call_trees"].values()
+               for n in counts.counts_walk(t["root_calls"]) if n["module"]}
+    # the modules lighttpd dlopened at start-up, before the attach
+    assert {"lighttpd", "mod_auth.so", "mod_authn_file.so", "mod_status.so",
+            "mod_dirlisting.so", "mod_accesslog.so"} <= modules, modules
