@@ -6,6 +6,7 @@
 #     OUT/dash-O2/dash                 dash (forks; errors unwind with longjmp)
 #     OUT/lighttpd-O2/lighttpd         lighttpd (a server; its modules, dlopened
 #     OUT/lighttpd-O2/modules/         at start-up, are instrumented too)
+#     OUT/gzip-O2/gzip                 gzip (its SIGTERM handler cleans up, re-raises)
 #     OUT/libcount-hooks.so            the counting hooks (count_hooks.c)
 # Sources are fetched once with `apt-get source` into OUT/src and reused; a
 # target is rebuilt only when its flags change (a stamp file holds them).
@@ -125,10 +126,24 @@ build_lighttpd() {   # OPT
 	echo "$stamp" >"$dst/.stamp"
 }
 
+# gzip alone: its manual needs makeinfo, its tests are not ours
+build_gzip() {   # OPT
+	src=$(fetch gzip)
+	start "gzip$1" "gzip $1 $FLAGS" || return 0
+	log "gzip $1"
+	mkdir -p "$dst/obj"
+	(cd "$dst/obj" && "$src/configure" -q CFLAGS="$1 $FLAGS" >../configure.log 2>&1 &&
+		make -j "$JOBS" SUBDIRS="lib ." >../build.log 2>&1) ||
+		{ tail -n 50 "$dst/configure.log" "$dst/build.log" >&2; return 1; }
+	cp "$dst/obj/gzip" "$dst/gzip"
+	echo "$stamp" >"$dst/.stamp"
+}
+
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$OUT/libcount-hooks.so" "$HERE/count_hooks.c"
 build_lua -O2
 build_lua -O0
 build_dash -O2
 build_leveldb -O2
 build_lighttpd -O2
+build_gzip -O2
 log "all built in $OUT"

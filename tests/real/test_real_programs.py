@@ -10,6 +10,7 @@ import fnmatch
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -320,3 +321,51 @@ def test_lighttpd_attach(trace, real_build, procs, tmp_path):
     # the modules lighttpd dlopened at start-up, before the attach
     assert {"lighttpd", "mod_auth.so", "mod_authn_file.so", "mod_status.so",
             "mod_dirlisting.so", "mod_accesslog.so"} <= modules, modules
+
+
+# ---- gzip: killed by a signal whose handler runs traced calls first -------------------
+
+def children_of(pid):
+    return [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]
+
+
+def test_gzip_terminated(trace, real_build, procs, tmp_path):
+    """gzip is sent SIGTERM while it compresses: its handler
+    (abort_gzip_signal) runs traced calls on top of the interrupted call,
+    removes the half-written output, restores SIG_DFL and raises the signal
+    again, which stays blocked until the handler returns and then kills gzip.
+    Exact against the hooks: the handler's calls complete, nested in the
+    interrupted call, and every call open at the death is partial for it."""
+    src = tmp_path / "in.txt"
+    rnd = random.Random(7)
+    words = ["".join(rnd.choice("abcdefghijklmnop") for _ in range(rnd.randint(2, 9)))
+             for _ in range(3000)]
+    src.write_text(" ".join(rnd.choice(words) for _ in range(400_000)))
+    prefix = tmp_path / "counts"
+    env = dict(os.environ, LD_PRELOAD=str(real_build / "libcount-hooks.so"),
+               CTRACE_COUNTS=str(prefix))
+    tp, out = trace.start(["--probe", "callsite", "-b", "64M"],
+                          [real_build / "gzip-O2" / "gzip", "-k", "-f", src], env=env)
+    gz = Path(f"{src}.gz")
+    wait_for(lambda: gz.exists() or tp.poll() is not None, 30, "gzip to start writing")
+    time.sleep(0.3)
+    (pid,) = children_of(tp.pid)
+    os.kill(pid, signal.SIGTERM)
+    proc, doc = trace.finish(tp, out, invariants=False)
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stderr[-3000:]
+    assert not gz.exists(), "the handler did not remove the output"
+    assert doc["metadata"]["exit_signal"] == signal.SIGTERM and doc["crash"] is None
+    counts.check(doc, counts.load(prefix), min_calls=20_000, handler="abort_gzip_signal")
+    (tree,) = doc["call_trees"].values()
+    killed = "exit not observed (the process was killed by SIGTERM)"
+    chain, nodes = [], tree["root_calls"]
+    while nodes and nodes[-1].get("partial_reason") == killed:
+        chain.append(nodes[-1])
+        nodes = nodes[-1]["children"]
+    handler = [n for n in counts.counts_walk(tree["root_calls"])
+               if n["function"] == "abort_gzip_signal"]
+    assert len(handler) == 1 and not handler[0].get("partial"), handler
+    assert chain and chain[0]["function"] == "main", [n["function"] for n in chain]
+    assert chain[-1]["children"][-1] is handler[0], "the handler is not in the interrupted call"
+    assert "remove_output_file" in {c["function"] for c in handler[0]["children"]}
