@@ -25,7 +25,7 @@ struct trace_node {
 	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
 	/* node_close only: */
 	uint64_t nchildren;   /* direct children */
-	uint64_t children_ns; /* sum of the known durations of the direct children */
+	uint64_t children_ns; /* the time the direct children cover (node_covered_ns) */
 	bool children_timed;  /* every direct child has a known duration */
 };
 
@@ -56,6 +56,15 @@ struct trace_meta {
 	const char *executable; /* NULL when absent */
 	const char *command0;	/* command[0], NULL when absent */
 };
+
+/* The time a call covers, children_ns being the time its children cover:
+ * its duration; with none (a partial call), its end less its start when the
+ * trace has both, else children_ns. A partial call still covers the calls
+ * inside it, so its caller does not count their time again as its own. */
+uint64_t node_covered_ns(const struct trace_node *n, uint64_t children_ns);
+/* Self time: the duration less the time the children cover; 0 without one.
+ * In a consistent tree, the self times add up to the time the roots cover. */
+uint64_t node_self_ns(const struct trace_node *n, uint64_t children_ns);
 
 /* Any callback may be NULL. A non-zero return stops the walk; trace_walk
  * then returns that value (the callback reports its own error). */
