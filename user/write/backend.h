@@ -27,6 +27,8 @@ struct trace_node {
 	uint64_t nchildren;   /* direct children */
 	uint64_t children_ns; /* the time the direct children cover (node_covered_ns) */
 	bool children_timed;  /* every direct child has a known duration */
+	/* source_walk_clamped only: has_start, has_end made true, these times made up */
+	bool start_clamped, end_clamped;
 };
 
 /* A member of "call_trees". At thread_begin (reached at "root_calls") the
@@ -90,6 +92,12 @@ static inline int source_walk(const struct trace_source *s, const struct trace_v
 {
 	return s->walk(s->src, v, ctx, err, errlen);
 }
+
+/* source_walk, with a start at every node_open and an end at every
+ * node_close: the times a partial call lacks are clamped into the thread's
+ * time line, so that calls nest (write/clamp.c) */
+int source_walk_clamped(const struct trace_source *s, const struct trace_visitor *v, void *ctx,
+			char *err, size_t errlen);
 
 struct format_opts {
 	bool weight_calls; /* folded, svg: weigh by calls, not self time */
