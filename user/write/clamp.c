@@ -20,6 +20,7 @@
 
 #include "write/backend.h"
 #include "cmds/jsonread.h"
+#include "utils/grow.h"
 
 enum { S_FUNCTION, S_MODULE, S_ADDRESS, S_REASON, S_ARGS, S_RETVAL, NSTR };
 
@@ -70,17 +71,11 @@ static const char **str_at(struct trace_node *n, int i)
 static int wait_for_time(struct clamp *c, bool open, const struct trace_node *n, size_t depth,
 			 uint64_t inner_last)
 {
-	struct waiting *w;
+	struct waiting *w = grow_array(c->w, &c->capw, c->nw, sizeof(*w), 16);
 
-	if (c->nw == c->capw) {
-		size_t ncap = c->capw ? c->capw * 2 : 16;
-		struct waiting *nw = realloc(c->w, ncap * sizeof(*nw));
-
-		if (!nw)
-			return nomem(c);
-		c->w = nw;
-		c->capw = ncap;
-	}
+	if (!w)
+		return nomem(c);
+	c->w = w;
 	w = &c->w[c->nw++];
 	*w = (struct waiting){ .open = open, .depth = depth, .n = *n, .inner_last = inner_last };
 	for (int i = 0; i < NSTR; i++) {
@@ -179,31 +174,16 @@ static int at_time(struct clamp *c, uint64_t *t)
 	return rc;
 }
 
-static int grow_frames(struct clamp *c, size_t depth)
-{
-	size_t ncap = c->capf ? c->capf : 256;
-	struct cframe *nf;
-
-	if (depth < c->capf)
-		return 0;
-	while (ncap <= depth)
-		ncap *= 2;
-	nf = realloc(c->f, ncap * sizeof(*nf));
-	if (!nf)
-		return nomem(c);
-	c->f = nf;
-	c->capf = ncap;
-	return 0;
-}
-
 static int cl_open(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct clamp *c = ctx;
 	struct trace_node o = *n;
+	struct cframe *f = grow_array(c->f, &c->capf, depth, sizeof(*f), 256);
 	int rc;
 
-	if (grow_frames(c, depth))
-		return -1;
+	if (!f)
+		return nomem(c);
+	c->f = f; /* depth is at most one more than the calls open: one doubling will do */
 	o.has_start = true;
 	o.start_clamped = false;
 	if (n->has_start) {
