@@ -32,6 +32,9 @@ calls=$("$W/fib_mt" 1 "$THREADS" > /dev/null; "$W/fib_mt" "$N" "$THREADS" |
 /usr/bin/python3 - "$W" "$TOOL" "$OUT" "${PERF:-}" "$W/fib_mt" "$N" "$THREADS" ${ARGS:-} <<'EOF'
 import os, subprocess, sys, time
 
+sys.path.insert(0, "tests/integration")
+from procstat import alive, stat_fields  # shared with the tests' harness
+
 w, tool, out, perf, prog, n, threads = sys.argv[1:8]
 args = sys.argv[8:]
 tick = os.sysconf("SC_CLK_TCK")
@@ -39,8 +42,7 @@ tick = os.sysconf("SC_CLK_TCK")
 
 def cpu(pid):
     """user, sys seconds of pid's threads (fields 14, 15 of /proc/PID/stat)"""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
@@ -50,14 +52,6 @@ def children(pid):
             return [int(c) for c in f.read().split()]
     except OSError:
         return []
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 t0 = time.monotonic()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from procstat import alive, stat_fields  # noqa: F401 (alive: the tests import it from here)
+
 # Where probes sit (--probe, see `ctrace-bpf --help`): the default, which
 # probes the preloaded hooks in launch mode, and the call sites in the program.
 PROBE_MODES = [pytest.param([], id="auto"), pytest.param(["--probe", "callsite"], id="callsite")]
@@ -57,15 +59,6 @@ def load_trace(path):
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         pytest.fail(f"{path} is not valid UTF-8 JSON: {e}\n{raw[:2000]!r}")
-
-
-def alive(pid):
-    """True while pid exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def bpf_fds(pid):
@@ -138,8 +131,7 @@ def is_ours(pid):
         if pid in OUR_PIDS or pid == os.getpid():
             return True
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                _, ppid, _, session = f.read().rsplit(")", 1)[1].split()[:4]
+            _, ppid, _, session = stat_fields(pid)[:4]
         except (OSError, ValueError):
             return False
         if int(session) in OUR_PIDS:

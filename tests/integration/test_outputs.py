@@ -46,25 +46,22 @@ def tool(procs, tracer, *args, status=0, verdict=False, timeout=120):
     return proc
 
 
-def self_ns(node):
-    """A call's own time: its duration less its children's known durations."""
-    if node["duration_ns"] is None:
-        return 0
-    kids = sum(c["duration_ns"] for c in node["children"] if c["duration_ns"] is not None)
-    return max(node["duration_ns"] - kids, 0)
-
-
 def covered_ns(node):
-    """The time a call accounts for in a flame graph: its duration, or for a
-    call with none (partial), the time of the calls inside it."""
+    """The time a call covers (write/backend.c node_covered_ns): its duration,
+    or for a call with none (partial), end - start when both are known, else
+    the time the calls inside it cover."""
     if node["duration_ns"] is not None:
         return node["duration_ns"]
+    if node["start_ns"] is not None and node["end_ns"] is not None \
+            and node["end_ns"] >= node["start_ns"]:
+        return node["end_ns"] - node["start_ns"]
     return sum(covered_ns(c) for c in node["children"])
 
 
-def flame_self_ns(node):
-    """A call's own width in folded/svg: its duration less what its children
-    account for (a partial child stands for its callees: no double count)."""
+def self_ns(node):
+    """A call's own time, in report's Self and a flame graph's widths: its
+    duration less what its children cover (a partial child stands for the
+    calls inside it: no time counted twice)."""
     if node["duration_ns"] is None:
         return 0
     return max(node["duration_ns"] - sum(covered_ns(c) for c in node["children"]), 0)
@@ -82,7 +79,7 @@ def expected_folded(doc, calls=False):
         for node, depth in walk(t):
             del path[depth - 1:]
             path.append(fold_name(node["function"]))
-            weights[";".join(path)] += 1 if calls else flame_self_ns(node)
+            weights[";".join(path)] += 1 if calls else self_ns(node)
     return {k: v for k, v in weights.items() if v}
 
 
@@ -270,7 +267,7 @@ def test_folded(build, trace, procs, tracer, tmp_path, opt):
     tool(procs, tracer, "convert", path, "--to", "folded", "-o", out)
     got = parse_folded(out.read_text())
     assert got == expected_folded(doc)
-    assert sum(got.values()) == sum(flame_self_ns(n) for n, _ in walk(doc))
+    assert sum(got.values()) == sum(self_ns(n) for n, _ in walk(doc))
     calls = parse_folded(tool(procs, tracer, "convert", path, "--to", "folded",
                               "--weight", "calls").stdout)
     assert calls == expected_folded(doc, calls=True)

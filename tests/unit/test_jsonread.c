@@ -327,7 +327,8 @@ TEST(test_walk)
 		"OPEN 2 fn=h mod=(null) addr=(null) start=1:410 end=1:420 dur=1:10 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"
 		"CLOSE 2 fn=h mod=(null) addr=(null) start=1:410 end=1:420 dur=1:10 partial=0:(null) args=(null) ret=(null) kids=0/0/1\n"
 		"CLOSE 1 fn=g mod=(null) addr=(null) start=1:400 end=0:0 dur=0:0 partial=1:exit not observed (events lost) args=(null) ret=(null) kids=1/10/1\n"
-		"CLOSE 0 fn=main mod=p addr=0x10 start=1:100 end=1:1000 dur=1:900 partial=0:(null) args=(null) ret=(null) kids=2/100/0\n"
+		/* children_ns 110: f's 100 and the 10 of h inside g, which has no duration */
+		"CLOSE 0 fn=main mod=p addr=0x10 start=1:100 end=1:1000 dur=1:900 partial=0:(null) args=(null) ret=(null) kids=2/110/0\n"
 		"/THREAD 77 tid=1:77 name=p total=1:4 lost=0 calls=4 more=(null)\n"
 		"THREAD 77#2 tid=1:77 name=(null) total=0:0 lost=0 calls=0 more=(null)\n"
 		"OPEN 0 fn=(null) mod=(null) addr=(null) start=0:0 end=0:0 dur=0:0 partial=0:(null) args=(null) ret=(null) kids=0/0/0\n"

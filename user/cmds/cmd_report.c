@@ -45,7 +45,8 @@ static const char usage_text[] =
 	"\n"
 	"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
 	"was not observed: they count as calls but add no time), Total (time inside the\n"
-	"function, callees included), Self (total less the callees' time), Avg\n"
+	"function, callees included), Self (total less the callees' time; a partial\n"
+	"callee's time is that of the timed calls inside it), Avg\n"
 	"(total / timed calls), Max (the longest call). A recursive function's total\n"
 	"counts every level of the recursion.\n"
 	"\n"
@@ -734,13 +735,9 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 		return -1;
 	s->calls++;
 	if (n->has_duration) {
-		/* self: less the children's time, as far as it is known */
-		uint64_t self =
-			n->duration_ns > n->children_ns ? n->duration_ns - n->children_ns : 0;
-
 		s->timed++;
 		s->total += n->duration_ns;
-		s->self += self;
+		s->self += node_self_ns(n, n->children_ns);
 		if (n->duration_ns > s->max)
 			s->max = n->duration_ns;
 	} else {

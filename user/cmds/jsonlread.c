@@ -452,22 +452,18 @@ static int on_call(struct lreader *l)
 		return lerr(l, "\"depth\" %llu, but the call is at depth %zu",
 			    (unsigned long long)ln->depth, l->nframes - 1);
 	l->calls++;
-	if (l->v->node_close) {
-		node_view(ln, &n);
-		n.nchildren = f->nchildren;
-		n.children_ns = f->children_ns;
-		n.children_timed = f->children_timed;
-		if ((rc = l->v->node_close(l->ctx, &n, l->nframes - 1)))
-			return rc;
-	}
+	node_view(ln, &n);
+	n.nchildren = f->nchildren;
+	n.children_ns = f->children_ns;
+	n.children_timed = f->children_timed;
+	if (l->v->node_close && (rc = l->v->node_close(l->ctx, &n, l->nframes - 1)))
+		return rc;
 	if (l->nframes > 1) {
 		struct frame *p = f - 1;
 
 		p->nchildren++;
-		if (ln->has_duration)
-			p->children_ns += ln->duration;
-		else
-			p->children_timed = false;
+		p->children_ns += node_covered_ns(&n, n.children_ns);
+		p->children_timed &= ln->has_duration;
 	}
 	l->nframes--;
 	return 0;

@@ -928,19 +928,15 @@ static int walk_nodes(struct walker *w, uint64_t *calls)
 			if (!f->opened && (rc = fire_open(w, f)))
 				return rc;
 			(*calls)++;
-			if (w->v->node_close) {
-				node_view(f, &n);
-				if ((rc = w->v->node_close(w->ctx, &n, depth)))
-					return rc;
-			}
+			node_view(f, &n);
+			if (w->v->node_close && (rc = w->v->node_close(w->ctx, &n, depth)))
+				return rc;
 			if (depth > 0) {
 				struct wframe *p = f - 1;
 
 				p->nchildren++;
-				if (f->has_duration)
-					p->children_ns += f->duration;
-				else
-					p->children_timed = false;
+				p->children_ns += node_covered_ns(&n, n.children_ns);
+				p->children_timed &= f->has_duration;
 			}
 			w->nframes--;
 			members = false;

@@ -1,4 +1,4 @@
-/* The output formats, and the metadata every back end keeps. */
+/* The output formats, the metadata every back end keeps, and the time a call covers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,22 @@ const char *format_names(void)
 				 i == 0 ? "" : i + 1 == n ? " or " : ", ", formats[i].name);
 	}
 	return names;
+}
+
+uint64_t node_covered_ns(const struct trace_node *n, uint64_t children_ns)
+{
+	if (n->has_duration)
+		return n->duration_ns;
+	if (n->has_start && n->has_end && n->end_ns >= n->start_ns)
+		return n->end_ns - n->start_ns;
+	return children_ns;
+}
+
+uint64_t node_self_ns(const struct trace_node *n, uint64_t children_ns)
+{
+	if (!n->has_duration || n->duration_ns < children_ns)
+		return 0;
+	return n->duration_ns - children_ns;
 }
 
 int keep_meta(struct meta_copy *mc, const struct trace_meta *m)

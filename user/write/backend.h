@@ -25,8 +25,10 @@ struct trace_node {
 	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
 	/* node_close only: */
 	uint64_t nchildren;   /* direct children */
-	uint64_t children_ns; /* sum of the known durations of the direct children */
+	uint64_t children_ns; /* the time the direct children cover (node_covered_ns) */
 	bool children_timed;  /* every direct child has a known duration */
+	/* source_walk_clamped only: has_start, has_end made true, these times made up */
+	bool start_clamped, end_clamped;
 };
 
 /* A member of "call_trees". At thread_begin (reached at "root_calls") the
@@ -57,6 +59,15 @@ struct trace_meta {
 	const char *command0;	/* command[0], NULL when absent */
 };
 
+/* The time a call covers, children_ns being the time its children cover:
+ * its duration; with none (a partial call), its end less its start when the
+ * trace has both, else children_ns. A partial call still covers the calls
+ * inside it, so its caller does not count their time again as its own. */
+uint64_t node_covered_ns(const struct trace_node *n, uint64_t children_ns);
+/* Self time: the duration less the time the children cover; 0 without one.
+ * In a consistent tree, the self times add up to the time the roots cover. */
+uint64_t node_self_ns(const struct trace_node *n, uint64_t children_ns);
+
 /* Any callback may be NULL. A non-zero return stops the walk; trace_walk
  * then returns that value (the callback reports its own error). */
 struct trace_visitor {
@@ -81,6 +92,12 @@ static inline int source_walk(const struct trace_source *s, const struct trace_v
 {
 	return s->walk(s->src, v, ctx, err, errlen);
 }
+
+/* source_walk, with a start at every node_open and an end at every
+ * node_close: the times a partial call lacks are clamped into the thread's
+ * time line, so that calls nest (write/clamp.c) */
+int source_walk_clamped(const struct trace_source *s, const struct trace_visitor *v, void *ctx,
+			char *err, size_t errlen);
 
 struct format_opts {
 	bool weight_calls; /* folded, svg: weigh by calls, not self time */

@@ -25,17 +25,15 @@ struct ev {
 };
 
 /* An event that cannot be written yet: the begin of a call named only at
- * its close (its entry was not observed), or an event whose time the trace
- * does not know until a later one. The events after it wait in the spill
- * file, so memory stays bounded by these, not by the calls. */
+ * its close (its entry was not observed). The events after it wait in the
+ * spill file, so memory stays bounded by these, not by the calls. */
 struct hole {
 	struct ev e;
 	struct jr_buf s;
 	size_t off[5]; /* name, cat, args, retval, reason in s; SIZE_MAX: none */
 	off_t at;      /* its place in the spill file */
 	bool first;    /* the document's first event */
-	bool named, timed;
-	uint64_t start, inner_last; /* an E: its call's start, the latest time inside */
+	bool named;
 };
 
 struct chrome {
@@ -48,17 +46,12 @@ struct chrome {
 	uint64_t thread_lost_sum;
 	/* the thread being read */
 	uint64_t tid;
-	bool seen;		 /* a time was seen in this thread */
-	uint64_t last;		 /* the latest time seen (or clamped) in this thread */
-	uint64_t *starts;	 /* per open depth: its start, known or clamped */
-	bool *clamped, *unset;	 /* unset: opened before any time of the thread was known */
-	size_t *hole_of;	 /* per open depth: its begin's hole (a call named at close) */
-	size_t capdepth, nunset; /* nunset: the depths below it may be unset */
-	/* events waiting, in order, from head; untimed: the ones waiting for a time */
+	uint64_t last;	 /* the latest time in this thread (times come clamped) */
+	size_t *hole_of; /* per open depth: its begin's hole (a call named at close) */
+	size_t capdepth;
+	/* events waiting for their names, in order, from head */
 	struct hole *holes;
 	size_t head, nholes, capholes;
-	size_t *untimed;
-	size_t nuntimed, capuntimed;
 	FILE *spill;
 	off_t copied; /* spill bytes already copied out */
 	bool lost_seen;
@@ -211,8 +204,8 @@ static const char *hole_str(const struct hole *h, int i)
 	return h->off[i] == SIZE_MAX ? NULL : h->s.p + h->off[i];
 }
 
-/* a new hole for e: its place is the spill's current end */
-static struct hole *hole_new(struct chrome *c, const struct ev *e, bool named, bool timed)
+/* a new hole for e, unnamed: its place is the spill's current end */
+static struct hole *hole_new(struct chrome *c, const struct ev *e)
 {
 	struct hole *h;
 
@@ -228,26 +221,14 @@ static struct hole *hole_new(struct chrome *c, const struct ev *e, bool named, b
 		c->holes = nh;
 		c->capholes = ncap;
 	}
-	if (!timed && c->nuntimed == c->capuntimed) {
-		size_t ncap = c->capuntimed ? c->capuntimed * 2 : 16;
-		size_t *nu = realloc(c->untimed, ncap * sizeof(*nu));
-
-		if (!nu)
-			return NULL;
-		c->untimed = nu;
-		c->capuntimed = ncap;
-	}
 	h = &c->holes[c->nholes];
 	if (hole_keep(h, e))
 		return NULL;
 	h->e = *e;
 	h->at = c->head < c->nholes ? ftello(c->spill) : 0;
 	h->first = !c->events;
-	h->named = named;
-	h->timed = timed;
+	h->named = false;
 	c->events = true;
-	if (!timed)
-		c->untimed[c->nuntimed++] = c->nholes;
 	c->nholes++;
 	return h;
 }
@@ -277,7 +258,7 @@ static int drain(struct chrome *c)
 		return 0;
 	if (fflush(c->spill))
 		return -1;
-	while (c->head < c->nholes && c->holes[c->head].named && c->holes[c->head].timed) {
+	while (c->head < c->nholes && c->holes[c->head].named) {
 		struct hole *h = &c->holes[c->head++];
 		struct ev e = h->e;
 
@@ -296,57 +277,6 @@ static int drain(struct chrome *c)
 	c->head = c->nholes = 0;
 	c->copied = 0;
 	return 0;
-}
-
-static void seen_time(struct chrome *c, uint64_t t)
-{
-	if (!c->seen || t > c->last)
-		c->last = t;
-	c->seen = true;
-}
-
-/* The events waiting for a time get it from the next known one, bound.
- * Before the thread's first known time, all of them happen at it (the
- * calls opened then start at the earliest time the trace knows in the
- * thread, not at the trace's start). After it only ends wait, innermost
- * first: each just before the one that contains it (the outermost just
- * before bound) and after everything seen inside it, so calls still nest. */
-static void resolve(struct chrome *c, uint64_t bound)
-{
-	uint64_t b = bound;
-
-	if (!c->seen) {
-		for (size_t d = 0; d < c->nunset; d++)
-			if (c->unset[d]) {
-				c->starts[d] = bound;
-				c->unset[d] = false;
-			}
-		c->nunset = 0;
-		for (size_t i = 0; i < c->nuntimed; i++) {
-			struct hole *h = &c->holes[c->untimed[i]];
-
-			h->e.ts = bound;
-			h->timed = true;
-		}
-		if (c->nuntimed)
-			seen_time(c, bound);
-		c->nuntimed = 0;
-		return;
-	}
-	for (size_t i = c->nuntimed; i-- > 0;) {
-		struct hole *h = &c->holes[c->untimed[i]];
-		uint64_t end = b ? b - 1 : 0;
-
-		if (end < h->inner_last)
-			end = h->inner_last;
-		if (end < h->start)
-			end = h->start;
-		h->e.ts = end;
-		h->timed = true;
-		seen_time(c, end);
-		b = end;
-	}
-	c->nuntimed = 0;
 }
 
 static void process_name(struct chrome *c)
@@ -387,34 +317,20 @@ static int chrome_thread_begin(void *ctx, const struct trace_thread *t)
 
 	c->tid = t->has_tid ? t->tid : 0;
 	ensure_pid(c);
-	c->seen = false;
 	c->last = 0;
-	c->nunset = 0;
 	c->lost_seen = false;
 	return 0;
 }
 
 static int grow_depth(struct chrome *c, size_t depth)
 {
+	size_t ncap = c->capdepth ? c->capdepth : 256, *nh;
+
 	if (depth < c->capdepth)
 		return 0;
-	size_t ncap = c->capdepth ? c->capdepth : 256;
-
 	while (ncap <= depth)
 		ncap *= 2;
-	uint64_t *ns = realloc(c->starts, ncap * sizeof(*ns));
-	if (!ns)
-		return -1;
-	c->starts = ns;
-	bool *nc = realloc(c->clamped, ncap * sizeof(*nc));
-	if (!nc)
-		return -1;
-	c->clamped = nc;
-	nc = realloc(c->unset, ncap * sizeof(*nc));
-	if (!nc)
-		return -1;
-	c->unset = nc;
-	size_t *nh = realloc(c->hole_of, ncap * sizeof(*nh));
+	nh = realloc(c->hole_of, ncap * sizeof(*nh));
 	if (!nh)
 		return -1;
 	c->hole_of = nh;
@@ -431,38 +347,19 @@ static int nomem(struct chrome *c)
 static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
-	struct ev e = {
-		.begin = true, .name = n->function, .cat = n->module, .args = n->arguments
-	};
-	bool known = true, clamped = !n->has_start;
+	struct ev e = { .begin = true,
+			.name = n->function,
+			.cat = n->module,
+			.args = n->arguments,
+			.ts = n->start_ns };
 
 	if (grow_depth(c, depth))
 		return nomem(c);
-	c->unset[depth] = false;
+	c->last = e.ts > c->last ? e.ts : c->last;
 	c->hole_of[depth] = SIZE_MAX;
-	if (n->has_start) {
-		e.ts = n->start_ns;
-	} else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns) {
-		e.ts = n->end_ns - n->duration_ns, clamped = false;
-	} else if (c->seen) {
-		e.ts = c->last + 1; /* just after everything before it */
-	} else {
-		/* the thread's first known time, when it comes */
-		known = false;
-		c->unset[depth] = true;
-		c->nunset = depth + 1;
-	}
-	if (known) {
-		resolve(c, e.ts);
-		if (e.ts < c->last) /* inconsistent input: never back in time */
-			e.ts = c->last;
-		seen_time(c, e.ts);
-	}
-	c->starts[depth] = known ? e.ts : 0;
-	c->clamped[depth] = clamped;
-	if (!n->function || !known) {
-		/* its name comes at its close, or its time later */
-		if (!hole_new(c, &e, n->function != NULL, known))
+	if (!n->function) {
+		/* its name comes at its close */
+		if (!hole_new(c, &e))
 			return nomem(c);
 		c->hole_of[depth] = c->nholes - 1;
 	} else {
@@ -474,22 +371,18 @@ static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
-	bool start_clamped = !n->has_start && c->clamped[depth];
-	struct ev e = { .name = n->function,
+	struct ev e = { .name = n->function ? n->function : "[unknown]",
 			.retval = n->return_value,
 			.reason = n->partial_reason,
-			.start_clamped = start_clamped };
-	uint64_t start;
+			.ts = n->end_ns,
+			.start_clamped = n->start_clamped,
+			.end_clamped = n->end_clamped };
 
-	if (n->has_end)
-		resolve(c, n->end_ns); /* the thread's first time may be this */
-	start = n->has_start ? n->start_ns : c->starts[depth];
 	if (!c->lost_seen && n->partial_reason && strstr(n->partial_reason, "events lost")) {
 		c->lost_seen = true;
-		c->lost_at = start;
+		c->lost_at = n->start_ns;
 	}
-	if (!n->function) /* it was not named: its begin too is "[unknown]" */
-		e.name = "[unknown]";
+	/* not named at its begin: its name, or "[unknown]" there too */
 	if (c->hole_of[depth] != SIZE_MAX && !c->holes[c->hole_of[depth]].named) {
 		struct hole *h = &c->holes[c->hole_of[depth]];
 		struct ev b = h->e;
@@ -499,39 +392,17 @@ static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 			return nomem(c);
 		h->named = true;
 	}
-	if (n->has_end || (n->has_duration && !start_clamped)) {
-		e.ts = n->has_end ? n->end_ns : start + n->duration_ns;
-		resolve(c, e.ts);
-		if (e.ts < c->last) /* inconsistent input: never back in time */
-			e.ts = c->last;
-		seen_time(c, e.ts);
-		emit(c, &e);
-	} else {
-		/* the end is not known: it waits for the next known time */
-		struct hole *h;
-
-		e.end_clamped = true;
-		h = hole_new(c, &e, true, false);
-		if (!h)
-			return nomem(c);
-		h->start = start;
-		h->inner_last = c->last > start ? c->last : start;
-	}
+	c->last = e.ts > c->last ? e.ts : c->last;
+	emit(c, &e);
 	return drain(c) ? nomem(c) : 0;
 }
 
 static int chrome_thread_end(void *ctx, const struct trace_thread *t)
 {
 	struct chrome *c = ctx;
-	uint64_t end = c->meta.has_duration ? c->meta.duration_ns : 0;
 
 	c->tid = t->has_tid ? t->tid : 0;
 	ensure_pid(c);
-	/* still running when tracing stopped: they end with the trace */
-	if (c->seen && end < c->last)
-		end = c->last;
-	/* no time at all in the thread: the trace's end */
-	resolve(c, c->seen ? end + 1 : end);
 	if (drain(c) || c->head < c->nholes)
 		return nomem(c);
 	event_begin(c);
@@ -642,7 +513,7 @@ int chrome_run(const struct trace_source *in, FILE *out, const struct format_opt
 	};
 	int rc;
 
-	rc = source_walk(in, &v, &c, err, errlen);
+	rc = source_walk_clamped(in, &v, &c, err, errlen);
 	if (rc && !err[0])
 		snprintf(err, errlen, "%s", c.err[0] ? c.err : "out of memory");
 	if (!rc) {
@@ -655,12 +526,8 @@ int chrome_run(const struct trace_source *in, FILE *out, const struct format_opt
 	for (size_t i = 0; i < c.capholes; i++)
 		jr_buf_free(&c.holes[i].s);
 	free(c.holes);
-	free(c.untimed);
 	if (c.spill)
 		fclose(c.spill);
-	free(c.starts);
-	free(c.clamped);
-	free(c.unset);
 	free(c.hole_of);
 	free(c.tl);
 	free(c.crash);

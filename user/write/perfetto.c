@@ -27,11 +27,10 @@
  * MONOTONIC value we do not know would mislead more than a documented base:
  * the trace does not line up with a Perfetto system trace either way.
  *
- * Partial calls are clamped as the chrome writer does (write/chrome.c): a
- * start that was not seen is just after the last time the thread knows (or
- * end - duration), an end that was not seen just before the next known time,
- * so that every slice nests in its caller; such a slice carries the debug
- * annotations "partial_reason" and "clamped". A call whose name is only known
+ * Partial calls come clamped as the chrome writer reads them
+ * (source_walk_clamped, write/clamp.c), so that every slice nests in its
+ * caller; such a slice carries the debug annotations "partial_reason" and
+ * "clamped". A call whose name is only known
  * when it returns (its entry was not observed) has its BEGIN written then,
  * with an absolute timestamp before its first child's: readers sort events by
  * time (ties in file order, so a child that would tie with it is moved a ns
@@ -221,15 +220,7 @@ struct pf_tree {
 /* an open call */
 struct frame {
 	uint64_t start, prev_last, first_inner;
-	bool clamped, deferred, args_done, waiting;
-};
-
-/* a call whose end is not known yet, waiting for the next time the thread knows */
-struct pending {
-	struct jr_buf s;
-	size_t args, retval, reason; /* offsets into s; SIZE_MAX: none */
-	uint64_t start, inner_last;
-	bool start_clamped;
+	bool deferred, args_done, waiting;
 };
 
 struct pf {
@@ -259,16 +250,12 @@ struct pf {
 	uint64_t tid;
 	char *thread_name, *thread_key;
 	bool seen;
-	uint64_t last;	   /* the latest time seen (or clamped) in this tree */
+	uint64_t last;	   /* the latest time in this tree (times come clamped) */
 	uint64_t seq_last; /* the incremental clock's value */
 	struct intern names, anames;
 	struct frame *frames;
 	size_t capframes;
 	size_t nwaiting;
-	struct pending *pend;
-	size_t npend, cappend;
-	uint64_t *ends; /* resolve_pending's scratch */
-	size_t capends;
 	bool lost_seen;
 	uint64_t lost_at;
 	uint64_t thread_lost_sum, end; /* end: the latest time of every tree */
@@ -932,7 +919,6 @@ static int pf_thread_begin(void *ctx, const struct trace_thread *t)
 	pf->tree_uuid = pf->next_uuid++;
 	pf->seen = false;
 	pf->last = pf->seq_last = 0;
-	pf->npend = 0;
 	pf->nwaiting = 0;
 	pf->lost_seen = false;
 	intern_clear(&pf->names);
@@ -1036,54 +1022,6 @@ static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, con
 	return pkt_end(pf, m, pf->target);
 }
 
-/* The chain of calls with unknown ends gets them from the next known time,
- * bound (exclusive), as in write/chrome.c: outermost first, each ending just
- * before the one that contains it and after everything seen inside it. The
- * ENDs are then written innermost first, in time order. */
-static int resolve_pending(struct pf *pf, uint64_t bound)
-{
-	uint64_t b = bound;
-
-	if (!pf->npend)
-		return 0;
-	if (pf->capends < pf->npend) {
-		uint64_t *ne = realloc(pf->ends, pf->npend * sizeof(*ne));
-
-		if (!ne)
-			return oom(pf);
-		pf->ends = ne;
-		pf->capends = pf->npend;
-	}
-	for (size_t i = pf->npend; i-- > 0;) {
-		const struct pending *p = &pf->pend[i];
-		uint64_t end = b ? b - 1 : 0;
-
-		if (end < p->inner_last)
-			end = p->inner_last;
-		if (end < p->start)
-			end = p->start;
-		pf->ends[i] = end;
-		b = end;
-	}
-	for (size_t i = 0; i < pf->npend; i++) {
-		const struct pending *p = &pf->pend[i];
-		const char *s = p->s.p;
-		struct end_ev e = {
-			.args = p->args != SIZE_MAX ? s + p->args : NULL,
-			.retval = p->retval != SIZE_MAX ? s + p->retval : NULL,
-			.reason = p->reason != SIZE_MAX ? s + p->reason : NULL,
-			.start_clamped = p->start_clamped,
-			.end_clamped = true,
-		};
-
-		if (emit_end(pf, pf->ends[i], &e))
-			return -1;
-		seen_time(pf, pf->ends[i]);
-	}
-	pf->npend = 0;
-	return 0;
-}
-
 static int grow_frames(struct pf *pf, size_t depth)
 {
 	size_t ncap = pf->capframes ? pf->capframes : 256;
@@ -1106,22 +1044,12 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct pf *pf = ctx;
 	struct frame *f;
-	uint64_t s;
-	bool clamped = !n->has_start;
+	uint64_t s = n->start_ns;
 
 	if (grow_frames(pf, depth))
 		return -1;
-	if (n->has_start)
-		s = n->start_ns;
-	else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns)
-		s = n->end_ns - n->duration_ns, clamped = false;
-	else
-		s = pf->seen ? pf->last + 1 : 0; /* just after everything before it */
-	if (resolve_pending(pf, s))
-		return -1;
 	f = &pf->frames[depth];
 	memset(f, 0, sizeof(*f));
-	f->clamped = clamped;
 	if (!n->function) {
 		/* its name comes with its return: its BEGIN is written then */
 		f->deferred = f->waiting = true;
@@ -1141,24 +1069,17 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 	return 0;
 }
 
-static size_t keep_str(struct jr_buf *b, const char *s, bool *failed)
-{
-	size_t off = b->len;
-
-	if (!s)
-		return SIZE_MAX;
-	if (jr_buf_put(b, s, strlen(s) + 1))
-		*failed = true;
-	return off;
-}
-
 static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct pf *pf = ctx;
 	struct frame *f = &pf->frames[depth];
-	uint64_t start = f->start;
-	bool start_clamped = !n->has_start && f->clamped, failed = false;
+	uint64_t start = f->start, end = n->end_ns;
 	const char *args = f->args_done ? NULL : n->arguments;
+	struct end_ev e = { .args = args,
+			    .retval = n->return_value,
+			    .reason = n->partial_reason,
+			    .start_clamped = n->start_clamped,
+			    .end_clamped = n->end_clamped };
 
 	if (!pf->lost_seen && n->partial_reason && strstr(n->partial_reason, "events lost")) {
 		pf->lost_seen = true;
@@ -1191,48 +1112,11 @@ static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 				up->first_inner = t;
 		}
 	}
-	if (n->has_end || (n->has_duration && !start_clamped)) {
-		uint64_t end = n->has_end ? n->end_ns : start + n->duration_ns;
-		struct end_ev e = {
-			.args = args,
-			.retval = n->return_value,
-			.reason = n->partial_reason,
-			.start_clamped = start_clamped,
-		};
-
-		if (resolve_pending(pf, end))
-			return -1;
-		if (end < start) /* inconsistent input: keep it after its start */
-			end = start;
-		if (emit_end(pf, end, &e))
-			return -1;
-		seen_time(pf, pf->seq_last);
-		return 0;
-	}
-	/* the end is not known: wait for the next known time */
-	if (pf->npend == pf->cappend) {
-		size_t ncap = pf->cappend ? pf->cappend * 2 : 16;
-		struct pending *np = realloc(pf->pend, ncap * sizeof(*np));
-
-		if (!np)
-			return oom(pf);
-		memset(np + pf->cappend, 0, (ncap - pf->cappend) * sizeof(*np));
-		pf->pend = np;
-		pf->cappend = ncap;
-	}
-	struct pending *p = &pf->pend[pf->npend++];
-
-	p->s.len = 0;
-	p->args = keep_str(&p->s, args, &failed);
-	p->retval = keep_str(&p->s, n->return_value, &failed);
-	p->reason = keep_str(&p->s, n->partial_reason, &failed);
-	if (failed)
-		return oom(pf);
-	p->start = start;
-	p->start_clamped = start_clamped;
-	p->inner_last = pf->last > start ? pf->last : start;
-	if (p->inner_last < pf->seq_last)
-		p->inner_last = pf->seq_last;
+	if (end < start) /* inconsistent input: keep it after its start */
+		end = start;
+	if (emit_end(pf, end, &e))
+		return -1;
+	seen_time(pf, pf->seq_last);
 	return 0;
 }
 
@@ -1260,14 +1144,8 @@ static int emit_lost(struct pf *pf, uint64_t t, uint64_t lost)
 static int pf_thread_end(void *ctx, const struct trace_thread *t)
 {
 	struct pf *pf = ctx;
-	uint64_t end = pf->meta.has_duration ? pf->meta.duration_ns : 0;
 	int64_t pid;
 
-	/* still running when tracing stopped: they end with the trace */
-	if (pf->seen && end < pf->last)
-		end = pf->last;
-	if (resolve_pending(pf, end + 1))
-		return -1;
 	if (t->lost_events && emit_lost(pf, pf->lost_seen ? pf->lost_at : pf->last, t->lost_events))
 		return -1;
 	if (pf->target == pf->spool) {
@@ -1452,13 +1330,11 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 	int rc;
 
 	(void)o;
-	rc = source_walk(in, &v, &pf, err, errlen);
+	rc = source_walk_clamped(in, &v, &pf, err, errlen);
 	if (!rc)
 		rc = pf_finish(&pf);
 	if (rc && !err[0])
 		snprintf(err, errlen, "%s", pf.err[0] ? pf.err : "out of memory");
-	for (size_t i = 0; i < pf.cappend; i++)
-		jr_buf_free(&pf.pend[i].s);
 	for (size_t i = 0; i < pf.nprocs; i++) {
 		for (size_t k = 0; k < pf.procs[i].nexecs; k++)
 			free(pf.procs[i].execs[k].path);
@@ -1474,8 +1350,6 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 	free(pf.procs);
 	free(pf.trees);
 	free(pf.frames);
-	free(pf.pend);
-	free(pf.ends);
 	free(pf.thread_name);
 	free(pf.thread_key);
 	free(pf.cmdline_json);

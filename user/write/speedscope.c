@@ -3,13 +3,11 @@
  * in linear time; its Trace Event import is quadratic in the events.
  *
  * Its importer throws unless every profile's open ("O") and close ("C")
- * events are balanced, properly nested and in time order, so times the
- * trace lacks are clamped as the chrome back end does: a missing start just
- * after the thread's previous known time (or at its first known time), a
- * missing end just before its next one (or at the trace's end). The events
- * stream out in one pass: memory follows depth, distinct frames and the
- * calls waiting for a time. JSON members come in any order, so each
- * profile's name and extent follow its events, and the frames come last. */
+ * events are balanced, properly nested and in time order, so the calls come
+ * clamped (source_walk_clamped, write/clamp.c) as the chrome back end reads
+ * them. The events stream out in one pass: memory follows depth and distinct
+ * frames. JSON members come in any order, so each profile's name and extent
+ * follow its events, and the frames come last. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,17 +23,9 @@ struct sframe {
 	char *name, *module; /* name NULL: a call whose name comes at its close */
 };
 
-/* an event that waits for a time the trace knows */
-struct qev {
-	bool open;
-	uint32_t frame;
-	uint64_t start, inner_last; /* a close: its call's start, the latest time inside */
-};
-
 struct sopen {
 	uint32_t frame;
-	bool placeholder, start_known;
-	uint64_t start; /* valid when start_known */
+	bool placeholder;
 };
 
 struct speedscope {
@@ -51,12 +41,8 @@ struct speedscope {
 	uint64_t nevents;  /* events written in it */
 	uint64_t first_at; /* the first event's time */
 	uint64_t at;	   /* the latest event's time */
-	bool seen;	   /* a time is known in this thread */
-	uint64_t last;	   /* the latest time known (or clamped) */
 	struct sopen *stack;
 	size_t capstack;
-	struct qev *q;
-	size_t nq, capq;
 	char err[256];
 };
 
@@ -198,63 +184,6 @@ static void emit(struct speedscope *s, bool open, uint32_t frame, uint64_t at)
 	s->nevents++;
 }
 
-static void seen_time(struct speedscope *s, uint64_t t)
-{
-	if (!s->seen || t > s->last)
-		s->last = t;
-	s->seen = true;
-}
-
-/* The events waiting for a time, now that the next known one is bound.
- * Before the thread's first known time, every one of them happens at it.
- * After it only closes wait, innermost first: each ends just before the
- * call around it (outermost first, just before bound) and not before
- * anything inside it. */
-static void resolve(struct speedscope *s, uint64_t bound)
-{
-	uint64_t b = bound;
-
-	if (!s->nq)
-		return;
-	if (!s->seen) {
-		for (size_t i = 0; i < s->nq; i++)
-			emit(s, s->q[i].open, s->q[i].frame, bound);
-		seen_time(s, bound);
-		s->nq = 0;
-		return;
-	}
-	for (size_t i = s->nq; i-- > 0;) {
-		struct qev *e = &s->q[i];
-		uint64_t end = b ? b - 1 : 0;
-
-		if (end < e->inner_last)
-			end = e->inner_last;
-		if (end < e->start)
-			end = e->start;
-		e->start = end; /* now its end */
-		b = end;
-	}
-	for (size_t i = 0; i < s->nq; i++)
-		emit(s, false, s->q[i].frame, s->q[i].start);
-	seen_time(s, s->q[s->nq - 1].start);
-	s->nq = 0;
-}
-
-static int queue(struct speedscope *s, const struct qev *e)
-{
-	if (s->nq == s->capq) {
-		size_t ncap = s->capq ? s->capq * 2 : 64;
-		struct qev *nq = realloc(s->q, ncap * sizeof(*nq));
-
-		if (!nq)
-			return -1;
-		s->q = nq;
-		s->capq = ncap;
-	}
-	s->q[s->nq++] = *e;
-	return 0;
-}
-
 static int ss_metadata(void *ctx, const struct trace_meta *m)
 {
 	return keep_meta(&((struct speedscope *)ctx)->meta, m);
@@ -264,9 +193,9 @@ static int ss_thread_begin(void *ctx, const struct trace_thread *t)
 {
 	struct speedscope *s = ctx;
 
-	s->started = s->seen = false;
-	s->nevents = s->nq = 0;
-	s->last = s->at = 0;
+	s->started = false;
+	s->nevents = 0;
+	s->at = 0;
 	return 0;
 }
 
@@ -274,7 +203,6 @@ static int ss_open(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct speedscope *s = ctx;
 	struct sopen *o;
-	uint64_t t;
 
 	if (depth >= s->capstack) {
 		size_t ncap = s->capstack ? s->capstack * 2 : 256;
@@ -293,22 +221,7 @@ static int ss_open(void *ctx, const struct trace_node *n, size_t depth)
 	o->frame = n->function ? frame_of(s, n->function, n->module) : frame_new(s, NULL, NULL);
 	if (o->frame == NONE)
 		goto nomem;
-	o->start_known = true;
-	if (n->has_start) {
-		t = n->start_ns;
-	} else if (n->has_end && n->has_duration && n->end_ns >= n->duration_ns) {
-		t = n->end_ns - n->duration_ns;
-	} else if (s->seen) {
-		t = s->last + 1; /* just after everything before it */
-	} else {
-		/* at the thread's first known time, when it comes */
-		o->start_known = false;
-		return queue(s, &(struct qev){ .open = true, .frame = o->frame }) ? -1 : 0;
-	}
-	resolve(s, t);
-	emit(s, true, o->frame, t);
-	o->start = s->at;
-	seen_time(s, t);
+	emit(s, true, o->frame, n->start_ns);
 	return 0;
 nomem:
 	snprintf(s->err, sizeof(s->err), "out of memory");
@@ -319,45 +232,22 @@ static int ss_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct speedscope *s = ctx;
 	struct sopen *o = &s->stack[depth];
-	uint64_t t;
 
 	if (o->placeholder &&
 	    frame_name(s, o->frame, n->function ? n->function : "[unknown]", n->module)) {
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -1;
 	}
-	if (n->has_end) {
-		t = n->end_ns;
-	} else if (n->has_duration && n->has_start) {
-		t = n->start_ns + n->duration_ns;
-	} else {
-		struct qev e = { .frame = o->frame,
-				 .start = o->start_known ? o->start : 0,
-				 .inner_last = s->seen ? s->last : 0 };
-
-		if (queue(s, &e)) {
-			snprintf(s->err, sizeof(s->err), "out of memory");
-			return -1;
-		}
-		return 0;
-	}
-	resolve(s, t);
-	emit(s, false, o->frame, t);
-	seen_time(s, s->at);
+	emit(s, false, o->frame, n->end_ns);
 	return 0;
 }
 
 static int ss_thread_end(void *ctx, const struct trace_thread *t)
 {
 	struct speedscope *s = ctx;
-	uint64_t end = s->meta.has_duration ? s->meta.duration_ns : 0;
 	char name[512];
 	int k;
 
-	/* still running when tracing stopped: they end with the trace */
-	if (s->seen && end < s->last)
-		end = s->last;
-	resolve(s, s->seen ? end + 1 : end);
 	if (!s->started)
 		return 0; /* no calls: no profile */
 	k = snprintf(name, sizeof(name), "%s (tid %s)", t->name ? t->name : "thread", t->key);
@@ -413,7 +303,7 @@ int speedscope_run(const struct trace_source *in, FILE *out, const struct format
 	int rc;
 
 	(void)o;
-	rc = source_walk(in, &v, &s, err, errlen);
+	rc = source_walk_clamped(in, &v, &s, err, errlen);
 	if (rc && !err[0])
 		snprintf(err, errlen, "%s", s.err[0] ? s.err : "out of memory");
 	if (!rc) {
@@ -431,7 +321,6 @@ int speedscope_run(const struct trace_source *in, FILE *out, const struct format
 	free(s.frames);
 	free(s.ht);
 	free(s.stack);
-	free(s.q);
 	free_meta(&s.meta);
 	return rc ? -1 : 0;
 }

@@ -106,24 +106,17 @@ static int stacks_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct stacks *s = ctx;
 	uint32_t x = s->node[depth];
-	uint64_t self = 0, covered = s->inner[depth];
+	uint64_t inner = s->inner[depth];
 
 	if (s->placeholder[depth]) {
 		x = flame_resolve(s->fl, x, n->function ? n->function : "[unknown]");
 		if (x == UINT32_MAX)
 			return -1;
 	}
-	/* Self time: the call's own, less the time its children account for. A
-	 * call with no duration (partial) has no self time, and stands for the
-	 * time of the calls inside it, so that its caller does not count that
-	 * time again as its own self time. */
-	if (n->has_duration) {
-		self = n->duration_ns > covered ? n->duration_ns - covered : 0;
-		covered = n->duration_ns;
-	}
+	/* inner, not n->children_ns: through a slice, only the children kept */
 	if (depth)
-		s->inner[depth - 1] += covered;
-	flame_add(s->fl, x, self, 1);
+		s->inner[depth - 1] += node_covered_ns(n, inner);
+	flame_add(s->fl, x, node_self_ns(n, inner), 1);
 	s->calls++;
 	return 0;
 }
