@@ -17,6 +17,7 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "write/json_tree.h"
 #include "record/ctrace_write.h"
 
 /* /dev/stdout, a FIFO, /dev/null: written in place. Renaming a temporary
@@ -308,7 +309,7 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 		else
 			snprintf(k, sizeof(k), "%u", t->tid);
 		key(f, k, i == 0);
-		rc = tree_write_thread(tr->threads[i], f);
+		rc = json_tree_write_thread(tr->threads[i], f);
 		if (rc) {
 			log_err("writing '%s': %s", path, strerror(-rc));
 			return -1;
