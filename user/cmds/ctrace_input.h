@@ -1,6 +1,7 @@
 /* A compact trace (.ctrace) for the offline commands: replayed into the
  * tree builder, written as the JSON document the tracer would have written
- * (its metadata and crash as rendered at stop). */
+ * (its metadata and crash as rendered at stop), or walked into a format's
+ * visitor from the node spool (write/node_spool.h), with no JSON between. */
 #ifndef CTRACE_CTRACE_INPUT_H
 #define CTRACE_CTRACE_INPUT_H
 #include <stdbool.h>
