@@ -79,3 +79,29 @@ def test_formats_after_attach(trace, ticker, procs, tracer, tmp_path):
     assert procs.run([tracer, "convert", ct, "--to", "json", "-o", js]).returncode == 0
     assert '"root_calls":[{"children":[{"children":[' in js.read_text()
     same_both_ways(procs, tracer, tmp_path, ct)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_format_while_tracing(build, trace, procs, tracer, tmp_path, fmt):
+    # -f FMT walks the record's trees straight into the format: the same bytes
+    # as converting the JSON written beside it
+    out = tmp_path / "t.json"
+    p = procs.run(trace.command(out, ["-f", fmt], [build("threads.c", "-O2")]), timeout=120)
+    assert p.returncode == 0, p.stderr
+    beside = [f for f in tmp_path.iterdir() if f.name not in ("t.json",) and
+              f.name.startswith("t.")]
+    assert len(beside) == 1, beside
+    conv = tmp_path / "conv"
+    r = procs.run([tracer, "convert", out, "--to", fmt, "-o", conv])
+    assert r.returncode == 0, r.stderr
+    assert beside[0].read_bytes() == conv.read_bytes()
+
+
+def test_jsonl_output_is_written_directly(build, trace, procs, tracer, tmp_path):
+    # no JSON document first (CTRACE_VERIFY_REPLAY, on for the suite, checks
+    # it against the direct JSON converted); nothing left beside it
+    out = tmp_path / "t.jsonl"
+    p = procs.run(trace.command(out, ["-f", "folded"], [build("threads.c", "-O2")]))
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().startswith('{"type":"metadata"')
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["t.folded", "t.jsonl"]
