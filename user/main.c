@@ -599,11 +599,16 @@ static struct ctrace_reader *record_reader(struct session *s, FILE **f)
 	return r;
 }
 
-/* where the replayed trees' nodes go: -o x.jsonl walks them from the node
- * spool; the JSON sink otherwise */
+/* where the replayed trees' nodes go: -o T.ctrace needs only their counts
+ * (for the metadata and thread tails it stores); -o x.jsonl walks them from
+ * the node spool; the JSON sink otherwise */
 static void replay_sink(struct session *s)
 {
-	if (s->keep_ctrace || !str_has_suffix(s->cfg.output, ".jsonl"))
+	if (s->keep_ctrace) {
+		trace_set_sink(&s->rtr, tree_sink_none());
+		return;
+	}
+	if (!str_has_suffix(s->cfg.output, ".jsonl"))
 		return;
 	trace_set_sink(&s->rtr, node_spool_new(s->out.dirfd));
 	s->rtr_nodes = true;

@@ -321,3 +321,46 @@ void tree_close_all(struct thread_tree *t, const char *reason)
 	while (t->nstack)
 		pop(t, NULL, false, 0, reason);
 }
+
+static int none_begin(struct tree_sink *s, struct thread_tree *t)
+{
+	(void)s;
+	(void)t;
+	return 0;
+}
+
+static void none_node(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
+{
+	(void)s;
+	(void)t;
+	(void)n;
+}
+
+static void none_free_thread(struct tree_sink *s, struct thread_tree *t)
+{
+	(void)s;
+	(void)t;
+}
+
+static void none_free(struct tree_sink *s)
+{
+	(void)s;
+}
+
+struct tree_sink *tree_sink_none(void)
+{
+	static const struct tree_sink_ops ops = {
+		.thread_begin = none_begin,
+		.open = none_node,
+		.close = none_node,
+		.leaf = none_node,
+		.wrap = none_node,
+		.thread_end = none_begin,
+		.thread_error = none_begin,
+		.thread_free = none_free_thread,
+		.free = none_free,
+	};
+	static struct tree_sink none = { &ops };
+
+	return &none;
+}

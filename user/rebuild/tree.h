@@ -85,6 +85,10 @@ struct tree_sink {
 	const struct tree_sink_ops *ops;
 };
 
+/* A sink that keeps no nodes: for what needs only the counts the builder
+ * keeps itself (calls, resyncs, losses per thread). Static: free is a no-op */
+struct tree_sink *tree_sink_none(void);
+
 struct thread_tree {
 	uint32_t tid;
 	uint32_t pid;	   /* its process */
