@@ -1,6 +1,7 @@
 /* A compact trace for the offline commands; see ctrace_input.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,13 +47,65 @@ static bool json_ok(const char *s, bool members)
 	return j != NULL;
 }
 
-/* the stored JSON goes into the document as it is: it must be JSON */
+/* doc as the JSON reader writes a value back (jr_capture): compact, so the
+ * node spool's walk, which hands the stored text on as it is, gives what a
+ * walk of the JSON document gives */
+static bool compact(const char *doc)
+{
+	struct jr *r = jr_new_mem(doc, strlen(doc), 0, 0);
+	struct jr_buf out = { 0 };
+	enum jr_tok t = r ? jr_next(r) : JR_ERROR;
+	bool ok = t != JR_ERROR && jr_capture(r, t, &out, SIZE_MAX) != JR_ERROR &&
+		  jr_next(r) == JR_EOF && out.len == strlen(doc) && !memcmp(out.p, doc, out.len);
+
+	jr_buf_free(&out);
+	jr_free(r);
+	return ok;
+}
+
+/* a thread's members (in {"x":0 ...}) hold none the reader takes for its own */
+static bool tail_keys_ok(const char *doc)
+{
+	static const char *const own[] = { "thread_id", "thread_name", "total_calls", "lost_events",
+					   "root_calls" };
+	struct jr *r = jr_new_mem(doc, strlen(doc), 0, 0);
+	enum jr_tok t = r ? jr_next(r) : JR_ERROR;
+	bool ok = t == JR_OBJ_BEGIN;
+
+	while (ok && (t = jr_next(r)) == JR_KEY) {
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			ok = ok && strcmp(jr_text(r, NULL), own[i]);
+		t = jr_next(r);
+		ok = ok && t != JR_ERROR && jr_skip(r, t) != JR_ERROR;
+	}
+	jr_free(r);
+	return ok;
+}
+
+static bool tail_ok(const char *tail)
+{
+	char *w = NULL;
+	bool ok;
+
+	if (asprintf(&w, "{\"x\":0%s}", tail) < 0)
+		return false;
+	ok = compact(w) && tail_keys_ok(w);
+	free(w);
+	return ok;
+}
+
+/* The stored JSON goes into the document as it is: it must be JSON, and as
+ * the tracer writes it (a metadata object, a crash object or null, compact) */
 static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 {
 	if (!json_ok(tx->metadata, false) || (tx->crash && !json_ok(tx->crash, false)))
 		return false;
+	if (tx->metadata[0] != '{' || !compact(tx->metadata) ||
+	    (tx->crash &&
+	     ((tx->crash[0] != '{' && strcmp(tx->crash, "null")) || !compact(tx->crash))))
+		return false;
 	for (size_t i = 0; i < tx->ntails && i < nthreads; i++)
-		if (tx->tails[i] && !json_ok(tx->tails[i], true))
+		if (tx->tails[i] && (!json_ok(tx->tails[i], true) || !tail_ok(tx->tails[i])))
 			return false;
 	return true;
 }
@@ -166,7 +219,13 @@ static int with_reader(FILE *in, int max_depth, FILE *out, const struct trace_vi
 
 int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
 {
-	return with_reader(f, CT_MAX_DEPTH, NULL, v, ctx, err, errlen);
+	return ctrace_walk_depth(f, CT_MAX_DEPTH, v, ctx, err, errlen);
+}
+
+int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
+		      size_t errlen)
+{
+	return with_reader(f, max_depth, NULL, v, ctx, err, errlen);
 }
 
 int ctrace_to_json(FILE *in, FILE *out, char *err, size_t errlen)

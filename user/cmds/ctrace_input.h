@@ -18,5 +18,8 @@ int ctrace_to_json_depth(FILE *in, FILE *out, int max_depth, char *err, size_t e
 /* trace_input.c's reader of the format */
 bool ctrace_sniff(const unsigned char *head, size_t n);
 int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
+/* ... refusing calls deeper than max_depth */
+int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
+		      size_t errlen);
 
 #endif

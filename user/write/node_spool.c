@@ -262,7 +262,7 @@ struct nwalk {
 	uint64_t left; /* bytes of the spool not read yet */
 	bool bad;      /* a spool that does not read back */
 	bool fail;     /* that, or out of memory: not a visitor's error */
-	struct jr_buf more, name;
+	struct jr_buf more, name, obj;
 };
 
 /* s with every ill-formed UTF-8 sequence as U+FFFD, as the JSON holds it */
@@ -527,28 +527,40 @@ static void thread_key(const struct trace *tr, size_t i, char *k, size_t len)
 		snprintf(k, len, "%u", tr->threads[i]->tid);
 }
 
-/* the members after "root_calls" join th->more; "pid" is read from them */
+/* the members after "root_calls" join th->more; "pid" is read from them as
+ * the JSON reader reads it: a whole number, the last one kept */
 static int thread_tail(struct nwalk *w, struct trace_thread *th, const char *tail)
 {
-	static const char pid[] = ",\"pid\":";
-	char *end;
+	struct jr *r;
+	enum jr_tok t;
+	uint64_t v;
 
 	if (!tail || !*tail)
 		return 0;
 	if (jr_buf_put(&w->more, tail, strlen(tail)))
 		return -1;
 	th->more = w->more.p;
-	if (!strncmp(tail, pid, strlen(pid)) && tail[strlen(pid)] >= '0' &&
-	    tail[strlen(pid)] <= '9') {
-		unsigned long long v;
+	/* ,"k":v,... read as {"k":v,...} */
+	w->obj.len = 0;
+	if (jr_buf_put(&w->obj, "{", 1) || jr_buf_put(&w->obj, tail + 1, strlen(tail + 1)) ||
+	    jr_buf_put(&w->obj, "}", 1) || !(r = jr_new_mem(w->obj.p, w->obj.len, 0, 0)))
+		return -1;
+	if (jr_next(r) != JR_OBJ_BEGIN) {
+		jr_free(r);
+		return 0;
+	}
+	while ((t = jr_next(r)) == JR_KEY) {
+		bool pid = !strcmp(jr_text(r, NULL), "pid");
 
-		errno = 0;
-		v = strtoull(tail + strlen(pid), &end, 10);
-		if (!errno && (*end == ',' || !*end) && v <= INT64_MAX) {
+		t = jr_next(r);
+		if (pid && t == JR_NUMBER && jr_parse_u64(jr_text(r, NULL), &v) && v <= INT64_MAX) {
 			th->has_pid = true;
 			th->pid = (int64_t)v;
 		}
+		if (t == JR_ERROR || jr_skip(r, t) == JR_ERROR)
+			break;
 	}
+	jr_free(r);
 	return 0;
 }
 
@@ -605,6 +617,7 @@ static void walk_free(struct nwalk *w)
 	free(w->fv);
 	jr_buf_free(&w->more);
 	jr_buf_free(&w->name);
+	jr_buf_free(&w->obj);
 }
 
 static int walk(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
