@@ -20,6 +20,7 @@
 #include "attach/capture_plans.h"
 #include "cli.h"
 #include "cmds/commands.h"
+#include "cmds/jsonread.h"
 #include "cmds/ctrace_input.h"
 #include "consume/crash.h"
 #include "consume/loop.h"
@@ -31,6 +32,8 @@
 #include "utils/log.h"
 #include "utils/strutil.h"
 #include "attach/modules.h"
+#include "write/backend.h"
+#include "write/node_spool.h"
 #include "write/output.h"
 #include "find/pattern.h"
 #include "attach/preflight.h"
@@ -128,6 +131,7 @@ struct session {
 	struct ctrace_reader *reader; /* the replay's (its functions) */
 	struct trace rtr;	      /* the trees rebuilt from the record */
 	bool have_rtr;
+	bool rtr_nodes;	   /* rtr's nodes are in the node spool: -o x.jsonl */
 	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
 };
 
@@ -567,37 +571,65 @@ static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
 	return 0;
 }
 
-/* The trees from the compact record, now that it is complete */
-static int replay(struct session *s, const char *reason)
+/* The complete record from its first byte (f: its stream, for replay_run);
+ * NULL when it cannot be read back (said) */
+static struct ctrace_reader *record_reader(struct session *s, FILE **f)
 {
+	struct ctrace_reader *r;
 	char err[256];
-	uint64_t t;
-	FILE *f;
-	int fd, rc;
+	int fd;
 
 	if (ctw_flush(s->rec)) {
 		log_err("writing the trace beside '%s': %s", s->cfg.output,
 			strerror(ctw_error(s->rec)));
-		return -1;
+		return NULL;
 	}
 	fd = dup(s->rec_fd);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f || lseek(fd, 0, SEEK_SET)) {
+	*f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!*f || lseek(fd, 0, SEEK_SET)) {
 		log_err("reading the trace back: %s", strerror(errno));
-		if (fd >= 0 && !f)
+		if (fd >= 0 && !*f)
 			close(fd);
-		if (f)
-			fclose(f);
-		return -1;
+		if (*f)
+			fclose(*f);
+		return NULL;
 	}
-	s->reader = ctr_open(f, err, sizeof(err));
-	if (!s->reader) {
+	r = ctr_open(*f, err, sizeof(err));
+	if (!r) {
 		log_err("reading the trace back: %s", err);
-		fclose(f);
-		return -1;
+		fclose(*f);
 	}
+	return r;
+}
+
+/* where the replayed trees' nodes go: -o T.ctrace needs only their counts
+ * (for the metadata and thread tails it stores); -o x.jsonl walks them from
+ * the node spool; the JSON sink otherwise */
+static void replay_sink(struct session *s)
+{
+	if (s->keep_ctrace) {
+		trace_set_sink(&s->rtr, tree_sink_none());
+		return;
+	}
+	if (!str_has_suffix(s->cfg.output, ".jsonl"))
+		return;
+	trace_set_sink(&s->rtr, node_spool_new(s->out.dirfd));
+	s->rtr_nodes = true;
+}
+
+/* The trees from the compact record, now that it is complete */
+static int replay(struct session *s, const char *reason)
+{
+	uint64_t t;
+	FILE *f;
+	int rc;
+
+	s->reader = record_reader(s, &f);
+	if (!s->reader)
+		return -1;
 	trace_init_replay(&s->rtr, &s->tr);
 	s->have_rtr = true;
+	replay_sink(s);
 	t = now_ns(CLOCK_MONOTONIC);
 	rc = replay_run(s->reader, &s->rtr, reason, NULL);
 	if (rc)
@@ -655,19 +687,143 @@ static int exit_status(struct session *s)
 	return ret;
 }
 
-/* --format: the written trace converted beside it */
-static void write_format(const struct config *cfg, const struct stat *st)
+/* nt's trees (a node spool) as a trace source, with the JSON around them
+ * rendered now; quiet: the JSON's messages were said already */
+struct node_view {
+	struct rendered_parts rp;
+	struct stored_parts sp;
+	struct node_source ns;
+};
+
+static int node_view_open(struct session *s, struct trace *nt, struct node_view *nv, bool quiet)
 {
+	struct run_info rri = s->ri;
+
+	if (s->ri.exit_signal)
+		rri.fatal = crash_find(&nt->crashes, s->ri.exit_signal, (uint32_t)s->targ);
+	if (output_render_parts(&nv->rp, s->out.path, nt, &rri, quiet)) {
+		log_err("out of memory");
+		return -1;
+	}
+	nv->sp = output_parts_view(&nv->rp);
+	node_source_init(&nv->ns, nt, &nv->sp);
+	return 0;
+}
+
+/* the record replayed once more, into the node spool; *r: its reader,
+ * freed after nt */
+static int replay_nodes(struct session *s, struct trace *nt, struct ctrace_reader **r)
+{
+	FILE *f;
+	int rc;
+
+	*r = record_reader(s, &f);
+	if (!*r)
+		return -1;
+	trace_init_replay(nt, &s->tr);
+	trace_set_sink(nt, node_spool_new(s->out.dirfd));
+	rc = replay_run(*r, nt, STILL_RUNNING, NULL);
+	if (rc)
+		log_err("reading the trace back: %s", ctr_error(*r));
+	s->tr.procs = nt->procs;
+	fclose(f);
+	if (!rc && trace_spool_error(nt)) {
+		log_err("writing the trace beside '%s': %s", s->cfg.output, strerror(nt->err));
+		rc = -1;
+	}
+	return rc;
+}
+
+/* --format from the record: its trees walked straight into the format */
+static int format_from_record(struct session *s, const char *conv, char *err, size_t errlen)
+{
+	struct ctrace_reader *r = NULL;
+	struct trace nt, *t = &s->rtr;
+	struct node_view nv;
+	int rc = -1;
+
+	snprintf(err, errlen, "the trace could not be read back");
+	if (!s->rtr_nodes && replay_nodes(s, t = &nt, &r))
+		goto out;
+	if (!node_view_open(s, t, &nv, true)) {
+		rc = convert_source(&nv.ns.source, conv, s->cfg.format, false, err, errlen);
+		output_parts_free(&nv.rp);
+	}
+out:
+	if (t == &nt)
+		trace_free(&nt); /* before its reader */
+	ctr_free(r);
+	return rc;
+}
+
+/* --format: the trace converted beside it */
+static void write_format(struct session *s, const struct stat *st)
+{
+	const struct config *cfg = &s->cfg;
 	char conv[PATH_MAX], err[256];
+	bool direct = s->rec && !s->keep_ctrace;
 
 	snprintf(err, sizeof(err), "the output name is too long");
 	if (!S_ISREG(st->st_mode))
 		log_warn("--format %s: %s is not a file to read back", cfg->format, cfg->output);
 	else if (convert_output_name(cfg->output, cfg->format, conv, sizeof(conv)) ||
-		 convert_file(cfg->output, conv, cfg->format, false, err, sizeof(err)))
+		 (direct ? format_from_record(s, conv, err, sizeof(err)) :
+			   convert_file(cfg->output, conv, cfg->format, false, err, sizeof(err))))
 		log_warn("--format %s: %s", cfg->format, err);
 	else
 		log_info("%s -> %s", cfg->format, conv);
+}
+
+/* -o x.jsonl: the replayed trees straight from the node spool */
+static int write_jsonl(struct session *s)
+{
+	const struct format_opts o = { 0 };
+	struct node_view nv;
+	char err[256];
+	int rc;
+
+	if (node_view_open(s, &s->rtr, &nv, false))
+		return -1;
+	rc = format_find("jsonl")->run(&nv.ns.source, s->out.f, &o, err, sizeof(err));
+	if (rc)
+		log_err("writing '%s': %s", s->out.path, err);
+	else if ((rc = fflush(s->out.f)))
+		log_err("writing '%s': %s", s->out.path, strerror(errno));
+	output_parts_free(&nv.rp);
+	return rc ? -1 : 0;
+}
+
+static int walk_json_file(void *f, const struct trace_visitor *v, void *ctx, char *err,
+			  size_t errlen)
+{
+	return trace_walk(f, v, ctx, err, errlen);
+}
+
+/* CTRACE_VERIFY_REPLAY with -o x.jsonl: the JSONL written from the node
+ * spool must be the direct JSON's, converted as convert does */
+static int verify_jsonl(struct session *s)
+{
+	FILE *direct = output_scratch(&s->out), *conv = output_scratch(&s->out);
+	const struct format_opts o = { 0 };
+	struct trace_source src = { .walk = walk_json_file, .src = direct };
+	char err[256];
+	int rc = -1;
+
+	if (!direct || !conv)
+		;
+	else if (output_write_to(direct, s->out.path, &s->tr, &s->ri, true) ||
+		 fseeko(direct, 0, SEEK_SET))
+		log_err("replay verification: the direct JSON: %s", strerror(errno));
+	else if (jsonl_run(&src, conv, &o, err, sizeof(err)))
+		log_err("replay verification: converting the direct JSON: %s", err);
+	else
+		rc = output_verify_same(&s->out, fileno(s->out.f), conv,
+					"the JSONL written from the node spool");
+	if (direct)
+		fclose(direct);
+	if (conv)
+		fclose(conv);
+	return rc;
 }
 
 /* -o T.ctrace: the record, completed with the JSON rendered at stop (the
@@ -749,11 +905,15 @@ static int write_trace(struct session *s)
 		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
 		ri->command = s->cmdline;
 	}
-	if (s->keep_ctrace ? write_ctrace(s) : output_write(&s->out, s->res, ri))
+	if (s->keep_ctrace ? write_ctrace(s) :
+	    s->rtr_nodes   ? write_jsonl(s) :
+			     output_write(&s->out, s->res, ri))
 		return -1;
 	if (s->keep_ctrace && s->rec_mode == REC_VERIFY && verify_ctrace(s))
 		return -1;
-	if (s->rec_mode == REC_VERIFY && !s->keep_ctrace) {
+	if (s->rtr_nodes && s->rec_mode == REC_VERIFY && verify_jsonl(s))
+		return -1;
+	if (s->rec_mode == REC_VERIFY && !s->keep_ctrace && !s->rtr_nodes) {
 		struct run_info rri = *ri;
 
 		if (ri->exit_signal)
@@ -763,7 +923,8 @@ static int write_trace(struct session *s)
 	}
 	if (output_commit(&s->out))
 		return -1;
-	convert_jsonl_output(cfg->output); /* -o x.jsonl: the JSONL form */
+	if (!s->rtr_nodes) /* -o x.jsonl without a record (CTRACE_RECORD=direct) */
+		convert_jsonl_output(cfg->output);
 	if (ri->lost_events)
 		log_warn("%lu events lost (the ring buffer was full): raise --buffer-size",
 			 (unsigned long)ri->lost_events);
@@ -776,7 +937,7 @@ static int write_trace(struct session *s)
 		st.st_mode = 0;
 	}
 	if (cfg->format && strcmp(cfg->format, "json"))
-		write_format(cfg, &st);
+		write_format(s, &st);
 	fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
 		(unsigned long)trace_total_calls(s->res), s->res->nthreads,
 		(unsigned long)ri->lost_events, cfg->output,

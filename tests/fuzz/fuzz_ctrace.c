@@ -5,7 +5,9 @@
  *
  * Checks: no memory error, leak or undefined behaviour; a conversion that
  * succeeds writes one JSON value (when it nests within cJSON's limit);
- * reading the same bytes twice gives the same records. Calls deeper than
+ * reading the same bytes twice gives the same records; the walk the other
+ * formats take (the node spool, write/node_spool.c) gives every visitor
+ * callback, with every field, that the JSON reader gives for that JSON. Calls deeper than
  * DEPTH_LIMIT are refused (a real trace's depth is bounded by BPF; the
  * tree builder opens one placeholder frame per level skipped). */
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "cmds/ctrace_input.h"
+#include "cmds/jsonread.h"
 #include "consume/symbolize.h"
 #include "fuzz_check.h"
 #include "record/ctrace_read.h"
@@ -72,6 +75,121 @@ static long read_all(const uint8_t *data, size_t size, uint64_t *sum)
 	return rc < 0 ? -1 : n;
 }
 
+/* ---- every visitor callback, hashed ---------------------------------------------- */
+
+static void mix(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ b[i]) * 0x100000001b3ull;
+	*h = (*h ^ 0xff) * 0x100000001b3ull; /* ends it: "ab","c" is not "a","bc" */
+}
+
+static void mix_str(uint64_t *h, const char *s)
+{
+	mix(h, s ? s : "\1null", s ? strlen(s) : 5);
+}
+
+static void mix_u64(uint64_t *h, uint64_t v)
+{
+	mix(h, &v, sizeof(v));
+}
+
+static int h_node(void *ctx, const struct trace_node *n, size_t depth, int which)
+{
+	uint64_t *h = ctx;
+
+	mix_u64(h, (uint64_t)which << 32 | depth);
+	mix_str(h, n->function);
+	mix_str(h, n->module);
+	mix_str(h, n->address);
+	mix_str(h, n->partial_reason);
+	mix_str(h, n->arguments);
+	mix_str(h, n->return_value);
+	mix_u64(h, (uint64_t)n->has_start | n->has_end << 1 | n->has_duration << 2 |
+			   n->partial << 3 | n->children_timed << 4);
+	mix_u64(h, n->has_start ? n->start_ns : 0);
+	mix_u64(h, n->has_end ? n->end_ns : 0);
+	mix_u64(h, n->has_duration ? n->duration_ns : 0);
+	mix_u64(h, which == 2 ? n->nchildren : 0);
+	mix_u64(h, which == 2 ? n->children_ns : 0);
+	return 0;
+}
+
+static int h_open(void *ctx, const struct trace_node *n, size_t depth)
+{
+	return h_node(ctx, n, depth, 1);
+}
+
+static int h_close(void *ctx, const struct trace_node *n, size_t depth)
+{
+	return h_node(ctx, n, depth, 2);
+}
+
+static int h_thread(void *ctx, const struct trace_thread *t, int which)
+{
+	uint64_t *h = ctx;
+
+	mix_u64(h, (uint64_t)which);
+	mix_str(h, t->key);
+	mix_str(h, t->name);
+	mix_str(h, t->more);
+	mix_u64(h, (uint64_t)t->has_tid | t->has_total_calls << 1 | t->has_pid << 2);
+	mix_u64(h, t->tid);
+	mix_u64(h, t->total_calls);
+	mix_u64(h, t->lost_events);
+	mix_u64(h, t->calls);
+	mix_u64(h, t->has_pid ? (uint64_t)t->pid : 0);
+	return 0;
+}
+
+static int h_begin(void *ctx, const struct trace_thread *t)
+{
+	return h_thread(ctx, t, 3);
+}
+
+static int h_end(void *ctx, const struct trace_thread *t)
+{
+	return h_thread(ctx, t, 4);
+}
+
+static int h_meta(void *ctx, const struct trace_meta *m)
+{
+	mix_str(ctx, m->json);
+	return 0;
+}
+
+static int h_crash(void *ctx, const char *json)
+{
+	mix_str(ctx, json);
+	return 0;
+}
+
+static const struct trace_visitor hasher = { h_meta, h_begin, h_open, h_close, h_end, h_crash };
+
+/* a converted document's callbacks against the node spool's */
+static void check_walks(const uint8_t *data, size_t size, const char *doc, size_t len)
+{
+	uint64_t hj = 0xcbf29ce484222325ull, hn = hj;
+	FILE *in = fmemopen((void *)data, size, "r"), *d = fmemopen((void *)doc, len, "r");
+	char err[512];
+
+	if (!in || !d)
+		abort();
+	/* the JSON reader refuses what nests past its limits: nothing to compare */
+	if (trace_walk(d, &hasher, &hj, err, sizeof(err))) {
+		fclose(in);
+		fclose(d);
+		return;
+	}
+	FUZZ_ASSERT(!ctrace_walk_depth(in, DEPTH_LIMIT, &hasher, &hn, err, sizeof(err)),
+		    "a compact trace converts to JSON but its node spool walk fails");
+	FUZZ_ASSERT(hj == hn, "the node spool walk differs from the JSON's");
+	fclose(in);
+	fclose(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t s1 = 0, s2 = 0;
@@ -91,7 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(out);
 	if (!rc && nesting(doc, len) < 900)
 		cJSON_Delete(fuzz_json_parse(doc, len, false, "the JSON of a compact trace"));
-	else if (rc)
+	if (!rc)
+		check_walks(data, size, doc, len);
+	else
 		FUZZ_ASSERT(err[0], "a failed conversion says nothing");
 	free(doc);
 	return 0;

@@ -1,12 +1,14 @@
 /* The tree builder against event streams with losses, attach-time partial
  * calls and filtered frames: the JSON it writes must parse and have exactly
  * the expected shape. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "harness.h"
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
+#include "write/json_tree.h"
 
 static struct func_info A = { .addr = 0x1000, .name = "A", .module = "prog", .allowed = true };
 static struct func_info B = { .addr = 0x2000, .name = "B", .module = "prog", .allowed = true };
@@ -19,6 +21,7 @@ static struct func_info H = {
 
 struct run {
 	struct thread_tree t;
+	struct tree_sink *sink;
 	cJSON *doc;
 	char shape[512];
 };
@@ -26,7 +29,8 @@ struct run {
 static void begin(struct run *r, bool attach)
 {
 	memset(r, 0, sizeof(*r));
-	tree_init(&r->t, 42, tmpfile(), attach);
+	r->sink = json_tree_new(AT_FDCWD);
+	CHECK(r->sink && tree_init(&r->t, 42, r->sink, attach) == 0);
 }
 
 /* "A(B,C)": the tree's shape; partial nodes get a '*' */
@@ -62,7 +66,7 @@ static void end(struct run *r, const char *reason)
 	FILE *m = open_memstream(&buf, &len);
 
 	tree_close_all(&r->t, reason);
-	CHECK(tree_write_thread(&r->t, m) == 0);
+	CHECK(json_tree_write_thread(&r->t, m) == 0);
 	fputc('}', m);
 	fclose(m);
 	r->doc = cJSON_Parse(buf);
@@ -73,6 +77,7 @@ static void end(struct run *r, const char *reason)
 		shape_of(cJSON_GetObjectItem(r->doc, "root_calls"), r->shape, sizeof(r->shape));
 	free(buf);
 	tree_free(&r->t);
+	r->sink->ops->free(r->sink);
 }
 
 static const cJSON *root(struct run *r, int i)

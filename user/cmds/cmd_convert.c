@@ -314,6 +314,27 @@ int convert_file(const char *in, const char *out, const char *fmt, bool weight_c
 	return convert(in, out, fmt, weight_calls, false, NULL, err, errlen);
 }
 
+int convert_source(const struct trace_source *src, const char *out, const char *fmt,
+		   bool weight_calls, char *err, size_t errlen)
+{
+	const struct format *f = format_find(fmt);
+	const struct format_opts o = { .weight_calls = weight_calls };
+	struct sink sink;
+
+	err[0] = 0;
+	if (!f) {
+		snprintf(err, errlen, "unknown format '%s': expected %s", fmt, format_names());
+		return -1;
+	}
+	if (sink_open(&sink, out, err, errlen))
+		return -1;
+	if (f->run(src, sink.f, &o, err, errlen)) {
+		sink_abort(&sink);
+		return -1;
+	}
+	return sink_commit(&sink, err, errlen);
+}
+
 int convert_output_name(const char *trace, const char *fmt, char *buf, size_t len)
 {
 	const struct format *f = format_find(fmt);

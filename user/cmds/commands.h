@@ -26,6 +26,11 @@ int cmd_check_main(int argc, char **argv);
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
 		 size_t errlen);
 
+/* ... the trace walked from src (the node spool, while tracing) */
+struct trace_source;
+int convert_source(const struct trace_source *src, const char *out, const char *fmt,
+		   bool weight_calls, char *err, size_t errlen);
+
 /* The options getopt_long returned that every subcommand treats alike:
  * 'h' prints usage and returns 0; ':' (an option without its value) or
  * anything else (an unknown option) is said for subcommand cmd ("ctrace-bpf

@@ -1,6 +1,7 @@
 /* A compact trace (.ctrace) for the offline commands: replayed into the
  * tree builder, written as the JSON document the tracer would have written
- * (its metadata and crash as rendered at stop). */
+ * (its metadata and crash as rendered at stop), or walked into a format's
+ * visitor from the node spool (write/node_spool.h), with no JSON between. */
 #ifndef CTRACE_CTRACE_INPUT_H
 #define CTRACE_CTRACE_INPUT_H
 #include <stdbool.h>
@@ -17,5 +18,8 @@ int ctrace_to_json_depth(FILE *in, FILE *out, int max_depth, char *err, size_t e
 /* trace_input.c's reader of the format */
 bool ctrace_sniff(const unsigned char *head, size_t n);
 int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, size_t errlen);
+/* ... refusing calls deeper than max_depth */
+int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
+		      size_t errlen);
 
 #endif

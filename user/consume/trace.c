@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statvfs.h>
 #include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
 #include "ctrace.h"
@@ -12,6 +11,7 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "write/json_tree.h"
 #include "record/ctrace_write.h"
 #include "utils/xalloc.h"
 
@@ -31,7 +31,15 @@ int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach,
 	tr->attach = attach;
 	tr->t0 = t0;
 	tr->spool_dirfd = spool_dirfd;
-	return 0;
+	tr->sink = json_tree_new(spool_dirfd);
+	return tr->sink ? 0 : -ENOMEM;
+}
+
+void trace_set_sink(struct trace *tr, struct tree_sink *sink)
+{
+	if (tr->sink)
+		tr->sink->ops->free(tr->sink);
+	tr->sink = sink;
 }
 
 static int grow(void **v, size_t *cap, size_t n)
@@ -50,30 +58,17 @@ static int grow(void **v, size_t *cap, size_t n)
 	return 0;
 }
 
-static FILE *new_spool(struct trace *tr)
-{
-	int fd = openat(tr->spool_dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	FILE *f;
-
-	if (fd < 0) /* a filesystem without O_TMPFILE */
-		return tmpfile();
-	f = fdopen(fd, "w+");
-	if (!f)
-		close(fd);
-	return f;
-}
-
 static struct thread_tree *new_tree(struct trace *tr, uint32_t tid)
 {
-	FILE *spool = new_spool(tr);
 	struct thread_tree *t = calloc(1, sizeof(*t));
+	int rc = -ENOMEM;
 
-	if (!spool || !t || grow((void **)&tr->threads, &tr->capthreads, tr->nthreads) ||
-	    grow((void **)&tr->live, &tr->caplive, tr->nlive)) {
-		log_err("cannot keep a new thread's tree: %s", strerror(errno ? errno : ENOMEM));
+	if (!t || !tr->sink || grow((void **)&tr->threads, &tr->capthreads, tr->nthreads) ||
+	    grow((void **)&tr->live, &tr->caplive, tr->nlive) ||
+	    (rc = tree_init(t, tid, tr->sink, tr->attach))) {
+		log_err("cannot keep a new thread's tree: %s", strerror(-rc));
 		abort();
 	}
-	tree_init(t, tid, spool, tr->attach);
 	t->pid = tr->procs.main_pid; /* until its THREAD event says */
 	tr->threads[tr->nthreads++] = t;
 	tr->live[tr->nlive++] = t;
@@ -106,36 +101,18 @@ static void drop(struct thread_tree **v, size_t *n, const struct thread_tree *t)
 	}
 }
 
-/* A spool that failed: stdio keeps no errno, so flush once more, and when
- * that says nothing either, a full filesystem is still worth naming. */
-static int spool_errno(FILE *s)
-{
-	struct statvfs v;
-
-	clearerr(s);
-	errno = 0;
-	if (fflush(s) && errno)
-		return errno;
-	if (!fstatvfs(fileno(s), &v) && (!v.f_bavail || !v.f_bfree))
-		return ENOSPC;
-	return EIO;
-}
-
 /* its frames are closed: nothing more is written to its tree */
 static void thread_ended(struct trace *tr, struct thread_tree *t)
 {
+	int rc;
+
 	t->exited = true;
 	/* a program that starts thousands of threads (or processes) over its
-	 * life must not run out of file descriptors: an ended tree moves to
-	 * the archive and its spool is closed */
-	if (!tr->archive)
-		tr->archive = new_spool(tr);
-	if (tr->archive && t->spool) {
-		int rc = tree_archive(t, tr->archive);
-
-		if (rc && !tr->err)
-			tr->err = rc == -EIO ? spool_errno(tr->archive) : -rc;
-	}
+	 * life must not run out of file descriptors: the sink puts an ended
+	 * tree aside */
+	rc = tree_end(t);
+	if (rc && !tr->err)
+		tr->err = -rc;
 	drop(tr->live, &tr->nlive, t);
 	if (tr->last == t)
 		tr->last = NULL;
@@ -734,13 +711,8 @@ int trace_spool_error(struct trace *tr)
 {
 	if (tr->rec && !tr->err)
 		tr->err = ctw_error(tr->rec);
-	for (size_t i = 0; i < tr->nthreads && !tr->err; i++) {
-		FILE *s = tr->threads[i]->spool ? tr->threads[i]->spool : tr->archive;
-
-		if (!s || !ferror(s))
-			continue;
-		tr->err = spool_errno(s);
-	}
+	for (size_t i = 0; i < tr->nthreads && !tr->err; i++)
+		tr->err = tree_error(tr->threads[i]);
 	return tr->err;
 }
 
@@ -788,9 +760,9 @@ void trace_free(struct trace *tr)
 	u64map_free(&tr->rthreads);
 	u64map_free(&tr->names);
 	u64map_free(&tr->gens);
-	if (tr->archive)
-		fclose(tr->archive);
-	tr->archive = NULL;
+	if (tr->sink)
+		tr->sink->ops->free(tr->sink);
+	tr->sink = NULL;
 	free(tr->threads);
 	free(tr->live);
 	free(tr->parked);

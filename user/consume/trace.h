@@ -16,6 +16,7 @@ struct ctrace_writer;
 struct func_info;
 struct symbolizer;
 struct thread_tree;
+struct tree_sink;
 
 struct trace {
 	struct symbolizer *sym;
@@ -23,7 +24,7 @@ struct trace {
 	bool attach;
 	uint64_t t0;		      /* CLOCK_MONOTONIC ns when tracing started */
 	int spool_dirfd;	      /* spools are unlinked files beside the output */
-	FILE *archive;		      /* the ended threads' trees, one file for all */
+	struct tree_sink *sink;	      /* where the trees' nodes go (owned) */
 	struct thread_tree **threads; /* every thread seen, in order of appearance */
 	size_t nthreads, capthreads;
 	struct thread_tree **live; /* the threads not yet exited */
@@ -54,6 +55,9 @@ struct trace {
 /* sym names the addresses of process pid, the target */
 int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach, uint64_t t0,
 	       int spool_dirfd);
+/* the trees' nodes go to sink (owned from now on) rather than the JSON
+ * spools; before the first event */
+void trace_set_sink(struct trace *tr, struct tree_sink *sink);
 /* ring_buffer_sample_fn */
 int trace_on_event(void *ctx, void *data, size_t size);
 /* ring_buffer_sample_fn of the crash buffer */

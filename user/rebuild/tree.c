@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "write/jsonw.h"
 #include "utils/log.h"
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
@@ -18,24 +17,35 @@
 #define R_UNWOUND_UNSEEN "exit not observed (tracer fault: a longjmp to a setjmp it did not see)"
 #define R_BEFORE	 "entry not observed (already running when tracing started)"
 
-void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach)
+int tree_init(struct thread_tree *t, uint32_t tid, struct tree_sink *sink, bool attach)
 {
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
-	t->spool = spool;
+	t->sink = sink;
 	t->base = 1;
 	t->attach = attach;
+	return sink->ops->thread_begin(sink, t);
+}
+
+int tree_end(struct thread_tree *t)
+{
+	return t->sink->ops->thread_end(t->sink, t);
+}
+
+int tree_error(struct thread_tree *t)
+{
+	return t->sink->ops->thread_error(t->sink, t);
 }
 
 void tree_free(struct thread_tree *t)
 {
 	for (uint32_t i = 0; i < t->nstack; i++)
 		free(t->stack[i].args);
-	if (t->spool)
-		fclose(t->spool);
+	if (t->sink)
+		t->sink->ops->thread_free(t->sink, t);
 	free(t->stack);
 	t->stack = NULL;
-	t->spool = NULL;
+	t->sink = NULL;
 }
 
 enum gap { GAP_ENTRY, GAP_EXIT };
@@ -73,56 +83,10 @@ static const char *gap_reason(struct thread_tree *t, enum gap g)
 	return fault[g];
 }
 
-/* the container a new node goes into: the top frame when visible, else its container */
-static int32_t current_container(struct thread_tree *t)
-{
-	struct frame *f = top(t);
-
-	if (!f)
-		return -1;
-	return f->visible ? (int32_t)(t->nstack - 1) : f->container;
-}
-
-/* a comma when the container already holds a node */
-static void sep(struct thread_tree *t, int32_t container)
-{
-	bool *has = container < 0 ? &t->root_has_child : &t->stack[container].has_child;
-
-	if (*has)
-		fputc(',', t->spool);
-	*has = true;
-}
-
-static void write_ident(FILE *f, const struct func_info *fn)
-{
-	jsonw_key(f, "function");
-	if (fn) {
-		jsonw_cstr(f, fn->name);
-		jsonw_member_hex(f, "address", fn->addr);
-		jsonw_member_cstr(f, "module", fn->module);
-	} else {
-		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
-	}
-}
-
-static void write_time(FILE *f, const char *key, bool known, uint64_t v)
-{
-	if (jsonw_member_or_null(f, key, known))
-		jsonw_u64(f, v);
-}
-
-static void write_partial(FILE *f, const char *reason)
-{
-	fputs(",\"partial\":true,", f);
-	jsonw_key(f, "partial_reason");
-	jsonw_cstr(f, reason);
-}
-
 static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
 		 const struct tree_extra *x)
 {
 	struct frame *f;
-	int32_t container = current_container(t);
 	const char *entry_gap;
 	uint64_t lost_at;
 
@@ -136,10 +100,8 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	lost_at = fn ? t->lost : (t->nstack ? top(t)->lost_at : t->lost_root);
 	f = &t->stack[t->nstack++];
 	f->depth = depth;
-	f->container = container;
 	f->fn = fn;
 	f->start = ts;
-	f->has_child = false;
 	f->args = NULL;
 	f->args_size = 0;
 	f->entry_gap = entry_gap;
@@ -148,17 +110,12 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 	f->visible = !fn || fn->allowed;
 	if (!f->visible)
 		return;
-	sep(t, container);
-	fputc('{', t->spool);
-	if (fn) {
-		write_ident(t->spool, fn);
-		write_time(t->spool, "start_ns", true, ts);
-	} else {
-		fputs("\"start_ns\":null", t->spool);
-	}
-	if (x && x->write)
-		x->write(t->spool, x->arg);
-	fputs(",\"children\":[", t->spool);
+	t->sink->ops->open(t->sink, t,
+			   &(struct tree_node){ .fn = fn,
+						.placeholder = !fn,
+						.has_start = fn != NULL,
+						.start = ts,
+						.x = x });
 	t->calls++;
 }
 
@@ -167,28 +124,23 @@ static void write_close(struct thread_tree *t, const struct frame *f,
 			const struct func_info *exit_fn, bool end_known, uint64_t end,
 			const char *reason, const struct tree_extra *x)
 {
-	FILE *s = t->spool;
+	struct tree_node n = { .fn = f->fn ? f->fn : exit_fn,
+			       .placeholder = !f->fn,
+			       .has_end = end_known,
+			       .end = end,
+			       .has_duration = end_known && f->fn,
+			       .duration = end - f->start,
+			       .partial_reason = reason ? reason : f->entry_gap,
+			       .x = x };
+	char both[256];
 
 	if (!f->visible)
 		return;
-	fputc(']', s);
-	if (!f->fn) {
-		fputc(',', s);
-		write_ident(s, exit_fn);
-	}
-	write_time(s, "end_ns", end_known, end);
-	write_time(s, "duration_ns", end_known && f->fn, end - f->start);
-	if (x && x->write)
-		x->write(s, x->arg);
 	if (f->entry_gap && reason) {
-		char both[256];
-
 		snprintf(both, sizeof(both), "%s; %s", f->entry_gap, reason);
-		write_partial(s, both);
-	} else if (f->entry_gap || reason) {
-		write_partial(s, reason ? reason : f->entry_gap);
+		n.partial_reason = both;
 	}
-	fputc('}', s);
+	t->sink->ops->close(t->sink, t, &n);
 }
 
 static void pop(struct thread_tree *t, const struct func_info *exit_fn, bool end_known,
@@ -241,28 +193,20 @@ void tree_return(struct thread_tree *t, const struct func_info *fn, const struct
 /* a node whose entry was not observed, with no observed children */
 static void leaf_entry_lost(struct thread_tree *t, const struct func_info *fn, uint64_t end)
 {
-	int32_t container = current_container(t);
-	FILE *s = t->spool;
-
 	if (!fn->allowed)
 		return;
-	sep(t, container);
-	fputc('{', s);
-	write_ident(s, fn);
-	fputs(",\"start_ns\":null", s);
-	write_time(s, "end_ns", true, end);
-	fputs(",\"duration_ns\":null,\"children\":[]", s);
-	write_partial(s, gap_reason(t, GAP_ENTRY));
-	fputc('}', s);
+	t->sink->ops->leaf(t->sink, t,
+			   &(struct tree_node){ .fn = fn,
+						.has_end = true,
+						.end = end,
+						.partial_reason = gap_reason(t, GAP_ENTRY) });
 	t->calls++;
 }
 
 /* Everything at the root level so far becomes the children of a call that
- * was running before it: its "{"children":[" is written ahead of the spool
- * when the thread is assembled. */
+ * was running before it: the sink opens it ahead of the thread's nodes. */
 static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_known, uint64_t end)
 {
-	FILE *s = t->spool;
 	const char *entry =
 		t->attach ? (t->before ? t->before : R_BEFORE) : gap_reason(t, GAP_ENTRY);
 	char reason[256];
@@ -273,15 +217,13 @@ static void wrap(struct thread_tree *t, const struct func_info *fn, bool end_kno
 
 	t->wraps++;
 	t->base--;
-	t->root_has_child = true;
 	t->calls++;
-	fputs("],", s);
-	write_ident(s, fn);
-	fputs(",\"start_ns\":null", s);
-	write_time(s, "end_ns", end_known, end);
-	fputs(",\"duration_ns\":null", s);
-	write_partial(s, reason);
-	fputc('}', s);
+	t->sink->ops->wrap(t->sink, t,
+			   &(struct tree_node){ .fn = fn,
+						.placeholder = true,
+						.has_end = end_known,
+						.end = end,
+						.partial_reason = reason });
 }
 
 /* what an entry and an exit at ts each start with */
@@ -380,70 +322,45 @@ void tree_close_all(struct thread_tree *t, const char *reason)
 		pop(t, NULL, false, 0, reason);
 }
 
-int tree_archive(struct thread_tree *t, FILE *archive)
+static int none_begin(struct tree_sink *s, struct thread_tree *t)
 {
-	char buf[1 << 16];
-	off_t off;
-	size_t n;
-	uint64_t len = 0;
-
-	if (!t->spool || fflush(t->spool) || ferror(t->spool) || fseeko(archive, 0, SEEK_END) ||
-	    (off = ftello(archive)) < 0)
-		return -EIO;
-	rewind(t->spool);
-	while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0) {
-		if (fwrite(buf, 1, n, archive) != n)
-			return errno ? -errno : -EIO;
-		len += n;
-	}
-	if (ferror(t->spool))
-		return -EIO;
-	fclose(t->spool);
-	t->spool = NULL;
-	t->archive = archive;
-	t->arch_off = (uint64_t)off;
-	t->arch_len = len;
+	(void)s;
+	(void)t;
 	return 0;
 }
 
-int tree_write_thread(struct thread_tree *t, FILE *out)
+static void none_node(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
 {
-	char buf[1 << 16];
-	size_t n;
+	(void)s;
+	(void)t;
+	(void)n;
+}
 
-	fputc('{', out);
-	jsonw_key(out, "thread_id");
-	jsonw_u64(out, t->tid);
-	jsonw_member_cstr(out, "thread_name", t->name);
-	jsonw_member_u64(out, "total_calls", t->calls);
-	jsonw_member_u64(out, "lost_events", t->lost);
-	jsonw_member_u64(out, "resyncs", t->resyncs);
-	fputs(",\"root_calls\":[", out);
-	for (uint64_t i = 0; i < t->wraps; i++)
-		fputs("{\"children\":[", out);
-	if (t->archive) {
-		uint64_t left = t->arch_len;
+static void none_free_thread(struct tree_sink *s, struct thread_tree *t)
+{
+	(void)s;
+	(void)t;
+}
 
-		if (fflush(t->archive) || fseeko(t->archive, (off_t)t->arch_off, SEEK_SET))
-			return -EIO;
-		while (left && (n = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf),
-					  t->archive)) > 0) {
-			if (fwrite(buf, 1, n, out) != n)
-				return -errno;
-			left -= n;
-		}
-		if (left)
-			return -EIO;
-	} else {
-		if (fflush(t->spool) || ferror(t->spool))
-			return -EIO;
-		rewind(t->spool);
-		while ((n = fread(buf, 1, sizeof(buf), t->spool)) > 0)
-			if (fwrite(buf, 1, n, out) != n)
-				return -errno;
-		if (ferror(t->spool))
-			return -EIO;
-	}
-	fputc(']', out);
-	return ferror(out) ? -EIO : 0;
+static void none_free(struct tree_sink *s)
+{
+	(void)s;
+}
+
+struct tree_sink *tree_sink_none(void)
+{
+	static const struct tree_sink_ops ops = {
+		.thread_begin = none_begin,
+		.open = none_node,
+		.close = none_node,
+		.leaf = none_node,
+		.wrap = none_node,
+		.thread_end = none_begin,
+		.thread_error = none_begin,
+		.thread_free = none_free_thread,
+		.free = none_free,
+	};
+	static struct tree_sink none = { &ops };
+
+	return &none;
 }

@@ -14,8 +14,10 @@
  *  - an exit shallower than the root level is a call that was already running
  *    when tracing started (attach): it becomes a "partial" node wrapping
  *    everything recorded before it at the root level.
- * Node objects are written in pieces (JSON object keys are unordered): the
- * known keys and "children":[ at entry, the rest at exit. */
+ * The builder writes nothing itself: it hands each node to a sink (struct
+ * tree_sink) in two halves, what is known at entry and the rest at exit,
+ * and the sink writes it (write/json_tree.c: the JSON; write/node_spool.c:
+ * nodes for the other formats). */
 #ifndef CTRACE_TREE_H
 #define CTRACE_TREE_H
 #include <stdbool.h>
@@ -23,17 +25,16 @@
 #include <stdio.h>
 
 struct func_info;
+struct tree_sink;
 
 struct frame {
 	int32_t depth;
-	int32_t container;	    /* index of the nearest visible ancestor; -1: root level */
 	const struct func_info *fn; /* NULL: placeholder, entry not observed */
 	const char *entry_gap;	    /* then why (a placeholder's partial_reason) */
 	uint64_t lost_at;	    /* the thread's losses when it was entered */
 	uint64_t start;
-	bool visible;	/* written (not filtered out) */
-	bool has_child; /* a child was written: the next needs a comma */
-	void *args;	/* --args: the entry's captured bytes, kept while
+	bool visible; /* written (not filtered out) */
+	void *args;   /* --args: the entry's captured bytes, kept while
 				     * the call is open for a crash report (malloc'd) */
 	uint32_t args_size;
 };
@@ -45,6 +46,49 @@ struct tree_extra {
 	void *arg;
 };
 
+/* One node, or one half of it, as the sink gets it */
+struct tree_node {
+	const struct func_info *fn; /* NULL: not known (yet) */
+	bool placeholder;	    /* opened before its name was known */
+	bool has_start, has_end, has_duration;
+	uint64_t start, end, duration;
+	const char *partial_reason; /* NULL: entry and exit observed */
+	const struct tree_extra *x; /* open: the arguments; close: the return value */
+};
+
+struct thread_tree;
+
+/* Where the nodes go. Every thread's nodes arrive in order, threads
+ * interleaved: a sink keeps per-thread state in thread_tree.out. */
+struct tree_sink_ops {
+	/* 0 or -errno */
+	int (*thread_begin)(struct tree_sink *s, struct thread_tree *t);
+	/* a node's entry: fn (or a placeholder), start, arguments */
+	void (*open)(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n);
+	/* its exit: fn is the exit's function when n->placeholder */
+	void (*close)(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n);
+	/* a call seen only by its exit, no children */
+	void (*leaf)(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n);
+	/* the exit of a call that wraps every node before it at the root level
+	 * (its entry predates them: the thread's first t->wraps nodes open
+	 * before everything else) */
+	void (*wrap)(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n);
+	/* the thread's frames are closed: no more nodes. 0 or -errno */
+	int (*thread_end)(struct tree_sink *s, struct thread_tree *t);
+	/* the first write error of the thread's nodes, as an errno; 0: none */
+	int (*thread_error)(struct tree_sink *s, struct thread_tree *t);
+	void (*thread_free)(struct tree_sink *s, struct thread_tree *t);
+	void (*free)(struct tree_sink *s);
+};
+
+struct tree_sink {
+	const struct tree_sink_ops *ops;
+};
+
+/* A sink that keeps no nodes: for what needs only the counts the builder
+ * keeps itself (calls, resyncs, losses per thread). Static: free is a no-op */
+struct tree_sink *tree_sink_none(void);
+
 struct thread_tree {
 	uint32_t tid;
 	uint32_t pid;	   /* its process */
@@ -52,13 +96,11 @@ struct thread_tree {
 	bool parked;	   /* its thread switched to another stack */
 	void *owner;	   /* the consumer's record of that process (a cache) */
 	char name[64];
-	FILE *spool;   /* NULL once archived */
-	FILE *archive; /* an ended thread's bytes: [arch_off, +arch_len) */
-	uint64_t arch_off, arch_len;
+	struct tree_sink *sink;
+	void *out; /* the sink's state for this thread */
 	struct frame *stack;
 	uint32_t nstack, capstack;
-	int32_t base; /* depth of the root level */
-	bool root_has_child;
+	int32_t base;	    /* depth of the root level */
 	uint64_t wraps;	    /* nodes wrapped around everything before them */
 	uint64_t calls;	    /* nodes written */
 	uint64_t lost;	    /* events this thread lost (from BPF) */
@@ -78,8 +120,8 @@ struct thread_tree {
 	size_t crash_last, crash_cand;
 };
 
-/* spool: where the thread's root_calls elements are streamed */
-void tree_init(struct thread_tree *t, uint32_t tid, FILE *spool, bool attach);
+/* the thread's nodes go to sink. 0 or -errno (from the sink) */
+int tree_init(struct thread_tree *t, uint32_t tid, struct tree_sink *sink, bool attach);
 /* x: members for the node's entry (its arguments), or NULL */
 void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
 		const struct tree_extra *x);
@@ -94,15 +136,11 @@ void tree_return(struct thread_tree *t, const struct func_info *fn, const struct
 void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts, bool seen);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
-/* the thread ended and its frames are closed: its spool's bytes move to the
- * end of archive (shared by every ended thread) and the spool is closed, so
- * open files stay bounded by the live threads. 0 or -errno (the spool is
- * kept then) */
-int tree_archive(struct thread_tree *t, FILE *archive);
-/* write the thread object's opening and members ({"thread_id":…,
- * "root_calls":[…]) to out, copying the spool; the caller may add members
- * and closes it. 0 or -errno */
-int tree_write_thread(struct thread_tree *t, FILE *out);
+/* the thread ended and its frames are closed: the sink may put its nodes
+ * aside (so open files stay bounded by the live threads). 0 or -errno */
+int tree_end(struct thread_tree *t);
+/* the first error writing the thread's nodes (an errno); 0: none */
+int tree_error(struct thread_tree *t);
 void tree_free(struct thread_tree *t);
 
 #endif

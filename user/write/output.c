@@ -17,6 +17,7 @@
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "rebuild/tree.h"
+#include "write/json_tree.h"
 #include "record/ctrace_write.h"
 
 /* /dev/stdout, a FIFO, /dev/null: written in place. Renaming a temporary
@@ -308,7 +309,7 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 		else
 			snprintf(k, sizeof(k), "%u", t->tid);
 		key(f, k, i == 0);
-		rc = tree_write_thread(tr->threads[i], f);
+		rc = json_tree_write_thread(tr->threads[i], f);
 		if (rc) {
 			log_err("writing '%s': %s", path, strerror(-rc));
 			return -1;
@@ -343,44 +344,106 @@ int output_write_stored(FILE *f, const char *path, const struct trace *tr,
 	return write_doc(f, path, tr, NULL, sp, true);
 }
 
-/* one part, rendered into a TEXT record */
-static int store(struct ctrace_writer *w, unsigned what, uint64_t key, char **buf, size_t *len,
-		 FILE *m)
+/* what the parts are rendered from; i: the thread */
+struct part_ctx {
+	const char *path;
+	const struct trace *tr;
+	const struct run_info *ri;
+	bool quiet;
+	size_t i;
+};
+
+static void part_metadata(FILE *f, const struct part_ctx *c)
 {
-	/* the stream's buffer and length are set when it is closed */
-	if (fclose(m) || !*buf)
+	write_metadata(f, c->path, c->tr, c->ri, c->quiet);
+}
+
+static void part_tail(FILE *f, const struct part_ctx *c)
+{
+	write_thread_tail(f, c->tr, c->tr->threads[c->i], c->ri);
+}
+
+static void part_crash(FILE *f, const struct part_ctx *c)
+{
+	write_crash(f, c->path, c->tr, c->ri, c->quiet);
+}
+
+/* one part as a string; NULL: out of memory */
+static char *render(void (*part)(FILE *, const struct part_ctx *), const struct part_ctx *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	part(m, c);
+	/* the stream's buffer is set when it is closed */
+	if (fclose(m)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int render_all(struct rendered_parts *rp, struct part_ctx *c)
+{
+	if (!(rp->metadata = render(part_metadata, c)))
 		return -1;
-	ctw_text(w, what, key, *buf, *len);
-	free(*buf);
-	*buf = NULL;
+	rp->tails = calloc(c->tr->nthreads ? c->tr->nthreads : 1, sizeof(*rp->tails));
+	if (!rp->tails)
+		return -1;
+	for (c->i = 0; c->i < c->tr->nthreads; c->i++, rp->ntails++)
+		if (!(rp->tails[c->i] = render(part_tail, c)))
+			return -1;
+	rp->crash = render(part_crash, c);
+	return rp->crash ? 0 : -1;
+}
+
+int output_render_parts(struct rendered_parts *rp, const char *path, const struct trace *tr,
+			const struct run_info *ri, bool quiet)
+{
+	struct part_ctx c = { .path = path, .tr = tr, .ri = ri, .quiet = quiet };
+
+	memset(rp, 0, sizeof(*rp));
+	if (render_all(rp, &c)) {
+		output_parts_free(rp);
+		return -1;
+	}
 	return 0;
+}
+
+void output_parts_free(struct rendered_parts *rp)
+{
+	free(rp->metadata);
+	free(rp->crash);
+	for (size_t i = 0; i < rp->ntails; i++)
+		free(rp->tails[i]);
+	free(rp->tails);
+	memset(rp, 0, sizeof(*rp));
+}
+
+struct stored_parts output_parts_view(const struct rendered_parts *rp)
+{
+	return (struct stored_parts){ .metadata = rp->metadata,
+				      .tails = (const char *const *)rp->tails,
+				      .ntails = rp->ntails,
+				      .crash = rp->crash };
 }
 
 int output_store_parts(struct ctrace_writer *w, const char *path, const struct trace *tr,
 		       const struct run_info *ri)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
+	struct rendered_parts rp;
 
-	if (!(m = open_memstream(&buf, &len)))
+	if (output_render_parts(&rp, path, tr, ri, false))
 		return -1;
-	write_metadata(m, path, tr, ri, false);
-	if (store(w, CT_TEXT_METADATA, 0, &buf, &len, m))
-		return -1;
-	for (size_t i = 0; i < tr->nthreads; i++) {
-		buf = NULL;
-		if (!(m = open_memstream(&buf, &len)))
-			return -1;
-		write_thread_tail(m, tr, tr->threads[i], ri);
-		if (store(w, CT_TEXT_THREAD, i, &buf, &len, m))
-			return -1;
-	}
-	buf = NULL;
-	if (!(m = open_memstream(&buf, &len)))
-		return -1;
-	write_crash(m, path, tr, ri, false);
-	return store(w, CT_TEXT_CRASH, 0, &buf, &len, m);
+	ctw_text(w, CT_TEXT_METADATA, 0, rp.metadata, strlen(rp.metadata));
+	for (size_t i = 0; i < rp.ntails; i++)
+		ctw_text(w, CT_TEXT_THREAD, i, rp.tails[i], strlen(rp.tails[i]));
+	ctw_text(w, CT_TEXT_CRASH, 0, rp.crash, strlen(rp.crash));
+	output_parts_free(&rp);
+	return 0;
 }
 
 /* the first offset where a and b differ; -1 when they are the same */

@@ -59,6 +59,19 @@ struct stored_parts {
 int output_write_stored(FILE *f, const char *path, const struct trace *tr,
 			const struct stored_parts *sp);
 
+/* The same parts rendered now (malloc'd), for the formats written from the
+ * node spool (write/node_spool.h); quiet: say nothing on stderr. 0, or -1
+ * out of memory */
+struct rendered_parts {
+	char *metadata, *crash;
+	char **tails;
+	size_t ntails;
+};
+int output_render_parts(struct rendered_parts *rp, const char *path, const struct trace *tr,
+			const struct run_info *ri, bool quiet);
+struct stored_parts output_parts_view(const struct rendered_parts *rp);
+void output_parts_free(struct rendered_parts *rp);
+
 /* CTRACE_VERIFY_REPLAY: tr's document (the replayed one) must be, byte for
  * byte, the one output_write wrote; 0, or -1 with the offset printed */
 int output_verify(struct output *o, const struct trace *tr, const struct run_info *ri);
