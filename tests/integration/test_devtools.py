@@ -1,8 +1,9 @@
-"""The chrome file (-f chrome, convert --to chrome) as DevTools' Performance
-panel reads it: DevTools' own trace engine from npm, in headless Chromium
-(viewers.devtools). What the panel would draw: a track per thread, named,
-with the calls as slices nested as they were made, and the Call Tree tab's
-total and self times; the engine logs no errors or warnings on the way."""
+"""The chrome file (-f chrome, convert --to chrome) in DevTools' Performance
+panel, built from npm's chrome-devtools-frontend, in headless Chromium: the
+panel itself (viewers.devtools_panel: its flame chart's tracks and entries)
+and its trace engine (viewers.devtools: the slice trees it draws from, the
+Call Tree tab's total and self times). A track per thread, named, with the
+calls as slices nested as they were made, at their times; nothing logged."""
 import json
 from pathlib import Path
 
@@ -33,14 +34,15 @@ def cat_faults(path):
     return no_cat, unmatched
 
 
-def known_fault(view, path):
+def known_fault(path, logged, exception=None):
     """A file of the chrome writer's known fault (cat_faults) stops the test
-    as an expected failure, once the engine is seen to fail as it must."""
+    as an expected failure, once DevTools is seen to fail as it must (logged:
+    its console, exception: what its Call Tree threw)."""
     no_cat, unmatched = cat_faults(path)
     if unmatched:
-        assert any("Begin/End events mismatch" in l for l in view["logged"]), view["logged"][:5]
-    if no_cat and "exception" in view:
-        assert "reading 'includes'" in view["exception"], view["exception"]
+        assert "Begin/End events mismatch" in logged, logged[-3000:]
+    if no_cat and exception:
+        assert "reading 'includes'" in exception, exception
     faults = [f"{unmatched} E events without their B's cat (DevTools leaves those calls "
               "zero-length, not nested)"] * bool(unmatched) + \
         [f"{no_cat} B events without a cat (its Call Tree throws)"] * bool(no_cat)
@@ -52,7 +54,7 @@ def opened(path, tmp_path, faults_seen=True):
     """What the panel shows for path (viewers.devtools)."""
     view, _ = viewers.devtools(path, tmp_path)
     if faults_seen:
-        known_fault(view, path)
+        known_fault(path, "\n".join(view["logged"]), view.get("exception"))
     assert "exception" not in view, view["exception"]
     assert view["generic"], "DevTools took it for a Chrome browser trace"
     return view
@@ -113,7 +115,7 @@ def test_chrome_file_in_devtools(build, trace, procs, tmp_path):
         track = tracks[(pid, t["thread_id"])]
         assert track["name"] == t["thread_name"]
         assert track["slices"] == sum(1 for _ in walk(t)), track["name"]
-    known_fault(view, tmp_path / "t.trace.json")
+    known_fault(tmp_path / "t.trace.json", "\n".join(view["logged"]))
     assert not view["logged"], "\n".join(view["logged"][:20])
     tracks = {t["tid"]: t for t in view["threads"]}
     for t in trees:
@@ -124,7 +126,7 @@ def test_chrome_file_in_devtools(build, trace, procs, tmp_path):
 def test_call_tree_in_devtools(build, trace, procs, tracer, tmp_path):
     """A recursive program converted --to chrome: fib 21 deep, mutual
     recursion, ackermann; the Call Tree tab's rows, path by path, with the
-    total and self time of the calls they merge."""
+    total and self time of the calls they merge; the flame chart's entries."""
     path, doc = record(trace, procs, [build("recursion.c", "-O2")])
     out = tmp_path / "r.trace.json"
     tool(procs, tracer, "convert", path, "--to", "chrome", "-o", out)
@@ -135,6 +137,12 @@ def test_call_tree_in_devtools(build, trace, procs, tracer, tmp_path):
     assert tuple(shown_slices(s) for s in track["tree"]) == tuple(map(slices, t["root_calls"]))
     assert max(d for n, d in walk(t) if n["function"] == "fib") >= 21
     assert shown_call_tree(track["callTree"]) == call_tree(t["root_calls"])
+    # the panel draws them so: a call per entry, at its depth
+    chart, console = viewers.devtools_panel(out, tmp_path)
+    assert "Uncaught" not in console, console[-3000:]
+    _, tracks = flame_chart(chart)
+    assert list(tracks.values()) == [sorted((n["function"], d - 1, n["start_ns"], n["duration_ns"])
+                                            for n, d in walk(t))]
 
 
 def shown_doc(doc, stem, tracer_binary, procs, tmp_path):
@@ -160,3 +168,44 @@ def test_partial_calls_in_devtools(tracer_binary, procs, tmp_path):
         "main": (2000, 1001, {"f": (200, 100, {"leaf": (100, 100, {})}),
                               "g": (799, 799, {})}),
         "main2": (1500, 1500, {})}
+
+
+def flame_chart(shown):
+    """The panel's flame chart: ([process group names], {track name:
+    sorted [(title, depth, start ns, length ns)]}). A track is a group
+    inside a process group; an entry belongs to the last track starting at
+    or above its level."""
+    procs = [g["name"] for g in shown["groups"] if g["nesting"] == 0]
+    tracks = sorted((g for g in shown["groups"] if g["nesting"] == 1),
+                    key=lambda g: g["startLevel"])
+    entries = {g["name"]: [] for g in tracks}
+    for title, level, start, length in shown["entries"]:
+        g = [g for g in tracks if g["startLevel"] <= level][-1]
+        entries[g["name"]].append((title, level - g["startLevel"], round(start * 1e6),
+                                   round(length * 1e6)))
+    return procs, {name: sorted(e) for name, e in entries.items()}
+
+
+def test_chrome_file_in_devtools_panel(build, trace, procs, tmp_path):
+    """-f chrome's file opened in the Performance panel: a process group
+    named after the program, in it a track per thread named after it, on
+    each track one entry per call at the call's depth, start and length."""
+    exe = build("threads.c", "-O0")
+    out = tmp_path / "t.json"
+    proc = procs.run(trace.command(out, ["-f", "chrome"], [exe]), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    shown, console = viewers.devtools_panel(tmp_path / "t.trace.json", tmp_path)
+    assert "exception" not in shown, shown["exception"]
+    pid = doc["metadata"]["pid"]
+    groups, tracks = flame_chart(shown)
+    assert groups == [f"{Path(doc['metadata']['executable']).name} ({pid})"]
+    trees = {f"{t['thread_name']} ({t['thread_id']})": t for t in thread_trees(doc)}
+    assert set(tracks) == set(trees)
+    for name, t in trees.items():
+        assert len(tracks[name]) == sum(1 for _ in walk(t)), name
+    known_fault(tmp_path / "t.trace.json", console)
+    assert "Uncaught" not in console and "mismatch" not in console, console[-3000:]
+    for name, t in trees.items():
+        assert tracks[name] == sorted((n["function"], d - 1, n["start_ns"], n["duration_ns"])
+                                      for n, d in walk(t)), name

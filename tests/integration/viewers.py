@@ -9,22 +9,30 @@ DOM holds the profile list and, in the sandwich view, the Total/Self/Symbol
 table as text.
 
 DevTools' Performance panel: the chrome-devtools-frontend package on npm is
-TypeScript sources for DevTools' own gn build, not a runnable frontend; what
-runs from it unbuilt is the trace engine (front_end/models/trace), the model
-the panel parses a loaded file into and draws, bundled with esbuild from npm
-(devtools_engine.mjs) and run in headless Chromium over the file
-(devtools_view.mjs), which reports the threads' tracks, their slices and the
-Call Tree tab's rows.
+DevTools' TypeScript sources for its own gn build. esbuild from npm (the
+version the package builds with) bundles them (devtools_build.mjs, which
+also writes the few files gn would generate) into:
+- the trace_app page, the panel without a debuggee, as Chromium opens a
+  trace: served from 127.0.0.1 and opened with ?traceURL=, it loads the file
+  and draws it; devtools_panel.mjs, bundled with it, reads the flame chart
+  it drew (tracks, entries with level, start and length);
+- its trace engine alone (front_end/models/trace), run over the file in a
+  page (devtools_view.mjs) for the model the panel draws from: threads'
+  slice trees and the Call Tree tab's rows.
 
 Without Chromium or the package (no network) the tests skip, except in CI
 (CI=true), where they fail: a CI run must not pass without the viewers."""
 import base64
+import functools
+import hashlib
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import tarfile
+import threading
 from html import unescape
 from pathlib import Path
 
@@ -108,31 +116,48 @@ def esbuild_modules():
     return root / "node_modules"
 
 
-def devtools_engine():
-    """DevTools' trace engine as one ES module for the page:
-    build/viewers/chrome-devtools-frontend-VERSION/trace-engine.js, bundled
-    once from the package's sources (devtools_engine.mjs says how)."""
+def devtools_build(mode):
+    """What devtools_build.mjs builds (mode "engine": the trace engine as
+    one module; "app": the trace_app page), built once into
+    build/viewers/chrome-devtools-frontend-VERSION/MODE-HASH, HASH naming
+    the build and page scripts it was made with."""
     pkg = npm_pack("chrome-devtools-frontend", DEVTOOLS, "front_end/models/trace/trace.ts")
-    out = pkg.parent / "trace-engine.js"
-    if out.is_file():
+    here = Path(__file__).parent
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in (
+        "devtools_build.mjs", "devtools_panel.mjs"))).hexdigest()[:12]
+    out = pkg.parent / f"{mode}-{digest}"
+    if out.exists():
         return out
     node = shutil.which("node")
     if not node:
         missing("node is not installed (apt-get install nodejs)")
-    tmp = out.with_suffix(f".{os.getpid()}.js")
-    proc = subprocess.run([node, str(Path(__file__).with_name("devtools_engine.mjs")),
-                           str(esbuild_modules()), str(pkg / "front_end"), str(tmp)],
+    tmp = pkg.parent / f".{mode}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    proc = subprocess.run([node, str(here / "devtools_build.mjs"), mode, str(esbuild_modules()),
+                           str(pkg / "front_end"), str(tmp)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    tmp.rename(out)
+    tmp.rename(out)    # complete, or not there
     return out
+
+
+def page_out(proc, console):
+    """The JSON a page left in <pre id="out">."""
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = re.search(r'<pre id="out">(.*?)</pre>', proc.stdout, re.S)
+    assert m and m.group(1), (proc.stdout[-2000:], console[-3000:])
+    return json.loads(unescape(m.group(1)))
+
+
+def console_of(proc):
+    return "\n".join(l for l in proc.stderr.splitlines() if "CONSOLE" in l)
 
 
 def devtools(path, tmp_path):
     """Opens the chrome trace at path as DevTools' Performance panel loads a
     file, its trace engine in headless Chromium (devtools_view.mjs). Returns
     (what the panel would show, as devtools_view.mjs gives it; console log)."""
-    engine = devtools_engine()
+    engine = devtools_build("engine") / "trace.js"
     name = Path(path).name
     data = tmp_path / f"devtools-{name}.js"
     data.write_text(f"window.TRACE_TEXT = {json.dumps(Path(path).read_text())};\n")
@@ -148,11 +173,51 @@ def devtools(path, tmp_path):
          "--virtual-time-budget=20000", "--enable-logging=stderr", "--v=0",
          f"--user-data-dir={tmp_path / ('chromium-' + name)}", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    console = "\n".join(l for l in proc.stderr.splitlines() if "CONSOLE" in l)
-    m = re.search(r'<pre id="out">(.*?)</pre>', proc.stdout, re.S)
-    assert m and m.group(1), (proc.stdout[-2000:], console[-3000:])
-    return json.loads(unescape(m.group(1))), console
+    console = console_of(proc)
+    return page_out(proc, console), console
+
+
+class AppServer(http.server.SimpleHTTPRequestHandler):
+    """The app's files, and /trace.json the trace."""
+    trace = None
+
+    def translate_path(self, path):
+        if path.split("?")[0] == "/trace.json":
+            return str(self.trace)
+        return super().translate_path(path)
+
+    def log_message(self, *args):
+        pass
+
+
+def devtools_panel(path, tmp_path):
+    """Opens the chrome trace at path in DevTools' Performance panel itself:
+    trace_app.html?traceURL=..., as DevTools documents for loading a local
+    trace, served from the loopback address (the only origins it fetches a
+    trace from besides its own). Returns (the flame chart as
+    devtools_panel.mjs gives it: {"groups": [{name, startLevel, nesting}],
+    "entries": [[title, level, start ms, length ms]]}; console log)."""
+    app = devtools_build("app")
+    handler = type("Handler", (AppServer,), {"trace": Path(path).resolve()})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(app)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        proc = subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+             "--enable-unsafe-swiftshader", "--window-size=1400,900",
+             "--virtual-time-budget=30000", "--enable-logging=stderr", "--v=0",
+             f"--user-data-dir={tmp_path / ('chromium-panel-' + Path(path).name)}", "--dump-dom",
+             f"{base}/trace_app.html?traceURL={base}/trace.json"],
+            capture_output=True, text=True, timeout=180)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    console = console_of(proc)
+    return page_out(proc, console), console
 
 
 def dom_text(html):
