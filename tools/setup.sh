@@ -7,7 +7,8 @@ libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
 uftrace util-linux binutils time gdb \
 chromium libclang-rt-14-dev protobuf-compiler \
 dpkg-dev cmake autoconf automake libgtest-dev libgmock-dev"
-# npm fetches the speedscope viewer for the viewer tests (tests/integration/viewers.py);
+# npm fetches speedscope, DevTools' frontend and esbuild for the viewer tests
+# (tests/integration/viewers.py; node runs esbuild);
 # a nodejs from elsewhere (NodeSource) brings its own npm and conflicts with Debian's
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 if [ "$(id -u)" != 0 ]; then
