@@ -308,8 +308,8 @@ TEST(test_chrome)
 	/* ns precision kept: main starts at 0.100 µs and ends at 1.000 µs */
 	CHECK(strstr(out, "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"B\",\"ts\":0.100,\"pid\":10,"
 			  "\"tid\":10}") != NULL);
-	CHECK(strstr(out, "\"name\":\"main\",\"ph\":\"E\",\"ts\":1.000,\"pid\":10,\"tid\":10}") !=
-	      NULL);
+	CHECK(strstr(out, "\"name\":\"main\",\"cat\":\"prog\",\"ph\":\"E\",\"ts\":1.000,\"pid\":10,"
+			  "\"tid\":10}") != NULL);
 	/* arguments on the begin, the return value on the end */
 	ev = find_event(doc, "B", "f");
 	args = cJSON_GetObjectItem(ev, "args");
@@ -334,13 +334,19 @@ TEST(test_chrome)
 	CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(args, "partial_reason")),
 		     "entry not observed") != NULL);
 	/* the one still running ends with the trace (metadata duration_ns) */
-	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"B\",\"ts\":0.700,") != NULL);
-	CHECK(strstr(out, "\"name\":\"worker\",\"ph\":\"E\",\"ts\":2.000,") != NULL);
+	CHECK(strstr(out, "\"name\":\"worker\",\"cat\":\"[unknown]\",\"ph\":\"B\",\"ts\":0.700,") !=
+	      NULL);
+	CHECK(strstr(out, "\"name\":\"worker\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":2.000,") !=
+	      NULL);
 	/* h's exit was lost: it ends where the next call (h2, entry lost) begins */
-	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"B\",\"ts\":0.810,") != NULL);
-	CHECK(strstr(out, "\"name\":\"h\",\"ph\":\"E\",\"ts\":0.810,") != NULL);
-	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"B\",\"ts\":0.811,") != NULL);
-	CHECK(strstr(out, "\"name\":\"h2\",\"ph\":\"E\",\"ts\":0.900,") != NULL);
+	CHECK(strstr(out, "\"name\":\"h\",\"cat\":\"[unknown]\",\"ph\":\"B\",\"ts\":0.810,") !=
+	      NULL);
+	CHECK(strstr(out, "\"name\":\"h\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":0.810,") !=
+	      NULL);
+	CHECK(strstr(out, "\"name\":\"h2\",\"cat\":\"[unknown]\",\"ph\":\"B\",\"ts\":0.811,") !=
+	      NULL);
+	CHECK(strstr(out, "\"name\":\"h2\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":0.900,") !=
+	      NULL);
 
 	/* metadata and instant events */
 	ev = find_event(doc, "M", "process_name");

@@ -185,8 +185,8 @@ TEST(test_chrome_equal_ends)
 	/* the naive sums differ: the case is real */
 	CHECK(623348300.495 + 47.462 != 623347459.259 + 888.698);
 	CHECK(strstr(out,
-		     "{\"name\":\"child\",\"ph\":\"E\",\"ts\":623348347.957,\"pid\":1,\"tid\":1},\n"
-		     "{\"name\":\"parent\",\"ph\":\"E\",\"ts\":623348347.957,\"pid\":1,\"tid\":1}") !=
+		     "{\"name\":\"child\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":623348347.957,\"pid\":1,\"tid\":1},\n"
+		     "{\"name\":\"parent\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":623348347.957,\"pid\":1,\"tid\":1}") !=
 	      NULL);
 	free(out);
 }
@@ -214,9 +214,11 @@ TEST(test_chrome_named_at_close)
 	      m);
 	fclose(m);
 	out = convert(buf, "chrome");
-	b = strstr(out, "{\"name\":\"outer\",\"ph\":\"B\",\"ts\":1.000,\"pid\":1,\"tid\":1},\n"
-			"{\"name\":\"leaf\",\"ph\":\"B\",\"ts\":1.000,");
-	e = strstr(out, "{\"name\":\"outer\",\"ph\":\"E\",\"ts\":600.000,");
+	b = strstr(
+		out,
+		"{\"name\":\"outer\",\"cat\":\"[unknown]\",\"ph\":\"B\",\"ts\":1.000,\"pid\":1,\"tid\":1},\n"
+		"{\"name\":\"leaf\",\"cat\":\"[unknown]\",\"ph\":\"B\",\"ts\":1.000,");
+	e = strstr(out, "{\"name\":\"outer\",\"cat\":\"[unknown]\",\"ph\":\"E\",\"ts\":600.000,");
 	CHECK(b != NULL);
 	CHECK(e != NULL && e > b);
 	{

@@ -131,10 +131,10 @@ static void write_event(struct chrome *c, FILE *f, bool first, const struct ev *
 	put_begin(f, first);
 	fputs_unlocked("\"name\":", f);
 	jsonw_cstr(f, e->name ? e->name : "[unknown]");
-	if (e->begin && e->cat) {
-		fputs_unlocked(",\"cat\":", f);
-		jsonw_cstr(f, e->cat);
-	}
+	/* on B and E alike, and never absent: DevTools pairs an E with its B
+	 * by name and category, and reads every event's category */
+	fputs_unlocked(",\"cat\":", f);
+	jsonw_cstr(f, e->cat ? e->cat : "[unknown]");
 	fputs_unlocked(e->begin ? ",\"ph\":\"B\",\"ts\":" : ",\"ph\":\"E\",\"ts\":", f);
 	put_us(f, e->ts);
 	put_pid_tid(f, c, true);
@@ -372,6 +372,7 @@ static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct chrome *c = ctx;
 	struct ev e = { .name = n->function ? n->function : "[unknown]",
+			.cat = n->module,
 			.retval = n->return_value,
 			.reason = n->partial_reason,
 			.ts = n->end_ns,
