@@ -8,6 +8,7 @@
 #include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
 #include "consume/trace.h"
+#include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
 #include "write/jsonw.h"
@@ -62,18 +63,16 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	struct replay_texts tx = { 0 };
 	struct stored_parts sp;
 	struct trace tr;
+	/* captured values: typed with the plans and types the file holds */
+	struct ctrace_model *m = h->flags & CTRACE_FILE_F_ARGS ? model_new() : NULL;
+	char why[160];
 	int rc = -1;
 
-	if (h->flags & CTRACE_FILE_F_ARGS) {
-		snprintf(err, errlen,
-			 "this compact trace holds captured values, which need the "
-			 "program's debug information to type: not supported yet");
-		return -1;
-	}
 	trace_init(&tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	tr.replay = true;
-	if (replay_run(r, &tr, STILL_RUNNING, &tx)) {
-		snprintf(err, errlen, "a damaged compact trace: %s", ctr_error(r));
+	tr.capture = m ? model_capture(m) : NULL;
+	if (replay_run(r, &tr, STILL_RUNNING, &tx, m, why, sizeof(why))) {
+		snprintf(err, errlen, "a damaged compact trace: %s", why);
 	} else if (!ctr_complete(r) || !tx.metadata) {
 		snprintf(err, errlen, "an incomplete compact trace (the tracer did not finish it)");
 	} else if (!parts_ok(&tx, tr.nthreads)) {
@@ -90,6 +89,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 			snprintf(err, errlen, "writing the JSON: %s", strerror(errno));
 	}
 	trace_free(&tr);
+	model_free(m);
 	replay_texts_free(&tx);
 	return rc;
 }
