@@ -30,14 +30,20 @@ static struct vtype t_cchar = { .kind = VT_QUAL, .quals = VTQ_CONST, .target = &
 static struct vtype t_str = { .kind = VT_POINTER, .size = 8, .target = &t_cchar };
 static struct vtype t_tag = { .kind = VT_ARRAY, .size = 8, .count = 8, .target = &t_char };
 static struct venum colors[] = { { "RED", 0 }, { "GREEN", 5 }, { "NEG", -2 } };
-static struct vtype t_color = { .kind = VT_ENUM, .size = 4, .name = "color", .nmembers = 3,
-				.enumerators = colors, .target = &t_uint, .is_signed = true };
+static struct vtype t_color = { .kind = VT_ENUM,
+				.size = 4,
+				.name = "color",
+				.nmembers = 3,
+				.enumerators = colors,
+				.target = &t_uint,
+				.is_signed = true };
 static struct vtype t_node;
 static struct vtype t_node_t = { .kind = VT_TYPEDEF, .name = "node_t", .target = &t_node };
 static struct vtype t_nodep = { .kind = VT_POINTER, .size = 8, .target = &t_node_t };
 static const struct vtype *params[] = { &t_int, &t_nodep };
-static struct vtype t_fn = { .kind = VT_FUNC, .count = 2, .params = params, .target = &t_int,
-			     .prototyped = true };
+static struct vtype t_fn = {
+	.kind = VT_FUNC, .count = 2, .params = params, .target = &t_int, .prototyped = true
+};
 static struct vtype t_fnp = { .kind = VT_POINTER, .size = 8, .target = &t_fn };
 static struct vmember node_members[] = {
 	{ .name = "v", .type = &t_int, .offset = 0 },
@@ -48,8 +54,9 @@ static struct vmember node_members[] = {
 	{ .name = "col", .type = &t_color, .offset = 32 },
 	{ .name = "cb", .type = &t_fnp, .offset = 40 },
 };
-static struct vtype t_node = { .kind = VT_STRUCT, .size = 48, .name = "node", .nmembers = 7,
-			       .members = node_members };
+static struct vtype t_node = {
+	.kind = VT_STRUCT, .size = 48, .name = "node", .nmembers = 7, .members = node_members
+};
 
 static const struct vtype *arg_types[] = { &t_node, &t_nodep, &t_fnp, &t_color, NULL };
 #define NARGS 5
@@ -65,8 +72,8 @@ static struct site_entry *make_site(void)
 	se->module = "prog";
 	se->plan.nargs = 4;
 	se->plan.arg[0] = (struct ctrace_arg_plan){ .npieces = 1, .size = 48 };
-	se->plan.arg[0].piece[0] = (struct ctrace_piece){ .kind = CTRACE_LOC_MEM, .reg = 7,
-							  .size = 48, .val = -40 };
+	se->plan.arg[0].piece[0] =
+		(struct ctrace_piece){ .kind = CTRACE_LOC_MEM, .reg = 7, .size = 48, .val = -40 };
 	se->plan.arg[1].follow = CTRACE_FOLLOW_DEREF;
 	se->plan.arg[1].follow_size = 48;
 	se->plan.nmstr = 1;
@@ -228,8 +235,7 @@ TEST(test_damaged_type_tables_refused)
 	/* first count | kind flags quals size count nmembers name target nlist ... */
 	static const uint8_t ok[] = { 0, 1, VT_INT, 0, 0, 4, 0, 0, 4, 'i', 'n', 't', 0, 0 };
 	/* a struct holding itself by value: a cycle with no pointer */
-	static const uint8_t self[] = { 0, 1, VT_STRUCT, 0, 0, 8, 0, 1, 0, 0, 1,
-					0,    1, 0,	   0, 0, 0 };
+	static const uint8_t self[] = { 0, 1, VT_STRUCT, 0, 0, 8, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0 };
 	/* a pointer to itself: a cycle no spelling stops on */
 	static const uint8_t ptr[] = { 0, 1, VT_POINTER, 0, 0, 8, 0, 0, 0, 1, 0 };
 	/* a reference past the table */

@@ -564,7 +564,8 @@ static bool edge(const struct vtype *t, uint32_t i, const struct vtype **to)
 static bool has_cycle(const struct tbatch *b, bool spelling)
 {
 	uint8_t *state = xcalloc(b->n, 1); /* 0 new, 1 on the stack, 2 done */
-	uint32_t *stack = xrealloc(NULL, b->n * sizeof(*stack)), *next = xcalloc(b->n, sizeof(*next));
+	uint32_t *stack = xrealloc(NULL, b->n * sizeof(*stack)),
+		 *next = xcalloc(b->n, sizeof(*next));
 	bool cyc = false;
 
 	for (uint32_t s = 0; s < b->n && !cyc; s++) {
