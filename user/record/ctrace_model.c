@@ -506,6 +506,8 @@ static void get_type(struct mcur *c, struct ctrace_model *m, struct vtype *t)
 	t->name = mc_nstr(c);
 	t->target = mc_type(c, m);
 	nlist = mc_max(c, MAX_LIST);
+	if (nlist > (uint64_t)(c->end - c->p)) /* each item takes a byte at least */
+		c->bad = true;
 	if (c->bad)
 		return;
 	if (t->kind == VT_STRUCT || t->kind == VT_UNION) {
