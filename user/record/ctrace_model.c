@@ -627,6 +627,7 @@ static int get_types(struct mcur *c, struct ctrace_model *m, char *err, size_t e
 	for (uint32_t i = 0; i < n && !c->bad; i++)
 		get_type(c, m, &b->v[i]);
 	if (c->bad || c->p != c->end || has_cycle(b, false) || has_cycle(b, true)) {
+		m->ntypes -= b->n; /* no reference reaches them (freed with the model) */
 		snprintf(err, errlen, "a damaged type table");
 		return -1;
 	}
