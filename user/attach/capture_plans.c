@@ -191,6 +191,7 @@ void capture_free(struct capture *c)
 	}
 	u64map_free(&c->sites);
 	u64map_free(&c->rets);
+	u64map_free(&c->fnptr_sites);
 	for (size_t i = 0; i < c->nmods; i++)
 		dwarf_ctx_free(c->mods[i].dw);
 	free(c->mods);
@@ -412,6 +413,8 @@ static void add_module(struct capture *c, struct probes *pr, const struct module
 			continue;
 		}
 		log_op(c, PLAN_SITE, key, se, NULL);
+		if (se->fnptrs && u64map_put(&c->fnptr_sites, key, se))
+			se->fnptrs = 0; /* out of memory: those calls name no function */
 		c->nplans++;
 		/* return probes: the function the site reports, else the one whose
 		 * code holds it (what an unproven this_fn most likely is) */
@@ -497,6 +500,11 @@ static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct modu
 	return true;
 }
 
+static bool fnptr_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	return key_in(key, m->start, m->end, c->gen);
+}
+
 void capture_forget_module(struct capture *c, const struct module *m, unsigned gen)
 {
 	unsigned cur = c->gen;
@@ -505,6 +513,7 @@ void capture_forget_module(struct capture *c, const struct module *m, unsigned g
 
 	log_op(c, PLAN_FORGET, 0, NULL, &gone);
 	c->gen = gen; /* what site_gone and ret_gone match */
+	map_drop(c, &c->fnptr_sites, fnptr_gone, m); /* before site_gone frees them */
 	map_drop(c, &c->sites, site_gone, m);
 	map_drop(c, &c->rets, ret_gone, m);
 	c->gen = cur;

@@ -62,8 +62,9 @@ struct capture {
 	struct symbolizer *sym;
 	struct cap_module *mods;
 	size_t nmods;
-	struct u64map sites; /* plan key → struct site_entry */
-	struct u64map rets;  /* function runtime address → struct ret_entry */
+	struct u64map sites;	   /* plan key → struct site_entry */
+	struct u64map rets;	   /* function runtime address → struct ret_entry */
+	struct u64map fnptr_sites; /* live: the sites with function pointers (few) */
 	uint64_t nplans;
 	/* what capture_decode.c's writers need for the event being written */
 	const struct ctrace_call_args *ev;

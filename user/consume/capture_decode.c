@@ -83,9 +83,10 @@ unsigned capture_fnptrs(struct capture *c, const void *data, size_t size, uint64
 		memcpy(addr, rv->ret.val, 8);
 		return 1;
 	}
-	if (size < __builtin_offsetof(struct ctrace_call_args, arg) ||
-	    !(se = u64map_get(&c->sites, ((const struct ctrace_call_args *)data)->key)) ||
-	    !se->fnptrs)
+	/* the small map: most calls' sites take no function pointer */
+	if ((!c->fnptr_sites.n && !c->fnptr_sites.has_zero) ||
+	    size < __builtin_offsetof(struct ctrace_call_args, arg) ||
+	    !(se = u64map_get(&c->fnptr_sites, ((const struct ctrace_call_args *)data)->key)))
 		return 0;
 	for (unsigned i = 0; i < CTRACE_MAX_ARGS; i++)
 		if ((se->fnptrs >> i & 1) && slot_value(data, size, i, &addr[n]))
