@@ -44,6 +44,7 @@
 #include "rebuild/tree.h"
 #include "record/ctrace_read.h"
 #include "record/ctrace_write.h"
+#include "record/ctrace_model.h"
 #include "record/replay.h"
 #include "attach/uprobe_multi.h"
 
@@ -323,6 +324,8 @@ static int record_setup(struct session *s)
 	}
 	s->tr.rec = s->rec;
 	s->tr.live_only = s->rec_mode == REC_RECORD;
+	if (h.flags & CTRACE_FILE_F_ARGS) /* what typing the values offline needs */
+		ctw_config(s->rec, &s->cfg);
 	return 0;
 }
 
@@ -620,6 +623,7 @@ static void replay_sink(struct session *s)
 /* The trees from the compact record, now that it is complete */
 static int replay(struct session *s, const char *reason)
 {
+	char err[256];
 	uint64_t t;
 	FILE *f;
 	int rc;
@@ -631,9 +635,9 @@ static int replay(struct session *s, const char *reason)
 	s->have_rtr = true;
 	replay_sink(s);
 	t = now_ns(CLOCK_MONOTONIC);
-	rc = replay_run(s->reader, &s->rtr, reason, NULL);
+	rc = replay_run(s->reader, &s->rtr, reason, NULL, NULL, err, sizeof(err));
 	if (rc)
-		log_err("reading the trace back: %s", ctr_error(s->reader));
+		log_err("reading the trace back: %s", err);
 	log_dbg("replayed %lu calls (%lu bytes) in %.1f ms", (unsigned long)ctr_calls(s->reader),
 		(unsigned long)ctw_bytes(s->rec), (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	/* the table the replay looked processes up in stays live's */
@@ -714,6 +718,7 @@ static int node_view_open(struct session *s, struct trace *nt, struct node_view 
  * freed after nt */
 static int replay_nodes(struct session *s, struct trace *nt, struct ctrace_reader **r)
 {
+	char err[256];
 	FILE *f;
 	int rc;
 
@@ -722,9 +727,9 @@ static int replay_nodes(struct session *s, struct trace *nt, struct ctrace_reade
 		return -1;
 	trace_init_replay(nt, &s->tr);
 	trace_set_sink(nt, node_spool_new(s->out.dirfd));
-	rc = replay_run(*r, nt, STILL_RUNNING, NULL);
+	rc = replay_run(*r, nt, STILL_RUNNING, NULL, NULL, err, sizeof(err));
 	if (rc)
-		log_err("reading the trace back: %s", ctr_error(*r));
+		log_err("reading the trace back: %s", err);
 	s->tr.procs = nt->procs;
 	fclose(f);
 	if (!rc && trace_spool_error(nt)) {
@@ -838,6 +843,8 @@ static int write_ctrace(struct session *s)
 		log_err("out of memory");
 		return -1;
 	}
+	if (s->capture) /* the plans as tracing left them, complete */
+		ctw_plans(s->rec, s->capture, s->tr.rec_marked);
 	ctw_end(s->rec);
 	if (ctw_flush(s->rec)) {
 		log_err("writing the trace beside '%s': %s", s->cfg.output,
@@ -1027,15 +1034,6 @@ int main(int argc, char **argv)
 	}
 	log_verbose = s.cfg.verbose;
 	s.keep_ctrace = str_has_suffix(s.cfg.output, ".ctrace");
-	if (s.keep_ctrace && (s.cfg.args || s.cfg.retval)) {
-		/* typing the values offline needs each plan's DWARF types */
-		log_err("-o %s: a compact trace cannot keep --args/--retval values yet; write "
-			"JSON (-o trace.json) for them",
-			s.cfg.output);
-		filter_free(s.cfg.filter);
-		filter_free(s.cfg.capture_filter);
-		return 2;
-	}
 	libbpf_set_print(log_libbpf);
 	s.launch = s.cfg.pid == 0;
 

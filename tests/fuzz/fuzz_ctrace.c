@@ -1,7 +1,9 @@
 /* libFuzzer harness: the compact trace's reader (record/ctrace_read.c), fed
  * any bytes as a .ctrace file, and what the offline commands do with one
  * (cmds/ctrace_input.c: replay into the tree builder, then the JSON
- * document with the metadata and crash stored in it).
+ * document with the metadata and crash stored in it). The EXT records go
+ * into a type model (record/ctrace_model.c) whatever the header's flags,
+ * and every type it accepted is spelled and formatted: the walks must end.
  *
  * Checks: no memory error, leak or undefined behaviour; a conversion that
  * succeeds writes one JSON value (when it nests within cJSON's limit);
@@ -19,7 +21,9 @@
 #include "cmds/jsonread.h"
 #include "consume/symbolize.h"
 #include "fuzz_check.h"
+#include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
+#include "write/value_fmt.h"
 
 #define DEPTH_LIMIT 200
 
@@ -50,7 +54,7 @@ static size_t nesting(const char *doc, size_t n)
 }
 
 /* every record read, counted; -1 on a damaged file */
-static long read_all(const uint8_t *data, size_t size, uint64_t *sum)
+static long read_all(const uint8_t *data, size_t size, uint64_t *sum, struct ctrace_model *model)
 {
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct ctrace_reader *r;
@@ -69,6 +73,10 @@ static long read_all(const uint8_t *data, size_t size, uint64_t *sum)
 	while ((rc = ctr_next(r, &rec)) > 0) {
 		n++;
 		*sum += rec.op * 31 + rec.size + (rec.fn ? rec.fn->addr : 0) + rec.count;
+		if (rec.op == CT_OP_EXT && model &&
+		    model_apply(model, rec.what, (const uint8_t *)rec.str, rec.len, err,
+				sizeof(err)) < 0)
+			FUZZ_ASSERT(err[0], "a refused EXT record says nothing");
 	}
 	ctr_free(r);
 	fclose(f);
@@ -190,16 +198,38 @@ static void check_walks(const uint8_t *data, size_t size, const char *doc, size_
 	fclose(d);
 }
 
+/* the types the model accepted, spelled and formatted from the input's bytes */
+static void walk_types(const struct ctrace_model *m, const uint8_t *data, size_t size)
+{
+	uint8_t val[256] = { 0 };
+	const struct vtype *t;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	memcpy(val, data, size < sizeof(val) ? size : sizeof(val));
+	for (uint32_t i = 0; i < 256 && (t = model_type(m, i)); i++) {
+		free(vtype_spell(t));
+		vfmt_value(f, t, val, sizeof(val), NULL);
+	}
+	fclose(f);
+	free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct ctrace_model *model = model_new();
 	uint64_t s1 = 0, s2 = 0;
 	char *doc = NULL, err[512];
 	size_t len = 0;
 	FILE *in, *out;
 	int rc;
 
-	FUZZ_ASSERT(read_all(data, size, &s1) == read_all(data, size, &s2) && s1 == s2,
+	FUZZ_ASSERT(read_all(data, size, &s1, model) == read_all(data, size, &s2, NULL) &&
+			    s1 == s2,
 		    "the same bytes read twice differ");
+	walk_types(model, data, size);
+	model_free(model);
 	in = fmemopen((void *)data, size, "r");
 	out = open_memstream(&doc, &len);
 	if (!in || !out)

@@ -251,16 +251,23 @@ def procs():
 class Tracer:
     """trace(argv, *opts) runs `ctrace-bpf -o OUT OPTS -- argv` and returns
     (CompletedProcess, parsed trace or None). Every trace that exists is held
-    to calltree.check_invariants unless invariants=False."""
+    to calltree.check_invariants unless invariants=False.
 
-    def __init__(self, binary, procs, tmp_path):
+    ext ".ctrace" (or CTRACE_TEST_EXT=.ctrace for the whole suite) writes the
+    compact trace and reads back its offline conversion: with
+    CTRACE_VERIFY_REPLAY the tracer has checked that conversion against the
+    direct JSON byte for byte, and the test's own checks hold it to the
+    program's known values."""
+
+    def __init__(self, binary, procs, tmp_path, ext=None):
         self.binary = binary
         self.procs = procs
         self.tmp_path = tmp_path
         self.seq = itertools.count()
+        self.ext = ext or os.environ.get("CTRACE_TEST_EXT") or ".json"
 
     def output(self):
-        return self.tmp_path / f"trace-{next(self.seq)}.json"
+        return self.tmp_path / f"trace-{next(self.seq)}{self.ext}"
 
     def command(self, out, opts, argv=None):
         cmd = [str(self.binary), "-o", str(out), *map(str, opts)]
@@ -287,10 +294,15 @@ class Tracer:
         proc = self.procs.communicate(p, timeout, what="ctrace-bpf")
         return proc, self.result(out, invariants)
 
-    @staticmethod
-    def result(out, invariants):
+    def result(self, out, invariants):
         if not out.exists():
             return None
+        if out.suffix == ".ctrace":
+            conv = out.with_suffix(".json")
+            c = subprocess.run([str(self.binary), "convert", str(out), "--to", "json",
+                                "-o", str(conv)], capture_output=True, text=True, timeout=120)
+            assert c.returncode == 0, c.stderr
+            out = conv
         doc = load_trace(out)
         if invariants:
             calltree.check_invariants(doc)

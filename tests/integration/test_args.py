@@ -9,6 +9,16 @@ import pytest
 
 from calltree import all_nodes, main_thread
 
+Tracer = __import__("conftest").Tracer
+
+
+@pytest.fixture(params=[".json", ".ctrace"])
+def trace(request, tracer, procs, tmp_path):
+    """every case twice: the JSON, and the compact trace converted offline
+    (the tracer checks that conversion against its direct JSON, byte for
+    byte; the cases hold both to the program's own values)"""
+    return Tracer(tracer, procs, tmp_path, ext=request.param)
+
 FLOATS_IN_XMM = {("scale", "v"), ("scale", "g")}
 
 

@@ -67,12 +67,19 @@ def test_ctrace_format_beside_it(build, trace, procs, tracer, tmp_path):
     assert (tmp_path / "t.folded").read_text().strip()
 
 
-def test_ctrace_refuses_args(build, procs, tracer, tmp_path):
-    out = tmp_path / "a.ctrace"
-    p = procs.run([tracer, "-o", out, "--args", "--", build("recursion.c", "-O0")])
-    assert p.returncode == 2
-    assert p.stderr.count("\n") == 1 and "--args" in p.stderr
-    assert not out.exists()
+def test_ctrace_keeps_args_and_retval(build, trace, procs, tracer, tmp_path):
+    """typed offline from the types and plans in the file (the tracer checks
+    the conversion against its direct JSON); the file is version 2"""
+    out, doc = run_ctrace(trace, procs, tracer, tmp_path, [build("args.c", "-O0")],
+                          "--args", "--retval", "--capture", "mix")
+    assert int.from_bytes(out.read_bytes()[8:12], "little") == 2
+    mixes = [n for n in calltree.all_nodes(calltree.main_thread(doc)["root_calls"])
+             if n["function"] == "mix"]
+    assert mixes and mixes[0]["arguments"][0] == {"name": "a", "type": "int", "value": 7}
+    assert mixes[0]["return_value"] == {"type": "int", "value": -82}
+    others = [n for n in calltree.all_nodes(calltree.main_thread(doc)["root_calls"])
+              if n["function"] == "apply"]
+    assert others and "arguments" not in others[0], others[0]
 
 
 def test_damaged_ctrace_is_one_line(build, trace, procs, tracer, tmp_path):

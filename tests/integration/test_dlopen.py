@@ -102,6 +102,25 @@ def test_dlclose_then_another_library_at_the_same_address(build, trace, tmp_path
     assert doc["metadata"]["lost_events"] == 0
 
 
+@pytest.mark.parametrize("ext", [".json", ".ctrace"])
+def test_function_pointer_named_by_the_map_of_its_call(build, procs, tracer, tmp_path, ext):
+    """use() gets alpha_run, then (swap_a closed) beta_run at the same address,
+    and swap_b stays mapped: each pointer is named as it was when the call
+    was made, not by the final map. The direct JSON is the ground truth:
+    with CTRACE_VERIFY_REPLAY the replayed (.json) and the offline (.ctrace)
+    conversions must equal it"""
+    Tracer = __import__("conftest").Tracer
+    a, b = swap_libs(tmp_path, "-O0")
+    exe = build("dlfnptr.c", "-O0", extra=("-ldl",))
+    proc, doc = Tracer(tracer, procs, tmp_path, ext=ext)([exe, a, b], "--args")
+    assert proc.returncode == 0, proc.stderr
+    printed_addresses(proc.stdout)
+    uses = [n for n in all_nodes(main_thread(doc)) if n["function"] == "use"]
+    fns = [u["arguments"][0] for u in uses]
+    assert [f.get("function") for f in fns] == ["alpha_run", "beta_run"], fns
+    assert fns[0]["value"] == fns[1]["value"]
+
+
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_dlclose_then_another_library_attached(build, trace, procs, tmp_path, opt):
     """Attached, the tracer does not stop the target: each library is probed a

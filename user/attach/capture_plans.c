@@ -126,6 +126,28 @@ static void log_op(struct capture *c, enum plan_op_kind kind, uint64_t key, void
 		op->mod = *mod;
 }
 
+void capture_load_op(struct capture *c, const struct plan_op *op)
+{
+	log_op(c, op->kind, op->key, op->v, &op->mod);
+}
+
+bool capture_is_fnptr(const struct vtype *t)
+{
+	const struct vtype *s = vtype_strip(t), *p = s ? vtype_strip(s->target) : NULL;
+
+	return s && s->kind == VT_POINTER && s->size == 8 && p && p->kind == VT_FUNC;
+}
+
+uint8_t capture_fnptr_args(const struct site_info *si)
+{
+	uint8_t m = 0;
+
+	for (size_t i = 0; i < si->nargs && i < CTRACE_MAX_ARGS; i++)
+		if (!si->args[i].unavailable[0] && capture_is_fnptr(si->args[i].fmt_type))
+			m |= (uint8_t)(1u << i);
+	return m;
+}
+
 /* logging: every entry and module ever added is in the log, freed once */
 static void free_logged(struct capture *c)
 {
@@ -169,6 +191,7 @@ void capture_free(struct capture *c)
 	}
 	u64map_free(&c->sites);
 	u64map_free(&c->rets);
+	u64map_free(&c->fnptr_sites);
 	for (size_t i = 0; i < c->nmods; i++)
 		dwarf_ctx_free(c->mods[i].dw);
 	free(c->mods);
@@ -246,6 +269,7 @@ static void plan_returns(struct capture *c, struct probes *pr, const struct modu
 		}
 		r->plan = plan;
 		r->module = m->name;
+		r->fnptr = capture_is_fnptr(r->info.fmt_type);
 		if (!r->info.unavailable[0] && plan.npieces &&
 		    !elf_vaddr_to_offset(m->img, funcs[i], &off) &&
 		    !bpf_put(c, RET_PLANS, &key, &plan)) {
@@ -381,6 +405,7 @@ static void add_module(struct capture *c, struct probes *pr, const struct module
 		se->plan.flags |= is_small(&se->plan) ? CTRACE_SITE_SMALL : 0;
 		se->key = key;
 		se->module = m->name;
+		se->fnptrs = capture_fnptr_args(se->si);
 		se->fn = func ? CTRACE_PLAN_KEY(func + bias, gen) : 0;
 		if (bpf_put(c, PLANS, &key, &se->plan) || u64map_put(&c->sites, key, se)) {
 			site_info_free(se->si);
@@ -388,6 +413,8 @@ static void add_module(struct capture *c, struct probes *pr, const struct module
 			continue;
 		}
 		log_op(c, PLAN_SITE, key, se, NULL);
+		if (se->fnptrs && u64map_put(&c->fnptr_sites, key, se))
+			se->fnptrs = 0; /* out of memory: those calls name no function */
 		c->nplans++;
 		/* return probes: the function the site reports, else the one whose
 		 * code holds it (what an unproven this_fn most likely is) */
@@ -473,6 +500,11 @@ static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct modu
 	return true;
 }
 
+static bool fnptr_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+{
+	return key_in(key, m->start, m->end, c->gen);
+}
+
 void capture_forget_module(struct capture *c, const struct module *m, unsigned gen)
 {
 	unsigned cur = c->gen;
@@ -481,6 +513,7 @@ void capture_forget_module(struct capture *c, const struct module *m, unsigned g
 
 	log_op(c, PLAN_FORGET, 0, NULL, &gone);
 	c->gen = gen; /* what site_gone and ret_gone match */
+	map_drop(c, &c->fnptr_sites, fnptr_gone, m); /* before site_gone frees them */
 	map_drop(c, &c->sites, site_gone, m);
 	map_drop(c, &c->rets, ret_gone, m);
 	c->gen = cur;
@@ -515,6 +548,7 @@ void capture_replay_begin(struct capture *c)
 	c->nmods = 0;
 	c->nplans = 0;
 	c->applied = 0;
+	c->names_recorded = true;
 }
 
 void capture_replay_to(struct capture *c, size_t n)

@@ -25,6 +25,7 @@ struct site_entry {
 	/* CTRACE_PLAN_KEY of the call's runtime return address; of this_fn */
 	uint64_t key, fn;
 	const char *module; /* the module's name (the symbolizer's, interned) */
+	uint8_t fnptrs;	    /* bit i: argument i is a function pointer */
 };
 
 struct ret_entry {
@@ -32,6 +33,7 @@ struct ret_entry {
 	struct ctrace_arg_plan plan;
 	bool planned; /* a return probe reads it */
 	const char *module;
+	bool fnptr; /* the value is a function pointer */
 };
 
 /* A change to the plans, logged while recording: the replay steps through
@@ -46,14 +48,23 @@ struct plan_op {
 	struct cap_module mod; /* MOD: the module added; FORGET: start, end, gen */
 };
 
+/* replay: the functions the event's function pointers named when it was
+ * recorded (the process map then, not the final one) */
+#define CAP_FNPTRS (CTRACE_MAX_ARGS + 2)
+struct cap_fnptr {
+	uint64_t addr;
+	const char *name;
+};
+
 struct capture {
 	const struct config *cfg;
 	struct ctrace_bpf *skel;
 	struct symbolizer *sym;
 	struct cap_module *mods;
 	size_t nmods;
-	struct u64map sites; /* plan key → struct site_entry */
-	struct u64map rets;  /* function runtime address → struct ret_entry */
+	struct u64map sites;	   /* plan key → struct site_entry */
+	struct u64map rets;	   /* function runtime address → struct ret_entry */
+	struct u64map fnptr_sites; /* live: the sites with function pointers (few) */
 	uint64_t nplans;
 	/* what capture_decode.c's writers need for the event being written */
 	const struct ctrace_call_args *ev;
@@ -71,6 +82,16 @@ struct capture {
 	bool logging, replaying;
 	struct plan_op *ops;
 	size_t nops, capops, applied;
+	bool names_recorded; /* replay: function pointers are named by fp only */
+	struct cap_fnptr fp[CAP_FNPTRS];
+	unsigned nfp;
 };
+
+/* a change read back from a record (record/ctrace_model.c): logged as if
+ * made here; the capture owns its entries from now on */
+void capture_load_op(struct capture *c, const struct plan_op *op);
+/* bit i: argument i of si is a function pointer (CAP_FNPTRS bits at most) */
+uint8_t capture_fnptr_args(const struct site_info *si);
+bool capture_is_fnptr(const struct vtype *t);
 
 #endif

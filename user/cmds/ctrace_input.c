@@ -9,6 +9,7 @@
 #include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
 #include "consume/trace.h"
+#include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
 #include "rebuild/tree.h"
@@ -110,28 +111,26 @@ static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 	return true;
 }
 
-/* r's trees into tr (their nodes to sink), its stored JSON into tx */
+/* r's trees into tr (their nodes to sink), its stored JSON into tx; *m:
+ * the plans and types its captured values are typed with (model_free after
+ * trace_free), NULL when it holds none */
 static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_sink *sink,
-			struct replay_texts *tx, int dirfd, char *err, size_t errlen)
+			struct replay_texts *tx, struct ctrace_model **m, int dirfd, char *err,
+			size_t errlen)
 {
 	const struct ctrace_file_hdr *h = ctr_header(r);
+	char why[160];
 
-	if (h->flags & CTRACE_FILE_F_ARGS) {
-		snprintf(err, errlen,
-			 "this compact trace holds captured values, which need the "
-			 "program's debug information to type: not supported yet");
-		if (sink)
-			sink->ops->free(sink);
-		return -1;
-	}
+	*m = h->flags & CTRACE_FILE_F_ARGS ? model_new() : NULL;
 	trace_init(tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	if (sink)
 		trace_set_sink(tr, sink);
 	tr->replay = true;
-	if (!tr->sink)
+	tr->capture = *m ? model_capture(*m) : NULL;
+	if (!tr->sink || (h->flags & CTRACE_FILE_F_ARGS && !*m))
 		snprintf(err, errlen, "out of memory");
-	else if (replay_run(r, tr, STILL_RUNNING, tx))
-		snprintf(err, errlen, "a damaged compact trace: %s", ctr_error(r));
+	else if (replay_run(r, tr, STILL_RUNNING, tx, *m, why, sizeof(why)))
+		snprintf(err, errlen, "a damaged compact trace: %s", why);
 	else if (!ctr_complete(r) || !tx->metadata)
 		snprintf(err, errlen, "an incomplete compact trace (the tracer did not finish it)");
 	else if (!parts_ok(tx, tr->nthreads))
@@ -141,6 +140,8 @@ static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_s
 	else
 		return 0;
 	trace_free(tr);
+	model_free(*m);
+	*m = NULL;
 	return -1;
 }
 
@@ -155,11 +156,12 @@ static struct stored_parts parts_of(const struct replay_texts *tx)
 static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, size_t errlen)
 {
 	struct replay_texts tx = { 0 };
+	struct ctrace_model *m;
 	struct stored_parts sp;
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, NULL, &tx, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, NULL, &tx, &m, dirfd, err, errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}
@@ -168,6 +170,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	if (rc)
 		snprintf(err, errlen, "writing the JSON: %s", strerror(errno));
 	trace_free(&tr);
+	model_free(m);
 	replay_texts_free(&tx);
 	return rc;
 }
@@ -177,12 +180,13 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 		       char *err, size_t errlen)
 {
 	struct replay_texts tx = { 0 };
+	struct ctrace_model *m;
 	struct node_source ns;
 	struct stored_parts sp;
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, &m, dirfd, err, errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}
@@ -190,6 +194,7 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	node_source_init(&ns, &tr, &sp);
 	rc = source_walk(&ns.source, v, ctx, err, errlen);
 	trace_free(&tr);
+	model_free(m);
 	replay_texts_free(&tx);
 	return rc;
 }

@@ -19,10 +19,79 @@ void capture_set_process(struct capture *c, unsigned gen, struct symbolizer *sym
  * with the plans of the one before. */
 #define RELOADED "not captured: another library was mapped at this address a moment ago"
 
+/* a function's name, or NULL for an address no symbol covers ("0x…") */
+static const char *fn_name(const struct func_info *fi)
+{
+	return fi && fi->name[0] != '0' ? fi->name : NULL;
+}
+
+/* live: the map now; replay: as the record says it named the address when
+ * the event came (the final map may have another library there), or none */
 static const char *symbolize_cb(void *ctx, uint64_t addr)
 {
-	const struct func_info *fi = symbolize(ctx, addr);
-	return fi && fi->name[0] != '0' ? fi->name : NULL;
+	const struct capture *c = ctx;
+
+	if (!c->names_recorded)
+		return fn_name(symbolize(c->sym, addr));
+	for (unsigned i = 0; i < c->nfp; i++)
+		if (c->fp[i].addr == addr)
+			return c->fp[i].name;
+	return NULL;
+}
+
+void capture_replay_fnptrs(struct capture *c, const uint64_t *addr, const struct func_info **fi,
+			   unsigned n)
+{
+	c->nfp = 0;
+	for (unsigned i = 0; i < n && i < CAP_FNPTRS; i++)
+		c->fp[c->nfp++] = (struct cap_fnptr){ addr[i], fn_name(fi[i]) };
+}
+
+/* slot i of an arguments record, either layout: its value if it was read */
+static bool slot_value(const void *data, size_t size, unsigned i, uint64_t *v)
+{
+	const struct ctrace_call_args *a = data;
+	const struct ctrace_call_args_small *s = data;
+
+	if (a->c.h.kind == CTRACE_EV_ENTER_ARGS_SMALL) {
+		if (size < sizeof(*s) || i >= s->nargs || s->arg[i].val_err ||
+		    s->arg[i].val_len < 8)
+			return false;
+		memcpy(v, s->arg[i].val, 8);
+		return true;
+	}
+	if (size < __builtin_offsetof(struct ctrace_call_args, arg) + (i + 1) * sizeof(a->arg[0]) ||
+	    i >= a->nargs || a->arg[i].val_err || a->arg[i].val_len < 8)
+		return false;
+	memcpy(v, a->arg[i].val, 8);
+	return true;
+}
+
+unsigned capture_fnptrs(struct capture *c, const void *data, size_t size, uint64_t *addr)
+{
+	const struct ctrace_hdr *h = data;
+	const struct site_entry *se;
+	const struct ret_entry *re;
+	unsigned n = 0;
+
+	if (h->kind == CTRACE_EV_RETVAL) {
+		const struct ctrace_retval *rv = data;
+
+		if (size < sizeof(*rv) || !(re = u64map_get(&c->rets, rv->key)) || !re->fnptr ||
+		    rv->ret.val_err || rv->ret.val_len < 8)
+			return 0;
+		memcpy(addr, rv->ret.val, 8);
+		return 1;
+	}
+	/* the small map: most calls' sites take no function pointer */
+	if ((!c->fnptr_sites.n && !c->fnptr_sites.has_zero) ||
+	    size < __builtin_offsetof(struct ctrace_call_args, arg) ||
+	    !(se = u64map_get(&c->fnptr_sites, ((const struct ctrace_call_args *)data)->key)))
+		return 0;
+	for (unsigned i = 0; i < CTRACE_MAX_ARGS; i++)
+		if ((se->fnptrs >> i & 1) && slot_value(data, size, i, &addr[n]))
+			n++;
+	return n;
 }
 
 /* a BPF capture as value_fmt wants it; the string rules are those of the
@@ -93,7 +162,7 @@ static void write_args(FILE *f, void *arg)
 	struct capture *c = arg;
 	const struct site_info *si = c->se->si;
 	const struct ctrace_call_args *ev = c->ev;
-	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c->sym };
+	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c };
 	size_t have = (c->ev_size - __builtin_offsetof(struct ctrace_call_args, arg)) /
 		      sizeof(struct ctrace_arg_cap);
 
@@ -198,7 +267,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	}
 	cm = module_of(c, fn->addr);
 	c->why = c->gen >= CTRACE_GEN_NONE ? "not captured: more than 65,534 images were traced" :
-		 cm && !cm->dw		   ? cm->why :
+		 cm && cm->why[0]	   ? cm->why :
 					     "no DWARF description of this call site";
 	x->write = write_args_missing;
 }
@@ -206,7 +275,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 static void write_ret(FILE *f, void *arg)
 {
 	struct capture *c = arg;
-	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c->sym };
+	struct vfmt_opts o = { .symbolize = symbolize_cb, .sym_ctx = c };
 	struct vfmt_capture v;
 
 	fputs(",\"return_value\":", f);
@@ -240,7 +309,7 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 	if (c->re)
 		return c->re->planned ? 1 : 2;
 	cm = module_of(c, fn->addr);
-	if (cm && !cm->dw) {
+	if (cm && cm->why[0]) { /* no DWARF (read back: no dw, the why kept) */
 		static const struct ret_entry none;
 		c->re = &none;
 		c->why = cm->why;

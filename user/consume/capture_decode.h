@@ -4,6 +4,7 @@
 #ifndef CTRACE_CAPTURE_DECODE_H
 #define CTRACE_CAPTURE_DECODE_H
 #include <stddef.h>
+#include <stdint.h>
 
 struct capture;
 struct ctrace_call_args;
@@ -26,5 +27,13 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 /* a RETVAL event's member "return_value"; fn: the function at ev->fn */
 void capture_ret_extra(struct capture *c, const struct func_info *fn,
 		       const struct ctrace_retval *ev, struct tree_extra *x);
+
+/* Recording: the values of ev's function pointers (an ARGS or RETVAL
+ * record), at most CTRACE_MAX_ARGS, into addr: the caller names them with
+ * the map of now (ctw_fnptrs). Replay: what they named, for the next event
+ * (n 0: none) */
+unsigned capture_fnptrs(struct capture *c, const void *ev, size_t size, uint64_t *addr);
+void capture_replay_fnptrs(struct capture *c, const uint64_t *addr, const struct func_info **fi,
+			   unsigned n);
 
 #endif

@@ -6,7 +6,9 @@
 #include <unistd.h>
 #include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
+#include "record/ctrace_model.h"
 #include "ctrace.h"
+#include "ctrace_plan.h"
 #include "utils/log.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
@@ -348,6 +350,20 @@ static void proc_exit_event(struct trace *tr, const struct ctrace_thread *e, uin
 	}
 }
 
+/* the functions an event's function pointers name in the map of now: the
+ * replay cannot know that map (a library may be gone, another in its place) */
+static void record_fnptrs(struct trace *tr, struct proc *p, const void *data, size_t size)
+{
+	uint64_t addr[CTRACE_MAX_ARGS];
+	uint32_t ids[CTRACE_MAX_ARGS];
+	unsigned n = capture_fnptrs(tr->capture, data, size, addr);
+
+	for (unsigned i = 0; i < n; i++)
+		ids[i] = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr[i]));
+	if (n)
+		ctw_fnptrs(tr->rec, addr, ids, n);
+}
+
 /* The live side of the compact record: the process table as the trees
  * would keep it (live_only), then the record with its function's id. */
 static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data, size_t size,
@@ -385,6 +401,8 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		}
 		if (p)
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
+		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT)
+			record_fnptrs(tr, p, data, size);
 		break;
 	}
 	case CTRACE_EV_FORK:
@@ -417,6 +435,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		break;
 	}
 	if (tr->capture && capture_changes(tr->capture) != tr->rec_marked) {
+		ctw_plans(tr->rec, tr->capture, tr->rec_marked);
 		tr->rec_marked = capture_changes(tr->capture);
 		ctw_mark(tr->rec, tr->rec_marked);
 	}

@@ -14,6 +14,7 @@ struct pattern {
 	bool is_regex;
 	char *glob; /* when !is_regex */
 	regex_t re; /* when is_regex */
+	char *src;  /* as given: a compact trace keeps --capture's (filter_pattern) */
 };
 
 struct filter {
@@ -36,6 +37,7 @@ void filter_free(struct filter *f)
 			regfree(&f->pats[i].re);
 		else
 			free(f->pats[i].glob);
+		free(f->pats[i].src);
 	}
 	free(f->pats);
 	free(f);
@@ -90,12 +92,27 @@ int filter_add(struct filter *f, const char *pattern, bool exclude, char *err, s
 			return -1;
 		}
 	}
+	if (!(p.src = strdup(pattern))) {
+		if (p.is_regex)
+			regfree(&p.re);
+		free(p.glob);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	f->pats[f->n++] = p;
 	if (exclude)
 		f->nexcl++;
 	else
 		f->nincl++;
 	return 0;
+}
+
+const char *filter_pattern(const struct filter *f, size_t i, bool *exclude)
+{
+	if (i >= f->n)
+		return NULL;
+	*exclude = f->pats[i].exclude;
+	return f->pats[i].src;
 }
 
 int filter_add_file(struct filter *f, const char *path, char *err, size_t errlen)

@@ -43,5 +43,7 @@ bool filter_allows(const struct filter *f, const char *raw, const char *demangle
 /* no patterns at all: every function is traced */
 bool filter_is_empty(const struct filter *f);
 size_t filter_count(const struct filter *f, bool exclude);
+/* the i-th pattern as it was added (NULL past the last) */
+const char *filter_pattern(const struct filter *f, size_t i, bool *exclude);
 
 #endif

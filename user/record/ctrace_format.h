@@ -16,7 +16,9 @@
 	"\x89"            \
 	"CTRACE\n"
 #define CTRACE_FILE_MAGIC_LEN 8
-#define CTRACE_FILE_VERSION   1
+/* version 2 adds the EXT records; a file without any is written as 1 */
+#define CTRACE_FILE_VERSION   2
+#define CTRACE_FILE_VERSION_1 1
 #define CTRACE_FILE_HDR_LEN   48
 
 /* the header, little-endian fixed-width fields */
@@ -46,6 +48,15 @@ enum ctrace_op {
 	CT_OP_TEXT = 11,      /* what/key text: JSON rendered at stop (.ctrace result) */
 	CT_OP_END = 12,	      /* the recording is complete */
 	CT_OP_MARK = 13,      /* n: the capture plans changed n times before what follows */
+	CT_OP_EXT = 14,	      /* version 2: sub len body (a reader skips a sub it does not know) */
+};
+
+/* CT_OP_EXT: what its body holds (ctrace_model.h) */
+enum ctrace_ext {
+	CT_EXT_CONFIG = 1, /* flags npatterns (exclude pattern)* */
+	CT_EXT_TYPES = 2,  /* first count type* */
+	CT_EXT_PLAN = 3,   /* kind ...: one logged change to the capture plans */
+	CT_EXT_FNPTR = 4,  /* n (addr fn)*: the next ARGS/RETVAL's function pointers */
 };
 
 /* op flags (op & 15) for the call records */

@@ -26,8 +26,8 @@ struct ctrace_reader {
 	uint32_t cur_tid;
 	bool have_cur;
 	uint64_t calls;
-	char *str; /* the last NAME/TEXT */
-	size_t capstr;
+	char *str; /* the last NAME/TEXT/EXT */
+	size_t capstr, nstr;
 	/* the decoded record: as large as the largest ring-buffer record */
 	union {
 		struct ctrace_call_args args;
@@ -154,6 +154,7 @@ static int get_str(struct ctrace_reader *r, size_t max)
 	if (get_bytes(r, r->str, n))
 		return -1;
 	r->str[n] = 0;
+	r->nstr = n;
 	return (int)0;
 }
 
@@ -190,7 +191,7 @@ struct ctrace_reader *ctr_open(FILE *f, char *err, size_t errlen)
 		return NULL;
 	}
 	r->hdr.version = rd32(h + 8);
-	if (r->hdr.version != CTRACE_FILE_VERSION) {
+	if (r->hdr.version != CTRACE_FILE_VERSION && r->hdr.version != CTRACE_FILE_VERSION_1) {
 		snprintf(err, errlen, "compact trace version %u (this ctrace-bpf reads %u)",
 			 r->hdr.version, CTRACE_FILE_VERSION);
 		free(r);
@@ -248,6 +249,11 @@ static int func_of(struct ctrace_reader *r, uint64_t id, const struct func_info 
 		return fail(r, "function %llu is not defined", (unsigned long long)id);
 	*fn = id ? r->funcs[id - 1] : NULL;
 	return 0;
+}
+
+const struct func_info *ctr_func(const struct ctrace_reader *r, uint64_t id)
+{
+	return id && id <= r->nfuncs ? r->funcs[id - 1] : NULL;
 }
 
 static int read_func(struct ctrace_reader *r)
@@ -451,6 +457,21 @@ static int get_text(struct ctrace_reader *r, struct ctr_rec *out)
 	return 0;
 }
 
+/* the body stays opaque here: ctrace_model.c reads it */
+static int get_ext(struct ctrace_reader *r, struct ctr_rec *out)
+{
+	uint32_t sub = 0;
+
+	if (r->hdr.version < CTRACE_FILE_VERSION)
+		return fail(r, "unknown record kind %u", CT_OP_EXT);
+	if (varint32(r, &sub) || get_str(r, CT_MAX_BLOB))
+		return -1;
+	out->what = sub;
+	out->str = r->str;
+	out->len = r->nstr;
+	return 0;
+}
+
 static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct ctr_rec *out)
 {
 	struct ctrace_call *c = &r->rec.args.c;
@@ -494,6 +515,7 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	case CT_OP_TEXT: return get_text(r, out);
 	case CT_OP_END: r->ended = true; return 0;
 	case CT_OP_MARK: return varint(r, &out->count);
+	case CT_OP_EXT: return get_ext(r, out);
 	}
 	return fail(r, "unknown record kind %u", op);
 }

@@ -23,7 +23,7 @@ struct ctr_rec {
 	/* NAME, LOST, TEXT */
 	uint32_t tid;
 	uint64_t count; /* LOST; TEXT: its key; MARK: the plan changes */
-	unsigned what;	/* TEXT */
+	unsigned what;	/* TEXT; EXT: its sub (str, len: its body) */
 	const char *str;
 	size_t len;
 };
@@ -41,6 +41,8 @@ int ctr_next(struct ctrace_reader *r, struct ctr_rec *out);
 const char *ctr_error(const struct ctrace_reader *r);
 bool ctr_complete(const struct ctrace_reader *r); /* the END record was read */
 uint64_t ctr_calls(const struct ctrace_reader *r);
+/* a FUNC record's function; NULL for 0 or an id not defined yet */
+const struct func_info *ctr_func(const struct ctrace_reader *r, uint64_t id);
 void ctr_free(struct ctrace_reader *r);
 
 #endif

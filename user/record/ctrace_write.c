@@ -6,6 +6,7 @@
 #include "consume/symbolize.h"
 #include "ctrace.h"
 #include "ctrace_plan.h"
+#include "record/ctrace_model.h"
 #include "record/ctrace_write.h"
 #include "utils/u64map.h"
 #include "utils/xalloc.h"
@@ -26,6 +27,7 @@ struct ctrace_writer {
 	struct u64map threads; /* tid → struct ct_thread */
 	uint32_t cur_tid;
 	bool have_cur;
+	struct model_enc *model; /* ctrace_model.c's type index */
 };
 
 static void flush_buf(struct ctrace_writer *w)
@@ -107,7 +109,9 @@ struct ctrace_writer *ctw_new(int fd, const struct ctrace_file_hdr *h)
 	w->fd = fd;
 	w->t0 = h->t0;
 	memcpy(hdr, CTRACE_FILE_MAGIC, CTRACE_FILE_MAGIC_LEN);
-	le32(hdr + 8, CTRACE_FILE_VERSION);
+	/* only a file with captured values has EXT records: the others stay
+	 * readable by version-1 readers */
+	le32(hdr + 8, h->flags & CTRACE_FILE_F_ARGS ? CTRACE_FILE_VERSION : CTRACE_FILE_VERSION_1);
 	le32(hdr + 12, h->pid);
 	le64(hdr + 16, h->t0);
 	le64(hdr + 24, h->mono_base);
@@ -396,6 +400,26 @@ void ctw_mark(struct ctrace_writer *w, uint64_t n)
 	commit(w, p);
 }
 
+void ctw_ext(struct ctrace_writer *w, unsigned sub, const void *body, size_t len)
+{
+	uint8_t *p = room(w, 24);
+
+	if (len > CT_MAX_BLOB) {
+		w->err = w->err ? w->err : EFBIG;
+		return;
+	}
+	*p++ = CT_OP_EXT << 4;
+	p += ct_put_varint(p, sub);
+	p += ct_put_varint(p, len);
+	commit(w, p);
+	put_bytes(w, body, len);
+}
+
+struct model_enc **ctw_model_enc(struct ctrace_writer *w)
+{
+	return &w->model;
+}
+
 void ctw_end(struct ctrace_writer *w)
 {
 	uint8_t *p = room(w, 1);
@@ -437,6 +461,7 @@ void ctw_free(struct ctrace_writer *w)
 		free(v);
 	}
 	u64map_free(&w->threads);
+	model_enc_free(w->model);
 	free(w->buf);
 	free(w);
 }

@@ -24,6 +24,9 @@ void ctw_lost(struct ctrace_writer *w, uint32_t tid, uint64_t n);
 /* JSON rendered at stop (CT_TEXT_*) */
 void ctw_text(struct ctrace_writer *w, unsigned what, uint64_t key, const char *s, size_t len);
 void ctw_end(struct ctrace_writer *w);
+/* an EXT record (version 2; ctrace_model.h writes them) */
+void ctw_ext(struct ctrace_writer *w, unsigned sub, const void *body, size_t len);
+struct model_enc **ctw_model_enc(struct ctrace_writer *w);
 /* the capture plans have changed n times so far */
 void ctw_mark(struct ctrace_writer *w, uint64_t n);
 /* write out what is buffered: 0, or the first error (an errno) */

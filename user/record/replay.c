@@ -3,8 +3,11 @@
 #include <string.h>
 #include <stdint.h>
 #include "attach/capture_plans.h"
+#include "attach/capture_state.h"
+#include "consume/capture_decode.h"
 #include "consume/crash.h"
 #include "consume/trace.h"
+#include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
 #include "utils/xalloc.h"
@@ -48,8 +51,37 @@ static void keep_text(struct replay_texts *t, const struct ctr_rec *rec)
 	*slot = xstrdup(rec->str);
 }
 
+/* a FNPTR record: what the next event's function pointers named */
+static int fnptrs(struct ctrace_reader *r, struct trace *tr, const struct ctr_rec *rec)
+{
+	uint64_t addr[CAP_FNPTRS], ids[CAP_FNPTRS];
+	const struct func_info *fi[CAP_FNPTRS];
+	int n = model_fnptrs((const uint8_t *)rec->str, rec->len, addr, ids, CAP_FNPTRS);
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		fi[i] = ctr_func(r, ids[i]);
+	if (tr->capture)
+		capture_replay_fnptrs(tr->capture, addr, fi, (unsigned)n);
+	return 0;
+}
+
+/* an EXT record: the model's into it (offline), FNPTR for the next event */
+static int ext(struct ctrace_reader *r, struct trace *tr, struct ctrace_model *m,
+	       const struct ctr_rec *rec, char *err, size_t errlen)
+{
+	if (rec->what == CT_EXT_FNPTR) {
+		if (fnptrs(r, tr, rec) == 0)
+			return 0;
+		snprintf(err, errlen, "a damaged function pointer record");
+		return -1;
+	}
+	return m ? model_apply(m, rec->what, (const uint8_t *)rec->str, rec->len, err, errlen) : 0;
+}
+
 int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
-	       struct replay_texts *texts)
+	       struct replay_texts *texts, struct ctrace_model *model, char *err, size_t errlen)
 {
 	struct lost *lost = NULL;
 	size_t nlost = 0, caplost = 0;
@@ -74,14 +106,24 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 				keep_text(texts, &rec);
 			break;
 		case CT_OP_MARK: capture_replay_to(tr->capture, rec.count); break;
+		case CT_OP_EXT:
+			if (ext(r, tr, model, &rec, err, errlen))
+				rc = -2;
+			break;
 		case CT_OP_END:
 		case CT_OP_FUNC: break;
 		default:
 			tr->replay_fn = rec.fn;
 			trace_on_event(tr, (void *)rec.data, rec.size);
+			if (tr->capture)
+				capture_replay_fnptrs(tr->capture, NULL, NULL, 0);
 			break;
 		}
+		if (rc < 0)
+			break;
 	}
+	if (rc == -1)
+		snprintf(err, errlen, "%s", ctr_error(r));
 	if (rc < 0) {
 		free(lost);
 		return -1;

@@ -4,6 +4,7 @@
 #ifndef CTRACE_REPLAY_H
 #define CTRACE_REPLAY_H
 
+struct ctrace_model;
 struct ctrace_reader;
 struct trace;
 
@@ -16,9 +17,11 @@ struct replay_texts {
 void replay_texts_free(struct replay_texts *t);
 
 /* every record of r into tr (trace_init_replay), then tr's open calls closed
- * for reason, as at stop; texts (or NULL) gets the TEXT records; tr's functions point into r, which must outlive
- * it. 0, or -1 when the record is damaged (ctr_error(r) says how) */
+ * for reason, as at stop; texts (or NULL) gets the TEXT records; model (or
+ * NULL: tr's capture is the live one) the plans and types (offline, its
+ * capture is tr's). tr's functions point into r, which must outlive it.
+ * 0, or -1 when the record is damaged, with how in err */
 int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
-	       struct replay_texts *texts);
+	       struct replay_texts *texts, struct ctrace_model *model, char *err, size_t errlen);
 
 #endif

@@ -84,7 +84,9 @@ static uint64_t fn_id(struct node_spool *ns, const struct func_info *fn)
 	return id;
 }
 
-/* x's value: it writes ,"key":value; NULL when it writes none, or null */
+/* x's value: it writes ,"key":value; NULL when it writes none, or null
+ * (then perhaps with more members, e.g. "arguments_unavailable", which the
+ * JSON readers do not hand on either) */
 static const char *extra_value(struct node_spool *ns, const struct tree_extra *x, size_t *len)
 {
 	const char *v;
@@ -98,7 +100,7 @@ static const char *extra_value(struct node_spool *ns, const struct tree_extra *x
 		return NULL;
 	ns->membuf[end] = 0;
 	v = strstr(ns->membuf, "\":");
-	if (!v || !strcmp(v + 2, "null"))
+	if (!v || (!strncmp(v + 2, "null", 4) && (v[6] == 0 || v[6] == ',')))
 		return NULL;
 	v += 2;
 	*len = (size_t)(ns->membuf + end - v);
