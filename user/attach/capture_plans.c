@@ -148,21 +148,26 @@ uint8_t capture_fnptr_args(const struct site_info *si)
 	return m;
 }
 
+void capture_op_free_entry(struct plan_op *op)
+{
+	if (op->kind == PLAN_SITE) {
+		site_info_free(((struct site_entry *)op->v)->si);
+		free(op->v);
+	} else if (op->kind == PLAN_RET) {
+		arg_info_clear(&((struct ret_entry *)op->v)->info);
+		free(op->v);
+	}
+}
+
 /* logging: every entry and module ever added is in the log, freed once */
 static void free_logged(struct capture *c)
 {
 	for (size_t i = 0; i < c->nops; i++) {
 		struct plan_op *op = &c->ops[i];
 
-		if (op->kind == PLAN_SITE) {
-			site_info_free(((struct site_entry *)op->v)->si);
-			free(op->v);
-		} else if (op->kind == PLAN_RET) {
-			arg_info_clear(&((struct ret_entry *)op->v)->info);
-			free(op->v);
-		} else if (op->kind == PLAN_MOD) {
+		capture_op_free_entry(op);
+		if (op->kind == PLAN_MOD)
 			dwarf_ctx_free(op->mod.dw);
-		}
 	}
 	free(c->ops);
 	u64map_free(&c->sites);

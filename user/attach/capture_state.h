@@ -90,6 +90,8 @@ struct capture {
 /* a change read back from a record (record/ctrace_model.c): logged as if
  * made here; the capture owns its entries from now on */
 void capture_load_op(struct capture *c, const struct plan_op *op);
+/* the site or return entry op holds (not a module's DWARF) */
+void capture_op_free_entry(struct plan_op *op);
 /* bit i: argument i of si is a function pointer (CAP_FNPTRS bits at most) */
 uint8_t capture_fnptr_args(const struct site_info *si);
 bool capture_is_fnptr(const struct vtype *t);

@@ -731,17 +731,6 @@ static struct ret_entry *get_ret(struct mcur *c, struct ctrace_model *m, uint64_
 	return re;
 }
 
-static void drop_entry(struct plan_op *op)
-{
-	if (op->kind == PLAN_SITE) {
-		site_info_free(((struct site_entry *)op->v)->si);
-		free(op->v);
-	} else if (op->kind == PLAN_RET) {
-		arg_info_clear(&((struct ret_entry *)op->v)->info);
-		free(op->v);
-	}
-}
-
 static int get_plan(struct mcur *c, struct ctrace_model *m, char *err, size_t errlen)
 {
 	struct plan_op op = { .kind = (enum plan_op_kind)mc_max(c, PLAN_FORGET) };
@@ -760,7 +749,7 @@ static int get_plan(struct mcur *c, struct ctrace_model *m, char *err, size_t er
 		break;
 	}
 	if (c->bad || c->p != c->end) {
-		drop_entry(&op);
+		capture_op_free_entry(&op);
 		goto bad;
 	}
 	capture_load_op(m->cap, &op);
