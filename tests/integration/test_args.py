@@ -162,6 +162,30 @@ def test_without_dwarf_arguments_are_unavailable(build, trace):
         assert n["arguments"] is None and "debug info" in n["arguments_unavailable"], n
 
 
+def test_unavailable_arguments_say_why_in_every_format(build, tracer, procs, tmp_path):
+    """Why the arguments are null reaches JSONL (-o x.jsonl, straight from the
+    record; and converted from the JSON), chrome and perfetto's annotations:
+    never a bare null."""
+    exe = build("args.c", "-O2", debug=False)
+    out = tmp_path / "t.jsonl"
+    res = procs.run([tracer, "--args", "-o", out, "-f", "chrome", "--", exe], timeout=60)
+    assert res.returncode == 0, res.stderr
+    res = procs.run([tracer, "--args", "-o", tmp_path / "t.json", "--", exe], timeout=60)
+    assert res.returncode == 0, res.stderr
+    res = procs.run([tracer, "convert", tmp_path / "t.json", "--to", "jsonl", "-o",
+                     tmp_path / "c.jsonl"], timeout=60)
+    assert res.returncode == 0, res.stderr
+    for path in (out, tmp_path / "c.jsonl"):
+        calls = [json.loads(line) for line in path.read_text().splitlines()]
+        calls = [c for c in calls if c.get("type") == "call"]
+        assert calls and all(c["arguments"] is None and "debug info" in
+                             c["arguments_unavailable"] for c in calls), (path, calls[:2])
+    events = json.loads((tmp_path / "t.trace.json").read_text())["traceEvents"]
+    begins = [e for e in events if e["ph"] == "B"]
+    assert begins and all(e["args"]["arguments"] is None and "debug info" in
+                          e["args"]["arguments_unavailable"] for e in begins), begins[:2]
+
+
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_cxx_this_references_members(build, trace, opt):
     truth, nodes, _ = traced(build, trace, "cxxargs.cc", opt, "--args", "--retval")

@@ -25,6 +25,7 @@ enum {
 	S_ADDRESS,
 	S_REASON,
 	S_ARGS,
+	S_ARGS_WHY,
 	S_RETVAL,
 	S_THREAD,
 	S_NAME,
@@ -277,6 +278,8 @@ static int member(struct lreader *l, const char *k)
 		return str_member(l, S_ADDRESS, "address");
 	if (!strcmp(k, "partial_reason"))
 		return str_member(l, S_REASON, "partial_reason");
+	if (!strcmp(k, "arguments_unavailable"))
+		return str_member(l, S_ARGS_WHY, "arguments_unavailable");
 	if (!strcmp(k, "thread_name"))
 		return str_member(l, S_NAME, "thread_name");
 	if (!strcmp(k, "start_ns"))
@@ -374,6 +377,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->address = line_str(ln, S_ADDRESS);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
+	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);
 	n->return_value = line_str(ln, S_RETVAL);
 	n->has_start = ln->has_start;
 	n->has_end = ln->has_end;

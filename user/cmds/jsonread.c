@@ -674,7 +674,7 @@ bool jr_parse_u64(const char *s, uint64_t *v)
 
 /* ---- the trace walker ------------------------------------------------------------ */
 
-enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_RETVAL, NFIELDS };
+enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_ARGS_WHY, F_RETVAL, NFIELDS };
 
 struct wframe {
 	struct jr_buf s;     /* this node's strings, reused by the next node at this depth */
@@ -724,6 +724,7 @@ static void node_view(const struct wframe *f, struct trace_node *n)
 	n->address = f->off[F_ADDRESS] != SIZE_MAX ? p + f->off[F_ADDRESS] : NULL;
 	n->partial_reason = f->off[F_REASON] != SIZE_MAX ? p + f->off[F_REASON] : NULL;
 	n->arguments = f->off[F_ARGS] != SIZE_MAX ? p + f->off[F_ARGS] : NULL;
+	n->arguments_unavailable = f->off[F_ARGS_WHY] != SIZE_MAX ? p + f->off[F_ARGS_WHY] : NULL;
 	n->return_value = f->off[F_RETVAL] != SIZE_MAX ? p + f->off[F_RETVAL] : NULL;
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
@@ -851,6 +852,8 @@ static int node_member(struct walker *w, bool *children)
 			return str_field(w, f, F_ADDRESS, "address");
 		if (!strcmp(k, "arguments"))
 			return json_field(w, f, F_ARGS);
+		if (!strcmp(k, "arguments_unavailable"))
+			return str_field(w, f, F_ARGS_WHY, "arguments_unavailable");
 		break;
 	case 's':
 		if (!strcmp(k, "start_ns"))

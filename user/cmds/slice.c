@@ -249,7 +249,7 @@ void slice_describe(const struct slice_spec *s, char *buf, size_t len)
 
 /* ---- the filter ---------------------------------------------------------------------- */
 
-enum { S_FUNCTION, S_MODULE, S_ADDRESS, S_REASON, S_ARGS, S_RETVAL, NSTR };
+enum { S_FUNCTION, S_MODULE, S_ADDRESS, S_REASON, S_ARGS, S_ARGS_WHY, S_RETVAL, NSTR };
 
 /* one open call of the thread */
 struct sframe {
@@ -359,7 +359,9 @@ static int frame_keep(struct sframe *f, const struct trace_node *n)
 	f->s.len = 0;
 	if (keep_str(f, S_FUNCTION, n->function) || keep_str(f, S_MODULE, n->module) ||
 	    keep_str(f, S_ADDRESS, n->address) || keep_str(f, S_REASON, n->partial_reason) ||
-	    keep_str(f, S_ARGS, n->arguments) || keep_str(f, S_RETVAL, n->return_value))
+	    keep_str(f, S_ARGS, n->arguments) ||
+	    keep_str(f, S_ARGS_WHY, n->arguments_unavailable) ||
+	    keep_str(f, S_RETVAL, n->return_value))
 		return -1;
 	return 0;
 }
@@ -391,6 +393,7 @@ static int flush_waiting(struct slicer *s, size_t depth)
 		n.address = frame_str(f, S_ADDRESS);
 		n.partial_reason = frame_str(f, S_REASON);
 		n.arguments = frame_str(f, S_ARGS);
+		n.arguments_unavailable = frame_str(f, S_ARGS_WHY);
 		n.return_value = frame_str(f, S_RETVAL);
 		if (s->down->node_open)
 			rc = s->down->node_open(s->dctx, &n, s->nemitted);

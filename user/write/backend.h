@@ -22,6 +22,8 @@ struct trace_node {
 	bool partial;
 	const char *partial_reason;
 	const char *arguments;	  /* the "arguments" value as compact JSON, or NULL */
+	/* why "arguments" is null ("arguments_unavailable"), or NULL */
+	const char *arguments_unavailable;
 	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
 	/* node_close only: */
 	uint64_t nchildren;   /* direct children */

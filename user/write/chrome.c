@@ -20,6 +20,7 @@
 struct ev {
 	bool begin;
 	const char *name, *cat, *args, *retval, *reason;
+	const char *why; /* B without arguments: why they are unavailable */
 	uint64_t ts;
 	bool start_clamped, end_clamped; /* E: which of the call's times were clamped */
 };
@@ -30,7 +31,7 @@ struct ev {
 struct hole {
 	struct ev e;
 	struct jr_buf s;
-	size_t off[5]; /* name, cat, args, retval, reason in s; SIZE_MAX: none */
+	size_t off[6]; /* name, cat, args, retval, reason, why in s; SIZE_MAX: none */
 	off_t at;      /* its place in the spill file */
 	bool first;    /* the document's first event */
 	bool named;
@@ -138,13 +139,18 @@ static void write_event(struct chrome *c, FILE *f, bool first, const struct ev *
 	fputs_unlocked(e->begin ? ",\"ph\":\"B\",\"ts\":" : ",\"ph\":\"E\",\"ts\":", f);
 	put_us(f, e->ts);
 	put_pid_tid(f, c, true);
-	if (e->begin ? !e->args : !(e->retval || e->reason || e->start_clamped || e->end_clamped)) {
+	if (e->begin ? !(e->args || e->why) :
+		       !(e->retval || e->reason || e->start_clamped || e->end_clamped)) {
 		fputc_unlocked('}', f);
 		return;
 	}
 	fputs_unlocked(",\"args\":{", f);
 	if (e->begin) {
-		put_arg(f, &a, "arguments", e->args);
+		put_arg(f, &a, "arguments", e->args ? e->args : "null");
+		if (!e->args) {
+			fputs_unlocked(",\"arguments_unavailable\":", f);
+			jsonw_cstr(f, e->why);
+		}
 	} else {
 		if (e->retval)
 			put_arg(f, &a, "return_value", e->retval);
@@ -188,10 +194,10 @@ static size_t keep_str(struct jr_buf *b, const char *s)
 /* e's strings kept in h */
 static int hole_keep(struct hole *h, const struct ev *e)
 {
-	const char *v[5] = { e->name, e->cat, e->args, e->retval, e->reason };
+	const char *v[6] = { e->name, e->cat, e->args, e->retval, e->reason, e->why };
 
 	h->s.len = 0;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		h->off[i] = keep_str(&h->s, v[i]);
 		if (h->off[i] == SIZE_MAX - 1)
 			return -1;
@@ -265,7 +271,7 @@ static int drain(struct chrome *c)
 		if (copy_spill(c, h->at))
 			return -1;
 		e.name = hole_str(h, 0), e.cat = hole_str(h, 1), e.args = hole_str(h, 2);
-		e.retval = hole_str(h, 3), e.reason = hole_str(h, 4);
+		e.retval = hole_str(h, 3), e.reason = hole_str(h, 4), e.why = hole_str(h, 5);
 		write_event(c, c->out, h->first, &e);
 	}
 	if (c->head < c->nholes)
@@ -351,6 +357,7 @@ static int chrome_open(void *ctx, const struct trace_node *n, size_t depth)
 			.name = n->function,
 			.cat = n->module,
 			.args = n->arguments,
+			.why = n->arguments_unavailable,
 			.ts = n->start_ns };
 
 	if (grow_depth(c, depth))
@@ -388,7 +395,7 @@ static int chrome_close(void *ctx, const struct trace_node *n, size_t depth)
 		struct hole *h = &c->holes[c->hole_of[depth]];
 		struct ev b = h->e;
 
-		b.name = e.name, b.cat = n->module, b.args = hole_str(h, 2);
+		b.name = e.name, b.cat = n->module, b.args = hole_str(h, 2), b.why = hole_str(h, 5);
 		if (hole_keep(h, &b))
 			return nomem(c);
 		h->named = true;

@@ -22,7 +22,7 @@
 #include "cmds/jsonread.h"
 #include "utils/grow.h"
 
-enum { S_FUNCTION, S_MODULE, S_ADDRESS, S_REASON, S_ARGS, S_RETVAL, NSTR };
+enum { S_FUNCTION, S_MODULE, S_ADDRESS, S_REASON, S_ARGS, S_ARGS_WHY, S_RETVAL, NSTR };
 
 /* an event waiting for a time; its strings are in the clamp's arena */
 struct waiting {
@@ -62,8 +62,10 @@ static int nomem(struct clamp *c)
 
 static const char **str_at(struct trace_node *n, int i)
 {
-	const char **v[NSTR] = { &n->function,	     &n->module,    &n->address,
-				 &n->partial_reason, &n->arguments, &n->return_value };
+	const char **v[NSTR] = { &n->function,	    &n->module,
+				 &n->address,	    &n->partial_reason,
+				 &n->arguments,	    &n->arguments_unavailable,
+				 &n->return_value };
 
 	return v[i];
 }

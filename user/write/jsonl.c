@@ -120,6 +120,10 @@ static void node_members(FILE *f, const struct trace_node *n, bool all)
 	if (n->arguments) {
 		jsonw_next_key(f, "arguments");
 		fputs(n->arguments, f);
+	} else if (n->arguments_unavailable) {
+		jsonw_next_key(f, "arguments");
+		fputs("null", f);
+		jsonw_member_cstr(f, "arguments_unavailable", n->arguments_unavailable);
 	}
 	if (n->return_value) {
 		jsonw_next_key(f, "return_value");

@@ -5,11 +5,13 @@
  *   + 1 into the sink's table, 0: none), then as the flags say: start, end,
  *   duration (varints), partial_reason and an extra's value (varint length
  *   + bytes). The extra is the arguments at open, the return value at close,
- *   as the compact JSON the JSON sink writes for them. */
+ *   as the compact JSON the JSON sink writes for them; null arguments come
+ *   with why instead (varint length + the text). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include "cmds/jsonread.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
@@ -28,6 +30,7 @@ enum {
 	F_DURATION = 8,
 	F_PARTIAL = 16,
 	F_EXTRA = 32,
+	F_WHY = 64,
 };
 
 struct node_spool {
@@ -40,6 +43,7 @@ struct node_spool {
 	FILE *mem; /* an extra, rendered */
 	char *membuf;
 	size_t memlen;
+	char *why; /* the last extra's "arguments_unavailable" (malloc'd) */
 };
 
 /* ---- the sink ------------------------------------------------------------------- */
@@ -84,14 +88,31 @@ static uint64_t fn_id(struct node_spool *ns, const struct func_info *fn)
 	return id;
 }
 
+/* ns->why: the "arguments_unavailable" members after a null value (the
+ * arguments' writer puts it there: ,"arguments":null,"arguments_unavailable":S) */
+static void extra_why(struct node_spool *ns, const char *rest)
+{
+	char *obj = NULL;
+	cJSON *j;
+
+	if (*rest != ',' || asprintf(&obj, "{%s}", rest + 1) < 0)
+		return;
+	j = cJSON_Parse(obj);
+	free(obj);
+	if (cJSON_IsString(cJSON_GetObjectItem(j, "arguments_unavailable")))
+		ns->why = strdup(cJSON_GetObjectItem(j, "arguments_unavailable")->valuestring);
+	cJSON_Delete(j);
+}
+
 /* x's value: it writes ,"key":value; NULL when it writes none, or null
- * (then perhaps with more members, e.g. "arguments_unavailable", which the
- * JSON readers do not hand on either) */
+ * (then ns->why may say why) */
 static const char *extra_value(struct node_spool *ns, const struct tree_extra *x, size_t *len)
 {
 	const char *v;
 	long end;
 
+	free(ns->why);
+	ns->why = NULL;
 	if (!x || !x->write)
 		return NULL;
 	rewind(ns->mem);
@@ -100,8 +121,12 @@ static const char *extra_value(struct node_spool *ns, const struct tree_extra *x
 		return NULL;
 	ns->membuf[end] = 0;
 	v = strstr(ns->membuf, "\":");
-	if (!v || (!strncmp(v + 2, "null", 4) && (v[6] == 0 || v[6] == ',')))
+	if (!v)
 		return NULL;
+	if (!strncmp(v + 2, "null", 4) && (v[6] == 0 || v[6] == ',')) {
+		extra_why(ns, v + 6);
+		return NULL;
+	}
 	v += 2;
 	*len = (size_t)(ns->membuf + end - v);
 	return v;
@@ -115,7 +140,8 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	const char *x = extra_value(ns, n->x, &xlen);
 	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
 		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0);
+		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) |
+		    (ns->why ? F_WHY : 0);
 
 	putc_unlocked(tag, f);
 	putc_unlocked(flags, f);
@@ -130,6 +156,8 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_bytes(f, n->partial_reason, strlen(n->partial_reason));
 	if (x)
 		put_bytes(f, x, xlen);
+	if (ns->why)
+		put_bytes(f, ns->why, strlen(ns->why));
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -201,6 +229,7 @@ static void ns_free(struct tree_sink *s)
 	if (ns->mem)
 		fclose(ns->mem);
 	free(ns->membuf);
+	free(ns->why);
 	u64map_free(&ns->ids);
 	free(ns->fns);
 	free(ns);
@@ -244,11 +273,11 @@ struct fview {
 };
 
 struct nframe {
-	bool opened, named, partial, has_args, has_ret;
+	bool opened, named, partial, has_args, has_ret, has_why;
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
-	struct jr_buf reason, args, ret;
+	struct jr_buf reason, args, ret, why;
 	uint64_t nchildren, children_ns;
 	bool children_timed;
 };
@@ -321,6 +350,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 	n->partial = f->partial;
 	n->partial_reason = f->partial ? f->reason.p : NULL;
 	n->arguments = f->has_args ? f->args.p : NULL;
+	n->arguments_unavailable = f->has_why ? f->why.p : NULL;
 	n->return_value = f->has_ret ? f->ret.p : NULL;
 	n->nchildren = f->nchildren;
 	n->children_ns = f->children_ns;
@@ -369,7 +399,7 @@ static struct nframe *frame_push(struct nwalk *w, int *rc)
 		w->capframes = ncap;
 	}
 	f = &w->frames[w->nframes++];
-	f->opened = f->named = f->partial = f->has_args = f->has_ret = false;
+	f->opened = f->named = f->partial = f->has_args = f->has_ret = f->has_why = false;
 	f->has_start = f->has_end = f->has_duration = false;
 	f->fn = f->start = f->end = f->duration = 0;
 	f->nchildren = f->children_ns = 0;
@@ -477,6 +507,10 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 
 		get_bytes(w, open ? &f->args : &f->ret);
 		*(open ? &f->has_args : &f->has_ret) = true;
+	}
+	if (flags & F_WHY) {
+		f->has_why = true;
+		get_bytes(w, &f->why);
 	}
 }
 
@@ -605,6 +639,7 @@ static void walk_free(struct nwalk *w)
 	for (size_t i = 0; i < w->capframes; i++) {
 		jr_buf_free(&w->frames[i].reason);
 		jr_buf_free(&w->frames[i].args);
+		jr_buf_free(&w->frames[i].why);
 		jr_buf_free(&w->frames[i].ret);
 	}
 	free(w->frames);

@@ -1000,7 +1000,9 @@ static int emit_end(struct pf *pf, uint64_t t, const struct end_ev *e)
 }
 
 /* A BEGIN: on the incremental clock, or (abs) at an absolute time */
-static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, const char *args)
+/* why: with no args, why the arguments are unavailable (or NULL) */
+static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, const char *args,
+		      const char *why)
 {
 	size_t m = pkt_begin(pf), te;
 	uint64_t iid;
@@ -1018,6 +1020,8 @@ static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, con
 	pb_uint(&pf->pkt, TE_NAME_IID, iid);
 	if (args)
 		annotate_values(pf, args, false);
+	else if (why)
+		annotate_str(pf, "arguments_unavailable", why);
 	pb_close(&pf->pkt, te);
 	return pkt_end(pf, m, pf->target);
 }
@@ -1062,7 +1066,7 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 		return 0;
 	}
 	f->args_done = n->arguments != NULL;
-	if (emit_begin(pf, s, false, n->function, n->arguments))
+	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable))
 		return -1;
 	f->start = pf->seq_last;
 	seen_time(pf, f->start);
@@ -1097,7 +1101,7 @@ static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 			f->waiting = false;
 			pf->nwaiting--;
 		}
-		if (emit_begin(pf, t, true, n->function, NULL))
+		if (emit_begin(pf, t, true, n->function, NULL, NULL))
 			return -1;
 		start = t;
 		/* a caller that waits too must begin before this one */
