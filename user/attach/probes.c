@@ -37,6 +37,7 @@ static int attach(struct probes *p, const char *path, const char *display, const
 {
 	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty :
 				   p->args  ? p->skel->progs.on_hook_args :
+				   p->summary ? p->skel->progs.on_hook_sum :
 					      p->skel->progs.on_hook;
 	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, cookies, n, p->pid, false);
 

@@ -17,6 +17,7 @@ struct probes {
 	pid_t pid;
 	bool empty; /* attach the empty program instead (benchmark floor) */
 	bool args;  /* attach the program that runs capture plans (--args) */
+	bool summary; /* attach the program that keeps statistics (--summary) */
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites; /* call sites probed */

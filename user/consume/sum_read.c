@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* --summary: BPF's per-function table and the coroutine stacks left open,
+ * named and merged into a struct summary. */
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "consume/procs.h"
+#include "consume/sum_read.h"
+#include "consume/symbolize.h"
+#include "utils/log.h"
+#include "write/summary.h"
+
+/* the map of an image generation: the first process that has it */
+static struct symbolizer *sym_of_gen(struct proc_table *procs, unsigned gen)
+{
+	for (size_t i = 0; i < procs->n; i++)
+		if (procs->v[i]->gen == gen)
+			return procs->v[i]->sym;
+	return procs->v[0]->sym;
+}
+
+static int add_row(struct summary *s, struct proc_table *procs, uint64_t key, uint32_t tid,
+		   const struct ctrace_sum_val *v)
+{
+	const struct func_info *fi =
+		symbolize(sym_of_gen(procs, key >> CTRACE_GEN_SHIFT), key & CTRACE_ADDR_MASK);
+
+	if (!fi->allowed) {
+		s->hidden += v->calls;
+		return 0;
+	}
+	return summary_add(s, fi->name, fi->module, tid, v);
+}
+
+static int read_sums(struct summary *s, int fd, struct proc_table *procs)
+{
+	struct ctrace_sum_key k, next, *prev = NULL;
+	struct ctrace_sum_val v;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		if (add_row(s, procs, k.fn, k.tid, &v))
+			return -ENOMEM;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* a suspended coroutine's open calls: each in its function's row */
+static int read_rings(struct summary *s, int fd, struct proc_table *procs)
+{
+	static struct ctrace_sum_frame ring[CTRACE_SUM_DEPTH];
+	struct ctrace_sum_val one = { .calls = 1 };
+	__u32 k, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, ring))
+			continue;
+		for (int i = 0; i < CTRACE_SUM_DEPTH; i++) {
+			if (!ring[i].t)
+				continue;
+			s->untimed[CTRACE_SUM_COROUTINE]++;
+			/* the generation is the target's: coroutines are not
+			 * followed across an exec */
+			if (add_row(s, procs, ring[i].fn & CTRACE_ADDR_MASK, 0, &one))
+				return -ENOMEM;
+		}
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int sum_read(struct summary *s, int sums_fd, int co_fd, struct proc_table *procs)
+{
+	int rc = read_sums(s, sums_fd, procs);
+
+	if (!rc)
+		rc = read_rings(s, co_fd, procs);
+	if (rc)
+		log_err("reading the summary from BPF: %s", strerror(-rc));
+	return rc ? -1 : 0;
+}
