@@ -410,6 +410,11 @@ int on_hook(struct pt_regs *ctx)
  * happened is counted in sum_untimed. */
 struct sum_ring {
 	struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
+	/* the lowest depth this stack returned to: an exit at or below it is of
+	 * a call that began before tracing (a ring starts at 0, as its stack's
+	 * depth does) */
+	__s32 floor;
+	__u32 pad;
 };
 
 #define SUM_MASK (CTRACE_SUM_DEPTH - 1)
@@ -547,14 +552,18 @@ static __always_inline void sum_enter(struct sum_ring *r, __u64 fn, __u32 tid, _
 	f->depth = depth;
 }
 
-/* floor: the thread's floor before this exit; an exit at or below it is
- * of a call that began before tracing */
+/* floor: the thread's before this exit, for a stack without a ring */
 static __always_inline void sum_exit(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
 				     __u64 now, __s32 depth, __s32 floor)
 {
 	struct ctrace_sum_frame *f, *up;
 	__u64 dur, self;
 
+	if (r) {
+		floor = r->floor;
+		if (depth - 1 < floor)
+			r->floor = depth - 1;
+	}
 	if (depth <= floor) {
 		sum_untimed_call(fn, tid, tgid, CTRACE_SUM_EARLIER);
 		return;

@@ -52,22 +52,27 @@ static int read_sums(struct summary *s, int fd, struct proc_table *procs)
 /* a suspended coroutine's open calls: each in its function's row */
 static int read_rings(struct summary *s, int fd, struct proc_table *procs)
 {
-	static struct ctrace_sum_frame ring[CTRACE_SUM_DEPTH];
+	/* struct sum_ring of the BPF side: the frames, then its floor */
+	static struct {
+		struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
+		__s32 floor;
+		__u32 pad;
+	} ring;
 	struct ctrace_sum_val one = { .calls = 1 };
 	__u32 k, next, *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, ring))
+		if (bpf_map_lookup_elem(fd, &k, &ring))
 			continue;
 		for (int i = 0; i < CTRACE_SUM_DEPTH; i++) {
-			if (!ring[i].t)
+			if (!ring.f[i].t)
 				continue;
 			s->untimed[CTRACE_SUM_COROUTINE]++;
 			/* the generation is the target's: coroutines are not
 			 * followed across an exec */
-			if (add_row(s, procs, ring[i].fn & CTRACE_ADDR_MASK, 0, &one))
+			if (add_row(s, procs, ring.f[i].fn & CTRACE_ADDR_MASK, 0, &one))
 				return -ENOMEM;
 		}
 	}
