@@ -17,6 +17,8 @@
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "write/fn_table.h"
+#include "write/summary.h"
+#include "cmds/summary_file.h"
 #include "utils/strutil.h"
 
 #define CMD		"ctrace-bpf report"
@@ -702,6 +704,28 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 	return rc ? -1 : 0;
 }
 
+/* a --summary file: its table (it has no calls for --tree or a slice);
+ * 1 when the file is not one */
+static int report_summary(const char *in, const struct report *r, char *err, size_t errlen)
+{
+	struct summary s = { 0 };
+	int rc;
+
+	err[0] = 0;
+	rc = summary_file_read(in, &s, err, errlen);
+	if (!rc && (r->tree || slice_active(&r->slice))) {
+		snprintf(err, errlen,
+			 "'%.200s' is a --summary trace: it has no calls for --tree, --tid or "
+			 "--time-range",
+			 in);
+		rc = -1;
+	}
+	if (!rc)
+		summary_print(r->out, &s);
+	summary_free(&s);
+	return rc;
+}
+
 enum { OPT_THREADS = 256, OPT_TREE };
 
 int cmd_report_main(int argc, char **argv)
@@ -770,6 +794,8 @@ int cmd_report_main(int argc, char **argv)
 			": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;
 	}
+	if (report_summary(argv[optind], &r, err, sizeof(err)) <= 0)
+		return err[0] ? (fprintf(stderr, CMD ": %s\n", err), 1) : 0;
 	if (report(argv[optind], &r, err, sizeof(err))) {
 		fprintf(stderr, CMD ": %s\n", err);
 		return 1;
