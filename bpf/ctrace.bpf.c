@@ -465,13 +465,45 @@ static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task,
 	return bpf_map_lookup_elem(&co_rings, &id);
 }
 
+/* Per function, most rows are found in an array without a helper call:
+ * the element at a hash of the key, when that key holds it; a key whose
+ * element is another's has its row in sums. */
+struct sum_fast_row {
+	__u64 key; /* 0: free */
+	struct ctrace_sum_val v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sizes it: CTRACE_SUM_FAST with --summary */
+	__type(key, __u32);
+	__type(value, struct sum_fast_row);
+} sum_fast SEC(".maps");
+
+static __always_inline struct ctrace_sum_val *sum_fast_row(__u64 key)
+{
+	__u32 i = (__u32)((key * 0x9e3779b97f4a7c15ull) >> 40) & (CTRACE_SUM_FAST - 1);
+	struct sum_fast_row *e = bpf_map_lookup_elem(&sum_fast, &i);
+
+	if (!e)
+		return NULL;
+	if (e->key == key)
+		return &e->v;
+	if (!e->key && !__sync_val_compare_and_swap(&e->key, 0, key))
+		return &e->v;
+	return NULL;
+}
+
 /* fn's row (and tid's, per thread), made on first use; NULL: the table is full */
 static __always_inline struct ctrace_sum_val *sum_row(__u64 fn, __u32 tid, __u32 tgid)
 {
 	struct ctrace_sum_key k = { .fn = CTRACE_PLAN_KEY(fn & CTRACE_ADDR_MASK, proc_gen(tgid)),
 				    .tid = summary == 2 ? tid : 0 };
-	struct ctrace_sum_val *v = bpf_map_lookup_elem(&sums, &k), z = { .min = ~0ull };
+	struct ctrace_sum_val *v, z = {};
 
+	if (summary == 1 && (v = sum_fast_row(k.fn)))
+		return v;
+	v = bpf_map_lookup_elem(&sums, &k);
 	if (v)
 		return v;
 	bpf_map_update_elem(&sums, &k, &z, BPF_NOEXIST);
@@ -506,7 +538,7 @@ static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur
 		v->timed++;
 		v->total += dur;
 		v->self += self;
-		if (dur < v->min)
+		if (!v->min || dur < v->min)
 			v->min = dur;
 		if (dur > v->max)
 			v->max = dur;
@@ -517,7 +549,7 @@ static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur
 	__sync_fetch_and_add(&v->total, dur);
 	__sync_fetch_and_add(&v->self, self);
 	old = v->min;
-	for (int i = 0; i < 16 && dur < old; i++) {
+	for (int i = 0; i < 16 && (!old || dur < old); i++) {
 		__u64 seen = __sync_val_compare_and_swap(&v->min, old, dur);
 
 		if (seen == old)

@@ -228,8 +228,12 @@ struct ctrace_sum_val {
 	__u64 calls;	   /* every call counted, timed or not */
 	__u64 timed;	   /* the calls whose entry and exit were both seen */
 	__u64 total, self; /* ns, over the timed calls */
-	__u64 min, max;	   /* ns, over the timed calls; min starts at ~0 */
+	__u64 min, max;	   /* ns, over the timed calls; min 0: none yet */
 };
+
+/* --summary per function: the rows an array holds (the others are in the
+ * hash map sums); a power of two */
+#define CTRACE_SUM_FAST (1 << 16)
 
 /* The shadow stack of a summary, per thread and per coroutine stack: a ring
  * of CTRACE_SUM_DEPTH frames by depth. A call with that many calls open

@@ -227,6 +227,8 @@ static void summary_configure(struct ctrace_bpf *skel, int mode)
 	bpf_program__set_autoload(skel->progs.sum_stop, mode);
 	/* a row per function, or per function and thread */
 	bpf_map__set_max_entries(skel->maps.sums, mode == SUMMARY_THREAD ? 1 << 20 : 1 << 16);
+	if (mode == SUMMARY_FUNCTION)
+		bpf_map__set_max_entries(skel->maps.sum_fast, CTRACE_SUM_FAST);
 }
 
 /* open the skeleton, configure it for this target and these options, load it */
@@ -688,8 +690,9 @@ static int summary_collect(struct session *s)
 	s->sum.per_thread = s->cfg.summary == SUMMARY_THREAD;
 	memcpy(s->sum.untimed, skel->bss->sum_untimed, sizeof(s->sum.untimed));
 	s->sum.untracked = skel->bss->untracked_total;
-	if (sum_read(&s->sum, bpf_map__fd(skel->maps.sums), bpf_map__fd(skel->maps.co_rings),
-		     &s->tr.procs))
+	if (sum_read(&s->sum, bpf_map__fd(skel->maps.sums),
+		     s->cfg.summary == SUMMARY_FUNCTION ? bpf_map__fd(skel->maps.sum_fast) : -1,
+		     bpf_map__fd(skel->maps.co_rings), &s->tr.procs))
 		return -1;
 	/* what the rings held is counted now */
 	memcpy(skel->bss->sum_untimed, s->sum.untimed, sizeof(s->sum.untimed));

@@ -49,6 +49,27 @@ static int read_sums(struct summary *s, int fd, struct proc_table *procs)
 	return errno == ENOENT ? 0 : -errno;
 }
 
+/* the rows BPF keeps in an array (per function): struct sum_fast_row */
+static int read_fast(struct summary *s, int fd, struct proc_table *procs)
+{
+	struct {
+		__u64 key;
+		struct ctrace_sum_val v;
+	} e;
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return fd < 0 ? 0 : -errno;
+	for (__u32 i = 0; i < info.max_entries; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &e))
+			return -errno;
+		if (e.key && add_row(s, procs, e.key, 0, &e.v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* a suspended coroutine's open calls: each in its function's row */
 static int read_rings(struct summary *s, int fd, struct proc_table *procs)
 {
@@ -79,10 +100,12 @@ static int read_rings(struct summary *s, int fd, struct proc_table *procs)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int sum_read(struct summary *s, int sums_fd, int co_fd, struct proc_table *procs)
+int sum_read(struct summary *s, int sums_fd, int fast_fd, int co_fd, struct proc_table *procs)
 {
 	int rc = read_sums(s, sums_fd, procs);
 
+	if (!rc)
+		rc = read_fast(s, fast_fd, procs);
 	if (!rc)
 		rc = read_rings(s, co_fd, procs);
 	if (rc)
