@@ -100,7 +100,7 @@ struct tstate {
 	__u32 stack; /* the stack it runs on: 0 its own, else one made by
 		      * makecontext (coroutines); depths count per stack */
 	__u32 nsent; /* call records sent, for thread_wake_flags */
-	__u32 pad;
+	__u32 ring;  /* --summary: where its own stack's ring is (RING_*) */
 };
 
 struct {
@@ -447,17 +447,78 @@ const volatile __u32 summary = 0; /* 1: per function, 2: per function and thread
 __u64 sum_untimed[CTRACE_SUM_NREASONS];
 static const struct sum_ring zero_ring;
 
+/* A thread's own ring is found without a helper call when it holds one of
+ * these, by tid: taken at its first call when free, given back at its end
+ * (its frames all counted then, so the next owner finds them empty). The
+ * other threads' are in task storage. */
+#define RING_SLOTS 1024
+#define RING_SLOT  1 /* tstate.ring: in ring_slots */
+#define RING_TASK  2 /* in sum_rings */
+
+struct ring_slot {
+	__u32 tid; /* 0: free */
+	__u32 pad;
+	struct sum_ring r;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sizes it: RING_SLOTS with --summary */
+	__type(key, __u32);
+	__type(value, struct ring_slot);
+} ring_slots SEC(".maps");
+
+static __always_inline struct ring_slot *ring_slot_of(__u32 tid)
+{
+	__u32 i = tid & (RING_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&ring_slots, &i);
+}
+
+static __always_inline struct sum_ring *own_ring(struct task_struct *task, struct tstate *st,
+						 bool make)
+{
+	struct ring_slot *rs;
+
+	if (st->ring == RING_SLOT) {
+		rs = ring_slot_of(task->pid);
+		return rs ? &rs->r : NULL;
+	}
+	if (!st->ring && make) {
+		rs = ring_slot_of(task->pid);
+		if (rs && !__sync_val_compare_and_swap(&rs->tid, 0, task->pid)) {
+			rs->r.floor = 0;
+			st->ring = RING_SLOT;
+			return &rs->r;
+		}
+		st->ring = RING_TASK;
+	}
+	return bpf_task_storage_get(&sum_rings, task, 0, make ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* the thread's end: its ring slot is free again */
+static __always_inline void own_ring_release(struct task_struct *task, struct tstate *st)
+{
+	struct ring_slot *rs;
+
+	if (st->ring != RING_SLOT)
+		return;
+	rs = ring_slot_of(task->pid);
+	if (rs && rs->tid == task->pid)
+		rs->tid = 0;
+	st->ring = 0;
+}
+
 /* the ring of the stack the thread runs on, made on first use; NULL when
  * there is no room for it */
-static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task,
-						    const struct tstate *st, bool make)
+static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task, struct tstate *st,
+						    bool make)
 {
 	__u32 id = st->stack;
 	struct sum_ring *r;
 
 	if (!id)
-		return bpf_task_storage_get(&sum_rings, task, 0,
-					    make ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+		return own_ring(task, st, make);
 	r = bpf_map_lookup_elem(&co_rings, &id);
 	if (r || !make)
 		return r;
@@ -700,7 +761,7 @@ static __always_inline void sum_end_thread(struct task_struct *task, struct tsta
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 
-	sum_leave(bpf_task_storage_get(&sum_rings, task, 0, 0), SUM_ALL, tid, tgid, reason);
+	sum_leave(own_ring(task, st, false), SUM_ALL, tid, tgid, reason);
 	if (st->stack)
 		sum_leave(sum_ring_of(task, st, false), SUM_ALL, tid, tgid, reason);
 }
@@ -1616,8 +1677,10 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	tid = BPF_CORE_READ(p, pid);
 	if (summary) {
 		st = state_of(p, tid);
-		if (st)
+		if (st) {
 			sum_end_thread(p, st, CTRACE_SUM_ENDED);
+			own_ring_release(p, st);
+		}
 	}
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
