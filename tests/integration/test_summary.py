@@ -75,9 +75,15 @@ def rows_by_function(doc):
     ("longjumps.c", ["6", "5", "3", "signal", "2"], ()),
     ("longjumps.c", ["300", "2", "1"], ()),   # deeper than the ring: too_deep
     ("naps.c", ["2", "exit"], ()),             # exit() inside two open calls
+    ("stress.c", ["serial", "1500", "10"], ()),  # more threads than ring slots
+    ("stress.c", ["threads", "16", "5000"], ()),
+    ("forker.c", ["fork", "3"], ("--follow-forks",)),
+    ("forker.c", ["forkcrash", "1"], ("--follow-forks",)),
+    ("forker.c", ["exec", "DEEP"], ("--follow-forks",)),  # named by the old image's map
 ], ids=lambda v: " ".join(v) if isinstance(v, (list, tuple)) else v)
 def test_counts_are_the_full_traces(build, trace, src, args, opts):
     exe = build(src, "-O1")
+    args = [str(build("deep.c", "-O1")) if a == "DEEP" else a for a in args]
     _, full = trace([exe, *args], *opts)
     _, summ = summary_run(trace, exe, args, *opts)
     assert counts(summ) == function_counts(full)

@@ -11,13 +11,12 @@
 #include "utils/log.h"
 #include "write/summary.h"
 
-/* the map of an image generation: the first process that has it */
+/* the map of an image generation: a process's, or one that was */
 static struct symbolizer *sym_of_gen(struct proc_table *procs, unsigned gen)
 {
-	for (size_t i = 0; i < procs->n; i++)
-		if (procs->v[i]->gen == gen)
-			return procs->v[i]->sym;
-	return procs->v[0]->sym;
+	struct symbolizer *sym = procs_sym_of_gen(procs, gen);
+
+	return sym ? sym : procs->v[0]->sym;
 }
 
 static int add_row(struct summary *s, struct proc_table *procs, uint64_t key, uint32_t tid,
