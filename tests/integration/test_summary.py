@@ -20,7 +20,8 @@ MS = 1_000_000
 
 def summary_run(trace, exe, args, *opts):
     proc, doc = trace([exe, *args], "--summary", *opts, invariants=False)
-    assert proc.returncode == 0, proc.stderr
+    # the target's status: 139 for the crash programs
+    assert proc.returncode in (0, 139) and "ctrace-bpf: summary of" in proc.stderr, proc.stderr
     check_summary(doc)
     return proc, doc
 
@@ -80,6 +81,7 @@ def rows_by_function(doc):
     ("forker.c", ["fork", "3"], ("--follow-forks",)),
     ("forker.c", ["forkcrash", "1"], ("--follow-forks",)),
     ("forker.c", ["exec", "DEEP"], ("--follow-forks",)),  # named by the old image's map
+    ("crash.c", ["thread"], ()),
 ], ids=lambda v: " ".join(v) if isinstance(v, (list, tuple)) else v)
 def test_counts_are_the_full_traces(build, trace, src, args, opts):
     exe = build(src, "-O1")
@@ -97,6 +99,19 @@ def test_counts_are_the_full_traces(build, trace, src, args, opts):
         assert summ["untimed"]["too_deep"] == untimed - 128
     else:
         assert untimed == partial and summ["untimed"]["too_deep"] == 0
+
+
+def test_crash(build, trace):
+    exe = build("crash.c", "-O1")
+    proc, doc = summary_run(trace, exe, ["segv"])
+    assert proc.returncode == 139
+    assert doc["crash"]["signal_name"] == "SIGSEGV" and doc["crash"]["call_stack"] == []
+    assert doc["crash"]["backtrace"]
+    rows = rows_by_function(doc)
+    # main > level_one > level_two > store_value never return
+    assert doc["untimed"]["thread_ended"] == 4
+    assert rows["store_value"]["calls"] == 1 and rows["store_value"]["timed_calls"] == 0
+    assert rows["prepare"]["calls"] == rows["prepare"]["timed_calls"] == 2
 
 
 def test_known_sleeps(build, trace):
