@@ -564,8 +564,11 @@ static void consume(struct session *s)
 	/* tests only: a consumer that falls behind, to check loss accounting */
 	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
 	for (;;) {
-		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
-			      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
+		/* --summary: the calls are counted in BPF, read at the end */
+		if (!s->cfg.summary)
+			status_update(&progress, now_ns(CLOCK_MONOTONIC),
+				      trace_total_calls(&s->tr), s->skel->bss->lost_total,
+				      trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
