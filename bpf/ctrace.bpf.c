@@ -646,8 +646,8 @@ static __always_inline void sum_enter(struct sum_ring *r, __u64 fn, __u32 tid, _
 }
 
 /* floor: the thread's before this exit, for a stack without a ring */
-static __always_inline void sum_exit(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
-				     __u64 now, __s32 depth, __s32 floor)
+static __always_inline void sum_exit(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid, __u64 now,
+				     __s32 depth, __s32 floor)
 {
 	struct ctrace_sum_frame *f, *up;
 	__u64 dur, self;
@@ -728,9 +728,7 @@ static long sum_leave_one(__u64 i, void *arg)
 static __always_inline void sum_leave(struct sum_ring *r, __s32 depth, __u32 tid, __u32 tgid,
 				      __u32 reason)
 {
-	struct sum_leave c = {
-		.r = r, .depth = depth, .tid = tid, .tgid = tgid, .reason = reason
-	};
+	struct sum_leave c = { .r = r, .depth = depth, .tid = tid, .tgid = tgid, .reason = reason };
 
 	if (r)
 		bpf_loop(CTRACE_SUM_DEPTH, sum_leave_one, &c, 0);

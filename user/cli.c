@@ -194,9 +194,9 @@ static int summary_conflict(const struct config *cfg)
 {
 	const char *o = cfg->output;
 	size_t n = strlen(o);
-	const char *what = cfg->args			      ? "--args" :
-			   cfg->retval			      ? "--retval" :
-			   cfg->format			      ? "--format" :
+	const char *what = cfg->args				  ? "--args" :
+			   cfg->retval				  ? "--retval" :
+			   cfg->format				  ? "--format" :
 			   n > 7 && !strcmp(o + n - 7, ".ctrace") ? "-o FILE.ctrace" :
 			   n > 6 && !strcmp(o + n - 6, ".jsonl")  ? "-o FILE.jsonl" :
 								    NULL;

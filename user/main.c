@@ -134,8 +134,8 @@ struct session {
 	struct ctrace_reader *reader; /* the replay's (its functions) */
 	struct trace rtr;	      /* the trees rebuilt from the record */
 	bool have_rtr;
-	bool rtr_nodes;	   /* rtr's nodes are in the node spool: -o x.jsonl */
-	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
+	bool rtr_nodes;	    /* rtr's nodes are in the node spool: -o x.jsonl */
+	struct trace *res;  /* the trees written: rtr, or tr (direct, verify) */
 	struct summary sum; /* --summary */
 };
 
@@ -324,7 +324,7 @@ static int record_setup(struct session *s)
 									     0 };
 
 	/* --summary sends no calls: there is nothing to record */
-	s->rec_mode = s->cfg.summary				 ? REC_DIRECT :
+	s->rec_mode = s->cfg.summary					 ? REC_DIRECT :
 		      verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
 		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
 									   REC_RECORD;
@@ -566,9 +566,8 @@ static void consume(struct session *s)
 	for (;;) {
 		/* --summary: the calls are counted in BPF, read at the end */
 		if (!s->cfg.summary)
-			status_update(&progress, now_ns(CLOCK_MONOTONIC),
-				      trace_total_calls(&s->tr), s->skel->bss->lost_total,
-				      trace_threads_seen(&s->tr));
+			status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
+				      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's

@@ -156,7 +156,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	if (c->summary)
-		jsonw_member_cstr(f, "summary", c->summary == SUMMARY_THREAD ? "thread" : "function");
+		jsonw_member_cstr(f, "summary",
+				  c->summary == SUMMARY_THREAD ? "thread" : "function");
 	fputc('}', f);
 }
 
@@ -288,8 +289,8 @@ static void write_crash(FILE *f, const char *path, const struct trace *tr,
 }
 
 /* ,"call_trees":{...} */
-static int write_trees(FILE *f, const char *path, const struct trace *tr,
-		       const struct run_info *ri, const struct stored_parts *sp)
+static int write_trees(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		       const struct stored_parts *sp)
 {
 	int rc;
 
