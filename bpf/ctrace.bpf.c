@@ -451,7 +451,7 @@ static const struct sum_ring zero_ring;
  * these, by tid: taken at its first call when free, given back at its end
  * (its frames all counted then, so the next owner finds them empty). The
  * other threads' are in task storage. */
-#define RING_SLOTS 1024
+#define RING_SLOTS CTRACE_SUM_RING_SLOTS
 #define RING_SLOT  1 /* tstate.ring: in ring_slots */
 #define RING_TASK  2 /* in sum_rings */
 

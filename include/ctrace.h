@@ -234,6 +234,8 @@ struct ctrace_sum_val {
 /* --summary per function: the rows an array holds (the others are in the
  * hash map sums); a power of two */
 #define CTRACE_SUM_FAST (1 << 16)
+/* threads whose own ring is in an array slot (the others': task storage) */
+#define CTRACE_SUM_RING_SLOTS 1024
 
 /* The shadow stack of a summary, per thread and per coroutine stack: a ring
  * of CTRACE_SUM_DEPTH frames by depth. A call with that many calls open

@@ -226,9 +226,9 @@ static void summary_configure(struct ctrace_bpf *skel, int mode)
 	bpf_program__set_autoload(skel->progs.on_hook_sum, mode);
 	bpf_program__set_autoload(skel->progs.sum_stop, mode);
 	/* a row per function, or per function and thread */
-	bpf_map__set_max_entries(skel->maps.sums, mode == SUMMARY_THREAD ? 1 << 20 : 1 << 16);
+	bpf_map__set_max_entries(skel->maps.sums, mode == SUMMARY_THREAD ? 1 << 18 : 1 << 16);
 	if (mode)
-		bpf_map__set_max_entries(skel->maps.ring_slots, 1024); /* RING_SLOTS */
+		bpf_map__set_max_entries(skel->maps.ring_slots, CTRACE_SUM_RING_SLOTS);
 	if (mode == SUMMARY_FUNCTION)
 		bpf_map__set_max_entries(skel->maps.sum_fast, CTRACE_SUM_FAST);
 }
