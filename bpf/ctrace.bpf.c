@@ -100,7 +100,7 @@ struct tstate {
 	__u32 stack; /* the stack it runs on: 0 its own, else one made by
 		      * makecontext (coroutines); depths count per stack */
 	__u32 nsent; /* call records sent, for thread_wake_flags */
-	__u32 pad;
+	__u32 ring;  /* --summary: where its own stack's ring is (RING_*) */
 };
 
 struct {
@@ -400,6 +400,387 @@ int on_hook(struct pt_regs *ctx)
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
+/* ---- --summary: statistics kept here, no call record sent ----
+ *
+ * Each stack (a thread's own, and each coroutine's) has a ring of frames
+ * by depth (ctrace.h). Every call is counted exactly once: timed at its
+ * exit; untimed when it began before tracing (its exit is below the
+ * floor), when a deeper call takes its frame, when a longjmp leaves it,
+ * or when its thread ends or tracing stops with it open. Where that
+ * happened is counted in sum_untimed. */
+struct sum_ring {
+	struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
+	/* the lowest depth this stack returned to: an exit at or below it is of
+	 * a call that began before tracing (a ring starts at 0, as its stack's
+	 * depth does) */
+	__s32 floor;
+	__u32 pad;
+};
+
+#define SUM_MASK (CTRACE_SUM_DEPTH - 1)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sum_ring);
+} sum_rings SEC(".maps");
+
+/* the rings of coroutine stacks, by stack id (a stack moves between threads) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 12);
+	__type(key, __u32);
+	__type(value, struct sum_ring);
+} co_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 16); /* resized by the loader */
+	__type(key, struct ctrace_sum_key);
+	__type(value, struct ctrace_sum_val);
+} sums SEC(".maps");
+
+const volatile __u32 summary = 0; /* 1: per function, 2: per function and thread */
+__u64 sum_untimed[CTRACE_SUM_NREASONS];
+static const struct sum_ring zero_ring;
+
+/* A thread's own ring is found without a helper call when it holds one of
+ * these, by tid: taken at its first call when free, given back at its end
+ * (its frames all counted then, so the next owner finds them empty). The
+ * other threads' are in task storage. */
+#define RING_SLOTS CTRACE_SUM_RING_SLOTS
+#define RING_SLOT  1 /* tstate.ring: in ring_slots */
+#define RING_TASK  2 /* in sum_rings */
+
+struct ring_slot {
+	__u32 tid; /* 0: free */
+	__u32 pad;
+	struct sum_ring r;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sizes it: RING_SLOTS with --summary */
+	__type(key, __u32);
+	__type(value, struct ring_slot);
+} ring_slots SEC(".maps");
+
+static __always_inline struct ring_slot *ring_slot_of(__u32 tid)
+{
+	__u32 i = tid & (RING_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&ring_slots, &i);
+}
+
+static __always_inline struct sum_ring *own_ring(struct task_struct *task, struct tstate *st,
+						 bool make)
+{
+	struct ring_slot *rs;
+
+	if (st->ring == RING_SLOT) {
+		rs = ring_slot_of(task->pid);
+		return rs ? &rs->r : NULL;
+	}
+	if (!st->ring && make) {
+		rs = ring_slot_of(task->pid);
+		if (rs && !__sync_val_compare_and_swap(&rs->tid, 0, task->pid)) {
+			rs->r.floor = 0;
+			st->ring = RING_SLOT;
+			return &rs->r;
+		}
+		st->ring = RING_TASK;
+	}
+	return bpf_task_storage_get(&sum_rings, task, 0, make ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* the thread's end: its ring slot is free again */
+static __always_inline void own_ring_release(struct task_struct *task, struct tstate *st)
+{
+	struct ring_slot *rs;
+
+	if (st->ring != RING_SLOT)
+		return;
+	rs = ring_slot_of(task->pid);
+	if (rs && rs->tid == task->pid)
+		rs->tid = 0;
+	st->ring = 0;
+}
+
+/* the ring of the stack the thread runs on, made on first use; NULL when
+ * there is no room for it */
+static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task, struct tstate *st,
+						    bool make)
+{
+	__u32 id = st->stack;
+	struct sum_ring *r;
+
+	if (!id)
+		return own_ring(task, st, make);
+	r = bpf_map_lookup_elem(&co_rings, &id);
+	if (r || !make)
+		return r;
+	bpf_map_update_elem(&co_rings, &id, &zero_ring, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&co_rings, &id);
+}
+
+/* Per function, most rows are found in an array without a helper call:
+ * the element at a hash of the key, when that key holds it; a key whose
+ * element is another's has its row in sums. */
+struct sum_fast_row {
+	__u64 key; /* 0: free */
+	struct ctrace_sum_val v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* the loader sizes it: CTRACE_SUM_FAST with --summary */
+	__type(key, __u32);
+	__type(value, struct sum_fast_row);
+} sum_fast SEC(".maps");
+
+static __always_inline struct ctrace_sum_val *sum_fast_row(__u64 key)
+{
+	__u32 i = (__u32)((key * 0x9e3779b97f4a7c15ull) >> 40) & (CTRACE_SUM_FAST - 1);
+	struct sum_fast_row *e = bpf_map_lookup_elem(&sum_fast, &i);
+
+	if (!e)
+		return NULL;
+	if (e->key == key)
+		return &e->v;
+	if (!e->key && !__sync_val_compare_and_swap(&e->key, 0, key))
+		return &e->v;
+	return NULL;
+}
+
+/* fn's row (and tid's, per thread), made on first use; NULL: the table is full */
+static __always_inline struct ctrace_sum_val *sum_row(__u64 fn, __u32 tid, __u32 tgid)
+{
+	struct ctrace_sum_key k = { .fn = CTRACE_PLAN_KEY(fn & CTRACE_ADDR_MASK, proc_gen(tgid)),
+				    .tid = summary == 2 ? tid : 0 };
+	struct ctrace_sum_val *v, z = {};
+
+	if (summary == 1 && (v = sum_fast_row(k.fn)))
+		return v;
+	v = bpf_map_lookup_elem(&sums, &k);
+	if (v)
+		return v;
+	bpf_map_update_elem(&sums, &k, &z, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&sums, &k);
+	if (!v)
+		__sync_fetch_and_add(&sum_untimed[CTRACE_SUM_FULL], 1);
+	return v;
+}
+
+/* a call counted without a time */
+static __noinline void sum_untimed_call(__u64 fn, __u32 tid, __u32 tgid, __u32 reason)
+{
+	struct ctrace_sum_val *v = sum_row(fn, tid, tgid);
+
+	if (reason < CTRACE_SUM_NREASONS)
+		__sync_fetch_and_add(&sum_untimed[reason], 1);
+	if (v)
+		__sync_fetch_and_add(&v->calls, 1);
+}
+
+/* a timed call. Per thread a row has one writer; per function, threads
+ * share it: atomic adds, and compare-and-swap for the extremes */
+static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur, __u64 self)
+{
+	struct ctrace_sum_val *v = sum_row(fn, tid, tgid);
+	__u64 old;
+
+	if (!v)
+		return;
+	if (summary == 2) {
+		v->calls++;
+		v->timed++;
+		v->total += dur;
+		v->self += self;
+		if (!v->min || dur < v->min)
+			v->min = dur;
+		if (dur > v->max)
+			v->max = dur;
+		return;
+	}
+	__sync_fetch_and_add(&v->calls, 1);
+	__sync_fetch_and_add(&v->timed, 1);
+	__sync_fetch_and_add(&v->total, dur);
+	__sync_fetch_and_add(&v->self, self);
+	old = v->min;
+	for (int i = 0; i < 16 && (!old || dur < old); i++) {
+		__u64 seen = __sync_val_compare_and_swap(&v->min, old, dur);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+	old = v->max;
+	for (int i = 0; i < 16 && dur > old; i++) {
+		__u64 seen = __sync_val_compare_and_swap(&v->max, old, dur);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
+static __always_inline void sum_enter(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
+				      __u64 now, __s32 depth)
+{
+	struct ctrace_sum_frame *f;
+
+	if (!r) {
+		sum_untimed_call(fn, tid, tgid, CTRACE_SUM_NOSTACK);
+		return;
+	}
+	f = &r->f[depth & SUM_MASK];
+	if (f->t) /* an open call CTRACE_SUM_DEPTH levels up: its entry goes */
+		sum_untimed_call(f->fn, tid, tgid, CTRACE_SUM_DEEP);
+	f->fn = fn;
+	f->t = now;
+	f->child = 0;
+	f->depth = depth;
+}
+
+/* floor: the thread's before this exit, for a stack without a ring */
+static __always_inline void sum_exit(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid, __u64 now,
+				     __s32 depth, __s32 floor)
+{
+	struct ctrace_sum_frame *f, *up;
+	__u64 dur, self;
+
+	if (r) {
+		floor = r->floor;
+		if (depth - 1 < floor)
+			r->floor = depth - 1;
+	}
+	if (depth <= floor) {
+		sum_untimed_call(fn, tid, tgid, CTRACE_SUM_EARLIER);
+		return;
+	}
+	if (!r)
+		return; /* counted at its entry (NOSTACK) */
+	f = &r->f[depth & SUM_MASK];
+	if (!f->t || f->depth != depth)
+		return; /* counted when a deeper call took its frame */
+	dur = now - f->t;
+	self = dur > f->child ? dur - f->child : 0;
+	f->t = 0;
+	up = &r->f[(depth - 1) & SUM_MASK];
+	if (up->t && up->depth == depth - 1)
+		up->child += dur;
+	sum_timed(fn, tid, tgid, dur, self);
+}
+
+SEC("uprobe")
+int on_hook_sum(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = hook_cookie(ctx, task), now = bpf_ktime_get_ns();
+	__u32 tid = task->pid, tgid = task->tgid;
+	__u32 kind = cookie & CTRACE_COOKIE_EXIT ? CTRACE_EV_EXIT : CTRACE_EV_ENTER;
+	struct tstate *st;
+	__s32 depth, floor;
+
+	if (!armed || unselected(ctx, cookie, tgid))
+		return 0;
+	st = state_of(task, tid);
+	if (!st) {
+		if (!traced(tgid))
+			return 0;
+		st = new_thread(task, tid, now);
+		if (!st)
+			return 0;
+	}
+	floor = st->floor;
+	if (!count_depth(st, kind, &depth))
+		return 0;
+	if (kind == CTRACE_EV_ENTER)
+		sum_enter(sum_ring_of(task, st, true), PT_REGS_PARM1(ctx), tid, tgid, now, depth);
+	else
+		sum_exit(sum_ring_of(task, st, true), PT_REGS_PARM1(ctx), tid, tgid, now, depth,
+			 floor);
+	return 0;
+}
+
+/* Counting the open calls of a ring that are left: by a longjmp to depth
+ * (those deeper), or all of them (depth INT_MIN). A frame is taken with an
+ * exchange: at a thread's end, the end-of-tracing iterator may look too. */
+struct sum_leave {
+	struct sum_ring *r;
+	__s32 depth;
+	__u32 tid, tgid, reason;
+};
+
+static long sum_leave_one(__u64 i, void *arg)
+{
+	struct sum_leave *c = arg;
+	struct ctrace_sum_frame *f = &c->r->f[i & SUM_MASK];
+
+	if (f->t && f->depth > c->depth && __sync_lock_test_and_set(&f->t, 0))
+		sum_untimed_call(f->fn, c->tid, c->tgid, c->reason);
+	return 0;
+}
+
+static __always_inline void sum_leave(struct sum_ring *r, __s32 depth, __u32 tid, __u32 tgid,
+				      __u32 reason)
+{
+	struct sum_leave c = { .r = r, .depth = depth, .tid = tid, .tgid = tgid, .reason = reason };
+
+	if (r)
+		bpf_loop(CTRACE_SUM_DEPTH, sum_leave_one, &c, 0);
+}
+
+/* a longjmp from the thread's depth to depth on the same stack: the time
+ * until now of the outermost call it leaves is its caller's callees' time */
+static __always_inline void sum_unwind(struct tstate *st, __u32 tid, __u64 now, __s32 depth)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sum_ring *r = sum_ring_of(task, st, false);
+	struct ctrace_sum_frame *f, *up;
+
+	if (!r)
+		return;
+	f = &r->f[(depth + 1) & SUM_MASK];
+	up = &r->f[depth & SUM_MASK];
+	if (f->t && f->depth == depth + 1 && up->t && up->depth == depth)
+		up->child += now - f->t;
+	sum_leave(r, depth, tid, task->tgid, CTRACE_SUM_UNWOUND);
+}
+
+#define SUM_ALL (-0x7fffffff - 1)
+
+/* every open call of a thread, its own stack and the one it runs on */
+static __always_inline void sum_end_thread(struct task_struct *task, struct tstate *st,
+					   __u32 reason)
+{
+	__u32 tid = task->pid, tgid = task->tgid;
+
+	sum_leave(own_ring(task, st, false), SUM_ALL, tid, tgid, reason);
+	if (st->stack)
+		sum_leave(sum_ring_of(task, st, false), SUM_ALL, tid, tgid, reason);
+}
+
+/* When tracing stops, the calls still open in the traced threads: run by
+ * the loader once the probes are gone. Coroutine stacks that no thread
+ * runs are left to the loader, which reads co_rings. */
+SEC("iter/task")
+int sum_stop(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tstate *st;
+
+	if (!task || !traced(task->tgid))
+		return 0;
+	st = state_of(task, task->pid);
+	if (st)
+		sum_end_thread(task, st, CTRACE_SUM_RUNNING);
+	return 0;
+}
+
 /* ---- non-local exits and stack switches ----
  *
  * A longjmp skips the exit hooks of every frame it leaves. The depth at the
@@ -464,12 +845,19 @@ static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now, stru
 	if (r.stack != st->stack) {
 		st->stack = r.stack;
 		st->depth = st->floor = r.depth;
+		if (summary)
+			return;
 		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now,
 			  st, r.depth);
 		return;
 	}
 	if (seen && r.depth >= st->depth)
 		return; /* back into the frame that is running */
+	if (summary) {
+		sum_unwind(st, tid, now, r.depth);
+		st->depth = r.depth;
+		return;
+	}
 	st->depth = r.depth;
 	send_call(CTRACE_EV_UNWIND, seen ? 0 : CTRACE_UNWIND_UNSEEN, tid, now, st, r.depth);
 }
@@ -1027,6 +1415,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!armed || !watch_exec || !traced(tgid))
 		return 0;
 	st = state_of(p, BPF_CORE_READ(p, pid));
+	if (st && summary) /* before the new generation: the calls are the old image's */
+		sum_end_thread(p, st, CTRACE_SUM_ENDED);
 	if (st)
 		st->depth = st->floor = st->stack = 0;
 	gen = new_gen(tgid);
@@ -1283,6 +1673,13 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	if (group_dead && tgid != targ_tgid)
 		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
+	if (summary) {
+		st = state_of(p, tid);
+		if (st) {
+			sum_end_thread(p, st, CTRACE_SUM_ENDED);
+			own_ring_release(p, st);
+		}
+	}
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		count_loss();

@@ -216,4 +216,53 @@ struct ctrace_proc {
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
 };
 
+/* --summary: BPF keeps per-function statistics instead of sending ENTER and
+ * EXIT. The map sums is keyed by the function and, per thread, the thread. */
+struct ctrace_sum_key {
+	__u64 fn;  /* CTRACE_PLAN_KEY(this_fn, image generation) */
+	__u32 tid; /* 0 unless --summary=thread */
+	__u32 pad;
+};
+
+struct ctrace_sum_val {
+	__u64 calls;	   /* every call counted, timed or not */
+	__u64 timed;	   /* the calls whose entry and exit were both seen */
+	__u64 total, self; /* ns, over the timed calls */
+	__u64 min, max;	   /* ns, over the timed calls; min 0: none yet */
+};
+
+/* --summary per function: the rows an array holds (the others are in the
+ * hash map sums); a power of two */
+#define CTRACE_SUM_FAST (1 << 16)
+/* threads whose own ring is in an array slot (the others': task storage) */
+#define CTRACE_SUM_RING_SLOTS 1024
+
+/* The shadow stack of a summary, per thread and per coroutine stack: a ring
+ * of CTRACE_SUM_DEPTH frames by depth. A call with that many calls open
+ * inside it at once gives its frame to the deepest: it is counted then,
+ * untimed (CTRACE_SUM_DEEP). */
+struct ctrace_sum_frame {
+	__u64 fn;    /* this_fn */
+	__u64 t;     /* entry time; 0: no open call here that is not counted yet */
+	__u64 child; /* ns spent in its timed callees so far */
+	__s32 depth;
+	__u32 pad;
+};
+
+#define CTRACE_SUM_DEPTH 128
+
+/* sum_untimed[]: the calls counted without a time, by reason; FULL ones are
+ * counted in no row either */
+enum ctrace_sum_reason {
+	CTRACE_SUM_EARLIER,   /* began before tracing (attach, a forked child) */
+	CTRACE_SUM_DEEP,      /* CTRACE_SUM_DEPTH calls open inside it took its frame */
+	CTRACE_SUM_UNWOUND,   /* left by a longjmp */
+	CTRACE_SUM_ENDED,     /* its thread ended (or exec'd) first */
+	CTRACE_SUM_RUNNING,   /* still running when tracing stopped */
+	CTRACE_SUM_COROUTINE, /* open on a coroutine stack no thread ran at the end */
+	CTRACE_SUM_NOSTACK,   /* no room for its stack's ring */
+	CTRACE_SUM_FULL,      /* the function table was full */
+	CTRACE_SUM_NREASONS,
+};
+
 #endif

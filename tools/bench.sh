@@ -8,7 +8,7 @@
 #   sudo N=25 RUNS=3 tools/bench.sh
 #   sudo BENCH_RSS=1 tools/bench.sh   # also: peak tracer RSS on an 11.4M-call trace
 #   sudo OLD=/other/build/ctrace-bpf tools/bench.sh   # also: launch mode of another build
-#   sudo QUICK=1 tools/bench.sh       # only the floor, launch mode (and OLD) and uftrace
+#   sudo QUICK=1 tools/bench.sh       # only the floor, launch mode, --summary (and OLD) and uftrace
 #   sudo METRIC=cpu tools/bench.sh    # the workload's CPU time, not its wall time: steadier
 #                                     # on a shared machine (the probes run in its thread)
 set -euo pipefail
@@ -59,6 +59,8 @@ ctrace=$(measure "$TOOL" -o "$W/t.json" --)
 lost=$(jq .metadata.lost_events "$W/t.json")
 traced=$(jq .metadata.total_calls "$W/t.json")
 floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
+summary=$(measure "$TOOL" --summary -o "$W/s.json" --)
+summed=$(jq .metadata.total_calls "$W/s.json")
 [ -n "${OLD:-}" ] && old=$(measure "$OLD" -o "$W/o.json" --)
 if [ -n "${QUICK:-}" ]; then
 	per() { awk -v t="$1" -v b="$base" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
@@ -66,6 +68,7 @@ if [ -n "${QUICK:-}" ]; then
 	echo "workload: fib($N), $CALLS calls; best of $RUNS runs ($METRIC); ns/call"
 	echo "floor (bare uprobes, preloaded NOP hooks) $(per "$floor_pre")"
 	echo "ctrace-bpf launch $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
+	echo "--summary launch  $(per "$summary")   $(ratio "$summary" "$floor_pre") of floor, $summed calls"
 	[ -n "${OLD:-}" ] && echo "OLD launch        $(per "$old")   $(ratio "$old" "$floor_pre") of floor"
 	command -v uftrace >/dev/null &&
 		echo "uftrace record    $(per "$(measure uftrace record --no-libcall -d "$W/uftrace.data")")"
@@ -94,6 +97,8 @@ printf '%-46s %9s\n' "" "ns/call"
 printf '%-46s %9s\n' "bare uprobes, preloaded NOP hooks (floor)" "$(per "$floor_pre")"
 printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: preload)" \
 	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
+printf '%-46s %9s   %s of floor, %s calls counted\n' "ctrace-bpf --summary (in BPF, no events)" \
+	"$(per "$summary")" "$(ratio "$summary" "$floor_pre")" "$summed"
 [ -n "${OLD:-}" ] && printf '%-46s %9s   %s of floor\n' "OLD build: launch (default)" \
 	"$(per "$old")" "$(ratio "$old" "$floor_pre")"
 printf '%-46s %9s   %s of floor (links not pid-filtered, BPF filters)\n' \

@@ -40,6 +40,12 @@ static const char usage_text[] =
 	"      --capture PATTERN    -a/-r only for matching functions (repeatable; same\n"
 	"                           syntax as -F); implies -a -r unless one is given\n"
 	"      --string-size N      bytes of a char * string shown (default 128, max 255)\n"
+	"      --summary[=thread]   no call trees: BPF keeps each function's calls, total,\n"
+	"                           self, min and max time (=thread: per thread too); the\n"
+	"                           table is printed and FILE holds it as \"summary\".\n"
+	"                           Calls that cannot be timed (began before tracing,\n"
+	"                           left by longjmp, ...) are counted and said. Not with\n"
+	"                           -a/-r, -f, or -o FILE.ctrace/.jsonl\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -92,6 +98,7 @@ static const char usage_text[] =
 	"  sudo ctrace-bpf -o trace.json -- ./app arg1 arg2\n"
 	"  sudo ctrace-bpf -F 'parse_*' -N '/^log_/' -- ./app\n"
 	"  sudo ctrace-bpf -o live.json -p $(pidof server) --duration 5\n"
+	"  sudo ctrace-bpf --summary -o profile.json -p $(pidof server) --duration 3600\n"
 	"  jq '.metadata.total_calls' trace.json\n";
 
 enum {
@@ -102,6 +109,7 @@ enum {
 	OPT_CAPTURE,
 	OPT_STRING_SIZE,
 	OPT_FOLLOW_FORKS,
+	OPT_SUMMARY,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +130,7 @@ static const struct option long_opts[] = {
 	{ "string-size", required_argument, NULL, OPT_STRING_SIZE },
 	{ "user", required_argument, NULL, 'u' },
 	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
+	{ "summary", optional_argument, NULL, OPT_SUMMARY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -178,6 +187,23 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* --summary writes no call: the options that shape calls do not apply */
+static int summary_conflict(const struct config *cfg)
+{
+	const char *o = cfg->output;
+	size_t n = strlen(o);
+	const char *what = cfg->args				  ? "--args" :
+			   cfg->retval				  ? "--retval" :
+			   cfg->format				  ? "--format" :
+			   n > 7 && !strcmp(o + n - 7, ".ctrace") ? "-o FILE.ctrace" :
+			   n > 6 && !strcmp(o + n - 6, ".jsonl")  ? "-o FILE.jsonl" :
+								    NULL;
+
+	if (what)
+		log_err("--summary keeps no calls, so %s does not apply: drop one of them", what);
+	return what ? -1 : 0;
 }
 
 int cli_parse(int argc, char **argv, struct config *cfg)
@@ -296,6 +322,17 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->string_size = (uint32_t)v;
 			break;
 		case OPT_FOLLOW_FORKS: cfg->follow_forks = true; break;
+		case OPT_SUMMARY:
+			if (!optarg || !strcmp(optarg, "function"))
+				cfg->summary = SUMMARY_FUNCTION;
+			else if (!strcmp(optarg, "thread"))
+				cfg->summary = SUMMARY_THREAD;
+			else {
+				log_err("invalid --summary '%s': expected function or thread",
+					optarg);
+				return -1;
+			}
+			break;
 		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;
 		case 'u': cfg->user = optarg; break;
 		case 'v': cfg->verbose++; break;
@@ -328,6 +365,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		log_err("-u is for launching a program; with -p the process runs as it is");
 		return -1;
 	}
+	if (cfg->summary && summary_conflict(cfg))
+		return -1;
 	if (cfg->pid && cfg->probe == PROBE_PRELOAD) {
 		log_err("--probe preload needs launch mode: a running process cannot be made to preload");
 		return -1;

@@ -33,6 +33,7 @@ struct config {
 	const char *filter_file;
 	const char *user;   /* -u: run the target as this user */
 	const char *format; /* -f: also write this view of the trace */
+	enum { SUMMARY_OFF, SUMMARY_FUNCTION, SUMMARY_THREAD } summary; /* --summary */
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach/capture_plans.h"
 #include "cli.h"
@@ -35,6 +36,8 @@
 #include "write/backend.h"
 #include "write/node_spool.h"
 #include "write/output.h"
+#include "write/summary.h"
+#include "consume/sum_read.h"
 #include "find/pattern.h"
 #include "attach/preflight.h"
 #include "attach/probes.h"
@@ -132,8 +135,9 @@ struct session {
 	struct ctrace_reader *reader; /* the replay's (its functions) */
 	struct trace rtr;	      /* the trees rebuilt from the record */
 	bool have_rtr;
-	bool rtr_nodes;	   /* rtr's nodes are in the node spool: -o x.jsonl */
-	struct trace *res; /* the trees written: rtr, or tr (direct, verify) */
+	bool rtr_nodes;	    /* rtr's nodes are in the node spool: -o x.jsonl */
+	struct trace *res;  /* the trees written: rtr, or tr (direct, verify) */
+	struct summary sum; /* --summary */
 };
 
 /* The target and its image: can it be traced, and where the trace goes */
@@ -216,6 +220,20 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* --summary: the loader's part of BPF's configuration */
+static void summary_configure(struct ctrace_bpf *skel, int mode)
+{
+	skel->rodata->summary = mode;
+	bpf_program__set_autoload(skel->progs.on_hook_sum, mode);
+	bpf_program__set_autoload(skel->progs.sum_stop, mode);
+	/* a row per function, or per function and thread */
+	bpf_map__set_max_entries(skel->maps.sums, mode == SUMMARY_THREAD ? 1 << 18 : 1 << 16);
+	if (mode)
+		bpf_map__set_max_entries(skel->maps.ring_slots, CTRACE_SUM_RING_SLOTS);
+	if (mode == SUMMARY_FUNCTION)
+		bpf_map__set_max_entries(skel->maps.sum_fast, CTRACE_SUM_FAST);
+}
+
 /* open the skeleton, configure it for this target and these options, load it */
 static int bpf_open_load(struct session *s)
 {
@@ -238,7 +256,8 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_ret,       skel->progs.on_entry_point,
 					     skel->progs.on_dl_state,  skel->progs.on_setjmp,
 					     skel->progs.on_longjmp,   skel->progs.on_context,
-					     skel->progs.on_hit_empty, skel->progs.on_restorer };
+					     skel->progs.on_hit_empty, skel->progs.on_restorer,
+					     skel->progs.on_hook_sum };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -246,6 +265,7 @@ static int bpf_open_load(struct session *s)
 	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
 	bpf_program__set_autoload(skel->progs.on_hook_args, s->cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, s->cfg.retval);
+	summary_configure(skel, s->cfg.summary);
 	rc = ctrace_bpf__load(skel);
 	if (rc) {
 		log_err("cannot load the BPF programs: %s (run with -vv for the verifier's log)",
@@ -304,7 +324,9 @@ static int record_setup(struct session *s)
 				     .flags = s->cfg.args || s->cfg.retval ? CTRACE_FILE_F_ARGS :
 									     0 };
 
-	s->rec_mode = verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
+	/* --summary sends no calls: there is nothing to record */
+	s->rec_mode = s->cfg.summary					 ? REC_DIRECT :
+		      verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
 		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
 									   REC_RECORD;
 	if (!s->launch)
@@ -343,6 +365,7 @@ static int consumer_setup(struct session *s)
 	s->pr.pid = s->cfg.follow_forks ? 0 : s->targ;
 	s->pr.empty = s->cfg.bench_empty;
 	s->pr.args = s->cfg.args;
+	s->pr.summary = s->cfg.summary;
 	if (s->cfg.args || s->cfg.retval) {
 		s->capture = capture_new(&s->cfg, s->skel, s->sym, s->preload);
 		if (!s->capture) {
@@ -544,8 +567,10 @@ static void consume(struct session *s)
 	/* tests only: a consumer that falls behind, to check loss accounting */
 	delay = getenv("CTRACE_TEST_CONSUMER_DELAY_MS");
 	for (;;) {
-		status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
-			      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
+		/* --summary: the calls are counted in BPF, read at the end */
+		if (!s->cfg.summary)
+			status_update(&progress, now_ns(CLOCK_MONOTONIC), trace_total_calls(&s->tr),
+				      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
@@ -652,6 +677,48 @@ static int replay(struct session *s, const char *reason)
 	return rc;
 }
 
+/* --summary, once the probes are gone: the calls still open in live threads
+ * are counted (the iterator), then BPF's tables are read */
+static int summary_collect(struct session *s)
+{
+	struct ctrace_bpf *skel = s->skel;
+	struct bpf_link *it = bpf_program__attach_iter(skel->progs.sum_stop, NULL);
+	char buf[64];
+	int fd = it ? bpf_iter_create(bpf_link__fd(it)) : -1;
+
+	if (fd < 0) {
+		log_err("cannot count the calls still running: %s", strerror(errno));
+		bpf_link__destroy(it);
+		return -1;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	bpf_link__destroy(it);
+	s->sum.per_thread = s->cfg.summary == SUMMARY_THREAD;
+	memcpy(s->sum.untimed, skel->bss->sum_untimed, sizeof(s->sum.untimed));
+	s->sum.untracked = skel->bss->untracked_total;
+	if (sum_read(&s->sum, bpf_map__fd(skel->maps.sums),
+		     s->cfg.summary == SUMMARY_FUNCTION ? bpf_map__fd(skel->maps.sum_fast) : -1,
+		     bpf_map__fd(skel->maps.co_rings), &s->tr.procs))
+		return -1;
+	/* what the rings held is counted now */
+	memcpy(skel->bss->sum_untimed, s->sum.untimed, sizeof(s->sum.untimed));
+	return 0;
+}
+
+/* --summary: the document and the table */
+static int write_summary(struct session *s)
+{
+	s->ri.summary = &s->sum;
+	if (output_write(&s->out, &s->tr, &s->ri) || output_commit(&s->out))
+		return -1;
+	summary_print(stderr, &s->sum);
+	fprintf(stderr, "ctrace-bpf: summary of %lu calls in %zu threads -> %s\n",
+		(unsigned long)summary_calls(&s->sum), s->tr.nthreads, s->cfg.output);
+	return 0;
+}
+
 /* disarm, detach, then drain what was already recorded */
 static void stop(struct session *s)
 {
@@ -664,6 +731,8 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
+	if (s->cfg.summary && summary_collect(s))
+		tr->err = EIO;
 	trace_finish(tr, STILL_RUNNING);
 	s->ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
 	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
@@ -912,6 +981,8 @@ static int write_trace(struct session *s)
 		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
 		ri->command = s->cmdline;
 	}
+	if (cfg->summary)
+		return write_summary(s);
 	if (s->keep_ctrace ? write_ctrace(s) :
 	    s->rtr_nodes   ? write_jsonl(s) :
 			     output_write(&s->out, s->res, ri))
@@ -1008,6 +1079,7 @@ static void session_free(struct session *s)
 		elf_image_free(s->img);
 	filter_free(s->cfg.filter);
 	filter_free(s->cfg.capture_filter);
+	summary_free(&s->sum);
 }
 
 int main(int argc, char **argv)

@@ -35,9 +35,10 @@ int probes_keep_link(struct probes *p, int fd)
 static int attach(struct probes *p, const char *path, const char *display, const uint64_t *offs,
 		  const uint64_t *cookies, size_t n)
 {
-	struct bpf_program *prog = p->empty ? p->skel->progs.on_hit_empty :
-				   p->args  ? p->skel->progs.on_hook_args :
-					      p->skel->progs.on_hook;
+	struct bpf_program *prog = p->empty   ? p->skel->progs.on_hit_empty :
+				   p->args    ? p->skel->progs.on_hook_args :
+				   p->summary ? p->skel->progs.on_hook_sum :
+						p->skel->progs.on_hook;
 	int fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, cookies, n, p->pid, false);
 
 	if (fd < 0) {

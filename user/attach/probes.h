@@ -15,8 +15,9 @@ struct probes {
 	struct ctrace_bpf *skel;
 	const struct filter *filter;
 	pid_t pid;
-	bool empty; /* attach the empty program instead (benchmark floor) */
-	bool args;  /* attach the program that runs capture plans (--args) */
+	bool empty;   /* attach the empty program instead (benchmark floor) */
+	bool args;    /* attach the program that runs capture plans (--args) */
+	bool summary; /* attach the program that keeps statistics (--summary) */
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites; /* call sites probed */

@@ -21,8 +21,10 @@
 #include "cmds/commands.h"
 #include "cmds/ctrace_input.h"
 #include "cmds/slice.h"
+#include "cmds/summary_file.h"
 #include "cmds/trace_input.h"
 #include "utils/log.h"
+#include "write/summary.h"
 #include "utils/strutil.h"
 #include "write/backend.h"
 
@@ -263,6 +265,21 @@ static int convert_json(const char *in, const char *out, char *err, size_t errle
 	return sink_commit(&sink, err, errlen);
 }
 
+/* a --summary trace holds rows, no calls: nothing to convert */
+static bool is_summary_file(const char *in, char *err, size_t errlen)
+{
+	struct summary s = { 0 };
+	int rc = summary_file_read(in, &s, err, errlen);
+
+	summary_free(&s);
+	if (!rc)
+		snprintf(err, errlen,
+			 "'%.200s' is a --summary trace: it has no calls to convert "
+			 "(`ctrace-bpf report` prints its table)",
+			 in);
+	return rc <= 0;
+}
+
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
 		   bool per_thread, const struct slice_spec *spec, char *err, size_t errlen)
 {
@@ -274,6 +291,8 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	int rc;
 
 	err[0] = 0;
+	if (is_summary_file(in, err, errlen))
+		return -1;
 	if (!strcmp(fmt, "json") && spec && slice_active(spec)) {
 		snprintf(err, errlen, "--tid and --time-range do not apply to --to json");
 		return -1;

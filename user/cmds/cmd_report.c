@@ -16,11 +16,13 @@
 #include "cmds/jsonread.h"
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
+#include "write/fn_table.h"
+#include "write/summary.h"
+#include "cmds/summary_file.h"
 #include "utils/strutil.h"
 
 #define CMD		"ctrace-bpf report"
 #define WIDTH		80
-#define NAME_COLS	30  /* 80 columns less calls (8) and four times (10 each) */
 #define TREE_WINDOW	512 /* lines one subtree may span and still fold into a run */
 #define TREE_MAX_INDENT 40  /* deeper calls are indented as this deep, with their depth */
 #define VALUE_MAX	60  /* characters of one argument or return value shown */
@@ -48,7 +50,8 @@ static const char usage_text[] =
 	"function, callees included), Self (total less the callees' time; a partial\n"
 	"callee's time is that of the timed calls inside it), Avg\n"
 	"(total / timed calls), Max (the longest call). A recursive function's total\n"
-	"counts every level of the recursion.\n"
+	"counts every level of the recursion. A trace written with --summary holds\n"
+	"only this table: it is printed as the tracer did (no --tree, no slices).\n"
 	"\n"
 	"Examples:\n"
 	"  ctrace-bpf report trace.json\n"
@@ -56,180 +59,6 @@ static const char usage_text[] =
 	"  ctrace-bpf report trace.json --tree | less\n"
 	"  ctrace-bpf report trace.json --tid 5813 --threads\n"
 	"  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n";
-
-enum sort_key { SORT_SELF, SORT_CALLS, SORT_TOTAL, SORT_AVG, SORT_MAX, SORT_NAME };
-
-/* ---- display helpers --------------------------------------------------------------------- */
-
-static void pad_left(FILE *f, const char *s, size_t width)
-{
-	for (size_t c = utf8_chars(s); c < width; c++)
-		putc_unlocked(' ', f);
-	fputs(s, f);
-}
-
-/* s in at most width columns: a longer name keeps its start and ends with "…" */
-static void put_trunc(FILE *f, const char *s, size_t width)
-{
-	size_t c = 0;
-
-	if (utf8_chars(s) <= width) {
-		fputs(s, f);
-		return;
-	}
-	for (const char *p = s; *p; p++) {
-		if ((*p & 0xc0) != 0x80 && ++c == width)
-			break;
-		putc_unlocked(*p, f);
-	}
-	fputs("…", f);
-}
-
-/* a duration right-aligned in width columns; "-" when not known */
-static void put_dur(FILE *f, bool known, uint64_t ns, size_t width)
-{
-	char b[32];
-
-	if (!known) {
-		pad_left(f, "-", width);
-		return;
-	}
-	flame_fmt_ns(b, sizeof(b), ns);
-	pad_left(f, b, width);
-}
-
-/* ---- per-function statistics --------------------------------------------------------------- */
-
-struct fn_stat {
-	char *name;
-	uint64_t calls, timed, total, self, max;
-	bool partial;
-};
-
-struct table {
-	struct fn_stat *v;
-	size_t n, cap;
-	size_t *ht; /* open addressing: index into v, or SIZE_MAX */
-	size_t htcap;
-};
-
-static void table_clear(struct table *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i].name);
-	t->n = 0;
-	if (t->ht)
-		memset(t->ht, 0xff, t->htcap * sizeof(*t->ht));
-}
-
-static void table_free(struct table *t)
-{
-	table_clear(t);
-	free(t->v);
-	free(t->ht);
-}
-
-static struct fn_stat *table_get(struct table *t, const char *name)
-{
-	size_t i;
-
-	if ((t->n + 1) * 2 > t->htcap) {
-		size_t ncap = t->htcap ? t->htcap * 2 : 1024, *nh = malloc(ncap * sizeof(*nh));
-
-		if (!nh)
-			return NULL;
-		memset(nh, 0xff, ncap * sizeof(*nh));
-		for (size_t k = 0; k < t->n; k++) {
-			for (i = str_hash(t->v[k].name) & (ncap - 1); nh[i] != SIZE_MAX;
-			     i = (i + 1) & (ncap - 1))
-				;
-			nh[i] = k;
-		}
-		free(t->ht);
-		t->ht = nh;
-		t->htcap = ncap;
-	}
-	for (i = str_hash(name) & (t->htcap - 1); t->ht[i] != SIZE_MAX;
-	     i = (i + 1) & (t->htcap - 1))
-		if (!strcmp(t->v[t->ht[i]].name, name))
-			return &t->v[t->ht[i]];
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 256;
-		struct fn_stat *nv = realloc(t->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->cap = ncap;
-	}
-	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
-	t->v[t->n].name = strdup(name);
-	if (!t->v[t->n].name)
-		return NULL;
-	t->ht[i] = t->n;
-	return &t->v[t->n++];
-}
-
-static int cmp_stat(const void *a, const void *b, void *arg)
-{
-	const struct fn_stat *x = a, *y = b;
-	enum sort_key k = *(const enum sort_key *)arg;
-	uint64_t vx = 0, vy = 0;
-
-	switch (k) {
-	case SORT_SELF:
-		vx = x->self;
-		vy = y->self;
-		break;
-	case SORT_CALLS:
-		vx = x->calls;
-		vy = y->calls;
-		break;
-	case SORT_TOTAL:
-		vx = x->total;
-		vy = y->total;
-		break;
-	case SORT_AVG:
-		vx = x->timed ? x->total / x->timed : 0;
-		vy = y->timed ? y->total / y->timed : 0;
-		break;
-	case SORT_MAX:
-		vx = x->max;
-		vy = y->max;
-		break;
-	case SORT_NAME: break;
-	}
-	if (vx != vy)
-		return vx > vy ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-static void print_table(FILE *f, struct table *t, enum sort_key key, size_t top, bool *any_partial)
-{
-	size_t shown = top && top < t->n ? top : t->n;
-	char b[32];
-
-	qsort_r(t->v, t->n, sizeof(*t->v), cmp_stat, &key);
-	fputs("   Calls     Total      Self       Avg       Max  Function\n", f);
-	for (size_t i = 0; i < shown; i++) {
-		const struct fn_stat *s = &t->v[i];
-
-		snprintf(b, sizeof(b), "%llu%s", (unsigned long long)s->calls,
-			 s->partial ? "*" : "");
-		pad_left(f, b, 8);
-		put_dur(f, s->timed, s->total, 10);
-		put_dur(f, s->timed, s->self, 10);
-		put_dur(f, s->timed, s->timed ? s->total / s->timed : 0, 10);
-		put_dur(f, s->timed, s->max, 10);
-		fputs("  ", f);
-		put_trunc(f, s->name, NAME_COLS);
-		putc_unlocked('\n', f);
-		*any_partial |= s->partial;
-	}
-	if (shown < t->n)
-		fprintf(f, "   (%zu more function%s; -n 0 shows all)\n", t->n - shown,
-			t->n - shown == 1 ? "" : "s");
-}
 
 /* ---- the tree ------------------------------------------------------------------------------ */
 
@@ -299,7 +128,7 @@ static void print_line(struct tree *t, const struct tline *l)
 	if (l->kind == L_OPEN)
 		fputs("           | ", f);
 	else {
-		put_dur(f, l->has_dur, l->dur, 10);
+		fn_table_put_dur(f, l->has_dur, l->dur, 10);
 		fputs(" | ", f);
 	}
 	if (l->depth > TREE_MAX_INDENT)
@@ -640,10 +469,10 @@ static int tree_close(struct tree *t, const struct trace_node *n, size_t depth)
 
 struct report {
 	FILE *out;
-	enum sort_key key;
+	enum fn_sort key;
 	size_t top;
 	bool threads, tree;
-	struct table tab;
+	struct fn_table tab;
 	struct tree tr;
 	/* totals */
 	uint64_t calls, timed, nthreads, partial;
@@ -707,8 +536,8 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 			fprintf(r->out, " (the trace says %llu)",
 				(unsigned long long)th->total_calls);
 		fputs(" ==\n", r->out);
-		print_table(r->out, &r->tab, r->key, r->top, &r->any_partial);
-		table_clear(&r->tab);
+		fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
+		fn_table_clear(&r->tab);
 	}
 	return 0;
 }
@@ -730,7 +559,7 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 		r->partial++;
 	if (r->tree)
 		return tree_close(&r->tr, n, depth);
-	s = table_get(&r->tab, n->function ? n->function : "[unknown]");
+	s = fn_table_get(&r->tab, n->function ? n->function : "[unknown]");
 	if (!s)
 		return -1;
 	s->calls++;
@@ -856,11 +685,11 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		snprintf(err, errlen, "'%.200s': %.280s", in, msg);
 	} else {
 		if (!r->tree && !r->threads)
-			print_table(r->out, &r->tab, r->key, r->top, &r->any_partial);
+			fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
 		putc_unlocked('\n', r->out);
 		print_summary(r);
 	}
-	table_free(&r->tab);
+	fn_table_free(&r->tab);
 	free(r->tr.v);
 	jr_buf_free(&r->tr.text);
 	jr_buf_free(&r->tr.tmp);
@@ -874,6 +703,28 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		rc = -1;
 	}
 	return rc ? -1 : 0;
+}
+
+/* a --summary file: its table (it has no calls for --tree or a slice);
+ * 1 when the file is not one */
+static int report_summary(const char *in, const struct report *r, char *err, size_t errlen)
+{
+	struct summary s = { 0 };
+	int rc;
+
+	err[0] = 0;
+	rc = summary_file_read(in, &s, err, errlen);
+	if (!rc && (r->tree || slice_active(&r->slice))) {
+		snprintf(err, errlen,
+			 "'%.200s' is a --summary trace: it has no calls for --tree, --tid or "
+			 "--time-range",
+			 in);
+		rc = -1;
+	}
+	if (!rc)
+		summary_print(r->out, &s);
+	summary_free(&s);
+	return rc;
 }
 
 enum { OPT_THREADS = 256, OPT_TREE };
@@ -895,7 +746,7 @@ int cmd_report_main(int argc, char **argv)
 	int c;
 
 	slice_spec_free(&r.slice);
-	r = (struct report){ .out = stdout, .key = SORT_SELF };
+	r = (struct report){ .out = stdout, .key = FN_SORT_SELF };
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:n:h", opts, NULL)) != -1) {
@@ -913,7 +764,7 @@ int cmd_report_main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			r.key = (enum sort_key)k;
+			r.key = (enum fn_sort)k;
 			break;
 		}
 		case 'n':
@@ -944,6 +795,8 @@ int cmd_report_main(int argc, char **argv)
 			": --tree already lists each thread; give one of --tree and --threads\n");
 		return 2;
 	}
+	if (report_summary(argv[optind], &r, err, sizeof(err)) <= 0)
+		return err[0] ? (fprintf(stderr, CMD ": %s\n", err), 1) : 0;
 	if (report(argv[optind], &r, err, sizeof(err))) {
 		fprintf(stderr, CMD ": %s\n", err);
 		return 1;

@@ -50,6 +50,24 @@ struct proc *procs_add(struct proc_table *pt, pid_t pid, pid_t ppid, struct symb
 	return pt->last = p;
 }
 
+void procs_note_gen(struct proc_table *pt, const struct proc *p)
+{
+	pt->old_gens = grow(pt->old_gens, &pt->capold_gens, pt->nold_gens, sizeof(*pt->old_gens));
+	pt->old_gens[pt->nold_gens].gen = p->gen;
+	pt->old_gens[pt->nold_gens++].sym = p->sym;
+}
+
+struct symbolizer *procs_sym_of_gen(const struct proc_table *pt, unsigned gen)
+{
+	for (size_t i = 0; i < pt->n; i++)
+		if (pt->v[i]->gen == gen)
+			return pt->v[i]->sym;
+	for (size_t i = 0; i < pt->nold_gens; i++)
+		if (pt->old_gens[i].gen == gen)
+			return pt->old_gens[i].sym;
+	return NULL;
+}
+
 void procs_own_sym(struct proc_table *pt, struct proc *p)
 {
 	pt->syms = grow(pt->syms, &pt->capsyms, pt->nsyms, sizeof(*pt->syms));
@@ -116,5 +134,6 @@ void procs_free(struct proc_table *pt)
 		symbolizer_free(pt->syms[i]);
 	free(pt->v);
 	free(pt->syms);
+	free(pt->old_gens);
 	memset(pt, 0, sizeof(*pt));
 }

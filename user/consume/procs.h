@@ -46,6 +46,13 @@ struct proc_table {
 	size_t nsyms, capsyms;
 	const struct filter *filter;
 	pid_t main_pid;
+	/* the maps of generations no process has any more (an exec, a
+	 * dlopen), for what was counted under them (--summary) */
+	struct gen_sym {
+		unsigned gen;
+		struct symbolizer *sym;
+	} *old_gens;
+	size_t nold_gens, capold_gens;
 };
 
 /* main_sym names the target's addresses; it stays the caller's */
@@ -55,6 +62,10 @@ void procs_init(struct proc_table *pt, pid_t main_pid, struct symbolizer *main_s
 struct proc *procs_find(struct proc_table *pt, pid_t pid);
 /* a process first seen now; sym as for its parent. Never NULL (aborts) */
 struct proc *procs_add(struct proc_table *pt, pid_t pid, pid_t ppid, struct symbolizer *sym);
+/* p's generation is about to change: remember the map that named it */
+void procs_note_gen(struct proc_table *pt, const struct proc *p);
+/* the map of a generation: a process's, or one that was; NULL: not known */
+struct symbolizer *procs_sym_of_gen(const struct proc_table *pt, unsigned gen);
 /* give p a symbolizer of its own (its map is no longer its parent's) */
 void procs_own_sym(struct proc_table *pt, struct proc *p);
 void procs_note_exec(struct proc *p, uint64_t ts, const char *path);

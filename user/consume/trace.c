@@ -261,6 +261,7 @@ static void proc_table_event(struct trace *tr, const struct ctrace_proc *e, uint
 		memcpy(path, e->path, CTRACE_PATH_MAX);
 		path[CTRACE_PATH_MAX] = 0;
 		procs_note_exec(p, ts, path);
+		procs_note_gen(&tr->procs, p);
 		procs_own_sym(&tr->procs, p);
 		p->gen = e->gen;
 		p->remap = true;
@@ -273,6 +274,8 @@ static void proc_table_event(struct trace *tr, const struct ctrace_proc *e, uint
 		/* the events that follow are named by the new map (attached, the
 		 * target runs on: they may come before the loop's own look) */
 		symbolizer_load_maps(p->sym);
+		if (p->gen != e->gen)
+			procs_note_gen(&tr->procs, p);
 		p->gen = e->gen;
 		p->remap = true;
 		p->stopped |= e->stopped != 0;

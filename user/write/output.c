@@ -13,6 +13,7 @@
 #include "write/jsonw.h"
 #include "utils/log.h"
 #include "write/output.h"
+#include "write/summary.h"
 #include "find/pattern.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
@@ -154,6 +155,9 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputs(c->follow_forks ? "true" : "false", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
+	if (c->summary)
+		jsonw_member_cstr(f, "summary",
+				  c->summary == SUMMARY_THREAD ? "thread" : "function");
 	fputc('}', f);
 }
 
@@ -247,7 +251,8 @@ static void write_metadata(FILE *f, const char *path, const struct trace *tr,
 	fputc(']', f);
 	jsonw_member_i64(f, "pid", ri->pid);
 	jsonw_member_cstr(f, "executable", ri->executable);
-	jsonw_member_u64(f, "total_calls", trace_total_calls(tr));
+	jsonw_member_u64(f, "total_calls",
+			 ri->summary ? summary_calls(ri->summary) : trace_total_calls(tr));
 	jsonw_member_u64(f, "threads", tr->nthreads);
 	jsonw_member_u64(f, "lost_events", ri->lost_events);
 	jsonw_member_u64(f, "resyncs", trace_total_resyncs(tr));
@@ -283,18 +288,12 @@ static void write_crash(FILE *f, const char *path, const struct trace *tr,
 		fputs("null", f);
 }
 
-/* the document of tr to f: its parts rendered now (ri), or as stored in a
- * compact trace (sp); quiet: say nothing on stderr (a second copy) */
-static int write_doc(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
-		     const struct stored_parts *sp, bool quiet)
+/* ,"call_trees":{...} */
+static int write_trees(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		       const struct stored_parts *sp)
 {
 	int rc;
 
-	fputs("{\"metadata\":", f);
-	if (sp)
-		fputs(sp->metadata, f);
-	else
-		write_metadata(f, path, tr, ri, quiet);
 	fputs(",\"call_trees\":{", f);
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		const struct thread_tree *t = tr->threads[i];
@@ -320,7 +319,29 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 			write_thread_tail(f, tr, t, ri);
 		fputc('}', f);
 	}
-	fputs("},\"crash\":", f);
+	fputc('}', f);
+	return 0;
+}
+
+/* the document of tr to f: its parts rendered now (ri), or as stored in a
+ * compact trace (sp); quiet: say nothing on stderr (a second copy) */
+static int write_doc(FILE *f, const char *path, const struct trace *tr, const struct run_info *ri,
+		     const struct stored_parts *sp, bool quiet)
+{
+	int rc = 0;
+
+	fputs("{\"metadata\":", f);
+	if (sp)
+		fputs(sp->metadata, f);
+	else
+		write_metadata(f, path, tr, ri, quiet);
+	if (ri && ri->summary) /* --summary: no call trees, its rows instead */
+		summary_write_json(f, ri->summary);
+	else
+		rc = write_trees(f, path, tr, ri, sp);
+	if (rc)
+		return -1;
+	fputs(",\"crash\":", f);
 	if (sp)
 		fputs(sp->crash ? sp->crash : "null", f);
 	else

@@ -12,6 +12,7 @@ struct config;
 struct ctrace_writer;
 struct module;
 struct signal_note;
+struct summary;
 struct trace;
 
 struct run_info {
@@ -31,6 +32,7 @@ struct run_info {
 	const struct signal_note *fatal; /* the fault signal that killed it */
 	const struct module *mods;	 /* its modules, for the backtrace */
 	size_t nmods;
+	struct summary *summary; /* --summary: written in place of the call trees */
 };
 
 struct output {
