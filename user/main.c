@@ -26,6 +26,7 @@
 #include "consume/crash.h"
 #include "consume/loop.h"
 #include "ctrace.skel.h"
+#include "session.h"
 #include "find/elf_image.h"
 #include "attach/launch.h"
 #include "attach/remaps.h"
@@ -98,47 +99,6 @@ static uint64_t cpu_ns(void)
 	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NSEC_PER_SEC +
 	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
-
-/* One tracing session: what each phase sets up for the next ones. */
-struct session {
-	struct config cfg;
-	bool launch;	      /* launch mode (else attach to cfg.pid) */
-	bool preload;	      /* probes on the preloaded hooks library */
-	char exe[PATH_MAX];   /* the target's executable */
-	char hooks[PATH_MAX]; /* launch: the hooks library; attach: /proc/PID/exe */
-	struct elf_image *img;
-	struct output out;
-	pid_t targ;
-	struct child child; /* launch mode */
-	bool child_alive;
-	int status; /* the child's wait status */
-	int entry_fd, pidfd;
-	struct ctrace_bpf *skel;
-	struct ring_buffer *rb;
-	struct symbolizer *sym;
-	struct capture *capture; /* --args/--retval, or NULL */
-	struct probes pr;
-	struct modsets done;
-	struct trace tr;
-	struct run_info ri;
-	char **cmdline; /* attach: the target's, for the trace */
-	uint64_t t0;	/* CLOCK_MONOTONIC when tracing started */
-	bool trace_ok;	/* tracing ran: there is a trace to write */
-	/* the compact record (doc/ctrace-format.md): CTRACE_RECORD=direct
-	 * builds the trees live instead (the path before it, kept as the
-	 * ground truth); CTRACE_VERIFY_REPLAY=1 does both and compares */
-	enum { REC_RECORD, REC_DIRECT, REC_VERIFY } rec_mode;
-	bool keep_ctrace; /* -o T.ctrace: the compact record is the result */
-	int rec_fd;
-	FILE *rec_tmp; /* rec_fd's stream when made by tmpfile() */
-	struct ctrace_writer *rec;
-	struct ctrace_reader *reader; /* the replay's (its functions) */
-	struct trace rtr;	      /* the trees rebuilt from the record */
-	bool have_rtr;
-	bool rtr_nodes;	    /* rtr's nodes are in the node spool: -o x.jsonl */
-	struct trace *res;  /* the trees written: rtr, or tr (direct, verify) */
-	struct summary sum; /* --summary */
-};
 
 /* The target and its image: can it be traced, and where the trace goes */
 static int preflight(struct session *s)
