@@ -31,6 +31,7 @@
 #include "attach/launch.h"
 #include "attach/remaps.h"
 #include "attach/target.h"
+#include "utils/clock.h"
 #include "utils/log.h"
 #include "utils/strutil.h"
 #include "attach/modules.h"
@@ -54,8 +55,6 @@
 
 #define CONSUMER_NICE -15
 #define STILL_RUNNING "exit not observed (still running when tracing stopped)"
-#define NSEC_PER_SEC  1000000000ull
-#define NSEC_PER_MS   1e6
 /* BPF wakes the consumer when the ring buffer is this fraction full */
 #define WAKE_FRACTION 4
 #define KIB	      1024.0
@@ -80,14 +79,6 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-}
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
 /* this process's CPU time so far (user and system) */
