@@ -14,6 +14,9 @@
 #include "write/output.h"
 #include "write/summary.h"
 
+/* why the calls still open when tracing stopped have no end */
+#define STILL_RUNNING "exit not observed (still running when tracing stopped)"
+
 struct ctrace_bpf;
 struct ring_buffer;
 struct elf_image;

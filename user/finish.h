@@ -1,0 +1,13 @@
+/* The write-out phases of a tracing run, once tracing stopped. */
+#ifndef CTRACE_FINISH_H
+#define CTRACE_FINISH_H
+
+struct session;
+
+/* The trees from the compact record, now that it is complete */
+int replay(struct session *s, const char *reason);
+/* The trace under the output's name, its --format view and the summary;
+ * -1 when no trace was left (the reason printed) */
+int write_trace(struct session *s);
+
+#endif
