@@ -79,7 +79,7 @@ static void replay_sink(struct session *s)
 }
 
 /* The trees from the compact record, now that it is complete */
-int replay(struct session *s, const char *reason)
+int finish_replay(struct session *s, const char *reason)
 {
 	char err[256];
 	uint64_t t;
@@ -325,7 +325,7 @@ static int verify_ctrace(struct session *s)
 
 /* The trace under the output's name, its --format view and the summary;
  * -1 when no trace was left (the reason printed) */
-int write_trace(struct session *s)
+int finish_write(struct session *s)
 {
 	const struct config *cfg = &s->cfg;
 	struct run_info *ri = &s->ri;

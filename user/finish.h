@@ -5,9 +5,9 @@
 struct session;
 
 /* The trees from the compact record, now that it is complete */
-int replay(struct session *s, const char *reason);
+int finish_replay(struct session *s, const char *reason);
 /* The trace under the output's name, its --format view and the summary;
  * -1 when no trace was left (the reason printed) */
-int write_trace(struct session *s);
+int finish_write(struct session *s);
 
 #endif

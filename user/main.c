@@ -2,7 +2,7 @@
 /* ctrace-bpf: launch or attach, probe, consume, write the trace. main()
  * dispatches the offline subcommands, else runs the tracing phases in order
  * (preflight, hold the target, open/configure/load BPF, start, consume,
- * stop, write) over one session. */
+ * stop, then finish.c's write-out) over one session (session.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -591,7 +591,7 @@ static void stop(struct session *s)
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
 	trace_set_lost(tr, lost_lookup, skel);
-	if (s->rec && !tr->err && replay(s, STILL_RUNNING))
+	if (s->rec && !tr->err && finish_replay(s, STILL_RUNNING))
 		tr->err = EIO;
 }
 
@@ -718,7 +718,7 @@ cleanup:
 	if (s.entry_fd >= 0)
 		close(s.entry_fd);
 	probes_detach_all(&s.pr);
-	if (s.trace_ok && write_trace(&s))
+	if (s.trace_ok && finish_write(&s))
 		no_trace = true;
 	if (!s.trace_ok || no_trace)
 		output_abort(&s.out);
