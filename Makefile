@@ -28,8 +28,8 @@ BPF_OBJ   := $(BUILD)/ctrace.bpf.o
 SKEL      := $(BUILD)/ctrace.skel.h
 USER_SRC  := $(wildcard user/*.c) $(foreach d,$(STAGES),$(wildcard $(d)/*.c))
 USER_OBJ  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
-# The unit tests link every module but main.
-LIB_OBJ   := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJ))
+# The unit tests link every module but the tracing run's (main.c, finish.c).
+LIB_OBJ   := $(filter-out $(BUILD)/obj/main.o $(BUILD)/obj/finish.o,$(USER_OBJ))
 HOOKS_LIB := $(BUILD)/libctrace-hooks.so
 TOOL      := $(BUILD)/ctrace-bpf
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

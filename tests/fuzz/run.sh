@@ -36,7 +36,7 @@ case $secs in ''|*[!0-9]*) die "usage: $0 [SECONDS]";; esac
 mkdir -p "$out/obj" || die "cannot create $out"
 make --no-print-directory BUILD="$BUILD" "$BUILD/ctrace.skel.h" >/dev/null || die "cannot make $BUILD/ctrace.skel.h"
 
-# the loader minus main.c, as an archive: each harness pulls in what it uses
+# the loader minus main.c and finish.c, as an archive: each harness pulls in what it uses
 echo "fuzz: building the loader objects with $CLANG"
 rm -f "$out"/obj/*.o "$out"/obj/*.failed "$out/libctrace-fuzz.a"
 jobs=${FUZZ_JOBS:-$(nproc)}
@@ -44,7 +44,7 @@ jobs=${FUZZ_JOBS:-$(nproc)}
 n=0
 for src in user/*.c user/*/*.c; do
 	case $src in user/preload/*) continue;; esac
-	[ "$src" = user/main.c ] && continue
+	case $src in user/main.c | user/finish.c) continue;; esac
 	obj=$out/obj/$(basename "$src" .c).o
 	{ compile -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || touch "$obj.failed"; } &
 	n=$((n + 1))
