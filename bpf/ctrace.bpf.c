@@ -408,22 +408,13 @@ int on_hook(struct pt_regs *ctx)
  * floor), when a deeper call takes its frame, when a longjmp leaves it,
  * or when its thread ends or tracing stops with it open. Where that
  * happened is counted in sum_untimed. */
-struct sum_ring {
-	struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
-	/* the lowest depth this stack returned to: an exit at or below it is of
-	 * a call that began before tracing (a ring starts at 0, as its stack's
-	 * depth does) */
-	__s32 floor;
-	__u32 pad;
-};
-
 #define SUM_MASK (CTRACE_SUM_DEPTH - 1)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct sum_ring);
+	__type(value, struct ctrace_sum_ring);
 } sum_rings SEC(".maps");
 
 /* the rings of coroutine stacks, by stack id (a stack moves between threads) */
@@ -432,7 +423,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1 << 12);
 	__type(key, __u32);
-	__type(value, struct sum_ring);
+	__type(value, struct ctrace_sum_ring);
 } co_rings SEC(".maps");
 
 struct {
@@ -445,7 +436,7 @@ struct {
 
 const volatile __u32 summary = 0; /* 1: per function, 2: per function and thread */
 __u64 sum_untimed[CTRACE_SUM_NREASONS];
-static const struct sum_ring zero_ring;
+static const struct ctrace_sum_ring zero_ring;
 
 /* A thread's own ring is found without a helper call when it holds one of
  * these, by tid: taken at its first call when free, given back at its end
@@ -458,7 +449,7 @@ static const struct sum_ring zero_ring;
 struct ring_slot {
 	__u32 tid; /* 0: free */
 	__u32 pad;
-	struct sum_ring r;
+	struct ctrace_sum_ring r;
 };
 
 struct {
@@ -475,8 +466,8 @@ static __always_inline struct ring_slot *ring_slot_of(__u32 tid)
 	return bpf_map_lookup_elem(&ring_slots, &i);
 }
 
-static __always_inline struct sum_ring *own_ring(struct task_struct *task, struct tstate *st,
-						 bool make)
+static __always_inline struct ctrace_sum_ring *own_ring(struct task_struct *task, struct tstate *st,
+							bool make)
 {
 	struct ring_slot *rs;
 
@@ -511,11 +502,11 @@ static __always_inline void own_ring_release(struct task_struct *task, struct ts
 
 /* the ring of the stack the thread runs on, made on first use; NULL when
  * there is no room for it */
-static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task, struct tstate *st,
-						    bool make)
+static __always_inline struct ctrace_sum_ring *sum_ring_of(struct task_struct *task,
+							   struct tstate *st, bool make)
 {
 	__u32 id = st->stack;
-	struct sum_ring *r;
+	struct ctrace_sum_ring *r;
 
 	if (!id)
 		return own_ring(task, st, make);
@@ -529,22 +520,17 @@ static __always_inline struct sum_ring *sum_ring_of(struct task_struct *task, st
 /* Per function, most rows are found in an array without a helper call:
  * the element at a hash of the key, when that key holds it; a key whose
  * element is another's has its row in sums. */
-struct sum_fast_row {
-	__u64 key; /* 0: free */
-	struct ctrace_sum_val v;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* the loader sizes it: CTRACE_SUM_FAST with --summary */
 	__type(key, __u32);
-	__type(value, struct sum_fast_row);
+	__type(value, struct ctrace_sum_fast_row);
 } sum_fast SEC(".maps");
 
 static __always_inline struct ctrace_sum_val *sum_fast_row(__u64 key)
 {
 	__u32 i = (__u32)((key * 0x9e3779b97f4a7c15ull) >> 40) & (CTRACE_SUM_FAST - 1);
-	struct sum_fast_row *e = bpf_map_lookup_elem(&sum_fast, &i);
+	struct ctrace_sum_fast_row *e = bpf_map_lookup_elem(&sum_fast, &i);
 
 	if (!e)
 		return NULL;
@@ -627,7 +613,7 @@ static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur
 	}
 }
 
-static __always_inline void sum_enter(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
+static __always_inline void sum_enter(struct ctrace_sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
 				      __u64 now, __s32 depth)
 {
 	struct ctrace_sum_frame *f;
@@ -646,8 +632,8 @@ static __always_inline void sum_enter(struct sum_ring *r, __u64 fn, __u32 tid, _
 }
 
 /* floor: the thread's before this exit, for a stack without a ring */
-static __always_inline void sum_exit(struct sum_ring *r, __u64 fn, __u32 tid, __u32 tgid, __u64 now,
-				     __s32 depth, __s32 floor)
+static __always_inline void sum_exit(struct ctrace_sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,
+				     __u64 now, __s32 depth, __s32 floor)
 {
 	struct ctrace_sum_frame *f, *up;
 	__u64 dur, self;
@@ -710,7 +696,7 @@ int on_hook_sum(struct pt_regs *ctx)
  * (those deeper), or all of them (depth INT_MIN). A frame is taken with an
  * exchange: at a thread's end, the end-of-tracing iterator may look too. */
 struct sum_leave {
-	struct sum_ring *r;
+	struct ctrace_sum_ring *r;
 	__s32 depth;
 	__u32 tid, tgid, reason;
 };
@@ -725,7 +711,7 @@ static long sum_leave_one(__u64 i, void *arg)
 	return 0;
 }
 
-static __always_inline void sum_leave(struct sum_ring *r, __s32 depth, __u32 tid, __u32 tgid,
+static __always_inline void sum_leave(struct ctrace_sum_ring *r, __s32 depth, __u32 tid, __u32 tgid,
 				      __u32 reason)
 {
 	struct sum_leave c = { .r = r, .depth = depth, .tid = tid, .tgid = tgid, .reason = reason };
@@ -739,7 +725,7 @@ static __always_inline void sum_leave(struct sum_ring *r, __s32 depth, __u32 tid
 static __always_inline void sum_unwind(struct tstate *st, __u32 tid, __u64 now, __s32 depth)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct sum_ring *r = sum_ring_of(task, st, false);
+	struct ctrace_sum_ring *r = sum_ring_of(task, st, false);
 	struct ctrace_sum_frame *f, *up;
 
 	if (!r)

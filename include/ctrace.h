@@ -251,6 +251,23 @@ struct ctrace_sum_frame {
 
 #define CTRACE_SUM_DEPTH 128
 
+/* A stack's ring (the value of the maps sum_rings, co_rings) */
+struct ctrace_sum_ring {
+	struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
+	/* the lowest depth this stack returned to: an exit at or below it is of
+	 * a call that began before tracing (a ring starts at 0, as its stack's
+	 * depth does) */
+	__s32 floor;
+	__u32 pad;
+};
+
+/* A row of the array sum_fast: a function's statistics, found without a
+ * helper call when its key holds the element */
+struct ctrace_sum_fast_row {
+	__u64 key; /* CTRACE_PLAN_KEY; 0: free */
+	struct ctrace_sum_val v;
+};
+
 /* sum_untimed[]: the calls counted without a time, by reason; FULL ones are
  * counted in no row either */
 enum ctrace_sum_reason {

@@ -51,10 +51,7 @@ static int read_sums(struct summary *s, int fd, struct proc_table *procs)
 /* the rows BPF keeps in an array (per function): struct sum_fast_row */
 static int read_fast(struct summary *s, int fd, struct proc_table *procs)
 {
-	struct {
-		__u64 key;
-		struct ctrace_sum_val v;
-	} e;
+	struct ctrace_sum_fast_row e;
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
@@ -72,12 +69,7 @@ static int read_fast(struct summary *s, int fd, struct proc_table *procs)
 /* a suspended coroutine's open calls: each in its function's row */
 static int read_rings(struct summary *s, int fd, struct proc_table *procs)
 {
-	/* struct sum_ring of the BPF side: the frames, then its floor */
-	static struct {
-		struct ctrace_sum_frame f[CTRACE_SUM_DEPTH];
-		__s32 floor;
-		__u32 pad;
-	} ring;
+	static struct ctrace_sum_ring ring;
 	struct ctrace_sum_val one = { .calls = 1 };
 	__u32 k, next, *prev = NULL;
 
