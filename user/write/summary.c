@@ -36,15 +36,30 @@ static int same_row(const struct sum_row *r, const char *function, const char *m
 	return r->tid == tid && !strcmp(r->function, function) && !strcmp(r->module, module);
 }
 
+/* the row of (function, module, tid), or NULL: by the index, else (two
+ * keys of one hash, or rows sorted since) by looking at every row */
+static struct sum_row *find_row(struct summary *s, uint64_t h, const char *function,
+				const char *module, uint32_t tid)
+{
+	uintptr_t at = (uintptr_t)u64map_get(&s->index, h);
+
+	if (!at)
+		return NULL;
+	if (at <= s->n && same_row(&s->rows[at - 1], function, module, tid))
+		return &s->rows[at - 1];
+	for (size_t i = 0; i < s->n; i++)
+		if (same_row(&s->rows[i], function, module, tid))
+			return &s->rows[i];
+	return NULL;
+}
+
 int summary_add(struct summary *s, const char *function, const char *module, uint32_t tid,
 		const struct ctrace_sum_val *v)
 {
-	struct sum_row *r = NULL;
+	/* rows are functions x threads: tens of thousands in a big program */
+	uint64_t h = (str_hash(function) * 31 + str_hash(module)) * 31 + tid;
+	struct sum_row *r = find_row(s, h, function, module, tid);
 
-	/* rows are few (functions x threads) and this runs once per row */
-	for (size_t i = 0; i < s->n && !r; i++)
-		if (same_row(&s->rows[i], function, module, tid))
-			r = &s->rows[i];
 	if (!r) {
 		if (s->n == s->cap) {
 			size_t ncap = s->cap ? s->cap * 2 : 64;
@@ -67,6 +82,8 @@ int summary_add(struct summary *s, const char *function, const char *module, uin
 		memset(&r->v, 0, sizeof(r->v));
 		r->v.min = UINT64_MAX;
 		s->n++;
+		if (u64map_put(&s->index, h, (void *)(uintptr_t)s->n))
+			return -1;
 	}
 	r->v.calls += v->calls;
 	r->v.timed += v->timed;
@@ -204,5 +221,6 @@ void summary_free(struct summary *s)
 		free(s->rows[i].module);
 	}
 	free(s->rows);
+	u64map_free(&s->index);
 	memset(s, 0, sizeof(*s));
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "utils/u64map.h"
 #include "ctrace.h"
 
 struct sum_row {
@@ -21,6 +22,7 @@ struct summary {
 	uint64_t untimed[CTRACE_SUM_NREASONS]; /* calls counted untimed, by reason */
 	uint64_t hidden;		       /* calls of functions -F/-N hide */
 	uint64_t untracked;		       /* events of threads BPF had no room for */
+	struct u64map index; /* hash of (function, module, thread) -> row index + 1 */
 };
 
 /* one row of BPF's table (or of a file), merged with any of the same function,
