@@ -435,6 +435,9 @@ struct {
 } sums SEC(".maps");
 
 const volatile __u32 summary = 0; /* 1: per function, 2: per function and thread */
+/* per-function min/max updates given up after CAS_TRIES lost races: those
+ * rows' extremes may be off, and the output says so */
+__u64 sum_extremes_missed = 0;
 __u64 sum_untimed[CTRACE_SUM_NREASONS];
 static const struct ctrace_sum_ring zero_ring;
 
@@ -573,10 +576,28 @@ static __noinline void sum_untimed_call(__u64 fn, __u32 tid, __u32 tgid, __u32 r
 
 /* a timed call. Per thread a row has one writer; per function, threads
  * share it: atomic adds, and compare-and-swap for the extremes */
+#define CAS_TRIES 16
+
+/* *at = dur when dur is below (smaller) or above it, racing other CPUs;
+ * false when every try lost */
+static __always_inline bool cas_extreme(__u64 *at, __u64 dur, bool smaller)
+{
+	__u64 old = *at, seen;
+
+	for (int i = 0; i < CAS_TRIES; i++) {
+		if (smaller ? old && dur >= old : dur <= old)
+			return true;
+		seen = __sync_val_compare_and_swap(at, old, dur);
+		if (seen == old)
+			return true;
+		old = seen;
+	}
+	return false;
+}
+
 static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur, __u64 self)
 {
 	struct ctrace_sum_val *v = sum_row(fn, tid, tgid);
-	__u64 old;
 
 	if (!v)
 		return;
@@ -595,22 +616,8 @@ static __always_inline void sum_timed(__u64 fn, __u32 tid, __u32 tgid, __u64 dur
 	__sync_fetch_and_add(&v->timed, 1);
 	__sync_fetch_and_add(&v->total, dur);
 	__sync_fetch_and_add(&v->self, self);
-	old = v->min;
-	for (int i = 0; i < 16 && (!old || dur < old); i++) {
-		__u64 seen = __sync_val_compare_and_swap(&v->min, old, dur);
-
-		if (seen == old)
-			break;
-		old = seen;
-	}
-	old = v->max;
-	for (int i = 0; i < 16 && dur > old; i++) {
-		__u64 seen = __sync_val_compare_and_swap(&v->max, old, dur);
-
-		if (seen == old)
-			break;
-		old = seen;
-	}
+	if (!cas_extreme(&v->min, dur, true) || !cas_extreme(&v->max, dur, false))
+		__sync_fetch_and_add(&sum_extremes_missed, 1);
 }
 
 static __always_inline void sum_enter(struct ctrace_sum_ring *r, __u64 fn, __u32 tid, __u32 tgid,

@@ -562,6 +562,7 @@ static int summary_collect(struct session *s)
 	s->sum.per_thread = s->cfg.summary == SUMMARY_THREAD;
 	memcpy(s->sum.untimed, skel->bss->sum_untimed, sizeof(s->sum.untimed));
 	s->sum.untracked = skel->bss->untracked_total;
+	s->sum.extremes_missed = skel->bss->sum_extremes_missed;
 	if (sum_read(&s->sum, bpf_map__fd(skel->maps.sums),
 		     s->cfg.summary == SUMMARY_FUNCTION ? bpf_map__fd(skel->maps.sum_fast) : -1,
 		     bpf_map__fd(skel->maps.co_rings), &s->tr.procs))

@@ -72,6 +72,7 @@ static int fill(struct summary *s, const cJSON *doc, char *err, size_t errlen)
 		s->untimed[i] = num(untimed, summary_reason_key[i]);
 	s->hidden = num(untimed, "hidden_by_filters");
 	s->untracked = num(untimed, "untracked_events");
+	s->extremes_missed = num(untimed, "extremes_missed");
 	return 0;
 }
 

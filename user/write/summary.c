@@ -172,6 +172,9 @@ void summary_print(FILE *f, struct summary *s)
 	if (s->untracked)
 		fprintf(f, "%llu hook events of threads the tracer had no room for: not counted\n",
 			(unsigned long long)s->untracked);
+	if (s->extremes_missed)
+		fprintf(f, "%llu min/max updates lost to contention: Longest may be short\n",
+			(unsigned long long)s->extremes_missed);
 	fprintf(f, "%llu call%s of %zu function%s, %llu untimed (summary: no call trees kept)\n",
 		(unsigned long long)calls, calls == 1 ? "" : "s", s->n, s->n == 1 ? "" : "s",
 		(unsigned long long)untimed);
@@ -211,6 +214,8 @@ void summary_write_json(FILE *f, struct summary *s)
 	}
 	jsonw_member_u64(f, "hidden_by_filters", s->hidden);
 	jsonw_member_u64(f, "untracked_events", s->untracked);
+	if (s->extremes_missed)
+		jsonw_member_u64(f, "extremes_missed", s->extremes_missed);
 	fputc('}', f);
 }
 

@@ -22,6 +22,7 @@ struct summary {
 	uint64_t untimed[CTRACE_SUM_NREASONS]; /* calls counted untimed, by reason */
 	uint64_t hidden;		       /* calls of functions -F/-N hide */
 	uint64_t untracked;		       /* events of threads BPF had no room for */
+	uint64_t extremes_missed; /* min/max updates BPF gave up (contention) */
 	struct u64map index; /* hash of (function, module, thread) -> row index + 1 */
 };
 
