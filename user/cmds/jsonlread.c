@@ -84,6 +84,10 @@ static int lerr(struct lreader *l, const char *fmt, ...)
 	if (n > 0 && (size_t)n < l->errlen)
 		vsnprintf(l->err + n, l->errlen - n, fmt, ap);
 	va_end(ap);
+	/* one line, whatever the names it quotes hold */
+	for (char *c = l->err; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -1;
 }
 
