@@ -3,8 +3,8 @@ node spool (write/node_spool.c), with no JSON document in between. Every
 format, and report, must give the bytes the path through the JSON gives:
 `convert T.ctrace --to X` against `convert T.json --to X`, where T.json is
 the .ctrace's own JSON. The programs cover the node kinds: threads, a crash,
-forks, longjmp, coroutines, losses (placeholders), a filter and attach
-(calls wrapped around what came before them)."""
+forks, longjmp, coroutines, losses (placeholders), a filter, captured
+values and attach (calls wrapped around what came before them)."""
 import os
 import subprocess
 
@@ -49,6 +49,8 @@ CASES = {
     "longjmp": (["longjumps.c", "-O2"], [30, 50, 5, "longjmp", 2], [], 0),
     "coroutines": (["coroutines.c", "-O0"], [3, 2], [], 0),
     "filtered": (["deep.c", "-O2"], [], ["-N", "main", "-D", "3"], 0),
+    # report's table skips typing the values: it must read the same
+    "values": (["args.c", "-O2"], [], ["--args", "--retval"], 0),
 }
 
 

@@ -667,6 +667,7 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.node_close = rep_close,
 		.thread_end = rep_thread_end,
 		.crash = rep_crash,
+		.no_values = !r->tree, /* the table reads times only */
 	};
 	struct trace_input input;
 	int rc;

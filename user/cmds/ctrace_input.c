@@ -113,21 +113,23 @@ static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 
 /* r's trees into tr (their nodes to sink), its stored JSON into tx; *m:
  * the plans and types its captured values are typed with (model_free after
- * trace_free), NULL when it holds none */
+ * trace_free), NULL when it holds none or values is false (then they are
+ * not rendered) */
 static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_sink *sink,
-			struct replay_texts *tx, struct ctrace_model **m, int dirfd, char *err,
-			size_t errlen)
+			struct replay_texts *tx, bool values, struct ctrace_model **m, int dirfd,
+			char *err, size_t errlen)
 {
 	const struct ctrace_file_hdr *h = ctr_header(r);
+	bool typed = values && h->flags & CTRACE_FILE_F_ARGS;
 	char why[160];
 
-	*m = h->flags & CTRACE_FILE_F_ARGS ? model_new() : NULL;
+	*m = typed ? model_new() : NULL;
 	trace_init(tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	if (sink)
 		trace_set_sink(tr, sink);
 	tr->replay = true;
 	tr->capture = *m ? model_capture(*m) : NULL;
-	if (!tr->sink || (h->flags & CTRACE_FILE_F_ARGS && !*m))
+	if (!tr->sink || (typed && !*m))
 		snprintf(err, errlen, "out of memory");
 	else if (replay_run(r, tr, STILL_RUNNING, tx, *m, why, sizeof(why)))
 		snprintf(err, errlen, "a damaged compact trace: %s", why);
@@ -161,7 +163,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, NULL, &tx, &m, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, NULL, &tx, true, &m, dirfd, err, errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}
@@ -186,7 +188,8 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, &m, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, !v->no_values, &m, dirfd, err,
+			 errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}

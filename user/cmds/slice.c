@@ -668,6 +668,7 @@ static int slice_walk(void *src, const struct trace_visitor *v, void *ctx, char 
 		.node_close = sl_node_close,
 		.thread_end = sl_thread_end,
 		.crash = sl_crash,
+		.no_values = v->no_values,
 	};
 	int rc;
 
