@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utils/grow.h"
 #include "utils/strutil.h"
 #include "write/flame_svg.h"
 #include "write/fn_table.h"
@@ -68,6 +69,7 @@ void fn_table_free(struct fn_table *t)
 
 struct fn_stat *fn_table_get(struct fn_table *t, const char *name)
 {
+	struct fn_stat *nv;
 	size_t i;
 
 	if ((t->n + 1) * 2 > t->htcap) {
@@ -90,15 +92,10 @@ struct fn_stat *fn_table_get(struct fn_table *t, const char *name)
 	     i = (i + 1) & (t->htcap - 1))
 		if (!strcmp(t->v[t->ht[i]].name, name))
 			return &t->v[t->ht[i]];
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 256;
-		struct fn_stat *nv = realloc(t->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	nv = grow_array(t->v, &t->cap, t->n, sizeof(*nv), 256);
+	if (!nv)
+		return NULL;
+	t->v = nv;
 	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
 	t->v[t->n].name = strdup(name);
 	if (!t->v[t->n].name)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utils/grow.h"
 #include "utils/strutil.h"
 #include "write/fn_table.h"
 #include "write/jsonw.h"
@@ -61,15 +62,11 @@ int summary_add(struct summary *s, const char *function, const char *module, uin
 	struct sum_row *r = find_row(s, h, function, module, tid);
 
 	if (!r) {
-		if (s->n == s->cap) {
-			size_t ncap = s->cap ? s->cap * 2 : 64;
-			struct sum_row *nv = realloc(s->rows, ncap * sizeof(*nv));
+		struct sum_row *nv = grow_array(s->rows, &s->cap, s->n, sizeof(*nv), 64);
 
-			if (!nv)
-				return -1;
-			s->rows = nv;
-			s->cap = ncap;
-		}
+		if (!nv)
+			return -1;
+		s->rows = nv;
 		r = &s->rows[s->n];
 		r->function = strdup(function);
 		r->module = strdup(module);
