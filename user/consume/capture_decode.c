@@ -251,6 +251,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 
 	x->write = NULL;
 	x->arg = c;
+	x->unavailable = NULL;
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
@@ -258,6 +259,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 		if (strcmp(c->se->module, fn->module)) {
 			c->why = RELOADED;
 			x->write = write_args_missing;
+			x->unavailable = c->why;
 			return;
 		}
 		c->ev = ev;
@@ -270,6 +272,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 		 cm && cm->why[0]	   ? cm->why :
 					     "no DWARF description of this call site";
 	x->write = write_args_missing;
+	x->unavailable = c->why;
 }
 
 static void write_ret(FILE *f, void *arg)
@@ -295,6 +298,7 @@ int capture_exit(struct capture *c, const struct func_info *fn, struct tree_extr
 
 	x->write = write_ret;
 	x->arg = c;
+	x->unavailable = NULL;
 	c->rv = NULL;
 	if (!c->cfg->retval || !capture_wanted_fn(c, fn))
 		return 0;
@@ -323,6 +327,7 @@ void capture_ret_extra(struct capture *c, const struct func_info *fn,
 {
 	x->write = NULL;
 	x->arg = c;
+	x->unavailable = NULL;
 	c->re = u64map_get(&c->rets, ev->key);
 	if (!c->re || strcmp(c->re->module, fn->module))
 		return;

@@ -164,7 +164,7 @@ static void write_no_return(FILE *f, void *arg)
  * thread means it will not come. */
 static void settle(struct thread_tree *t)
 {
-	static const struct tree_extra none = { write_no_return, NULL };
+	static const struct tree_extra none = { .write = write_no_return };
 
 	if (t->held) {
 		t->held = false;

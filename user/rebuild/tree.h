@@ -44,6 +44,8 @@ struct frame {
 struct tree_extra {
 	void (*write)(FILE *f, void *arg);
 	void *arg;
+	/* arguments none of which could be read: why (write says so too) */
+	const char *unavailable;
 };
 
 /* One node, or one half of it, as the sink gets it */

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 #include "cmds/jsonread.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
@@ -43,7 +42,6 @@ struct node_spool {
 	FILE *mem; /* an extra, rendered */
 	char *membuf;
 	size_t memlen;
-	char *why; /* the last extra's "arguments_unavailable" (malloc'd) */
 };
 
 /* ---- the sink ------------------------------------------------------------------- */
@@ -88,32 +86,13 @@ static uint64_t fn_id(struct node_spool *ns, const struct func_info *fn)
 	return id;
 }
 
-/* ns->why: the "arguments_unavailable" members after a null value (the
- * arguments' writer puts it there: ,"arguments":null,"arguments_unavailable":S) */
-static void extra_why(struct node_spool *ns, const char *rest)
-{
-	char *obj = NULL;
-	cJSON *j;
-
-	if (*rest != ',' || asprintf(&obj, "{%s}", rest + 1) < 0)
-		return;
-	j = cJSON_Parse(obj);
-	free(obj);
-	if (cJSON_IsString(cJSON_GetObjectItem(j, "arguments_unavailable")))
-		ns->why = strdup(cJSON_GetObjectItem(j, "arguments_unavailable")->valuestring);
-	cJSON_Delete(j);
-}
-
-/* x's value: it writes ,"key":value; NULL when it writes none, or null
- * (then ns->why may say why) */
+/* x's value: it writes ,"key":value; NULL when it writes none, or null */
 static const char *extra_value(struct node_spool *ns, const struct tree_extra *x, size_t *len)
 {
 	const char *v;
 	long end;
 
-	free(ns->why);
-	ns->why = NULL;
-	if (!x || !x->write)
+	if (!x || !x->write || x->unavailable)
 		return NULL;
 	rewind(ns->mem);
 	x->write(ns->mem, x->arg);
@@ -123,10 +102,8 @@ static const char *extra_value(struct node_spool *ns, const struct tree_extra *x
 	v = strstr(ns->membuf, "\":");
 	if (!v)
 		return NULL;
-	if (!strncmp(v + 2, "null", 4) && (v[6] == 0 || v[6] == ',')) {
-		extra_why(ns, v + 6);
+	if (!strcmp(v + 2, "null"))
 		return NULL;
-	}
 	v += 2;
 	*len = (size_t)(ns->membuf + end - v);
 	return v;
@@ -138,10 +115,10 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	FILE *f = ((struct tspool *)t->out)->f;
 	size_t xlen = 0;
 	const char *x = extra_value(ns, n->x, &xlen);
+	const char *why = n->x ? n->x->unavailable : NULL;
 	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
 		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) |
-		    (ns->why ? F_WHY : 0);
+		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0);
 
 	putc_unlocked(tag, f);
 	putc_unlocked(flags, f);
@@ -156,8 +133,8 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_bytes(f, n->partial_reason, strlen(n->partial_reason));
 	if (x)
 		put_bytes(f, x, xlen);
-	if (ns->why)
-		put_bytes(f, ns->why, strlen(ns->why));
+	if (why)
+		put_bytes(f, why, strlen(why));
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -229,7 +206,6 @@ static void ns_free(struct tree_sink *s)
 	if (ns->mem)
 		fclose(ns->mem);
 	free(ns->membuf);
-	free(ns->why);
 	u64map_free(&ns->ids);
 	free(ns->fns);
 	free(ns);
