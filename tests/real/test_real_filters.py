@@ -1,0 +1,81 @@
+"""The options that trace less (--subtree, --caller, --min-duration,
+--keep-if, --last), judged on a real program: two tracers attach to the same
+lua interpreter while it waits on stdin, one tracing everything and one with
+the option, so both see exactly the same calls. The option's trace must be
+the full trace filtered offline by the option's rule, node for node; the
+full trace itself is checked against the counting hooks of the same run.
+"""
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import counts
+from harness import wait_for
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def waiting_in_read(pid):
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[0] == "0"
+    except OSError:
+        return False
+
+
+def wait_attached(tp):
+    line = ""
+    while "attached to process" not in line:
+        line = tp.stderr.readline()
+        assert line, f"the tracer ended before attaching: {tp.communicate()[1][-3000:]}"
+
+
+@pytest.fixture
+def lua_twice(trace, real_build, procs, tmp_path):
+    """lua_twice(script_args, *opts_per_tracer): runs lua -O2 on
+    lua_gate.lua, attaches one tracer per option list while it waits, lets it
+    run, and returns (hook counts, [trace of each tracer])."""
+    def run(script_args, *tracer_opts):
+        prefix = tmp_path / "counts"
+        env = dict(os.environ, LD_PRELOAD=str(real_build / "libcount-hooks.so"),
+                   CTRACE_COUNTS=str(prefix))
+        lua = procs.popen([real_build / "lua-O2" / "lua", SCRIPTS / "lua_gate.lua",
+                           *map(str, script_args)], env=env, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for(lambda: waiting_in_read(lua.pid), 30, "lua to wait on stdin")
+        before = counts.load(prefix)
+        started = []
+        for opts in tracer_opts:
+            started.append(trace.start(["-p", lua.pid, "--probe", "callsite", "-b", "64M",
+                                        *opts]))
+            wait_attached(started[-1][0])
+        out, err = lua.communicate(b"go\n", timeout=300)
+        assert lua.returncode == 0, err[-3000:]
+        docs = []
+        for tp, path in started:
+            proc, doc = trace.finish(tp, path, timeout=300, invariants=False)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            docs.append(doc)
+        return counts.window(before, counts.load(prefix)), docs
+    return run
+
+
+def shape(nodes):
+    """A tree without its times: (function, partial?, children) per node."""
+    return [(n["function"], bool(n.get("partial")), shape(n.get("children", [])))
+            for n in nodes]
+
+
+def thread_shapes(doc):
+    return {tid: shape(t["root_calls"]) for tid, t in doc["call_trees"].items()}
+
+
+def test_two_tracers_see_the_same_calls(lua_twice):
+    """The method itself: two full tracers attached at once give the same
+    tree, and it matches the hooks' counts."""
+    truth, (a, b) = lua_twice([SCRIPTS / "lua_errors.lua", 60, 10], [], [])
+    counts.check(a, truth, min_calls=20_000)
+    assert thread_shapes(a) == thread_shapes(b)
+
