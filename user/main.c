@@ -531,7 +531,8 @@ static void consume(struct session *s)
 		/* requests that came together make one snapshot */
 		if (snapshots_asked != snapshots_done) {
 			snapshots_done = snapshots_asked;
-			finish_snapshot(s, s->skel->bss->lost_total + s->skel->bss->untracked_total);
+			finish_snapshot(s,
+					s->skel->bss->lost_total + s->skel->bss->untracked_total);
 		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */

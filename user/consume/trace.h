@@ -67,7 +67,8 @@ int trace_on_event(void *ctx, void *data, size_t size);
 /* a call event of tree t (ENTER*, EXIT, RETVAL, UNWIND) whose function is
  * fi (NULL for UNWIND), its process's image generation gen and names sym */
 void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data, size_t size,
-		      const struct func_info *fi, unsigned gen, struct symbolizer *sym, uint64_t ts);
+		      const struct func_info *fi, unsigned gen, struct symbolizer *sym,
+		      uint64_t ts);
 /* a tree of its own for tid (a live thread), and its end once its frames
  * are closed: for whoever builds trees without events (--last) */
 struct thread_tree *trace_new_thread(struct trace *tr, uint32_t tid);

@@ -330,9 +330,9 @@ void tree_wrap_open(struct thread_tree *t, const struct func_info *fn, const cha
 		return; /* hidden: what it wraps stays at the root level */
 	t->wraps++;
 	t->calls++;
-	t->sink->ops->wrap(t->sink, t,
-			   &(struct tree_node){
-				   .fn = fn, .placeholder = true, .partial_reason = reason });
+	t->sink->ops->wrap(
+		t->sink, t,
+		&(struct tree_node){ .fn = fn, .placeholder = true, .partial_reason = reason });
 }
 
 static int none_begin(struct tree_sink *s, struct thread_tree *t)
