@@ -221,3 +221,22 @@ def test_last_bad_input(tracer, procs, flight, tmp_path, opts, token):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and token in lines[0] and "--last" in lines[0], lines
     assert not list(tmp_path.glob("*.json*")) and not list(tmp_path.glob("*.ctrace"))
+
+
+def test_last_follow_forks(trace, build):
+    """Each forked process's threads keep their own last N calls."""
+    forker = build("forker.c")
+    _, full = trace([forker, "fork", 3], "--follow-forks")
+    proc, doc = trace([forker, "fork", 3], "--follow-forks", "--last", 2)
+    assert proc.returncode == 0, proc.stderr
+
+    def by_process(d):
+        order = [p["pid"] for p in d["metadata"]["processes"]]
+        return sorted(d["call_trees"].values(), key=lambda t: order.index(t["pid"]))
+    got, want = by_process(doc), by_process(full)
+    assert len(got) == len(want) == 4
+    for g, w in zip(got, want):
+        assert entries(g) == entries(w)[-2:]
+        # what the window let go is said, and only that
+        around = len(entries(w)) > 2
+        assert [r for _, r in partials(g)] == ([BEFORE] if around else [])
