@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "utils/log.h"
+#include "utils/strutil.h"
 #include "write/backend.h"
 #include "find/pattern.h"
 
@@ -46,6 +47,10 @@ static const char usage_text[] =
 	"                           Calls that cannot be timed (began before tracing,\n"
 	"                           left by longjmp, ...) are counted and said. Not with\n"
 	"                           -a/-r, -f, or -o FILE.ctrace/.jsonl\n"
+	"      --last N             flight recorder: keep only each thread's last N calls\n"
+	"                           (in memory); written at the end, and as FILE.1.json,\n"
+	"                           FILE.2.json, ... on each SIGUSR1 to the tracer while\n"
+	"                           tracing goes on. Not with --summary or -o FILE.ctrace\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -99,6 +104,8 @@ static const char usage_text[] =
 	"  sudo ctrace-bpf -F 'parse_*' -N '/^log_/' -- ./app\n"
 	"  sudo ctrace-bpf -o live.json -p $(pidof server) --duration 5\n"
 	"  sudo ctrace-bpf --summary -o profile.json -p $(pidof server) --duration 3600\n"
+	"  sudo ctrace-bpf --last 10000 -o ring.json -p $(pidof server)\n"
+	"  kill -USR1 $(pidof ctrace-bpf)   # ring.1.json: each thread's last 10000 calls\n"
 	"  jq '.metadata.total_calls' trace.json\n";
 
 enum {
@@ -110,6 +117,7 @@ enum {
 	OPT_STRING_SIZE,
 	OPT_FOLLOW_FORKS,
 	OPT_SUMMARY,
+	OPT_LAST,
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +139,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'u' },
 	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "summary", optional_argument, NULL, OPT_SUMMARY },
+	{ "last", required_argument, NULL, OPT_LAST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -333,6 +342,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				return -1;
 			}
 			break;
+		case OPT_LAST:
+			if (parse_long(optarg, 1, UINT32_MAX >> 2, &v)) {
+				log_err("invalid --last '%s': expected a number of calls >= 1",
+					optarg);
+				return -1;
+			}
+			cfg->last = (uint32_t)v;
+			break;
 		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;
 		case 'u': cfg->user = optarg; break;
 		case 'v': cfg->verbose++; break;
@@ -367,6 +384,11 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (cfg->summary && summary_conflict(cfg))
 		return -1;
+	if (cfg->last && (cfg->summary || str_has_suffix(cfg->output, ".ctrace"))) {
+		log_err("--last keeps calls in memory: it does not go with %s",
+			cfg->summary ? "--summary" : "-o FILE.ctrace (use .json or .jsonl)");
+		return -1;
+	}
 	if (cfg->pid && cfg->probe == PROBE_PRELOAD) {
 		log_err("--probe preload needs launch mode: a running process cannot be made to preload");
 		return -1;

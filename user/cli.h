@@ -34,6 +34,7 @@ struct config {
 	const char *user;   /* -u: run the target as this user */
 	const char *format; /* -f: also write this view of the trace */
 	enum { SUMMARY_OFF, SUMMARY_FUNCTION, SUMMARY_THREAD } summary; /* --summary */
+	uint32_t last; /* --last N: the flight recorder keeps N calls per thread; 0: off */
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

@@ -15,6 +15,7 @@
 #include "consume/crash.h"
 #include "consume/trace.h"
 #include "finish.h"
+#include "rebuild/flight.h"
 #include "rebuild/tree.h"
 #include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
@@ -323,6 +324,24 @@ static int verify_ctrace(struct session *s)
 	return rc;
 }
 
+/* what the metadata says of the run: the options, the target */
+void finish_run_info(struct session *s)
+{
+	const struct config *cfg = &s->cfg;
+	struct run_info *ri = &s->ri;
+
+	ri->cfg = cfg;
+	ri->pid = s->targ;
+	ri->executable = s->exe;
+	if (s->launch) {
+		ri->command = cfg->argv;
+		ri->ncommand = cfg->argc;
+	} else if (!s->cmdline) {
+		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
+		ri->command = s->cmdline;
+	}
+}
+
 /* The trace under the output's name, its --format view and the summary;
  * -1 when no trace was left (the reason printed) */
 int finish_write(struct session *s)
@@ -333,16 +352,7 @@ int finish_write(struct session *s)
 
 	if (s->tr.err)
 		return -1;
-	ri->cfg = cfg;
-	ri->pid = s->targ;
-	ri->executable = s->exe;
-	if (s->launch) {
-		ri->command = cfg->argv;
-		ri->ncommand = cfg->argc;
-	} else {
-		s->cmdline = read_cmdline(s->targ, &ri->ncommand);
-		ri->command = s->cmdline;
-	}
+	finish_run_info(s);
 	if (cfg->summary)
 		return write_summary(s);
 	if (s->keep_ctrace ? write_ctrace(s) :
@@ -384,4 +394,53 @@ int finish_write(struct session *s)
 		st.st_size >= MIB ? st.st_size / (double)MIB : st.st_size / KIB,
 		st.st_size >= MIB ? "MiB" : "KiB");
 	return 0;
+}
+
+/* "trace.json" → "trace.K.json": the number goes before the extension */
+static int snapshot_name(const char *out, unsigned k, char *buf, size_t n)
+{
+	const char *base = strrchr(out, '/'), *dot;
+
+	base = base ? base + 1 : out;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		dot = out + strlen(out);
+	return snprintf(buf, n, "%.*s.%u%s", (int)(dot - out), out, k, dot) >= (int)n ? -1 : 0;
+}
+
+int finish_snapshot(struct session *s, uint64_t lost)
+{
+	struct output o = { .dirfd = -1 };
+	struct run_info ri;
+	struct trace snap;
+	char path[PATH_MAX];
+	unsigned k = s->snapshots + 1;
+	int rc;
+
+	if (snapshot_name(s->cfg.output, k, path, sizeof(path))) {
+		log_err("SIGUSR1: the snapshot's name is too long");
+		return -1;
+	}
+	if (output_open(&o, path))
+		return -1;
+	s->snapshots = k;
+	finish_run_info(s);
+	ri = s->ri;
+	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
+	ri.lost_events = lost;
+	ri.snapshot = k;
+	rc = flight_snapshot(&snap, &s->tr, false);
+	if (rc)
+		log_err("writing the snapshot beside '%s': %s", path, strerror(-rc));
+	else if (output_write(&o, &snap, &ri) || output_commit(&o))
+		rc = -1;
+	else if (str_has_suffix(path, ".jsonl"))
+		convert_jsonl_output(path);
+	if (!rc)
+		log_info("snapshot %u: %lu calls in %zu threads -> %s", k,
+			 (unsigned long)trace_total_calls(&snap), snap.nthreads, path);
+	else
+		output_abort(&o);
+	flight_release(&snap, &s->tr);
+	return rc ? -1 : 0;
 }

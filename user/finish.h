@@ -9,5 +9,10 @@ int finish_replay(struct session *s, const char *reason);
 /* The trace under the output's name, its --format view and the summary;
  * -1 when no trace was left (the reason printed) */
 int finish_write(struct session *s);
+/* the run's part of the metadata (options, target), for any write-out */
+void finish_run_info(struct session *s);
+/* --last: the windows as they are now, as the SIGUSR1 snapshot OUT.K.EXT
+ * (lost: BPF's count of lost events so far). 0, or -1 (said) */
+int finish_snapshot(struct session *s, uint64_t lost);
 
 #endif

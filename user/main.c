@@ -45,13 +45,14 @@
 #include "record/ctrace_read.h"
 #include "record/ctrace_write.h"
 #include "record/ctrace_model.h"
+#include "rebuild/flight.h"
 #include "attach/uprobe_multi.h"
 
 #define CONSUMER_NICE -15
 /* BPF wakes the consumer when the ring buffer is this fraction full */
 #define WAKE_FRACTION 4
 
-static volatile sig_atomic_t sig_count, sig_last, sig_from_user;
+static volatile sig_atomic_t sig_count, sig_last, sig_from_user, snapshots_asked;
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -60,6 +61,13 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	/* kill(2)/sigqueue (si_code <= 0) vs the terminal (SI_KERNEL) */
 	sig_from_user = si && si->si_code <= 0;
 	sig_count++;
+}
+
+/* --last: SIGUSR1 asks for a snapshot; the drain loop writes it */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	snapshots_asked++;
 }
 
 static void install_signals(void)
@@ -267,7 +275,8 @@ static int record_setup(struct session *s)
 									     0 };
 
 	/* --summary sends no calls: there is nothing to record */
-	s->rec_mode = s->cfg.summary					 ? REC_DIRECT :
+	/* --last keeps the windows in memory, its live trees are the record */
+	s->rec_mode = s->cfg.summary || s->cfg.last			 ? REC_DIRECT :
 		      verify && *verify && strcmp(verify, "0")		 ? REC_VERIFY :
 		      mode && !strcmp(mode, "direct") && !s->keep_ctrace ? REC_DIRECT :
 									   REC_RECORD;
@@ -298,6 +307,10 @@ static int consumer_setup(struct session *s)
 {
 	s->sym = symbolizer_new(s->targ, s->cfg.filter);
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
+	if (s->cfg.last && flight_start(&s->tr, s->cfg.last)) {
+		log_err("out of memory");
+		return -1;
+	}
 	if (record_setup(s))
 		return -1;
 	s->pr.skel = s->skel;
@@ -490,7 +503,7 @@ static bool stop_asked(struct session *s, sig_atomic_t *handled)
 static void consume(struct session *s)
 {
 	struct status progress;
-	sig_atomic_t handled = 0;
+	sig_atomic_t handled = 0, snapshots_done = 0;
 	uint64_t deadline = 0;
 	const char *delay;
 	uint64_t cpu0 = cpu_ns();
@@ -515,6 +528,12 @@ static void consume(struct session *s)
 				      s->skel->bss->lost_total, trace_threads_seen(&s->tr));
 		if (consume_round(s->rb, &s->tr, s->cfg.output, delay))
 			break;
+		/* requests that came together make one snapshot */
+		if (snapshots_asked != snapshots_done) {
+			snapshots_done = snapshots_asked;
+			finish_snapshot(s,
+					s->skel->bss->lost_total + s->skel->bss->untracked_total);
+		}
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
 		handle_remaps(&s->tr, &s->pr, s->capture, &s->done, s->preload);
@@ -592,6 +611,12 @@ static void stop(struct session *s)
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
 	trace_set_lost(tr, lost_lookup, skel);
+	if (s->cfg.last && !tr->err) { /* the trace written is the windows' */
+		s->have_ftr = true;
+		if (flight_snapshot(&s->ftr, tr, true))
+			tr->err = EIO;
+		s->res = &s->ftr;
+	}
 	if (s->rec && !tr->err && finish_replay(s, STILL_RUNNING))
 		tr->err = EIO;
 }
@@ -652,6 +677,8 @@ static void session_free(struct session *s)
 		close(s->pidfd);
 	if (s->have_rtr)
 		trace_free(&s->rtr); /* before the reader: its crash notes name functions */
+	if (s->have_ftr)
+		flight_release(&s->ftr, &s->tr);
 	ctr_free(s->reader);
 	trace_free(&s->tr);
 	ctw_free(s->rec);
@@ -694,6 +721,8 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;
+	if (s.cfg.last) /* from the start: a snapshot asked early must not kill us */
+		signal(SIGUSR1, on_usr1);
 	s.keep_ctrace = str_has_suffix(s.cfg.output, ".ctrace");
 	libbpf_set_print(log_libbpf);
 	s.launch = s.cfg.pid == 0;

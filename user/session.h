@@ -64,6 +64,11 @@ struct session {
 	bool rtr_nodes;	    /* rtr's nodes are in the node spool: -o x.jsonl */
 	struct trace *res;  /* the trees written: rtr, or tr (direct, verify) */
 	struct summary sum; /* --summary */
+	/* --last: the trees rebuilt from the windows at stop (res); the
+	 * SIGUSR1 snapshots written so far */
+	struct trace ftr;
+	bool have_ftr;
+	unsigned snapshots;
 };
 
 #endif

@@ -120,6 +120,16 @@ static void thread_ended(struct trace *tr, struct thread_tree *t)
 		tr->last = NULL;
 }
 
+struct thread_tree *trace_new_thread(struct trace *tr, uint32_t tid)
+{
+	return new_tree(tr, tid);
+}
+
+void trace_end_thread(struct trace *tr, struct thread_tree *t)
+{
+	thread_ended(tr, t);
+}
+
 /* The stacks that will never resume: every one of process pid (gone or
  * replaced), or when tid is given, that thread's own (it ended elsewhere). */
 static void close_parked(struct trace *tr, uint32_t pid, uint32_t tid, const char *reason)
@@ -445,6 +455,57 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	ctw_event(tr->rec, data, size, fn);
 }
 
+void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data, size_t size,
+		      const struct func_info *fi, unsigned gen, struct symbolizer *sym, uint64_t ts)
+{
+	const struct ctrace_hdr *h = data;
+	const struct ctrace_call *e = data;
+	struct tree_extra x = { 0 };
+	int r;
+
+	if (tr->capture && fi)
+		capture_set_process(tr->capture, gen, sym);
+	switch (h->kind) {
+	case CTRACE_EV_UNWIND:
+		t->lost = e->lost;
+		tree_unwind(t, e->depth, ts, !(e->fn & CTRACE_UNWIND_UNSEEN));
+		break;
+	case CTRACE_EV_RETVAL:
+		if (!tr->capture)
+			break;
+		capture_ret_extra(tr->capture, fi, data, &x);
+		if (x.write)
+			tree_return(t, fi, &x);
+		break;
+	case CTRACE_EV_EXIT:
+		t->lost = e->lost;
+		r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
+		tree_exit(t, e->depth, fi, ts, r != 0);
+		if (r == 2)
+			tree_return(t, fi, &x);
+		break;
+	default:
+		t->lost = e->lost;
+		if (tr->capture)
+			capture_args_extra(tr->capture, fi,
+					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
+		tree_enter(t, e->depth, fi, ts, &x);
+		if (h->kind != CTRACE_EV_ENTER)
+			tree_keep_args(t, data, size);
+	}
+}
+
+/* a call event of t, as trace_call_event takes it, also shown to the tap */
+static void call_event(struct trace *tr, struct thread_tree *t, void *data, size_t size,
+		       const struct func_info *fi, struct proc *p, uint64_t ts)
+{
+	unsigned gen = proc_gen(tr, p);
+
+	if (tr->tap)
+		tr->tap(t, data, size, fi, gen);
+	trace_call_event(tr, t, data, size, fi, gen, p->sym, ts);
+}
+
 int trace_on_event(void *ctx, void *data, size_t size)
 {
 	struct trace *tr = ctx;
@@ -468,7 +529,6 @@ int trace_on_event(void *ctx, void *data, size_t size)
 	case CTRACE_EV_EXIT: {
 		const struct ctrace_call *e = data;
 		const struct func_info *fi;
-		struct tree_extra x = { 0 };
 
 		if (size < sizeof(*e))
 			return 0;
@@ -477,23 +537,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		fi = tr->replay ? tr->replay_fn : symbolize(p->sym, e->fn);
 		if (!fi)
 			return 0;
-		t->lost = e->lost;
-		if (tr->capture)
-			capture_set_process(tr->capture, proc_gen(tr, p), p->sym);
-		if (h->kind == CTRACE_EV_EXIT) {
-			int r = tr->capture ? capture_exit(tr->capture, fi, &x) : 0;
-
-			tree_exit(t, e->depth, fi, ts, r != 0);
-			if (r == 2)
-				tree_return(t, fi, &x);
-			break;
-		}
-		if (tr->capture)
-			capture_args_extra(tr->capture, fi,
-					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
-		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind != CTRACE_EV_ENTER)
-			tree_keep_args(t, data, size);
+		call_event(tr, t, data, size, fi, p, ts);
 		break;
 	}
 	case CTRACE_EV_FORK:
@@ -519,14 +563,12 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		t = thread_for(tr, h->tid, true);
-		t->lost = e->lost;
-		tree_unwind(t, e->depth, ts, !(e->fn & CTRACE_UNWIND_UNSEEN));
+		call_event(tr, t, data, size, NULL, thread_proc(tr, t), ts);
 		break;
 	}
 	case CTRACE_EV_RETVAL: {
 		const struct ctrace_retval *e = data;
 		const struct func_info *fi;
-		struct tree_extra x;
 
 		if (size < sizeof(*e) || !tr->capture)
 			return 0;
@@ -535,12 +577,8 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			break;
 		p = thread_proc(tr, t);
 		fi = tr->replay ? tr->replay_fn : symbolize(p->sym, e->fn);
-		if (!fi)
-			break;
-		capture_set_process(tr->capture, proc_gen(tr, p), p->sym);
-		capture_ret_extra(tr->capture, fi, e, &x);
-		if (x.write)
-			tree_return(t, fi, &x);
+		if (fi)
+			call_event(tr, t, data, size, fi, p, ts);
 		break;
 	}
 	case CTRACE_EV_THREAD: {

@@ -50,6 +50,10 @@ struct trace {
 	struct u64map gens;		   /* replay: pid → image generation + 1 */
 	struct u64map names;		   /* replay: tid → its name at stop */
 	bool procs_borrowed;		   /* replay: procs is the live trace's */
+	/* --last: sees each call event of a live tree (its function, the
+	 * process's image generation) before the tree does */
+	void (*tap)(struct thread_tree *t, const void *data, size_t size,
+		    const struct func_info *fi, unsigned gen);
 };
 
 /* sym names the addresses of process pid, the target */
@@ -60,6 +64,15 @@ int trace_init(struct trace *tr, pid_t pid, struct symbolizer *sym, bool attach,
 void trace_set_sink(struct trace *tr, struct tree_sink *sink);
 /* ring_buffer_sample_fn */
 int trace_on_event(void *ctx, void *data, size_t size);
+/* a call event of tree t (ENTER*, EXIT, RETVAL, UNWIND) whose function is
+ * fi (NULL for UNWIND), its process's image generation gen and names sym */
+void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data, size_t size,
+		      const struct func_info *fi, unsigned gen, struct symbolizer *sym,
+		      uint64_t ts);
+/* a tree of its own for tid (a live thread), and its end once its frames
+ * are closed: for whoever builds trees without events (--last) */
+struct thread_tree *trace_new_thread(struct trace *tr, uint32_t tid);
+void trace_end_thread(struct trace *tr, struct thread_tree *t);
 /* ring_buffer_sample_fn of the crash buffer */
 int trace_on_crash(void *ctx, void *data, size_t size);
 /* replay: the trees are rebuilt from live's record; live's process table

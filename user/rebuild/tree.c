@@ -322,6 +322,19 @@ void tree_close_all(struct thread_tree *t, const char *reason)
 		pop(t, NULL, false, 0, reason);
 }
 
+void tree_wrap_open(struct thread_tree *t, const struct func_info *fn, const char *reason)
+{
+	settle(t);
+	t->base--;
+	if (fn && !fn->allowed)
+		return; /* hidden: what it wraps stays at the root level */
+	t->wraps++;
+	t->calls++;
+	t->sink->ops->wrap(
+		t->sink, t,
+		&(struct tree_node){ .fn = fn, .placeholder = true, .partial_reason = reason });
+}
+
 static int none_begin(struct tree_sink *s, struct thread_tree *t)
 {
 	(void)s;

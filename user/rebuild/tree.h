@@ -138,6 +138,9 @@ void tree_return(struct thread_tree *t, const struct func_info *fn, const struct
 void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts, bool seen);
 /* close every open frame: their exits were not observed, for this reason */
 void tree_close_all(struct thread_tree *t, const char *reason);
+/* a call around everything the tree holds (its frames closed), its entry
+ * and exit not shown, for reason */
+void tree_wrap_open(struct thread_tree *t, const struct func_info *fn, const char *reason);
 /* the thread ended and its frames are closed: the sink may put its nodes
  * aside (so open files stay bounded by the live threads). 0 or -errno */
 int tree_end(struct thread_tree *t);

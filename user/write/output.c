@@ -155,6 +155,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputs(c->follow_forks ? "true" : "false", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
+	if (c->last)
+		jsonw_member_u64(f, "last", c->last);
 	if (c->summary)
 		jsonw_member_cstr(f, "summary",
 				  c->summary == SUMMARY_THREAD ? "thread" : "function");
@@ -256,6 +258,8 @@ static void write_metadata(FILE *f, const char *path, const struct trace *tr,
 	jsonw_member_u64(f, "threads", tr->nthreads);
 	jsonw_member_u64(f, "lost_events", ri->lost_events);
 	jsonw_member_u64(f, "resyncs", trace_total_resyncs(tr));
+	if (ri->snapshot)
+		jsonw_member_u64(f, "snapshot", ri->snapshot);
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);

@@ -33,6 +33,7 @@ struct run_info {
 	const struct module *mods;	 /* its modules, for the backtrace */
 	size_t nmods;
 	struct summary *summary; /* --summary: written in place of the call trees */
+	unsigned snapshot;	 /* --last: the SIGUSR1 snapshot's number; 0: the end's */
 };
 
 struct output {
