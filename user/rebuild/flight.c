@@ -242,12 +242,13 @@ int flight_start(struct trace *live, uint32_t n)
 	return 0;
 }
 
-/* the root level of a window that starts at an entry */
+/* the root level of a window that starts at an entry: its depth, which
+ * is 0 or below once calls that predate an attach have returned */
 static int32_t window_base(const struct fl_ring *r)
 {
 	const struct ctrace_call *c = r->n ? ev_data(&r->v[r->head]) : NULL;
 
-	return c && c->depth > 0 ? c->depth : 1;
+	return c ? c->depth : 1;
 }
 
 /* lt's window, rebuilt into a new tree of snap */
