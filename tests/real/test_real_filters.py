@@ -79,3 +79,52 @@ def test_two_tracers_see_the_same_calls(lua_twice):
     counts.check(a, truth, min_calls=20_000)
     assert thread_shapes(a) == thread_shapes(b)
 
+
+def preorder(nodes, depth=0, out=None):
+    out = [] if out is None else out
+    for n in nodes:
+        out.append((depth, n))
+        preorder(n.get("children", []), depth + 1, out)
+    return out
+
+
+def last_window(nodes, n_last):
+    """--last N: the last N calls by entry, with the calls around them whose
+    entry came before the window as partial nodes."""
+    order = [id(n) for _, n in preorder(nodes)]
+    keep = set(order[-n_last:])
+
+    def cut(ns):
+        out = []
+        for n in ns:
+            kids = cut(n.get("children", []))
+            if id(n) in keep:
+                out.append((n["function"], bool(n.get("partial")), kids))
+            elif kids:
+                out.append((n["function"], True, kids))
+        return out
+    return cut(nodes)
+
+
+def test_last(lua_twice):
+    """--last: the interpreter's last 5000 calls, ending with its exit."""
+    truth, (full, last) = lua_twice([SCRIPTS / "lua_work.lua", 14], [], ["--last", "5000"])
+    counts.check(full, truth, min_calls=20_000)
+    want = {tid: last_window(t["root_calls"], 5000) for tid, t in full["call_trees"].items()}
+    got = thread_shapes(last)
+    assert got.keys() == want.keys()
+    for tid in want:
+        assert got[tid] == want[tid], first_diff(got[tid], want[tid])
+
+
+def first_diff(a, b, path=()):
+    """where two shapes first differ (debugging aid for assertion messages)"""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x[:2] != y[:2]:
+            return path + (i,), x[:2], y[:2]
+        d = first_diff(x[2], y[2], path + (x[0],))
+        if d:
+            return d
+    if len(a) != len(b):
+        return path, len(a), len(b)
+    return None
