@@ -298,6 +298,7 @@ static int consumer_setup(struct session *s)
 {
 	s->sym = symbolizer_new(s->targ, s->cfg.filter);
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
+	finish_filter_sink(s, &s->tr);
 	if (record_setup(s))
 		return -1;
 	s->pr.skel = s->skel;
@@ -668,6 +669,7 @@ static void session_free(struct session *s)
 		elf_image_free(s->img);
 	filter_free(s->cfg.filter);
 	filter_free(s->cfg.capture_filter);
+	cli_free_keep_if(&s->cfg);
 	summary_free(&s->sum);
 }
 
@@ -691,6 +693,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		filter_free(s.cfg.filter);
 		filter_free(s.cfg.capture_filter);
+		cli_free_keep_if(&s.cfg);
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;
