@@ -701,6 +701,13 @@ struct tree_sink *keep_filter_wrap(struct tree_sink *inner, const struct keep_fi
 	return inner;
 }
 
+const struct tree_sink *keep_filter_inner(const struct tree_sink *s)
+{
+	while (s && s->ops == &kf_ops)
+		s = ((const struct keep_filter *)s)->inner;
+	return s;
+}
+
 bool keep_filter_counts(const struct tree_sink *s, struct keep_counts *c)
 {
 	bool any = false;

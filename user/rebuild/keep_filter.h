@@ -45,6 +45,8 @@ struct keep_counts {
 /* inner (owned from now on) wrapped by the filters o asks for; inner
  * itself when none; NULL out of memory (inner freed) */
 struct tree_sink *keep_filter_wrap(struct tree_sink *inner, const struct keep_filter_opts *o);
+/* the sink the filters around s pass on to (s itself when not a filter) */
+const struct tree_sink *keep_filter_inner(const struct tree_sink *s);
 /* the counts of the filters s wraps; false when s is not a filter */
 bool keep_filter_counts(const struct tree_sink *s, struct keep_counts *c);
 
