@@ -24,6 +24,7 @@
 #include "consume/loop.h"
 #include "ctrace.skel.h"
 #include "finish.h"
+#include "find/keep_expr.h"
 #include "session.h"
 #include "find/elf_image.h"
 #include "attach/launch.h"
@@ -111,6 +112,11 @@ static int preflight(struct session *s)
 		log_warn("'%s' has no DWARF: names come from the symbol table; arguments and "
 			 "return values need -g",
 			 s->exe);
+	if (keep_rules_check(s->cfg.keep_if, s->cfg.nkeep_if, img_path, s->img, err,
+			     sizeof(err))) {
+		log_err("--keep-if: %s", err);
+		return -1;
+	}
 	return output_open(&s->out, s->cfg.output);
 }
 

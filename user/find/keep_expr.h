@@ -49,6 +49,14 @@ int keep_parse_duration(const char *s, uint64_t *ns, const char **bad);
 int keep_rule_parse(struct keep_rule *r, const char *text, char *err, size_t errlen);
 void keep_rule_free(struct keep_rule *r);
 
+struct elf_image;
+/* Before anything is attached: every arg.NAME is a parameter of FUNC and
+ * FUNC does not return void, as the DWARF of path (img) says. FUNC not
+ * found there (a library's), or no DWARF: not checked (its calls are then
+ * counted unreadable if they are). -1 with err when one is wrong */
+int keep_rules_check(const struct keep_rule *r, size_t n, const char *path,
+		     const struct elf_image *img, char *err, size_t errlen);
+
 /* an operand of a call: 0 known (*v), -1 cannot be read for this call */
 typedef int (*keep_lookup_fn)(void *ctx, const struct keep_node *test, struct keep_val *v);
 /* 1 holds, 0 does not, -1 cannot be told (an operand it needs is unreadable) */
