@@ -81,10 +81,19 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
+/* "expected WHAT at 'REST'": one line, whatever the rest holds */
 static int fail(struct parser *ps, const char *what)
 {
+	char rest[64];
+	size_t n = 0;
+
+	for (const char *p = ps->p; *p && n < sizeof(rest) - 4; p++)
+		rest[n++] = (unsigned char)*p < ' ' ? '?' : *p;
+	if (ps->p[n] && n == sizeof(rest) - 4)
+		memcpy(rest + n, "...", 3), n += 3;
+	rest[n] = 0;
 	if (*ps->p)
-		snprintf(ps->err, ps->errlen, "expected %s at '%s'", what, ps->p);
+		snprintf(ps->err, ps->errlen, "expected %s at '%s'", what, rest);
 	else
 		snprintf(ps->err, ps->errlen, "expected %s at the end", what);
 	return -1;
