@@ -98,6 +98,20 @@ def test_min_duration_keeps_partial_calls(build, trace):
     accounted(doc, full["metadata"]["total_calls"])
 
 
+def test_min_duration_keeps_the_crash_stack(build, trace):
+    """The frames open at the crash have no end: written, and nothing else."""
+    exe = build("crash.c", "-O0")
+    proc, doc = trace([exe], "--min-duration", "1s")
+    assert proc.returncode == 139, proc.stderr
+    (main,) = roots(main_thread(doc))
+    assert shape(main) == ("main", (("level_one", (("level_two", (("store_value", ()),)),)),))
+    assert all(is_partial(n) for n in all_nodes(doc))
+    assert [f["function"] for f in doc["crash"]["call_stack"]] == \
+        ["store_value", "level_two", "level_one", "main"]
+    # prepare > checksum, twice: complete and short
+    assert filtered(doc)["min_duration_dropped"] == 4
+
+
 def test_min_duration_with_args_and_depth(build, trace):
     exe = build("naps.c", "-O0")
     proc, doc = trace([exe, "2"], "--min-duration", "3ms", "--args", "-D", "2")

@@ -578,6 +578,8 @@ static void kf_wrap(struct tree_sink *s, struct thread_tree *t, const struct tre
 {
 	struct keep_filter *k = (struct keep_filter *)s;
 
+	if (k->mode == KF_KEEP_IF && rule_of(k, n->fn) >= 0)
+		k->counts.keep_if_unreadable++; /* its entry predates tracing */
 	flush(k, t, state(k, t));
 	k->inner->ops->wrap(k->inner, t, n);
 }
