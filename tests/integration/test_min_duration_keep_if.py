@@ -18,6 +18,12 @@ MS = 1_000_000
 ITEMS = 20
 
 
+@pytest.fixture(autouse=True)
+def json_output(trace):
+    """-o FILE.ctrace is refused with these options (CTRACE_TEST_EXT aside)"""
+    trace.ext = ".json"
+
+
 def filtered(doc):
     return doc["metadata"]["filtered"]
 
