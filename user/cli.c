@@ -9,6 +9,7 @@
 #include "utils/log.h"
 #include "utils/strutil.h"
 #include "write/backend.h"
+#include "find/keep_expr.h"
 #include "find/pattern.h"
 
 #define DEFAULT_OUTPUT "ctrace.json"
@@ -51,6 +52,20 @@ static const char usage_text[] =
 	"                           (in memory); written at the end, and as FILE.1.json,\n"
 	"                           FILE.2.json, ... on each SIGUSR1 to the tracer while\n"
 	"                           tracing goes on. Not with --summary or -o FILE.ctrace\n"
+	"      --min-duration DUR   write only calls that lasted at least DUR (500us, 2ms,\n"
+	"                           1.5s), with their callers; calls whose duration is\n"
+	"                           not known (partial) are kept.  e.g. --min-duration 2ms\n"
+	"      --keep-if 'FUNC: CONDITION'  write a call of FUNC with its whole subtree\n"
+	"                           (and its callers) only when CONDITION holds at its\n"
+	"                           return: retval, duration or arg.NAME compared (== !=\n"
+	"                           < <= > >=) with a number, NULL or a duration, joined\n"
+	"                           by && and ||. Repeatable; FUNC's arguments and return\n"
+	"                           value are captured. Each open FUNC call's subtree is\n"
+	"                           kept in memory until it returns; a call whose operand\n"
+	"                           cannot be read is not kept (counted).\n"
+	"                           e.g. --keep-if 'read_file: retval < 0 || duration > 5ms'\n"
+	"                           Both filter what is written: not with --summary or\n"
+	"                           -o FILE.ctrace\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -118,6 +133,8 @@ enum {
 	OPT_FOLLOW_FORKS,
 	OPT_SUMMARY,
 	OPT_LAST,
+	OPT_MIN_DURATION,
+	OPT_KEEP_IF,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +157,8 @@ static const struct option long_opts[] = {
 	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "summary", optional_argument, NULL, OPT_SUMMARY },
 	{ "last", required_argument, NULL, OPT_LAST },
+	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+	{ "keep-if", required_argument, NULL, OPT_KEEP_IF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -203,7 +222,9 @@ static int summary_conflict(const struct config *cfg)
 {
 	const char *o = cfg->output;
 	size_t n = strlen(o);
-	const char *what = cfg->args				  ? "--args" :
+	const char *what = cfg->min_duration			  ? "--min-duration" :
+			   cfg->nkeep_if			  ? "--keep-if" :
+			   cfg->args				  ? "--args" :
 			   cfg->retval				  ? "--retval" :
 			   cfg->format				  ? "--format" :
 			   n > 7 && !strcmp(o + n - 7, ".ctrace") ? "-o FILE.ctrace" :
@@ -215,8 +236,78 @@ static int summary_conflict(const struct config *cfg)
 	return what ? -1 : 0;
 }
 
+/* --min-duration / --keep-if filter the trees written: -o FILE.ctrace
+ * keeps every event (its replay would not know them) */
+static int keep_conflict(const struct config *cfg)
+{
+	size_t n = strlen(cfg->output);
+
+	if (!cfg->min_duration && !cfg->nkeep_if)
+		return 0;
+	if (n > 7 && !strcmp(cfg->output + n - 7, ".ctrace")) {
+		log_err("%s filters the call trees written, and -o FILE.ctrace keeps every "
+			"event: write .json or .jsonl",
+			cfg->min_duration ? "--min-duration" : "--keep-if");
+		return -1;
+	}
+	return 0;
+}
+
+static int add_keep_if(struct config *cfg, const char *text)
+{
+	struct keep_rule *r = realloc(cfg->keep_if, (cfg->nkeep_if + 1) * sizeof(*r));
+	char err[256];
+
+	if (!r) {
+		log_err("out of memory");
+		return -1;
+	}
+	cfg->keep_if = r;
+	if (keep_rule_parse(&r[cfg->nkeep_if], text, err, sizeof(err))) {
+		log_err("--keep-if: %s", err);
+		return -1;
+	}
+	cfg->nkeep_if++;
+	return 0;
+}
+
+/* --keep-if reads FUNC's arguments and return value: they are captured for
+ * FUNC (alone, when nothing else was asked; else what was asked widens) */
+static int keep_if_capture(struct config *cfg)
+{
+	bool alone = !cfg->args && !cfg->retval;
+	char err[256];
+
+	if (alone && !(cfg->capture_filter = filter_new())) {
+		log_err("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nkeep_if; i++) {
+		const struct keep_rule *r = &cfg->keep_if[i];
+
+		if (cfg->capture_filter &&
+		    filter_add(cfg->capture_filter, r->func, false, err, sizeof(err))) {
+			log_err("--keep-if: invalid function name '%s': %s", r->func, err);
+			return -1;
+		}
+		cfg->args |= alone || r->needs_args;
+		cfg->retval |= alone || r->needs_retval;
+	}
+	return 0;
+}
+
+void cli_free_keep_if(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nkeep_if; i++)
+		keep_rule_free(&cfg->keep_if[i]);
+	free(cfg->keep_if);
+	cfg->keep_if = NULL;
+	cfg->nkeep_if = 0;
+}
+
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
+	const char *bad;
 	char err[256];
 	long v;
 	double d;
@@ -350,6 +441,18 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			}
 			cfg->last = (uint32_t)v;
 			break;
+		case OPT_MIN_DURATION:
+			if (keep_parse_duration(optarg, &cfg->min_duration_ns, &bad)) {
+				log_err("invalid --min-duration '%s': expected a duration with its unit (ns, us, ms, s), e.g. 500us",
+					optarg);
+				return -1;
+			}
+			cfg->min_duration = true;
+			break;
+		case OPT_KEEP_IF:
+			if (add_keep_if(cfg, optarg))
+				return -1;
+			break;
 		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;
 		case 'u': cfg->user = optarg; break;
 		case 'v': cfg->verbose++; break;
@@ -382,7 +485,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		log_err("-u is for launching a program; with -p the process runs as it is");
 		return -1;
 	}
-	if (cfg->summary && summary_conflict(cfg))
+	if ((cfg->summary && summary_conflict(cfg)) || keep_conflict(cfg) ||
+	    (cfg->nkeep_if && keep_if_capture(cfg)))
 		return -1;
 	if (cfg->last && (cfg->summary || str_has_suffix(cfg->output, ".ctrace"))) {
 		log_err("--last keeps calls in memory: it does not go with %s",

@@ -2,10 +2,12 @@
 #ifndef CTRACE_CLI_H
 #define CTRACE_CLI_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct filter;
+struct keep_rule;
 
 enum probe_mode {
 	PROBE_AUTO,	/* preload where possible, else call sites */
@@ -35,10 +37,17 @@ struct config {
 	const char *format; /* -f: also write this view of the trace */
 	enum { SUMMARY_OFF, SUMMARY_FUNCTION, SUMMARY_THREAD } summary; /* --summary */
 	uint32_t last; /* --last N: the flight recorder keeps N calls per thread; 0: off */
+	/* written calls (rebuild/keep_filter.h): --min-duration, --keep-if */
+	bool min_duration;
+	uint64_t min_duration_ns;
+	struct keep_rule *keep_if;
+	size_t nkeep_if;
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version
  * (exit 0), -1 on a usage error (message printed; exit 2). */
 int cli_parse(int argc, char **argv, struct config *cfg);
+/* the --keep-if rules */
+void cli_free_keep_if(struct config *cfg);
 
 #endif

@@ -16,6 +16,7 @@
 #include "consume/trace.h"
 #include "finish.h"
 #include "rebuild/flight.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
@@ -64,6 +65,44 @@ static struct ctrace_reader *record_reader(struct session *s, FILE **f)
 	return r;
 }
 
+void finish_filter_sink(struct session *s, struct trace *tr)
+{
+	const struct keep_filter_opts o = { .min_duration = s->cfg.min_duration,
+					    .min_duration_ns = s->cfg.min_duration_ns,
+					    .rules = s->cfg.keep_if,
+					    .nrules = s->cfg.nkeep_if };
+	struct tree_sink *in = tr->sink;
+
+	if (!o.min_duration && !o.nrules)
+		return;
+	tr->sink = NULL; /* wrapped, not freed */
+	trace_set_sink(tr, keep_filter_wrap(in, &o));
+}
+
+void finish_filter_wrap(void *session, struct trace *tr)
+{
+	finish_filter_sink(session, tr);
+}
+
+/* what --min-duration and --keep-if left out, said */
+static void say_filtered(const struct trace *tr)
+{
+	struct keep_counts c;
+
+	if (!keep_filter_counts(tr->sink, &c))
+		return;
+	if (c.min_duration)
+		log_info("--min-duration: %lu shorter calls not written",
+			 (unsigned long)c.min_duration_dropped);
+	if (c.keep_if)
+		log_info("--keep-if: %lu calls kept (with their subtrees), %lu calls not written",
+			 (unsigned long)c.keep_if_kept, (unsigned long)c.keep_if_dropped);
+	if (c.keep_if_unreadable)
+		log_warn("--keep-if: %lu calls not kept because their condition could not be "
+			 "told (an operand not readable for them, or their entry or exit not observed)",
+			 (unsigned long)c.keep_if_unreadable);
+}
+
 /* where the replayed trees' nodes go: -o T.ctrace needs only their counts
  * (for the metadata and thread tails it stores); -o x.jsonl walks them from
  * the node spool; the JSON sink otherwise */
@@ -93,6 +132,7 @@ int finish_replay(struct session *s, const char *reason)
 	trace_init_replay(&s->rtr, &s->tr);
 	s->have_rtr = true;
 	replay_sink(s);
+	finish_filter_sink(s, &s->rtr);
 	t = now_ns(CLOCK_MONOTONIC);
 	rc = replay_run(s->reader, &s->rtr, reason, NULL, NULL, err, sizeof(err));
 	if (rc)
@@ -159,6 +199,7 @@ static int replay_nodes(struct session *s, struct trace *nt, struct ctrace_reade
 		return -1;
 	trace_init_replay(nt, &s->tr);
 	trace_set_sink(nt, node_spool_new(s->out.dirfd));
+	finish_filter_sink(s, nt);
 	rc = replay_run(*r, nt, STILL_RUNNING, NULL, NULL, err, sizeof(err));
 	if (rc)
 		log_err("reading the trace back: %s", err);
@@ -388,6 +429,7 @@ int finish_write(struct session *s)
 	}
 	if (cfg->format && strcmp(cfg->format, "json"))
 		write_format(s, &st);
+	say_filtered(s->res);
 	fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
 		(unsigned long)trace_total_calls(s->res), s->res->nthreads,
 		(unsigned long)ri->lost_events, cfg->output,
@@ -429,7 +471,7 @@ int finish_snapshot(struct session *s, uint64_t lost)
 	ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
 	ri.lost_events = lost;
 	ri.snapshot = k;
-	rc = flight_snapshot(&snap, &s->tr, false);
+	rc = flight_snapshot(&snap, &s->tr, false, finish_filter_wrap, s);
 	if (rc)
 		log_err("writing the snapshot beside '%s': %s", path, strerror(-rc));
 	else if (output_write(&o, &snap, &ri) || output_commit(&o))

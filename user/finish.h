@@ -3,6 +3,12 @@
 #define CTRACE_FINISH_H
 
 struct session;
+struct trace;
+
+/* tr's nodes go through --min-duration / --keep-if, when given */
+void finish_filter_sink(struct session *s, struct trace *tr);
+/* the same, as flight_snapshot calls it (session: a struct session) */
+void finish_filter_wrap(void *session, struct trace *tr);
 
 /* The trees from the compact record, now that it is complete */
 int finish_replay(struct session *s, const char *reason);

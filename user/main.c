@@ -24,6 +24,7 @@
 #include "consume/loop.h"
 #include "ctrace.skel.h"
 #include "finish.h"
+#include "find/keep_expr.h"
 #include "session.h"
 #include "find/elf_image.h"
 #include "attach/launch.h"
@@ -119,6 +120,11 @@ static int preflight(struct session *s)
 		log_warn("'%s' has no DWARF: names come from the symbol table; arguments and "
 			 "return values need -g",
 			 s->exe);
+	if (keep_rules_check(s->cfg.keep_if, s->cfg.nkeep_if, img_path, s->img, err,
+			     sizeof(err))) {
+		log_err("--keep-if: %s", err);
+		return -1;
+	}
 	return output_open(&s->out, s->cfg.output);
 }
 
@@ -311,6 +317,8 @@ static int consumer_setup(struct session *s)
 		log_err("out of memory");
 		return -1;
 	}
+	if (!s->cfg.last) /* --last: each snapshot's trees are filtered */
+		finish_filter_sink(s, &s->tr);
 	if (record_setup(s))
 		return -1;
 	s->pr.skel = s->skel;
@@ -613,7 +621,7 @@ static void stop(struct session *s)
 	trace_set_lost(tr, lost_lookup, skel);
 	if (s->cfg.last && !tr->err) { /* the trace written is the windows' */
 		s->have_ftr = true;
-		if (flight_snapshot(&s->ftr, tr, true))
+		if (flight_snapshot(&s->ftr, tr, true, finish_filter_wrap, s))
 			tr->err = EIO;
 		s->res = &s->ftr;
 	}
@@ -695,6 +703,7 @@ static void session_free(struct session *s)
 		elf_image_free(s->img);
 	filter_free(s->cfg.filter);
 	filter_free(s->cfg.capture_filter);
+	cli_free_keep_if(&s->cfg);
 	summary_free(&s->sum);
 }
 
@@ -718,6 +727,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		filter_free(s.cfg.filter);
 		filter_free(s.cfg.capture_filter);
+		cli_free_keep_if(&s.cfg);
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;

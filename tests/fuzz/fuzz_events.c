@@ -3,7 +3,8 @@
  * always be valid JSON with consistent call nodes, whatever the records say.
  *
  * Input: one flags byte (bit 0: attach mode; bit 1: a filter that hides every
- * function), then chunks of a little-endian u16 header and that many bytes.
+ * function; bit 2: --min-duration 1us; bit 3: --keep-if rules on functions
+ * of the seeds, rebuild/keep_filter.h), then chunks of a little-endian u16 header and that many bytes.
  * The header's low 15 bits are the length; with bit 15 set the bytes are the
  * start of a crash-buffer record (zero-padded to its fixed size) for
  * crash_on_record(), else they are one main-buffer record, passed with its
@@ -38,6 +39,8 @@
 #include "find/pattern.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
+#include "find/keep_expr.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 
 #define FAKE_PID 0x7ffffff0 /* above any pid_max: symbolize() names addresses "0x…" */
@@ -269,6 +272,34 @@ static void check_document(const char *doc, size_t len)
 	cJSON_Delete(root);
 }
 
+/* --min-duration / --keep-if of this input (flags bits 2 and 3) */
+static struct keep_filter_opts keep;
+static struct keep_rule keep_rules[3];
+
+static void keep_setup(struct trace *tr, uint8_t flags)
+{
+	/* functions of the seeds (named by address: no /proc for FAKE_PID) */
+	static const char *const text[] = { "0x10000c80: retval < 0 || arg.a == 1",
+					    "0x555555555040: duration > 100ns && arg.b == 0",
+					    "0x10000f00: retval == 0x0 || duration >= 1us" };
+	struct tree_sink *in = tr->sink;
+	char err[128];
+
+	if (!keep_rules[0].func)
+		for (size_t i = 0; i < 3; i++)
+			FUZZ_ASSERT(!keep_rule_parse(&keep_rules[i], text[i], err, sizeof(err)),
+				    "keep-if: %s", err);
+	keep = (struct keep_filter_opts){ .min_duration = flags & 4,
+					  .min_duration_ns = 1000,
+					  .rules = keep_rules,
+					  .nrules = flags & 8 ? 3 : 0 };
+	if (!keep.min_duration && !keep.nrules)
+		return;
+	tr->sink = NULL;
+	trace_set_sink(tr, keep_filter_wrap(in, &keep));
+	FUZZ_ASSERT(tr->sink, "out of memory");
+}
+
 /* output_write() as main.c calls it, into memory */
 static void write_document(struct trace *tr, struct filter *flt, const struct signal_note *fatal,
 			   const struct run_info *exit_ri)
@@ -276,7 +307,11 @@ static void write_document(struct trace *tr, struct filter *flt, const struct si
 	struct config cfg = { .output = "fuzz.json",
 			      .filter = flt,
 			      .buffer_size = 1 << 24,
-			      .probe = PROBE_CALLSITE };
+			      .probe = PROBE_CALLSITE,
+			      .min_duration = keep.min_duration,
+			      .min_duration_ns = keep.min_duration_ns,
+			      .keep_if = keep_rules,
+			      .nkeep_if = keep.nrules };
 	char *argv[] = { "prog", "arg" };
 	struct run_info ri = *exit_ri;
 	struct output o = { .path = "fuzz.json", .dirfd = -1 };
@@ -346,6 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (unwind_nmods)
 		symbolizer_add_module(sym, &unwind_mod);
 	trace_init(&tr, FAKE_PID, sym, data[0] & 1, T0, spool_dirfd);
+	keep_setup(&tr, data[0]);
 	tr.capture = cap;
 	for (size_t i = 1; size - i >= 2;) {
 		uint16_t h = (uint16_t)(data[i] | data[i + 1] << 8);

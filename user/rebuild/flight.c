@@ -302,13 +302,16 @@ static void repoint(struct crash_log *l, struct trace *from, struct trace *to)
 			}
 }
 
-int flight_snapshot(struct trace *snap, struct trace *live, bool final)
+int flight_snapshot(struct trace *snap, struct trace *live, bool final,
+		    void (*wrap)(void *ctx, struct trace *snap), void *ctx)
 {
 	int rc;
 
 	trace_init_replay(snap, live);
 	if (!snap->sink)
 		return -ENOMEM;
+	if (wrap)
+		wrap(ctx, snap);
 	for (size_t i = 0; i < live->nthreads; i++)
 		rebuild(snap, live->threads[i], final);
 	snap->crashes = live->crashes;

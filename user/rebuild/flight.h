@@ -28,8 +28,10 @@ int flight_start(struct trace *live, uint32_t n);
 /* snap: a trace of live's windows, every tree closed. final: tracing has
  * stopped (every tree's open calls say why, as live's did); else the calls
  * still running say FLIGHT_RUNNING. live's crash log is lent to snap, its
- * notes pointing at snap's trees, until flight_release. 0 or -errno */
-int flight_snapshot(struct trace *snap, struct trace *live, bool final);
+ * notes pointing at snap's trees, until flight_release. wrap (may be NULL)
+ * gets snap before its first node: the filters of what is written. 0 or -errno */
+int flight_snapshot(struct trace *snap, struct trace *live, bool final,
+		    void (*wrap)(void *ctx, struct trace *snap), void *ctx);
 /* snap freed, the crash log given back to live */
 void flight_release(struct trace *snap, struct trace *live);
 

@@ -14,6 +14,7 @@
 #include "cmds/jsonread.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "utils/u64map.h"
 #include "write/jsonw.h"
@@ -633,7 +634,10 @@ static int walk(void *src, const struct trace_visitor *v, void *ctx, char *err, 
 {
 	const struct node_source *s = src;
 	const struct stored_parts *sp = s->parts;
-	struct nwalk w = { .ns = (const struct node_spool *)s->tr->sink, .v = v, .ctx = ctx };
+	/* the spool, inside --min-duration / --keep-if's filters */
+	struct nwalk w = { .ns = (const struct node_spool *)keep_filter_inner(s->tr->sink),
+			   .v = v,
+			   .ctx = ctx };
 	int rc = 0;
 
 	if (errlen)

@@ -17,6 +17,8 @@
 #include "find/pattern.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
+#include "find/keep_expr.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "write/json_tree.h"
 #include "record/ctrace_write.h"
@@ -222,6 +224,35 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output,
 	fputc(']', f);
 }
 
+/* ,"filtered":{…}: what --min-duration and --keep-if left out */
+static void write_filtered(FILE *f, const struct trace *tr, const struct config *cfg)
+{
+	struct keep_counts c;
+
+	if (!keep_filter_counts(tr->sink, &c))
+		return;
+	key(f, "filtered", false);
+	fputc('{', f);
+	key(f, "min_duration_ns", true); /* null: no --min-duration */
+	if (c.min_duration)
+		jsonw_u64(f, cfg->min_duration_ns);
+	else
+		fputs("null", f);
+	jsonw_member_u64(f, "min_duration_dropped", c.min_duration_dropped);
+	key(f, "keep_if", false);
+	fputc('[', f);
+	for (size_t i = 0; i < cfg->nkeep_if; i++) {
+		if (i)
+			fputc(',', f);
+		jsonw_cstr(f, cfg->keep_if[i].text);
+	}
+	fputc(']', f);
+	jsonw_member_u64(f, "keep_if_kept", c.keep_if_kept);
+	jsonw_member_u64(f, "keep_if_dropped", c.keep_if_dropped);
+	jsonw_member_u64(f, "keep_if_unreadable", c.keep_if_unreadable);
+	fputc('}', f);
+}
+
 /* the document of tr to f; quiet: say nothing on stderr (a second copy) */
 /* the "metadata" object */
 static void write_metadata(FILE *f, const char *path, const struct trace *tr,
@@ -260,6 +291,7 @@ static void write_metadata(FILE *f, const char *path, const struct trace *tr,
 	jsonw_member_u64(f, "resyncs", trace_total_resyncs(tr));
 	if (ri->snapshot)
 		jsonw_member_u64(f, "snapshot", ri->snapshot);
+	write_filtered(f, tr, ri->cfg);
 	key_num(f, "exit_code", ri->exit_known && !ri->exit_signal, ri->exit_code);
 	key_num(f, "exit_signal", ri->exit_known && ri->exit_signal, ri->exit_signal);
 	key(f, "processes", false);
