@@ -50,6 +50,7 @@ struct trace {
 	struct u64map gens;		   /* replay: pid → image generation + 1 */
 	struct u64map names;		   /* replay: tid → its name at stop */
 	bool procs_borrowed;		   /* replay: procs is the live trace's */
+	struct u64map created; /* tid → its "created_by" JSON until its tree starts */
 };
 
 /* sym names the addresses of process pid, the target */

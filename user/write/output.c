@@ -272,6 +272,8 @@ static void write_thread_tail(FILE *f, const struct trace *tr, const struct thre
 	jsonw_member_u64(f, "pid", t->pid);
 	if (t->stack_id) /* a coroutine's stack (ucontext) */
 		jsonw_member_u64(f, "stack", t->stack_id);
+	else /* null: its creation was not seen (consume/lineage.c) */
+		fprintf(f, ",\"created_by\":%s", t->created_by ? t->created_by : "null");
 	crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 }
 
