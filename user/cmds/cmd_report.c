@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmds/commands.h"
+#include "write/created_by.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
 #include "cmds/slice.h"
@@ -518,6 +519,23 @@ static int rep_thread_begin(void *ctx, const struct trace_thread *th)
 	return 0;
 }
 
+/* thread lineage: "created by thread 5813 in main > spawn > make_worker" */
+static int print_created_by(FILE *out, const struct trace_thread *th)
+{
+	struct created_by cb;
+	int rc = created_by_read(th->more, &cb);
+
+	if (rc <= 0)
+		return rc;
+	fprintf(out, "  created by thread %llu ", (unsigned long long)cb.tid);
+	if (cb.function)
+		fprintf(out, "in %s\n", cb.path ? cb.path : cb.function);
+	else
+		fprintf(out, "(its call: %s)\n", cb.unavailable ? cb.unavailable : "not known");
+	created_by_free(&cb);
+	return 0;
+}
+
 static int rep_thread_end(void *ctx, const struct trace_thread *th)
 {
 	struct report *r = ctx;
@@ -526,7 +544,7 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 	r->thread_lost += th->lost_events;
 	if (r->tree) {
 		flush_to(&r->tr, tree_end(&r->tr));
-		return 0;
+		return print_created_by(r->out, th);
 	}
 	if (r->threads) {
 		fprintf(r->out, "%s== thread %llu (%s): %llu call%s", r->nthreads > 1 ? "\n" : "",
@@ -536,6 +554,8 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 			fprintf(r->out, " (the trace says %llu)",
 				(unsigned long long)th->total_calls);
 		fputs(" ==\n", r->out);
+		if (print_created_by(r->out, th))
+			return -1;
 		fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
 		fn_table_clear(&r->tab);
 	}

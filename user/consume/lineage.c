@@ -73,7 +73,8 @@ static void write_path(FILE *m, const struct ctrace_create *e, const struct thre
 	fprintf(m, "],\"path_complete\":%s", complete ? "true" : "false");
 }
 
-static char *render(const struct trace *tr, const struct ctrace_create *e, uint64_t ts, const struct thread_tree *c)
+static char *render(const struct trace *tr, const struct ctrace_create *e, uint64_t ts,
+		    const struct thread_tree *c)
 {
 	const char *why = NULL;
 	const struct frame *f = open_call(tr, e, c, &why);

@@ -51,6 +51,7 @@
 #include <cjson/cJSON.h>
 
 #include "write/backend.h"
+#include "write/created_by.h"
 #include "write/protobuf.h"
 #include "cmds/jsonread.h"
 
@@ -217,6 +218,13 @@ struct pf_tree {
 	uint64_t last;	    /* the latest time in it */
 };
 
+/* a thread's "created_by": a flow from its creator to its track */
+struct pf_lineage {
+	int64_t pid;
+	uint64_t tid, uuid; /* uuid: its track */
+	struct created_by cb;
+};
+
 /* an open call */
 struct frame {
 	uint64_t start, prev_last, first_inner;
@@ -262,6 +270,8 @@ struct pf {
 	/* building */
 	struct pb_buf pkt, interned;
 	char *crash;
+	struct pf_lineage *lineage;
+	size_t nlineage;
 };
 
 static int oom(struct pf *pf)
@@ -1145,6 +1155,28 @@ static int emit_lost(struct pf *pf, uint64_t t, uint64_t lost)
 	return pkt_end(pf, m, pf->target);
 }
 
+static int keep_lineage(struct pf *pf, const struct trace_thread *t)
+{
+	struct created_by cb;
+	struct pf_lineage *l;
+	int rc = created_by_read(t->more, &cb);
+
+	if (rc <= 0)
+		return rc ? oom(pf) : 0;
+	l = realloc(pf->lineage, (pf->nlineage + 1) * sizeof(*l));
+	if (!l) {
+		created_by_free(&cb);
+		return oom(pf);
+	}
+	pf->lineage = l;
+	l += pf->nlineage++;
+	l->pid = pf->trees[pf->ntrees - 1].pid;
+	l->uuid = pf->trees[pf->ntrees - 1].uuid;
+	l->tid = pf->trees[pf->ntrees - 1].tid;
+	l->cb = cb;
+	return 0;
+}
+
 static int pf_thread_end(void *ctx, const struct trace_thread *t)
 {
 	struct pf *pf = ctx;
@@ -1161,6 +1193,8 @@ static int pf_thread_end(void *ctx, const struct trace_thread *t)
 			return -1;
 	}
 	pf->trees[pf->ntrees - 1].last = pf->seen ? pf->last : 0;
+	if (keep_lineage(pf, t))
+		return -1;
 	pf->thread_lost_sum += t->lost_events;
 	if (pf->seen && pf->last > pf->end)
 		pf->end = pf->last;
@@ -1263,6 +1297,30 @@ static int crash_instant(struct pf *pf, const char *json, int64_t pid)
 	return rc;
 }
 
+/* Thread lineage: an instant on the creator's track at the clone (inside
+ * the creating call's slice), a flow from it to an instant on the new
+ * thread's track; flow ids above the forks' */
+static int lineage_flows(struct pf *pf)
+{
+	char name[512];
+	uint64_t last;
+
+	for (size_t i = 0; i < pf->nlineage; i++) {
+		const struct pf_lineage *l = &pf->lineage[i];
+		uint64_t flow = (1ull << 32) + i;
+
+		snprintf(name, sizeof(name), "created thread %" PRIu64, l->tid);
+		if (emit_instant(pf, track_for(pf, l->pid, true, l->cb.tid, &last), l->cb.time_ns,
+				 name, NULL, flow, false))
+			return -1;
+		snprintf(name, sizeof(name), "created by thread %" PRIu64 " in %.400s", l->cb.tid,
+			 l->cb.function ? l->cb.function : "(not known)");
+		if (emit_instant(pf, l->uuid, l->cb.time_ns, name, l->cb.json, flow, true))
+			return -1;
+	}
+	return 0;
+}
+
 static int pf_finish(struct pf *pf)
 {
 	uint64_t last;
@@ -1301,6 +1359,8 @@ static int pf_finish(struct pf *pf)
 		if (p->crash && crash_instant(pf, p->crash, p->pid))
 			return -1;
 	}
+	if (lineage_flows(pf))
+		return -1;
 	/* losses no thread owns: on the target's process track, at the end */
 	if (pf->has_meta && pf->meta.lost_events > pf->thread_lost_sum && pf->nprocs) {
 		uint64_t n = pf->meta.lost_events - pf->thread_lost_sum;
@@ -1351,6 +1411,9 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 	intern_clear(&pf.anames);
 	pb_free(&pf.pkt);
 	pb_free(&pf.interned);
+	for (size_t i = 0; i < pf.nlineage; i++)
+		created_by_free(&pf.lineage[i].cb);
+	free(pf.lineage);
 	free(pf.procs);
 	free(pf.trees);
 	free(pf.frames);
