@@ -1,7 +1,8 @@
 /* perfetto: Perfetto's protobuf trace format (ui.perfetto.dev, trace_processor),
  * TrackEvent slices: a track per thread under a track per process, a
  * SLICE_BEGIN and a SLICE_END per call, arguments and return values as debug
- * annotations, the crash, forks and execs as instant events.
+ * annotations, the crash, forks and execs as instant events, each thread's
+ * creation (its "created_by") as a flow between two instants.
  *
  * The file is a Trace message written as a stream: each TracePacket is one
  * "field 1, length, bytes" record. Field numbers are Perfetto's public schema;
@@ -120,7 +121,7 @@ enum {
 enum { TYPE_BEGIN = 1, TYPE_END = 2, TYPE_INSTANT = 3 };
 enum { SEQ_CLEARED = 1 };
 enum { PCLK_REALTIME = 1, PCLK_BOOTTIME = 6, PCLK_INCREMENTAL = 64 };
-#define SEQ_GLOBAL 1 /* descriptors, the crash, forks, execs; threads count from 2 */
+#define SEQ_GLOBAL 1 /* descriptors, the crash, forks, execs, lineage; threads from 2 */
 #define NEST_MAX   8 /* deeper argument values become their JSON text */
 
 /* ---- interning: one index per sequence and kind ---------------------------------- */
