@@ -5,10 +5,12 @@ traced call), and on forker.c under --follow-forks; carried through the
 .ctrace, JSONL, `report` and Perfetto."""
 import json
 import re
+import subprocess
 
 import pytest
 
 from calltree import main_thread
+from harness import wait_attached
 from test_perfetto import decode, one, protoc  # noqa: F401 (a fixture)
 
 PROBES = ["preload", "callsite"]
@@ -134,3 +136,41 @@ def test_carried_through(build, trace, tracer, procs, protoc, tmp_path):
         assert e[0] == s[0] == cb["time_ns"]
         fn = cb["call"]["function"] if cb["call"] else "(not known)"
         assert e[4] == f"created by thread {cb['thread_id']} in {fn}"
+
+
+def test_attach(build, trace, procs, tmp_path):
+    """Attached while main runs: main's calls before the attach are not in
+    the paths (path_complete false); a thread created after the attach has
+    all its calls seen, so where it had none open that is said, not guessed."""
+    go = tmp_path / "go"
+    target = procs.popen([build("lineage.c", "-O2"), go], stdout=subprocess.PIPE,
+                         encoding="utf-8")
+    assert target.stdout.readline() == "ready\n"
+    tracer, out = trace.start(["-p", target.pid])
+    wait_attached(tracer)
+    go.touch()
+    proc, doc = trace.finish(tracer, out)
+    assert proc.returncode == 0, proc.stderr
+    t = tids(target.stdout.read())
+    assert target.wait(timeout=10) == 0
+    assert doc["metadata"]["lost_events"] == 0
+    main = tree_of(doc, t["main"])
+    assert main["created_by"] is None
+    (m,) = main["root_calls"]
+    assert m["function"] == "main" and m["partial"]
+    for k in range(3):
+        cb = tree_of(doc, t[f"pool-{k}"])["created_by"]
+        call = node(main, ("main", 0), ("spawn_pool", 0), ("make_worker", k))
+        assert cb["thread_id"] == t["main"]
+        assert cb["call"] == {"function": "make_worker", "module": "lineage",
+                              "start_ns": call["start_ns"], "path": ["spawn_pool", "make_worker"],
+                              "path_complete": False}
+    cb = tree_of(doc, t["outer"])["created_by"]
+    assert cb["call"]["path"] == ["spawn_outer"] and cb["call"]["path_complete"] is False
+    outer = tree_of(doc, t["outer"])
+    for k in range(2):
+        made_in(tree_of(doc, t[f"inner-{k}"])["created_by"], t["outer"],
+                node(outer, ("outer_body", 0), ("make_inner", k)), ["outer_body", "make_inner"])
+    early = tree_of(doc, t["early"])["created_by"]
+    assert early["call"] is None
+    assert early["call_unavailable"] == "no traced call was open in the creator"

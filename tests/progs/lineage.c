@@ -6,10 +6,13 @@
  *   outer, before any traced call, starts "early" (no traced call is open
  *   in it then): early: inner_job
  * Thread starts are not instrumented, so each creating call is the traced
- * call pthread_create was called from. */
+ * call pthread_create was called from.
+ *   lineage GOFILE: prints "ready", waits (untraced, in main) until GOFILE
+ *   exists, then the same (for an attach) */
 #define _GNU_SOURCE /* gettid */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "common.h"
 
@@ -104,8 +107,18 @@ NOINLINE void spawn_outer(void)
 	pthread_join(t, NULL);
 }
 
-int main(void)
+NOINSTR static void wait_for_file(const char *path)
 {
+	printf("ready\n");
+	fflush(stdout);
+	while (access(path, F_OK))
+		usleep(10000);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		wait_for_file(argv[1]);
 	spawn_pool();
 	spawn_outer();
 	printf("main tid=%d\n", (int)gettid());

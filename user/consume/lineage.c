@@ -13,6 +13,20 @@
 #define R_NO_ENTRY "the entry of the creator's open call was not observed (events lost)"
 #define R_STEP	   "the creator's open calls are not known here"
 
+/* Whether calls tracing did not see may be open in c (attach, a forked
+ * child's calls entered in the parent, a stack saved before tracing saw
+ * it); a thread whose creation was seen has seen them all */
+static bool may_predate(const struct thread_tree *c)
+{
+	return c->attach && (c->before || !c->created_by);
+}
+
+/* why no call is named when c's seen calls are none */
+static const char *none_open(const struct thread_tree *c)
+{
+	return !may_predate(c) ? R_NONE : c->before ? c->before : R_ATTACH;
+}
+
 /* The innermost shown call of the creator, or NULL with *why. The creator's
  * tree is trusted only where BPF agrees: the same stack, its top frame at the
  * creator's depth, and no loss of the creator's since that frame's entry (a
@@ -22,14 +36,16 @@ static const struct frame *open_call(const struct trace *tr, const struct ctrace
 {
 	const struct frame *f;
 
-	if (!c) /* it made no call tracing saw */
-		*why = e->seen ? R_STEP : tr->attach ? R_ATTACH : R_NONE;
+	if (!c) /* it made no call tracing saw; its creation may have been seen */
+		*why = e->seen						 ? R_STEP :
+		       !tr->attach || u64map_get(&tr->created, e->h.tid) ? R_NONE :
+									   R_ATTACH;
 	else if (c->stack_id != e->stack)
 		*why = R_STEP;
 	else if (c->lost != e->lost)
 		*why = R_LOST;
-	else if (!c->nstack) /* its calls may predate what tracing saw of it */
-		*why = c->attach ? (c->before ? c->before : R_ATTACH) : R_NONE;
+	else if (!c->nstack)
+		*why = none_open(c);
 	if (!c || c->stack_id != e->stack || c->lost != e->lost || !c->nstack)
 		return NULL;
 	f = &c->stack[c->nstack - 1];
@@ -40,7 +56,7 @@ static const struct frame *open_call(const struct trace *tr, const struct ctrace
 	while (!f->visible && f > c->stack) /* filtered out of the trace (-N) */
 		f--;
 	if (!f->visible) {
-		*why = c->attach ? (c->before ? c->before : R_ATTACH) : R_NONE;
+		*why = none_open(c);
 		return NULL;
 	}
 	if (!f->fn) {
@@ -60,7 +76,7 @@ static void write_path(FILE *m, const struct ctrace_create *e, const struct thre
 
 	while (f > c->stack && f[-1].lost_at == e->lost)
 		f--;
-	complete = f == c->stack && !c->attach;
+	complete = f == c->stack && !may_predate(c);
 	fputs(",\"path\":[", m);
 	for (; f <= call; f++) {
 		if (!f->visible)
