@@ -46,6 +46,9 @@ static const char usage_text[] =
 	"                           Calls that cannot be timed (began before tracing,\n"
 	"                           left by longjmp, ...) are counted and said. Not with\n"
 	"                           -a/-r, -f, or -o FILE.ctrace/.jsonl\n"
+	"      --srcline            each call's \"source\": its function's FILE:LINE, from\n"
+	"                           DWARF's line table (needs -g; none without), e.g.\n"
+	"                           ctrace-bpf --srcline -- ./app\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -110,6 +113,7 @@ enum {
 	OPT_STRING_SIZE,
 	OPT_FOLLOW_FORKS,
 	OPT_SUMMARY,
+	OPT_SRCLINE,
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +135,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'u' },
 	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "summary", optional_argument, NULL, OPT_SUMMARY },
+	{ "srcline", no_argument, NULL, OPT_SRCLINE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -322,6 +327,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->string_size = (uint32_t)v;
 			break;
 		case OPT_FOLLOW_FORKS: cfg->follow_forks = true; break;
+		case OPT_SRCLINE: cfg->srcline = true; break;
 		case OPT_SUMMARY:
 			if (!optarg || !strcmp(optarg, "function"))
 				cfg->summary = SUMMARY_FUNCTION;

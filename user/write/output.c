@@ -153,6 +153,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	jsonw_member_u64(f, "buffer_size", c->buffer_size);
 	key(f, "follow_forks", false);
 	fputs(c->follow_forks ? "true" : "false", f);
+	if (c->srcline)
+		fputs(",\"srcline\":true", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	if (c->summary)
