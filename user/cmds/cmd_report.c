@@ -287,6 +287,19 @@ static bool param_list(const char *name, size_t *open, size_t *close)
 	return false;
 }
 
+/* --srcline: " [file.c:12]", the file by its base name */
+static void src_note(struct jr_buf *b, const struct trace_node *n)
+{
+	const char *s = n->source ? strrchr(n->source, '/') : NULL;
+
+	s = s ? s + 1 : n->source;
+	if (!s)
+		return;
+	jr_buf_put(b, " [", 2);
+	jr_buf_put(b, s, strlen(s));
+	jr_buf_put(b, "]", 1);
+}
+
 /* "name(a=1, b=2)" into t->tmp; a C++ name shows its own parameter list,
  * or the argument values in its place: "geo::Point::scaled(k=2) const" */
 static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
@@ -304,6 +317,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	}
 	if (params && !n->arguments) {
 		jr_buf_put(b, name, len);
+		src_note(b, n);
 		return;
 	}
 	jr_buf_put(b, name, params ? open : len);
@@ -324,6 +338,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	jr_buf_put(b, ")", 1);
 	if (params)
 		jr_buf_put(b, name + close + 1, len - close - 1);
+	src_note(b, n);
 }
 
 static void tail_text(struct jr_buf *b, const struct trace_node *n)

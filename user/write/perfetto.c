@@ -98,6 +98,7 @@ enum {
 	TE_NAME_IID = 10,
 	TE_TRACK_UUID = 11,
 	TE_NAME = 23,
+	TE_SOURCE_LOCATION_IID = 34,
 	TE_FLOW_IDS = 47,
 	TE_TERMINATING_FLOW_IDS = 48,
 	/* DebugAnnotation */
@@ -114,6 +115,12 @@ enum {
 	/* InternedData, EventName / DebugAnnotationName */
 	ID_EVENT_NAMES = 2,
 	ID_ANNOTATION_NAMES = 3,
+	ID_SOURCE_LOCATIONS = 4,
+	/* SourceLocation */
+	SL_IID = 1,
+	SL_FILE = 2,
+	SL_FUNCTION = 3,
+	SL_LINE = 4,
 	IN_IID = 1,
 	IN_NAME = 2,
 };
@@ -261,7 +268,7 @@ struct pf {
 	bool seen;
 	uint64_t last;	   /* the latest time in this tree (times come clamped) */
 	uint64_t seq_last; /* the incremental clock's value */
-	struct intern names, anames;
+	struct intern names, anames, locs; /* locs: --srcline's SourceLocations */
 	struct frame *frames;
 	size_t capframes;
 	size_t nwaiting;
@@ -934,6 +941,7 @@ static int pf_thread_begin(void *ctx, const struct trace_thread *t)
 	pf->lost_seen = false;
 	intern_clear(&pf->names);
 	intern_clear(&pf->anames);
+	intern_clear(&pf->locs);
 	if (pf->single || t->has_pid) {
 		pf->target = pf->out;
 		if (describe_tree(pf, t->has_pid ? t->pid : pf->single_pid))
@@ -1012,8 +1020,38 @@ static int emit_end(struct pf *pf, uint64_t t, const struct end_ev *e)
 
 /* A BEGIN: on the incremental clock, or (abs) at an absolute time */
 /* why: with no args, why the arguments are unavailable (or NULL) */
+/* --srcline: the iid of a call's SourceLocation ("FILE:LINE" and its
+ * function), its InternedData entry added when new; 0: out of memory */
+static uint64_t loc_iid(struct pf *pf, const char *source, const char *fn)
+{
+	const char *colon = strrchr(source, ':');
+	char *key = NULL, *end = NULL;
+	unsigned long line = colon && colon[1] ? strtoul(colon + 1, &end, 10) : 0;
+	bool fresh, has_line = line && end && !*end;
+	uint64_t iid;
+	size_t m;
+
+	if (asprintf(&key, "%s\n%s", fn, source) < 0)
+		return (pf->pkt.oom = true), 0;
+	iid = intern(&pf->locs, key, &fresh);
+	free(key);
+	if (!iid)
+		pf->pkt.oom = true;
+	if (fresh) {
+		m = pb_open(&pf->interned, ID_SOURCE_LOCATIONS);
+		pb_uint(&pf->interned, SL_IID, iid);
+		pb_bytes(&pf->interned, SL_FILE, source,
+			 has_line ? (size_t)(colon - source) : strlen(source));
+		pb_str(&pf->interned, SL_FUNCTION, fn);
+		if (has_line)
+			pb_uint(&pf->interned, SL_LINE, line);
+		pb_close(&pf->interned, m);
+	}
+	return iid;
+}
+
 static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, const char *args,
-		      const char *why)
+		      const char *why, const char *source)
 {
 	size_t m = pkt_begin(pf), te;
 	uint64_t iid;
@@ -1029,6 +1067,8 @@ static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, con
 	if (!iid)
 		return oom(pf);
 	pb_uint(&pf->pkt, TE_NAME_IID, iid);
+	if (source && name && (iid = loc_iid(pf, source, name)))
+		pb_uint(&pf->pkt, TE_SOURCE_LOCATION_IID, iid);
 	if (args)
 		annotate_values(pf, args, false);
 	else if (why)
@@ -1077,7 +1117,8 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 		return 0;
 	}
 	f->args_done = n->arguments != NULL;
-	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable))
+	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable,
+		       n->source))
 		return -1;
 	f->start = pf->seq_last;
 	seen_time(pf, f->start);
@@ -1112,7 +1153,7 @@ static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 			f->waiting = false;
 			pf->nwaiting--;
 		}
-		if (emit_begin(pf, t, true, n->function, NULL, NULL))
+		if (emit_begin(pf, t, true, n->function, NULL, NULL, n->source))
 			return -1;
 		start = t;
 		/* a caller that waits too must begin before this one */
@@ -1410,6 +1451,7 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 		fclose(pf.spool);
 	intern_clear(&pf.names);
 	intern_clear(&pf.anames);
+	intern_clear(&pf.locs);
 	pb_free(&pf.pkt);
 	pb_free(&pf.interned);
 	for (size_t i = 0; i < pf.nlineage; i++)
