@@ -174,3 +174,26 @@ def test_attach(build, trace, procs, tmp_path):
     early = tree_of(doc, t["early"])["created_by"]
     assert early["call"] is None
     assert early["call_unavailable"] == "no traced call was open in the creator"
+
+
+def test_depth_limit_and_exclusion(build, trace):
+    """The creating call is the innermost one the trace records: with -D 1
+    the outermost (main, outer_body), with make_worker excluded its caller."""
+    exe = build("lineage.c", "-O2")
+    proc, doc = trace([exe], "-D", "1")
+    assert proc.returncode == 0, proc.stderr
+    t = tids(proc.stdout)
+    main = tree_of(doc, t["main"])
+    for k in range(3):
+        made_in(tree_of(doc, t[f"pool-{k}"])["created_by"], t["main"], node(main, ("main", 0)),
+                ["main"])
+    outer = tree_of(doc, t["outer"])
+    made_in(tree_of(doc, t["inner-1"])["created_by"], t["outer"], node(outer, ("outer_body", 0)),
+            ["outer_body"])
+    proc, doc = trace([exe], "-N", "make_worker")
+    assert proc.returncode == 0, proc.stderr
+    t = tids(proc.stdout)
+    main = tree_of(doc, t["main"])
+    for k in range(3):
+        made_in(tree_of(doc, t[f"pool-{k}"])["created_by"], t["main"],
+                node(main, ("main", 0), ("spawn_pool", 0)), ["main", "spawn_pool"])
