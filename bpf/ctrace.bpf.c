@@ -1375,6 +1375,33 @@ int on_dl_state(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Thread lineage: who created child, and at what depth of its calls. In
+ * the creator's context, so its earlier call records are ahead in the ring. */
+static __always_inline void send_create(struct task_struct *parent, __u32 child, __u32 ctgid)
+{
+	__u32 tid = BPF_CORE_READ(parent, pid);
+	struct tstate *st = state_of(parent, tid);
+	struct ctrace_create *e;
+
+	if (summary)
+		return;
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		count_loss();
+		return;
+	}
+	set_hdr(&e->h, CTRACE_EV_CREATE, tid, bpf_ktime_get_ns());
+	e->child = child;
+	e->child_tgid = ctgid;
+	e->seen = st != NULL;
+	e->depth = st ? st->depth : 0;
+	if (max_depth && e->depth > max_depth)
+		e->depth = max_depth;
+	e->stack = st ? st->stack : 0;
+	e->lost = st ? st->lost : 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* --follow-forks: a new process (not a thread) forked by a traced one is
  * traced from its first instruction: this runs before the child is woken. */
 SEC("tp_btf/sched_process_fork")
@@ -1383,6 +1410,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
 	struct ctrace_proc_state st;
 
+	if (armed && BPF_CORE_READ(child, tgid) == ptgid && traced(ptgid))
+		send_create(parent, pid, ptgid); /* a thread */
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
 		return 0;
 	/* its parent is a traced process: a stop is only seen by that. Its map
@@ -1393,6 +1422,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		__sync_fetch_and_add(&untracked_total, 1);
 		return 0;
 	}
+	send_create(parent, pid, pid);
 	proc_event(CTRACE_EV_FORK, pid, pid, ptgid, st.gen, NULL);
 	return 0;
 }

@@ -68,6 +68,8 @@ enum ctrace_event_kind {
 	CTRACE_EV_FATAL = 15,	/* a fault signal was delivered with its default
 				    * action: this one kills the process (a
 				    * ctrace_signal: sig, code, addr) */
+	CTRACE_EV_CREATE = 16,	/* a traced thread created a thread, or (with
+				 * --follow-forks) a process: ctrace_create */
 };
 
 /* Every record starts with this header. */
@@ -214,6 +216,21 @@ struct ctrace_proc {
 	__u32 gen;     /* the process's image generation after the event */
 	char comm[CTRACE_COMM_LEN];
 	char path[CTRACE_PATH_MAX]; /* EXEC: the file as execve was given it */
+};
+
+/* CREATE: sent from the creator (h.tid) at clone, before the child runs, in
+ * the ring its calls go to: the calls it sent before are ahead of it. depth,
+ * stack and lost are the creator's as its next call record would carry them
+ * (depth capped at --max-depth): the consumer names the open call only when
+ * its own stack of the creator agrees. */
+struct ctrace_create {
+	struct ctrace_hdr h;
+	__u32 child;	  /* the new thread's tid */
+	__u32 child_tgid; /* its process: the creator's, or a new one (fork) */
+	__s32 depth;	  /* the creator's call depth on its current stack */
+	__u32 stack;	  /* that stack (tstate.stack) */
+	__u32 lost;	  /* events the creator lost so far */
+	__u32 seen;	  /* the creator had made a traced call (has a state) */
 };
 
 /* --summary: BPF keeps per-function statistics instead of sending ENTER and

@@ -66,6 +66,9 @@ static const char usage_text[] =
 	"                           e.g. --keep-if 'read_file: retval < 0 || duration > 5ms'\n"
 	"                           Both filter what is written: not with --summary or\n"
 	"                           -o FILE.ctrace\n"
+	"      --srcline            each call's \"source\": its function's FILE:LINE, from\n"
+	"                           DWARF's line table (needs -g; none without), e.g.\n"
+	"                           ctrace-bpf --srcline -- ./app\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -135,6 +138,7 @@ enum {
 	OPT_LAST,
 	OPT_MIN_DURATION,
 	OPT_KEEP_IF,
+	OPT_SRCLINE,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +163,7 @@ static const struct option long_opts[] = {
 	{ "last", required_argument, NULL, OPT_LAST },
 	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
 	{ "keep-if", required_argument, NULL, OPT_KEEP_IF },
+	{ "srcline", no_argument, NULL, OPT_SRCLINE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -422,6 +427,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->string_size = (uint32_t)v;
 			break;
 		case OPT_FOLLOW_FORKS: cfg->follow_forks = true; break;
+		case OPT_SRCLINE: cfg->srcline = true; break;
 		case OPT_SUMMARY:
 			if (!optarg || !strcmp(optarg, "function"))
 				cfg->summary = SUMMARY_FUNCTION;

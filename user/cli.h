@@ -28,6 +28,7 @@ struct config {
 	uint64_t buffer_size;	       /* -b, bytes (power of two) */
 	enum probe_mode probe;	       /* --probe */
 	bool follow_forks;	       /* --follow-forks */
+	bool srcline;		       /* --srcline */
 	bool bench_empty;      /* --bench-empty: empty programs at the sites (benchmark floor) */
 	struct filter *filter; /* -F / -N / --filter-file */
 	int verbose;

@@ -42,6 +42,7 @@
 #include "attach/probes.h"
 #include "consume/status.h"
 #include "consume/symbolize.h"
+#include "find/srcline.h"
 #include "consume/trace.h"
 #include "record/ctrace_read.h"
 #include "record/ctrace_write.h"
@@ -288,6 +289,8 @@ static int record_setup(struct session *s)
 									   REC_RECORD;
 	if (!s->launch)
 		h.flags |= CTRACE_FILE_F_ATTACH;
+	if (s->cfg.srcline)
+		h.flags |= CTRACE_FILE_F_SRCLINE;
 	s->res = &s->tr;
 	if (s->rec_mode == REC_DIRECT)
 		return 0;
@@ -312,6 +315,8 @@ static int record_setup(struct session *s)
 static int consumer_setup(struct session *s)
 {
 	s->sym = symbolizer_new(s->targ, s->cfg.filter);
+	if (s->cfg.srcline) /* before the first function is named */
+		symbolizer_set_srclines(s->srclines = srclines_new());
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
 	if (s->cfg.last && flight_start(&s->tr, s->cfg.last)) {
 		log_err("out of memory");
@@ -697,6 +702,7 @@ static void session_free(struct session *s)
 	modsets_free(&s->done);
 	capture_free(s->capture);
 	symbolizer_free(s->sym);
+	srclines_free(s->srclines);
 	ring_buffer__free(s->rb);
 	ctrace_bpf__destroy(s->skel);
 	if (s->img)

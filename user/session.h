@@ -42,6 +42,7 @@ struct session {
 	struct ctrace_bpf *skel;
 	struct ring_buffer *rb;
 	struct symbolizer *sym;
+	struct srclines *srclines; /* --srcline, or NULL */
 	struct capture *capture; /* --args/--retval, or NULL */
 	struct probes pr;
 	struct modsets done;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmds/commands.h"
+#include "write/created_by.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
 #include "cmds/slice.h"
@@ -286,6 +287,19 @@ static bool param_list(const char *name, size_t *open, size_t *close)
 	return false;
 }
 
+/* --srcline: " [file.c:12]", the file by its base name */
+static void src_note(struct jr_buf *b, const struct trace_node *n)
+{
+	const char *s = n->source ? strrchr(n->source, '/') : NULL;
+
+	s = s ? s + 1 : n->source;
+	if (!s)
+		return;
+	jr_buf_put(b, " [", 2);
+	jr_buf_put(b, s, strlen(s));
+	jr_buf_put(b, "]", 1);
+}
+
 /* "name(a=1, b=2)" into t->tmp; a C++ name shows its own parameter list,
  * or the argument values in its place: "geo::Point::scaled(k=2) const" */
 static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
@@ -303,6 +317,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	}
 	if (params && !n->arguments) {
 		jr_buf_put(b, name, len);
+		src_note(b, n);
 		return;
 	}
 	jr_buf_put(b, name, params ? open : len);
@@ -323,6 +338,7 @@ static void head_text(struct tree *t, const struct trace_node *n, bool unnamed)
 	jr_buf_put(b, ")", 1);
 	if (params)
 		jr_buf_put(b, name + close + 1, len - close - 1);
+	src_note(b, n);
 }
 
 static void tail_text(struct jr_buf *b, const struct trace_node *n)
@@ -518,6 +534,23 @@ static int rep_thread_begin(void *ctx, const struct trace_thread *th)
 	return 0;
 }
 
+/* thread lineage: "created by thread 5813 in main > spawn > make_worker" */
+static int print_created_by(FILE *out, const struct trace_thread *th)
+{
+	struct created_by cb;
+	int rc = created_by_read(th->more, &cb);
+
+	if (rc <= 0)
+		return rc;
+	fprintf(out, "  created by thread %llu ", (unsigned long long)cb.tid);
+	if (cb.function)
+		fprintf(out, "in %s\n", cb.path ? cb.path : cb.function);
+	else
+		fprintf(out, "(its call: %s)\n", cb.unavailable ? cb.unavailable : "not known");
+	created_by_free(&cb);
+	return 0;
+}
+
 static int rep_thread_end(void *ctx, const struct trace_thread *th)
 {
 	struct report *r = ctx;
@@ -526,7 +559,7 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 	r->thread_lost += th->lost_events;
 	if (r->tree) {
 		flush_to(&r->tr, tree_end(&r->tr));
-		return 0;
+		return print_created_by(r->out, th);
 	}
 	if (r->threads) {
 		fprintf(r->out, "%s== thread %llu (%s): %llu call%s", r->nthreads > 1 ? "\n" : "",
@@ -536,6 +569,8 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 			fprintf(r->out, " (the trace says %llu)",
 				(unsigned long long)th->total_calls);
 		fputs(" ==\n", r->out);
+		if (print_created_by(r->out, th))
+			return -1;
 		fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
 		fn_table_clear(&r->tab);
 	}

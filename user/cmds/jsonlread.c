@@ -32,6 +32,7 @@ enum {
 	S_META,
 	S_CRASH,
 	S_MORE,
+	S_SOURCE,
 	NSTR
 };
 
@@ -280,6 +281,8 @@ static int member(struct lreader *l, const char *k)
 		return str_member(l, S_MODULE, "module");
 	if (!strcmp(k, "address"))
 		return str_member(l, S_ADDRESS, "address");
+	if (!strcmp(k, "source"))
+		return str_member(l, S_SOURCE, "source");
 	if (!strcmp(k, "partial_reason"))
 		return str_member(l, S_REASON, "partial_reason");
 	if (!strcmp(k, "arguments_unavailable"))
@@ -379,6 +382,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->function = line_str(ln, S_FUNCTION);
 	n->module = line_str(ln, S_MODULE);
 	n->address = line_str(ln, S_ADDRESS);
+	n->source = line_str(ln, S_SOURCE);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
 	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);

@@ -674,7 +674,7 @@ bool jr_parse_u64(const char *s, uint64_t *v)
 
 /* ---- the trace walker ------------------------------------------------------------ */
 
-enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_ARGS_WHY, F_RETVAL, NFIELDS };
+enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_ARGS_WHY, F_RETVAL, F_SOURCE, NFIELDS };
 
 struct wframe {
 	struct jr_buf s;     /* this node's strings, reused by the next node at this depth */
@@ -726,6 +726,7 @@ static void node_view(const struct wframe *f, struct trace_node *n)
 	n->arguments = f->off[F_ARGS] != SIZE_MAX ? p + f->off[F_ARGS] : NULL;
 	n->arguments_unavailable = f->off[F_ARGS_WHY] != SIZE_MAX ? p + f->off[F_ARGS_WHY] : NULL;
 	n->return_value = f->off[F_RETVAL] != SIZE_MAX ? p + f->off[F_RETVAL] : NULL;
+	n->source = f->off[F_SOURCE] != SIZE_MAX ? p + f->off[F_SOURCE] : NULL;
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
 	n->has_duration = f->has_duration;
@@ -858,6 +859,8 @@ static int node_member(struct walker *w, bool *children)
 	case 's':
 		if (!strcmp(k, "start_ns"))
 			return time_field(w, &f->has_start, &f->start, "start_ns");
+		if (!strcmp(k, "source"))
+			return str_field(w, f, F_SOURCE, "source");
 		break;
 	case 'e':
 		if (!strcmp(k, "end_ns"))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "utils/demangle.h"
 #include "find/elf_image.h"
+#include "find/srcline.h"
 #include "utils/log.h"
 #include "find/pattern.h"
 #include "utils/procmaps.h"
@@ -32,6 +33,15 @@ struct symbolizer {
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
 };
+
+/* --srcline: one for the run, shared by every process's symbolizer (a forked
+ * child's code is its parent's files) */
+static struct srclines *srclines;
+
+void symbolizer_set_srclines(struct srclines *sl)
+{
+	srclines = sl;
+}
 
 struct symbolizer *symbolizer_new(pid_t pid, const struct filter *f)
 {
@@ -62,12 +72,14 @@ void symbolizer_free(struct symbolizer *s)
 	for (size_t i = 0; i < s->cap; i++) {
 		if (s->tab[i].fi && s->tab[i].addr != UINT64_MAX) {
 			free(s->tab[i].fi->name);
+			free(s->tab[i].fi->source);
 			free(s->tab[i].fi);
 		}
 	}
 	while (s->stale) {
 		struct func_info *n = s->stale->next_stale;
 		free(s->stale->name);
+		free(s->stale->source);
 		free(s->stale);
 		s->stale = n;
 	}
@@ -263,6 +275,8 @@ static struct func_info *resolve(struct symbolizer *s, uint64_t addr, bool *comp
 		char *dm = xcheck(demangle(sym->name));
 		fi->name = dm;
 		fi->allowed = filter_allows(s->filter, sym->name, dm);
+		if (srclines) /* once per function: fi is interned */
+			fi->source = srcline_of(srclines, m->img->fd, vaddr);
 	} else {
 		/* an honest address beats a wrong neighbour's name */
 		snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
@@ -311,6 +325,7 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
 	if (!complete && !s->gone && symbolizer_load_maps(s) == 0) {
 		/* a library mapped since the last look (dlopen) */
 		free(fi->name);
+		free(fi->source);
 		free(fi);
 		fi = resolve(s, addr, &complete);
 	}

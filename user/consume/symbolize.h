@@ -14,6 +14,7 @@ struct func_info {
 	char *name;		      /* demangled, or "0x…" when no symbol covers it */
 	const char *module;	      /* basename of the ELF file, or "?" */
 	bool allowed;		      /* passes -F/-N */
+	char *source;		      /* --srcline: "FILE:LINE" (find/srcline.h), or NULL */
 	uint32_t rec_id;	      /* its id in the compact trace (0: none yet) */
 	struct func_info *next_stale; /* the symbolizer's own list */
 };
@@ -40,6 +41,10 @@ struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n);
 void symbolizer_free_modules(struct module *m, size_t n);
 /* never NULL (on out of memory it aborts: the trace cannot be written anyway) */
 const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
+/* --srcline: every symbolizer names functions' source lines from sl (set
+ * once, before the first symbolize; NULL: off) */
+struct srclines;
+void symbolizer_set_srclines(struct srclines *sl);
 /* a mapping known without /proc (fuzzing): named by module, not by symbol */
 void symbolizer_add_module(struct symbolizer *s, const struct module *m);
 const struct filter *symbolizer_filter(const struct symbolizer *s);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
+#include "consume/lineage.h"
 #include "record/ctrace_model.h"
 #include "ctrace.h"
 #include "ctrace_plan.h"
@@ -72,6 +73,7 @@ static struct thread_tree *new_tree(struct trace *tr, uint32_t tid)
 		abort();
 	}
 	t->pid = tr->procs.main_pid; /* until its THREAD event says */
+	lineage_adopt(tr, t);
 	tr->threads[tr->nthreads++] = t;
 	tr->live[tr->nlive++] = t;
 	return tr->last = t;
@@ -336,6 +338,10 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		for (uint32_t tid = e->parent;; tid = e->h.tid) {
 			t = thread_for(tr, tid, false);
 			if (t) {
+				/* the process's thread goes on in the new image */
+				if (tid == e->h.tid && t->created_by &&
+				    u64map_put(&tr->created, e->h.tid, t->created_by) == 0)
+					t->created_by = NULL;
 				tree_close_all(t, R_EXEC);
 				thread_ended(tr, t);
 			}
@@ -593,6 +599,11 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		set_name(t, e->comm);
 		break;
 	}
+	case CTRACE_EV_CREATE:
+		if (size < sizeof(struct ctrace_create))
+			return 0;
+		lineage_on_create(tr, data, ts, thread_for(tr, h->tid, false));
+		break;
 	case CTRACE_EV_FATAL:
 		if (size < sizeof(struct ctrace_signal))
 			return 0;
@@ -808,6 +819,7 @@ void trace_free(struct trace *tr)
 
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		tree_free(tr->threads[i]);
+		free(tr->threads[i]->created_by);
 		free(tr->threads[i]);
 	}
 	crash_free(&tr->crashes);
@@ -820,6 +832,7 @@ void trace_free(struct trace *tr)
 	u64map_free(&tr->rthreads);
 	u64map_free(&tr->names);
 	u64map_free(&tr->gens);
+	lineage_free(tr);
 	if (tr->sink)
 		tr->sink->ops->free(tr->sink);
 	tr->sink = NULL;

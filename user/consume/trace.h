@@ -54,6 +54,7 @@ struct trace {
 	 * process's image generation) before the tree does */
 	void (*tap)(struct thread_tree *t, const void *data, size_t size,
 		    const struct func_info *fi, unsigned gen);
+	struct u64map created; /* tid → its "created_by" JSON until its tree starts */
 };
 
 /* sym names the addresses of process pid, the target */

@@ -112,6 +112,7 @@ struct thread_tree {
 	bool attach;	    /* calls may predate tracing */
 	const char *before; /* then why: NULL for "already running when tracing started" */
 	bool exited;
+	char *created_by; /* its "created_by" JSON (consume/lineage.c), or NULL */
 	uint64_t first_ts, last_ts;
 	/* a call that returned and waits for its return value (--retval) */
 	bool held;

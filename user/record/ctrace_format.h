@@ -32,6 +32,7 @@ struct ctrace_file_hdr {
 };
 #define CTRACE_FILE_F_ARGS   1 /* --args or --retval: values need the plans */
 #define CTRACE_FILE_F_ATTACH 2 /* attach mode: calls may predate tracing */
+#define CTRACE_FILE_F_SRCLINE 4 /* --srcline: EXT SOURCE records name functions' lines */
 
 /* record kinds (op >> 4) */
 enum ctrace_op {
@@ -57,6 +58,7 @@ enum ctrace_ext {
 	CT_EXT_TYPES = 2,  /* first count type* */
 	CT_EXT_PLAN = 3,   /* kind ...: one logged change to the capture plans */
 	CT_EXT_FNPTR = 4,  /* n (addr fn)*: the next ARGS/RETVAL's function pointers */
+	CT_EXT_SOURCE = 5, /* fn "FILE:LINE": --srcline, right after fn's FUNC */
 };
 
 /* op flags (op & 15) for the call records */

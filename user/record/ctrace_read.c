@@ -458,6 +458,26 @@ static int get_text(struct ctrace_reader *r, struct ctr_rec *out)
 }
 
 /* the body stays opaque here: ctrace_model.c reads it */
+/* EXT SOURCE (--srcline): a function's line, kept on its func_info */
+static int set_source(struct ctrace_reader *r)
+{
+	const uint8_t *p = (const uint8_t *)r->str, *end = p + r->nstr;
+	uint64_t id = 0;
+	struct func_info *fi;
+
+	for (unsigned sh = 0; p < end && sh < 64; sh += 7) {
+		id |= (uint64_t)(*p & 0x7f) << sh;
+		if (!(*p++ & 0x80))
+			break;
+	}
+	if (!id || id > r->nfuncs || p > end || memchr(p, 0, (size_t)(end - p)))
+		return fail(r, "a damaged source line record");
+	fi = r->funcs[id - 1];
+	free(fi->source);
+	fi->source = xstrdup((const char *)p); /* r->str ends with a NUL */
+	return 0;
+}
+
 static int get_ext(struct ctrace_reader *r, struct ctr_rec *out)
 {
 	uint32_t sub = 0;
@@ -465,6 +485,8 @@ static int get_ext(struct ctrace_reader *r, struct ctr_rec *out)
 	if (r->hdr.version < CTRACE_FILE_VERSION)
 		return fail(r, "unknown record kind %u", CT_OP_EXT);
 	if (varint32(r, &sub) || get_str(r, CT_MAX_BLOB))
+		return -1;
+	if (sub == CT_EXT_SOURCE && set_source(r))
 		return -1;
 	out->what = sub;
 	out->str = r->str;
@@ -554,6 +576,7 @@ void ctr_free(struct ctrace_reader *r)
 		return;
 	for (uint32_t i = 0; i < r->nfuncs; i++) {
 		free(r->funcs[i]->name);
+		free(r->funcs[i]->source);
 		free((char *)r->funcs[i]->module);
 		free(r->funcs[i]);
 	}

@@ -111,7 +111,9 @@ struct ctrace_writer *ctw_new(int fd, const struct ctrace_file_hdr *h)
 	memcpy(hdr, CTRACE_FILE_MAGIC, CTRACE_FILE_MAGIC_LEN);
 	/* only a file with captured values has EXT records: the others stay
 	 * readable by version-1 readers */
-	le32(hdr + 8, h->flags & CTRACE_FILE_F_ARGS ? CTRACE_FILE_VERSION : CTRACE_FILE_VERSION_1);
+	le32(hdr + 8, h->flags & (CTRACE_FILE_F_ARGS | CTRACE_FILE_F_SRCLINE) ?
+			      CTRACE_FILE_VERSION :
+			      CTRACE_FILE_VERSION_1);
 	le32(hdr + 12, h->pid);
 	le64(hdr + 16, h->t0);
 	le64(hdr + 24, h->mono_base);
@@ -141,6 +143,22 @@ static uint8_t *put_str(uint8_t *p, const char *s, size_t n)
 	return p + n;
 }
 
+/* EXT SOURCE: the function's line, once, beside its FUNC record */
+static void put_source(struct ctrace_writer *w, const struct func_info *fn)
+{
+	size_t n = strnlen(fn->source, 4096);
+	uint8_t *b = malloc(10 + n), *p = b;
+
+	if (!b) {
+		w->err = w->err ? w->err : ENOMEM;
+		return;
+	}
+	p += ct_put_varint(p, fn->rec_id);
+	memcpy(p, fn->source, n);
+	ctw_ext(w, CT_EXT_SOURCE, b, (size_t)(p - b) + n);
+	free(b);
+}
+
 uint32_t ctw_func(struct ctrace_writer *w, struct func_info *fn)
 {
 	size_t ml, nl;
@@ -161,6 +179,8 @@ uint32_t ctw_func(struct ctrace_writer *w, struct func_info *fn)
 	p = put_str(p, fn->module, ml);
 	p = put_str(p, fn->name, nl);
 	commit(w, p);
+	if (fn->source) /* --srcline */
+		put_source(w, fn);
 	return fn->rec_id;
 }
 

@@ -42,6 +42,8 @@ static void write_ident(FILE *f, const struct func_info *fn)
 		jsonw_cstr(f, fn->name);
 		jsonw_member_hex(f, "address", fn->addr);
 		jsonw_member_cstr(f, "module", fn->module);
+		if (fn->source) /* --srcline */
+			jsonw_member_cstr(f, "source", fn->source);
 	} else {
 		fputs("\"[unknown]\",\"address\":null,\"module\":null", f);
 	}

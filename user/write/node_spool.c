@@ -245,7 +245,7 @@ struct tree_sink *node_spool_new(int dirfd)
 /* a function as the JSON reader would give it back */
 struct fview {
 	bool done;
-	struct jr_buf name, module;
+	struct jr_buf name, module, source;
 	char addr[24];
 };
 
@@ -300,7 +300,8 @@ static struct fview *fn_view(struct nwalk *w, uint64_t id)
 
 	if (!v->done) {
 		if (utf8_clean(&v->name, fn->name) ||
-		    utf8_clean(&v->module, fn->module ? fn->module : ""))
+		    utf8_clean(&v->module, fn->module ? fn->module : "") ||
+		    utf8_clean(&v->source, fn->source ? fn->source : ""))
 			return NULL;
 		snprintf(v->addr, sizeof(v->addr), "0x%" PRIx64, (uint64_t)fn->addr);
 		v->done = true;
@@ -317,6 +318,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 		n->function = fv ? fv->name.p : "[unknown]";
 		n->module = fv && w->ns->fns[f->fn - 1]->module ? fv->module.p : NULL;
 		n->address = fv ? fv->addr : NULL;
+		n->source = fv && w->ns->fns[f->fn - 1]->source ? fv->source.p : NULL;
 	}
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
@@ -623,6 +625,7 @@ static void walk_free(struct nwalk *w)
 	for (size_t i = 0; w->fv && i < w->ns->nfns; i++) {
 		jr_buf_free(&w->fv[i].name);
 		jr_buf_free(&w->fv[i].module);
+		jr_buf_free(&w->fv[i].source);
 	}
 	free(w->fv);
 	jr_buf_free(&w->more);

@@ -155,6 +155,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	jsonw_member_u64(f, "buffer_size", c->buffer_size);
 	key(f, "follow_forks", false);
 	fputs(c->follow_forks ? "true" : "false", f);
+	if (c->srcline)
+		fputs(",\"srcline\":true", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	if (c->last)
@@ -308,6 +310,8 @@ static void write_thread_tail(FILE *f, const struct trace *tr, const struct thre
 	jsonw_member_u64(f, "pid", t->pid);
 	if (t->stack_id) /* a coroutine's stack (ucontext) */
 		jsonw_member_u64(f, "stack", t->stack_id);
+	else /* null: its creation was not seen (consume/lineage.c) */
+		fprintf(f, ",\"created_by\":%s", t->created_by ? t->created_by : "null");
 	crash_write_thread_signals(f, &tr->crashes, t, ri->fatal);
 }
 

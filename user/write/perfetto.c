@@ -1,7 +1,8 @@
 /* perfetto: Perfetto's protobuf trace format (ui.perfetto.dev, trace_processor),
  * TrackEvent slices: a track per thread under a track per process, a
  * SLICE_BEGIN and a SLICE_END per call, arguments and return values as debug
- * annotations, the crash, forks and execs as instant events.
+ * annotations, the crash, forks and execs as instant events, each thread's
+ * creation (its "created_by") as a flow between two instants.
  *
  * The file is a Trace message written as a stream: each TracePacket is one
  * "field 1, length, bytes" record. Field numbers are Perfetto's public schema;
@@ -51,6 +52,7 @@
 #include <cjson/cJSON.h>
 
 #include "write/backend.h"
+#include "write/created_by.h"
 #include "write/protobuf.h"
 #include "cmds/jsonread.h"
 
@@ -96,6 +98,7 @@ enum {
 	TE_NAME_IID = 10,
 	TE_TRACK_UUID = 11,
 	TE_NAME = 23,
+	TE_SOURCE_LOCATION_IID = 34,
 	TE_FLOW_IDS = 47,
 	TE_TERMINATING_FLOW_IDS = 48,
 	/* DebugAnnotation */
@@ -112,6 +115,12 @@ enum {
 	/* InternedData, EventName / DebugAnnotationName */
 	ID_EVENT_NAMES = 2,
 	ID_ANNOTATION_NAMES = 3,
+	ID_SOURCE_LOCATIONS = 4,
+	/* SourceLocation */
+	SL_IID = 1,
+	SL_FILE = 2,
+	SL_FUNCTION = 3,
+	SL_LINE = 4,
 	IN_IID = 1,
 	IN_NAME = 2,
 };
@@ -119,7 +128,7 @@ enum {
 enum { TYPE_BEGIN = 1, TYPE_END = 2, TYPE_INSTANT = 3 };
 enum { SEQ_CLEARED = 1 };
 enum { PCLK_REALTIME = 1, PCLK_BOOTTIME = 6, PCLK_INCREMENTAL = 64 };
-#define SEQ_GLOBAL 1 /* descriptors, the crash, forks, execs; threads count from 2 */
+#define SEQ_GLOBAL 1 /* descriptors, the crash, forks, execs, lineage; threads from 2 */
 #define NEST_MAX   8 /* deeper argument values become their JSON text */
 
 /* ---- interning: one index per sequence and kind ---------------------------------- */
@@ -217,6 +226,13 @@ struct pf_tree {
 	uint64_t last;	    /* the latest time in it */
 };
 
+/* a thread's "created_by": a flow from its creator to its track */
+struct pf_lineage {
+	int64_t pid;
+	uint64_t tid, uuid; /* uuid: its track */
+	struct created_by cb;
+};
+
 /* an open call */
 struct frame {
 	uint64_t start, prev_last, first_inner;
@@ -252,7 +268,7 @@ struct pf {
 	bool seen;
 	uint64_t last;	   /* the latest time in this tree (times come clamped) */
 	uint64_t seq_last; /* the incremental clock's value */
-	struct intern names, anames;
+	struct intern names, anames, locs; /* locs: --srcline's SourceLocations */
 	struct frame *frames;
 	size_t capframes;
 	size_t nwaiting;
@@ -262,6 +278,8 @@ struct pf {
 	/* building */
 	struct pb_buf pkt, interned;
 	char *crash;
+	struct pf_lineage *lineage;
+	size_t nlineage;
 };
 
 static int oom(struct pf *pf)
@@ -923,6 +941,7 @@ static int pf_thread_begin(void *ctx, const struct trace_thread *t)
 	pf->lost_seen = false;
 	intern_clear(&pf->names);
 	intern_clear(&pf->anames);
+	intern_clear(&pf->locs);
 	if (pf->single || t->has_pid) {
 		pf->target = pf->out;
 		if (describe_tree(pf, t->has_pid ? t->pid : pf->single_pid))
@@ -1001,8 +1020,38 @@ static int emit_end(struct pf *pf, uint64_t t, const struct end_ev *e)
 
 /* A BEGIN: on the incremental clock, or (abs) at an absolute time */
 /* why: with no args, why the arguments are unavailable (or NULL) */
+/* --srcline: the iid of a call's SourceLocation ("FILE:LINE" and its
+ * function), its InternedData entry added when new; 0: out of memory */
+static uint64_t loc_iid(struct pf *pf, const char *source, const char *fn)
+{
+	const char *colon = strrchr(source, ':');
+	char *key = NULL, *end = NULL;
+	unsigned long line = colon && colon[1] ? strtoul(colon + 1, &end, 10) : 0;
+	bool fresh, has_line = line && end && !*end;
+	uint64_t iid;
+	size_t m;
+
+	if (asprintf(&key, "%s\n%s", fn, source) < 0)
+		return (pf->pkt.oom = true), 0;
+	iid = intern(&pf->locs, key, &fresh);
+	free(key);
+	if (!iid)
+		pf->pkt.oom = true;
+	if (fresh) {
+		m = pb_open(&pf->interned, ID_SOURCE_LOCATIONS);
+		pb_uint(&pf->interned, SL_IID, iid);
+		pb_bytes(&pf->interned, SL_FILE, source,
+			 has_line ? (size_t)(colon - source) : strlen(source));
+		pb_str(&pf->interned, SL_FUNCTION, fn);
+		if (has_line)
+			pb_uint(&pf->interned, SL_LINE, line);
+		pb_close(&pf->interned, m);
+	}
+	return iid;
+}
+
 static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, const char *args,
-		      const char *why)
+		      const char *why, const char *source)
 {
 	size_t m = pkt_begin(pf), te;
 	uint64_t iid;
@@ -1018,6 +1067,8 @@ static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, con
 	if (!iid)
 		return oom(pf);
 	pb_uint(&pf->pkt, TE_NAME_IID, iid);
+	if (source && name && (iid = loc_iid(pf, source, name)))
+		pb_uint(&pf->pkt, TE_SOURCE_LOCATION_IID, iid);
 	if (args)
 		annotate_values(pf, args, false);
 	else if (why)
@@ -1066,7 +1117,8 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 		return 0;
 	}
 	f->args_done = n->arguments != NULL;
-	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable))
+	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable,
+		       n->source))
 		return -1;
 	f->start = pf->seq_last;
 	seen_time(pf, f->start);
@@ -1101,7 +1153,7 @@ static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 			f->waiting = false;
 			pf->nwaiting--;
 		}
-		if (emit_begin(pf, t, true, n->function, NULL, NULL))
+		if (emit_begin(pf, t, true, n->function, NULL, NULL, n->source))
 			return -1;
 		start = t;
 		/* a caller that waits too must begin before this one */
@@ -1145,6 +1197,28 @@ static int emit_lost(struct pf *pf, uint64_t t, uint64_t lost)
 	return pkt_end(pf, m, pf->target);
 }
 
+static int keep_lineage(struct pf *pf, const struct trace_thread *t)
+{
+	struct created_by cb;
+	struct pf_lineage *l;
+	int rc = created_by_read(t->more, &cb);
+
+	if (rc <= 0)
+		return rc ? oom(pf) : 0;
+	l = realloc(pf->lineage, (pf->nlineage + 1) * sizeof(*l));
+	if (!l) {
+		created_by_free(&cb);
+		return oom(pf);
+	}
+	pf->lineage = l;
+	l += pf->nlineage++;
+	l->pid = pf->trees[pf->ntrees - 1].pid;
+	l->uuid = pf->trees[pf->ntrees - 1].uuid;
+	l->tid = pf->trees[pf->ntrees - 1].tid;
+	l->cb = cb;
+	return 0;
+}
+
 static int pf_thread_end(void *ctx, const struct trace_thread *t)
 {
 	struct pf *pf = ctx;
@@ -1161,6 +1235,8 @@ static int pf_thread_end(void *ctx, const struct trace_thread *t)
 			return -1;
 	}
 	pf->trees[pf->ntrees - 1].last = pf->seen ? pf->last : 0;
+	if (keep_lineage(pf, t))
+		return -1;
 	pf->thread_lost_sum += t->lost_events;
 	if (pf->seen && pf->last > pf->end)
 		pf->end = pf->last;
@@ -1263,6 +1339,30 @@ static int crash_instant(struct pf *pf, const char *json, int64_t pid)
 	return rc;
 }
 
+/* Thread lineage: an instant on the creator's track at the clone (inside
+ * the creating call's slice), a flow from it to an instant on the new
+ * thread's track; flow ids above the forks' */
+static int lineage_flows(struct pf *pf)
+{
+	char name[512];
+	uint64_t last;
+
+	for (size_t i = 0; i < pf->nlineage; i++) {
+		const struct pf_lineage *l = &pf->lineage[i];
+		uint64_t flow = (1ull << 32) + i;
+
+		snprintf(name, sizeof(name), "created thread %" PRIu64, l->tid);
+		if (emit_instant(pf, track_for(pf, l->pid, true, l->cb.tid, &last), l->cb.time_ns,
+				 name, NULL, flow, false))
+			return -1;
+		snprintf(name, sizeof(name), "created by thread %" PRIu64 " in %.400s", l->cb.tid,
+			 l->cb.function ? l->cb.function : "(not known)");
+		if (emit_instant(pf, l->uuid, l->cb.time_ns, name, l->cb.json, flow, true))
+			return -1;
+	}
+	return 0;
+}
+
 static int pf_finish(struct pf *pf)
 {
 	uint64_t last;
@@ -1301,6 +1401,8 @@ static int pf_finish(struct pf *pf)
 		if (p->crash && crash_instant(pf, p->crash, p->pid))
 			return -1;
 	}
+	if (lineage_flows(pf))
+		return -1;
 	/* losses no thread owns: on the target's process track, at the end */
 	if (pf->has_meta && pf->meta.lost_events > pf->thread_lost_sum && pf->nprocs) {
 		uint64_t n = pf->meta.lost_events - pf->thread_lost_sum;
@@ -1349,8 +1451,12 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 		fclose(pf.spool);
 	intern_clear(&pf.names);
 	intern_clear(&pf.anames);
+	intern_clear(&pf.locs);
 	pb_free(&pf.pkt);
 	pb_free(&pf.interned);
+	for (size_t i = 0; i < pf.nlineage; i++)
+		created_by_free(&pf.lineage[i].cb);
+	free(pf.lineage);
 	free(pf.procs);
 	free(pf.trees);
 	free(pf.frames);

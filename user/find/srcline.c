@@ -1,0 +1,82 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <elfutils/libdw.h>
+#include "find/dwarf_file.h"
+#include "find/dwarf_internal.h"
+#include "find/srcline.h"
+
+struct sl_file {
+	dev_t dev; /* the file, as the fd it was opened from says */
+	ino_t ino;
+	struct dwarf_ctx *dw; /* NULL: it has no DWARF we can read */
+};
+
+struct srclines {
+	struct sl_file *v;
+	size_t n;
+};
+
+struct srclines *srclines_new(void)
+{
+	return calloc(1, sizeof(struct srclines));
+}
+
+void srclines_free(struct srclines *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].dw)
+			dwarf_ctx_free(s->v[i].dw);
+	}
+	free(s->v);
+	free(s);
+}
+
+/* the DWARF of the file open as fd, opened once (a file without is
+ * remembered as such); by fd, since the target may be gone by now */
+static struct dwarf_ctx *file_of(struct srclines *s, int fd)
+{
+	char err[256], path[64];
+	struct sl_file *v;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].dev == st.st_dev && s->v[i].ino == st.st_ino)
+			return s->v[i].dw;
+	v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	s->v = v;
+	v += s->n++;
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (dwarf_ctx_open(path, &v->dw, err, sizeof(err)))
+		v->dw = NULL;
+	return v->dw;
+}
+
+char *srcline_of(struct srclines *s, int fd, uint64_t vaddr)
+{
+	struct dwarf_ctx *c = fd >= 0 ? file_of(s, fd) : NULL;
+	Dwarf_Die cu;
+	Dwarf_Line *l;
+	const char *file;
+	char *out;
+	int line;
+
+	if (!c || !dwarf_addrdie(c->dbg, vaddr, &cu))
+		return NULL;
+	l = dwarf_getsrc_die(&cu, vaddr);
+	/* the row holding vaddr, as addr2line reads it */
+	if (!l || dwarf_lineno(l, &line) || line <= 0 || !(file = dwarf_linesrc(l, NULL, NULL)))
+		return NULL;
+	if (asprintf(&out, "%s:%d", file, line) < 0)
+		return NULL;
+	return out;
+}
