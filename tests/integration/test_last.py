@@ -240,3 +240,19 @@ def test_last_follow_forks(trace, build):
         # what the window let go is said, and only that
         around = len(entries(w)) > 2
         assert [r for _, r in partials(g)] == ([BEFORE] if around else [])
+
+
+def test_last_keeps_lineage_and_filters(trace, build):
+    """A window keeps its thread's created_by (the live trace's), and
+    --min-duration applies to each window."""
+    prog = build("lineage.c")
+    _, full = trace([prog])
+    proc, doc = trace([prog], "--last", 3, "--min-duration", "1ns")
+    assert proc.returncode == 0, proc.stderr
+
+    def lineage(d):
+        calls = [(t.get("created_by") or {}).get("call") or {} for t in d["call_trees"].values()]
+        return sorted((c.get("function", ""), c.get("path", [])) for c in calls)
+    assert lineage(doc) == lineage(full)
+    assert len([c for c in lineage(doc) if c[0]]) >= 6
+    assert doc["metadata"]["filtered"]["min_duration_ns"] == 1

@@ -264,6 +264,9 @@ static void rebuild(struct trace *snap, struct thread_tree *lt, bool final)
 	t->pid = lt->pid;
 	t->stack_id = lt->stack_id;
 	memcpy(t->name, lt->name, sizeof(t->name));
+	/* its lineage is the live tree's: the creating call may predate the window */
+	if (lt->created_by && !t->created_by)
+		t->created_by = xstrdup(lt->created_by);
 	t->attach = lt->attach;
 	t->before = lt->before;
 	if (r->dropped) {
