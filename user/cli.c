@@ -9,6 +9,7 @@
 #include "utils/log.h"
 #include "write/backend.h"
 #include "find/pattern.h"
+#include "ctrace.h"
 
 #define DEFAULT_OUTPUT "ctrace.json"
 #define DEFAULT_BUFFER (16ull << 20)
@@ -57,6 +58,13 @@ static const char usage_text[] =
 	"                           traced calls below an excluded one move up to its\n"
 	"                           nearest traced caller.\n"
 	"      --filter-file FILE   one pattern per line; `!PATTERN` excludes, `#` comments\n"
+	"      --subtree PATTERN    record only the calls of matching functions and all\n"
+	"                           they call (repeatable; same syntax as -F), at depths\n"
+	"                           counted from each subtree's root; decided in BPF,\n"
+	"                           nothing else is sent. e.g. --subtree 'parse_*'\n"
+	"      --caller PATTERN     record each call of a matching function (without its\n"
+	"                           callees) and the chain of calls that led to it\n"
+	"                           (repeatable), as uftrace -C. e.g. --caller malloc_hook\n"
 	"  -D, --max-depth N        record calls at most N deep in each thread (1 = the\n"
 	"                           thread's outermost traced call; only traced calls\n"
 	"                           count; default: no limit).\n"
@@ -110,6 +118,8 @@ enum {
 	OPT_STRING_SIZE,
 	OPT_FOLLOW_FORKS,
 	OPT_SUMMARY,
+	OPT_SUBTREE,
+	OPT_CALLER,
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +141,8 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'u' },
 	{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 	{ "summary", optional_argument, NULL, OPT_SUMMARY },
+	{ "subtree", required_argument, NULL, OPT_SUBTREE },
+	{ "caller", required_argument, NULL, OPT_CALLER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -194,7 +206,9 @@ static int summary_conflict(const struct config *cfg)
 {
 	const char *o = cfg->output;
 	size_t n = strlen(o);
-	const char *what = cfg->args				  ? "--args" :
+	const char *what = cfg->shape_mode == CTRACE_SHAPE_SUBTREE ? "--subtree" :
+			   cfg->shape_mode == CTRACE_SHAPE_CALLER  ? "--caller" :
+			   cfg->args				  ? "--args" :
 			   cfg->retval				  ? "--retval" :
 			   cfg->format				  ? "--format" :
 			   n > 7 && !strcmp(o + n - 7, ".ctrace") ? "-o FILE.ctrace" :
@@ -204,6 +218,28 @@ static int summary_conflict(const struct config *cfg)
 	if (what)
 		log_err("--summary keeps no calls, so %s does not apply: drop one of them", what);
 	return what ? -1 : 0;
+}
+
+/* --subtree / --caller PATTERN: one of the two, as often as wanted */
+static int shape_add(struct config *cfg, int mode, const char *pattern)
+{
+	const char *opt = mode == CTRACE_SHAPE_SUBTREE ? "--subtree" : "--caller";
+	char err[256];
+
+	if (cfg->shape_mode && cfg->shape_mode != mode) {
+		log_err("--subtree and --caller cannot be combined: give one of them");
+		return -1;
+	}
+	cfg->shape_mode = mode;
+	if (!cfg->shape && !(cfg->shape = filter_new())) {
+		log_err("out of memory");
+		return -1;
+	}
+	if (filter_add(cfg->shape, pattern, false, err, sizeof(err))) {
+		log_err("invalid %s pattern '%s': %s", opt, pattern, err);
+		return -1;
+	}
+	return 0;
 }
 
 int cli_parse(int argc, char **argv, struct config *cfg)
@@ -332,6 +368,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 					optarg);
 				return -1;
 			}
+			break;
+		case OPT_SUBTREE:
+		case OPT_CALLER:
+			if (shape_add(cfg, c == OPT_SUBTREE ? CTRACE_SHAPE_SUBTREE :
+							      CTRACE_SHAPE_CALLER,
+				      optarg))
+				return -1;
 			break;
 		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;
 		case 'u': cfg->user = optarg; break;

@@ -34,6 +34,9 @@ struct config {
 	const char *user;   /* -u: run the target as this user */
 	const char *format; /* -f: also write this view of the trace */
 	enum { SUMMARY_OFF, SUMMARY_FUNCTION, SUMMARY_THREAD } summary; /* --summary */
+	/* --subtree / --caller PATTERN (CTRACE_SHAPE_*: one of them, 0: neither) */
+	struct filter *shape;
+	int shape_mode;
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

@@ -18,6 +18,8 @@ struct probes {
 	bool empty;   /* attach the empty program instead (benchmark floor) */
 	bool args;    /* attach the program that runs capture plans (--args) */
 	bool summary; /* attach the program that keeps statistics (--summary) */
+	const struct filter *shape; /* --subtree/--caller patterns, or NULL */
+	size_t nshaped;		    /* functions they matched so far */
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites; /* call sites probed */

@@ -445,6 +445,20 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	ctw_event(tr->rec, data, size, fn);
 }
 
+/* --caller: why a caller's entry is unknown (ctrace.h CTRACE_ELIDED_*) */
+static const char *elided_reason(uint64_t why)
+{
+#define KEEPS " the 64 frames --caller keeps"
+	_Static_assert(CTRACE_CALLER_DEPTH == 64, "the reasons name the frames kept");
+	switch (why) {
+	case CTRACE_ELIDED_DEEP: return "entry not observed (a caller beyond" KEEPS ")";
+	case CTRACE_ELIDED_REUSED:
+		return "entry not observed (a call deeper than" KEEPS " took its frame)";
+	default: return "entry not observed (no room to keep a coroutine stack's callers)";
+	}
+#undef KEEPS
+}
+
 int trace_on_event(void *ctx, void *data, size_t size)
 {
 	struct trace *tr = ctx;
@@ -511,6 +525,16 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		switch_stack(tr, h->tid, (uint32_t)(e->fn & CTRACE_STACK_MASK),
 			     e->fn & CTRACE_SWITCH_UNSEEN);
 		thread_for(tr, h->tid, true)->lost = e->lost;
+		break;
+	}
+	case CTRACE_EV_ELIDED: {
+		const struct ctrace_call *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		t = thread_for(tr, h->tid, true);
+		t->lost = e->lost;
+		tree_elided(t, e->depth, elided_reason(e->fn));
 		break;
 	}
 	case CTRACE_EV_UNWIND: {
