@@ -419,7 +419,7 @@ static int send_one_caller(__u64 i, void *arg)
 		return 0;
 	}
 	if (f->depth == d && f->stack == c->st->stack)
-		set_call(e, CTRACE_EV_ENTER, f->fn, c->tid, f->ts, c->st, d);
+		set_call(e, CTRACE_EV_ENTER_CALLER, f->fn, c->tid, f->ts, c->st, d);
 	else
 		set_call(e, CTRACE_EV_ELIDED, CTRACE_ELIDED_REUSED, c->tid, c->now, c->st, d);
 	bpf_ringbuf_submit(e, thread_wake_flags(c->st));
