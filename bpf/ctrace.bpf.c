@@ -1125,7 +1125,7 @@ int on_longjmp(struct pt_regs *ctx)
 	__u64 now = bpf_ktime_get_ns(), jb[2], guard, fsbase = BPF_CORE_READ(task, thread.fsbase);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct jmp_key k = { .tid = tid };
-	struct resume_point *r, floor;
+	struct resume_point *r, floor = {};
 	struct tstate *st;
 
 	if (!ours() || !(st = thread_state(tid, now)))
@@ -1158,7 +1158,7 @@ int on_context(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ctx_key k = { .tgid = id >> 32, .ucp = PT_REGS_PARM1(ctx) };
-	struct resume_point r, *to;
+	struct resume_point r = {}, *to;
 	struct tstate *st;
 
 	if (!ours() || !(st = thread_state((__u32)id, now)))
