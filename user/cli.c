@@ -107,6 +107,8 @@ static const char usage_text[] =
 	"  sudo ctrace-bpf -F 'parse_*' -N '/^log_/' -- ./app\n"
 	"  sudo ctrace-bpf -o live.json -p $(pidof server) --duration 5\n"
 	"  sudo ctrace-bpf --summary -o profile.json -p $(pidof server) --duration 3600\n"
+	"  sudo ctrace-bpf --subtree handle_request -p $(pidof server) --duration 5\n"
+	"  sudo ctrace-bpf --caller 'free_*' -- ./app\n"
 	"  jq '.metadata.total_calls' trace.json\n";
 
 enum {
