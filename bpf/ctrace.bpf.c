@@ -103,7 +103,7 @@ struct tstate {
 	__u32 ring;  /* --summary: where its own stack's ring is (RING_*) */
 	__s32 keep;  /* --subtree: the depth of the subtree's root; --caller:
 		      * the open calls down to this depth were sent */
-	__u32 in_sub; /* --subtree: a subtree is being sent */
+	__u32 under; /* --subtree: a subtree is being sent */
 };
 
 struct {
@@ -382,8 +382,7 @@ static __always_inline struct caller_ring *caller_ring_of(struct task_struct *ta
 	struct caller_ring *r;
 
 	if (!id)
-		return bpf_task_storage_get(&caller_rings, task, 0,
-					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+		return bpf_task_storage_get(&caller_rings, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	r = bpf_map_lookup_elem(&co_caller_rings, &id);
 	if (r)
 		return r;
@@ -419,7 +418,7 @@ static int send_one_caller(__u64 i, void *arg)
 		return 0;
 	}
 	if (f->depth == d && f->stack == c->st->stack)
-		set_call(e, CTRACE_EV_ENTER_CALLER, f->fn, c->tid, f->ts, c->st, d);
+		set_call(e, CTRACE_EV_CALLER, f->fn, c->tid, f->ts, c->st, d);
 	else
 		set_call(e, CTRACE_EV_ELIDED, CTRACE_ELIDED_REUSED, c->tid, c->now, c->st, d);
 	bpf_ringbuf_submit(e, thread_wake_flags(c->st));
@@ -448,15 +447,15 @@ static __noinline void send_callers(struct tstate *st, struct caller_ring *r, __
 static __always_inline bool subtree_keeps(struct tstate *st, __u32 kind, __u64 fn, __u32 tgid,
 					  __s32 d, __s32 *depth)
 {
-	if (kind == CTRACE_EV_ENTER && !st->in_sub && shape_match(fn, tgid)) {
-		st->in_sub = 1;
+	if (kind == CTRACE_EV_ENTER && !st->under && shape_match(fn, tgid)) {
+		st->under = 1;
 		st->keep = d;
 	}
-	if (!st->in_sub)
+	if (!st->under)
 		return false;
 	*depth = d - st->keep + 1;
 	if (kind == CTRACE_EV_EXIT && d <= st->keep)
-		st->in_sub = 0;
+		st->under = 0;
 	return *depth >= 1 && (!max_depth || *depth <= max_depth);
 }
 
@@ -987,8 +986,8 @@ int sum_stop(struct bpf_iter__task *ctx)
 struct resume_point {
 	__s32 depth;
 	__u32 stack;
-	__s32 keep; /* --subtree, --caller: the stack's tstate.keep ... */
-	__u32 in_sub; /* ... and in_sub */
+	__s32 keep;  /* --subtree, --caller: the stack's tstate.keep ... */
+	__u32 under; /* ... and under */
 };
 
 struct jmp_key {
@@ -1026,7 +1025,7 @@ static __always_inline __s32 shape_depth(const struct tstate *st, __s32 d)
 {
 	if (shape != CTRACE_SHAPE_SUBTREE)
 		return d;
-	return st->in_sub ? d - st->keep + 1 : 0;
+	return st->under ? d - st->keep + 1 : 0;
 }
 
 /* a longjmp to depth d on the same stack: whether the calls it leaves
@@ -1034,10 +1033,10 @@ static __always_inline __s32 shape_depth(const struct tstate *st, __s32 d)
 static __always_inline bool shape_unwind(struct tstate *st, __s32 d)
 {
 	if (shape == CTRACE_SHAPE_SUBTREE) {
-		if (!st->in_sub)
+		if (!st->under)
 			return false;
 		if (d < st->keep)
-			st->in_sub = 0; /* the UNWIND at 0 closes it */
+			st->under = 0; /* the UNWIND at 0 closes it */
 		return true;
 	}
 	if (st->keep <= d)
@@ -1049,7 +1048,7 @@ static __always_inline bool shape_unwind(struct tstate *st, __s32 d)
 static __always_inline struct resume_point here(const struct tstate *st)
 {
 	struct resume_point r = {
-		.depth = st->depth, .stack = st->stack, .keep = st->keep, .in_sub = st->in_sub
+		.depth = st->depth, .stack = st->stack, .keep = st->keep, .under = st->under
 	};
 
 	return r;
@@ -1067,7 +1066,7 @@ static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now, stru
 		if (summary)
 			return;
 		st->keep = r.keep;
-		st->in_sub = r.in_sub;
+		st->under = r.under;
 		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now,
 			  st, shape_depth(st, r.depth));
 		return;
@@ -1642,7 +1641,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (st && summary) /* before the new generation: the calls are the old image's */
 		sum_end_thread(p, st, CTRACE_SUM_ENDED);
 	if (st)
-		st->depth = st->floor = st->stack = st->keep = st->in_sub = 0;
+		st->depth = st->floor = st->stack = st->keep = st->under = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));

@@ -71,7 +71,7 @@ enum ctrace_event_kind {
 	CTRACE_EV_ELIDED = 16,	/* --caller: the open calls from the thread's
 				    * last sent one down to depth are callers
 				    * whose entries were not kept; fn: CTRACE_ELIDED_* */
-	CTRACE_EV_ENTER_CALLER = 17, /* --caller: an ENTER sent once a call it
+	CTRACE_EV_CALLER = 17,	/* --caller: an ENTER sent once a call it
 				    * made matched (no arguments captured) */
 };
 

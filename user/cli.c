@@ -208,15 +208,15 @@ static int summary_conflict(const struct config *cfg)
 {
 	const char *o = cfg->output;
 	size_t n = strlen(o);
-	const char *what = cfg->shape_mode == CTRACE_SHAPE_SUBTREE ? "--subtree" :
-			   cfg->shape_mode == CTRACE_SHAPE_CALLER  ? "--caller" :
-			   cfg->args				  ? "--args" :
+	const char *what = cfg->args				  ? "--args" :
 			   cfg->retval				  ? "--retval" :
 			   cfg->format				  ? "--format" :
 			   n > 7 && !strcmp(o + n - 7, ".ctrace") ? "-o FILE.ctrace" :
 			   n > 6 && !strcmp(o + n - 6, ".jsonl")  ? "-o FILE.jsonl" :
 								    NULL;
 
+	if (cfg->shape_mode)
+		what = cfg->shape_mode == CTRACE_SHAPE_SUBTREE ? "--subtree" : "--caller";
 	if (what)
 		log_err("--summary keeps no calls, so %s does not apply: drop one of them", what);
 	return what ? -1 : 0;
@@ -373,8 +373,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_SUBTREE:
 		case OPT_CALLER:
-			if (shape_add(cfg, c == OPT_SUBTREE ? CTRACE_SHAPE_SUBTREE :
-							      CTRACE_SHAPE_CALLER,
+			if (shape_add(cfg,
+				      c == OPT_SUBTREE ? CTRACE_SHAPE_SUBTREE : CTRACE_SHAPE_CALLER,
 				      optarg))
 				return -1;
 			break;

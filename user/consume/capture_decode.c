@@ -254,7 +254,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	x->unavailable = NULL;
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
-	if (ev && ev->c.h.kind == CTRACE_EV_ENTER_CALLER) {
+	if (ev && ev->c.h.kind == CTRACE_EV_CALLER) {
 		c->why = "not captured: --caller sends a caller's entry only once a call it "
 			 "makes matches";
 		x->write = write_args_missing;

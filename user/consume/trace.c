@@ -386,7 +386,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 							      0;
 		/* fall through */
 	case CTRACE_EV_ENTER:
-	case CTRACE_EV_ENTER_CALLER:
+	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
 	case CTRACE_EV_EXIT: {
@@ -406,7 +406,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		if (p)
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
 		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT &&
-		    h->kind != CTRACE_EV_ENTER_CALLER)
+		    h->kind != CTRACE_EV_CALLER)
 			record_fnptrs(tr, p, data, size);
 		break;
 	}
@@ -479,7 +479,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
-	case CTRACE_EV_ENTER_CALLER:
+	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
 	case CTRACE_EV_EXIT: {
@@ -509,7 +509,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			capture_args_extra(tr->capture, fi,
 					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_ENTER_CALLER)
+		if (h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_CALLER)
 			tree_keep_args(t, data, size);
 		break;
 	}

@@ -84,8 +84,8 @@ static const char *gap_reason(struct thread_tree *t, enum gap g)
 }
 
 /* why: a placeholder's reason when it is known (else a gap's) */
-static void push_why(struct thread_tree *t, int32_t depth, const struct func_info *fn,
-		     uint64_t ts, const struct tree_extra *x, const char *why)
+static void push_why(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		     const struct tree_extra *x, const char *why)
 {
 	struct frame *f;
 	const char *entry_gap;
