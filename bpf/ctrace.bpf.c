@@ -101,6 +101,9 @@ struct tstate {
 		      * makecontext (coroutines); depths count per stack */
 	__u32 nsent; /* call records sent, for thread_wake_flags */
 	__u32 ring;  /* --summary: where its own stack's ring is (RING_*) */
+	__s32 keep;  /* --subtree: the depth of the subtree's root; --caller:
+		      * the open calls down to this depth were sent */
+	__u32 under; /* --subtree: a subtree is being sent */
 };
 
 struct {
@@ -317,6 +320,196 @@ static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *de
 	return !max_depth || *depth <= max_depth;
 }
 
+/* ---- --subtree / --caller: which calls are sent ----
+ *
+ * --subtree sends the calls from the entry of a matching function to its
+ * exit, at depths counted from it (its root is at 1, the level of any
+ * thread's outermost call), so the trees are ordinary ones. --caller sends
+ * a matching call and its open callers: every stack keeps its open calls'
+ * functions and entry times by depth (CTRACE_CALLER_DEPTH of them), and a
+ * match sends the entries of the callers not yet sent, outermost first,
+ * with their own times and depths; an exit is sent when its entry was.
+ * The callers a thread kept are always a prefix of its stack: keep, one
+ * depth, says which. Callers whose entries were not kept are an ELIDED
+ * record: userspace opens placeholders, named by their exits. */
+const volatile __u32 shape = 0; /* CTRACE_SHAPE_* */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, __u8);
+} shape_fns SEC(".maps");
+
+struct caller_frame {
+	__u64 fn;
+	__u64 ts;
+	__s32 depth; /* the frame is the open call at this depth ... */
+	__u32 stack; /* ... of this stack when both match */
+};
+
+struct caller_ring {
+	struct caller_frame f[CTRACE_CALLER_DEPTH];
+};
+
+#define CALLER_MASK (CTRACE_CALLER_DEPTH - 1)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct caller_ring);
+} caller_rings SEC(".maps");
+
+/* a coroutine's frames go with its stack, by id (a stack moves between threads) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 12);
+	__type(key, __u32);
+	__type(value, struct caller_ring);
+} co_caller_rings SEC(".maps");
+
+static const struct caller_ring zero_caller_ring;
+
+/* the frames of the stack the thread runs on, made on first use; NULL when
+ * there is no room */
+static __always_inline struct caller_ring *caller_ring_of(struct task_struct *task,
+							  struct tstate *st)
+{
+	__u32 id = st->stack;
+	struct caller_ring *r;
+
+	if (!id)
+		return bpf_task_storage_get(&caller_rings, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	r = bpf_map_lookup_elem(&co_caller_rings, &id);
+	if (r)
+		return r;
+	bpf_map_update_elem(&co_caller_rings, &id, &zero_caller_ring, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&co_caller_rings, &id);
+}
+
+static __always_inline bool shape_match(__u64 fn, __u32 tgid)
+{
+	__u64 key = CTRACE_PLAN_KEY(fn & CTRACE_ADDR_MASK, proc_gen(tgid));
+
+	return bpf_map_lookup_elem(&shape_fns, &key);
+}
+
+struct callers {
+	struct caller_ring *r;
+	struct tstate *st;
+	__s32 from; /* the shallowest caller to send */
+	__u32 tid;
+	__u64 now;
+};
+
+static int send_one_caller(__u64 i, void *arg)
+{
+	struct callers *c = arg;
+	__s32 d = c->from + (__s32)i;
+	struct caller_frame *f = &c->r->f[d & CALLER_MASK];
+	struct ctrace_call *e;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		thread_lost_one(c->st);
+		return 0;
+	}
+	if (f->depth == d && f->stack == c->st->stack)
+		set_call(e, CTRACE_EV_CALLER, f->fn, c->tid, f->ts, c->st, d);
+	else
+		set_call(e, CTRACE_EV_ELIDED, CTRACE_ELIDED_REUSED, c->tid, c->now, c->st, d);
+	bpf_ringbuf_submit(e, thread_wake_flags(c->st));
+	return 0;
+}
+
+/* a match at depth d: its callers below keep are sent, outermost first;
+ * those deeper than the ring holds are one ELIDED record */
+static __noinline void send_callers(struct tstate *st, struct caller_ring *r, __u32 tid, __u64 now,
+				    __s32 d)
+{
+	struct callers c = { .r = r, .st = st, .from = st->keep + 1, .tid = tid, .now = now };
+
+	if (!st || !r)
+		return;
+	if (c.from < d - CTRACE_CALLER_DEPTH + 1) {
+		send_call(CTRACE_EV_ELIDED, CTRACE_ELIDED_DEEP, tid, now, st,
+			  d - CTRACE_CALLER_DEPTH);
+		c.from = d - CTRACE_CALLER_DEPTH + 1;
+	}
+	if (c.from < d)
+		bpf_loop(d - c.from, send_one_caller, &c, 0);
+}
+
+/* --subtree: whether the call at the thread's depth d is sent, and at which depth */
+static __always_inline bool subtree_keeps(struct tstate *st, __u32 kind, __u64 fn, __u32 tgid,
+					  __s32 d, __s32 *depth)
+{
+	if (kind == CTRACE_EV_ENTER && !st->under && shape_match(fn, tgid)) {
+		st->under = 1;
+		st->keep = d;
+	}
+	if (!st->under)
+		return false;
+	*depth = d - st->keep + 1;
+	if (kind == CTRACE_EV_EXIT && d <= st->keep)
+		st->under = 0;
+	return *depth >= 1 && (!max_depth || *depth <= max_depth);
+}
+
+/* --caller: the same; a match sends its callers first */
+static __always_inline bool caller_keeps(struct task_struct *task, struct tstate *st, __u32 kind,
+					 __u64 fn, __u32 tid, __u64 now, __s32 d, __s32 *depth)
+{
+	struct caller_ring *r = caller_ring_of(task, st);
+	struct caller_frame *f;
+
+	*depth = d;
+	if (kind == CTRACE_EV_EXIT) {
+		if (r) /* a later look at this depth must not take it for open */
+			r->f[d & CALLER_MASK].depth = d - 1;
+		if (d > st->keep)
+			return false;
+		st->keep = d - 1;
+		return true;
+	}
+	if (r) {
+		f = &r->f[d & CALLER_MASK];
+		f->fn = fn;
+		f->ts = now;
+		f->depth = d;
+		f->stack = st->stack;
+	}
+	if ((max_depth && d > max_depth) || !shape_match(fn, task->tgid))
+		return false;
+	if (r)
+		send_callers(st, r, tid, now, d);
+	else if (st->keep < d - 1)
+		send_call(CTRACE_EV_ELIDED, CTRACE_ELIDED_NOROOM, tid, now, st, d - 1);
+	st->keep = d;
+	return true;
+}
+
+/* the hooks' depth count, with --subtree or --caller */
+static __always_inline bool shape_keeps(struct task_struct *task, struct tstate *st, __u32 kind,
+					__u64 fn, __u32 tid, __u64 now, __s32 *depth)
+{
+	__s32 d;
+
+	if (kind == CTRACE_EV_ENTER) {
+		d = ++st->depth;
+	} else {
+		d = st->depth--;
+		if (st->depth < st->floor)
+			st->floor = st->depth;
+	}
+	if (shape == CTRACE_SHAPE_SUBTREE)
+		return subtree_keeps(st, kind, fn, task->tgid, d, depth);
+	return caller_keeps(task, st, kind, fn, tid, now, d, depth);
+}
+
 static __always_inline bool ours(void)
 {
 	/* Without --follow-forks the link's pid filter already restricts this
@@ -329,7 +522,7 @@ static __always_inline bool ours(void)
  * hook. A thread with a state is traced (it got one past traced()), so the
  * process table is looked at only for a new thread. */
 static __always_inline struct tstate *account(struct task_struct *task, __u32 tgid, __u32 kind,
-					      __u32 tid, __u64 now, __s32 *depth)
+					      __u64 fn, __u32 tid, __u64 now, __s32 *depth)
 {
 	struct tstate *st = state_of(task, tid);
 
@@ -338,6 +531,8 @@ static __always_inline struct tstate *account(struct task_struct *task, __u32 tg
 			return NULL;
 		st = new_thread(task, tid, now);
 	}
+	if (st && shape)
+		return shape_keeps(task, st, kind, fn, tid, now, depth) ? st : NULL;
 	return st && count_depth(st, kind, depth) ? st : NULL;
 }
 
@@ -396,7 +591,7 @@ int on_hook(struct pt_regs *ctx)
 
 	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
-	st = account(task, tgid, kind, tid, now, &depth);
+	st = account(task, tgid, kind, PT_REGS_PARM1(ctx), tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
@@ -791,6 +986,8 @@ int sum_stop(struct bpf_iter__task *ctx)
 struct resume_point {
 	__s32 depth;
 	__u32 stack;
+	__s32 keep;  /* --subtree, --caller: the stack's tstate.keep ... */
+	__u32 under; /* ... and under */
 };
 
 struct jmp_key {
@@ -822,9 +1019,37 @@ struct {
 
 __u32 last_stack = 0;
 
+/* the depth sent for the thread's depth d: --subtree counts from its root
+ * (0: outside any subtree) */
+static __always_inline __s32 shape_depth(const struct tstate *st, __s32 d)
+{
+	if (shape != CTRACE_SHAPE_SUBTREE)
+		return d;
+	return st->under ? d - st->keep + 1 : 0;
+}
+
+/* a longjmp to depth d on the same stack: whether the calls it leaves
+ * were sent (then the UNWIND is) */
+static __always_inline bool shape_unwind(struct tstate *st, __s32 d)
+{
+	if (shape == CTRACE_SHAPE_SUBTREE) {
+		if (!st->under)
+			return false;
+		if (d < st->keep)
+			st->under = 0; /* the UNWIND at 0 closes it */
+		return true;
+	}
+	if (st->keep <= d)
+		return false;
+	st->keep = d;
+	return true;
+}
+
 static __always_inline struct resume_point here(const struct tstate *st)
 {
-	struct resume_point r = { .depth = st->depth, .stack = st->stack };
+	struct resume_point r = {
+		.depth = st->depth, .stack = st->stack, .keep = st->keep, .under = st->under
+	};
 
 	return r;
 }
@@ -840,8 +1065,10 @@ static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now, stru
 		st->depth = st->floor = r.depth;
 		if (summary)
 			return;
+		st->keep = r.keep;
+		st->under = r.under;
 		send_call(CTRACE_EV_SWITCH, r.stack | (seen ? 0 : CTRACE_SWITCH_UNSEEN), tid, now,
-			  st, r.depth);
+			  st, shape_depth(st, r.depth));
 		return;
 	}
 	if (seen && r.depth >= st->depth)
@@ -852,7 +1079,10 @@ static __always_inline void resume(struct tstate *st, __u32 tid, __u64 now, stru
 		return;
 	}
 	st->depth = r.depth;
-	send_call(CTRACE_EV_UNWIND, seen ? 0 : CTRACE_UNWIND_UNSEEN, tid, now, st, r.depth);
+	if (shape && !shape_unwind(st, r.depth))
+		return;
+	send_call(CTRACE_EV_UNWIND, seen ? 0 : CTRACE_UNWIND_UNSEEN, tid, now, st,
+		  shape_depth(st, r.depth));
 }
 
 /* glibc's __sigsetjmp (setjmp and _setjmp jump to it): rsp points at the
@@ -894,7 +1124,7 @@ int on_longjmp(struct pt_regs *ctx)
 	__u64 now = bpf_ktime_get_ns(), jb[2], guard, fsbase = BPF_CORE_READ(task, thread.fsbase);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct jmp_key k = { .tid = tid };
-	struct resume_point *r, floor;
+	struct resume_point *r, floor = {};
 	struct tstate *st;
 
 	if (!ours() || !(st = thread_state(tid, now)))
@@ -927,7 +1157,7 @@ int on_context(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx), now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ctx_key k = { .tgid = id >> 32, .ucp = PT_REGS_PARM1(ctx) };
-	struct resume_point r, *to;
+	struct resume_point r = {}, *to;
 	struct tstate *st;
 
 	if (!ours() || !(st = thread_state((__u32)id, now)))
@@ -1216,10 +1446,10 @@ int on_hook_args(struct pt_regs *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (cookie & CTRACE_COOKIE_EXIT) {
-		st = account(task, tgid, CTRACE_EV_EXIT, tid, now, &depth);
+		st = account(task, tgid, CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, &depth);
 		return st ? send_call(CTRACE_EV_EXIT, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 	}
-	st = account(task, tgid, CTRACE_EV_ENTER, tid, now, &depth);
+	st = account(task, tgid, CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, &depth);
 	if (!st)
 		return 0;
 	/* the plan is keyed by the hook call's return address (ip + length at
@@ -1441,7 +1671,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (st && summary) /* before the new generation: the calls are the old image's */
 		sum_end_thread(p, st, CTRACE_SUM_ENDED);
 	if (st)
-		st->depth = st->floor = st->stack = 0;
+		st->depth = st->floor = st->stack = st->keep = st->under = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));

@@ -70,7 +70,23 @@ enum ctrace_event_kind {
 				    * ctrace_signal: sig, code, addr) */
 	CTRACE_EV_CREATE = 16,	/* a traced thread created a thread, or (with
 				 * --follow-forks) a process: ctrace_create */
+	CTRACE_EV_ELIDED = 17,	/* --caller: the open calls from the thread's
+				    * last sent one down to depth are callers
+				    * whose entries were not kept; fn: CTRACE_ELIDED_* */
+	CTRACE_EV_CALLER = 18,	/* --caller: an ENTER sent once a call it
+				    * made matched (no arguments captured) */
 };
+
+/* --subtree / --caller (BPF's `shape`): which calls are sent. The
+ * functions that match are in the `shape_fns` map, keyed like `selected` */
+#define CTRACE_SHAPE_SUBTREE 1
+#define CTRACE_SHAPE_CALLER  2
+/* --caller: the open calls a thread keeps (entry time and function), by depth */
+#define CTRACE_CALLER_DEPTH 64
+/* ELIDED's fn: why the callers' entries are unknown */
+#define CTRACE_ELIDED_DEEP   1 /* beyond the CTRACE_CALLER_DEPTH frames kept */
+#define CTRACE_ELIDED_REUSED 2 /* a call CTRACE_CALLER_DEPTH deeper took its frame */
+#define CTRACE_ELIDED_NOROOM 3 /* no room for a coroutine stack's frames */
 
 /* Every record starts with this header. */
 struct ctrace_hdr {

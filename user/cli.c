@@ -11,6 +11,7 @@
 #include "write/backend.h"
 #include "find/keep_expr.h"
 #include "find/pattern.h"
+#include "ctrace.h"
 
 #define DEFAULT_OUTPUT "ctrace.json"
 #define DEFAULT_BUFFER (16ull << 20)
@@ -80,6 +81,13 @@ static const char usage_text[] =
 	"                           traced calls below an excluded one move up to its\n"
 	"                           nearest traced caller.\n"
 	"      --filter-file FILE   one pattern per line; `!PATTERN` excludes, `#` comments\n"
+	"      --subtree PATTERN    record only the calls of matching functions and all\n"
+	"                           they call (repeatable; same syntax as -F), at depths\n"
+	"                           counted from each subtree's root; decided in BPF,\n"
+	"                           nothing else is sent. e.g. --subtree 'parse_*'\n"
+	"      --caller PATTERN     record each call of a matching function (without its\n"
+	"                           callees) and the chain of calls that led to it\n"
+	"                           (repeatable), as uftrace -C. e.g. --caller malloc_hook\n"
 	"  -D, --max-depth N        record calls at most N deep in each thread (1 = the\n"
 	"                           thread's outermost traced call; only traced calls\n"
 	"                           count; default: no limit).\n"
@@ -124,6 +132,8 @@ static const char usage_text[] =
 	"  sudo ctrace-bpf --summary -o profile.json -p $(pidof server) --duration 3600\n"
 	"  sudo ctrace-bpf --last 10000 -o ring.json -p $(pidof server)\n"
 	"  kill -USR1 $(pidof ctrace-bpf)   # ring.1.json: each thread's last 10000 calls\n"
+	"  sudo ctrace-bpf --subtree handle_request -p $(pidof server) --duration 5\n"
+	"  sudo ctrace-bpf --caller 'free_*' -- ./app\n"
 	"  jq '.metadata.total_calls' trace.json\n";
 
 enum {
@@ -139,6 +149,8 @@ enum {
 	OPT_MIN_DURATION,
 	OPT_KEEP_IF,
 	OPT_SRCLINE,
+	OPT_SUBTREE,
+	OPT_CALLER,
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +176,8 @@ static const struct option long_opts[] = {
 	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
 	{ "keep-if", required_argument, NULL, OPT_KEEP_IF },
 	{ "srcline", no_argument, NULL, OPT_SRCLINE },
+	{ "subtree", required_argument, NULL, OPT_SUBTREE },
+	{ "caller", required_argument, NULL, OPT_CALLER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -236,6 +250,8 @@ static int summary_conflict(const struct config *cfg)
 			   n > 6 && !strcmp(o + n - 6, ".jsonl")  ? "-o FILE.jsonl" :
 								    NULL;
 
+	if (cfg->shape_mode)
+		what = cfg->shape_mode == CTRACE_SHAPE_SUBTREE ? "--subtree" : "--caller";
 	if (what)
 		log_err("--summary keeps no calls, so %s does not apply: drop one of them", what);
 	return what ? -1 : 0;
@@ -308,6 +324,28 @@ void cli_free_keep_if(struct config *cfg)
 	free(cfg->keep_if);
 	cfg->keep_if = NULL;
 	cfg->nkeep_if = 0;
+}
+
+/* --subtree / --caller PATTERN: one of the two, as often as wanted */
+static int shape_add(struct config *cfg, int mode, const char *pattern)
+{
+	const char *opt = mode == CTRACE_SHAPE_SUBTREE ? "--subtree" : "--caller";
+	char err[256];
+
+	if (cfg->shape_mode && cfg->shape_mode != mode) {
+		log_err("--subtree and --caller cannot be combined: give one of them");
+		return -1;
+	}
+	cfg->shape_mode = mode;
+	if (!cfg->shape && !(cfg->shape = filter_new())) {
+		log_err("out of memory");
+		return -1;
+	}
+	if (filter_add(cfg->shape, pattern, false, err, sizeof(err))) {
+		log_err("invalid %s pattern '%s': %s", opt, pattern, err);
+		return -1;
+	}
+	return 0;
 }
 
 int cli_parse(int argc, char **argv, struct config *cfg)
@@ -457,6 +495,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_KEEP_IF:
 			if (add_keep_if(cfg, optarg))
+				return -1;
+			break;
+		case OPT_SUBTREE:
+		case OPT_CALLER:
+			if (shape_add(cfg,
+				      c == OPT_SUBTREE ? CTRACE_SHAPE_SUBTREE : CTRACE_SHAPE_CALLER,
+				      optarg))
 				return -1;
 			break;
 		case OPT_BENCH_EMPTY: cfg->bench_empty = true; break;

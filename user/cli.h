@@ -43,6 +43,9 @@ struct config {
 	uint64_t min_duration_ns;
 	struct keep_rule *keep_if;
 	size_t nkeep_if;
+	/* --subtree / --caller PATTERN (CTRACE_SHAPE_*: one of them, 0: neither) */
+	struct filter *shape;
+	int shape_mode;
 };
 
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version

@@ -206,6 +206,12 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->max_depth = s->cfg.max_depth;
 	skel->rodata->wake_bytes = s->cfg.buffer_size / WAKE_FRACTION;
 	skel->rodata->follow_forks = s->cfg.follow_forks;
+	skel->rodata->shape = s->cfg.shape_mode;
+	/* their code is dead without the option: no map, no file descriptor */
+	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
+	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
+	bpf_map__set_autocreate(skel->maps.co_caller_rings,
+				s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
 	bpf_map__set_max_entries(skel->maps.rb, s->cfg.buffer_size);
 	{
 		/* every uprobe program is attached through uprobe_multi links */
@@ -334,6 +340,7 @@ static int consumer_setup(struct session *s)
 	s->pr.empty = s->cfg.bench_empty;
 	s->pr.args = s->cfg.args;
 	s->pr.summary = s->cfg.summary;
+	s->pr.shape = s->cfg.shape;
 	if (s->cfg.args || s->cfg.retval) {
 		s->capture = capture_new(&s->cfg, s->skel, s->sym, s->preload);
 		if (!s->capture) {
@@ -345,6 +352,16 @@ static int consumer_setup(struct session *s)
 			capture_log_changes(s->capture);
 	}
 	return 0;
+}
+
+/* --subtree/--caller patterns that match nothing: as with -F, the trace is
+ * empty, unless a library loaded later has a match */
+static void shape_check(const struct session *s)
+{
+	if (s->cfg.shape && !s->pr.nshaped)
+		log_warn("no function matches the --%s patterns (yet): nothing is recorded "
+			 "unless a library loaded later has one",
+			 s->cfg.shape_mode == CTRACE_SHAPE_SUBTREE ? "subtree" : "caller");
 }
 
 /* at the entry point: the libraries are mapped, nothing ran yet */
@@ -366,6 +383,7 @@ static int at_entry_point(struct session *s)
 	if (!s->preload && modules_probe_new(&s->pr, s->sym, s->exe, &s->done.probed) < 0)
 		return -1;
 	modules_select_new(&s->pr, s->sym, &s->done.selected, 0);
+	shape_check(s);
 	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (modules_watch_loader(&s->pr, s->sym))
 		log_warn("cannot watch the dynamic loader: libraries loaded "
@@ -426,6 +444,7 @@ static int start_attached(struct session *s)
 	if (n < 0)
 		return -1;
 	modules_select_new(&s->pr, s->sym, &s->done.selected, 0);
+	shape_check(s);
 	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (n == 0) {
 		log_err("process %d (%s) has no instrumented function%s: build it with "
@@ -710,6 +729,7 @@ static void session_free(struct session *s)
 	filter_free(s->cfg.filter);
 	filter_free(s->cfg.capture_filter);
 	cli_free_keep_if(&s->cfg);
+	filter_free(s->cfg.shape);
 	summary_free(&s->sum);
 }
 
@@ -734,6 +754,7 @@ int main(int argc, char **argv)
 		filter_free(s.cfg.filter);
 		filter_free(s.cfg.capture_filter);
 		cli_free_keep_if(&s.cfg);
+		filter_free(s.cfg.shape);
 		return rc > 0 ? 0 : 2;
 	}
 	log_verbose = s.cfg.verbose;

@@ -173,9 +173,10 @@ void modules_plan_new(struct capture *c, struct probes *pr, struct symbolizer *s
 static int select_module(struct probes *pr, const struct module *m, unsigned gen, bool add)
 {
 	const struct elf_image *img = m->img;
-	int fd = bpf_map__fd(pr->skel->maps.selected);
+	int fd = bpf_map__fd(pr->skel->maps.selected), sfd = bpf_map__fd(pr->skel->maps.shape_fns);
+	bool filtering = !filter_is_empty(pr->filter);
 	uint64_t bias = 0, vaddr;
-	size_t n = 0;
+	size_t n = 0, ns = 0;
 	__u8 one = 1;
 
 	if (img->e_type == ET_DYN && !elf_offset_to_vaddr(img, m->offset, &vaddr))
@@ -183,24 +184,30 @@ static int select_module(struct probes *pr, const struct module *m, unsigned gen
 	for (size_t i = 0; i < img->nsyms; i++) {
 		const struct elf_sym *s = &img->syms[i];
 		char *dm = demangle(s->name);
-		bool ok = filter_allows(pr->filter, s->name, dm ? dm : s->name);
+		bool ok = filtering && filter_allows(pr->filter, s->name, dm ? dm : s->name);
+		/* --subtree/--caller: the functions that match, in shape_fns */
+		bool shaped = pr->shape && filter_allows(pr->shape, s->name, dm ? dm : s->name);
 		__u64 key = CTRACE_PLAN_KEY(s->addr + bias, gen);
 
 		free(dm);
-		if (!ok)
-			continue;
 		if (!add) {
-			bpf_map_delete_elem(fd, &key);
+			if (ok)
+				bpf_map_delete_elem(fd, &key);
+			if (shaped)
+				bpf_map_delete_elem(sfd, &key);
 			continue;
 		}
-		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY)) {
+		if ((ok && bpf_map_update_elem(fd, &key, &one, BPF_ANY)) ||
+		    (shaped && bpf_map_update_elem(sfd, &key, &one, BPF_ANY))) {
 			log_warn("%s: cannot select its functions in BPF: %s", m->path,
 				 strerror(errno));
 			return -1;
 		}
-		n++;
+		n += ok;
+		ns += shaped;
 	}
-	log_dbg("%s: %zu selected functions", m->path, n);
+	log_dbg("%s: %zu selected functions, %zu matching --subtree/--caller", m->path, n, ns);
+	pr->nshaped += ns;
 	return 0;
 }
 
@@ -211,7 +218,7 @@ void modules_select_new(struct probes *pr, struct symbolizer *sym, struct modset
 	char key[PATH_MAX + 16];
 	size_t n;
 
-	if (filter_is_empty(pr->filter) || gen >= CTRACE_GEN_NONE)
+	if ((filter_is_empty(pr->filter) && !pr->shape) || gen >= CTRACE_GEN_NONE)
 		return;
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++) {

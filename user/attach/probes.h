@@ -18,6 +18,9 @@ struct probes {
 	bool empty;   /* attach the empty program instead (benchmark floor) */
 	bool args;    /* attach the program that runs capture plans (--args) */
 	bool summary; /* attach the program that keeps statistics (--summary) */
+	/* --subtree/--caller patterns (or NULL), and the functions they matched */
+	const struct filter *shape;
+	size_t nshaped;
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites; /* call sites probed */

@@ -254,6 +254,13 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	x->unavailable = NULL;
 	if (!c->cfg->args || !capture_wanted_fn(c, fn))
 		return;
+	if (ev && ev->c.h.kind == CTRACE_EV_CALLER) {
+		c->why = "not captured: --caller sends a caller's entry only once a call it "
+			 "makes matches";
+		x->write = write_args_missing;
+		x->unavailable = c->why;
+		return;
+	}
 	if (ev && size >= __builtin_offsetof(struct ctrace_call_args, arg) &&
 	    (c->se = u64map_get(&c->sites, ev->key))) {
 		if (strcmp(c->se->module, fn->module)) {

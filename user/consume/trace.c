@@ -402,6 +402,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 							      0;
 		/* fall through */
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
 	case CTRACE_EV_EXIT: {
@@ -420,7 +421,8 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		}
 		if (p)
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
-		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT)
+		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT &&
+		    h->kind != CTRACE_EV_CALLER)
 			record_fnptrs(tr, p, data, size);
 		break;
 	}
@@ -461,6 +463,20 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	ctw_event(tr->rec, data, size, fn);
 }
 
+/* --caller: why a caller's entry is unknown (ctrace.h CTRACE_ELIDED_*) */
+static const char *elided_reason(uint64_t why)
+{
+#define KEEPS " the 64 frames --caller keeps"
+	_Static_assert(CTRACE_CALLER_DEPTH == 64, "the reasons name the frames kept");
+	switch (why) {
+	case CTRACE_ELIDED_DEEP: return "entry not observed (a caller beyond" KEEPS ")";
+	case CTRACE_ELIDED_REUSED:
+		return "entry not observed (a call deeper than" KEEPS " took its frame)";
+	default: return "entry not observed (no room to keep a coroutine stack's callers)";
+	}
+#undef KEEPS
+}
+
 void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data, size_t size,
 		      const struct func_info *fi, unsigned gen, struct symbolizer *sym, uint64_t ts)
 {
@@ -475,6 +491,10 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	case CTRACE_EV_UNWIND:
 		t->lost = e->lost;
 		tree_unwind(t, e->depth, ts, !(e->fn & CTRACE_UNWIND_UNSEEN));
+		break;
+	case CTRACE_EV_ELIDED:
+		t->lost = e->lost;
+		tree_elided(t, e->depth, elided_reason(e->fn));
 		break;
 	case CTRACE_EV_RETVAL:
 		if (!tr->capture)
@@ -496,7 +516,7 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 			capture_args_extra(tr->capture, fi,
 					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind != CTRACE_EV_ENTER)
+		if (h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_CALLER)
 			tree_keep_args(t, data, size);
 	}
 }
@@ -530,6 +550,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
 	case CTRACE_EV_EXIT: {
@@ -561,6 +582,15 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		switch_stack(tr, h->tid, (uint32_t)(e->fn & CTRACE_STACK_MASK),
 			     e->fn & CTRACE_SWITCH_UNSEEN);
 		thread_for(tr, h->tid, true)->lost = e->lost;
+		break;
+	}
+	case CTRACE_EV_ELIDED: {
+		const struct ctrace_call *e = data;
+
+		if (size < sizeof(*e))
+			return 0;
+		t = thread_for(tr, h->tid, true);
+		call_event(tr, t, data, size, NULL, thread_proc(tr, t), ts);
 		break;
 	}
 	case CTRACE_EV_UNWIND: {

@@ -83,8 +83,9 @@ static const char *gap_reason(struct thread_tree *t, enum gap g)
 	return fault[g];
 }
 
-static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
-		 const struct tree_extra *x)
+/* why: a placeholder's reason when it is known (else a gap's) */
+static void push_why(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		     const struct tree_extra *x, const char *why)
 {
 	struct frame *f;
 	const char *entry_gap;
@@ -96,7 +97,7 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 		t->capstack = ncap;
 	}
 	/* a placeholder's entry came at some point while its caller ran */
-	entry_gap = fn ? NULL : gap_reason(t, GAP_ENTRY);
+	entry_gap = fn ? NULL : why ? why : gap_reason(t, GAP_ENTRY);
 	lost_at = fn ? t->lost : (t->nstack ? top(t)->lost_at : t->lost_root);
 	f = &t->stack[t->nstack++];
 	f->depth = depth;
@@ -117,6 +118,12 @@ static void push(struct thread_tree *t, int32_t depth, const struct func_info *f
 						.start = ts,
 						.x = x });
 	t->calls++;
+}
+
+static void push(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
+		 const struct tree_extra *x)
+{
+	push_why(t, depth, fn, ts, x, NULL);
 }
 
 /* the rest of a node: exit_fn/end known when its exit was observed */
@@ -256,6 +263,20 @@ void tree_enter(struct thread_tree *t, int32_t depth, const struct func_info *fn
 	while (++d < depth)
 		push(t, d, NULL, 0, NULL);
 	push(t, depth, fn, ts, x);
+}
+
+void tree_elided(struct thread_tree *t, int32_t depth, const char *why)
+{
+	int32_t d;
+
+	settle(t);
+	begin_event(t);
+	close_deeper(t, depth - 1);
+	while (depth < t->base)
+		wrap(t, NULL, false, 0);
+	d = t->nstack ? top(t)->depth : t->base - 1;
+	while (++d <= depth)
+		push_why(t, d, NULL, 0, NULL, why);
 }
 
 void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,

@@ -135,6 +135,9 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 void tree_keep_args(struct thread_tree *t, const void *ev, size_t size);
 /* the return value of the held call of fn; ignored when none is held */
 void tree_return(struct thread_tree *t, const struct func_info *fn, const struct tree_extra *x);
+/* --caller: the calls open down to depth are callers whose entries were
+ * not kept, for this reason: placeholders, named when they return */
+void tree_elided(struct thread_tree *t, int32_t depth, const char *why);
 /* a longjmp left every call deeper than depth; seen: BPF saw its setjmp */
 void tree_unwind(struct thread_tree *t, int32_t depth, uint64_t ts, bool seen);
 /* close every open frame: their exits were not observed, for this reason */

@@ -164,6 +164,18 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	if (c->summary)
 		jsonw_member_cstr(f, "summary",
 				  c->summary == SUMMARY_THREAD ? "thread" : "function");
+	if (c->shape) { /* --subtree / --caller: the patterns as given */
+		bool excl;
+
+		key(f, c->shape_mode == CTRACE_SHAPE_SUBTREE ? "subtree" : "caller", false);
+		fputc('[', f);
+		for (size_t i = 0; filter_pattern(c->shape, i, &excl); i++) {
+			if (i)
+				fputc(',', f);
+			jsonw_cstr(f, filter_pattern(c->shape, i, &excl));
+		}
+		fputc(']', f);
+	}
 	fputc('}', f);
 }
 
