@@ -256,3 +256,17 @@ def test_last_keeps_lineage_and_filters(trace, build):
     assert lineage(doc) == lineage(full)
     assert len([c for c in lineage(doc) if c[0]]) >= 6
     assert doc["metadata"]["filtered"]["min_duration_ns"] == 1
+
+
+@pytest.mark.parametrize("n", [5, 40])
+def test_last_with_caller(trace, build, n):
+    """--caller's late entries (a match's callers) count in the window like
+    any entry: the window is the --caller trace's last N entries."""
+    prog = build("callers.c")
+    _, full = trace([prog, 100], "--caller", "target")
+    proc, doc = trace([prog, 100], "--caller", "target", "--last", n)
+    assert proc.returncode == 0, proc.stderr
+    want = entries(main_thread(full))
+    assert entries(main_thread(doc)) == want[-n:]
+    assert {r for _, r in partials(main_thread(doc))} == {BEFORE}
+    assert doc["metadata"]["resyncs"] == 0
