@@ -117,6 +117,100 @@ def test_last(lua_twice):
         assert got[tid] == want[tid], first_diff(got[tid], want[tid])
 
 
+def entered(n):
+    """the call's entry was seen (not a call already running at the attach)"""
+    return "start_ns" in n and not (n.get("partial") and "entry" in n.get("partial_reason", ""))
+
+
+def kept_if(nodes, keep):
+    """--keep-if: the calls keep(n) holds for, whole, with their ancestors;
+    an ancestor keeps only the children that lead to a kept call. Calls
+    already running at the attach are context, always kept."""
+    out = []
+    for n in nodes:
+        if keep(n):
+            out.append(n)
+            continue
+        kids = kept_if(n.get("children", []), keep)
+        if kids or not entered(n):
+            out.append(dict(n, children=kids))
+    return out
+
+
+def test_keep_if_retval(lua_twice):
+    """--keep-if on the return value: the protected calls (pcall's
+    luaD_rawrunprotected) that caught an error, whole, with their callers."""
+    fn = "luaD_rawrunprotected"
+    truth, (full, kept) = lua_twice([SCRIPTS / "lua_errors.lua", 60, 10],
+                                    ["--retval", "--capture", fn],
+                                    ["--keep-if", f"{fn}: retval != 0"])
+    counts.check(full, truth, min_calls=20_000)
+
+    def keep(n):
+        rv = n.get("return_value")
+        return n["function"] == fn and rv is not None and rv["value"] != 0
+    want = {tid: shape(kept_if(t["root_calls"], keep)) for tid, t in full["call_trees"].items()}
+    want = {tid: s for tid, s in want.items() if s}
+    assert want, "no protected call caught an error"
+    got = thread_shapes(kept)
+    assert got.keys() == want.keys()
+    for tid in want:
+        assert got[tid] == want[tid], first_diff(got[tid], want[tid])
+
+def subtree_of(nodes, names):
+    """--subtree: each outermost call of a named function whose entry was
+    seen, with everything under it; the rest of the tree is gone."""
+    out = []
+    for n in nodes:
+        if n["function"] in names and entered(n):
+            out.append(n)
+        else:
+            out += subtree_of(n.get("children", []), names)
+    return out
+
+
+def test_subtree(lua_twice):
+    """--subtree on an error path (luaG_errormsg ends in luaD_throw's
+    longjmp out of the subtree) and on table growth (luaH_resize)."""
+    names = {"luaG_errormsg", "luaH_resize"}
+    truth, (full, sub) = lua_twice([SCRIPTS / "lua_errors.lua", 60, 10], [],
+                                   [o for f in sorted(names) for o in ("--subtree", f)])
+    counts.check(full, truth, min_calls=20_000)
+    want = {tid: shape(subtree_of(t["root_calls"], names))
+            for tid, t in full["call_trees"].items()}
+    want = {tid: s for tid, s in want.items() if s}
+    assert sum(len(s) for s in want.values()) > 100
+    assert thread_shapes(sub) == want
+
+
+
+def callers_of(nodes, names):
+    """--caller: each call of a named function (entry seen) and the chain
+    of calls that led to it, not its callees unless they lead to another;
+    calls already running at the attach are kept (BPF cannot know whether
+    they lead to a match), as context."""
+    out = []
+    for n in nodes:
+        kids = callers_of(n.get("children", []), names)
+        if (n["function"] in names and entered(n)) or kids or not entered(n):
+            out.append(dict(n, children=kids))
+    return out
+
+
+def test_caller(lua_twice):
+    """--caller on table growth: every luaH_resize with the calls that led
+    to it, from the interpreter's main loop down."""
+    names = {"luaH_resize"}
+    truth, (full, calls) = lua_twice([SCRIPTS / "lua_work.lua", 14], [],
+                                     ["--caller", "luaH_resize"])
+    counts.check(full, truth, min_calls=20_000)
+    want = {tid: shape(callers_of(t["root_calls"], names))
+            for tid, t in full["call_trees"].items()}
+    assert sum(1 for t in full["call_trees"].values() for n in counts.counts_walk(t["root_calls"])
+               if n["function"] == "luaH_resize") > 50
+    assert thread_shapes(calls) == want
+
+
 def first_diff(a, b, path=()):
     """where two shapes first differ (debugging aid for assertion messages)"""
     for i, (x, y) in enumerate(zip(a, b)):
