@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "harness.h"
+#include "tree_shape.h"
 #include "consume/symbolize.h"
 #include "find/keep_expr.h"
 #include "rebuild/keep_filter.h"
@@ -38,32 +39,6 @@ static void begin(struct run *r, bool attach, uint64_t min_ns, const char *rule)
 	}
 	r->sink = keep_filter_wrap(json_tree_new(AT_FDCWD), &o);
 	CHECK(r->sink && tree_init(&r->t, 42, r->sink, attach) == 0);
-}
-
-/* "A(B,C)": the tree's shape; partial nodes get a '*' */
-static void shape_of(const cJSON *nodes, char *out, size_t len)
-{
-	const cJSON *n;
-	bool first = true;
-
-	cJSON_ArrayForEach(n, nodes)
-	{
-		const cJSON *fn = cJSON_GetObjectItem(n, "function");
-		const cJSON *kids = cJSON_GetObjectItem(n, "children");
-		size_t l = strlen(out);
-
-		snprintf(out + l, len - l, "%s%s%s", first ? "" : ",",
-			 cJSON_IsString(fn) ? fn->valuestring : "?",
-			 cJSON_IsTrue(cJSON_GetObjectItem(n, "partial")) ? "*" : "");
-		first = false;
-		if (cJSON_GetArraySize(kids)) {
-			l = strlen(out);
-			snprintf(out + l, len - l, "(");
-			shape_of(kids, out, len);
-			l = strlen(out);
-			snprintf(out + l, len - l, ")");
-		}
-	}
 }
 
 /* the nodes in a shape: one per name */
