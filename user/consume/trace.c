@@ -584,15 +584,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		thread_for(tr, h->tid, true)->lost = e->lost;
 		break;
 	}
-	case CTRACE_EV_ELIDED: {
-		const struct ctrace_call *e = data;
-
-		if (size < sizeof(*e))
-			return 0;
-		t = thread_for(tr, h->tid, true);
-		call_event(tr, t, data, size, NULL, thread_proc(tr, t), ts);
-		break;
-	}
+	case CTRACE_EV_ELIDED: /* --caller's callers whose entries are gone */
 	case CTRACE_EV_UNWIND: {
 		const struct ctrace_call *e = data;
 
