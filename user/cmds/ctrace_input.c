@@ -12,6 +12,8 @@
 #include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
+#include "find/keep_expr.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "write/jsonw.h"
 #include "write/node_spool.h"
@@ -111,22 +113,109 @@ static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 	return true;
 }
 
-/* r's trees into tr (their nodes to sink), its stored JSON into tx; *m:
- * the plans and types its captured values are typed with (model_free after
- * trace_free), NULL when it holds none or values is false (then they are
- * not rendered) */
+/* the record holds no captured values, and a --keep-if rule tests one: it
+ * could tell no call, said up front (made without --args/--retval/--capture) */
+static int keep_values_check(const struct ctrace_file_hdr *h, const struct keep_filter_opts *keep,
+			     char *err, size_t errlen)
+{
+	for (size_t i = 0; keep && i < keep->nrules && !(h->flags & CTRACE_FILE_F_ARGS); i++)
+		if (keep->rules[i].needs_args || keep->rules[i].needs_retval) {
+			snprintf(err, errlen,
+				 "--keep-if '%s' tests %s, and this compact trace holds no "
+				 "captured values (it was recorded without --args, --retval "
+				 "or --capture)",
+				 keep->rules[i].text,
+				 keep->rules[i].needs_retval ? "retval" : "an argument");
+			return -1;
+		}
+	return 0;
+}
+
+static bool keep_needs_values(const struct keep_filter_opts *keep)
+{
+	for (size_t i = 0; keep && i < keep->nrules; i++)
+		if (keep->rules[i].needs_args || keep->rules[i].needs_retval)
+			return true;
+	return false;
+}
+
+/* the stored metadata as the tracer would have written it with the filters:
+ * "total_calls" what was written, "filtered" before "exit_code" */
+static char *keep_metadata(const char *meta, const struct trace *tr,
+			   const struct keep_filter_opts *keep)
+{
+	struct jr *r = jr_new_mem(meta, strlen(meta), 0, 0);
+	struct jr_buf val = { 0 };
+	enum jr_tok t = r ? jr_next(r) : JR_ERROR;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool first = true, ok = f && t == JR_OBJ_BEGIN;
+
+	if (ok)
+		fputc('{', f);
+	while (ok && (t = jr_next(r)) == JR_KEY) {
+		char *k = strdup(jr_text(r, NULL));
+
+		val.len = 0;
+		t = jr_next(r);
+		ok = k && t != JR_ERROR && jr_capture(r, t, &val, SIZE_MAX) != JR_ERROR;
+		if (ok && !strcmp(k, "exit_code"))
+			output_write_filtered(f, tr, keep->min_duration_ns, keep->rules,
+					      keep->nrules);
+		if (ok) {
+			fputs(first ? "" : ",", f);
+			jsonw_cstr(f, k);
+			fputc(':', f);
+			if (!strcmp(k, "total_calls"))
+				jsonw_u64(f, trace_total_calls(tr));
+			else
+				fwrite(val.p, 1, val.len, f);
+		}
+		first = false;
+		free(k);
+	}
+	ok = ok && t == JR_OBJ_END;
+	if (f) {
+		fputc('}', f);
+		ok = !fclose(f) && ok;
+	}
+	jr_buf_free(&val);
+	jr_free(r);
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* r's trees into tr (their nodes to sink, through the filters keep asks
+ * for, or NULL), its stored JSON into tx; *m: the plans and types its
+ * captured values are typed with (model_free after trace_free), NULL when it
+ * holds none or values is false (then they are not rendered) */
 static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_sink *sink,
-			struct replay_texts *tx, bool values, struct ctrace_model **m, int dirfd,
-			char *err, size_t errlen)
+			const struct keep_filter_opts *keep, struct replay_texts *tx, bool values,
+			struct ctrace_model **m, int dirfd, char *err, size_t errlen)
 {
 	const struct ctrace_file_hdr *h = ctr_header(r);
-	bool typed = values && h->flags & CTRACE_FILE_F_ARGS;
-	char why[160];
+	bool typed = (values || keep_needs_values(keep)) && h->flags & CTRACE_FILE_F_ARGS;
+	char why[160], *meta = NULL;
 
+	*m = NULL;
+	if (keep_values_check(h, keep, err, errlen)) {
+		if (sink)
+			sink->ops->free(sink);
+		return -1;
+	}
 	*m = typed ? model_new() : NULL;
 	trace_init(tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	if (sink)
 		trace_set_sink(tr, sink);
+	if (keep && tr->sink) {
+		sink = tr->sink;
+		tr->sink = NULL; /* wrapped, not freed */
+		trace_set_sink(tr, keep_filter_wrap(sink, keep));
+	}
 	tr->replay = true;
 	tr->capture = *m ? model_capture(*m) : NULL;
 	if (!tr->sink || (typed && !*m))
@@ -139,8 +228,15 @@ static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_s
 		snprintf(err, errlen, "a damaged compact trace: its stored JSON is not valid");
 	else if (trace_spool_error(tr))
 		snprintf(err, errlen, "writing the call trees aside: %s", strerror(tr->err));
-	else
+	else if (keep && !(meta = keep_metadata(tx->metadata, tr, keep)))
+		snprintf(err, errlen, "out of memory");
+	else {
+		if (keep) {
+			free(tx->metadata);
+			tx->metadata = meta;
+		}
 		return 0;
+	}
 	trace_free(tr);
 	model_free(*m);
 	*m = NULL;
@@ -155,7 +251,8 @@ static struct stored_parts parts_of(const struct replay_texts *tx)
 				      .crash = tx->crash };
 }
 
-static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, size_t errlen)
+static int replay_doc(struct ctrace_reader *r, FILE *out, const struct keep_filter_opts *keep,
+		      int dirfd, char *err, size_t errlen)
 {
 	struct replay_texts tx = { 0 };
 	struct ctrace_model *m;
@@ -163,7 +260,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, NULL, &tx, true, &m, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, NULL, keep, &tx, true, &m, dirfd, err, errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}
@@ -178,8 +275,9 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 }
 
 /* the nodes straight to v: no JSON in between */
-static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, void *ctx, int dirfd,
-		       char *err, size_t errlen)
+static int replay_walk(struct ctrace_reader *r, const struct keep_filter_opts *keep,
+		       const struct trace_visitor *v, void *ctx, int dirfd, char *err,
+		       size_t errlen)
 {
 	struct replay_texts tx = { 0 };
 	struct ctrace_model *m;
@@ -188,7 +286,7 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, !v->no_values, &m, dirfd, err,
+	if (replay_trees(r, &tr, node_spool_new(dirfd), keep, &tx, !v->no_values, &m, dirfd, err,
 			 errlen)) {
 		replay_texts_free(&tx);
 		return -1;
@@ -202,9 +300,10 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	return rc;
 }
 
-/* in's trees: to v when given, else as JSON to out */
-static int with_reader(FILE *in, int max_depth, FILE *out, const struct trace_visitor *v, void *ctx,
-		       char *err, size_t errlen)
+/* in's trees (through the filters keep asks for, or NULL): to v when
+ * given, else as JSON to out */
+static int with_reader(FILE *in, int max_depth, const struct keep_filter_opts *keep, FILE *out,
+		       const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
 {
 	struct ctrace_reader *r = ctr_open(in, err, errlen);
 	int dirfd, rc;
@@ -218,8 +317,8 @@ static int with_reader(FILE *in, int max_depth, FILE *out, const struct trace_vi
 		ctr_free(r);
 		return -1;
 	}
-	rc = v ? replay_walk(r, v, ctx, dirfd, err, errlen) :
-		 replay_doc(r, out, dirfd, err, errlen);
+	rc = v ? replay_walk(r, keep, v, ctx, dirfd, err, errlen) :
+		 replay_doc(r, out, keep, dirfd, err, errlen);
 	ctr_free(r);
 	close(dirfd);
 	return rc;
@@ -233,7 +332,13 @@ int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, si
 int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
 		      size_t errlen)
 {
-	return with_reader(f, max_depth, NULL, v, ctx, err, errlen);
+	return with_reader(f, max_depth, NULL, NULL, v, ctx, err, errlen);
+}
+
+int ctrace_walk_keep(FILE *f, const struct keep_filter_opts *keep, const struct trace_visitor *v,
+		     void *ctx, char *err, size_t errlen)
+{
+	return with_reader(f, CT_MAX_DEPTH, keep, NULL, v, ctx, err, errlen);
 }
 
 int ctrace_to_json(FILE *in, FILE *out, char *err, size_t errlen)
@@ -243,5 +348,11 @@ int ctrace_to_json(FILE *in, FILE *out, char *err, size_t errlen)
 
 int ctrace_to_json_depth(FILE *in, FILE *out, int max_depth, char *err, size_t errlen)
 {
-	return with_reader(in, max_depth, out, NULL, NULL, err, errlen);
+	return with_reader(in, max_depth, NULL, out, NULL, NULL, err, errlen);
+}
+
+int ctrace_to_json_keep(FILE *in, FILE *out, const struct keep_filter_opts *keep, char *err,
+			size_t errlen)
+{
+	return with_reader(in, CT_MAX_DEPTH, keep, out, NULL, NULL, err, errlen);
 }
