@@ -132,17 +132,17 @@ def rec(build, tracer, procs, tmp_path):
     (path of the .ctrace, full document)"""
     seq = iter(range(1000))
 
-    def run(src, args, *opts):
+    def run(src, args, *opts, status=0):
         exe = build(src, "-O0")
         out = tmp_path / f"r{next(seq)}.ctrace"
         proc = procs.run([tracer, "-o", out, *opts, "--", exe, *map(str, args)])
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == status, proc.stderr
         return out, convert(tracer, out)
     return run
 
 
-def tool(tracer, *args):
-    return subprocess.run([str(tracer), *map(str, args)], capture_output=True, text=True,
+def tool(tracer, *args, text=True):
+    return subprocess.run([str(tracer), *map(str, args)], capture_output=True, text=text,
                           timeout=120)
 
 
@@ -326,13 +326,68 @@ def test_refused_inputs(rec, tracer, tmp_path):
     doc = convert(tracer, ctr, "--keep-if", text)
     same(doc, offline(full, rules={"process": lambda n: cmp(duration(n), operator.gt, 2 * MS)},
                       texts=[text]))
-    # a JSON trace holds the trees as written: refused, one line, nothing written
-    js = tmp_path / "full.json"
-    assert tool(tracer, "convert", ctr, "--to", "json", "-o", js).returncode == 0
-    for cmd in (["convert", js, "--to", "chrome", "-o", tmp_path / "x.json"],
-                ["convert", js, "--to", "json", "-o", tmp_path / "x.json"],
-                ["report", js]):
-        p = tool(tracer, *cmd, "--min-duration", "1ms")
-        assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p.stderr
-        assert "--min-duration after the fact reads a compact trace (-o T.ctrace)" in p.stderr
+    # a trace filtered already: its unfiltered calls are not in it
+    kept = tmp_path / "kept.json"
+    assert tool(tracer, "convert", ctr, "--to", "json", "--min-duration", "1ms",
+                "-o", kept).returncode == 0
+    p = tool(tracer, "convert", kept, "--to", "chrome", "--min-duration", "2ms",
+             "-o", tmp_path / "x.json")
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p.stderr
+    assert "it was filtered already (metadata.filtered)" in p.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+# ---- JSON and JSONL inputs: rebuilt through the same filters -----------------------------
+
+CASES = [
+    ("failing.c", [ITEMS, 3], ["--args", "--retval"],
+     [["--min-duration", "2us"], ["--keep-if", NEG[0]],
+      ["--keep-if", "process: duration > 1ms || arg.fd == 3", "--keep-if",
+       "lookup: retval == NULL", "--min-duration", "1us"]]),
+    ("naps.c", [2, "exit"], [], [["--min-duration", "3ms"], ["--keep-if", "round_: duration > 1ms"]]),
+    ("crash.c", [], ["--args"], [["--min-duration", "1s"], ["--min-duration", "1ns"]]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_json_inputs(rec, tracer, tmp_path, case):
+    """The JSON and JSONL of a record, filtered, are the record filtered,
+    byte for byte, in every format (a crash, threads, partial calls too)"""
+    src, args, rec_opts, filters = CASES[case]
+    ctr, full = rec(src, args, *rec_opts, status=139 if src == "crash.c" else 0)
+    assert (full["crash"] is not None) == (src == "crash.c")
+    compare_inputs(tracer, tmp_path, ctr, filters, ["json", "jsonl", "chrome", "perfetto"])
+
+
+def compare_inputs(tracer, tmp_path, ctr, filters, formats):
+    js, jl = tmp_path / "in.json", tmp_path / "in.jsonl"
+    for path, fmt in ((js, "json"), (jl, "jsonl")):
+        assert tool(tracer, "convert", ctr, "--to", fmt, "-o", path).returncode == 0
+    for opts in filters:
+        for fmt in formats:
+            outs = [tool(tracer, "convert", x, "--to", fmt, *opts, text=False)
+                    for x in (ctr, js, jl)]
+            assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
+            assert outs[0].stdout == outs[1].stdout == outs[2].stdout, (opts, fmt)
+        for extra in ([], ["--tree"]):
+            outs = [tool(tracer, "report", x, *opts, *extra) for x in (ctr, js, jl)]
+            assert outs[0].stdout == outs[1].stdout == outs[2].stdout, (opts, extra)
+
+
+def test_json_inputs_attach(ticker, tracer, procs, tmp_path):
+    """Attached, the target then ending: main and serve_loop were running
+    when tracing started (they wrap what came before their exits, and
+    --keep-if writes them always, as context)"""
+    p, exe, state = ticker("-O1", seconds=2)
+    ctr = tmp_path / "at.ctrace"
+    proc = procs.run([tracer, "-o", ctr, "-p", p.pid, "-r", "--capture", "tick",
+                      "--duration", "10"], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    full = convert(tracer, ctr)
+    (main,) = roots(full)
+    assert main["function"] == "main" and "already running" in main["partial_reason"]
+    doc = convert(tracer, ctr, "--keep-if", "tick: retval < 0")
+    assert [n["function"] for n in all_nodes(roots(doc))] == ["main", "serve_loop"]
+    compare_inputs(tracer, tmp_path, ctr,
+                   [["--keep-if", "tick: retval < 0"], ["--keep-if", "tick: retval > 0"],
+                    ["--min-duration", "5us"]], ["json", "chrome"])

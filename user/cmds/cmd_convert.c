@@ -250,11 +250,13 @@ static int convert_json(const char *in, const char *out, const struct keep_spec 
 
 	if (trace_input_open(&input, in, err, errlen))
 		return -1;
-	if (keep_input_check(keep, &input, err, errlen) || sink_open(&sink, out, err, errlen)) {
+	if (sink_open(&sink, out, err, errlen)) {
 		trace_input_close(&input);
 		return -1;
 	}
-	if (keep_active(keep))
+	if (keep_active(keep) && strcmp(input.reader->name, "ctrace"))
+		rc = keep_json_doc(&input.source, keep, sink.f, err, errlen);
+	else if (keep_active(keep))
 		rc = ctrace_to_json_keep(input.f, sink.f, &keep->o, err, errlen);
 	else if (!strcmp(input.reader->name, "ctrace"))
 		rc = ctrace_to_json(input.f, sink.f, err, errlen);
@@ -314,7 +316,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	}
 	if (trace_input_open(&input, in, err, errlen))
 		return -1;
-	if (keep_input_check(keep, &input, err, errlen) || sink_open(&sink, out, err, errlen)) {
+	if (sink_open(&sink, out, err, errlen)) {
 		trace_input_close(&input);
 		return -1;
 	}

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
+#include "cmds/keep_source.h"
 #include "consume/trace.h"
 #include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
@@ -113,22 +114,14 @@ static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 	return true;
 }
 
-/* the record holds no captured values, and a --keep-if rule tests one: it
- * could tell no call, said up front (made without --args/--retval/--capture) */
+/* the record holds no captured values (made without --args/--retval/
+ * --capture), and a --keep-if rule tests one: it could tell no call */
 static int keep_values_check(const struct ctrace_file_hdr *h, const struct keep_filter_opts *keep,
 			     char *err, size_t errlen)
 {
-	for (size_t i = 0; keep && i < keep->nrules && !(h->flags & CTRACE_FILE_F_ARGS); i++)
-		if (keep->rules[i].needs_args || keep->rules[i].needs_retval) {
-			snprintf(err, errlen,
-				 "--keep-if '%s' tests %s, and this compact trace holds no "
-				 "captured values (it was recorded without --args, --retval "
-				 "or --capture)",
-				 keep->rules[i].text,
-				 keep->rules[i].needs_retval ? "retval" : "an argument");
-			return -1;
-		}
-	return 0;
+	if (!keep || h->flags & CTRACE_FILE_F_ARGS)
+		return 0;
+	return keep_values_refused(keep, err, errlen);
 }
 
 static bool keep_needs_values(const struct keep_filter_opts *keep)
@@ -137,56 +130,6 @@ static bool keep_needs_values(const struct keep_filter_opts *keep)
 		if (keep->rules[i].needs_args || keep->rules[i].needs_retval)
 			return true;
 	return false;
-}
-
-/* the stored metadata as the tracer would have written it with the filters:
- * "total_calls" what was written, "filtered" before "exit_code" */
-static char *keep_metadata(const char *meta, const struct trace *tr,
-			   const struct keep_filter_opts *keep)
-{
-	struct jr *r = jr_new_mem(meta, strlen(meta), 0, 0);
-	struct jr_buf val = { 0 };
-	enum jr_tok t = r ? jr_next(r) : JR_ERROR;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	bool first = true, ok = f && t == JR_OBJ_BEGIN;
-
-	if (ok)
-		fputc('{', f);
-	while (ok && (t = jr_next(r)) == JR_KEY) {
-		char *k = strdup(jr_text(r, NULL));
-
-		val.len = 0;
-		t = jr_next(r);
-		ok = k && t != JR_ERROR && jr_capture(r, t, &val, SIZE_MAX) != JR_ERROR;
-		if (ok && !strcmp(k, "exit_code"))
-			output_write_filtered(f, tr, keep->min_duration_ns, keep->rules,
-					      keep->nrules);
-		if (ok) {
-			fputs(first ? "" : ",", f);
-			jsonw_cstr(f, k);
-			fputc(':', f);
-			if (!strcmp(k, "total_calls"))
-				jsonw_u64(f, trace_total_calls(tr));
-			else
-				fwrite(val.p, 1, val.len, f);
-		}
-		first = false;
-		free(k);
-	}
-	ok = ok && t == JR_OBJ_END;
-	if (f) {
-		fputc('}', f);
-		ok = !fclose(f) && ok;
-	}
-	jr_buf_free(&val);
-	jr_free(r);
-	if (!ok) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
 }
 
 /* r's trees into tr (their nodes to sink, through the filters keep asks
@@ -211,11 +154,8 @@ static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_s
 	trace_init(tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	if (sink)
 		trace_set_sink(tr, sink);
-	if (keep && tr->sink) {
-		sink = tr->sink;
-		tr->sink = NULL; /* wrapped, not freed */
-		trace_set_sink(tr, keep_filter_wrap(sink, keep));
-	}
+	if (keep)
+		keep_wrap_sink(tr, keep);
 	tr->replay = true;
 	tr->capture = *m ? model_capture(*m) : NULL;
 	if (!tr->sink || (typed && !*m))
@@ -228,7 +168,7 @@ static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_s
 		snprintf(err, errlen, "a damaged compact trace: its stored JSON is not valid");
 	else if (trace_spool_error(tr))
 		snprintf(err, errlen, "writing the call trees aside: %s", strerror(tr->err));
-	else if (keep && !(meta = keep_metadata(tx->metadata, tr, keep)))
+	else if (keep && !(meta = keep_source_metadata(tx->metadata, tr, keep)))
 		snprintf(err, errlen, "out of memory");
 	else {
 		if (keep) {

@@ -1,11 +1,92 @@
 /* --min-duration and --keep-if after the fact; see keep_source.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmds/ctrace_input.h"
+#include "cmds/jsonread.h"
 #include "cmds/keep_source.h"
 #include "cmds/trace_input.h"
+#include "consume/trace.h"
 #include "find/keep_expr.h"
+#include "write/jsonw.h"
+#include "write/output.h"
+
+/* ---- the metadata ---- */
+
+char *keep_source_metadata(const char *meta, const struct trace *tr,
+			   const struct keep_filter_opts *keep)
+{
+	struct jr *r = jr_new_mem(meta, strlen(meta), 0, 0);
+	struct jr_buf val = { 0 };
+	enum jr_tok t = r ? jr_next(r) : JR_ERROR;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	bool first = true, ok = f && t == JR_OBJ_BEGIN;
+
+	if (ok)
+		fputc('{', f);
+	while (ok && (t = jr_next(r)) == JR_KEY) {
+		char *k = strdup(jr_text(r, NULL));
+
+		val.len = 0;
+		t = jr_next(r);
+		ok = k && t != JR_ERROR && jr_capture(r, t, &val, SIZE_MAX) != JR_ERROR;
+		if (ok && !strcmp(k, "exit_code"))
+			output_write_filtered(f, tr, keep->min_duration_ns, keep->rules,
+					      keep->nrules);
+		if (ok) {
+			fputs(first ? "" : ",", f);
+			jsonw_cstr(f, k);
+			fputc(':', f);
+			if (!strcmp(k, "total_calls"))
+				jsonw_u64(f, trace_total_calls(tr));
+			else
+				fwrite(val.p, 1, val.len, f);
+		}
+		first = false;
+		free(k);
+	}
+	ok = ok && t == JR_OBJ_END;
+	if (f) {
+		fputc('}', f);
+		ok = !fclose(f) && ok;
+	}
+	jr_buf_free(&val);
+	jr_free(r);
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+void keep_wrap_sink(struct trace *tr, const struct keep_filter_opts *o)
+{
+	struct tree_sink *in = tr->sink;
+
+	if (!in)
+		return;
+	tr->sink = NULL; /* wrapped, not freed */
+	trace_set_sink(tr, keep_filter_wrap(in, o));
+}
+
+int keep_values_refused(const struct keep_filter_opts *o, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < o->nrules; i++)
+		if (o->rules[i].needs_args || o->rules[i].needs_retval) {
+			snprintf(err, errlen,
+				 "--keep-if '%s' tests %s, and this trace holds no captured "
+				 "values (it was recorded without --args, --retval or --capture)",
+				 o->rules[i].text,
+				 o->rules[i].needs_retval ? "retval" : "an argument");
+			return -1;
+		}
+	return 0;
+}
+
+/* ---- the options ---- */
 
 static int add_rule(struct keep_spec *k, const char *arg, const char *cmd)
 {
@@ -57,27 +138,12 @@ void keep_spec_free(struct keep_spec *k)
 	memset(k, 0, sizeof(*k));
 }
 
-int keep_input_check(const struct keep_spec *k, const struct trace_input *in, char *err,
-		     size_t errlen)
-{
-	if (!keep_active(k) || !strcmp(in->reader->name, "ctrace"))
-		return 0;
-	/* the JSON holds the trees as written: the events they came from, and
-	 * the arguments' types, are not in it */
-	snprintf(err, errlen,
-		 "%s after the fact reads a compact trace (-o T.ctrace), and '%.200s' is %s: "
-		 "record with -o T.ctrace, or give it while tracing",
-		 k->o.min_duration ? "--min-duration" : "--keep-if", in->path,
-		 !strcmp(in->reader->name, "jsonl") ? "JSONL" : "JSON");
-	return -1;
-}
-
 static int walk_keep(void *src, const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
 {
 	struct keep_source *ks = src;
 
-	if (keep_input_check(ks->spec, ks->in, err, errlen))
-		return -1;
+	if (strcmp(ks->in->reader->name, "ctrace"))
+		return keep_json_walk(&ks->in->source, ks->spec, v, ctx, err, errlen);
 	return ctrace_walk_keep(ks->in->f, &ks->spec->o, v, ctx, err, errlen);
 }
 
