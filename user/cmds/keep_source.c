@@ -23,7 +23,7 @@ char *keep_source_metadata(const char *meta, const struct trace *tr,
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	bool first = true, ok = f && t == JR_OBJ_BEGIN;
+	bool first = true, total = false, filtered = false, ok = f && t == JR_OBJ_BEGIN;
 
 	if (ok)
 		fputc('{', f);
@@ -33,10 +33,12 @@ char *keep_source_metadata(const char *meta, const struct trace *tr,
 		val.len = 0;
 		t = jr_next(r);
 		ok = k && t != JR_ERROR && jr_capture(r, t, &val, SIZE_MAX) != JR_ERROR;
-		if (ok && !strcmp(k, "exit_code"))
+		if (ok && !first && !filtered && !strcmp(k, "exit_code")) {
 			output_write_filtered(f, tr, keep->min_duration_ns, keep->rules,
 					      keep->nrules);
-		if (ok) {
+			filtered = true;
+		}
+		if (ok && strcmp(k, "filtered")) {
 			fputs(first ? "" : ",", f);
 			jsonw_cstr(f, k);
 			fputc(':', f);
@@ -44,10 +46,18 @@ char *keep_source_metadata(const char *meta, const struct trace *tr,
 				jsonw_u64(f, trace_total_calls(tr));
 			else
 				fwrite(val.p, 1, val.len, f);
+			total |= !strcmp(k, "total_calls");
+			first = false;
 		}
-		first = false;
 		free(k);
 	}
+	/* a metadata object not the tracer's: what it lacks at its end */
+	if (ok && !total) {
+		fputs(first ? "\"total_calls\":" : ",\"total_calls\":", f);
+		jsonw_u64(f, trace_total_calls(tr));
+	}
+	if (ok && !filtered)
+		output_write_filtered(f, tr, keep->min_duration_ns, keep->rules, keep->nrules);
 	ok = ok && t == JR_OBJ_END;
 	if (f) {
 		fputc('}', f);
