@@ -268,6 +268,8 @@ def test_min_duration_exact(lua_twice, trace, tmp_path):
     want = {tid: min_duration_of(t["root_calls"], 20_000)
             for tid, t in full["call_trees"].items()}
     same_threads(got, want, full)
+    # the JSON of the same record, filtered: the same document
+    assert convert_json(trace, ctrace.with_suffix(".json"), "--min-duration", "20us") == got
     kept = sum(count_nodes(r) for r in want.values())
     assert 0 < kept < full["metadata"]["total_calls"] // 2
     assert got["metadata"]["filtered"]["min_duration_ns"] == 20_000
@@ -294,6 +296,7 @@ def test_keep_if_exact(lua_twice, trace, tmp_path):
     got = convert_json(trace, ctrace, "--keep-if", rule)
     want = {tid: kept_if(t["root_calls"], keep) for tid, t in full["call_trees"].items()}
     same_threads(got, want, full)
+    assert convert_json(trace, ctrace.with_suffix(".json"), "--keep-if", rule) == got
     calls = [n for t in full["call_trees"].values() for _, n in preorder(t["root_calls"])
              if n["function"] == fn]
     f = got["metadata"]["filtered"]
