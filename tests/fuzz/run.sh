@@ -21,7 +21,7 @@ BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
 out=$BUILD/fuzz
 fuzz=tests/fuzz
-harnesses="fuzz_events fuzz_elf fuzz_jsonw fuzz_slice fuzz_jsonl fuzz_ctrace fuzz_keep_expr"
+harnesses="fuzz_events fuzz_elf fuzz_jsonw fuzz_slice fuzz_jsonl fuzz_ctrace fuzz_keep_expr fuzz_keep_json"
 libs="-lbpf -lelf -ldw -lcjson -lcapstone -lz -lstdc++ -lm"
 
 die() { echo "fuzz: $*" >&2; exit 1; }

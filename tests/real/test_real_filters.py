@@ -211,6 +211,102 @@ def test_caller(lua_twice):
     assert thread_shapes(calls) == want
 
 
+def convert_json(trace, ctrace, *opts):
+    """ctrace-bpf convert CTRACE --to json OPTS, parsed"""
+    import json
+    p = subprocess.run([str(trace.binary), "convert", str(ctrace), "--to", "json",
+                        *map(str, opts)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout)
+
+
+def one_record(lua_twice, trace, tmp_path, script_args, *opts):
+    """ONE tracer on lua with -o x.ctrace: (hook counts, full trace, the
+    record). Filters applied to this one record see the same events, so
+    they are compared exactly (two tracers' durations differ by the
+    preemption between their programs)."""
+    trace.ext = ".ctrace"
+    truth, (full,) = lua_twice(script_args, list(opts))
+    (ctrace,) = tmp_path.glob("trace-*.ctrace")
+    return truth, full, ctrace
+
+
+def min_duration_of(nodes, dur):
+    """--min-duration's rule: long enough (or not timed: partial), or the
+    caller of one that is; whole nodes, times and all"""
+    out = []
+    for n in nodes:
+        kids = min_duration_of(n.get("children", []), dur)
+        if n.get("partial") or n.get("duration_ns") is None or n["duration_ns"] >= dur or kids:
+            out.append(dict(n, children=kids))
+    return out
+
+
+def count_nodes(nodes):
+    return sum(1 + count_nodes(n.get("children", [])) for n in nodes)
+
+
+def same_threads(got, want, full):
+    """node for node, and every call accounted for"""
+    assert got["call_trees"].keys() == want.keys()
+    for tid, roots in want.items():
+        t = got["call_trees"][tid]
+        assert t["root_calls"] == roots, first_diff(shape(t["root_calls"]), shape(roots))
+        assert t["total_calls"] == count_nodes(roots)
+    f = got["metadata"]["filtered"]
+    assert got["metadata"]["total_calls"] + f["min_duration_dropped"] + f["keep_if_dropped"] == \
+        full["metadata"]["total_calls"]
+
+
+def test_min_duration_exact(lua_twice, trace, tmp_path):
+    """convert --min-duration 20us of one record is that record's full trace
+    filtered offline by the rule, node for node with identical times."""
+    truth, full, ctrace = one_record(lua_twice, trace, tmp_path,
+                                     [SCRIPTS / "lua_errors.lua", 60, 10])
+    counts.check(full, truth, min_calls=20_000)
+    got = convert_json(trace, ctrace, "--min-duration", "20us")
+    want = {tid: min_duration_of(t["root_calls"], 20_000)
+            for tid, t in full["call_trees"].items()}
+    same_threads(got, want, full)
+    # the JSON of the same record, filtered: the same document
+    assert convert_json(trace, ctrace.with_suffix(".json"), "--min-duration", "20us") == got
+    kept = sum(count_nodes(r) for r in want.values())
+    assert 0 < kept < full["metadata"]["total_calls"] // 2
+    assert got["metadata"]["filtered"]["min_duration_ns"] == 20_000
+
+
+def test_keep_if_exact(lua_twice, trace, tmp_path):
+    """convert --keep-if on the duration or the return value of
+    luaD_rawrunprotected (pcall's), on one record made with -r --capture."""
+    fn = "luaD_rawrunprotected"
+    truth, full, ctrace = one_record(lua_twice, trace, tmp_path,
+                                     [SCRIPTS / "lua_errors.lua", 60, 10], "-r", "--capture", fn)
+    counts.check(full, truth, min_calls=20_000)
+    rule = f"{fn}: duration > 20us || retval != 0"
+
+    def cond(n):
+        """three-valued, as the tracer tells it: None cannot be told"""
+        rv = n.get("return_value")
+        long = None if n.get("partial") else n["duration_ns"] > 20_000
+        fails = None if rv is None else rv["value"] != 0
+        return True if long or fails else None if long is None or fails is None else False
+
+    def keep(n):
+        return n["function"] == fn and entered(n) and cond(n) is True
+    got = convert_json(trace, ctrace, "--keep-if", rule)
+    want = {tid: kept_if(t["root_calls"], keep) for tid, t in full["call_trees"].items()}
+    same_threads(got, want, full)
+    assert convert_json(trace, ctrace.with_suffix(".json"), "--keep-if", rule) == got
+    calls = [n for t in full["call_trees"].values() for _, n in preorder(t["root_calls"])
+             if n["function"] == fn]
+    f = got["metadata"]["filtered"]
+    assert f["keep_if"] == [rule]
+    assert f["keep_if_kept"] == sum(keep(n) for n in calls) > 10
+    assert f["keep_if_unreadable"] == sum(not entered(n) or cond(n) is None for n in calls)
+    assert any(n["return_value"]["value"] != 0 for n in calls if keep(n))
+    assert any(n["return_value"]["value"] == 0 for n in calls if keep(n))
+
+
 def first_diff(a, b, path=()):
     """where two shapes first differ (debugging aid for assertion messages)"""
     for i, (x, y) in enumerate(zip(a, b)):

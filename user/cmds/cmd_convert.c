@@ -20,6 +20,7 @@
 
 #include "cmds/commands.h"
 #include "cmds/ctrace_input.h"
+#include "cmds/keep_source.h"
 #include "cmds/slice.h"
 #include "cmds/summary_file.h"
 #include "cmds/trace_input.h"
@@ -78,7 +79,7 @@ static const char usage_text[] =
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
 	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
 	"                           while tracing merges them: convert again for this)\n" SLICE_HELP(
-		"                           ") "  -h, --help               this help\n"
+		"                           ") KEEP_HELP("                           ") "  -h, --help               this help\n"
 					       "\n"
 					       "Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
 					       "duration: in folded and svg they count as calls with no self time of their\n"
@@ -98,6 +99,7 @@ static const char usage_text[] =
 					       "  ctrace-bpf convert trace.json --to folded | flamegraph.pl > flame.svg\n"
 					       "  ctrace-bpf convert trace.json --to chrome --tid 5813,5820 -o two.trace.json\n"
 					       "  ctrace-bpf convert trace.json --to chrome --time-range 1.5s:1.6s -o 100ms.json\n"
+					       "  ctrace-bpf convert t.ctrace --to json --min-duration 2ms -o slow.json\n"
 					       "  ctrace-bpf -f svg -o trace.json -- ./app     # convert right after tracing\n";
 
 /* ---- the output file: written beside, renamed when complete ----------------------- */
@@ -235,8 +237,10 @@ int cmd_one_operand(const char *cmd, bool none, const char *what, const char *pl
 	return 2;
 }
 
-/* --to json: a compact trace's JSON document (a JSON trace is copied) */
-static int convert_json(const char *in, const char *out, char *err, size_t errlen)
+/* --to json: a compact trace's JSON document (a JSON trace is copied);
+ * keep: --min-duration/--keep-if, or NULL */
+static int convert_json(const char *in, const char *out, const struct keep_spec *keep, char *err,
+			size_t errlen)
 {
 	struct trace_input input;
 	struct sink sink;
@@ -250,7 +254,11 @@ static int convert_json(const char *in, const char *out, char *err, size_t errle
 		trace_input_close(&input);
 		return -1;
 	}
-	if (!strcmp(input.reader->name, "ctrace"))
+	if (keep_active(keep) && strcmp(input.reader->name, "ctrace"))
+		rc = keep_json_doc(&input.source, keep, sink.f, err, errlen);
+	else if (keep_active(keep))
+		rc = ctrace_to_json_keep(input.f, sink.f, &keep->o, err, errlen);
+	else if (!strcmp(input.reader->name, "ctrace"))
 		rc = ctrace_to_json(input.f, sink.f, err, errlen);
 	else
 		while (!rc && (n = fread(buf, 1, sizeof(buf), input.f)) > 0)
@@ -281,11 +289,14 @@ static bool is_summary_file(const char *in, char *err, size_t errlen)
 }
 
 static int convert(const char *in, const char *out, const char *fmt, bool weight_calls,
-		   bool per_thread, const struct slice_spec *spec, char *err, size_t errlen)
+		   bool per_thread, const struct slice_spec *spec, const struct keep_spec *keep,
+		   char *err, size_t errlen)
 {
 	const struct format *f = format_find(fmt);
 	const struct format_opts o = { .weight_calls = weight_calls, .per_thread = per_thread };
 	struct trace_input input;
+	struct trace_source *src = &input.source;
+	struct keep_source ks;
 	struct slice slice;
 	struct sink sink;
 	int rc;
@@ -298,7 +309,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		return -1;
 	}
 	if (!strcmp(fmt, "json"))
-		return convert_json(in, out, err, errlen);
+		return convert_json(in, out, keep, err, errlen);
 	if (!f) {
 		snprintf(err, errlen, "unknown format '%s': expected %s", fmt, format_names());
 		return -1;
@@ -309,10 +320,15 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		trace_input_close(&input);
 		return -1;
 	}
-	if (spec && slice_active(spec))
-		slice_init(&slice, spec, &input.source);
-	rc = f->run(spec && slice_active(spec) ? &slice.source : &input.source, sink.f, &o, err,
-		    errlen);
+	if (keep_active(keep)) {
+		keep_source_init(&ks, keep, &input);
+		src = &ks.source;
+	}
+	if (spec && slice_active(spec)) {
+		slice_init(&slice, spec, src);
+		src = &slice.source;
+	}
+	rc = f->run(src, sink.f, &o, err, errlen);
 	trace_input_close(&input);
 	if (rc) {
 		/* name the input: the reader's errors are offsets into it */
@@ -330,7 +346,7 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 int convert_file(const char *in, const char *out, const char *fmt, bool weight_calls, char *err,
 		 size_t errlen)
 {
-	return convert(in, out, fmt, weight_calls, false, NULL, err, errlen);
+	return convert(in, out, fmt, weight_calls, false, NULL, NULL, err, errlen);
 }
 
 int convert_source(const struct trace_source *src, const char *out, const char *fmt,
@@ -426,16 +442,19 @@ int cmd_convert_main(int argc, char **argv)
 		{ "weight", required_argument, NULL, 'w' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 		SLICE_LONG_OPTIONS,
+		KEEP_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *to = NULL, *out = "-";
 	bool calls = false, per_thread = false;
 	static struct slice_spec spec; /* static: an early return leaves it reachable */
+	static struct keep_spec keep;
 	char err[512];
 	int c;
 
 	slice_spec_free(&spec);
+	keep_spec_free(&keep);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:o:w:h", opts, NULL)) != -1) {
@@ -457,6 +476,11 @@ int cmd_convert_main(int argc, char **argv)
 			if (slice_option(&spec, c, optarg, CMD))
 				return 2;
 			break;
+		case KEEP_OPT_MIN_DURATION:
+		case KEEP_OPT_KEEP_IF:
+			if (keep_option(&keep, c, optarg, CMD))
+				return 2;
+			break;
 		default: return cmd_other_option(CMD, usage_text, c, argv, optind);
 		}
 	}
@@ -474,7 +498,7 @@ int cmd_convert_main(int argc, char **argv)
 		fprintf(stderr, CMD ": -o needs a file name\n");
 		return 2;
 	}
-	if (convert(argv[optind], out, to, calls, per_thread, &spec, err, sizeof(err))) {
+	if (convert(argv[optind], out, to, calls, per_thread, &spec, &keep, err, sizeof(err))) {
 		fprintf(stderr, CMD ": %s\n", err);
 		return 1;
 	}

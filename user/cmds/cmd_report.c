@@ -15,6 +15,7 @@
 #include "write/created_by.h"
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
+#include "cmds/keep_source.h"
 #include "cmds/slice.h"
 #include "cmds/trace_input.h"
 #include "write/fn_table.h"
@@ -44,6 +45,7 @@ static const char usage_text[] =
 	"                     return values) is one entry marked \"×N\", its durations\n"
 	"                     summed over the N calls\n"
 	SLICE_HELP("                     ")
+	KEEP_HELP("                     ")
 	"  -h, --help         this help\n"
 	"\n"
 	"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
@@ -59,7 +61,8 @@ static const char usage_text[] =
 	"  ctrace-bpf report trace.json -s calls -n 20\n"
 	"  ctrace-bpf report trace.json --tree | less\n"
 	"  ctrace-bpf report trace.json --tid 5813 --threads\n"
-	"  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n";
+	"  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n"
+	"  ctrace-bpf report t.ctrace --tree --keep-if 'read_file: retval < 0'\n";
 
 /* ---- the tree ------------------------------------------------------------------------------ */
 
@@ -499,6 +502,8 @@ struct report {
 	char *crash;
 	struct slice_spec slice; /* --tid, --time-range */
 	struct slice sl;
+	struct keep_spec keep; /* --min-duration, --keep-if */
+	struct keep_source ks;
 	uint64_t thread_lost;
 };
 
@@ -705,14 +710,18 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.no_values = !r->tree, /* the table reads times only */
 	};
 	struct trace_input input;
+	const struct trace_source *src = &input.source;
 	int rc;
 
 	if (trace_input_open(&input, in, err, errlen))
 		return -1;
 	r->tr.out = r->out;
-	slice_init(&r->sl, &r->slice, &input.source);
-	rc = source_walk(slice_active(&r->slice) ? &r->sl.source : &input.source, &v, r, err,
-			 errlen);
+	if (keep_active(&r->keep)) {
+		keep_source_init(&r->ks, &r->keep, &input);
+		src = &r->ks.source;
+	}
+	slice_init(&r->sl, &r->slice, src);
+	rc = source_walk(slice_active(&r->slice) ? &r->sl.source : src, &v, r, err, errlen);
 	trace_input_close(&input);
 	if (rc) {
 		char msg[512];
@@ -734,6 +743,7 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 	free(r->tr.lv);
 	free(r->crash);
 	slice_spec_free(&r->slice);
+	keep_spec_free(&r->keep);
 	if (fflush(r->out) && !rc) {
 		snprintf(err, errlen, "writing the report: %s", strerror(errno));
 		rc = -1;
@@ -750,10 +760,10 @@ static int report_summary(const char *in, const struct report *r, char *err, siz
 
 	err[0] = 0;
 	rc = summary_file_read(in, &s, err, errlen);
-	if (!rc && (r->tree || slice_active(&r->slice))) {
+	if (!rc && (r->tree || slice_active(&r->slice) || keep_active(&r->keep))) {
 		snprintf(err, errlen,
-			 "'%.200s' is a --summary trace: it has no calls for --tree, --tid or "
-			 "--time-range",
+			 "'%.200s' is a --summary trace: it has no calls for --tree, --tid, "
+			 "--time-range, --min-duration or --keep-if",
 			 in);
 		rc = -1;
 	}
@@ -773,6 +783,7 @@ int cmd_report_main(int argc, char **argv)
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "tree", no_argument, NULL, OPT_TREE },
 		SLICE_LONG_OPTIONS,
+		KEEP_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -782,6 +793,7 @@ int cmd_report_main(int argc, char **argv)
 	int c;
 
 	slice_spec_free(&r.slice);
+	keep_spec_free(&r.keep);
 	r = (struct report){ .out = stdout, .key = FN_SORT_SELF };
 	optind = 0;
 	opterr = 0;
@@ -819,6 +831,11 @@ int cmd_report_main(int argc, char **argv)
 		case SLICE_OPT_TID:
 		case SLICE_OPT_RANGE:
 			if (slice_option(&r.slice, c, optarg, CMD))
+				return 2;
+			break;
+		case KEEP_OPT_MIN_DURATION:
+		case KEEP_OPT_KEEP_IF:
+			if (keep_option(&r.keep, c, optarg, CMD))
 				return 2;
 			break;
 		default: return cmd_other_option(CMD, usage_text, c, argv, optind);

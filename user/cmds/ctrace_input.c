@@ -8,10 +8,13 @@
 #include <cjson/cJSON.h>
 #include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
+#include "cmds/keep_source.h"
 #include "consume/trace.h"
 #include "record/ctrace_model.h"
 #include "record/ctrace_read.h"
 #include "record/replay.h"
+#include "find/keep_expr.h"
+#include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "write/jsonw.h"
 #include "write/node_spool.h"
@@ -111,22 +114,48 @@ static bool parts_ok(const struct replay_texts *tx, size_t nthreads)
 	return true;
 }
 
-/* r's trees into tr (their nodes to sink), its stored JSON into tx; *m:
- * the plans and types its captured values are typed with (model_free after
- * trace_free), NULL when it holds none or values is false (then they are
- * not rendered) */
+/* the record holds no captured values (made without --args/--retval/
+ * --capture), and a --keep-if rule tests one: it could tell no call */
+static int keep_values_check(const struct ctrace_file_hdr *h, const struct keep_filter_opts *keep,
+			     char *err, size_t errlen)
+{
+	if (!keep || h->flags & CTRACE_FILE_F_ARGS)
+		return 0;
+	return keep_values_refused(keep, err, errlen);
+}
+
+static bool keep_needs_values(const struct keep_filter_opts *keep)
+{
+	for (size_t i = 0; keep && i < keep->nrules; i++)
+		if (keep->rules[i].needs_args || keep->rules[i].needs_retval)
+			return true;
+	return false;
+}
+
+/* r's trees into tr (their nodes to sink, through the filters keep asks
+ * for, or NULL), its stored JSON into tx; *m: the plans and types its
+ * captured values are typed with (model_free after trace_free), NULL when it
+ * holds none or values is false (then they are not rendered) */
 static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_sink *sink,
-			struct replay_texts *tx, bool values, struct ctrace_model **m, int dirfd,
-			char *err, size_t errlen)
+			const struct keep_filter_opts *keep, struct replay_texts *tx, bool values,
+			struct ctrace_model **m, int dirfd, char *err, size_t errlen)
 {
 	const struct ctrace_file_hdr *h = ctr_header(r);
-	bool typed = values && h->flags & CTRACE_FILE_F_ARGS;
-	char why[160];
+	bool typed = (values || keep_needs_values(keep)) && h->flags & CTRACE_FILE_F_ARGS;
+	char why[160], *meta = NULL;
 
+	*m = NULL;
+	if (keep_values_check(h, keep, err, errlen)) {
+		if (sink)
+			sink->ops->free(sink);
+		return -1;
+	}
 	*m = typed ? model_new() : NULL;
 	trace_init(tr, (pid_t)h->pid, NULL, h->flags & CTRACE_FILE_F_ATTACH, h->t0, dirfd);
 	if (sink)
 		trace_set_sink(tr, sink);
+	if (keep)
+		keep_wrap_sink(tr, keep);
 	tr->replay = true;
 	tr->capture = *m ? model_capture(*m) : NULL;
 	if (!tr->sink || (typed && !*m))
@@ -139,8 +168,15 @@ static int replay_trees(struct ctrace_reader *r, struct trace *tr, struct tree_s
 		snprintf(err, errlen, "a damaged compact trace: its stored JSON is not valid");
 	else if (trace_spool_error(tr))
 		snprintf(err, errlen, "writing the call trees aside: %s", strerror(tr->err));
-	else
+	else if (keep && !(meta = keep_source_metadata(tx->metadata, tr, keep)))
+		snprintf(err, errlen, "out of memory");
+	else {
+		if (keep) {
+			free(tx->metadata);
+			tx->metadata = meta;
+		}
 		return 0;
+	}
 	trace_free(tr);
 	model_free(*m);
 	*m = NULL;
@@ -155,7 +191,8 @@ static struct stored_parts parts_of(const struct replay_texts *tx)
 				      .crash = tx->crash };
 }
 
-static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, size_t errlen)
+static int replay_doc(struct ctrace_reader *r, FILE *out, const struct keep_filter_opts *keep,
+		      int dirfd, char *err, size_t errlen)
 {
 	struct replay_texts tx = { 0 };
 	struct ctrace_model *m;
@@ -163,7 +200,7 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, NULL, &tx, true, &m, dirfd, err, errlen)) {
+	if (replay_trees(r, &tr, NULL, keep, &tx, true, &m, dirfd, err, errlen)) {
 		replay_texts_free(&tx);
 		return -1;
 	}
@@ -178,8 +215,9 @@ static int replay_doc(struct ctrace_reader *r, FILE *out, int dirfd, char *err, 
 }
 
 /* the nodes straight to v: no JSON in between */
-static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, void *ctx, int dirfd,
-		       char *err, size_t errlen)
+static int replay_walk(struct ctrace_reader *r, const struct keep_filter_opts *keep,
+		       const struct trace_visitor *v, void *ctx, int dirfd, char *err,
+		       size_t errlen)
 {
 	struct replay_texts tx = { 0 };
 	struct ctrace_model *m;
@@ -188,7 +226,7 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	struct trace tr;
 	int rc;
 
-	if (replay_trees(r, &tr, node_spool_new(dirfd), &tx, !v->no_values, &m, dirfd, err,
+	if (replay_trees(r, &tr, node_spool_new(dirfd), keep, &tx, !v->no_values, &m, dirfd, err,
 			 errlen)) {
 		replay_texts_free(&tx);
 		return -1;
@@ -202,9 +240,10 @@ static int replay_walk(struct ctrace_reader *r, const struct trace_visitor *v, v
 	return rc;
 }
 
-/* in's trees: to v when given, else as JSON to out */
-static int with_reader(FILE *in, int max_depth, FILE *out, const struct trace_visitor *v, void *ctx,
-		       char *err, size_t errlen)
+/* in's trees (through the filters keep asks for, or NULL): to v when
+ * given, else as JSON to out */
+static int with_reader(FILE *in, int max_depth, const struct keep_filter_opts *keep, FILE *out,
+		       const struct trace_visitor *v, void *ctx, char *err, size_t errlen)
 {
 	struct ctrace_reader *r = ctr_open(in, err, errlen);
 	int dirfd, rc;
@@ -218,8 +257,8 @@ static int with_reader(FILE *in, int max_depth, FILE *out, const struct trace_vi
 		ctr_free(r);
 		return -1;
 	}
-	rc = v ? replay_walk(r, v, ctx, dirfd, err, errlen) :
-		 replay_doc(r, out, dirfd, err, errlen);
+	rc = v ? replay_walk(r, keep, v, ctx, dirfd, err, errlen) :
+		 replay_doc(r, out, keep, dirfd, err, errlen);
 	ctr_free(r);
 	close(dirfd);
 	return rc;
@@ -233,7 +272,13 @@ int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, si
 int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
 		      size_t errlen)
 {
-	return with_reader(f, max_depth, NULL, v, ctx, err, errlen);
+	return with_reader(f, max_depth, NULL, NULL, v, ctx, err, errlen);
+}
+
+int ctrace_walk_keep(FILE *f, const struct keep_filter_opts *keep, const struct trace_visitor *v,
+		     void *ctx, char *err, size_t errlen)
+{
+	return with_reader(f, CT_MAX_DEPTH, keep, NULL, v, ctx, err, errlen);
 }
 
 int ctrace_to_json(FILE *in, FILE *out, char *err, size_t errlen)
@@ -243,5 +288,11 @@ int ctrace_to_json(FILE *in, FILE *out, char *err, size_t errlen)
 
 int ctrace_to_json_depth(FILE *in, FILE *out, int max_depth, char *err, size_t errlen)
 {
-	return with_reader(in, max_depth, out, NULL, NULL, err, errlen);
+	return with_reader(in, max_depth, NULL, out, NULL, NULL, err, errlen);
+}
+
+int ctrace_to_json_keep(FILE *in, FILE *out, const struct keep_filter_opts *keep, char *err,
+			size_t errlen)
+{
+	return with_reader(in, CT_MAX_DEPTH, keep, out, NULL, NULL, err, errlen);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct keep_filter_opts;
 struct trace_visitor;
 
 /* in (a .ctrace) as JSON to out; path names in for messages. 0, or -1
@@ -21,5 +22,13 @@ int ctrace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, si
 /* ... refusing calls deeper than max_depth */
 int ctrace_walk_depth(FILE *f, int max_depth, const struct trace_visitor *v, void *ctx, char *err,
 		      size_t errlen);
+
+/* the same through --min-duration/--keep-if's filters (rebuild/keep_filter.h):
+ * what the tracer would have written with them for the recorded events,
+ * metadata.filtered included */
+int ctrace_to_json_keep(FILE *in, FILE *out, const struct keep_filter_opts *keep, char *err,
+			size_t errlen);
+int ctrace_walk_keep(FILE *f, const struct keep_filter_opts *keep, const struct trace_visitor *v,
+		     void *ctx, char *err, size_t errlen);
 
 #endif

@@ -239,7 +239,8 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output,
 }
 
 /* ,"filtered":{…}: what --min-duration and --keep-if left out */
-static void write_filtered(FILE *f, const struct trace *tr, const struct config *cfg)
+void output_write_filtered(FILE *f, const struct trace *tr, uint64_t min_duration_ns,
+			   const struct keep_rule *rules, size_t nrules)
 {
 	struct keep_counts c;
 
@@ -249,22 +250,27 @@ static void write_filtered(FILE *f, const struct trace *tr, const struct config 
 	fputc('{', f);
 	key(f, "min_duration_ns", true); /* null: no --min-duration */
 	if (c.min_duration)
-		jsonw_u64(f, cfg->min_duration_ns);
+		jsonw_u64(f, min_duration_ns);
 	else
 		fputs("null", f);
 	jsonw_member_u64(f, "min_duration_dropped", c.min_duration_dropped);
 	key(f, "keep_if", false);
 	fputc('[', f);
-	for (size_t i = 0; i < cfg->nkeep_if; i++) {
+	for (size_t i = 0; i < nrules; i++) {
 		if (i)
 			fputc(',', f);
-		jsonw_cstr(f, cfg->keep_if[i].text);
+		jsonw_cstr(f, rules[i].text);
 	}
 	fputc(']', f);
 	jsonw_member_u64(f, "keep_if_kept", c.keep_if_kept);
 	jsonw_member_u64(f, "keep_if_dropped", c.keep_if_dropped);
 	jsonw_member_u64(f, "keep_if_unreadable", c.keep_if_unreadable);
 	fputc('}', f);
+}
+
+static void write_filtered(FILE *f, const struct trace *tr, const struct config *cfg)
+{
+	output_write_filtered(f, tr, cfg->min_duration_ns, cfg->keep_if, cfg->nkeep_if);
 }
 
 /* the document of tr to f; quiet: say nothing on stderr (a second copy) */

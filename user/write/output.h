@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct config;
+struct keep_rule;
 struct ctrace_writer;
 struct module;
 struct signal_note;
@@ -59,6 +60,10 @@ struct stored_parts {
 	size_t ntails;
 	const char *crash; /* the "crash" value; NULL: null */
 };
+/* ,"filtered":{…} when tr's sink is a --min-duration/--keep-if filter
+ * (rebuild/keep_filter.h), with the rules' text; nothing otherwise */
+void output_write_filtered(FILE *f, const struct trace *tr, uint64_t min_duration_ns,
+			   const struct keep_rule *rules, size_t nrules);
 int output_write_stored(FILE *f, const char *path, const struct trace *tr,
 			const struct stored_parts *sp);
 
