@@ -10,6 +10,7 @@
 #include "consume/capture_decode.h"
 #include "cli.h"
 #include "consume/crash.h"
+#include "consume/memory.h"
 #include "write/jsonw.h"
 #include "utils/log.h"
 #include "write/output.h"
@@ -398,6 +399,7 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 		fputs(sp->crash ? sp->crash : "null", f);
 	else
 		write_crash(f, path, tr, ri, quiet);
+	memory_write_leaks(f, tr); /* --memory */
 	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
 		log_err("writing '%s': %s", path, strerror(errno));

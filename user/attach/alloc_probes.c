@@ -1,0 +1,131 @@
+/* --memory: the allocator's entry points, found by name in each module the
+ * target maps (the C library, libstdc++, or a static executable), probed
+ * at entry (on_alloc) and at return (on_alloc_ret). The cookie says which
+ * entry point: how to read its arguments (ctrace.h, enum ctrace_mem_op). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "attach/alloc_probes.h"
+#include "attach/modules.h"
+#include "attach/probes.h"
+#include "attach/uprobe_multi.h"
+#include "consume/symbolize.h"
+#include "ctrace.h"
+#include "ctrace.skel.h"
+#include "find/elf_image.h"
+#include "utils/log.h"
+
+static const struct {
+	const char *name;
+	unsigned op;
+} entry_points[] = {
+	{ "malloc", CTRACE_MEM_MALLOC },
+	{ "calloc", CTRACE_MEM_CALLOC },
+	{ "realloc", CTRACE_MEM_REALLOC },
+	{ "reallocarray", CTRACE_MEM_REALLOCARRAY },
+	{ "free", CTRACE_MEM_FREE },
+	{ "memalign", CTRACE_MEM_MEMALIGN },
+	{ "aligned_alloc", CTRACE_MEM_MEMALIGN },
+	{ "posix_memalign", CTRACE_MEM_POSIX_MEMALIGN },
+	{ "valloc", CTRACE_MEM_MALLOC },
+	{ "pvalloc", CTRACE_MEM_MALLOC },
+	/* the same functions under glibc's own names: the image keeps one
+	 * name per address, which may be either */
+	{ "__libc_malloc", CTRACE_MEM_MALLOC },
+	{ "__libc_calloc", CTRACE_MEM_CALLOC },
+	{ "__libc_realloc", CTRACE_MEM_REALLOC },
+	{ "__libc_free", CTRACE_MEM_FREE },
+	{ "__libc_memalign", CTRACE_MEM_MEMALIGN },
+	{ "__libc_valloc", CTRACE_MEM_MALLOC },
+	{ "__libc_pvalloc", CTRACE_MEM_MALLOC },
+	{ "__posix_memalign", CTRACE_MEM_POSIX_MEMALIGN },
+	/* operator new / new[], plain, nothrow and aligned: the size first */
+	{ "_Znwm", CTRACE_MEM_MALLOC },
+	{ "_Znam", CTRACE_MEM_MALLOC },
+	{ "_ZnwmRKSt9nothrow_t", CTRACE_MEM_MALLOC },
+	{ "_ZnamRKSt9nothrow_t", CTRACE_MEM_MALLOC },
+	{ "_ZnwmSt11align_val_t", CTRACE_MEM_MALLOC },
+	{ "_ZnamSt11align_val_t", CTRACE_MEM_MALLOC },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", CTRACE_MEM_MALLOC },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", CTRACE_MEM_MALLOC },
+	/* operator delete / delete[], plain, sized, aligned, nothrow: the
+	 * pointer first */
+	{ "_ZdlPv", CTRACE_MEM_FREE },
+	{ "_ZdaPv", CTRACE_MEM_FREE },
+	{ "_ZdlPvm", CTRACE_MEM_FREE },
+	{ "_ZdaPvm", CTRACE_MEM_FREE },
+	{ "_ZdlPvSt11align_val_t", CTRACE_MEM_FREE },
+	{ "_ZdaPvSt11align_val_t", CTRACE_MEM_FREE },
+	{ "_ZdlPvmSt11align_val_t", CTRACE_MEM_FREE },
+	{ "_ZdaPvmSt11align_val_t", CTRACE_MEM_FREE },
+	{ "_ZdlPvRKSt9nothrow_t", CTRACE_MEM_FREE },
+	{ "_ZdaPvRKSt9nothrow_t", CTRACE_MEM_FREE },
+};
+
+#define NENTRY (sizeof(entry_points) / sizeof(entry_points[0]))
+
+/* a module that defines an allocator: both malloc and free (the C library,
+ * a static executable), or operator new and delete (the C++ runtime) */
+static bool allocator_module(const struct elf_image *img)
+{
+	return ((elf_sym_find(img, "malloc") || elf_sym_find(img, "__libc_malloc")) &&
+		(elf_sym_find(img, "free") || elf_sym_find(img, "__libc_free"))) ||
+	       (elf_sym_find(img, "_Znwm") && elf_sym_find(img, "_ZdlPv"));
+}
+
+static int attach_module(struct probes *pr, const struct module *m)
+{
+	uint64_t off[NENTRY], ck[NENTRY];
+	size_t k = 0;
+	int fd;
+
+	for (size_t i = 0; i < NENTRY; i++) {
+		const struct elf_sym *s = elf_sym_find(m->img, entry_points[i].name);
+		size_t j;
+
+		if (!s || elf_vaddr_to_offset(m->img, s->addr, &off[k]))
+			continue;
+		for (j = 0; j < k && off[j] != off[k]; j++)
+			;
+		if (j == k) /* aliases (valloc, memalign) share an address */
+			ck[k++] = entry_points[i].op;
+	}
+	if (!k)
+		return 0;
+	for (int ret = 0; ret < 2; ret++) {
+		struct bpf_program *prog =
+			ret ? pr->skel->progs.on_alloc_ret : pr->skel->progs.on_alloc;
+
+		fd = uprobe_multi_attach(bpf_program__fd(prog), m->open_path, off, ck, k, pr->pid,
+					 ret);
+		if (fd < 0) {
+			errno = -fd;
+			return -1;
+		}
+		if (probes_keep_link(pr, fd))
+			return -1;
+	}
+	log_dbg("%s: %zu allocator entry points probed", m->name, k);
+	return 0;
+}
+
+int alloc_probes_watch(struct probes *pr, struct symbolizer *sym, struct modset *done)
+{
+	const struct module *m;
+	char key[PATH_MAX + 8];
+	size_t n;
+
+	m = symbolizer_modules(sym, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].img || !allocator_module(m[i].img))
+			continue;
+		snprintf(key, sizeof(key), "alloc:%s", m[i].open_path);
+		if (modset_add(done, key) && attach_module(pr, &m[i]) < 0) {
+			log_err("cannot probe the allocator in %s: %s", m[i].path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
