@@ -14,16 +14,18 @@
 
 static void *volatile keep[16];
 static void *volatile shared[4];
+/* every block passes through here: -O2 may not drop a malloc/free pair */
+static void *volatile tmp[4];
 
 /* malloc 100 and calloc 10x20, both freed; free(NULL) is no event */
 NOINLINE void known(void)
 {
-	void *a = malloc(100), *b = calloc(10, 20);
-
-	memset(a, 1, 100);
-	free(a);
-	free(b);
-	free(NULL);
+	tmp[0] = malloc(100);
+	tmp[1] = calloc(10, 20);
+	free(tmp[0]);
+	free(tmp[1]);
+	tmp[2] = NULL;
+	free(tmp[2]);
 }
 
 /* 1000 bytes never freed, per call */
@@ -40,20 +42,18 @@ NOINLINE void *make_block(size_t n)
 /* 7 bytes freed here; 50 leaked by make_block */
 NOINLINE void leak_b(void)
 {
-	void *p = malloc(7);
-
+	tmp[0] = malloc(7);
 	keep[3] = make_block(50);
-	free(p);
+	free(tmp[0]);
 }
 
 /* realloc(NULL, 16), grown to 32 then 256 KiB (it moves): kept for release */
 NOINLINE void grow(void)
 {
-	void *p = realloc(NULL, 16);
-
-	p = realloc(p, 32);
-	p = realloc(p, 256 * 1024);
-	keep[4] = p;
+	tmp[2] = NULL;
+	tmp[0] = realloc(tmp[2], 16);
+	tmp[0] = realloc(tmp[0], 32);
+	keep[4] = realloc(tmp[0], 256 * 1024);
 }
 
 NOINLINE void release(void)
@@ -65,23 +65,23 @@ NOINLINE void release(void)
 /* malloc 8 grown to 24 and never freed */
 NOINLINE void leaky_grow(void)
 {
-	void *p = malloc(8);
-
-	keep[5] = realloc(p, 24);
+	tmp[0] = malloc(8);
+	keep[5] = realloc(tmp[0], 24);
 }
 
 /* posix_memalign 128, aligned_alloc 256, memalign 64: all freed */
 NOINLINE void aligned(void)
 {
-	void *a = NULL, *b, *c;
+	void *a = NULL;
 
 	if (posix_memalign(&a, 64, 128))
 		abort();
-	b = aligned_alloc(64, 256);
-	c = memalign(32, 64);
-	free(a);
-	free(b);
-	free(c);
+	tmp[0] = a;
+	tmp[1] = aligned_alloc(64, 256);
+	tmp[2] = memalign(32, 64);
+	free(tmp[0]);
+	free(tmp[1]);
+	free(tmp[2]);
 }
 
 NOINLINE void alloc_in_thread(void)
