@@ -158,6 +158,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputs(c->follow_forks ? "true" : "false", f);
 	if (c->srcline)
 		fputs(",\"srcline\":true", f);
+	if (c->memory)
+		fputs(",\"memory\":true", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	if (c->last)
