@@ -33,6 +33,7 @@ enum {
 	S_CRASH,
 	S_MORE,
 	S_SOURCE,
+	S_MEMORY,
 	NSTR
 };
 
@@ -309,6 +310,8 @@ static int member(struct lreader *l, const char *k)
 		return json_member(l, S_ARGS, MAX_ARGS, false);
 	if (!strcmp(k, "return_value"))
 		return json_member(l, S_RETVAL, MAX_ARGS, false);
+	if (!strcmp(k, "memory"))
+		return json_member(l, S_MEMORY, MAX_ARGS, false);
 	if (!strcmp(k, "metadata"))
 		return json_member(l, S_META, MAX_META, true);
 	if (!strcmp(k, "crash"))
@@ -383,6 +386,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->module = line_str(ln, S_MODULE);
 	n->address = line_str(ln, S_ADDRESS);
 	n->source = line_str(ln, S_SOURCE);
+	n->memory = line_str(ln, S_MEMORY);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
 	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);

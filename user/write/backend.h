@@ -26,6 +26,7 @@ struct trace_node {
 	/* why "arguments" is null ("arguments_unavailable"), or NULL */
 	const char *arguments_unavailable;
 	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
+	const char *memory;	  /* --memory: the "memory" object as compact JSON, or NULL */
 	/* node_close only: */
 	uint64_t nchildren;   /* direct children */
 	uint64_t children_ns; /* the time the direct children cover (node_covered_ns) */

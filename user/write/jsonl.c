@@ -130,6 +130,10 @@ static void node_members(FILE *f, const struct trace_node *n, bool all)
 		jsonw_next_key(f, "return_value");
 		fputs(n->return_value, f);
 	}
+	if (n->memory) { /* --memory: at the exit */
+		jsonw_next_key(f, "memory");
+		fputs(n->memory, f);
+	}
 	if (n->partial)
 		fputs(",\"partial\":true", f);
 	str_member(f, "partial_reason", n->partial_reason, false);

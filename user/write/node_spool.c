@@ -31,6 +31,7 @@ enum {
 	F_PARTIAL = 16,
 	F_EXTRA = 32,
 	F_WHY = 64,
+	F_MEM = 128, /* --memory: allocs, alloc_bytes, frees, free_bytes */
 };
 
 struct node_spool {
@@ -117,9 +118,11 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	size_t xlen = 0;
 	const char *x = extra_value(ns, n->x, &xlen);
 	const char *why = n->x ? n->x->unavailable : NULL;
+	bool mem = n->mem && (n->mem->allocs || n->mem->frees);
 	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
 		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0);
+		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0) |
+		    (mem ? F_MEM : 0);
 
 	putc_unlocked(tag, f);
 	putc_unlocked(flags, f);
@@ -136,6 +139,12 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_bytes(f, x, xlen);
 	if (why)
 		put_bytes(f, why, strlen(why));
+	if (mem) {
+		put_varint(f, n->mem->allocs);
+		put_varint(f, n->mem->alloc_bytes);
+		put_varint(f, n->mem->frees);
+		put_varint(f, n->mem->free_bytes);
+	}
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -250,7 +259,8 @@ struct fview {
 };
 
 struct nframe {
-	bool opened, named, partial, has_args, has_ret, has_why;
+	bool opened, named, partial, has_args, has_ret, has_why, has_mem;
+	char mem[128]; /* --memory: the "memory" object, compact */
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
@@ -331,6 +341,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 	n->arguments = f->has_args ? f->args.p : NULL;
 	n->arguments_unavailable = f->has_why ? f->why.p : NULL;
 	n->return_value = f->has_ret ? f->ret.p : NULL;
+	n->memory = f->has_mem ? f->mem : NULL;
 	n->nchildren = f->nchildren;
 	n->children_ns = f->children_ns;
 	n->children_timed = f->children_timed;
@@ -379,6 +390,7 @@ static struct nframe *frame_push(struct nwalk *w, int *rc)
 	}
 	f = &w->frames[w->nframes++];
 	f->opened = f->named = f->partial = f->has_args = f->has_ret = f->has_why = false;
+	f->has_mem = false;
 	f->has_start = f->has_end = f->has_duration = false;
 	f->fn = f->start = f->end = f->duration = 0;
 	f->nchildren = f->children_ns = 0;
@@ -490,6 +502,17 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 	if (flags & F_WHY) {
 		f->has_why = true;
 		get_bytes(w, &f->why);
+	}
+	if (flags & F_MEM) {
+		uint64_t v[4];
+
+		for (int i = 0; i < 4; i++)
+			v[i] = get_varint(w);
+		f->has_mem = true;
+		snprintf(f->mem, sizeof(f->mem),
+			 "{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
+			 ",\"free_bytes\":%" PRIu64 "}",
+			 v[0], v[1], v[2], v[3]);
 	}
 }
 
