@@ -2013,6 +2013,12 @@ int on_alloc(struct pt_regs *ctx)
 
 	if (!ours())
 		return 0;
+	if (op & CTRACE_MEM_ENTRY_ONLY) {
+		c = bpf_task_storage_get(&mem_calls, task, 0, 0);
+		if (size && !(c && c->nest)) /* free(NULL) does nothing */
+			send_mem(task, CTRACE_EV_FREE, size, 0, CTRACE_MEM_FREE);
+		return 0;
+	}
 	c = bpf_task_storage_get(&mem_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c) {
 		__sync_fetch_and_add(&mem_lost, 1);

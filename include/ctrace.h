@@ -261,6 +261,9 @@ enum ctrace_mem_op {
 	CTRACE_MEM_FREE,	   /* free, operator delete: ptr */
 	CTRACE_MEM_REALLOCARRAY,   /* ptr, nmemb, size */
 };
+/* in the cookie: a probe with no return probe (the C library's free): it
+ * sends a FREE only outside another allocator call (operator delete) */
+#define CTRACE_MEM_ENTRY_ONLY 0x100
 
 /* ALLOC / FREE: sent from the allocating (freeing) thread, in the ring its
  * calls go to, so the consumer sees it between that thread's calls. A FREE
