@@ -572,6 +572,7 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 		if (print_created_by(r->out, th))
 			return -1;
 		fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
+		fn_table_print_memory(r->out, &r->tab, r->top);
 		fn_table_clear(&r->tab);
 	}
 	return 0;
@@ -598,6 +599,7 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 	if (!s)
 		return -1;
 	s->calls++;
+	fn_table_add_memory(s, n->memory); /* --memory */
 	if (n->has_duration) {
 		s->timed++;
 		s->total += n->duration_ns;
@@ -720,8 +722,10 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		snprintf(msg, sizeof(msg), "%s", err[0] ? err : "out of memory");
 		snprintf(err, errlen, "'%.200s': %.280s", in, msg);
 	} else {
-		if (!r->tree && !r->threads)
+		if (!r->tree && !r->threads) {
 			fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
+			fn_table_print_memory(r->out, &r->tab, r->top);
+		}
 		putc_unlocked('\n', r->out);
 		print_summary(r);
 	}
