@@ -5,12 +5,15 @@ allocs_cxx.cc, whose allocations are known: sizes, deliberate leaks, a realloc
 chain, free(NULL), the aligned allocators, blocks freed by another thread, C++
 new/delete (which call malloc/free themselves: counted once), and blocks made
 before an attach (never leaks)."""
+import json
+import re
 import subprocess
 
 import pytest
 
 from conftest import Tracer
 from harness import wait_attached
+from test_perfetto import convert, decode, one, protoc  # noqa: F401 (a fixture)
 
 PROBES = ["preload", "callsite"]
 
@@ -144,3 +147,38 @@ def test_memory_errors(tracer, procs):
         r = procs.run([tracer, "--memory", *opt, "--", "true"])
         assert r.returncode == 2, r.stderr
         assert "--memory" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_formats(build, trace, procs, tracer, protoc, tmp_path):
+    """The same run's "memory" and "leaks" through JSONL (live and
+    converted), `report` (per function, and the leaks' line) and Perfetto
+    (the heap's size as a counter track, ending at the bytes never freed)."""
+    exe = build("allocs.c")
+    out = tmp_path / "t.jsonl"
+    r = procs.run([tracer, "--memory", "-o", out, "--", exe])
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    (leaks,) = [l["leaks"] for l in lines if l["type"] == "leaks"]
+    assert [(s["bytes"], s["count"], s["stack"]) for s in leaks["stacks"]
+            if len(s["stack"]) > 1] == LEAKS
+    calls = {l["function"]: l.get("memory") for l in lines if l["type"] == "call"}
+    assert calls["grow"] == dict(BASIC)["grow"] and calls["release"] == dict(BASIC)["release"]
+
+    rep = procs.run([tracer, "report", out])
+    assert rep.returncode == 0, rep.stderr
+    rows = {m[5]: tuple(map(int, m.groups()[:4])) for m in re.finditer(
+        r"^\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)  (\w+)$", rep.stdout.split("Alloc bytes")[1], re.M)}
+    assert rows["leak_a"] == (2, 2000, 0, 0)
+    assert rows["grow"] == (3, 16 + 32 + 262144, 2, 48)
+    assert "never freed (--memory): 2074 bytes in 4 blocks from 3 call stacks" in rep.stdout
+
+    pf = decode(protoc, convert(procs, tracer, out, tmp_path / "t.perfetto-trace"))
+    (uuid,) = [u for u, (parent, name) in pf.children.items()
+               if name == "heap bytes (--memory)"]
+    assert pf.children[uuid][0] in pf.processes
+    values = [(ts, one(te, "counter_value")) for ts, _, track, typ, _, te in pf.events
+              if track == uuid]
+    assert all(typ == "TYPE_COUNTER" for _, _, track, typ, _, _ in pf.events if track == uuid)
+    assert [list(v) for v in values] == leaks["heap"]
+    assert values[-1][1] == leaks["bytes"]
+    assert max(v for _, v in values) >= 262144 + 2000

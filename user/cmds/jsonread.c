@@ -702,7 +702,7 @@ struct walker {
 	void *ctx;
 	struct wframe *frames;
 	size_t nframes, capframes;
-	struct jr_buf meta, crash, thread_key, thread_name, thread_more;
+	struct jr_buf meta, crash, leaks, thread_key, thread_name, thread_more;
 	char *err;
 	size_t errlen;
 };
@@ -1211,6 +1211,17 @@ static int walk_doc(struct walker *w)
 			} else if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR) {
 				rc = tokerr(w);
 			}
+		} else if (!strcmp(k, "leaks") && w->v->leaks) { /* --memory */
+			t = jr_next(w->r);
+			if (t == JR_OBJ_BEGIN) {
+				w->leaks.len = 0;
+				if (jr_capture(w->r, t, &w->leaks, MAX_META) == JR_ERROR)
+					rc = tokerr(w);
+				else
+					rc = w->v->leaks(w->ctx, w->leaks.p);
+			} else if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR) {
+				rc = tokerr(w);
+			}
 		} else {
 			t = jr_next(w->r);
 			if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR)
@@ -1246,6 +1257,7 @@ int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, siz
 	free(w.frames);
 	jr_buf_free(&w.meta);
 	jr_buf_free(&w.crash);
+	jr_buf_free(&w.leaks);
 	jr_buf_free(&w.thread_key);
 	jr_buf_free(&w.thread_name);
 	jr_buf_free(&w.thread_more);

@@ -38,6 +38,13 @@ struct heap {
 	uint64_t live_bytes;
 };
 
+struct heap_point {
+	uint64_t t, bytes;
+};
+
+#define HEAP_WINDOW 10000 /* ns */
+#define HEAP_POINTS 65536
+
 struct memtrack {
 	struct u64map heaps;  /* pid → struct heap * */
 	struct u64map byhash; /* a stack's hash → its index + 1 (then the next slots) */
@@ -47,13 +54,47 @@ struct memtrack {
 	uint64_t frees_unseen; /* of blocks allocated before tracing saw them */
 	uint64_t reused;       /* an address allocated again before its free was seen */
 	uint64_t dropped;      /* blocks dropped at an exec */
+	/* the heap's size over time, every process's blocks together: the
+	 * size after the last change in each window of `window` ns (doubled,
+	 * and the points merged, when there would be more than HEAP_POINTS) */
+	struct heap_point *heap;
+	size_t nheap;
+	uint64_t window, live;
 };
 
 static struct memtrack *mt_of(struct trace *tr)
 {
-	if (!tr->mem)
+	if (!tr->mem) {
 		tr->mem = xcalloc(1, sizeof(struct memtrack));
+		tr->mem->window = HEAP_WINDOW;
+		tr->mem->heap = xcheck(malloc(HEAP_POINTS * sizeof(*tr->mem->heap)));
+	}
 	return tr->mem;
+}
+
+/* the heap is now m->live bytes, at t */
+static void heap_point(struct memtrack *m, uint64_t t)
+{
+	struct heap_point *last = m->nheap ? &m->heap[m->nheap - 1] : NULL;
+
+	if (last && last->t / m->window == t / m->window) {
+		*last = (struct heap_point){ t, m->live };
+		return;
+	}
+	if (m->nheap == HEAP_POINTS) { /* a coarser series: each window's last */
+		size_t n = 0;
+
+		m->window *= 2;
+		for (size_t i = 0; i < m->nheap; i++) {
+			if (n && m->heap[n - 1].t / m->window == m->heap[i].t / m->window)
+				n--;
+			m->heap[n++] = m->heap[i];
+		}
+		m->nheap = n;
+		heap_point(m, t);
+		return;
+	}
+	m->heap[m->nheap++] = (struct heap_point){ t, m->live };
 }
 
 void memory_enable(struct trace *tr)
@@ -151,6 +192,11 @@ static void on_alloc(struct memtrack *m, struct heap *h, struct thread_tree *t, 
 	h->live_bytes += e->size;
 }
 
+static void live_change(struct memtrack *m, uint64_t before, uint64_t after)
+{
+	m->live = m->live - before + after;
+}
+
 static void on_free(struct memtrack *m, struct heap *h, struct thread_tree *t, struct frame *f,
 		    const struct ctrace_mem *e)
 {
@@ -176,13 +222,18 @@ void memory_on_event(struct trace *tr, struct thread_tree *t, const struct ctrac
 	struct heap *h = heap_of(m, t->pid);
 	struct frame *f = running(t, e->depth);
 
-	(void)ts;
+	uint64_t before = h->live_bytes;
+
 	if (e->lost > t->lost)
 		t->lost = e->lost;
 	if (e->h.kind == CTRACE_EV_ALLOC)
 		on_alloc(m, h, t, f, e);
 	else
 		on_free(m, h, t, f, e);
+	if (h->live_bytes != before) {
+		live_change(m, before, h->live_bytes);
+		heap_point(m, ts);
+	}
 }
 
 void memory_on_exec(struct trace *tr, uint32_t pid)
@@ -200,6 +251,7 @@ void memory_on_exec(struct trace *tr, uint32_t pid)
 		m->dropped += b->stack != FREED;
 		b->stack = FREED;
 	}
+	live_change(m, h->live_bytes, 0);
 	h->live_bytes = 0;
 }
 
@@ -255,15 +307,13 @@ static uint64_t total_lost(const struct trace *tr)
 	return n;
 }
 
-void memory_write_leaks(FILE *f, const struct trace *tr)
+static void write_leaks(FILE *f, const struct trace *tr)
 {
 	struct memtrack *m = tr->mem;
 	uint64_t bytes = 0, blocks = 0;
 	uint32_t *order;
 	size_t n;
 
-	if (!m)
-		return;
 	n = tally(m, &order);
 	sort_m = m;
 	qsort(order, n, sizeof(*order), by_size);
@@ -271,7 +321,7 @@ void memory_write_leaks(FILE *f, const struct trace *tr)
 		bytes += m->stacks[order[i]].leak_bytes;
 		blocks += m->stacks[order[i]].leak_count;
 	}
-	fputs(",\"leaks\":{", f);
+	fputc('{', f);
 	jsonw_key(f, "bytes");
 	jsonw_u64(f, bytes);
 	jsonw_member_u64(f, "blocks", blocks);
@@ -298,8 +348,36 @@ void memory_write_leaks(FILE *f, const struct trace *tr)
 		}
 		fputs("]}", f);
 	}
+	fputs("],\"heap\":[", f);
+	for (size_t i = 0; i < m->nheap; i++)
+		fprintf(f, "%s[%" PRIu64 ",%" PRIu64 "]", i ? "," : "", m->heap[i].t,
+			m->heap[i].bytes);
 	fputs("]}", f);
 	free(order);
+}
+
+void memory_write_leaks(FILE *f, const struct trace *tr)
+{
+	if (!tr->mem)
+		return;
+	fputs(",\"leaks\":", f);
+	write_leaks(f, tr);
+}
+
+char *memory_leaks_json(const struct trace *tr)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!tr->mem || !(m = open_memstream(&buf, &len)))
+		return NULL;
+	write_leaks(m, tr);
+	if (fclose(m)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 void memory_report(const struct trace *tr, FILE *err)
@@ -345,6 +423,7 @@ void memory_free(struct trace *tr)
 	for (size_t i = 0; i < m->nstacks; i++)
 		free(m->stacks[i].fns);
 	free(m->stacks);
+	free(m->heap);
 	u64map_free(&m->heaps);
 	u64map_free(&m->byhash);
 	free(m);

@@ -21,6 +21,8 @@ void memory_on_event(struct trace *tr, struct thread_tree *t, const struct ctrac
 void memory_on_exec(struct trace *tr, uint32_t pid);
 /* ,"leaks":{...} when memory was traced (tr->mem) */
 void memory_write_leaks(FILE *f, const struct trace *tr);
+/* the "leaks" object, compact (malloc'd); NULL without --memory */
+char *memory_leaks_json(const struct trace *tr);
 /* one line on err: the bytes and blocks never freed */
 void memory_report(const struct trace *tr, FILE *err);
 void memory_free(struct trace *tr);

@@ -17,6 +17,7 @@
 #include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "utils/u64map.h"
+#include "consume/memory.h"
 #include "write/jsonw.h"
 #include "write/node_spool.h"
 #include "write/output.h"
@@ -685,6 +686,12 @@ static int walk(void *src, const struct trace_visitor *v, void *ctx, char *err, 
 			 w.bad ? "a spool does not read back" : "out of memory");
 	if (!rc && sp->crash && sp->crash[0] == '{' && v->crash)
 		rc = v->crash(ctx, sp->crash);
+	if (!rc && s->tr->mem && v->leaks) { /* --memory */
+		char *leaks = memory_leaks_json(s->tr);
+
+		rc = leaks ? v->leaks(ctx, leaks) : -1;
+		free(leaks);
+	}
 	walk_free(&w);
 	return rc;
 }
