@@ -558,6 +558,11 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->summary ? "--summary" : cfg->last ? "--last" : "--subtree/--caller");
 		return -1;
 	}
+	if (cfg->memory && cfg->follow_forks) {
+		/* its probes would be on every process that maps the C library */
+		log_err("--memory does not follow forked processes: drop --follow-forks");
+		return -1;
+	}
 	if (cfg->pid && cfg->probe == PROBE_PRELOAD) {
 		log_err("--probe preload needs launch mode: a running process cannot be made to preload");
 		return -1;

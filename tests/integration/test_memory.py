@@ -143,7 +143,7 @@ def main_calls_attached(doc):
 def test_memory_errors(tracer, procs):
     """--memory with what attributes no allocation to whole trees: refused
     before anything is attached."""
-    for opt in (["--summary"], ["--subtree", "main"], ["--last", "10"]):
+    for opt in (["--summary"], ["--subtree", "main"], ["--last", "10"], ["--follow-forks"]):
         r = procs.run([tracer, "--memory", *opt, "--", "true"])
         assert r.returncode == 2, r.stderr
         assert "--memory" in r.stderr and r.stderr.count("\n") == 1
