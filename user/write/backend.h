@@ -82,11 +82,11 @@ struct trace_visitor {
 	int (*thread_end)(void *ctx, const struct trace_thread *t);
 	/* the top-level "crash" object when it is not null, as compact JSON */
 	int (*crash)(void *ctx, const char *json);
-	/* --memory: the top-level "leaks" object, as compact JSON */
-	int (*leaks)(void *ctx, const char *json);
 	/* arguments and return values are never read: a source may leave them
 	 * NULL rather than render them (a .ctrace's need its type model) */
 	bool no_values;
+	/* --memory: the top-level "leaks" object, as compact JSON */
+	int (*leaks)(void *ctx, const char *json);
 };
 
 /* A trace to read: walk() calls v's callbacks over the whole trace once.
