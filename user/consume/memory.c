@@ -42,7 +42,7 @@ struct heap_point {
 	uint64_t t, bytes;
 };
 
-#define HEAP_WINDOW 10000 /* ns */
+#define HEAP_WINDOW 1000 /* ns: the first window, once there are too many points */
 #define HEAP_POINTS 65536
 
 struct memtrack {
@@ -54,9 +54,10 @@ struct memtrack {
 	uint64_t frees_unseen; /* of blocks allocated before tracing saw them */
 	uint64_t reused;       /* an address allocated again before its free was seen */
 	uint64_t dropped;      /* blocks dropped at an exec */
-	/* the heap's size over time, every process's blocks together: the
+	/* the heap's size over time, every process's blocks together: after
+	 * each change, until there would be more than HEAP_POINTS; then the
 	 * size after the last change in each window of `window` ns (doubled,
-	 * and the points merged, when there would be more than HEAP_POINTS) */
+	 * and the points merged, each time they fill up again) */
 	struct heap_point *heap;
 	size_t nheap;
 	uint64_t window, live;
@@ -66,7 +67,6 @@ static struct memtrack *mt_of(struct trace *tr)
 {
 	if (!tr->mem) {
 		tr->mem = xcalloc(1, sizeof(struct memtrack));
-		tr->mem->window = HEAP_WINDOW;
 		tr->mem->heap = xcheck(malloc(HEAP_POINTS * sizeof(*tr->mem->heap)));
 	}
 	return tr->mem;
@@ -77,14 +77,14 @@ static void heap_point(struct memtrack *m, uint64_t t)
 {
 	struct heap_point *last = m->nheap ? &m->heap[m->nheap - 1] : NULL;
 
-	if (last && last->t / m->window == t / m->window) {
+	if (last && (m->window ? last->t / m->window == t / m->window : last->t == t)) {
 		*last = (struct heap_point){ t, m->live };
 		return;
 	}
 	if (m->nheap == HEAP_POINTS) { /* a coarser series: each window's last */
 		size_t n = 0;
 
-		m->window *= 2;
+		m->window = m->window ? m->window * 2 : HEAP_WINDOW;
 		for (size_t i = 0; i < m->nheap; i++) {
 			if (n && m->heap[n - 1].t / m->window == m->heap[i].t / m->window)
 				n--;
