@@ -619,6 +619,17 @@ static int walk_thread(struct nwalk *w, const struct node_source *src, size_t i)
 	snprintf(num, sizeof(num), "%" PRIu64, t->resyncs);
 	if (jr_buf_put(&w->more, "\"resyncs\":", 10) || jr_buf_put(&w->more, num, strlen(num)))
 		goto oom;
+	if (t->root_mem.allocs || t->root_mem.frees) { /* --memory, as the JSON has it */
+		const struct tree_mem *m = &t->root_mem;
+		char mem[160];
+
+		snprintf(mem, sizeof(mem),
+			 ",\"root_memory\":{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64
+			 ",\"frees\":%" PRIu64 ",\"free_bytes\":%" PRIu64 "}",
+			 m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
+		if (jr_buf_put(&w->more, mem, strlen(mem)))
+			goto oom;
+	}
 	th.more = w->more.p;
 	if (w->v->thread_begin && (rc = w->v->thread_begin(w->ctx, &th)))
 		return rc;
