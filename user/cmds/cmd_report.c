@@ -669,7 +669,8 @@ static int rep_leaks(void *ctx, const char *json)
 	free(r->leaks);
 	r->leaks = NULL;
 	if (cJSON_IsNumber(b) && cJSON_IsNumber(n) &&
-	    asprintf(&r->leaks, "never freed (--memory): %.0f bytes in %.0f blocks from %d call stacks",
+	    asprintf(&r->leaks,
+		     "never freed (--memory): %.0f bytes in %.0f blocks from %d call stacks",
 		     b->valuedouble, n->valuedouble, cJSON_GetArraySize(s)) < 0)
 		r->leaks = NULL;
 	cJSON_Delete(o);
