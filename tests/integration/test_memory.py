@@ -99,8 +99,8 @@ def test_threads(build, trace):
 
 
 def test_cxx_new_delete(build, trace):
-    """operator new/new[] and delete/delete[] (sized), each counted once
-    though they call malloc and free."""
+    """operator new/new[] and delete/delete[] (sized), seen through the
+    malloc and free they call, once each."""
     proc, doc = trace([build("allocs_cxx.cc", "-O2")], "--memory")
     assert proc.returncode == 0, proc.stderr
     calls = main_calls(doc)
@@ -182,3 +182,15 @@ def test_formats(build, trace, procs, tracer, protoc, tmp_path):
     assert [list(v) for v in values] == leaks["heap"]
     assert values[-1][1] == leaks["bytes"]
     assert max(v for _, v in values) >= 262144 + 2000
+
+
+def test_cxx_new_throws(build, trace):
+    """A new that throws std::bad_alloc is caught as without tracing (no
+    return probe on operator new to unwind through); the failed malloc is no
+    allocation."""
+    proc, doc = trace([build("allocs_cxx.cc", "-O2"), "throw"], "--memory")
+    assert proc.returncode == 0, proc.stderr
+    assert "caught bad_alloc" in proc.stdout
+    calls = main_calls(doc)
+    assert [c["function"] for c in calls] == ["scalars()", "leak_obj()", "too_big()"]
+    assert our_leaks(doc) == [(24, 1, ["main", "leak_obj()"])]

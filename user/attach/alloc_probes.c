@@ -1,5 +1,5 @@
 /* --memory: the allocator's entry points, found by name in each module the
- * target maps (the C library, libstdc++, or a static executable), probed
+ * target maps (the C library, or a static executable), probed
  * at entry (on_alloc) and at return (on_alloc_ret). The cookie says which
  * entry point: how to read its arguments (ctrace.h, enum ctrace_mem_op). */
 #include <capstone/capstone.h>
@@ -43,27 +43,6 @@ static const struct {
 	{ "__libc_valloc", CTRACE_MEM_MALLOC },
 	{ "__libc_pvalloc", CTRACE_MEM_MALLOC },
 	{ "__posix_memalign", CTRACE_MEM_POSIX_MEMALIGN },
-	/* operator new / new[], plain, nothrow and aligned: the size first */
-	{ "_Znwm", CTRACE_MEM_MALLOC },
-	{ "_Znam", CTRACE_MEM_MALLOC },
-	{ "_ZnwmRKSt9nothrow_t", CTRACE_MEM_MALLOC },
-	{ "_ZnamRKSt9nothrow_t", CTRACE_MEM_MALLOC },
-	{ "_ZnwmSt11align_val_t", CTRACE_MEM_MALLOC },
-	{ "_ZnamSt11align_val_t", CTRACE_MEM_MALLOC },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", CTRACE_MEM_MALLOC },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", CTRACE_MEM_MALLOC },
-	/* operator delete / delete[], plain, sized, aligned, nothrow: the
-	 * pointer first */
-	{ "_ZdlPv", CTRACE_MEM_FREE },
-	{ "_ZdaPv", CTRACE_MEM_FREE },
-	{ "_ZdlPvm", CTRACE_MEM_FREE },
-	{ "_ZdaPvm", CTRACE_MEM_FREE },
-	{ "_ZdlPvSt11align_val_t", CTRACE_MEM_FREE },
-	{ "_ZdaPvSt11align_val_t", CTRACE_MEM_FREE },
-	{ "_ZdlPvmSt11align_val_t", CTRACE_MEM_FREE },
-	{ "_ZdaPvmSt11align_val_t", CTRACE_MEM_FREE },
-	{ "_ZdlPvRKSt9nothrow_t", CTRACE_MEM_FREE },
-	{ "_ZdaPvRKSt9nothrow_t", CTRACE_MEM_FREE },
 };
 
 #define NENTRY (sizeof(entry_points) / sizeof(entry_points[0]))
@@ -113,12 +92,14 @@ static uint64_t probe_site(const struct elf_image *img, uint64_t entry, bool nul
 }
 
 /* a module that defines an allocator: both malloc and free (the C library,
- * a static executable), or operator new and delete (the C++ runtime) */
+ * a static executable). C++'s operator new and delete are not probed: the
+ * C++ runtime's call malloc and free (through the PLT, so their probes see
+ * them), and a return probe on a new that throws std::bad_alloc would leave
+ * the unwinder a trampoline it cannot step through (the target aborts) */
 static bool allocator_module(const struct elf_image *img)
 {
-	return ((elf_sym_find(img, "malloc") || elf_sym_find(img, "__libc_malloc")) &&
-		(elf_sym_find(img, "free") || elf_sym_find(img, "__libc_free"))) ||
-	       (elf_sym_find(img, "_Znwm") && elf_sym_find(img, "_ZdlPv"));
+	return (elf_sym_find(img, "malloc") || elf_sym_find(img, "__libc_malloc")) &&
+	       (elf_sym_find(img, "free") || elf_sym_find(img, "__libc_free"));
 }
 
 /* One link of prog on the n offsets; 0, or -1 with errno set */
@@ -137,9 +118,9 @@ static int attach_links(struct probes *pr, const struct module *m, struct bpf_pr
 	return probes_keep_link(pr, fd);
 }
 
-/* Every entry point but the C library's free gets a return probe too: the
- * address returned, or (operator delete, which calls free) the end of the
- * call that its free is part of. free itself needs none: it only looks
+/* Every entry point but free gets a return probe too: the address
+ * returned, and the end of the call (an allocator calling another through
+ * its exported address is counted once). free needs none: it only looks
  * whether it runs inside another allocator call. */
 static int attach_module(struct probes *pr, const struct module *m)
 {
