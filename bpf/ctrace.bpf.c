@@ -1957,7 +1957,7 @@ out:
  * Entry probes note what was asked (and send a FREE, before the block can
  * be given to another thread); return probes send the ALLOC with the
  * address returned. An allocator calling another through an exported
- * address (operator new → malloc, realloc(NULL, n) → malloc) is counted
+ * address (realloc(NULL, n) → malloc, reallocarray → realloc) is counted
  * once: a thread's calls nest, and only the outermost one is sent. */
 struct mem_call {
 	__u32 nest; /* allocator calls open in the thread */

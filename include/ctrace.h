@@ -253,16 +253,16 @@ struct ctrace_create {
 
 /* --memory: the allocator entry point a probe sits on (its cookie) */
 enum ctrace_mem_op {
-	CTRACE_MEM_MALLOC = 1,	   /* malloc, valloc, pvalloc, operator new: size */
+	CTRACE_MEM_MALLOC = 1,	   /* malloc, valloc, pvalloc: size */
 	CTRACE_MEM_CALLOC,	   /* nmemb, size */
 	CTRACE_MEM_REALLOC,	   /* ptr, size (reallocarray: nmemb, size) */
 	CTRACE_MEM_MEMALIGN,	   /* memalign, aligned_alloc: alignment, size */
 	CTRACE_MEM_POSIX_MEMALIGN, /* memptr, alignment, size */
-	CTRACE_MEM_FREE,	   /* free, operator delete: ptr */
+	CTRACE_MEM_FREE,	   /* free: ptr */
 	CTRACE_MEM_REALLOCARRAY,   /* ptr, nmemb, size */
 };
 /* in the cookie: a probe with no return probe (the C library's free): it
- * sends a FREE only outside another allocator call (operator delete) */
+ * sends a FREE only outside another allocator call */
 #define CTRACE_MEM_ENTRY_ONLY 0x100
 
 /* ALLOC / FREE: sent from the allocating (freeing) thread, in the ring its
