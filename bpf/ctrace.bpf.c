@@ -1951,3 +1951,121 @@ out:
 	release_slot(p, tid);
 	return 0;
 }
+
+/* ---- --memory: the allocator's entry points ----
+ *
+ * Entry probes note what was asked (and send a FREE, before the block can
+ * be given to another thread); return probes send the ALLOC with the
+ * address returned. An allocator calling another through an exported
+ * address (realloc(NULL, n) → malloc, reallocarray → realloc) is counted
+ * once: a thread's calls nest, and only the outermost one is sent. */
+struct mem_call {
+	__u32 nest; /* allocator calls open in the thread */
+	__u32 op;   /* the outermost one's enum ctrace_mem_op */
+	__u64 size;
+	__u64 memptr; /* posix_memalign: where the block's address is stored */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mem_call);
+} mem_calls SEC(".maps");
+
+__u64 mem_lost = 0; /* ALLOC/FREE records that were not sent */
+
+static __always_inline void send_mem(struct task_struct *task, __u32 kind, __u64 addr, __u64 size,
+				     __u32 op)
+{
+	__u32 tid = task->pid;
+	__u64 now = bpf_ktime_get_ns();
+	struct tstate *st = thread_state(tid, now);
+	struct ctrace_mem *e;
+
+	if (!st) {
+		__sync_fetch_and_add(&mem_lost, 1);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		thread_lost_one(st);
+		__sync_fetch_and_add(&mem_lost, 1);
+		return;
+	}
+	set_hdr(&e->h, kind, tid, now);
+	e->addr = addr;
+	e->size = size;
+	e->depth = max_depth && st->depth > max_depth ? max_depth : st->depth;
+	e->stack = st->stack;
+	e->lost = st->lost;
+	e->op = op;
+	bpf_ringbuf_submit(e, thread_wake_flags(st));
+}
+
+SEC("uprobe")
+int on_alloc(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 op = (__u32)bpf_get_attach_cookie(ctx);
+	struct mem_call *c;
+	__u64 size = PT_REGS_PARM1(ctx);
+
+	if (!ours())
+		return 0;
+	if (op & CTRACE_MEM_ENTRY_ONLY) {
+		c = bpf_task_storage_get(&mem_calls, task, 0, 0);
+		if (size && !(c && c->nest)) /* free(NULL) does nothing */
+			send_mem(task, CTRACE_EV_FREE, size, 0, CTRACE_MEM_FREE);
+		return 0;
+	}
+	c = bpf_task_storage_get(&mem_calls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c) {
+		__sync_fetch_and_add(&mem_lost, 1);
+		return 0;
+	}
+	if (c->nest++)
+		return 0;
+	c->op = op;
+	c->memptr = 0;
+	switch (op) {
+	case CTRACE_MEM_FREE:
+		if (size) /* free(NULL) does nothing */
+			send_mem(task, CTRACE_EV_FREE, size, 0, op);
+		return 0;
+	case CTRACE_MEM_REALLOC:
+	case CTRACE_MEM_REALLOCARRAY:
+		/* the old block goes now: once realloc moved it, another
+		 * thread may be given its address before this one returns */
+		if (PT_REGS_PARM1(ctx))
+			send_mem(task, CTRACE_EV_FREE, PT_REGS_PARM1(ctx), 0, op);
+		size = op == CTRACE_MEM_REALLOC ? PT_REGS_PARM2(ctx) :
+						  PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+		break;
+	case CTRACE_MEM_CALLOC: size = PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx); break;
+	case CTRACE_MEM_MEMALIGN: size = PT_REGS_PARM2(ctx); break;
+	case CTRACE_MEM_POSIX_MEMALIGN:
+		c->memptr = PT_REGS_PARM1(ctx);
+		size = PT_REGS_PARM3(ctx);
+		break;
+	}
+	c->size = size;
+	return 0;
+}
+
+SEC("uprobe")
+int on_alloc_ret(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mem_call *c = bpf_task_storage_get(&mem_calls, task, 0, 0);
+	__u64 addr = PT_REGS_RC(ctx);
+
+	if (!c || !c->nest || --c->nest || c->op == CTRACE_MEM_FREE)
+		return 0;
+	if (c->op == CTRACE_MEM_POSIX_MEMALIGN &&
+	    ((__u32)addr || bpf_probe_read_user(&addr, sizeof(addr), (void *)c->memptr)))
+		return 0;
+	if (addr) /* NULL: nothing was allocated (realloc(p, 0) freed p) */
+		send_mem(task, CTRACE_EV_ALLOC, addr, c->size, c->op);
+	return 0;
+}

@@ -75,6 +75,8 @@ enum ctrace_event_kind {
 				    * whose entries were not kept; fn: CTRACE_ELIDED_* */
 	CTRACE_EV_CALLER = 18,	/* --caller: an ENTER sent once a call it
 				    * made matched (no arguments captured) */
+	CTRACE_EV_ALLOC = 19,	/* --memory: an allocator returned a block (ctrace_mem) */
+	CTRACE_EV_FREE = 20,	/* --memory: a block is being freed (ctrace_mem) */
 };
 
 /* --subtree / --caller (BPF's `shape`): which calls are sent. The
@@ -247,6 +249,36 @@ struct ctrace_create {
 	__u32 stack;	  /* that stack (tstate.stack) */
 	__u32 lost;	  /* events the creator lost so far */
 	__u32 seen;	  /* the creator had made a traced call (has a state) */
+};
+
+/* --memory: the allocator entry point a probe sits on (its cookie) */
+enum ctrace_mem_op {
+	CTRACE_MEM_MALLOC = 1,	   /* malloc, valloc, pvalloc: size */
+	CTRACE_MEM_CALLOC,	   /* nmemb, size */
+	CTRACE_MEM_REALLOC,	   /* ptr, size (reallocarray: nmemb, size) */
+	CTRACE_MEM_MEMALIGN,	   /* memalign, aligned_alloc: alignment, size */
+	CTRACE_MEM_POSIX_MEMALIGN, /* memptr, alignment, size */
+	CTRACE_MEM_FREE,	   /* free: ptr */
+	CTRACE_MEM_REALLOCARRAY,   /* ptr, nmemb, size */
+};
+/* in the cookie: a probe with no return probe (the C library's free): it
+ * sends a FREE only outside another allocator call */
+#define CTRACE_MEM_ENTRY_ONLY 0x100
+
+/* ALLOC / FREE: sent from the allocating (freeing) thread, in the ring its
+ * calls go to, so the consumer sees it between that thread's calls. A FREE
+ * is sent at the free's entry (and a realloc's old block at the realloc's
+ * entry), before another thread can be given the same address; an ALLOC at
+ * the allocator's return. depth, stack, lost: the thread's, as its next
+ * call record would carry them (depth capped at --max-depth). */
+struct ctrace_mem {
+	struct ctrace_hdr h;
+	__u64 addr; /* the block */
+	__u64 size; /* ALLOC: the bytes asked for */
+	__s32 depth;
+	__u32 stack;
+	__u32 lost;
+	__u32 op; /* enum ctrace_mem_op */
 };
 
 /* --summary: BPF keeps per-function statistics instead of sending ENTER and

@@ -70,6 +70,11 @@ static const char usage_text[] =
 	"      --srcline            each call's \"source\": its function's FILE:LINE, from\n"
 	"                           DWARF's line table (needs -g; none without), e.g.\n"
 	"                           ctrace-bpf --srcline -- ./app\n"
+	"      --memory             probe malloc/free and the rest of the allocator\n"
+	"                           (C++ new/delete call them): each call's \"memory\"\n"
+	"                           (what it allocated and freed), and \"leaks\": the\n"
+	"                           blocks never freed, by the call stack that made them.\n"
+	"                           e.g. ctrace-bpf --memory -o t.json -- ./app\n"
 	"\n"
 	"What to trace (a function excluded here is not probed at all):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
@@ -149,6 +154,7 @@ enum {
 	OPT_MIN_DURATION,
 	OPT_KEEP_IF,
 	OPT_SRCLINE,
+	OPT_MEMORY,
 	OPT_SUBTREE,
 	OPT_CALLER,
 };
@@ -176,6 +182,7 @@ static const struct option long_opts[] = {
 	{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
 	{ "keep-if", required_argument, NULL, OPT_KEEP_IF },
 	{ "srcline", no_argument, NULL, OPT_SRCLINE },
+	{ "memory", no_argument, NULL, OPT_MEMORY },
 	{ "subtree", required_argument, NULL, OPT_SUBTREE },
 	{ "caller", required_argument, NULL, OPT_CALLER },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -466,6 +473,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_FOLLOW_FORKS: cfg->follow_forks = true; break;
 		case OPT_SRCLINE: cfg->srcline = true; break;
+		case OPT_MEMORY: cfg->memory = true; break;
 		case OPT_SUMMARY:
 			if (!optarg || !strcmp(optarg, "function"))
 				cfg->summary = SUMMARY_FUNCTION;
@@ -542,6 +550,17 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (cfg->last && (cfg->summary || str_has_suffix(cfg->output, ".ctrace"))) {
 		log_err("--last keeps calls in memory: it does not go with %s",
 			cfg->summary ? "--summary" : "-o FILE.ctrace (use .json or .jsonl)");
+		return -1;
+	}
+	if (cfg->memory && (cfg->summary || cfg->shape_mode || cfg->last)) {
+		log_err("--memory attributes allocations to the calls of whole trees: it does "
+			"not go with %s",
+			cfg->summary ? "--summary" : cfg->last ? "--last" : "--subtree/--caller");
+		return -1;
+	}
+	if (cfg->memory && cfg->follow_forks) {
+		/* its probes would be on every process that maps the C library */
+		log_err("--memory does not follow forked processes: drop --follow-forks");
 		return -1;
 	}
 	if (cfg->pid && cfg->probe == PROBE_PRELOAD) {

@@ -29,6 +29,7 @@ struct config {
 	enum probe_mode probe;	       /* --probe */
 	bool follow_forks;	       /* --follow-forks */
 	bool srcline;		       /* --srcline */
+	bool memory;		       /* --memory */
 	bool bench_empty;      /* --bench-empty: empty programs at the sites (benchmark floor) */
 	struct filter *filter; /* -F / -N / --filter-file */
 	int verbose;

@@ -12,6 +12,7 @@
 #include "cmds/commands.h"
 #include "cmds/ctrace_input.h"
 #include "cmds/jsonread.h"
+#include "consume/memory.h"
 #include "consume/crash.h"
 #include "consume/trace.h"
 #include "finish.h"
@@ -430,6 +431,7 @@ int finish_write(struct session *s)
 	if (cfg->format && strcmp(cfg->format, "json"))
 		write_format(s, &st);
 	say_filtered(s->res);
+	memory_report(s->res, stderr); /* --memory */
 	fprintf(stderr, "ctrace-bpf: %lu calls in %zu threads, %lu lost events -> %s (%.1f %s)\n",
 		(unsigned long)trace_total_calls(s->res), s->res->nthreads,
 		(unsigned long)ri->lost_events, cfg->output,

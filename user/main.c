@@ -43,6 +43,7 @@
 #include "consume/status.h"
 #include "consume/symbolize.h"
 #include "find/srcline.h"
+#include "consume/memory.h"
 #include "consume/trace.h"
 #include "record/ctrace_read.h"
 #include "record/ctrace_write.h"
@@ -220,7 +221,8 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_dl_state,  skel->progs.on_setjmp,
 					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer,
-					     skel->progs.on_hook_sum };
+					     skel->progs.on_hook_sum,  skel->progs.on_alloc,
+					     skel->progs.on_alloc_ret };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -228,6 +230,9 @@ static int bpf_open_load(struct session *s)
 	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
 	bpf_program__set_autoload(skel->progs.on_hook_args, s->cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, s->cfg.retval);
+	bpf_program__set_autoload(skel->progs.on_alloc, s->cfg.memory);
+	bpf_program__set_autoload(skel->progs.on_alloc_ret, s->cfg.memory);
+	bpf_map__set_autocreate(skel->maps.mem_calls, s->cfg.memory);
 	summary_configure(skel, s->cfg.summary);
 	rc = ctrace_bpf__load(skel);
 	if (rc) {
@@ -324,6 +329,8 @@ static int consumer_setup(struct session *s)
 	if (s->cfg.srcline) /* before the first function is named */
 		symbolizer_set_srclines(s->srclines = srclines_new());
 	trace_init(&s->tr, s->targ, s->sym, !s->launch, s->t0, s->out.dirfd);
+	if (s->cfg.memory)
+		memory_enable(&s->tr);
 	if (s->cfg.last && flight_start(&s->tr, s->cfg.last)) {
 		log_err("out of memory");
 		return -1;
@@ -340,6 +347,7 @@ static int consumer_setup(struct session *s)
 	s->pr.empty = s->cfg.bench_empty;
 	s->pr.args = s->cfg.args;
 	s->pr.summary = s->cfg.summary;
+	s->pr.memory = s->cfg.memory;
 	s->pr.shape = s->cfg.shape;
 	if (s->cfg.args || s->cfg.retval) {
 		s->capture = capture_new(&s->cfg, s->skel, s->sym, s->preload);

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include "attach/alloc_probes.h"
 #include "attach/capture_plans.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
@@ -335,7 +336,8 @@ int modules_watch_jumps(struct probes *pr, struct symbolizer *sym, struct modset
 			return -1;
 		}
 	}
-	return 0;
+	/* --memory: the allocator comes with the C library, wherever it is */
+	return pr->memory ? alloc_probes_watch(pr, sym, done) : 0;
 }
 
 /* Launch mode: ld.so calls _dl_debug_state around every dlopen and dlclose;

@@ -500,6 +500,7 @@ struct report {
 	uint64_t meta_calls, meta_lost, meta_duration;
 	bool meta_has_calls, meta_has_duration;
 	char *crash;
+	char *leaks; /* --memory: the leak report's line */
 	struct slice_spec slice; /* --tid, --time-range */
 	struct slice sl;
 	struct keep_spec keep; /* --min-duration, --keep-if */
@@ -577,6 +578,7 @@ static int rep_thread_end(void *ctx, const struct trace_thread *th)
 		if (print_created_by(r->out, th))
 			return -1;
 		fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
+		fn_table_print_memory(r->out, &r->tab, r->top);
 		fn_table_clear(&r->tab);
 	}
 	return 0;
@@ -603,6 +605,7 @@ static int rep_close(void *ctx, const struct trace_node *n, size_t depth)
 	if (!s)
 		return -1;
 	s->calls++;
+	fn_table_add_memory(s, n->memory); /* --memory */
 	if (n->has_duration) {
 		s->timed++;
 		s->total += n->duration_ns;
@@ -649,11 +652,32 @@ static int rep_crash(void *ctx, const char *json)
 	if (cJSON_IsObject(cause))
 		first = crash_line(cause, true);
 	free(r->crash);
+	free(r->leaks);
 	if (asprintf(&r->crash, "crashed: %s%s%s", fatal ? fatal : "signal",
 		     first ? "\n  while handling " : "", first ? first : "") < 0)
 		r->crash = NULL;
 	free(fatal);
 	free(first);
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* --memory: the leak report's totals, a line of the summary */
+static int rep_leaks(void *ctx, const char *json)
+{
+	struct report *r = ctx;
+	cJSON *o = cJSON_Parse(json);
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "bytes");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "blocks");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "stacks");
+
+	free(r->leaks);
+	r->leaks = NULL;
+	if (cJSON_IsNumber(b) && cJSON_IsNumber(n) &&
+	    asprintf(&r->leaks,
+		     "never freed (--memory): %.0f bytes in %.0f blocks from %d call stacks",
+		     b->valuedouble, n->valuedouble, cJSON_GetArraySize(s)) < 0)
+		r->leaks = NULL;
 	cJSON_Delete(o);
 	return 0;
 }
@@ -673,6 +697,8 @@ static void print_summary(struct report *r)
 			(unsigned long long)r->meta_calls);
 	if (r->crash)
 		fprintf(r->out, "%s\n", r->crash);
+	if (r->leaks)
+		fprintf(r->out, "%s\n", r->leaks);
 	if (slice_active(&r->slice)) {
 		/* a slice's losses: its threads' (where in time they fell is not known) */
 		char what[256];
@@ -707,6 +733,7 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.node_close = rep_close,
 		.thread_end = rep_thread_end,
 		.crash = rep_crash,
+		.leaks = rep_leaks,
 		.no_values = !r->tree, /* the table reads times only */
 	};
 	struct trace_input input;
@@ -729,8 +756,10 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		snprintf(msg, sizeof(msg), "%s", err[0] ? err : "out of memory");
 		snprintf(err, errlen, "'%.200s': %.280s", in, msg);
 	} else {
-		if (!r->tree && !r->threads)
+		if (!r->tree && !r->threads) {
 			fn_table_print(r->out, &r->tab, r->key, r->top, &r->any_partial);
+			fn_table_print_memory(r->out, &r->tab, r->top);
+		}
 		putc_unlocked('\n', r->out);
 		print_summary(r);
 	}

@@ -16,7 +16,7 @@
 #define MAX_ARGS (1u << 20)	    /* one call's arguments or return value */
 #define MAX_LINE (MAX_META + CHUNK) /* a line holds at most one of those big values */
 
-enum ltype { T_OTHER, T_METADATA, T_THREAD, T_THREAD_END, T_ENTER, T_CALL, T_CRASH };
+enum ltype { T_OTHER, T_METADATA, T_THREAD, T_THREAD_END, T_ENTER, T_CALL, T_CRASH, T_LEAKS };
 
 /* a line's strings, as offsets into its arena */
 enum {
@@ -33,6 +33,8 @@ enum {
 	S_CRASH,
 	S_MORE,
 	S_SOURCE,
+	S_MEMORY,
+	S_LEAKS,
 	NSTR
 };
 
@@ -243,6 +245,7 @@ static int type_member(struct lreader *l)
 	} types[] = {
 		{ "metadata", T_METADATA }, { "thread", T_THREAD }, { "thread_end", T_THREAD_END },
 		{ "enter", T_ENTER },	    { "call", T_CALL },	    { "crash", T_CRASH },
+		{ "leaks", T_LEAKS },
 	};
 	enum jr_tok t = jr_next(l->r);
 	const char *s;
@@ -309,10 +312,14 @@ static int member(struct lreader *l, const char *k)
 		return json_member(l, S_ARGS, MAX_ARGS, false);
 	if (!strcmp(k, "return_value"))
 		return json_member(l, S_RETVAL, MAX_ARGS, false);
+	if (!strcmp(k, "memory"))
+		return json_member(l, S_MEMORY, MAX_ARGS, false);
 	if (!strcmp(k, "metadata"))
 		return json_member(l, S_META, MAX_META, true);
 	if (!strcmp(k, "crash"))
 		return json_member(l, S_CRASH, MAX_META, true);
+	if (!strcmp(k, "leaks")) /* --memory */
+		return json_member(l, S_LEAKS, MAX_META, true);
 	if (!strcmp(k, "more"))
 		return json_member(l, S_MORE, MAX_META, true);
 	if (!strcmp(k, "partial")) {
@@ -383,6 +390,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->module = line_str(ln, S_MODULE);
 	n->address = line_str(ln, S_ADDRESS);
 	n->source = line_str(ln, S_SOURCE);
+	n->memory = line_str(ln, S_MEMORY);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
 	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);
@@ -593,6 +601,12 @@ static int dispatch(struct lreader *l)
 	case T_THREAD_END: return on_thread_end(l);
 	case T_METADATA:
 	case T_CRASH: return on_top(l);
+	case T_LEAKS: /* --memory */
+		if (l->in_thread)
+			return lerr(l, "a \"leaks\" line inside thread \"%.64s\"", l->key.p);
+		return l->v->leaks && line_str(&l->ln, S_LEAKS) ?
+			       l->v->leaks(l->ctx, line_str(&l->ln, S_LEAKS)) :
+			       0;
 	default: return 0; /* a later addition */
 	}
 }

@@ -674,7 +674,18 @@ bool jr_parse_u64(const char *s, uint64_t *v)
 
 /* ---- the trace walker ------------------------------------------------------------ */
 
-enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_ARGS_WHY, F_RETVAL, F_SOURCE, NFIELDS };
+enum {
+	F_FUNCTION,
+	F_MODULE,
+	F_ADDRESS,
+	F_REASON,
+	F_ARGS,
+	F_ARGS_WHY,
+	F_RETVAL,
+	F_SOURCE,
+	F_MEMORY,
+	NFIELDS
+};
 
 struct wframe {
 	struct jr_buf s;     /* this node's strings, reused by the next node at this depth */
@@ -691,7 +702,7 @@ struct walker {
 	void *ctx;
 	struct wframe *frames;
 	size_t nframes, capframes;
-	struct jr_buf meta, crash, thread_key, thread_name, thread_more;
+	struct jr_buf meta, crash, leaks, thread_key, thread_name, thread_more;
 	char *err;
 	size_t errlen;
 };
@@ -727,6 +738,7 @@ static void node_view(const struct wframe *f, struct trace_node *n)
 	n->arguments_unavailable = f->off[F_ARGS_WHY] != SIZE_MAX ? p + f->off[F_ARGS_WHY] : NULL;
 	n->return_value = f->off[F_RETVAL] != SIZE_MAX ? p + f->off[F_RETVAL] : NULL;
 	n->source = f->off[F_SOURCE] != SIZE_MAX ? p + f->off[F_SOURCE] : NULL;
+	n->memory = f->off[F_MEMORY] != SIZE_MAX ? p + f->off[F_MEMORY] : NULL;
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
 	n->has_duration = f->has_duration;
@@ -847,6 +859,8 @@ static int node_member(struct walker *w, bool *children)
 	case 'm':
 		if (!strcmp(k, "module"))
 			return str_field(w, f, F_MODULE, "module");
+		if (!strcmp(k, "memory"))
+			return json_field(w, f, F_MEMORY);
 		break;
 	case 'a':
 		if (!strcmp(k, "address"))
@@ -1197,6 +1211,17 @@ static int walk_doc(struct walker *w)
 			} else if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR) {
 				rc = tokerr(w);
 			}
+		} else if (!strcmp(k, "leaks") && w->v->leaks) { /* --memory */
+			t = jr_next(w->r);
+			if (t == JR_OBJ_BEGIN) {
+				w->leaks.len = 0;
+				if (jr_capture(w->r, t, &w->leaks, MAX_META) == JR_ERROR)
+					rc = tokerr(w);
+				else
+					rc = w->v->leaks(w->ctx, w->leaks.p);
+			} else if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR) {
+				rc = tokerr(w);
+			}
 		} else {
 			t = jr_next(w->r);
 			if (t == JR_ERROR || jr_skip(w->r, t) == JR_ERROR)
@@ -1232,6 +1257,7 @@ int trace_walk(FILE *f, const struct trace_visitor *v, void *ctx, char *err, siz
 	free(w.frames);
 	jr_buf_free(&w.meta);
 	jr_buf_free(&w.crash);
+	jr_buf_free(&w.leaks);
 	jr_buf_free(&w.thread_key);
 	jr_buf_free(&w.thread_name);
 	jr_buf_free(&w.thread_more);

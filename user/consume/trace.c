@@ -7,6 +7,7 @@
 #include "attach/capture_plans.h"
 #include "consume/capture_decode.h"
 #include "consume/lineage.h"
+#include "consume/memory.h"
 #include "record/ctrace_model.h"
 #include "ctrace.h"
 #include "ctrace_plan.h"
@@ -351,6 +352,7 @@ static void on_proc_event(struct trace *tr, const struct ctrace_proc *e, uint64_
 		t = thread_for(tr, e->h.tid, true);
 		t->pid = e->tgid;
 		set_name(t, e->comm);
+		memory_on_exec(tr, e->tgid);
 		break;
 	}
 }
@@ -626,6 +628,12 @@ int trace_on_event(void *ctx, void *data, size_t size)
 			return 0;
 		lineage_on_create(tr, data, ts, thread_for(tr, h->tid, false));
 		break;
+	case CTRACE_EV_ALLOC:
+	case CTRACE_EV_FREE:
+		if (size < sizeof(struct ctrace_mem))
+			return 0;
+		memory_on_event(tr, thread_for(tr, h->tid, true), data, ts);
+		break;
 	case CTRACE_EV_FATAL:
 		if (size < sizeof(struct ctrace_signal))
 			return 0;
@@ -782,6 +790,8 @@ void trace_init_replay(struct trace *tr, struct trace *live)
 	tr->procs_borrowed = true;
 	tr->capture = live->capture;
 	tr->replay = true;
+	if (live->mem)
+		memory_enable(tr);
 }
 
 void trace_replay_name(struct trace *tr, uint32_t tid, const char *name)
@@ -855,6 +865,7 @@ void trace_free(struct trace *tr)
 	u64map_free(&tr->names);
 	u64map_free(&tr->gens);
 	lineage_free(tr);
+	memory_free(tr);
 	if (tr->sink)
 		tr->sink->ops->free(tr->sink);
 	tr->sink = NULL;

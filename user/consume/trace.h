@@ -14,6 +14,7 @@
 struct capture;
 struct ctrace_writer;
 struct func_info;
+struct memtrack;
 struct symbolizer;
 struct thread_tree;
 struct tree_sink;
@@ -55,6 +56,7 @@ struct trace {
 	void (*tap)(struct thread_tree *t, const void *data, size_t size,
 		    const struct func_info *fi, unsigned gen);
 	struct u64map created; /* tid → its "created_by" JSON until its tree starts */
+	struct memtrack *mem;  /* --memory (consume/memory.c), or NULL */
 };
 
 /* sym names the addresses of process pid, the target */

@@ -21,6 +21,7 @@ struct kf_node {
 	char *xtext; /* what x->write wrote; NULL: no write */
 	char *why;   /* x->unavailable */
 	char *reason;
+	struct tree_mem mem; /* --memory: n.mem's, kept */
 };
 
 struct kf_event {
@@ -115,6 +116,9 @@ static int copy_node(struct keep_filter *k, struct kf_node *d, const struct tree
 	d->n = *n;
 	d->n.x = NULL;
 	d->n.partial_reason = NULL;
+	d->n.mem = NULL;
+	if (n->mem)
+		d->mem = *n->mem;
 	if (n->partial_reason && !(d->reason = strdup(n->partial_reason)))
 		return -ENOMEM;
 	if (!n->x)
@@ -140,6 +144,7 @@ static const struct tree_node *view(const struct kf_node *d, struct tree_node *n
 {
 	*n = d->n;
 	n->partial_reason = d->reason;
+	n->mem = &d->mem;
 	if (d->has_x) {
 		*x = (struct tree_extra){ .write = d->xtext ? put_text : NULL,
 					  .arg = d->xtext,

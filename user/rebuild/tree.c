@@ -105,6 +105,7 @@ static void push_why(struct thread_tree *t, int32_t depth, const struct func_inf
 	f->start = ts;
 	f->args = NULL;
 	f->args_size = 0;
+	memset(&f->mem, 0, sizeof(f->mem));
 	f->entry_gap = entry_gap;
 	f->lost_at = lost_at;
 	/* a placeholder is shown: its name is learnt only when it returns */
@@ -138,7 +139,8 @@ static void write_close(struct thread_tree *t, const struct frame *f,
 			       .has_duration = end_known && f->fn,
 			       .duration = end - f->start,
 			       .partial_reason = reason ? reason : f->entry_gap,
-			       .x = x };
+			       .x = x,
+			       .mem = &f->mem };
 	char both[256];
 
 	if (!f->visible)

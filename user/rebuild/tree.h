@@ -27,6 +27,13 @@
 struct func_info;
 struct tree_sink;
 
+/* --memory: what a call (or a thread's root level) allocated and freed
+ * itself, outside its traced callees (consume/memory.c) */
+struct tree_mem {
+	uint64_t allocs, alloc_bytes;
+	uint64_t frees, free_bytes; /* free_bytes: of the blocks seen allocated */
+};
+
 struct frame {
 	int32_t depth;
 	const struct func_info *fn; /* NULL: placeholder, entry not observed */
@@ -37,6 +44,7 @@ struct frame {
 	void *args;   /* --args: the entry's captured bytes, kept while
 				     * the call is open for a crash report (malloc'd) */
 	uint32_t args_size;
+	struct tree_mem mem; /* --memory */
 };
 
 /* more members of a node, written by whoever knows them (arguments at the
@@ -56,6 +64,7 @@ struct tree_node {
 	uint64_t start, end, duration;
 	const char *partial_reason; /* NULL: entry and exit observed */
 	const struct tree_extra *x; /* open: the arguments; close: the return value */
+	const struct tree_mem *mem; /* close: --memory's counts, or NULL */
 };
 
 struct thread_tree;
@@ -113,6 +122,7 @@ struct thread_tree {
 	const char *before; /* then why: NULL for "already running when tracing started" */
 	bool exited;
 	char *created_by; /* its "created_by" JSON (consume/lineage.c), or NULL */
+	struct tree_mem root_mem; /* --memory: at the root level, outside any call */
 	uint64_t first_ts, last_ts;
 	/* a call that returned and waits for its return value (--retval) */
 	bool held;

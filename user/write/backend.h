@@ -26,6 +26,7 @@ struct trace_node {
 	/* why "arguments" is null ("arguments_unavailable"), or NULL */
 	const char *arguments_unavailable;
 	const char *return_value; /* the "return_value" value as compact JSON, or NULL */
+	const char *memory;	  /* --memory: the "memory" object as compact JSON, or NULL */
 	/* node_close only: */
 	uint64_t nchildren;   /* direct children */
 	uint64_t children_ns; /* the time the direct children cover (node_covered_ns) */
@@ -84,6 +85,8 @@ struct trace_visitor {
 	/* arguments and return values are never read: a source may leave them
 	 * NULL rather than render them (a .ctrace's need its type model) */
 	bool no_values;
+	/* --memory: the top-level "leaks" object, as compact JSON */
+	int (*leaks)(void *ctx, const char *json);
 };
 
 /* A trace to read: walk() calls v's callbacks over the whole trace once.

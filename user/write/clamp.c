@@ -273,6 +273,13 @@ static int cl_crash(void *ctx, const char *json)
 	return c->down->crash ? c->down->crash(c->dctx, json) : 0;
 }
 
+static int cl_leaks(void *ctx, const char *json)
+{
+	struct clamp *c = ctx;
+
+	return c->down->leaks ? c->down->leaks(c->dctx, json) : 0;
+}
+
 int source_walk_clamped(const struct trace_source *s, const struct trace_visitor *v, void *ctx,
 			char *err, size_t errlen)
 {
@@ -284,6 +291,7 @@ int source_walk_clamped(const struct trace_source *s, const struct trace_visitor
 		.node_close = cl_close,
 		.thread_end = cl_thread_end,
 		.crash = cl_crash,
+		.leaks = cl_leaks,
 	};
 	int rc = source_walk(s, &mine, &c, err, errlen);
 

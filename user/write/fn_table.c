@@ -1,5 +1,6 @@
 /* The per-function table of `ctrace-bpf report` and of --summary: calls,
  * total, self, average and longest time, one row per function. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,4 +164,69 @@ void fn_table_print(FILE *f, struct fn_table *t, enum fn_sort key, size_t top, b
 	if (shown < t->n)
 		fprintf(f, "   (%zu more function%s; -n 0 shows all)\n", t->n - shown,
 			t->n - shown == 1 ? "" : "s");
+}
+
+/* ---- --memory ------------------------------------------------------------------------------ */
+
+static uint64_t mem_field(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+bool fn_table_add_memory(struct fn_stat *s, const char *memory)
+{
+	if (!memory || memory[0] != '{')
+		return false;
+	s->allocs += mem_field(memory, "\"allocs\":");
+	s->alloc_bytes += mem_field(memory, "\"alloc_bytes\":");
+	s->frees += mem_field(memory, "\"frees\":");
+	s->free_bytes += mem_field(memory, "\"free_bytes\":");
+	return true;
+}
+
+static int cmp_mem(const void *a, const void *b)
+{
+	const struct fn_stat *x = a, *y = b;
+
+	if (x->alloc_bytes != y->alloc_bytes)
+		return x->alloc_bytes > y->alloc_bytes ? -1 : 1;
+	if (x->allocs != y->allocs)
+		return x->allocs > y->allocs ? -1 : 1;
+	if (x->frees != y->frees)
+		return x->frees > y->frees ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void fn_table_print_memory(FILE *f, struct fn_table *t, size_t top)
+{
+	size_t n = 0, shown;
+	char b[32];
+
+	for (size_t i = 0; i < t->n; i++)
+		n += t->v[i].allocs || t->v[i].frees;
+	if (!n)
+		return;
+	qsort(t->v, t->n, sizeof(*t->v), cmp_mem);
+	shown = top && top < n ? top : n;
+	fputs("\n  Allocs  Alloc bytes     Frees  Freed bytes  Function (--memory: its own)\n", f);
+	for (size_t i = 0; i < shown; i++) {
+		const struct fn_stat *s = &t->v[i];
+
+		snprintf(b, sizeof(b), "%" PRIu64, s->allocs);
+		pad_left(f, b, 8);
+		snprintf(b, sizeof(b), "%" PRIu64, s->alloc_bytes);
+		pad_left(f, b, 13);
+		snprintf(b, sizeof(b), "%" PRIu64, s->frees);
+		pad_left(f, b, 10);
+		snprintf(b, sizeof(b), "%" PRIu64, s->free_bytes);
+		pad_left(f, b, 13);
+		fputs("  ", f);
+		put_trunc(f, s->name, NAME_COLS);
+		putc_unlocked('\n', f);
+	}
+	if (shown < n)
+		fprintf(f, "   (%zu more function%s; -n 0 shows all)\n", n - shown,
+			n - shown == 1 ? "" : "s");
 }

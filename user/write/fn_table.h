@@ -11,6 +11,8 @@ struct fn_stat {
 	char *name;
 	uint64_t calls, timed, total, self, max;
 	bool partial;
+	/* --memory: its calls' own allocations and frees ("memory") */
+	uint64_t allocs, alloc_bytes, frees, free_bytes;
 };
 
 struct fn_table {
@@ -28,5 +30,10 @@ void fn_table_free(struct fn_table *t);
 struct fn_stat *fn_table_get(struct fn_table *t, const char *name);
 /* sorted by key, the first top rows (0: all); any_partial: set when a row has partial calls */
 void fn_table_print(FILE *f, struct fn_table *t, enum fn_sort key, size_t top, bool *any_partial);
+/* a node's "memory" (compact JSON) added to s's sums; false when there is none */
+bool fn_table_add_memory(struct fn_stat *s, const char *memory);
+/* the functions that allocated or freed, by bytes allocated, the first top
+ * rows (0: all); nothing when none did */
+void fn_table_print_memory(FILE *f, struct fn_table *t, size_t top);
 
 #endif

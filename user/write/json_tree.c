@@ -2,6 +2,7 @@
  * object keys are unordered): the known keys and "children":[ at entry, the
  * rest at exit. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
@@ -70,6 +71,23 @@ static void write_extra(FILE *f, const struct tree_extra *x)
 		x->write(f, x->arg);
 }
 
+/* --memory: the counts of a call (or a root level) that allocated or freed */
+static void write_mem_obj(FILE *f, const struct tree_mem *m)
+{
+	fprintf(f,
+		"{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
+		",\"free_bytes\":%" PRIu64 "}",
+		m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
+}
+
+static void write_mem(FILE *f, const struct tree_mem *m)
+{
+	if (!m || (!m->allocs && !m->frees))
+		return;
+	fputs(",\"memory\":", f);
+	write_mem_obj(f, m);
+}
+
 static void jt_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
 {
 	FILE *f = spool_of(t);
@@ -101,6 +119,7 @@ static void jt_close(struct tree_sink *s, struct thread_tree *t, const struct tr
 	write_time(f, "end_ns", n->has_end, n->end);
 	write_time(f, "duration_ns", n->has_duration, n->duration);
 	write_extra(f, n->x);
+	write_mem(f, n->mem);
 	write_partial(f, n->partial_reason);
 	fputc('}', f);
 	((struct json_thread *)t->out)->comma = true;
@@ -222,6 +241,10 @@ int json_tree_write_thread(struct thread_tree *t, FILE *out)
 	jsonw_member_u64(out, "total_calls", t->calls);
 	jsonw_member_u64(out, "lost_events", t->lost);
 	jsonw_member_u64(out, "resyncs", t->resyncs);
+	if (t->root_mem.allocs || t->root_mem.frees) { /* --memory, outside any call */
+		fputs(",\"root_memory\":", out);
+		write_mem_obj(out, &t->root_mem);
+	}
 	fputs(",\"root_calls\":[", out);
 	for (uint64_t i = 0; i < t->wraps; i++)
 		fputs("{\"children\":[", out);

@@ -130,6 +130,10 @@ static void node_members(FILE *f, const struct trace_node *n, bool all)
 		jsonw_next_key(f, "return_value");
 		fputs(n->return_value, f);
 	}
+	if (n->memory) { /* --memory: at the exit */
+		jsonw_next_key(f, "memory");
+		fputs(n->memory, f);
+	}
 	if (n->partial)
 		fputs(",\"partial\":true", f);
 	str_member(f, "partial_reason", n->partial_reason, false);
@@ -168,6 +172,14 @@ static int jl_close(void *ctx, const struct trace_node *n, size_t depth)
 	return 0;
 }
 
+static int jl_leaks(void *ctx, const char *json)
+{
+	struct jsonl *j = ctx;
+
+	fprintf(j->out, "{\"type\":\"leaks\",\"leaks\":%s}\n", json);
+	return ferror(j->out) ? -1 : 0;
+}
+
 static int jl_crash(void *ctx, const char *json)
 {
 	struct jsonl *j = ctx;
@@ -189,6 +201,7 @@ int jsonl_run(const struct trace_source *in, FILE *out, const struct format_opts
 		.node_close = jl_close,
 		.thread_end = jl_thread_end,
 		.crash = jl_crash,
+		.leaks = jl_leaks,
 	};
 	int rc;
 

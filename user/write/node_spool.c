@@ -17,6 +17,7 @@
 #include "rebuild/keep_filter.h"
 #include "rebuild/tree.h"
 #include "utils/u64map.h"
+#include "consume/memory.h"
 #include "write/jsonw.h"
 #include "write/node_spool.h"
 #include "write/output.h"
@@ -31,6 +32,7 @@ enum {
 	F_PARTIAL = 16,
 	F_EXTRA = 32,
 	F_WHY = 64,
+	F_MEM = 128, /* --memory: allocs, alloc_bytes, frees, free_bytes */
 };
 
 struct node_spool {
@@ -117,9 +119,11 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	size_t xlen = 0;
 	const char *x = extra_value(ns, n->x, &xlen);
 	const char *why = n->x ? n->x->unavailable : NULL;
+	bool mem = n->mem && (n->mem->allocs || n->mem->frees);
 	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
 		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0);
+		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0) |
+		    (mem ? F_MEM : 0);
 
 	putc_unlocked(tag, f);
 	putc_unlocked(flags, f);
@@ -136,6 +140,12 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_bytes(f, x, xlen);
 	if (why)
 		put_bytes(f, why, strlen(why));
+	if (mem) {
+		put_varint(f, n->mem->allocs);
+		put_varint(f, n->mem->alloc_bytes);
+		put_varint(f, n->mem->frees);
+		put_varint(f, n->mem->free_bytes);
+	}
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -250,7 +260,8 @@ struct fview {
 };
 
 struct nframe {
-	bool opened, named, partial, has_args, has_ret, has_why;
+	bool opened, named, partial, has_args, has_ret, has_why, has_mem;
+	char mem[128]; /* --memory: the "memory" object, compact */
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
@@ -331,6 +342,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 	n->arguments = f->has_args ? f->args.p : NULL;
 	n->arguments_unavailable = f->has_why ? f->why.p : NULL;
 	n->return_value = f->has_ret ? f->ret.p : NULL;
+	n->memory = f->has_mem ? f->mem : NULL;
 	n->nchildren = f->nchildren;
 	n->children_ns = f->children_ns;
 	n->children_timed = f->children_timed;
@@ -379,6 +391,7 @@ static struct nframe *frame_push(struct nwalk *w, int *rc)
 	}
 	f = &w->frames[w->nframes++];
 	f->opened = f->named = f->partial = f->has_args = f->has_ret = f->has_why = false;
+	f->has_mem = false;
 	f->has_start = f->has_end = f->has_duration = false;
 	f->fn = f->start = f->end = f->duration = 0;
 	f->nchildren = f->children_ns = 0;
@@ -491,6 +504,17 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 		f->has_why = true;
 		get_bytes(w, &f->why);
 	}
+	if (flags & F_MEM) {
+		uint64_t v[4];
+
+		for (int i = 0; i < 4; i++)
+			v[i] = get_varint(w);
+		f->has_mem = true;
+		snprintf(f->mem, sizeof(f->mem),
+			 "{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
+			 ",\"free_bytes\":%" PRIu64 "}",
+			 v[0], v[1], v[2], v[3]);
+	}
 }
 
 static int walk_nodes(struct nwalk *w, uint64_t wraps, uint64_t *calls)
@@ -595,6 +619,17 @@ static int walk_thread(struct nwalk *w, const struct node_source *src, size_t i)
 	snprintf(num, sizeof(num), "%" PRIu64, t->resyncs);
 	if (jr_buf_put(&w->more, "\"resyncs\":", 10) || jr_buf_put(&w->more, num, strlen(num)))
 		goto oom;
+	if (t->root_mem.allocs || t->root_mem.frees) { /* --memory, as the JSON has it */
+		const struct tree_mem *m = &t->root_mem;
+		char mem[160];
+
+		snprintf(mem, sizeof(mem),
+			 ",\"root_memory\":{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64
+			 ",\"frees\":%" PRIu64 ",\"free_bytes\":%" PRIu64 "}",
+			 m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
+		if (jr_buf_put(&w->more, mem, strlen(mem)))
+			goto oom;
+	}
 	th.more = w->more.p;
 	if (w->v->thread_begin && (rc = w->v->thread_begin(w->ctx, &th)))
 		return rc;
@@ -662,6 +697,12 @@ static int walk(void *src, const struct trace_visitor *v, void *ctx, char *err, 
 			 w.bad ? "a spool does not read back" : "out of memory");
 	if (!rc && sp->crash && sp->crash[0] == '{' && v->crash)
 		rc = v->crash(ctx, sp->crash);
+	if (!rc && s->tr->mem && v->leaks) { /* --memory */
+		char *leaks = memory_leaks_json(s->tr);
+
+		rc = leaks ? v->leaks(ctx, leaks) : -1;
+		free(leaks);
+	}
 	walk_free(&w);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "consume/capture_decode.h"
 #include "cli.h"
 #include "consume/crash.h"
+#include "consume/memory.h"
 #include "write/jsonw.h"
 #include "utils/log.h"
 #include "write/output.h"
@@ -157,6 +158,8 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputs(c->follow_forks ? "true" : "false", f);
 	if (c->srcline)
 		fputs(",\"srcline\":true", f);
+	if (c->memory)
+		fputs(",\"memory\":true", f);
 	jsonw_member_cstr(f, "mode", c->pid ? "attach" : "launch");
 	jsonw_member_cstr(f, "probe_mode", probe_mode);
 	if (c->last)
@@ -404,6 +407,7 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 		fputs(sp->crash ? sp->crash : "null", f);
 	else
 		write_crash(f, path, tr, ri, quiet);
+	memory_write_leaks(f, tr); /* --memory */
 	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
 		log_err("writing '%s': %s", path, strerror(errno));

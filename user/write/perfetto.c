@@ -86,6 +86,9 @@ enum {
 	TD_PROCESS = 3,
 	TD_THREAD = 4,
 	TD_PARENT = 5,
+	TD_COUNTER = 8,
+	CD_UNIT = 3,
+	UNIT_SIZE_BYTES = 3,
 	PD_PID = 1,
 	PD_CMDLINE = 2,
 	PD_NAME = 6,
@@ -98,6 +101,7 @@ enum {
 	TE_NAME_IID = 10,
 	TE_TRACK_UUID = 11,
 	TE_NAME = 23,
+	TE_COUNTER_VALUE = 30,
 	TE_SOURCE_LOCATION_IID = 34,
 	TE_FLOW_IDS = 47,
 	TE_TERMINATING_FLOW_IDS = 48,
@@ -125,7 +129,7 @@ enum {
 	IN_NAME = 2,
 };
 
-enum { TYPE_BEGIN = 1, TYPE_END = 2, TYPE_INSTANT = 3 };
+enum { TYPE_BEGIN = 1, TYPE_END = 2, TYPE_INSTANT = 3, TYPE_COUNTER = 4 };
 enum { SEQ_CLEARED = 1 };
 enum { PCLK_REALTIME = 1, PCLK_BOOTTIME = 6, PCLK_INCREMENTAL = 64 };
 #define SEQ_GLOBAL 1 /* descriptors, the crash, forks, execs, lineage; threads from 2 */
@@ -278,6 +282,7 @@ struct pf {
 	/* building */
 	struct pb_buf pkt, interned;
 	char *crash;
+	char *leaks; /* --memory: the "leaks" object */
 	struct pf_lineage *lineage;
 	size_t nlineage;
 };
@@ -1243,6 +1248,16 @@ static int pf_thread_end(void *ctx, const struct trace_thread *t)
 	return 0;
 }
 
+/* --memory: the heap's size over time ("leaks"."heap"), for a counter track */
+static int pf_leaks(void *ctx, const char *json)
+{
+	struct pf *pf = ctx;
+
+	free(pf->leaks);
+	pf->leaks = strdup(json);
+	return pf->leaks ? 0 : oom(pf);
+}
+
 static int pf_crash(void *ctx, const char *json)
 {
 	struct pf *pf = ctx;
@@ -1363,6 +1378,52 @@ static int lineage_flows(struct pf *pf)
 	return 0;
 }
 
+/* --memory: a counter track of the heap's size (every traced process's
+ * blocks), under the target's process track */
+static int heap_counter(struct pf *pf)
+{
+	cJSON *o = pf->leaks ? cJSON_Parse(pf->leaks) : NULL, *pt;
+	const cJSON *heap = cJSON_GetObjectItemCaseSensitive(o, "heap");
+	uint64_t uuid = pf->next_uuid++;
+	size_t m, td, cd;
+	int rc = 0;
+
+	if (!cJSON_IsArray(heap) || !cJSON_GetArraySize(heap)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	m = pkt_begin(pf);
+	td = pb_open(&pf->pkt, TP_TRACK_DESCRIPTOR);
+	pb_uint(&pf->pkt, TD_UUID, uuid);
+	if (pf->nprocs)
+		pb_uint(&pf->pkt, TD_PARENT, pf->procs[0].uuid);
+	pb_str(&pf->pkt, TD_NAME, "heap bytes (--memory)");
+	cd = pb_open(&pf->pkt, TD_COUNTER);
+	pb_uint(&pf->pkt, CD_UNIT, UNIT_SIZE_BYTES);
+	pb_close(&pf->pkt, cd);
+	pb_close(&pf->pkt, td);
+	rc = pkt_end(pf, m, pf->out);
+	cJSON_ArrayForEach(pt, heap)
+	{
+		const cJSON *t = cJSON_GetArrayItem(pt, 0), *v = cJSON_GetArrayItem(pt, 1);
+		size_t te;
+
+		if (rc || !cJSON_IsNumber(t) || !cJSON_IsNumber(v))
+			continue;
+		m = pkt_begin(pf);
+		pb_uint(&pf->pkt, TP_TIMESTAMP, (uint64_t)t->valuedouble);
+		pb_uint(&pf->pkt, TP_SEQ_ID, SEQ_GLOBAL);
+		te = pb_open(&pf->pkt, TP_TRACK_EVENT);
+		pb_uint(&pf->pkt, TE_TYPE, TYPE_COUNTER);
+		pb_uint(&pf->pkt, TE_TRACK_UUID, uuid);
+		pb_int(&pf->pkt, TE_COUNTER_VALUE, (int64_t)v->valuedouble);
+		pb_close(&pf->pkt, te);
+		rc = pkt_end(pf, m, pf->out);
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 static int pf_finish(struct pf *pf)
 {
 	uint64_t last;
@@ -1401,7 +1462,7 @@ static int pf_finish(struct pf *pf)
 		if (p->crash && crash_instant(pf, p->crash, p->pid))
 			return -1;
 	}
-	if (lineage_flows(pf))
+	if (lineage_flows(pf) || heap_counter(pf))
 		return -1;
 	/* losses no thread owns: on the target's process track, at the end */
 	if (pf->has_meta && pf->meta.lost_events > pf->thread_lost_sum && pf->nprocs) {
@@ -1432,6 +1493,7 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 		.node_close = pf_close,
 		.thread_end = pf_thread_end,
 		.crash = pf_crash,
+		.leaks = pf_leaks,
 	};
 	int rc;
 
@@ -1464,6 +1526,7 @@ int perfetto_run(const struct trace_source *in, FILE *out, const struct format_o
 	free(pf.thread_key);
 	free(pf.cmdline_json);
 	free(pf.crash);
+	free(pf.leaks);
 	free_meta(&pf.meta);
 	return rc ? -1 : 0;
 }
