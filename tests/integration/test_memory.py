@@ -194,3 +194,21 @@ def test_cxx_new_throws(build, trace):
     calls = main_calls(doc)
     assert [c["function"] for c in calls] == ["scalars()", "leak_obj()", "too_big()"]
     assert our_leaks(doc) == [(24, 1, ["main", "leak_obj()"])]
+
+
+def test_filtered_after_the_fact(build, tracer, procs, tmp_path):
+    """convert --min-duration keeps a kept node's "memory" and the "leaks":
+    from the .ctrace and from its JSON, the same document."""
+    prog = build("allocs.c", "-O2")
+    rec = tmp_path / "m.ctrace"
+    res = procs.run([tracer, "--memory", "-o", rec, "--", prog, "basic"], timeout=60)
+    assert res.returncode == 0, res.stderr
+    full, a, b = (tmp_path / f"{n}.json" for n in ("full", "a", "b"))
+    for args in ([rec, "-o", full], [rec, "--min-duration", "1ns", "-o", a],
+                 [full, "--min-duration", "1ns", "-o", b]):
+        res = procs.run([tracer, "convert", *args[:1], "--to", "json", *args[1:]], timeout=60)
+        assert res.returncode == 0, res.stderr
+    docs = [json.loads(p.read_text()) for p in (full, a, b)]
+    assert docs[1] == docs[2]
+    check_basic(docs[1])
+    assert docs[1]["leaks"] == docs[0]["leaks"] and our_leaks(docs[1])

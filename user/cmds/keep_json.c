@@ -57,7 +57,7 @@ struct jadapt {
 	/* a node named with no start: a leaf unless a child comes */
 	const struct func_info *pend_fn;
 	char *pend_args, *pend_why;
-	char *meta, *crash;
+	char *meta, *crash, *leaks;
 	char **tails;
 	size_t ntails, captails;
 	char err[256];
@@ -220,6 +220,23 @@ static int ja_open(void *ctx, const struct trace_node *n, size_t depth)
 	return oom ? fail(a, "out of memory") : 0;
 }
 
+/* --memory: a node's "memory" object (as the JSON writer writes it) */
+static const struct tree_mem *mem_of(const char *json, struct tree_mem *m)
+{
+	static const char *const keys[] = { "\"allocs\":", "\"alloc_bytes\":", "\"frees\":",
+					    "\"free_bytes\":" };
+	uint64_t *v[] = { &m->allocs, &m->alloc_bytes, &m->frees, &m->free_bytes };
+	const char *p;
+
+	if (!json)
+		return NULL;
+	*m = (struct tree_mem){ 0 };
+	for (size_t i = 0; i < 4; i++)
+		if ((p = strstr(json, keys[i])))
+			*v[i] = strtoull(p + strlen(keys[i]), NULL, 10);
+	return m;
+}
+
 static int ja_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct jadapt *a = ctx;
@@ -227,8 +244,10 @@ static int ja_close(void *ctx, const struct trace_node *n, size_t depth)
 	struct jframe f = a->fr[--a->nfr];
 	struct tree_extra x;
 	struct jx jx;
+	struct tree_mem mem;
 	bool oom = false;
 	struct tree_node tn = { .fn = fn_of(a, n, &oom),
+				.mem = mem_of(n->memory, &mem),
 				.placeholder = f.placeholder || f.kind == J_WRAP,
 				.has_end = n->has_end,
 				.end = n->end_ns,
@@ -375,6 +394,16 @@ static int ja_crash(void *ctx, const char *json)
 	return a->crash ? 0 : fail(a, "out of memory");
 }
 
+/* --memory: the blocks never freed are not calls, the filters keep them */
+static int ja_leaks(void *ctx, const char *json)
+{
+	struct jadapt *a = ctx;
+
+	free(a->leaks);
+	a->leaks = strdup(json);
+	return a->leaks ? 0 : fail(a, "out of memory");
+}
+
 /* ---- the walk ---- */
 
 static int spool_dir(void)
@@ -394,6 +423,7 @@ static int rebuild(struct jadapt *a, const struct trace_source *in, bool values,
 					  .node_close = ja_close,
 					  .thread_end = ja_thread_end,
 					  .crash = ja_crash,
+					  .leaks = ja_leaks,
 					  .no_values = !values };
 	int rc = source_walk(in, &jv, a, err, errlen);
 
@@ -436,7 +466,8 @@ static int keep_json(const struct trace_source *in, const struct keep_spec *k,
 		sp = (struct stored_parts){ .metadata = meta,
 					    .tails = (const char *const *)a.tails,
 					    .ntails = a.ntails,
-					    .crash = a.crash };
+					    .crash = a.crash,
+					    .leaks = a.leaks };
 		node_source_init(&ns, &a.tr, &sp);
 		rc = v ? source_walk(&ns.source, v, ctx, err, errlen) :
 			 output_write_stored(out, "the output", &a.tr, &sp);
@@ -455,6 +486,7 @@ static int keep_json(const struct trace_source *in, const struct keep_spec *k,
 	free(a.pend_why);
 	free(a.meta);
 	free(a.crash);
+	free(a.leaks);
 	close(dirfd);
 	return rc;
 }

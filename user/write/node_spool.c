@@ -697,7 +697,9 @@ static int walk(void *src, const struct trace_visitor *v, void *ctx, char *err, 
 			 w.bad ? "a spool does not read back" : "out of memory");
 	if (!rc && sp->crash && sp->crash[0] == '{' && v->crash)
 		rc = v->crash(ctx, sp->crash);
-	if (!rc && s->tr->mem && v->leaks) { /* --memory */
+	if (!rc && sp->leaks && v->leaks) /* --memory, as a stored trace had it */
+		rc = v->leaks(ctx, sp->leaks);
+	else if (!rc && s->tr->mem && v->leaks) { /* --memory */
 		char *leaks = memory_leaks_json(s->tr);
 
 		rc = leaks ? v->leaks(ctx, leaks) : -1;

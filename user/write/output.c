@@ -407,7 +407,10 @@ static int write_doc(FILE *f, const char *path, const struct trace *tr, const st
 		fputs(sp->crash ? sp->crash : "null", f);
 	else
 		write_crash(f, path, tr, ri, quiet);
-	memory_write_leaks(f, tr); /* --memory */
+	if (sp && sp->leaks) /* --memory */
+		fprintf(f, ",\"leaks\":%s", sp->leaks);
+	else
+		memory_write_leaks(f, tr);
 	fputs("}\n", f);
 	if (fflush(f) || ferror(f)) {
 		log_err("writing '%s': %s", path, strerror(errno));

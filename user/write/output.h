@@ -59,6 +59,8 @@ struct stored_parts {
 	const char *const *tails; /* per thread, by index: members after "root_calls" */
 	size_t ntails;
 	const char *crash; /* the "crash" value; NULL: null */
+	const char *leaks; /* --memory: the "leaks" value a stored trace had;
+			    * NULL: tr's own, if any */
 };
 /* ,"filtered":{…} when tr's sink is a --min-duration/--keep-if filter
  * (rebuild/keep_filter.h), with the rules' text; nothing otherwise */
