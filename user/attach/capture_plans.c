@@ -172,6 +172,7 @@ static void free_logged(struct capture *c)
 	free(c->ops);
 	u64map_free(&c->sites);
 	u64map_free(&c->rets);
+	u64map_free(&c->fn_sites);
 	c->nmods = 0;
 }
 
@@ -196,6 +197,7 @@ void capture_free(struct capture *c)
 	}
 	u64map_free(&c->sites);
 	u64map_free(&c->rets);
+	u64map_free(&c->fn_sites);
 	u64map_free(&c->fnptr_sites);
 	for (size_t i = 0; i < c->nmods; i++)
 		dwarf_ctx_free(c->mods[i].dw);
@@ -417,6 +419,8 @@ static void add_module(struct capture *c, struct probes *pr, const struct module
 			free(se);
 			continue;
 		}
+		if (se->fn)
+			u64map_put(&c->fn_sites, se->fn, se); /* out of memory: a vaguer reason */
 		log_op(c, PLAN_SITE, key, se, NULL);
 		if (se->fnptrs && u64map_put(&c->fnptr_sites, key, se))
 			se->fnptrs = 0; /* out of memory: those calls name no function */
@@ -505,7 +509,8 @@ static bool ret_gone(struct capture *c, uint64_t key, void *v, const struct modu
 	return true;
 }
 
-static bool fnptr_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
+/* an entry keyed by a runtime address of m (fnptr_sites, fn_sites) */
+static bool key_gone(struct capture *c, uint64_t key, void *v, const struct module *m)
 {
 	return key_in(key, m->start, m->end, c->gen);
 }
@@ -518,7 +523,8 @@ void capture_forget_module(struct capture *c, const struct module *m, unsigned g
 
 	log_op(c, PLAN_FORGET, 0, NULL, &gone);
 	c->gen = gen; /* what site_gone and ret_gone match */
-	map_drop(c, &c->fnptr_sites, fnptr_gone, m); /* before site_gone frees them */
+	map_drop(c, &c->fnptr_sites, key_gone, m); /* before site_gone frees them */
+	map_drop(c, &c->fn_sites, key_gone, m);
 	map_drop(c, &c->sites, site_gone, m);
 	map_drop(c, &c->rets, ret_gone, m);
 	c->gen = cur;
@@ -550,6 +556,7 @@ void capture_replay_begin(struct capture *c)
 		return;
 	u64map_free(&c->sites);
 	u64map_free(&c->rets);
+	u64map_free(&c->fn_sites);
 	c->nmods = 0;
 	c->nplans = 0;
 	c->applied = 0;
@@ -570,6 +577,8 @@ void capture_replay_to(struct capture *c, size_t n)
 		case PLAN_SITE:
 			if (u64map_put(&c->sites, op->key, op->v))
 				abort();
+			if (((struct site_entry *)op->v)->fn)
+				u64map_put(&c->fn_sites, ((struct site_entry *)op->v)->fn, op->v);
 			c->nplans++;
 			break;
 		case PLAN_RET:

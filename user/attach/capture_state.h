@@ -65,6 +65,7 @@ struct capture {
 	struct u64map sites;	   /* plan key → struct site_entry */
 	struct u64map rets;	   /* function runtime address → struct ret_entry */
 	struct u64map fnptr_sites; /* live: the sites with function pointers (few) */
+	struct u64map fn_sites;	   /* CTRACE_PLAN_KEY(fn, gen) → a site of fn: fn is planned */
 	uint64_t nplans;
 	/* what capture_decode.c's writers need for the event being written */
 	const struct ctrace_call_args *ev;

@@ -18,6 +18,8 @@ void capture_set_process(struct capture *c, unsigned gen, struct symbolizer *sym
  * tracer has read the new map, a library mapped where another one was runs
  * with the plans of the one before. */
 #define RELOADED "not captured: another library was mapped at this address a moment ago"
+/* ... or its library had just been mapped: BPF had no plan for the call yet */
+#define PLANNED_LATE "not captured: its library had just been mapped; the call ran before its capture plan was in place"
 
 /* a function's name, or NULL for an address no symbol covers ("0x…") */
 static const char *fn_name(const struct func_info *fi)
@@ -277,6 +279,7 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	cm = module_of(c, fn->addr);
 	c->why = c->gen >= CTRACE_GEN_NONE ? "not captured: more than 65,534 images were traced" :
 		 cm && cm->why[0]	   ? cm->why :
+		 !ev && u64map_get(&c->fn_sites, CTRACE_PLAN_KEY(fn->addr, c->gen)) ? PLANNED_LATE :
 					     "no DWARF description of this call site";
 	x->write = write_args_missing;
 	x->unavailable = c->why;
