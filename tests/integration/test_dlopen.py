@@ -127,7 +127,8 @@ def test_dlclose_then_another_library_attached(build, trace, procs, tmp_path, op
     little after its dlopen (dlswap waits before its calls), and its calls are
     never named after the other one. The third phase, swap_a again, runs at
     once on probes already in place, while the tracer may still hold swap_b's
-    plans at those addresses: its values are exact or say why not."""
+    plans at those addresses, or none yet for swap_a: its values are exact or
+    say which."""
     a, b = swap_libs(tmp_path, opt)
     exe = build("dlswap.c", opt, extra=("-ldl",))
     go = tmp_path / "go"
@@ -149,7 +150,9 @@ def test_dlclose_then_another_library_attached(build, trace, procs, tmp_path, op
             "beta": [{"name": "v", "type": "unsigned int", "value": 4000000000}]}
     for i, n in enumerate(n for n in all_nodes(main_thread(doc)) if n["module"].startswith("swap_")):
         if i >= 80 and n["arguments"] is None:   # the third phase
-            assert "another library was mapped" in n["arguments_unavailable"], n
+            # the tracer still held swap_b's plans, or none yet for swap_a
+            why = n["arguments_unavailable"]
+            assert "another library was mapped" in why or "ran before its capture plan" in why, n
             continue
         args = want[n["function"].split("_")[0]] if i < 80 else \
             [{"name": "v", "type": "int", "value": 20}]
@@ -172,3 +175,24 @@ def test_filter_across_dlclose(build, trace, tmp_path, probe):
     assert tuple(shape(n) for n in main_thread(doc)["root_calls"]) == \
         (T("alpha_run"), T("beta_inner"), T("alpha_run"))
     assert doc["metadata"]["lost_events"] == 0
+
+
+def test_swapped_library_with_the_consumer_behind(build, trace, procs, tmp_path, monkeypatch):
+    """The same swap with a consumer 200 ms behind: the target has exited by
+    the time the tracer looks at its map after the second dlopen of swap_a,
+    so what is mapped there is not known. Those calls go unnamed; none may
+    be named after swap_b, whose code was there before."""
+    monkeypatch.setenv("CTRACE_TEST_CONSUMER_DELAY_MS", "200")
+    a, b = swap_libs(tmp_path, "-O2")
+    exe = build("dlswap.c", "-O2", extra=("-ldl",))
+    go = tmp_path / "go"
+    p = procs.popen([exe, a, b, "20", go], stdout=subprocess.PIPE, encoding="utf-8")
+    tp, out = trace.start(["-p", p.pid, "--args"])
+    wait_attached(tp)
+    go.touch()
+    assert procs.communicate(p, timeout=30, what="dlswap").returncode == 0
+    proc, doc = trace.finish(tp, out, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    names = [f for f, _, _ in lib_calls(doc)]
+    assert sum(f.startswith("beta_") for f in names) <= 40, names
+    assert sum(f.startswith("alpha_") for f in names) <= 80, names

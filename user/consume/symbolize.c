@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "utils/demangle.h"
 #include "find/elf_image.h"
 #include "find/srcline.h"
@@ -29,6 +31,7 @@ struct symbolizer {
 	char **names;
 	size_t nnames;
 	bool gone;		  /* the maps can no longer be read: the process is gone */
+	char *exe;		  /* its executable's path when it was made, or NULL */
 	struct func_info *stale;  /* forgotten when their code went away */
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
@@ -43,12 +46,29 @@ void symbolizer_set_srclines(struct srclines *sl)
 	srclines = sl;
 }
 
+/* /proc/PID/exe's target (malloc'd), or NULL */
+static char *proc_exe_path(pid_t pid)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	if (pid <= 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return NULL;
+	path[n] = 0;
+	return xstrdup(path);
+}
+
 struct symbolizer *symbolizer_new(pid_t pid, const struct filter *f)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
 
 	s->pid = pid;
 	s->filter = f;
+	s->exe = proc_exe_path(pid);
 	s->cap = 1024;
 	s->tab = xcalloc(s->cap, sizeof(*s->tab));
 	return s;
@@ -84,6 +104,7 @@ void symbolizer_free(struct symbolizer *s)
 		s->stale = n;
 	}
 	free(s->tab);
+	free(s->exe);
 	free_modules(s->mods, s->nmods);
 	free_modules(s->gone_mods, s->ngone);
 	for (size_t i = 0; i < s->nnames; i++)
@@ -156,6 +177,24 @@ static void note_gone(struct symbolizer *s, const struct module *mods, size_t n)
 		s->gone_mods[s->ngone++] = *old;
 		memset(old, 0, sizeof(*old)); /* moved: not freed with the old map */
 	}
+}
+
+void symbolizer_map_unknown(struct symbolizer *s)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nmods; i++) {
+		struct module *m = &s->mods[i];
+
+		if (s->exe && !strcmp(m->path, s->exe)) {
+			s->mods[k++] = *m;
+			continue;
+		}
+		forget_range(s, m->start, m->end - m->start);
+		s->gone_mods = xrealloc(s->gone_mods, (s->ngone + 1) * sizeof(*s->gone_mods));
+		s->gone_mods[s->ngone++] = *m;
+	}
+	s->nmods = k;
 }
 
 void symbolizer_add_module(struct symbolizer *s, const struct module *m)

@@ -35,6 +35,11 @@ void symbolizer_free(struct symbolizer *s);
  * mapping that went away (dlclose) are forgotten: another library mapped at
  * its addresses gets its own. */
 int symbolizer_load_maps(struct symbolizer *s);
+/* The process changed its map (a dlopen or dlclose) and the new map could
+ * not be read (it has exited since): what is mapped where is no longer
+ * known, but for its executable. Every other module is forgotten (its
+ * addresses named afresh: unnamed), as a load_maps that lost it would. */
+void symbolizer_map_unknown(struct symbolizer *s);
 /* the mappings that went away since the last call (the caller frees them
  * with symbolizer_free_modules) */
 struct module *symbolizer_take_gone(struct symbolizer *s, size_t *n);

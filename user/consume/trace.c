@@ -286,7 +286,8 @@ static void proc_table_event(struct trace *tr, const struct ctrace_proc *e, uint
 			procs_own_sym(&tr->procs, p);
 		/* the events that follow are named by the new map (attached, the
 		 * target runs on: they may come before the loop's own look) */
-		symbolizer_load_maps(p->sym);
+		if (symbolizer_load_maps(p->sym))
+			symbolizer_map_unknown(p->sym); /* never a stale name */
 		if (p->gen != e->gen)
 			procs_note_gen(&tr->procs, p);
 		p->gen = e->gen;
