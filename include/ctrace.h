@@ -75,6 +75,8 @@ enum ctrace_event_kind {
 				    * whose entries were not kept; fn: CTRACE_ELIDED_* */
 	CTRACE_EV_CALLER = 18,	/* --caller: an ENTER sent once a call it
 				    * made matched (no arguments captured) */
+	CTRACE_EV_ENTER_SITE = 22, /* --srcline: ENTER with its call site
+				    * (ctrace_call_site) */
 };
 
 /* --subtree / --caller (BPF's `shape`): which calls are sent. The
@@ -103,6 +105,16 @@ struct ctrace_call {
 		      * call carry the same value, so userspace can resynchronise
 		      * its stacks after a loss or an attach mid-call */
 	__u32 lost;  /* events this thread lost so far (ring buffer full) */
+};
+
+/* ENTER_SITE: an ENTER and where the call came from, sent instead of
+ * ENTER with --srcline only (the default record keeps its 32 bytes) */
+struct ctrace_call_site {
+	struct ctrace_call c;
+	__u64 site; /* the hook's call_site: the return address into the caller */
+	__u64 at;   /* the hook call's return address, in the function it sits in
+		     * (an inlined callee's hook sits in its caller's body: its
+		     * call_site is then the caller's own) */
 };
 
 /* UNWIND's fn: the jump's setjmp was not seen (it predates tracing, or its

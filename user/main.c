@@ -207,6 +207,7 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->wake_bytes = s->cfg.buffer_size / WAKE_FRACTION;
 	skel->rodata->follow_forks = s->cfg.follow_forks;
 	skel->rodata->shape = s->cfg.shape_mode;
+	skel->rodata->srcline = s->cfg.srcline;
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);

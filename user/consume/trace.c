@@ -383,6 +383,27 @@ static void record_fnptrs(struct trace *tr, struct proc *p, const void *data, si
 		ctw_fnptrs(tr->rec, addr, ids, n);
 }
 
+/* --srcline: an ENTER_SITE's call site, interned (NULL: none known) */
+static struct call_site_info *site_of(struct symbolizer *sym, const struct ctrace_call_site *e)
+{
+	return (struct call_site_info *)symbolize_site(sym, e->c.fn, e->site, e->at);
+}
+
+/* the call site of an entry: replayed, as the record named it */
+static const char *call_site(const struct trace *tr, struct symbolizer *sym, const void *data,
+			     size_t size)
+{
+	const struct call_site_info *si;
+
+	if (tr->replay)
+		return tr->replay_site;
+	if (((const struct ctrace_hdr *)data)->kind != CTRACE_EV_ENTER_SITE || !sym ||
+	    size < sizeof(struct ctrace_call_site))
+		return NULL;
+	si = site_of(sym, data);
+	return si ? si->loc : NULL;
+}
+
 /* The live side of the compact record: the process table as the trees
  * would keep it (live_only), then the record with its function's id. */
 static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data, size_t size,
@@ -402,6 +423,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 							      0;
 		/* fall through */
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_SITE:
 	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
@@ -421,8 +443,10 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		}
 		if (p)
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
+		if (p && h->kind == CTRACE_EV_ENTER_SITE && size >= sizeof(struct ctrace_call_site))
+			ctw_site(tr->rec, site_of(p->sym, data)); /* before its ENTER */
 		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT &&
-		    h->kind != CTRACE_EV_CALLER)
+		    h->kind != CTRACE_EV_CALLER && h->kind != CTRACE_EV_ENTER_SITE)
 			record_fnptrs(tr, p, data, size);
 		break;
 	}
@@ -483,6 +507,9 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	const struct ctrace_hdr *h = data;
 	const struct ctrace_call *e = data;
 	struct tree_extra x = { 0 };
+	/* an entry without arguments */
+	bool plain = h->kind == CTRACE_EV_ENTER || h->kind == CTRACE_EV_ENTER_SITE ||
+		     h->kind == CTRACE_EV_CALLER;
 	int r;
 
 	if (tr->capture && fi)
@@ -514,9 +541,10 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 		t->lost = e->lost;
 		if (tr->capture)
 			capture_args_extra(tr->capture, fi,
-					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
+					   plain ? NULL : data, size, &x);
+		x.call_site = call_site(tr, sym, data, size);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_CALLER)
+		if (!plain)
 			tree_keep_args(t, data, size);
 	}
 }
@@ -550,6 +578,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_SITE:
 	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:

@@ -47,6 +47,7 @@ struct trace {
 	size_t rec_marked;		   /* the capture plans' changes the record says */
 	bool replay;			   /* the records come from the compact record */
 	const struct func_info *replay_fn; /* replay: the current record's function */
+	const char *replay_site;	   /* replay: its call site (--srcline), or NULL */
 	struct u64map gens;		   /* replay: pid → image generation + 1 */
 	struct u64map names;		   /* replay: tid → its name at stop */
 	bool procs_borrowed;		   /* replay: procs is the live trace's */
