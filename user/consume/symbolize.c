@@ -33,8 +33,9 @@ struct symbolizer {
 	struct func_info *stale;  /* forgotten when their code went away */
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
-	/* --srcline: site → site_info, and a hook call's return address →
-	 * whether its function runs there out of line (1) or inlined (2) */
+	/* --srcline: site → call_site_info; a hook call's return address →
+	 * (void *)1 when its function runs there out of line, else the site
+	 * of the call that inlined it (inlined_at) */
 	struct u64map sites, outlined;
 	struct call_site_info *stale_sites; /* forgotten with their code */
 };
@@ -378,33 +379,45 @@ static const struct elf_sym *sym_at(const struct symbolizer *s, uint64_t addr,
 	return elf_sym_lookup((*m)->img, *vaddr);
 }
 
-/* does fn's hook call returning to at sit in fn's own body? Inlined, it
- * sits in its caller's, and the hook's call_site is the caller's own */
-static bool out_of_line(struct symbolizer *s, uint64_t fn, uint64_t at)
+/* fn's hook call returning to at: (void *)1 when it sits in fn's own body;
+ * else the site of the call that inlined fn there (its loc NULL when none
+ * is known). Inlined, the hook's call_site is its caller's own. */
+static struct call_site_info *inlined_at(struct symbolizer *s, uint64_t fn, uint64_t at)
 {
 	const struct module *m, *mf;
 	const struct elf_sym *a, *f;
-	uint64_t v;
-	void *known = u64map_get(&s->outlined, at);
+	struct call_site_info *si = u64map_get(&s->outlined, at);
+	uint64_t v, va;
 
-	if (!known) {
-		a = at ? sym_at(s, at - 1, &m, &v) : NULL;
-		f = a ? sym_at(s, fn, &mf, &v) : NULL;
-		known = a && a == f && m == mf ? (void *)1 : (void *)2;
-		u64map_put(&s->outlined, at, known); /* on ENOMEM: looked up again */
+	if (si)
+		return si;
+	a = at ? sym_at(s, at - 1, &m, &va) : NULL;
+	f = a ? sym_at(s, fn, &mf, &v) : NULL;
+	if (a && a == f && m == mf) {
+		si = (void *)1;
+	} else {
+		si = xcalloc(1, sizeof(*si));
+		if (a && f && m == mf)
+			si->loc = srcline_inlined_call(srclines, m->img->fd, va, f->name);
+		si->next_stale = s->stale_sites;
+		s->stale_sites = si;
 	}
-	return known == (void *)1;
+	u64map_put(&s->outlined, at, si); /* on ENOMEM: looked up again */
+	return si;
 }
 
 const struct call_site_info *symbolize_site(struct symbolizer *s, uint64_t fn, uint64_t site,
-				       uint64_t at)
+					    uint64_t at)
 {
 	struct call_site_info *si;
 	const struct module *m;
 	uint64_t vaddr;
 
-	if (!srclines || !site || !out_of_line(s, fn, at))
+	if (!srclines || !site)
 		return NULL;
+	si = inlined_at(s, fn, at);
+	if (si != (void *)1)
+		return si->loc ? si : NULL;
 	si = u64map_get(&s->sites, site);
 	if (si)
 		return si->loc ? si : NULL;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include "find/dwarf_file.h"
 #include "find/dwarf_internal.h"
@@ -78,5 +79,50 @@ char *srcline_of(struct srclines *s, int fd, uint64_t vaddr)
 		return NULL;
 	if (asprintf(&out, "%s:%d", file, line) < 0)
 		return NULL;
+	return out;
+}
+
+/* is die an instance of the function whose symbol is fn? By its linkage
+ * name (C++), else its name (C), both through its abstract origin */
+static bool names_fn(Dwarf_Die *die, const char *fn)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (!n)
+		n = dwarf_diename(die);
+	return n && !strcmp(n, fn);
+}
+
+char *srcline_inlined_call(struct srclines *s, int fd, uint64_t vaddr, const char *fn)
+{
+	struct dwarf_ctx *c = fd >= 0 ? file_of(s, fd) : NULL;
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Attribute a;
+	Dwarf_Files *files;
+	Dwarf_Word fidx, line;
+	const char *file;
+	char *out = NULL;
+	size_t nfiles;
+	int n;
+
+	if (!c || !dwarf_addrdie(c->dbg, vaddr, &cu) || (n = dwarf_getscopes(&cu, vaddr, &scopes)) <= 0)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		/* the innermost: the code at vaddr is its body */
+		if (names_fn(&scopes[i], fn) &&
+		    !dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &fidx) &&
+		    !dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &line) && line &&
+		    !dwarf_getsrcfiles(&cu, &files, &nfiles) && fidx < nfiles &&
+		    (file = dwarf_filesrc(files, fidx, NULL, NULL)) &&
+		    asprintf(&out, "%s:%lu", file, (unsigned long)line) < 0)
+			out = NULL;
+		break;
+	}
+	free(scopes);
 	return out;
 }

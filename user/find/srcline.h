@@ -13,5 +13,10 @@ void srclines_free(struct srclines *s);
 /* "FILE:LINE" for link-time vaddr of the ELF file open as fd (malloc'd),
  * or NULL: no DWARF, no line there, or out of memory */
 char *srcline_of(struct srclines *s, int fd, uint64_t vaddr);
+/* "FILE:LINE" where the function named fn (its symbol) is called from, when
+ * the code at vaddr is that function inlined: the innermost inlined
+ * instance's DW_AT_call_file/line there (addr2line -i's second line); NULL
+ * when the innermost one there is not fn's, or no DWARF says */
+char *srcline_inlined_call(struct srclines *s, int fd, uint64_t vaddr, const char *fn);
 
 #endif
