@@ -314,7 +314,7 @@ const volatile __u32 srcline = 0;
  * call-site probes see it too), and the return address of the hook call in
  * the function it sits in (ip + length; at a preloaded hook, what it pushed) */
 static __always_inline int send_site(struct pt_regs *ctx, __u64 cookie, __u32 tid, __u64 now,
-				struct tstate *st, __s32 depth)
+				     struct tstate *st, __s32 depth)
 {
 	struct ctrace_call_site *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	__u64 at = 0;

@@ -75,8 +75,8 @@ enum ctrace_event_kind {
 				    * whose entries were not kept; fn: CTRACE_ELIDED_* */
 	CTRACE_EV_CALLER = 18,	/* --caller: an ENTER sent once a call it
 				    * made matched (no arguments captured) */
-	CTRACE_EV_ENTER_SITE = 22, /* --srcline: ENTER with its call site
-				    * (ctrace_call_site) */
+	/* --srcline: ENTER with its call site (ctrace_call_site) */
+	CTRACE_EV_ENTER_SITE = 22,
 };
 
 /* --subtree / --caller (BPF's `shape`): which calls are sent. The

@@ -3,12 +3,14 @@
 -O2, for an out-of-line function and one gcc inlines (whose hook calls pass
 its out-of-line copy's address); none without DWARF; kept by the .ctrace."""
 import json
+import re
 import subprocess
 
 import pytest
 
 from calltree import all_nodes
-from test_perfetto import decode, one, protoc  # noqa: F401 (a fixture)
+from conftest import PROGS
+from test_perfetto import annotations, decode, one, protoc, value  # noqa: F401 (a fixture)
 
 
 def symbols(exe):
@@ -85,8 +87,9 @@ def test_carried_through(build, tracer, procs, protoc, tmp_path):
     r = procs.run([tracer, "report", "--tree", jl], timeout=60)
     assert r.returncode == 0, r.stderr
     base = {f: s.rsplit("/", 1)[1] for f, s in src.items()}
-    assert f"around() [{base['around']}]" in r.stdout
-    assert f"square() [{base['square']}]" in r.stdout
+    assert f"around() [{base['around']}, called at inlined.c:24]" in r.stdout
+    assert f"square() [{base['square']}, called at inlined.c:16]" in r.stdout  # inlined there
+    assert f"square() [{base['square']}, called at inlined.c:25]" in r.stdout  # by pointer
     pt = tmp_path / "t.pftrace"
     assert procs.run([tracer, "convert", out, "--to", "perfetto", "-o", pt]).returncode == 0
     pf = decode(protoc, pt)
@@ -104,3 +107,115 @@ def test_carried_through(build, tracer, procs, protoc, tmp_path):
         s = locs[seq_of[id(e[5])], one(e[5], "source_location_iid")]
         assert one(s, "function_name") == e[4]
         assert f"{one(s, 'file_name')}:{one(s, 'line_number')}" == src[e[4]]
+        # the call's own line: an annotation (main's caller is libc's)
+        assert value(annotations(e[5])["call_site"]).rsplit("/", 1)[1] == {
+            "main": "libc_start_call_main.h:58", "around": "inlined.c:24"}.get(
+            e[4], value(annotations(e[5])["call_site"]).rsplit("/", 1)[1])
+
+
+# ---- call sites -----------------------------------------------------------------
+
+def disasm(exe):
+    """{function: [(call instruction's target, return address)]} from objdump"""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", exe], capture_output=True,
+                         text=True, check=True).stdout
+    funcs, cur, prev = {}, None, None
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if m:
+            cur, prev = funcs.setdefault(m.group(1), []), None
+            continue
+        m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        if not m or cur is None:
+            continue
+        addr = int(m.group(1), 16)
+        if prev is not None:
+            cur.append((prev, addr))
+            prev = None
+        if m.group(2) == "call":
+            t = re.search(r"<([^>@+]+)", m.group(3))
+            prev = t.group(1) if t else "*"
+    return funcs
+
+
+def addr2line_i(exe, vaddr):
+    """addr2line -i -f: [(function, FILE:LINE)], innermost first"""
+    out = subprocess.run(["addr2line", "-i", "-f", "-e", exe, hex(vaddr)], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    return [(out[i], out[i + 1].split(" (discriminator")[0]) for i in range(0, len(out), 2)]
+
+
+def expected_sites(exe, calls, caller, callee):
+    """Where addr2line says callee is called in caller: the line of each
+    direct call to it (return address - 1), and for each hook call in
+    caller whose innermost function is callee inlined, the line that
+    inlined it (addr2line -i's second line)"""
+    want = set()
+    for target, ret in calls.get(caller, []):
+        if target == callee:
+            want.add(addr2line(exe, ret - 1))
+        elif target == "__cyg_profile_func_enter":
+            chain = addr2line_i(exe, ret - 1)
+            if len(chain) > 1 and chain[0][0] == callee:
+                want.add(chain[1][1])
+    return want
+
+
+def marked(src):
+    """{(caller, callee): {line}} from the program's "SITE caller>callee" marks"""
+    sites = {}
+    for no, line in enumerate(src.read_text().splitlines(), 1):
+        for m in re.finditer(r"SITE (\w+)>(\w+)", line):
+            sites.setdefault((m.group(1), m.group(2)), set()).add(no)
+    return sites
+
+
+def with_parents(doc):
+    def walk(n, parent):
+        yield n, parent
+        for c in n["children"]:
+            yield from walk(c, n)
+    for t in doc["call_trees"].values():
+        for r in t["root_calls"]:
+            yield from walk(r, None)
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+@pytest.mark.parametrize("ext", [".json", ".ctrace"])
+def test_call_sites_against_addr2line(build, tracer, procs, tmp_path, opt, ext):
+    """Every call's "call_site" is the line addr2line gives for its call
+    instruction in the caller, or for an inlined callee (twice() is inlined
+    even at -O0) the line that inlined it; each is also the marked line."""
+    from conftest import Tracer
+    exe = build("callsite.c", opt)
+    proc, doc = Tracer(tracer, procs, tmp_path, ext=ext)([exe], "--srcline")
+    assert proc.returncode == 0, proc.stderr
+    calls, marks = disasm(exe), marked(PROGS / "callsite.c")
+    seen = set()
+    for n, parent in with_parents(doc):
+        if parent is None:
+            assert n["function"] == "main" and "call_site" in n  # from libc's line table
+            continue
+        pair = (parent["function"], n["function"])
+        want = expected_sites(exe, calls, *pair)
+        assert want and all(not w.startswith("??") for w in want), (pair, want)
+        assert n["call_site"] in want, (pair, n["call_site"], want)
+        path, line = n["call_site"].rsplit(":", 1)
+        assert path.endswith("/callsite.c") and int(line) in marks[pair], (pair, line)
+        seen.add(pair)
+    assert seen == set(marks)  # every marked site was traced
+
+
+def test_call_sites_without_dwarf(build, trace):
+    """No DWARF in the program: none of its sites has a line (main's own
+    call site is libc's, which its own line table may give)."""
+    proc, doc = trace([build("callsite.c", "-O2", debug=False)], "--srcline")
+    assert proc.returncode == 0, proc.stderr
+    nodes = [n for n, p in with_parents(doc) if p is not None]
+    assert len(nodes) == 10 and not any("call_site" in n for n in nodes)
+
+
+def test_call_sites_off_by_default(build, trace):
+    proc, doc = trace([build("callsite.c", "-O0")])
+    assert proc.returncode == 0, proc.stderr
+    assert not any("call_site" in n for n in all_nodes(doc))

@@ -287,7 +287,8 @@ static bool param_list(const char *name, size_t *open, size_t *close)
 	return false;
 }
 
-/* --srcline: " [file.c:12]", the file by its base name */
+/* --srcline: " [file.c:12]", the file by its base name; with the call's
+ * own line, " [file.c:12, called at main.c:40]" */
 static void src_note(struct jr_buf *b, const struct trace_node *n)
 {
 	const char *s = n->source ? strrchr(n->source, '/') : NULL;
@@ -296,6 +297,14 @@ static void src_note(struct jr_buf *b, const struct trace_node *n)
 	if (!s)
 		return;
 	jr_buf_put(b, " [", 2);
+	jr_buf_put(b, s, strlen(s));
+	jr_buf_put(b, "]", 1);
+	s = n->call_site ? strrchr(n->call_site, '/') : NULL;
+	s = s ? s + 1 : n->call_site;
+	if (!s)
+		return;
+	b->len--;
+	jr_buf_put(b, ", called at ", 12);
 	jr_buf_put(b, s, strlen(s));
 	jr_buf_put(b, "]", 1);
 }

@@ -33,6 +33,7 @@ enum {
 	S_CRASH,
 	S_MORE,
 	S_SOURCE,
+	S_SITE,
 	NSTR
 };
 
@@ -283,6 +284,8 @@ static int member(struct lreader *l, const char *k)
 		return str_member(l, S_ADDRESS, "address");
 	if (!strcmp(k, "source"))
 		return str_member(l, S_SOURCE, "source");
+	if (!strcmp(k, "call_site"))
+		return str_member(l, S_SITE, "call_site");
 	if (!strcmp(k, "partial_reason"))
 		return str_member(l, S_REASON, "partial_reason");
 	if (!strcmp(k, "arguments_unavailable"))
@@ -383,6 +386,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->module = line_str(ln, S_MODULE);
 	n->address = line_str(ln, S_ADDRESS);
 	n->source = line_str(ln, S_SOURCE);
+	n->call_site = line_str(ln, S_SITE);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
 	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);

@@ -674,7 +674,18 @@ bool jr_parse_u64(const char *s, uint64_t *v)
 
 /* ---- the trace walker ------------------------------------------------------------ */
 
-enum { F_FUNCTION, F_MODULE, F_ADDRESS, F_REASON, F_ARGS, F_ARGS_WHY, F_RETVAL, F_SOURCE, NFIELDS };
+enum {
+	F_FUNCTION,
+	F_MODULE,
+	F_ADDRESS,
+	F_REASON,
+	F_ARGS,
+	F_ARGS_WHY,
+	F_RETVAL,
+	F_SOURCE,
+	F_SITE,
+	NFIELDS
+};
 
 struct wframe {
 	struct jr_buf s;     /* this node's strings, reused by the next node at this depth */
@@ -727,6 +738,7 @@ static void node_view(const struct wframe *f, struct trace_node *n)
 	n->arguments_unavailable = f->off[F_ARGS_WHY] != SIZE_MAX ? p + f->off[F_ARGS_WHY] : NULL;
 	n->return_value = f->off[F_RETVAL] != SIZE_MAX ? p + f->off[F_RETVAL] : NULL;
 	n->source = f->off[F_SOURCE] != SIZE_MAX ? p + f->off[F_SOURCE] : NULL;
+	n->call_site = f->off[F_SITE] != SIZE_MAX ? p + f->off[F_SITE] : NULL;
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
 	n->has_duration = f->has_duration;
@@ -897,6 +909,8 @@ static int node_member(struct walker *w, bool *children)
 			*children = true;
 			return 0;
 		}
+		if (!strcmp(k, "call_site"))
+			return str_field(w, f, F_SITE, "call_site");
 		break;
 	}
 	t = jr_next(w->r);

@@ -56,7 +56,7 @@ struct call_site_info {
  * the hook call's return address), or NULL: no DWARF there, no srclines,
  * or fn's hook runs inlined in its caller (its call_site is the caller's) */
 const struct call_site_info *symbolize_site(struct symbolizer *s, uint64_t fn, uint64_t site,
-				       uint64_t at);
+					    uint64_t at);
 /* a mapping known without /proc (fuzzing): named by module, not by symbol */
 void symbolizer_add_module(struct symbolizer *s, const struct module *m);
 const struct filter *symbolizer_filter(const struct symbolizer *s);

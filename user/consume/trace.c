@@ -540,8 +540,7 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	default:
 		t->lost = e->lost;
 		if (tr->capture)
-			capture_args_extra(tr->capture, fi,
-					   plain ? NULL : data, size, &x);
+			capture_args_extra(tr->capture, fi, plain ? NULL : data, size, &x);
 		x.call_site = call_site(tr, sym, data, size);
 		tree_enter(t, e->depth, fi, ts, &x);
 		if (!plain)

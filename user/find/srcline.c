@@ -108,7 +108,8 @@ char *srcline_inlined_call(struct srclines *s, int fd, uint64_t vaddr, const cha
 	size_t nfiles;
 	int n;
 
-	if (!c || !dwarf_addrdie(c->dbg, vaddr, &cu) || (n = dwarf_getscopes(&cu, vaddr, &scopes)) <= 0)
+	if (!c || !dwarf_addrdie(c->dbg, vaddr, &cu) ||
+	    (n = dwarf_getscopes(&cu, vaddr, &scopes)) <= 0)
 		return NULL;
 	for (int i = 0; i < n; i++) {
 		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)

@@ -31,6 +31,7 @@ enum {
 	F_PARTIAL = 16,
 	F_EXTRA = 32,
 	F_WHY = 64,
+	F_SITE = 128, /* open: --srcline's call site follows (length + bytes) */
 };
 
 struct node_spool {
@@ -117,9 +118,11 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	size_t xlen = 0;
 	const char *x = extra_value(ns, n->x, &xlen);
 	const char *why = n->x ? n->x->unavailable : NULL;
-	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
-		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0);
+	const char *site = n->x && tag == R_OPEN ? n->x->call_site : NULL;
+	int flags = (site ? F_SITE : 0) | (n->placeholder ? F_PLACEHOLDER : 0) |
+		    (n->has_start ? F_START : 0) | (n->has_end ? F_END : 0) |
+		    (n->has_duration ? F_DURATION : 0) | (n->partial_reason ? F_PARTIAL : 0) |
+		    (x ? F_EXTRA : 0) | (why ? F_WHY : 0);
 
 	putc_unlocked(tag, f);
 	putc_unlocked(flags, f);
@@ -136,6 +139,8 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_bytes(f, x, xlen);
 	if (why)
 		put_bytes(f, why, strlen(why));
+	if (site)
+		put_bytes(f, site, strlen(site));
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -250,11 +255,11 @@ struct fview {
 };
 
 struct nframe {
-	bool opened, named, partial, has_args, has_ret, has_why;
+	bool opened, named, partial, has_args, has_ret, has_why, has_site;
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
-	struct jr_buf reason, args, ret, why;
+	struct jr_buf reason, args, ret, why, site;
 	uint64_t nchildren, children_ns;
 	bool children_timed;
 };
@@ -331,6 +336,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 	n->arguments = f->has_args ? f->args.p : NULL;
 	n->arguments_unavailable = f->has_why ? f->why.p : NULL;
 	n->return_value = f->has_ret ? f->ret.p : NULL;
+	n->call_site = f->has_site ? f->site.p : NULL;
 	n->nchildren = f->nchildren;
 	n->children_ns = f->children_ns;
 	n->children_timed = f->children_timed;
@@ -379,6 +385,7 @@ static struct nframe *frame_push(struct nwalk *w, int *rc)
 	}
 	f = &w->frames[w->nframes++];
 	f->opened = f->named = f->partial = f->has_args = f->has_ret = f->has_why = false;
+	f->has_site = false;
 	f->has_start = f->has_end = f->has_duration = false;
 	f->fn = f->start = f->end = f->duration = 0;
 	f->nchildren = f->children_ns = 0;
@@ -490,6 +497,12 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 	if (flags & F_WHY) {
 		f->has_why = true;
 		get_bytes(w, &f->why);
+	}
+	if (flags & F_SITE) { /* as the JSON holds it */
+		f->has_site = true;
+		get_bytes(w, &w->obj);
+		if (!w->bad && utf8_clean(&f->site, w->obj.p))
+			w->bad = true;
 	}
 }
 
@@ -620,6 +633,7 @@ static void walk_free(struct nwalk *w)
 		jr_buf_free(&w->frames[i].args);
 		jr_buf_free(&w->frames[i].why);
 		jr_buf_free(&w->frames[i].ret);
+		jr_buf_free(&w->frames[i].site);
 	}
 	free(w->frames);
 	for (size_t i = 0; w->fv && i < w->ns->nfns; i++) {
