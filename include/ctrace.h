@@ -20,6 +20,9 @@
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
 #define CTRACE_COOKIE_HOOK (1ull << 8)
+/* the preloaded enter hook's probe sits this far in: after a
+ * `movq (%rsp), %rdx` that gives the probe the hook's return address */
+#define CTRACE_HOOK_PROBE_OFF 4
 /* bit 9: a filter is on and the probe's function is not proven (an unproven
  * call site, or the preloaded hooks): BPF keeps the call only when its
  * this_fn is in the `selected` map, keyed by CTRACE_PLAN_KEY(this_fn, gen) */

@@ -181,14 +181,17 @@ def with_parents(doc):
 
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
-@pytest.mark.parametrize("ext", [".json", ".ctrace"])
-def test_call_sites_against_addr2line(build, tracer, procs, tmp_path, opt, ext):
+@pytest.mark.parametrize("ext,probe", [(".json", "hooks"), (".ctrace", "hooks"),
+                                       (".json", "callsite")])
+def test_call_sites_against_addr2line(build, tracer, procs, tmp_path, opt, ext, probe):
     """Every call's "call_site" is the line addr2line gives for its call
     instruction in the caller, or for an inlined callee (twice() is inlined
-    even at -O0) the line that inlined it; each is also the marked line."""
+    even at -O0) the line that inlined it; each is also the marked line.
+    Probes on the preloaded hooks and on the hook call sites alike."""
     from conftest import Tracer
     exe = build("callsite.c", opt)
-    proc, doc = Tracer(tracer, procs, tmp_path, ext=ext)([exe], "--srcline")
+    opts = ["--srcline"] + (["--probe", "callsite"] if probe == "callsite" else [])
+    proc, doc = Tracer(tracer, procs, tmp_path, ext=ext)([exe], *opts)
     assert proc.returncode == 0, proc.stderr
     calls, marks = disasm(exe), marked(PROGS / "callsite.c")
     seen = set()
