@@ -21,6 +21,7 @@
 #include "cmds/commands.h"
 #include "cmds/ctrace_input.h"
 #include "cmds/slice.h"
+#include "cmds/srcline_after.h"
 #include "cmds/summary_file.h"
 #include "cmds/trace_input.h"
 #include "utils/log.h"
@@ -29,6 +30,8 @@
 #include "write/backend.h"
 
 #define CMD "ctrace-bpf convert"
+
+static bool srcline_after; /* --srcline: "source" from the traced files' DWARF */
 
 static const char usage_text[] =
 	"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
@@ -77,7 +80,11 @@ static const char usage_text[] =
 	"                           (default) or by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
 	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
-	"                           while tracing merges them: convert again for this)\n" SLICE_HELP(
+	"                           while tracing merges them: convert again for this)\n"
+	"      --srcline            each call's \"source\" (its function's FILE:LINE) from\n"
+	"                           the DWARF of the traced files, when their build ids\n"
+	"                           match the trace's, e.g. convert t.json --srcline\n"
+	"                           --to jsonl (call sites need tracing with --srcline)\n" SLICE_HELP(
 		"                           ") "  -h, --help               this help\n"
 					       "\n"
 					       "Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
@@ -288,6 +295,8 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	struct trace_input input;
 	struct slice slice;
 	struct sink sink;
+	const struct trace_source *src;
+	struct srcline_after *sa = NULL;
 	int rc;
 
 	err[0] = 0;
@@ -295,6 +304,10 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		return -1;
 	if (!strcmp(fmt, "json") && spec && slice_active(spec)) {
 		snprintf(err, errlen, "--tid and --time-range do not apply to --to json");
+		return -1;
+	}
+	if (!strcmp(fmt, "json") && srcline_after) {
+		snprintf(err, errlen, "--srcline does not apply to --to json");
 		return -1;
 	}
 	if (!strcmp(fmt, "json"))
@@ -311,8 +324,11 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	}
 	if (spec && slice_active(spec))
 		slice_init(&slice, spec, &input.source);
-	rc = f->run(spec && slice_active(spec) ? &slice.source : &input.source, sink.f, &o, err,
-		    errlen);
+	src = spec && slice_active(spec) ? &slice.source : &input.source;
+	if (srcline_after && (sa = srcline_after_new(src)))
+		src = srcline_after_source(sa);
+	rc = f->run(src, sink.f, &o, err, errlen);
+	srcline_after_free(sa);
 	trace_input_close(&input);
 	if (rc) {
 		/* name the input: the reader's errors are offsets into it */
@@ -416,7 +432,7 @@ void convert_jsonl_output(const char *path)
 			 err);
 }
 
-enum { OPT_PER_THREAD = 256 };
+enum { OPT_PER_THREAD = 256, OPT_SRCLINE };
 
 int cmd_convert_main(int argc, char **argv)
 {
@@ -425,6 +441,7 @@ int cmd_convert_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "weight", required_argument, NULL, 'w' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+		{ "srcline", no_argument, NULL, OPT_SRCLINE },
 		SLICE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -452,6 +469,7 @@ int cmd_convert_main(int argc, char **argv)
 			calls = !strcmp(optarg, "calls");
 			break;
 		case OPT_PER_THREAD: per_thread = true; break;
+		case OPT_SRCLINE: srcline_after = true; break;
 		case SLICE_OPT_TID:
 		case SLICE_OPT_RANGE:
 			if (slice_option(&spec, c, optarg, CMD))

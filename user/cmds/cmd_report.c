@@ -16,6 +16,7 @@
 #include "write/flame_svg.h"
 #include "cmds/jsonread.h"
 #include "cmds/slice.h"
+#include "cmds/srcline_after.h"
 #include "cmds/trace_input.h"
 #include "write/fn_table.h"
 #include "write/summary.h"
@@ -43,23 +44,26 @@ static const char usage_text[] =
 	"                     identical consecutive calls (same callees, arguments and\n"
 	"                     return values) is one entry marked \"×N\", its durations\n"
 	"                     summed over the N calls\n"
-	SLICE_HELP("                     ")
-	"  -h, --help         this help\n"
-	"\n"
-	"Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
-	"was not observed: they count as calls but add no time), Total (time inside the\n"
-	"function, callees included), Self (total less the callees' time; a partial\n"
-	"callee's time is that of the timed calls inside it), Avg\n"
-	"(total / timed calls), Max (the longest call). A recursive function's total\n"
-	"counts every level of the recursion. A trace written with --summary holds\n"
-	"only this table: it is printed as the tracer did (no --tree, no slices).\n"
-	"\n"
-	"Examples:\n"
-	"  ctrace-bpf report trace.json\n"
-	"  ctrace-bpf report trace.json -s calls -n 20\n"
-	"  ctrace-bpf report trace.json --tree | less\n"
-	"  ctrace-bpf report trace.json --tid 5813 --threads\n"
-	"  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n";
+	"      --srcline      --tree: each function's FILE:LINE from the DWARF of the\n"
+	"                     traced files, when their build ids match the trace's,\n"
+	"                     for a trace made without --srcline, e.g.\n"
+	"                     ctrace-bpf report t.json --tree --srcline\n" SLICE_HELP(
+		"                     ") "  -h, --help         this help\n"
+					 "\n"
+					 "Columns: Calls (a \"*\" marks functions with partial calls, whose entry or exit\n"
+					 "was not observed: they count as calls but add no time), Total (time inside the\n"
+					 "function, callees included), Self (total less the callees' time; a partial\n"
+					 "callee's time is that of the timed calls inside it), Avg\n"
+					 "(total / timed calls), Max (the longest call). A recursive function's total\n"
+					 "counts every level of the recursion. A trace written with --summary holds\n"
+					 "only this table: it is printed as the tracer did (no --tree, no slices).\n"
+					 "\n"
+					 "Examples:\n"
+					 "  ctrace-bpf report trace.json\n"
+					 "  ctrace-bpf report trace.json -s calls -n 20\n"
+					 "  ctrace-bpf report trace.json --tree | less\n"
+					 "  ctrace-bpf report trace.json --tid 5813 --threads\n"
+					 "  ctrace-bpf report trace.json --tree --time-range 200ms:210ms\n";
 
 /* ---- the tree ------------------------------------------------------------------------------ */
 
@@ -496,7 +500,7 @@ struct report {
 	FILE *out;
 	enum fn_sort key;
 	size_t top;
-	bool threads, tree;
+	bool threads, tree, srcline;
 	struct fn_table tab;
 	struct tree tr;
 	/* totals */
@@ -713,6 +717,8 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.crash = rep_crash,
 		.no_values = !r->tree, /* the table reads times only */
 	};
+	const struct trace_source *src;
+	struct srcline_after *sa = NULL;
 	struct trace_input input;
 	int rc;
 
@@ -720,8 +726,11 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		return -1;
 	r->tr.out = r->out;
 	slice_init(&r->sl, &r->slice, &input.source);
-	rc = source_walk(slice_active(&r->slice) ? &r->sl.source : &input.source, &v, r, err,
-			 errlen);
+	src = slice_active(&r->slice) ? &r->sl.source : &input.source;
+	if (r->srcline && (sa = srcline_after_new(src)))
+		src = srcline_after_source(sa);
+	rc = source_walk(src, &v, r, err, errlen);
+	srcline_after_free(sa);
 	trace_input_close(&input);
 	if (rc) {
 		char msg[512];
@@ -772,7 +781,7 @@ static int report_summary(const char *in, const struct report *r, char *err, siz
 	return rc;
 }
 
-enum { OPT_THREADS = 256, OPT_TREE };
+enum { OPT_THREADS = 256, OPT_TREE, OPT_SRCLINE };
 
 int cmd_report_main(int argc, char **argv)
 {
@@ -781,6 +790,7 @@ int cmd_report_main(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "srcline", no_argument, NULL, OPT_SRCLINE },
 		SLICE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -825,6 +835,7 @@ int cmd_report_main(int argc, char **argv)
 			break;
 		case OPT_THREADS: r.threads = true; break;
 		case OPT_TREE: r.tree = true; break;
+		case OPT_SRCLINE: r.srcline = true; break;
 		case SLICE_OPT_TID:
 		case SLICE_OPT_RANGE:
 			if (slice_option(&r.slice, c, optarg, CMD))

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include "find/dwarf_file.h"
 #include "find/dwarf_internal.h"
 #include "find/srcline.h"
@@ -126,4 +127,16 @@ char *srcline_inlined_call(struct srclines *s, int fd, uint64_t vaddr, const cha
 	}
 	free(scopes);
 	return out;
+}
+
+bool srcline_build_id(struct Elf *elf, char *out, size_t n)
+{
+	const unsigned char *id;
+	ssize_t len = elf ? dwelf_elf_gnu_build_id(elf, (const void **)&id) : -1;
+
+	if (len <= 0 || (size_t)len * 2 >= n)
+		return false;
+	for (ssize_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	return true;
 }

@@ -4,6 +4,8 @@
  * line table gives none, never a neighbour's. */
 #ifndef CTRACE_SRCLINE_H
 #define CTRACE_SRCLINE_H
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct srclines; /* every file's DWARF opened so far */
@@ -18,5 +20,10 @@ char *srcline_of(struct srclines *s, int fd, uint64_t vaddr);
  * instance's DW_AT_call_file/line there (addr2line -i's second line); NULL
  * when the innermost one there is not fn's, or no DWARF says */
 char *srcline_inlined_call(struct srclines *s, int fd, uint64_t vaddr, const char *fn);
+
+/* the GNU build id of an ELF file as lowercase hex into out (NUL-ended);
+ * false when it has none or it does not fit */
+struct Elf;
+bool srcline_build_id(struct Elf *elf, char *out, size_t n);
 
 #endif
