@@ -222,3 +222,72 @@ def test_call_sites_off_by_default(build, trace):
     proc, doc = trace([build("callsite.c", "-O0")])
     assert proc.returncode == 0, proc.stderr
     assert not any("call_site" in n for n in all_nodes(doc))
+
+
+# ---- after the fact: convert/report --srcline ---------------------------------------
+
+def jsonl_calls(procs, tracer, trace, tmp_path, *opts):
+    out = tmp_path / f"after-{len(list(tmp_path.iterdir()))}.jsonl"
+    r = procs.run([tracer, "convert", trace, "--to", "jsonl", "-o", out, *opts], timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(l) for l in out.read_text().splitlines()
+            if json.loads(l)["type"] == "call"], r.stderr
+
+
+@pytest.mark.parametrize("ext", [".json", ".ctrace"])
+def test_after_the_fact_equals_live(build, tracer, procs, tmp_path, ext):
+    """A trace made without --srcline, converted with --srcline, gives each
+    call the "source" the tracer gives live (from the recorded modules and
+    the same files); report --tree --srcline shows it."""
+    from conftest import Tracer
+    exe = build("callsite.c", "-O2")
+    run = Tracer(tracer, procs, tmp_path, ext=ext)
+    live_out, plain_out = run.output(), run.output()
+    for out, opts in ((live_out, ["--srcline"]), (plain_out, [])):
+        proc = procs.run(run.command(out, opts, [exe]), timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    mods = run.result(plain_out, True)["metadata"]["processes"][0]["modules"]
+    assert any(m["path"] == str(exe) and len(m["build_id"]) == 40 for m in mods), mods
+    live, _ = jsonl_calls(procs, tracer, live_out, tmp_path)
+    plain, _ = jsonl_calls(procs, tracer, plain_out, tmp_path)
+    after, err = jsonl_calls(procs, tracer, plain_out, tmp_path, "--srcline")
+    assert not any("source" in c for c in plain)
+    want = {c["function"]: c["source"] for c in live}
+    assert len(after) == len(live) == 11 and "warning" not in err, err
+    assert all(c["source"] == want[c["function"]] for c in after)
+    r = procs.run([tracer, "report", "--tree", "--srcline", plain_out], timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert f"leaf() [{want['leaf'].rsplit('/', 1)[1]}]" in r.stdout
+
+
+@pytest.mark.parametrize("what", ["rebuilt", "gone"])
+def test_after_the_fact_other_build(build, tracer, procs, tmp_path, what):
+    """The program rebuilt (another build id) or gone since the trace: its
+    calls get no "source", and one warning names it."""
+    import shutil
+    from conftest import Tracer
+    exe = tmp_path / "callsite"
+    shutil.copy(build("callsite.c", "-O0"), exe)
+    run = Tracer(tracer, procs, tmp_path)
+    out = run.output()
+    proc = procs.run(run.command(out, [], [exe]), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    exe.unlink()
+    if what == "rebuilt":   # the same code and lines: only the build id differs
+        shutil.copy(build("callsite.c", "-O0", extra=("-Wl,--build-id=0x" + "ab" * 20,)), exe)
+    calls, err = jsonl_calls(procs, tracer, out, tmp_path, "--srcline")
+    assert len(calls) == 11 and not any("source" in c for c in calls)
+    mine = [l for l in err.splitlines() if str(exe) in l]
+    assert len(mine) == 1 and "warning" in mine[0], err
+    assert ("another build id" if what == "rebuilt" else "cannot be read") in mine[0]
+
+
+def test_after_the_fact_without_dwarf(build, tracer, procs, tmp_path):
+    """The traced program has no DWARF: no "source", never a guess."""
+    from conftest import Tracer
+    run = Tracer(tracer, procs, tmp_path)
+    out = run.output()
+    proc = procs.run(run.command(out, [], [build("callsite.c", "-O2", debug=False)]), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    calls, _ = jsonl_calls(procs, tracer, out, tmp_path, "--srcline")
+    assert len(calls) == 11 and not any("source" in c for c in calls)
