@@ -20,9 +20,9 @@
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
 #define CTRACE_COOKIE_HOOK (1ull << 8)
-/* the preloaded enter hook's probe sits this far in: after a
- * `movq (%rsp), %rdx` that gives the probe the hook's return address */
-#define CTRACE_HOOK_PROBE_OFF 4
+/* --srcline without --args: the preloaded enter hook's probe sits this far
+ * in, after a `movq (%rsp), %rdx` that gives it the hook's return address */
+#define CTRACE_HOOK_SRCLINE_OFF 9
 /* bit 9: a filter is on and the probe's function is not proven (an unproven
  * call site, or the preloaded hooks): BPF keeps the call only when its
  * this_fn is in the `selected` map, keyed by CTRACE_PLAN_KEY(this_fn, gen) */
@@ -80,6 +80,9 @@ enum ctrace_event_kind {
 				    * made matched (no arguments captured) */
 	/* --srcline: ENTER with its call site (ctrace_call_site) */
 	CTRACE_EV_ENTER_SITE = 22,
+	/* --srcline with --args: the call site of the thread's next event, an
+	 * ENTER_ARGS of the same fn and depth (a ctrace_call_site) */
+	CTRACE_EV_SITE = 23,
 };
 
 /* --subtree / --caller (BPF's `shape`): which calls are sent. The

@@ -182,15 +182,18 @@ def with_parents(doc):
 
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 @pytest.mark.parametrize("ext,probe", [(".json", "hooks"), (".ctrace", "hooks"),
-                                       (".json", "callsite")])
+                                       (".json", "callsite"), (".json", "args"),
+                                       (".ctrace", "args")])
 def test_call_sites_against_addr2line(build, tracer, procs, tmp_path, opt, ext, probe):
     """Every call's "call_site" is the line addr2line gives for its call
     instruction in the caller, or for an inlined callee (twice() is inlined
     even at -O0) the line that inlined it; each is also the marked line.
-    Probes on the preloaded hooks and on the hook call sites alike."""
+    Probes on the preloaded hooks and on the hook call sites alike, and
+    with --args (a SITE record before each ENTER_ARGS; the hook's return
+    address read from the stack), whose values stay right."""
     from conftest import Tracer
     exe = build("callsite.c", opt)
-    opts = ["--srcline"] + (["--probe", "callsite"] if probe == "callsite" else [])
+    opts = ["--srcline"] + {"callsite": ["--probe", "callsite"], "args": ["--args"]}.get(probe, [])
     proc, doc = Tracer(tracer, procs, tmp_path, ext=ext)([exe], *opts)
     assert proc.returncode == 0, proc.stderr
     calls, marks = disasm(exe), marked(PROGS / "callsite.c")
@@ -200,6 +203,9 @@ def test_call_sites_against_addr2line(build, tracer, procs, tmp_path, opt, ext, 
             assert n["function"] == "main" and "call_site" in n  # from libc's line table
             continue
         pair = (parent["function"], n["function"])
+        if probe == "args":  # x, n: 1 and 2 from main, then what the callees make
+            a = n["arguments"][0]
+            assert a.get("value") in (0, 1, 2, 4, 6) or "unavailable" in a, n
         want = expected_sites(exe, calls, *pair)
         assert want and all(not w.startswith("??") for w in want), (pair, want)
         assert n["call_site"] in want, (pair, n["call_site"], want)

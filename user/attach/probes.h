@@ -18,6 +18,7 @@ struct probes {
 	bool empty;   /* attach the empty program instead (benchmark floor) */
 	bool args;    /* attach the program that runs capture plans (--args) */
 	bool summary; /* attach the program that keeps statistics (--summary) */
+	bool srcline_rdx; /* the enter hook's second probe site (ctrace.h) */
 	/* --subtree/--caller patterns (or NULL), and the functions they matched */
 	const struct filter *shape;
 	size_t nshaped;

@@ -397,11 +397,46 @@ static const char *call_site(const struct trace *tr, struct symbolizer *sym, con
 
 	if (tr->replay)
 		return tr->replay_site;
+	if (((const struct ctrace_hdr *)data)->kind == CTRACE_EV_ENTER_ARGS ||
+	    ((const struct ctrace_hdr *)data)->kind == CTRACE_EV_ENTER_ARGS_SMALL)
+		return tr->args_site; /* record_live's, this event's */
 	if (((const struct ctrace_hdr *)data)->kind != CTRACE_EV_ENTER_SITE || !sym ||
 	    size < sizeof(struct ctrace_call_site))
 		return NULL;
 	si = site_of(sym, data);
 	return si ? si->loc : NULL;
+}
+
+/* --srcline with --args: a SITE names the call site of its thread's next
+ * event, when that is the ENTER_ARGS of the same call (fn and depth): one
+ * lost in between must not lend it to another call */
+struct pending_site {
+	uint32_t tid;
+	struct ctrace_call_site e;
+};
+#define MAX_PENDING_SITES 1024 /* threads between a SITE and its ENTER_ARGS */
+
+static bool take_site(struct trace *tr, uint32_t tid, struct ctrace_call_site *out)
+{
+	for (size_t i = 0; i < tr->npsites; i++) {
+		if (tr->psites[i].tid == tid) {
+			*out = tr->psites[i].e;
+			tr->psites[i] = tr->psites[--tr->npsites];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void keep_site(struct trace *tr, uint32_t tid, const struct ctrace_call_site *e)
+{
+	struct ctrace_call_site old;
+
+	take_site(tr, tid, &old);
+	if (!tr->psites)
+		tr->psites = malloc(MAX_PENDING_SITES * sizeof(*tr->psites));
+	if (tr->psites && tr->npsites < MAX_PENDING_SITES) /* else: no call site */
+		tr->psites[tr->npsites++] = (struct pending_site){ tid, *e };
 }
 
 /* The live side of the compact record: the process table as the trees
@@ -414,8 +449,17 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	struct thread_tree *t;
 	uint32_t fn = 0;
 	uint64_t addr = 0;
-	bool create = true;
+	bool create = true, pending = false;
+	struct ctrace_call_site site;
 
+	if (h->kind == CTRACE_EV_SITE) { /* kept for its ENTER_ARGS, not recorded */
+		if (size >= sizeof(site))
+			keep_site(tr, h->tid, data);
+		return;
+	}
+	tr->args_site = NULL;
+	if (tr->npsites)
+		pending = take_site(tr, h->tid, &site);
 	switch (h->kind) {
 	case CTRACE_EV_RETVAL:
 		create = false;
@@ -445,6 +489,14 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
 		if (p && h->kind == CTRACE_EV_ENTER_SITE && size >= sizeof(struct ctrace_call_site))
 			ctw_site(tr->rec, site_of(p->sym, data)); /* before its ENTER */
+		else if (p && pending && site.c.fn == c->fn && site.c.depth == c->depth &&
+			 (h->kind == CTRACE_EV_ENTER_ARGS ||
+			  h->kind == CTRACE_EV_ENTER_ARGS_SMALL)) {
+			struct call_site_info *si = site_of(p->sym, &site);
+
+			ctw_site(tr->rec, si);
+			tr->args_site = si ? si->loc : NULL; /* for the live tree too */
+		}
 		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT &&
 		    h->kind != CTRACE_EV_CALLER && h->kind != CTRACE_EV_ENTER_SITE)
 			record_fnptrs(tr, p, data, size);
@@ -507,9 +559,8 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	const struct ctrace_hdr *h = data;
 	const struct ctrace_call *e = data;
 	struct tree_extra x = { 0 };
-	/* an entry without arguments */
-	bool plain = h->kind == CTRACE_EV_ENTER || h->kind == CTRACE_EV_ENTER_SITE ||
-		     h->kind == CTRACE_EV_CALLER;
+	/* an entry without arguments (a CALLER says why it has none) */
+	bool plain = h->kind == CTRACE_EV_ENTER || h->kind == CTRACE_EV_ENTER_SITE;
 	int r;
 
 	if (tr->capture && fi)
@@ -543,7 +594,7 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 			capture_args_extra(tr->capture, fi, plain ? NULL : data, size, &x);
 		x.call_site = call_site(tr, sym, data, size);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (!plain)
+		if (!plain && h->kind != CTRACE_EV_CALLER)
 			tree_keep_args(t, data, size);
 	}
 }
@@ -875,6 +926,7 @@ void trace_free(struct trace *tr)
 	uint64_t k;
 	void *v;
 
+	free(tr->psites);
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		tree_free(tr->threads[i]);
 		free(tr->threads[i]->created_by);

@@ -525,6 +525,12 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 {
 	struct ctrace_call *c = &r->rec.args.c;
 
+	/* an EXT CALLSITE names the call site of the event record next (the
+	 * plan changes and the function's name may come between): an entry's */
+	if (op == CT_OP_ENTER || op == CT_OP_ARGS || op == CT_OP_ARGS_SMALL)
+		out->site = r->site;
+	if (op != CT_OP_EXT && op != CT_OP_MARK && op != CT_OP_FUNC)
+		r->site = NULL;
 	/* the decoded record starts zeroed: bytes not stored were not sent */
 	if (op == CT_OP_ENTER || op == CT_OP_EXIT)
 		memset(c, 0, sizeof(*c));
@@ -536,8 +542,6 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 	case CT_OP_EXIT:
 		c->h.kind = op == CT_OP_ENTER ? CTRACE_EV_ENTER : CTRACE_EV_EXIT;
 		out->size = sizeof(*c);
-		out->site = op == CT_OP_ENTER ? r->site : NULL;
-		r->site = NULL;
 		r->calls += op == CT_OP_ENTER;
 		return call_head(r, op, flags, c, &out->fn);
 	case CT_OP_ARGS:
