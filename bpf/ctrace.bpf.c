@@ -306,6 +306,39 @@ static __always_inline int send_call(__u32 kind, __u64 fn, __u32 tid, __u64 now,
 	return 0;
 }
 
+/* --srcline: an ENTER carries its call site (ENTER_SITE). Set at load, so
+ * the default path is compiled out by the verifier. 2: a preloaded hook's
+ * probe finds the hook's return address in rdx (ctrace.h
+ * CTRACE_HOOK_SRCLINE_OFF); 1: on the stack (--args reads the registers
+ * at the hook's first NOP) */
+const volatile __u32 srcline = 0;
+
+/* ENTER_SITE: the hook's call_site (rsi: set before the hook call, so the
+ * call-site probes see it too), and the return address of the hook call in
+ * the function it sits in (ip + length; at a preloaded hook, what it pushed) */
+static __always_inline int send_site(struct pt_regs *ctx, __u64 cookie, __u32 tid, __u64 now,
+				     struct tstate *st, __s32 depth, __u32 kind)
+{
+	struct ctrace_call_site *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	__u64 at;
+
+	if (!e) {
+		thread_lost_one(st);
+		return 0;
+	}
+	set_call(&e->c, kind, PT_REGS_PARM1(ctx), tid, now, st, depth);
+	e->site = PT_REGS_PARM2(ctx);
+	if (!(cookie & CTRACE_COOKIE_HOOK))
+		at = ctx->ip + ((cookie >> CTRACE_COOKIE_LEN_SHIFT) & CTRACE_COOKIE_LEN_MASK);
+	else if (srcline == 2)
+		at = PT_REGS_PARM3(ctx);
+	else if (bpf_probe_read_user(&at, sizeof(at), (void *)ctx->sp))
+		at = 0;
+	e->at = at;
+	bpf_ringbuf_submit(e, thread_wake_flags(st));
+	return 0;
+}
+
 /* The common part of both hooks: the thread's depth, kept here so that every
  * event carries it. Returns whether the event is to be sent. */
 static __always_inline bool count_depth(struct tstate *st, __u32 kind, __s32 *depth)
@@ -592,6 +625,8 @@ int on_hook(struct pt_regs *ctx)
 	if (!armed || unselected(ctx, cookie, tgid))
 		return 0;
 	st = account(task, tgid, kind, PT_REGS_PARM1(ctx), tid, now, &depth);
+	if (srcline && st && kind == CTRACE_EV_ENTER)
+		return send_site(ctx, cookie, tid, now, st, depth, CTRACE_EV_ENTER_SITE);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
@@ -1477,10 +1512,14 @@ int on_hook_args(struct pt_regs *ctx)
 	}
 	if (!plan)
 		plan = bpf_map_lookup_elem(&plans, &key);
+	if (plan && srcline) /* the ENTER_ARGS has no room for it */
+		send_site(ctx, cookie, tid, now, st, depth, CTRACE_EV_SITE);
 	if (plan && (plan->flags & CTRACE_SITE_SMALL))
 		return send_small(ctx, plan, key, tid, now, st, depth, hook);
 	sc = plan ? bpf_task_storage_get(&args_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) :
 		    NULL;
+	if (!sc && srcline)
+		return send_site(ctx, cookie, tid, now, st, depth, CTRACE_EV_ENTER_SITE);
 	if (!sc)
 		return send_call(CTRACE_EV_ENTER, PT_REGS_PARM1(ctx), tid, now, st, depth);
 	set_call(&sc->c, CTRACE_EV_ENTER_ARGS, PT_REGS_PARM1(ctx), tid, now, st, depth);

@@ -20,6 +20,9 @@
  * its value at the hook call); per probe, since an exec'd image may be
  * probed at its call sites while the first one uses the preload */
 #define CTRACE_COOKIE_HOOK (1ull << 8)
+/* --srcline without --args: the preloaded enter hook's probe sits this far
+ * in, after a `movq (%rsp), %rdx` that gives it the hook's return address */
+#define CTRACE_HOOK_SRCLINE_OFF 9
 /* bit 9: a filter is on and the probe's function is not proven (an unproven
  * call site, or the preloaded hooks): BPF keeps the call only when its
  * this_fn is in the `selected` map, keyed by CTRACE_PLAN_KEY(this_fn, gen) */
@@ -77,6 +80,11 @@ enum ctrace_event_kind {
 				    * made matched (no arguments captured) */
 	CTRACE_EV_ALLOC = 19,	/* --memory: an allocator returned a block (ctrace_mem) */
 	CTRACE_EV_FREE = 20,	/* --memory: a block is being freed (ctrace_mem) */
+	/* --srcline: ENTER with its call site (ctrace_call_site) */
+	CTRACE_EV_ENTER_SITE = 22,
+	/* --srcline with --args: the call site of the thread's next event, an
+	 * ENTER_ARGS of the same fn and depth (a ctrace_call_site) */
+	CTRACE_EV_SITE = 23,
 };
 
 /* --subtree / --caller (BPF's `shape`): which calls are sent. The
@@ -105,6 +113,16 @@ struct ctrace_call {
 		      * call carry the same value, so userspace can resynchronise
 		      * its stacks after a loss or an attach mid-call */
 	__u32 lost;  /* events this thread lost so far (ring buffer full) */
+};
+
+/* ENTER_SITE: an ENTER and where the call came from, sent instead of
+ * ENTER with --srcline only (the default record keeps its 32 bytes) */
+struct ctrace_call_site {
+	struct ctrace_call c;
+	__u64 site; /* the hook's call_site: the return address into the caller */
+	__u64 at;   /* the hook call's return address, in the function it sits in
+		     * (an inlined callee's hook sits in its caller's body: its
+		     * call_site is then the caller's own) */
 };
 
 /* UNWIND's fn: the jump's setjmp was not seen (it predates tracing, or its

@@ -62,6 +62,7 @@ floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
 summary=$(measure "$TOOL" --summary -o "$W/s.json" --)
 summed=$(jq .metadata.total_calls "$W/s.json")
 [ -n "${OLD:-}" ] && old=$(measure "$OLD" -o "$W/o.json" --)
+srcline=$(measure "$TOOL" --srcline -o "$W/l.json" --)
 if [ -n "${QUICK:-}" ]; then
 	per() { awk -v t="$1" -v b="$base" -v c="$CALLS" 'BEGIN {printf "%7.0f", (t - b) / c}'; }
 	ratio() { awk -v a="$1" -v f="$2" -v b="$base" 'BEGIN {printf "%.2fx", (a - b) / (f - b)}'; }
@@ -69,6 +70,7 @@ if [ -n "${QUICK:-}" ]; then
 	echo "floor (bare uprobes, preloaded NOP hooks) $(per "$floor_pre")"
 	echo "ctrace-bpf launch $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
 	echo "--summary launch  $(per "$summary")   $(ratio "$summary" "$floor_pre") of floor, $summed calls"
+	echo "--srcline launch  $(per "$srcline")   $(ratio "$srcline" "$floor_pre") of floor"
 	[ -n "${OLD:-}" ] && echo "OLD launch        $(per "$old")   $(ratio "$old" "$floor_pre") of floor"
 	command -v uftrace >/dev/null &&
 		echo "uftrace record    $(per "$(measure uftrace record --no-libcall -d "$W/uftrace.data")")"

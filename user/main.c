@@ -208,6 +208,9 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->wake_bytes = s->cfg.buffer_size / WAKE_FRACTION;
 	skel->rodata->follow_forks = s->cfg.follow_forks;
 	skel->rodata->shape = s->cfg.shape_mode;
+	/* the hook's return address: from rdx at the enter hook's second
+	 * probe site, or from the stack when --args reads the registers */
+	skel->rodata->srcline = !s->cfg.srcline ? 0 : s->cfg.args ? 1 : 2;
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
@@ -348,6 +351,7 @@ static int consumer_setup(struct session *s)
 	s->pr.args = s->cfg.args;
 	s->pr.summary = s->cfg.summary;
 	s->pr.memory = s->cfg.memory;
+	s->pr.srcline_rdx = s->cfg.srcline && !s->cfg.args;
 	s->pr.shape = s->cfg.shape;
 	if (s->cfg.args || s->cfg.retval) {
 		s->capture = capture_new(&s->cfg, s->skel, s->sym, s->preload);

@@ -75,6 +75,8 @@ int probes_attach_hooks_lib(struct probes *p, const char *lib)
 			goto out;
 		}
 	}
+	if (p->srcline_rdx)
+		offs[0] += CTRACE_HOOK_SRCLINE_OFF;
 	if (attach(p, lib, lib, offs, cookies, 2))
 		goto out;
 	log_dbg("probes on the hooks of %s", lib);

@@ -19,6 +19,7 @@ struct probes {
 	bool args;    /* attach the program that runs capture plans (--args) */
 	bool summary; /* attach the program that keeps statistics (--summary) */
 	bool memory;  /* probe the allocator too (--memory) */
+	bool srcline_rdx; /* the enter hook's second probe site (ctrace.h) */
 	/* --subtree/--caller patterns (or NULL), and the functions they matched */
 	const struct filter *shape;
 	size_t nshaped;

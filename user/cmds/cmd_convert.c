@@ -22,6 +22,7 @@
 #include "cmds/ctrace_input.h"
 #include "cmds/keep_source.h"
 #include "cmds/slice.h"
+#include "cmds/srcline_after.h"
 #include "cmds/summary_file.h"
 #include "cmds/trace_input.h"
 #include "utils/log.h"
@@ -30,6 +31,8 @@
 #include "write/backend.h"
 
 #define CMD "ctrace-bpf convert"
+
+static bool srcline_after; /* --srcline: "source" from the traced files' DWARF */
 
 static const char usage_text[] =
 	"Usage: ctrace-bpf convert TRACE.json --to FORMAT [-o OUT] [OPTIONS]\n"
@@ -78,7 +81,11 @@ static const char usage_text[] =
 	"                           (default) or by number of calls\n"
 	"      --per-thread         folded and svg: start each stack with its thread,\n"
 	"                           \"name [tid]\" (default: all threads merged; -f svg\n"
-	"                           while tracing merges them: convert again for this)\n" SLICE_HELP(
+	"                           while tracing merges them: convert again for this)\n"
+	"      --srcline            each call's \"source\" (its function's FILE:LINE) from\n"
+	"                           the DWARF of the traced files, when their build ids\n"
+	"                           match the trace's, e.g. convert t.json --srcline\n"
+	"                           --to jsonl (call sites need tracing with --srcline)\n" SLICE_HELP(
 		"                           ") KEEP_HELP("                           ") "  -h, --help               this help\n"
 					       "\n"
 					       "Calls whose entry or exit was not observed (\"partial\" in the trace) have no\n"
@@ -295,10 +302,11 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 	const struct format *f = format_find(fmt);
 	const struct format_opts o = { .weight_calls = weight_calls, .per_thread = per_thread };
 	struct trace_input input;
-	struct trace_source *src = &input.source;
+	const struct trace_source *src = &input.source;
 	struct keep_source ks;
 	struct slice slice;
 	struct sink sink;
+	struct srcline_after *sa = NULL;
 	int rc;
 
 	err[0] = 0;
@@ -306,6 +314,10 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		return -1;
 	if (!strcmp(fmt, "json") && spec && slice_active(spec)) {
 		snprintf(err, errlen, "--tid and --time-range do not apply to --to json");
+		return -1;
+	}
+	if (!strcmp(fmt, "json") && srcline_after) {
+		snprintf(err, errlen, "--srcline does not apply to --to json");
 		return -1;
 	}
 	if (!strcmp(fmt, "json"))
@@ -328,7 +340,10 @@ static int convert(const char *in, const char *out, const char *fmt, bool weight
 		slice_init(&slice, spec, src);
 		src = &slice.source;
 	}
+	if (srcline_after && (sa = srcline_after_new(src)))
+		src = srcline_after_source(sa);
 	rc = f->run(src, sink.f, &o, err, errlen);
+	srcline_after_free(sa);
 	trace_input_close(&input);
 	if (rc) {
 		/* name the input: the reader's errors are offsets into it */
@@ -432,7 +447,7 @@ void convert_jsonl_output(const char *path)
 			 err);
 }
 
-enum { OPT_PER_THREAD = 256 };
+enum { OPT_PER_THREAD = 256, OPT_SRCLINE };
 
 int cmd_convert_main(int argc, char **argv)
 {
@@ -441,6 +456,7 @@ int cmd_convert_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "weight", required_argument, NULL, 'w' },
 		{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+		{ "srcline", no_argument, NULL, OPT_SRCLINE },
 		SLICE_LONG_OPTIONS,
 		KEEP_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -471,6 +487,7 @@ int cmd_convert_main(int argc, char **argv)
 			calls = !strcmp(optarg, "calls");
 			break;
 		case OPT_PER_THREAD: per_thread = true; break;
+		case OPT_SRCLINE: srcline_after = true; break;
 		case SLICE_OPT_TID:
 		case SLICE_OPT_RANGE:
 			if (slice_option(&spec, c, optarg, CMD))

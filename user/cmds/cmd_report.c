@@ -17,6 +17,7 @@
 #include "cmds/jsonread.h"
 #include "cmds/keep_source.h"
 #include "cmds/slice.h"
+#include "cmds/srcline_after.h"
 #include "cmds/trace_input.h"
 #include "write/fn_table.h"
 #include "write/summary.h"
@@ -44,6 +45,10 @@ static const char usage_text[] =
 	"                     identical consecutive calls (same callees, arguments and\n"
 	"                     return values) is one entry marked \"×N\", its durations\n"
 	"                     summed over the N calls\n"
+	"      --srcline      --tree: each function's FILE:LINE from the DWARF of the\n"
+	"                     traced files, when their build ids match the trace's,\n"
+	"                     for a trace made without --srcline, e.g.\n"
+	"                     ctrace-bpf report t.json --tree --srcline\n"
 	SLICE_HELP("                     ")
 	KEEP_HELP("                     ")
 	"  -h, --help         this help\n"
@@ -290,7 +295,8 @@ static bool param_list(const char *name, size_t *open, size_t *close)
 	return false;
 }
 
-/* --srcline: " [file.c:12]", the file by its base name */
+/* --srcline: " [file.c:12]", the file by its base name; with the call's
+ * own line, " [file.c:12, called at main.c:40]" */
 static void src_note(struct jr_buf *b, const struct trace_node *n)
 {
 	const char *s = n->source ? strrchr(n->source, '/') : NULL;
@@ -299,6 +305,14 @@ static void src_note(struct jr_buf *b, const struct trace_node *n)
 	if (!s)
 		return;
 	jr_buf_put(b, " [", 2);
+	jr_buf_put(b, s, strlen(s));
+	jr_buf_put(b, "]", 1);
+	s = n->call_site ? strrchr(n->call_site, '/') : NULL;
+	s = s ? s + 1 : n->call_site;
+	if (!s)
+		return;
+	b->len--;
+	jr_buf_put(b, ", called at ", 12);
 	jr_buf_put(b, s, strlen(s));
 	jr_buf_put(b, "]", 1);
 }
@@ -490,7 +504,7 @@ struct report {
 	FILE *out;
 	enum fn_sort key;
 	size_t top;
-	bool threads, tree;
+	bool threads, tree, srcline;
 	struct fn_table tab;
 	struct tree tr;
 	/* totals */
@@ -736,6 +750,7 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		.leaks = rep_leaks,
 		.no_values = !r->tree, /* the table reads times only */
 	};
+	struct srcline_after *sa = NULL;
 	struct trace_input input;
 	const struct trace_source *src = &input.source;
 	int rc;
@@ -748,7 +763,12 @@ static int report(const char *in, struct report *r, char *err, size_t errlen)
 		src = &r->ks.source;
 	}
 	slice_init(&r->sl, &r->slice, src);
-	rc = source_walk(slice_active(&r->slice) ? &r->sl.source : src, &v, r, err, errlen);
+	if (slice_active(&r->slice))
+		src = &r->sl.source;
+	if (r->srcline && (sa = srcline_after_new(src)))
+		src = srcline_after_source(sa);
+	rc = source_walk(src, &v, r, err, errlen);
+	srcline_after_free(sa);
 	trace_input_close(&input);
 	if (rc) {
 		char msg[512];
@@ -802,7 +822,7 @@ static int report_summary(const char *in, const struct report *r, char *err, siz
 	return rc;
 }
 
-enum { OPT_THREADS = 256, OPT_TREE };
+enum { OPT_THREADS = 256, OPT_TREE, OPT_SRCLINE };
 
 int cmd_report_main(int argc, char **argv)
 {
@@ -811,6 +831,7 @@ int cmd_report_main(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "threads", no_argument, NULL, OPT_THREADS },
 		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "srcline", no_argument, NULL, OPT_SRCLINE },
 		SLICE_LONG_OPTIONS,
 		KEEP_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -857,6 +878,7 @@ int cmd_report_main(int argc, char **argv)
 			break;
 		case OPT_THREADS: r.threads = true; break;
 		case OPT_TREE: r.tree = true; break;
+		case OPT_SRCLINE: r.srcline = true; break;
 		case SLICE_OPT_TID:
 		case SLICE_OPT_RANGE:
 			if (slice_option(&r.slice, c, optarg, CMD))

@@ -35,6 +35,7 @@ enum {
 	S_SOURCE,
 	S_MEMORY,
 	S_LEAKS,
+	S_SITE,
 	NSTR
 };
 
@@ -286,6 +287,8 @@ static int member(struct lreader *l, const char *k)
 		return str_member(l, S_ADDRESS, "address");
 	if (!strcmp(k, "source"))
 		return str_member(l, S_SOURCE, "source");
+	if (!strcmp(k, "call_site"))
+		return str_member(l, S_SITE, "call_site");
 	if (!strcmp(k, "partial_reason"))
 		return str_member(l, S_REASON, "partial_reason");
 	if (!strcmp(k, "arguments_unavailable"))
@@ -391,6 +394,7 @@ static void node_view(const struct line *ln, struct trace_node *n)
 	n->address = line_str(ln, S_ADDRESS);
 	n->source = line_str(ln, S_SOURCE);
 	n->memory = line_str(ln, S_MEMORY);
+	n->call_site = line_str(ln, S_SITE);
 	n->partial_reason = line_str(ln, S_REASON);
 	n->arguments = line_str(ln, S_ARGS);
 	n->arguments_unavailable = line_str(ln, S_ARGS_WHY);

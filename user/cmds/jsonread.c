@@ -684,6 +684,7 @@ enum {
 	F_RETVAL,
 	F_SOURCE,
 	F_MEMORY,
+	F_SITE,
 	NFIELDS
 };
 
@@ -739,6 +740,7 @@ static void node_view(const struct wframe *f, struct trace_node *n)
 	n->return_value = f->off[F_RETVAL] != SIZE_MAX ? p + f->off[F_RETVAL] : NULL;
 	n->source = f->off[F_SOURCE] != SIZE_MAX ? p + f->off[F_SOURCE] : NULL;
 	n->memory = f->off[F_MEMORY] != SIZE_MAX ? p + f->off[F_MEMORY] : NULL;
+	n->call_site = f->off[F_SITE] != SIZE_MAX ? p + f->off[F_SITE] : NULL;
 	n->has_start = f->has_start;
 	n->has_end = f->has_end;
 	n->has_duration = f->has_duration;
@@ -911,6 +913,8 @@ static int node_member(struct walker *w, bool *children)
 			*children = true;
 			return 0;
 		}
+		if (!strcmp(k, "call_site"))
+			return str_field(w, f, F_SITE, "call_site");
 		break;
 	}
 	t = jr_next(w->r);

@@ -11,6 +11,7 @@
 #include "utils/log.h"
 #include "find/pattern.h"
 #include "utils/procmaps.h"
+#include "utils/u64map.h"
 #include "utils/xalloc.h"
 #include "consume/symbolize.h"
 
@@ -35,6 +36,11 @@ struct symbolizer {
 	struct func_info *stale;  /* forgotten when their code went away */
 	struct module *gone_mods; /* mappings that went away since the last take */
 	size_t ngone;
+	/* --srcline: site → call_site_info; a hook call's return address →
+	 * (void *)1 when its function runs there out of line, else the site
+	 * of the call that inlined it (inlined_at) */
+	struct u64map sites, outlined;
+	struct call_site_info *stale_sites; /* forgotten with their code */
 };
 
 /* --srcline: one for the run, shared by every process's symbolizer (a forked
@@ -85,6 +91,22 @@ static void free_modules(struct module *m, size_t n)
 	free(m);
 }
 
+/* the sites' lines are forgotten (code went away, or at the end); the
+ * site_infos stay allocated: the compact trace's writer names them by id */
+static void forget_sites(struct symbolizer *s)
+{
+	uint64_t k;
+	void *v;
+
+	for (size_t it = 0; u64map_next(&s->sites, &it, &k, &v);) {
+		struct call_site_info *si = v;
+		si->next_stale = s->stale_sites;
+		s->stale_sites = si;
+	}
+	u64map_free(&s->sites);
+	u64map_free(&s->outlined);
+}
+
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
@@ -103,6 +125,15 @@ void symbolizer_free(struct symbolizer *s)
 		free(s->stale);
 		s->stale = n;
 	}
+	forget_sites(s);
+	while (s->stale_sites) {
+		struct call_site_info *n = s->stale_sites->next_stale;
+		free(s->stale_sites->loc);
+		free(s->stale_sites);
+		s->stale_sites = n;
+	}
+	u64map_free(&s->sites);
+	u64map_free(&s->outlined);
 	free(s->tab);
 	free(s->exe);
 	free_modules(s->mods, s->nmods);
@@ -140,6 +171,7 @@ static char *intern(struct symbolizer *s, const char *name)
  * library mapped there): names cached there are forgotten */
 static void forget_range(struct symbolizer *s, uint64_t addr, uint64_t len)
 {
+	forget_sites(s); /* rare (dlclose): all of them, looked up again */
 	/* entries stay allocated (open frames point at them) but leave the
 	 * table: the next event at such an address is resolved afresh */
 	for (size_t i = 0; i < s->cap; i++) {
@@ -373,4 +405,70 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr)
 	if (++s->used * 2 > s->cap)
 		grow(s);
 	return fi;
+}
+
+/* the function symbol holding runtime address addr, and its module */
+static const struct elf_sym *sym_at(const struct symbolizer *s, uint64_t addr,
+				    const struct module **m, uint64_t *vaddr)
+{
+	*m = find_module(s, addr);
+	if (!*m || !(*m)->img ||
+	    elf_offset_to_vaddr((*m)->img, addr - (*m)->start + (*m)->offset, vaddr))
+		return NULL;
+	return elf_sym_lookup((*m)->img, *vaddr);
+}
+
+/* fn's hook call returning to at: (void *)1 when it sits in fn's own body;
+ * else the site of the call that inlined fn there (its loc NULL when none
+ * is known). Inlined, the hook's call_site is its caller's own. */
+static struct call_site_info *inlined_at(struct symbolizer *s, uint64_t fn, uint64_t at)
+{
+	const struct module *m, *mf;
+	const struct elf_sym *a, *f;
+	struct call_site_info *si = u64map_get(&s->outlined, at);
+	uint64_t v, va;
+
+	if (si)
+		return si;
+	a = at ? sym_at(s, at - 1, &m, &va) : NULL;
+	f = a ? sym_at(s, fn, &mf, &v) : NULL;
+	if (a && a == f && m == mf) {
+		si = (void *)1;
+	} else {
+		si = xcalloc(1, sizeof(*si));
+		if (a && f && m == mf)
+			si->loc = srcline_inlined_call(srclines, m->img->fd, va, f->name);
+		si->next_stale = s->stale_sites;
+		s->stale_sites = si;
+	}
+	u64map_put(&s->outlined, at, si); /* on ENOMEM: looked up again */
+	return si;
+}
+
+const struct call_site_info *symbolize_site(struct symbolizer *s, uint64_t fn, uint64_t site,
+					    uint64_t at)
+{
+	struct call_site_info *si;
+	const struct module *m;
+	uint64_t vaddr;
+
+	if (!srclines || !site)
+		return NULL;
+	si = inlined_at(s, fn, at);
+	if (si != (void *)1)
+		return si->loc ? si : NULL;
+	si = u64map_get(&s->sites, site);
+	if (si)
+		return si->loc ? si : NULL;
+	si = xcalloc(1, sizeof(*si));
+	/* the call instruction's line: a return address is the one after it,
+	 * so addr2line -i's rule, address - 1 */
+	m = find_module(s, site - 1);
+	if (m && m->img && !elf_offset_to_vaddr(m->img, site - 1 - m->start + m->offset, &vaddr))
+		si->loc = srcline_of(srclines, m->img->fd, vaddr);
+	if (u64map_put(&s->sites, site, si)) {
+		si->next_stale = s->stale_sites;
+		s->stale_sites = si;
+	}
+	return si->loc ? si : NULL;
 }

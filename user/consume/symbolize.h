@@ -50,6 +50,18 @@ const struct func_info *symbolize(struct symbolizer *s, uint64_t addr);
  * once, before the first symbolize; NULL: off) */
 struct srclines;
 void symbolizer_set_srclines(struct srclines *sl);
+/* --srcline: a call site's line, interned per site (rec_id: its id in the
+ * compact trace, 0: none yet) */
+struct call_site_info {
+	char *loc; /* "FILE:LINE", or NULL: none known */
+	uint32_t rec_id;
+	struct call_site_info *next_stale;
+};
+/* the call site of fn's entry (ENTER_SITE: site, the hook's call_site; at,
+ * the hook call's return address), or NULL: no DWARF there, no srclines,
+ * or fn's hook runs inlined in its caller (its call_site is the caller's) */
+const struct call_site_info *symbolize_site(struct symbolizer *s, uint64_t fn, uint64_t site,
+					    uint64_t at);
 /* a mapping known without /proc (fuzzing): named by module, not by symbol */
 void symbolizer_add_module(struct symbolizer *s, const struct module *m);
 const struct filter *symbolizer_filter(const struct symbolizer *s);

@@ -386,6 +386,62 @@ static void record_fnptrs(struct trace *tr, struct proc *p, const void *data, si
 		ctw_fnptrs(tr->rec, addr, ids, n);
 }
 
+/* --srcline: an ENTER_SITE's call site, interned (NULL: none known) */
+static struct call_site_info *site_of(struct symbolizer *sym, const struct ctrace_call_site *e)
+{
+	return (struct call_site_info *)symbolize_site(sym, e->c.fn, e->site, e->at);
+}
+
+/* the call site of an entry: replayed, as the record named it */
+static const char *call_site(const struct trace *tr, struct symbolizer *sym, const void *data,
+			     size_t size)
+{
+	const struct call_site_info *si;
+
+	if (tr->replay)
+		return tr->replay_site;
+	if (((const struct ctrace_hdr *)data)->kind == CTRACE_EV_ENTER_ARGS ||
+	    ((const struct ctrace_hdr *)data)->kind == CTRACE_EV_ENTER_ARGS_SMALL)
+		return tr->args_site; /* record_live's, this event's */
+	if (((const struct ctrace_hdr *)data)->kind != CTRACE_EV_ENTER_SITE || !sym ||
+	    size < sizeof(struct ctrace_call_site))
+		return NULL;
+	si = site_of(sym, data);
+	return si ? si->loc : NULL;
+}
+
+/* --srcline with --args: a SITE names the call site of its thread's next
+ * event, when that is the ENTER_ARGS of the same call (fn and depth): one
+ * lost in between must not lend it to another call */
+struct pending_site {
+	uint32_t tid;
+	struct ctrace_call_site e;
+};
+#define MAX_PENDING_SITES 1024 /* threads between a SITE and its ENTER_ARGS */
+
+static bool take_site(struct trace *tr, uint32_t tid, struct ctrace_call_site *out)
+{
+	for (size_t i = 0; i < tr->npsites; i++) {
+		if (tr->psites[i].tid == tid) {
+			*out = tr->psites[i].e;
+			tr->psites[i] = tr->psites[--tr->npsites];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void keep_site(struct trace *tr, uint32_t tid, const struct ctrace_call_site *e)
+{
+	struct ctrace_call_site old;
+
+	take_site(tr, tid, &old);
+	if (!tr->psites)
+		tr->psites = malloc(MAX_PENDING_SITES * sizeof(*tr->psites));
+	if (tr->psites && tr->npsites < MAX_PENDING_SITES) /* else: no call site */
+		tr->psites[tr->npsites++] = (struct pending_site){ tid, *e };
+}
+
 /* The live side of the compact record: the process table as the trees
  * would keep it (live_only), then the record with its function's id. */
 static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data, size_t size,
@@ -396,8 +452,17 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 	struct thread_tree *t;
 	uint32_t fn = 0;
 	uint64_t addr = 0;
-	bool create = true;
+	bool create = true, pending = false;
+	struct ctrace_call_site site;
 
+	if (h->kind == CTRACE_EV_SITE) { /* kept for its ENTER_ARGS, not recorded */
+		if (size >= sizeof(site))
+			keep_site(tr, h->tid, data);
+		return;
+	}
+	tr->args_site = NULL;
+	if (tr->npsites)
+		pending = take_site(tr, h->tid, &site);
 	switch (h->kind) {
 	case CTRACE_EV_RETVAL:
 		create = false;
@@ -405,6 +470,7 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 							      0;
 		/* fall through */
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_SITE:
 	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
@@ -424,8 +490,18 @@ static void record_live(struct trace *tr, const struct ctrace_hdr *h, void *data
 		}
 		if (p)
 			fn = ctw_func(tr->rec, (struct func_info *)symbolize(p->sym, addr));
+		if (p && h->kind == CTRACE_EV_ENTER_SITE && size >= sizeof(struct ctrace_call_site))
+			ctw_site(tr->rec, site_of(p->sym, data)); /* before its ENTER */
+		else if (p && pending && site.c.fn == c->fn && site.c.depth == c->depth &&
+			 (h->kind == CTRACE_EV_ENTER_ARGS ||
+			  h->kind == CTRACE_EV_ENTER_ARGS_SMALL)) {
+			struct call_site_info *si = site_of(p->sym, &site);
+
+			ctw_site(tr->rec, si);
+			tr->args_site = si ? si->loc : NULL; /* for the live tree too */
+		}
 		if (p && tr->capture && h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_EXIT &&
-		    h->kind != CTRACE_EV_CALLER)
+		    h->kind != CTRACE_EV_CALLER && h->kind != CTRACE_EV_ENTER_SITE)
 			record_fnptrs(tr, p, data, size);
 		break;
 	}
@@ -486,6 +562,8 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	const struct ctrace_hdr *h = data;
 	const struct ctrace_call *e = data;
 	struct tree_extra x = { 0 };
+	/* an entry without arguments (a CALLER says why it has none) */
+	bool plain = h->kind == CTRACE_EV_ENTER || h->kind == CTRACE_EV_ENTER_SITE;
 	int r;
 
 	if (tr->capture && fi)
@@ -516,10 +594,10 @@ void trace_call_event(struct trace *tr, struct thread_tree *t, const void *data,
 	default:
 		t->lost = e->lost;
 		if (tr->capture)
-			capture_args_extra(tr->capture, fi,
-					   h->kind == CTRACE_EV_ENTER ? NULL : data, size, &x);
+			capture_args_extra(tr->capture, fi, plain ? NULL : data, size, &x);
+		x.call_site = call_site(tr, sym, data, size);
 		tree_enter(t, e->depth, fi, ts, &x);
-		if (h->kind != CTRACE_EV_ENTER && h->kind != CTRACE_EV_CALLER)
+		if (!plain && h->kind != CTRACE_EV_CALLER)
 			tree_keep_args(t, data, size);
 	}
 }
@@ -553,6 +631,7 @@ int trace_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	switch (h->kind) {
 	case CTRACE_EV_ENTER:
+	case CTRACE_EV_ENTER_SITE:
 	case CTRACE_EV_CALLER:
 	case CTRACE_EV_ENTER_ARGS:
 	case CTRACE_EV_ENTER_ARGS_SMALL:
@@ -850,6 +929,7 @@ void trace_free(struct trace *tr)
 	uint64_t k;
 	void *v;
 
+	free(tr->psites);
 	for (size_t i = 0; i < tr->nthreads; i++) {
 		tree_free(tr->threads[i]);
 		free(tr->threads[i]->created_by);

@@ -48,6 +48,11 @@ struct trace {
 	size_t rec_marked;		   /* the capture plans' changes the record says */
 	bool replay;			   /* the records come from the compact record */
 	const struct func_info *replay_fn; /* replay: the current record's function */
+	const char *replay_site;	   /* replay: its call site (--srcline), or NULL */
+	/* --srcline with --args: SITE records waiting for their ENTER_ARGS */
+	struct pending_site *psites;
+	size_t npsites;
+	const char *args_site;		   /* the current ENTER_ARGS's, when recorded */
 	struct u64map gens;		   /* replay: pid → image generation + 1 */
 	struct u64map names;		   /* replay: tid → its name at stop */
 	bool procs_borrowed;		   /* replay: procs is the live trace's */

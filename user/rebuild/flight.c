@@ -62,8 +62,9 @@ static const void *ev_data(const struct fl_event *e)
 
 static bool is_enter(uint32_t kind)
 {
-	return kind == CTRACE_EV_ENTER || kind == CTRACE_EV_ENTER_ARGS ||
-	       kind == CTRACE_EV_ENTER_ARGS_SMALL || kind == CTRACE_EV_CALLER;
+	return kind == CTRACE_EV_ENTER || kind == CTRACE_EV_ENTER_SITE ||
+	       kind == CTRACE_EV_ENTER_ARGS || kind == CTRACE_EV_ENTER_ARGS_SMALL ||
+	       kind == CTRACE_EV_CALLER;
 }
 
 /* an entry of a shown call: what the window counts */

@@ -22,6 +22,7 @@ struct kf_node {
 	char *why;   /* x->unavailable */
 	char *reason;
 	struct tree_mem mem; /* --memory: n.mem's, kept */
+	const char *call_site; /* x->call_site: interned, outlives the node */
 };
 
 struct kf_event {
@@ -124,6 +125,7 @@ static int copy_node(struct keep_filter *k, struct kf_node *d, const struct tree
 	if (!n->x)
 		return 0;
 	d->has_x = true;
+	d->call_site = n->x->call_site;
 	if (n->x->unavailable && !(d->why = strdup(n->x->unavailable)))
 		return -ENOMEM;
 	if (n->x->write && !(d->xtext = render(k, n->x)))
@@ -148,7 +150,8 @@ static const struct tree_node *view(const struct kf_node *d, struct tree_node *n
 	if (d->has_x) {
 		*x = (struct tree_extra){ .write = d->xtext ? put_text : NULL,
 					  .arg = d->xtext,
-					  .unavailable = d->why };
+					  .unavailable = d->why,
+					  .call_site = d->call_site };
 		n->x = x;
 	}
 	return n;

@@ -54,6 +54,7 @@ struct tree_extra {
 	void *arg;
 	/* arguments none of which could be read: why (write says so too) */
 	const char *unavailable;
+	const char *call_site; /* open: --srcline's "FILE:LINE" of the call, or NULL */
 };
 
 /* One node, or one half of it, as the sink gets it */

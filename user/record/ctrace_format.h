@@ -59,6 +59,9 @@ enum ctrace_ext {
 	CT_EXT_PLAN = 3,   /* kind ...: one logged change to the capture plans */
 	CT_EXT_FNPTR = 4,  /* n (addr fn)*: the next ARGS/RETVAL's function pointers */
 	CT_EXT_SOURCE = 5, /* fn "FILE:LINE": --srcline, right after fn's FUNC */
+	/* site ["FILE:LINE"]: --srcline, the next ENTER's call site by id (its
+	 * line the first time) */
+	CT_EXT_CALLSITE = 6,
 };
 
 /* op flags (op & 15) for the call records */

@@ -26,6 +26,9 @@ struct ctrace_reader {
 	uint32_t cur_tid;
 	bool have_cur;
 	uint64_t calls;
+	char **sites; /* --srcline: call sites' lines, by id - 1 */
+	uint32_t nsites;
+	const char *site; /* the next ENTER's call site (EXT CALLSITE) */
 	char *str; /* the last NAME/TEXT/EXT */
 	size_t capstr, nstr;
 	/* the decoded record: as large as the largest ring-buffer record */
@@ -478,6 +481,28 @@ static int set_source(struct ctrace_reader *r)
 	return 0;
 }
 
+/* EXT CALLSITE (--srcline): the next ENTER's call site, named by id; its
+ * line comes with its first use */
+static int set_site(struct ctrace_reader *r)
+{
+	const uint8_t *p = (const uint8_t *)r->str, *end = p + r->nstr;
+	uint64_t id = 0;
+
+	for (unsigned sh = 0; p < end && sh < 64; sh += 7) {
+		id |= (uint64_t)(*p & 0x7f) << sh;
+		if (!(*p++ & 0x80))
+			break;
+	}
+	if (p < end && id == (uint64_t)r->nsites + 1 && !memchr(p, 0, (size_t)(end - p))) {
+		r->sites = xrealloc(r->sites, (r->nsites + 1) * sizeof(*r->sites));
+		r->sites[r->nsites++] = xstrdup((const char *)p); /* r->str ends with a NUL */
+	}
+	if (!id || id > r->nsites || (p < end && id != r->nsites))
+		return fail(r, "a damaged call site record");
+	r->site = r->sites[id - 1];
+	return 0;
+}
+
 static int get_ext(struct ctrace_reader *r, struct ctr_rec *out)
 {
 	uint32_t sub = 0;
@@ -487,6 +512,8 @@ static int get_ext(struct ctrace_reader *r, struct ctr_rec *out)
 	if (varint32(r, &sub) || get_str(r, CT_MAX_BLOB))
 		return -1;
 	if (sub == CT_EXT_SOURCE && set_source(r))
+		return -1;
+	if (sub == CT_EXT_CALLSITE && set_site(r))
 		return -1;
 	out->what = sub;
 	out->str = r->str;
@@ -498,6 +525,12 @@ static int decode(struct ctrace_reader *r, unsigned op, unsigned flags, struct c
 {
 	struct ctrace_call *c = &r->rec.args.c;
 
+	/* an EXT CALLSITE names the call site of the event record next (the
+	 * plan changes and the function's name may come between): an entry's */
+	if (op == CT_OP_ENTER || op == CT_OP_ARGS || op == CT_OP_ARGS_SMALL)
+		out->site = r->site;
+	if (op != CT_OP_EXT && op != CT_OP_MARK && op != CT_OP_FUNC)
+		r->site = NULL;
 	/* the decoded record starts zeroed: bytes not stored were not sent */
 	if (op == CT_OP_ENTER || op == CT_OP_EXIT)
 		memset(c, 0, sizeof(*c));
@@ -574,6 +607,9 @@ void ctr_free(struct ctrace_reader *r)
 
 	if (!r)
 		return;
+	for (uint32_t i = 0; i < r->nsites; i++)
+		free(r->sites[i]);
+	free(r->sites);
 	for (uint32_t i = 0; i < r->nfuncs; i++) {
 		free(r->funcs[i]->name);
 		free(r->funcs[i]->source);

@@ -20,6 +20,7 @@ struct ctr_rec {
 	const void *data;
 	size_t size;
 	const struct func_info *fn; /* its function, NULL when none */
+	const char *site;	    /* ENTER: its call site (--srcline), or NULL */
 	/* NAME, LOST, TEXT */
 	uint32_t tid;
 	uint64_t count; /* LOST; TEXT: its key; MARK: the plan changes */

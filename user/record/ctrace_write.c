@@ -23,6 +23,7 @@ struct ctrace_writer {
 	uint64_t bytes, calls;
 	uint64_t t0;
 	uint32_t nfuncs;
+	uint32_t nsites; /* --srcline: call sites named so far */
 	uint64_t nids_total;
 	struct u64map threads; /* tid → struct ct_thread */
 	uint32_t cur_tid;
@@ -156,6 +157,28 @@ static void put_source(struct ctrace_writer *w, const struct func_info *fn)
 	p += ct_put_varint(p, fn->rec_id);
 	memcpy(p, fn->source, n);
 	ctw_ext(w, CT_EXT_SOURCE, b, (size_t)(p - b) + n);
+	free(b);
+}
+
+void ctw_site(struct ctrace_writer *w, struct call_site_info *si)
+{
+	size_t n = 0;
+	uint8_t *b, *p;
+
+	if (!si)
+		return;
+	if (!si->rec_id) { /* its first use: the line goes with it */
+		si->rec_id = ++w->nsites;
+		n = strnlen(si->loc, 4096);
+	}
+	b = p = malloc(10 + n);
+	if (!b) {
+		w->err = w->err ? w->err : ENOMEM;
+		return;
+	}
+	p += ct_put_varint(p, si->rec_id);
+	memcpy(p, si->loc, n);
+	ctw_ext(w, CT_EXT_CALLSITE, b, (size_t)(p - b) + n);
 	free(b);
 }
 
@@ -324,12 +347,17 @@ void ctw_event(struct ctrace_writer *w, const void *data, size_t size, uint32_t 
 		return;
 	p = room(w, REC_MAX);
 	switch (h->kind) {
+	case CTRACE_EV_ENTER_SITE: /* its site went just before (ctw_site) */
+		if (size != sizeof(struct ctrace_call_site))
+			break;
+		size = sizeof(struct ctrace_call);
+		/* fall through */
 	case CTRACE_EV_ENTER:
 	case CTRACE_EV_EXIT:
 		if (size != sizeof(struct ctrace_call))
 			break;
-		w->calls += h->kind == CTRACE_EV_ENTER;
-		commit(w, call_head(w, p, h->kind == CTRACE_EV_ENTER ? CT_OP_ENTER : CT_OP_EXIT,
+		w->calls += h->kind != CTRACE_EV_EXIT;
+		commit(w, call_head(w, p, h->kind != CTRACE_EV_EXIT ? CT_OP_ENTER : CT_OP_EXIT,
 				    data, fn));
 		return;
 	case CTRACE_EV_ENTER_ARGS:

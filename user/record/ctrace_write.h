@@ -16,6 +16,9 @@ struct ctrace_writer *ctw_new(int fd, const struct ctrace_file_hdr *h);
 uint32_t ctw_func(struct ctrace_writer *w, struct func_info *fn);
 /* a record of the main ring buffer; fn: its function's id (0: none) */
 void ctw_event(struct ctrace_writer *w, const void *data, size_t size, uint32_t fn);
+/* --srcline: the next ENTER's call site (NULL: none known) */
+struct call_site_info;
+void ctw_site(struct ctrace_writer *w, struct call_site_info *si);
 /* a record of the crash ring buffer */
 void ctw_crash(struct ctrace_writer *w, const void *data, size_t size);
 /* at stop: a live thread's name, BPF's loss count of a thread */

@@ -114,6 +114,7 @@ int replay_run(struct ctrace_reader *r, struct trace *tr, const char *reason,
 		case CT_OP_FUNC: break;
 		default:
 			tr->replay_fn = rec.fn;
+			tr->replay_site = rec.site;
 			trace_on_event(tr, (void *)rec.data, rec.size);
 			if (tr->capture)
 				capture_replay_fnptrs(tr->capture, NULL, NULL, 0);

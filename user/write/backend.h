@@ -17,7 +17,8 @@ struct trace_node {
 	const char *function; /* NULL: not seen (yet); may be "[unknown]" */
 	const char *module;   /* NULL: absent or null */
 	const char *address;
-	const char *source; /* --srcline: "FILE:LINE", or NULL */
+	const char *source;		       /* --srcline: "FILE:LINE", or NULL */
+	const char *call_site;		       /* --srcline: the call's own "FILE:LINE", or NULL */
 	bool has_start, has_end, has_duration; /* false: absent or null */
 	uint64_t start_ns, end_ns, duration_ns;
 	bool partial;

@@ -67,6 +67,8 @@ static void write_partial(FILE *f, const char *reason)
 
 static void write_extra(FILE *f, const struct tree_extra *x)
 {
+	if (x && x->call_site) /* --srcline */
+		jsonw_member_cstr(f, "call_site", x->call_site);
 	if (x && x->write)
 		x->write(f, x->arg);
 }

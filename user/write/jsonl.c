@@ -114,6 +114,7 @@ static void node_members(FILE *f, const struct trace_node *n, bool all)
 	str_member(f, "address", n->address, all);
 	str_member(f, "module", n->module, all);
 	str_member(f, "source", n->source, false); /* --srcline */
+	str_member(f, "call_site", n->call_site, false);
 	time_member(f, "start_ns", n->has_start, n->start_ns, all);
 	time_member(f, "end_ns", n->has_end, n->end_ns, all);
 	time_member(f, "duration_ns", n->has_duration, n->duration_ns, all);

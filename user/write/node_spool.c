@@ -1,7 +1,7 @@
 /* The node-spool sink and its trace_source; see node_spool.h.
  *
  * A thread's spool is a sequence of records, one per sink call:
- *   tag (u8: open, close, leaf, wrap), flags (u8), function (varint: index
+ *   tag (u8: open, close, leaf, wrap), flags (varint), function (varint: index
  *   + 1 into the sink's table, 0: none), then as the flags say: start, end,
  *   duration (varints), partial_reason and an extra's value (varint length
  *   + bytes). The extra is the arguments at open, the return value at close,
@@ -33,6 +33,7 @@ enum {
 	F_EXTRA = 32,
 	F_WHY = 64,
 	F_MEM = 128, /* --memory: allocs, alloc_bytes, frees, free_bytes */
+	F_SITE = 256, /* open: --srcline's call site follows (length + bytes) */
 };
 
 struct node_spool {
@@ -120,13 +121,14 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 	const char *x = extra_value(ns, n->x, &xlen);
 	const char *why = n->x ? n->x->unavailable : NULL;
 	bool mem = n->mem && (n->mem->allocs || n->mem->frees);
-	int flags = (n->placeholder ? F_PLACEHOLDER : 0) | (n->has_start ? F_START : 0) |
-		    (n->has_end ? F_END : 0) | (n->has_duration ? F_DURATION : 0) |
-		    (n->partial_reason ? F_PARTIAL : 0) | (x ? F_EXTRA : 0) | (why ? F_WHY : 0) |
-		    (mem ? F_MEM : 0);
+	const char *site = n->x && tag == R_OPEN ? n->x->call_site : NULL;
+	int flags = (site ? F_SITE : 0) | (n->placeholder ? F_PLACEHOLDER : 0) |
+		    (n->has_start ? F_START : 0) | (n->has_end ? F_END : 0) |
+		    (n->has_duration ? F_DURATION : 0) | (n->partial_reason ? F_PARTIAL : 0) |
+		    (x ? F_EXTRA : 0) | (why ? F_WHY : 0) | (mem ? F_MEM : 0);
 
 	putc_unlocked(tag, f);
-	putc_unlocked(flags, f);
+	put_varint(f, (uint64_t)flags);
 	put_varint(f, fn_id(ns, n->fn));
 	if (n->has_start)
 		put_varint(f, n->start);
@@ -146,6 +148,8 @@ static void put_node(struct node_spool *ns, struct thread_tree *t, int tag,
 		put_varint(f, n->mem->frees);
 		put_varint(f, n->mem->free_bytes);
 	}
+	if (site)
+		put_bytes(f, site, strlen(site));
 }
 
 static void ns_open(struct tree_sink *s, struct thread_tree *t, const struct tree_node *n)
@@ -260,12 +264,12 @@ struct fview {
 };
 
 struct nframe {
-	bool opened, named, partial, has_args, has_ret, has_why, has_mem;
+	bool opened, named, partial, has_args, has_ret, has_why, has_mem, has_site;
 	char mem[128]; /* --memory: the "memory" object, compact */
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
-	struct jr_buf reason, args, ret, why;
+	struct jr_buf reason, args, ret, why, site;
 	uint64_t nchildren, children_ns;
 	bool children_timed;
 };
@@ -343,6 +347,7 @@ static void node_view(struct nwalk *w, const struct nframe *f, struct trace_node
 	n->arguments_unavailable = f->has_why ? f->why.p : NULL;
 	n->return_value = f->has_ret ? f->ret.p : NULL;
 	n->memory = f->has_mem ? f->mem : NULL;
+	n->call_site = f->has_site ? f->site.p : NULL;
 	n->nchildren = f->nchildren;
 	n->children_ns = f->children_ns;
 	n->children_timed = f->children_timed;
@@ -392,6 +397,7 @@ static struct nframe *frame_push(struct nwalk *w, int *rc)
 	f = &w->frames[w->nframes++];
 	f->opened = f->named = f->partial = f->has_args = f->has_ret = f->has_why = false;
 	f->has_mem = false;
+	f->has_site = false;
 	f->has_start = f->has_end = f->has_duration = false;
 	f->fn = f->start = f->end = f->duration = 0;
 	f->nchildren = f->children_ns = 0;
@@ -468,7 +474,7 @@ static void get_bytes(struct nwalk *w, struct jr_buf *b)
 /* one record's fields into f (the frame it opens or closes) */
 static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 {
-	int flags = get_u8(w);
+	int flags = (int)get_varint(w);
 	uint64_t fn = get_varint(w);
 
 	/* an entry names its node unless a placeholder's; an exit only a placeholder's */
@@ -514,6 +520,12 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 			 "{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
 			 ",\"free_bytes\":%" PRIu64 "}",
 			 v[0], v[1], v[2], v[3]);
+	}
+	if (flags & F_SITE) { /* as the JSON holds it */
+		f->has_site = true;
+		get_bytes(w, &w->obj);
+		if (!w->bad && utf8_clean(&f->site, w->obj.p))
+			w->bad = true;
 	}
 }
 
@@ -655,6 +667,7 @@ static void walk_free(struct nwalk *w)
 		jr_buf_free(&w->frames[i].args);
 		jr_buf_free(&w->frames[i].why);
 		jr_buf_free(&w->frames[i].ret);
+		jr_buf_free(&w->frames[i].site);
 	}
 	free(w->frames);
 	for (size_t i = 0; w->fv && i < w->ns->nfns; i++) {

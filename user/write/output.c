@@ -17,6 +17,8 @@
 #include "write/summary.h"
 #include "find/pattern.h"
 #include "consume/symbolize.h"
+#include "find/elf_image.h"
+#include "find/srcline.h"
 #include "consume/trace.h"
 #include "find/keep_expr.h"
 #include "rebuild/keep_filter.h"
@@ -182,6 +184,34 @@ static void write_options(FILE *f, const struct config *c, const char *probe_mod
 	fputc('}', f);
 }
 
+/* "modules": the process's executable mappings, for `--srcline` after the
+ * fact (cmds/srcline_after.c): the file, its build id, and where it is
+ * mapped (an address less start plus offset is its file offset) */
+static void write_modules(FILE *f, const struct symbolizer *sym)
+{
+	const struct module *m;
+	size_t n = 0;
+	char id[128];
+
+	m = sym ? symbolizer_modules(sym, &n) : NULL;
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",{" : "{", f);
+		key(f, "path", true);
+		jsonw_cstr(f, m[i].path);
+		key(f, "build_id", false);
+		if (m[i].img && srcline_build_id(m[i].img->elf, id, sizeof(id)))
+			jsonw_cstr(f, id);
+		else
+			fputs("null", f);
+		jsonw_member_hex(f, "start", m[i].start);
+		jsonw_member_hex(f, "end", m[i].end);
+		jsonw_member_hex(f, "offset", m[i].offset);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 /* every traced process: the target first, then the ones it forked
  * (--follow-forks), with the images each exec'd; a forked one that a fault
  * killed has its crash report here (the target's is the top-level one) */
@@ -211,6 +241,8 @@ static void write_processes(FILE *f, const struct trace *tr, const char *output,
 			fputc('}', f);
 		}
 		fputc(']', f);
+		key(f, "modules", false);
+		write_modules(f, p->sym);
 		key_num(f, "exit_code", p->exited && !(p->exit_code & 0x7f),
 			(p->exit_code >> 8) & 0xff);
 		key_num(f, "exit_signal", p->exited && (p->exit_code & 0x7f), p->exit_code & 0x7f);

@@ -1056,7 +1056,7 @@ static uint64_t loc_iid(struct pf *pf, const char *source, const char *fn)
 }
 
 static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, const char *args,
-		      const char *why, const char *source)
+		      const char *why, const char *source, const char *site)
 {
 	size_t m = pkt_begin(pf), te;
 	uint64_t iid;
@@ -1078,6 +1078,8 @@ static int emit_begin(struct pf *pf, uint64_t t, bool abs, const char *name, con
 		annotate_values(pf, args, false);
 	else if (why)
 		annotate_str(pf, "arguments_unavailable", why);
+	if (site) /* --srcline: the call's own line (the location is the function's) */
+		annotate_str(pf, "call_site", site);
 	pb_close(&pf->pkt, te);
 	return pkt_end(pf, m, pf->target);
 }
@@ -1122,8 +1124,8 @@ static int pf_open(void *ctx, const struct trace_node *n, size_t depth)
 		return 0;
 	}
 	f->args_done = n->arguments != NULL;
-	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable,
-		       n->source))
+	if (emit_begin(pf, s, false, n->function, n->arguments, n->arguments_unavailable, n->source,
+		       n->call_site))
 		return -1;
 	f->start = pf->seq_last;
 	seen_time(pf, f->start);
@@ -1158,7 +1160,7 @@ static int pf_close(void *ctx, const struct trace_node *n, size_t depth)
 			f->waiting = false;
 			pf->nwaiting--;
 		}
-		if (emit_begin(pf, t, true, n->function, NULL, NULL, n->source))
+		if (emit_begin(pf, t, true, n->function, NULL, NULL, n->source, NULL))
 			return -1;
 		start = t;
 		/* a caller that waits too must begin before this one */
