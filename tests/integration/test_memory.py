@@ -197,11 +197,13 @@ def test_cxx_new_throws(build, trace):
 
 
 def test_filtered_after_the_fact(build, tracer, procs, tmp_path):
-    """convert --min-duration keeps a kept node's "memory" and the "leaks":
-    from the .ctrace and from its JSON, the same document."""
+    """convert --min-duration keeps a kept node's "memory", "source" and
+    "call_site", and the "leaks": from the .ctrace and from its JSON, the
+    same document."""
     prog = build("allocs.c", "-O2")
     rec = tmp_path / "m.ctrace"
-    res = procs.run([tracer, "--memory", "-o", rec, "--", prog, "basic"], timeout=60)
+    res = procs.run([tracer, "--memory", "--srcline", "-o", rec, "--", prog, "basic"],
+                    timeout=60)
     assert res.returncode == 0, res.stderr
     full, a, b = (tmp_path / f"{n}.json" for n in ("full", "a", "b"))
     for args in ([rec, "-o", full], [rec, "--min-duration", "1ns", "-o", a],
@@ -212,3 +214,4 @@ def test_filtered_after_the_fact(build, tracer, procs, tmp_path):
     assert docs[1] == docs[2]
     check_basic(docs[1])
     assert docs[1]["leaks"] == docs[0]["leaks"] and our_leaks(docs[1])
+    assert all("call_site" in n and "source" in n for n in main_calls(docs[2]))

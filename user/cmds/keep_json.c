@@ -41,6 +41,12 @@ struct jfn {
 	struct jfn *next;
 };
 
+/* a call site's text, kept for the run: the filters hold it past the node */
+struct jstr {
+	char *s;
+	struct jstr *next;
+};
+
 struct jframe {
 	unsigned char kind;
 	bool placeholder;
@@ -50,7 +56,8 @@ struct jadapt {
 	const struct keep_spec *spec;
 	struct trace tr;
 	struct thread_tree *t;
-	struct u64map fns; /* hash → struct jfn chain */
+	struct u64map fns;   /* hash → struct jfn chain */
+	struct u64map sites; /* hash → struct jstr chain (--srcline's call sites) */
 	struct jframe *fr;
 	size_t nfr, capfr;
 	bool chain; /* every node of the thread so far is a wrap, nested */
@@ -116,6 +123,43 @@ static const struct func_info *fn_of(struct jadapt *a, const struct trace_node *
 	return &f->fi;
 }
 
+/* s, interned; NULL: none, or out of memory (*oom) */
+static const char *site_of(struct jadapt *a, const char *s, bool *oom)
+{
+	uint64_t h = hash(0xcbf29ce484222325ull, s);
+	struct jstr *head, *j;
+
+	if (!s)
+		return NULL;
+	head = u64map_get(&a->sites, h);
+	for (j = head; j; j = j->next)
+		if (!strcmp(j->s, s))
+			return j->s;
+	if (!(j = calloc(1, sizeof(*j))) || !(j->s = strdup(s)) || u64map_put(&a->sites, h, j)) {
+		if (j)
+			free(j->s);
+		free(j);
+		*oom = true;
+		return NULL;
+	}
+	j->next = head;
+	return j->s;
+}
+
+static void free_sites(struct jadapt *a)
+{
+	uint64_t key;
+	void *v;
+
+	for (size_t it = 0; u64map_next(&a->sites, &it, &key, &v);)
+		for (struct jstr *j = v, *next; j; j = next) {
+			next = j->next;
+			free(j->s);
+			free(j);
+		}
+	u64map_free(&a->sites);
+}
+
 static void free_fns(struct jadapt *a)
 {
 	uint64_t key;
@@ -148,12 +192,15 @@ static void write_x(FILE *f, void *arg)
 
 /* the extra of value (under key), or of why (arguments not readable) */
 static const struct tree_extra *extra(struct tree_extra *x, struct jx *jx, const char *key,
-				      const char *value, const char *why)
+				      const char *value, const char *why, const char *site)
 {
-	if (!value && !why)
+	if (!value && !why && !site)
 		return NULL;
 	*jx = (struct jx){ .key = key, .value = value };
-	*x = (struct tree_extra){ .write = value ? write_x : NULL, .arg = jx, .unavailable = why };
+	*x = (struct tree_extra){ .write = value ? write_x : NULL,
+				  .arg = jx,
+				  .unavailable = why,
+				  .call_site = site };
 	return x;
 }
 
@@ -171,7 +218,7 @@ static void open_pending(struct jadapt *a)
 	struct tree_extra x;
 	struct jx jx;
 	struct tree_node n = { .fn = a->pend_fn,
-			       .x = extra(&x, &jx, "arguments", a->pend_args, a->pend_why) };
+			       .x = extra(&x, &jx, "arguments", a->pend_args, a->pend_why, NULL) };
 
 	a->fr[a->nfr - 1].kind = J_OPEN;
 	a->t->sink->ops->open(a->t->sink, a->t, &n);
@@ -212,7 +259,8 @@ static int ja_open(void *ctx, const struct trace_node *n, size_t depth)
 					.has_start = n->has_start,
 					.start = n->start_ns,
 					.x = extra(&x, &jx, "arguments", n->arguments,
-						   n->arguments_unavailable) };
+						   n->arguments_unavailable,
+						   site_of(a, n->call_site, &oom)) };
 
 		a->t->sink->ops->open(a->t->sink, a->t, &tn);
 		a->t->calls++;
@@ -254,7 +302,7 @@ static int ja_close(void *ctx, const struct trace_node *n, size_t depth)
 				.has_duration = n->has_duration,
 				.duration = n->duration_ns,
 				.partial_reason = n->partial ? n->partial_reason : NULL,
-				.x = extra(&x, &jx, "return_value", n->return_value, NULL) };
+				.x = extra(&x, &jx, "return_value", n->return_value, NULL, NULL) };
 
 	(void)depth;
 	if (oom)
@@ -478,6 +526,7 @@ static int keep_json(const struct trace_source *in, const struct keep_spec *k,
 	/* a walk stopped inside a thread leaves its tree open: freed here */
 	trace_free(&a.tr);
 	free_fns(&a);
+	free_sites(&a);
 	for (size_t i = 0; i < a.ntails; i++)
 		free(a.tails[i]);
 	free(a.tails);
