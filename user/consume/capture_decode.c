@@ -279,7 +279,9 @@ void capture_args_extra(struct capture *c, const struct func_info *fn,
 	cm = module_of(c, fn->addr);
 	c->why = c->gen >= CTRACE_GEN_NONE ? "not captured: more than 65,534 images were traced" :
 		 cm && cm->why[0]	   ? cm->why :
-		 !ev && u64map_get(&c->fn_sites, CTRACE_PLAN_KEY(fn->addr, c->gen)) ? PLANNED_LATE :
+		 /* a traced call's module is always planned: not yet, then */
+		 !cm || (!ev && u64map_get(&c->fn_sites, CTRACE_PLAN_KEY(fn->addr, c->gen))) ?
+					     PLANNED_LATE :
 					     "no DWARF description of this call site";
 	x->write = write_args_missing;
 	x->unavailable = c->why;
