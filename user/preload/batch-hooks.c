@@ -1,0 +1,104 @@
+/* --probe batch: the instrumentation hooks, preloaded into a launched
+ * target, append each call to a buffer of the thread's own
+ * (include/ctrace.h: struct ctrace_tbuf). The hot path is plain stores, a
+ * vDSO clock read and one unlocked xadd: no system call, lock or
+ * allocation. BPF reads the buffer (its address registered by the first
+ * ctrace_batch_flush call) when the hooks find it full and before any
+ * record of the thread that depends on it, so nothing here runs when the
+ * thread or the process dies.
+ *
+ * Reentrancy: a signal handler may call traced functions in the middle of
+ * an append. The slot and the depth are taken together by one instruction,
+ * so the handler's records follow the interrupted one in the buffer, at
+ * the depths they had; the slot is written after. A copy made while a slot
+ * was reserved and not yet written sees its old lap number, and the
+ * consumer counts it as lost. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctrace.h"
+
+#define NI __attribute__((no_instrument_function))
+
+void ctrace_batch_flush(struct ctrace_tbuf *b);
+
+static __thread struct ctrace_tbuf *tb __attribute__((tls_model("initial-exec")));
+/* 1 while this thread's buffer is being made: a handler's calls then are lost */
+static __thread int making __attribute__((tls_model("initial-exec")));
+
+/* The thread's buffer, made at its first traced call. Never unmapped: BPF
+ * may read it up to the thread's exit in the kernel. A forked child keeps
+ * its copy at the same address (BPF hands it the parent's position). */
+static __attribute__((noinline, cold)) NI struct ctrace_tbuf *make_buffer(void)
+{
+	void *p;
+
+	if (making)
+		return NULL;
+	making = 1;
+	p = (void *)syscall(SYS_mmap, NULL, sizeof(struct ctrace_tbuf), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		making = 0;
+		return NULL;
+	}
+	tb = p;
+	ctrace_batch_flush(p); /* registers it */
+	making = 0;
+	return p;
+}
+
+/* unlocked: atomic with respect to this thread's signal handlers, which
+ * is all that writes here */
+static inline NI uint64_t xadd(__u64 *at, uint64_t v)
+{
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*at) : : "memory");
+	return v;
+}
+
+static inline __attribute__((always_inline)) NI void append(void *fn, int exit)
+{
+	struct ctrace_tbuf *b = tb;
+	struct ctrace_batch_rec *r;
+	struct timespec t;
+	uint64_t old, i, ts;
+	int64_t d;
+
+	if (__builtin_expect(!b, 0) && !(b = make_buffer())) {
+		ctrace_batch_flush(NULL); /* one event lost */
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ts = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	/* enter: one more record, depth + 1; exit: one more record, depth - 1
+	 * (its record carries the depth before, the same as its entry's) */
+	old = xadd(&b->hd, exit ? 1 - (1ull << CTRACE_BATCH_HEAD_BITS) :
+				   1 + (1ull << CTRACE_BATCH_HEAD_BITS));
+	i = old & CTRACE_BATCH_HEAD_MASK;
+	d = ((int64_t)old >> CTRACE_BATCH_HEAD_BITS) + !exit;
+	r = &b->r[i & (CTRACE_BATCH_CAP - 1)];
+	r->w0 = ((uint64_t)fn & CTRACE_BATCH_FN_MASK) | ((uint64_t)d & 0xffff) << 47 |
+		(exit ? CTRACE_BATCH_EXIT : 0);
+	r->w1 = (ts & CTRACE_BATCH_TS_MASK) | CTRACE_BATCH_LAP(i) << 56;
+	if (__builtin_expect(((i + 1) & (CTRACE_BATCH_CAP - 1)) == 0, 0)) {
+		/* the index wrapped past 40 bits: its carry went into the depth */
+		if (!((i + 1) & CTRACE_BATCH_HEAD_MASK))
+			xadd(&b->hd, -(1ull << CTRACE_BATCH_HEAD_BITS));
+		ctrace_batch_flush(b);
+	}
+}
+
+NI void __cyg_profile_func_enter(void *fn, void *site)
+{
+	(void)site;
+	append(fn, 0);
+}
+
+NI void __cyg_profile_func_exit(void *fn, void *site)
+{
+	(void)site;
+	append(fn, 1);
+}
