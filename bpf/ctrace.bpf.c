@@ -104,6 +104,13 @@ struct tstate {
 	__s32 keep;  /* --subtree: the depth of the subtree's root; --caller:
 		      * the open calls down to this depth were sent */
 	__u32 under; /* --subtree: a subtree is being sent */
+	/* --probe batch: the thread's buffer in the target, the index of its
+	 * first record not yet copied, the raw depth after the copied ones,
+	 * and raw - depth (a longjmp moves depth, not the hooks' raw count) */
+	__u64 bbuf;
+	__u64 btail;
+	__s64 braw;
+	__s64 badj;
 };
 
 struct {
@@ -593,6 +600,188 @@ int on_hook(struct pt_regs *ctx)
 		return 0;
 	st = account(task, tgid, kind, PT_REGS_PARM1(ctx), tid, now, &depth);
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
+}
+
+/* ---- --probe batch: the hooks' per-thread buffers (include/ctrace.h) ----
+ *
+ * The hooks append to a buffer in the target and call ctrace_batch_flush
+ * when it is full (and once, to register it); on_batch copies what is new
+ * into the ring buffer as BATCH records. Every other program that sends a
+ * record of a thread that depends on its calls (signals, fork, exit,
+ * setjmp/longjmp, ucontext, exec) copies the thread's buffer first, in the
+ * thread's own context, so the thread's records stay in order, and nothing
+ * depends on code that runs in a dying process. */
+const volatile __u32 batch = 0;
+
+/* a forked child's buffer is its copy of the parent's, at the same address:
+ * it starts where the parent's stood at the fork */
+struct batch_pos {
+	__u64 buf;
+	__u64 tail;
+	__s64 raw;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 12);
+	__type(key, __u32);
+	__type(value, struct batch_pos);
+} batch_forks SEC(".maps");
+
+#define BATCH_REC  sizeof(struct ctrace_batch_rec)
+#define BATCH_HALF (CTRACE_BATCH_CAP / 2)
+
+static __always_inline void batch_lost(struct tstate *st, __u64 n)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *c;
+
+	st->lost += n;
+	__sync_fetch_and_add(&lost_total, n);
+	c = bpf_map_lookup_elem(&thread_lost, &tid);
+	if (c)
+		__sync_fetch_and_add(c, n);
+	else
+		bpf_map_update_elem(&thread_lost, &tid, &n, BPF_NOEXIST);
+}
+
+/* Copy n (<= CTRACE_BATCH_CAP) records from index st->btail (contiguous in
+ * the buffer), in a record of one of three sizes: a copy at a signal or a
+ * setjmp is usually short. */
+#define BATCH_COPY(N)                                                                     \
+	do {                                                                              \
+		e = bpf_ringbuf_reserve(&rb, sizeof(*e) + (N) * BATCH_REC, 0);            \
+		if (!e)                                                                   \
+			goto lost;                                                        \
+		if (bpf_probe_read_user(e->r, n * BATCH_REC, src)) {                      \
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);                         \
+			goto lost;                                                        \
+		}                                                                         \
+	} while (0)
+
+static __noinline void batch_copy(struct tstate *st, __u32 tid, __u64 n, __s64 d0)
+{
+	const void *src = (const void *)(st->bbuf + offsetof(struct ctrace_tbuf, r) +
+					 (st->btail & (CTRACE_BATCH_CAP - 1)) * BATCH_REC);
+	struct ctrace_batch *e;
+
+	if (n > CTRACE_BATCH_CAP)
+		return;
+	if (n <= 16)
+		BATCH_COPY(16);
+	else if (n <= 256)
+		BATCH_COPY(256);
+	else
+		BATCH_COPY(CTRACE_BATCH_CAP);
+	set_hdr(&e->h, CTRACE_EV_BATCH, tid, bpf_ktime_get_ns());
+	e->first = st->btail;
+	e->d0 = d0;
+	e->adj = st->badj;
+	e->n = n;
+	e->lost = st->lost;
+	bpf_ringbuf_submit(e, wake_flags());
+	return;
+lost:
+	batch_lost(st, n);
+}
+
+/* the buffer of a forked child: its parent's position at the fork */
+static __always_inline void batch_adopt(struct tstate *st, __u32 tid)
+{
+	struct batch_pos *p = bpf_map_lookup_elem(&batch_forks, &tid);
+
+	if (!p)
+		return;
+	st->bbuf = p->buf;
+	st->btail = p->tail;
+	st->braw = p->raw;
+	st->badj = p->raw - st->depth;
+	bpf_map_delete_elem(&batch_forks, &tid);
+}
+
+/* Copy the thread's new records; st->depth is then its depth after them. */
+static __noinline void batch_drain(struct tstate *st, __u32 tid)
+{
+	__u64 hd, head, n, chunk, off;
+	__s64 d0;
+
+	if (!st->bbuf)
+		batch_adopt(st, tid);
+	if (!st->bbuf || bpf_probe_read_user(&hd, sizeof(hd), (void *)st->bbuf))
+		return;
+	head = hd & CTRACE_BATCH_HEAD_MASK;
+	n = (head - st->btail) & CTRACE_BATCH_HEAD_MASK;
+	d0 = st->braw;
+	if (n > CTRACE_BATCH_CAP) { /* overwritten before it could be copied */
+		batch_lost(st, n - CTRACE_BATCH_CAP);
+		st->btail = (head - CTRACE_BATCH_CAP) & CTRACE_BATCH_HEAD_MASK;
+		n = CTRACE_BATCH_CAP;
+	}
+	for (int k = 0; k < 2 && n; k++) {
+		off = st->btail & (CTRACE_BATCH_CAP - 1);
+		chunk = n < CTRACE_BATCH_CAP - off ? n : CTRACE_BATCH_CAP - off;
+		batch_copy(st, tid, chunk, d0);
+		st->btail = (st->btail + chunk) & CTRACE_BATCH_HEAD_MASK;
+		n -= chunk;
+		d0 = CTRACE_BATCH_D0_CONT;
+	}
+	st->braw = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
+	st->depth = st->braw - st->badj;
+	if (st->depth < st->floor)
+		st->floor = st->depth;
+}
+
+static __always_inline void batch_sync(struct tstate *st, __u32 tid)
+{
+	if (batch && st)
+		batch_drain(st, tid);
+}
+
+/* BPF moved the thread's depth (a longjmp, a stack switch): the hooks' raw
+ * count goes on from where it was */
+static __always_inline void batch_moved(struct tstate *st)
+{
+	if (batch && st)
+		st->badj = st->braw - st->depth;
+}
+
+/* ctrace_batch_flush(buf): a full buffer, or a new one to register;
+ * buf NULL: the hooks lost an event (no buffer could be made) */
+SEC("uprobe")
+int on_batch(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 buf = PT_REGS_PARM1(ctx), hd;
+	struct tstate *st;
+
+	if (!ours() || !(st = thread_state(tid, bpf_ktime_get_ns())))
+		return 0;
+	if (!buf) {
+		thread_lost_one(st);
+		return 0;
+	}
+	if (!st->bbuf)
+		batch_adopt(st, tid);
+	if (st->bbuf != buf && !bpf_probe_read_user(&hd, sizeof(hd), (void *)buf)) {
+		st->bbuf = buf;
+		st->btail = hd & CTRACE_BATCH_HEAD_MASK;
+		st->braw = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
+		st->badj = st->braw - st->depth;
+	}
+	batch_drain(st, tid);
+	return 0;
+}
+
+/* a point where the thread's records must be copied now: the C library's
+ * exec functions (after the exec, the buffer is gone) */
+SEC("uprobe")
+int on_batch_sync(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (ours())
+		batch_sync(state_of(task, task->pid), task->pid);
+	return 0;
 }
 
 /* ---- --summary: statistics kept here, no call record sent ----
@@ -1100,6 +1289,7 @@ int on_setjmp(struct pt_regs *ctx)
 	st = thread_state(tid, bpf_ktime_get_ns());
 	if (!st)
 		return 0;
+	batch_sync(st, tid);
 	r = here(st);
 	bpf_map_update_elem(&setjmps, &k, &r, BPF_ANY);
 	return 0;
@@ -1129,6 +1319,7 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
+	batch_sync(st, tid);
 	if (!bpf_probe_read_user(jb, sizeof(jb),
 				 (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
@@ -1138,6 +1329,7 @@ int on_longjmp(struct pt_regs *ctx)
 	r = bpf_map_lookup_elem(&setjmps, &k);
 	if (r) {
 		resume(st, tid, now, *r, true);
+		batch_moved(st);
 		return 0;
 	}
 	/* a setjmp made before tracing saw this thread: its frame encloses
@@ -1145,6 +1337,7 @@ int on_longjmp(struct pt_regs *ctx)
 	floor.depth = st->floor;
 	floor.stack = st->stack;
 	resume(st, tid, now, floor, false);
+	batch_moved(st);
 	return 0;
 }
 
@@ -1162,6 +1355,7 @@ int on_context(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state((__u32)id, now)))
 		return 0;
+	batch_sync(st, (__u32)id);
 	if (cookie == CTRACE_CTX_MAKE) {
 		/* the function it will start runs on a stack of its own */
 		r.depth = 0;
@@ -1179,12 +1373,14 @@ int on_context(struct pt_regs *ctx)
 	to = bpf_map_lookup_elem(&contexts, &k);
 	if (to) {
 		resume(st, (__u32)id, now, *to, true);
+		batch_moved(st);
 		return 0;
 	}
 	/* a context saved before tracing: a stack whose calls predate it */
 	r.depth = 0;
 	r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
 	resume(st, (__u32)id, now, r, false);
+	batch_moved(st);
 	return 0;
 }
 
@@ -1632,6 +1828,25 @@ static __always_inline void send_create(struct task_struct *parent, __u32 child,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* --probe batch: the parent's records before the fork go first; a child
+ * process starts its copy of the buffer where the parent's stands */
+static __always_inline void batch_fork(struct task_struct *parent, __u32 pid, bool process)
+{
+	__u32 tid = BPF_CORE_READ(parent, pid);
+	struct tstate *st = state_of(parent, tid);
+	struct batch_pos p;
+
+	if (!st)
+		return;
+	batch_drain(st, tid);
+	if (!process || !st->bbuf)
+		return;
+	p.buf = st->bbuf;
+	p.tail = st->btail;
+	p.raw = st->braw;
+	bpf_map_update_elem(&batch_forks, &pid, &p, BPF_ANY);
+}
+
 /* --follow-forks: a new process (not a thread) forked by a traced one is
  * traced from its first instruction: this runs before the child is woken. */
 SEC("tp_btf/sched_process_fork")
@@ -1640,6 +1855,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
 	struct ctrace_proc_state st;
 
+	if (batch && armed && traced(ptgid))
+		batch_fork(parent, pid, BPF_CORE_READ(child, tgid) == pid);
 	if (armed && BPF_CORE_READ(child, tgid) == ptgid && traced(ptgid))
 		send_create(parent, pid, ptgid); /* a thread */
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
@@ -1672,6 +1889,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		sum_end_thread(p, st, CTRACE_SUM_ENDED);
 	if (st)
 		st->depth = st->floor = st->stack = st->keep = st->under = 0;
+	if (st) /* the new image makes a buffer of its own */
+		st->bbuf = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));
@@ -1804,6 +2023,8 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
 	struct sigstate *ss;
 
+	if (batch && traced(cur->tgid))
+		batch_sync(state_of(cur, cur->pid), cur->pid);
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
 	if (handler <= SIG_IGN || !traced(cur->tgid))
@@ -1867,6 +2088,10 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
 		return 0;
+	/* the calls before a fault go first; a thread's buffer can be read only
+	 * by the thread itself (its signal_deliver copies it for any other) */
+	if (batch && task == bpf_get_current_task_btf())
+		batch_sync(state_of(task, task->pid), task->pid);
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -1926,6 +2151,8 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	if (group_dead && tgid != targ_tgid)
 		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
+	if (batch) /* in the exiting thread, its memory still mapped */
+		batch_sync(state_of(p, tid), tid);
 	if (summary) {
 		st = state_of(p, tid);
 		if (st) {

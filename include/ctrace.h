@@ -349,6 +349,7 @@ struct ctrace_tbuf {
 
 /* BATCH: the records [first, first + n) of a thread's buffer; h.ts is the
  * copy's time (the timestamps' bits above 56 come from it) */
+#define CTRACE_BATCH_D0_CONT (-0x7fffffffffffffffll - 1) /* d0: as the last BATCH ended */
 struct ctrace_batch {
 	struct ctrace_hdr h;
 	__u64 first; /* index of r[0] (the slot's lap is checked against it) */

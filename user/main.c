@@ -49,6 +49,7 @@
 #include "record/ctrace_model.h"
 #include "rebuild/flight.h"
 #include "attach/uprobe_multi.h"
+#include "attach/batch.h"
 
 #define CONSUMER_NICE -15
 /* BPF wakes the consumer when the ring buffer is this fraction full */
@@ -129,6 +130,22 @@ static int preflight(struct session *s)
 	return output_open(&s->out, s->cfg.output);
 }
 
+/* --probe batch: the batch hooks library is preloaded, and probed */
+static int choose_batch(struct session *s)
+{
+	if (!elf_has_interp(s->img) || s->img->hook_def[0]) {
+		log_err("--probe batch: the program is statically linked or defines the hooks itself");
+		return -1;
+	}
+	if (batch_find_lib(s->hooks, sizeof(s->hooks))) {
+		log_err("--probe batch: the hooks library " BATCH_LIB_NAME
+			" was not found (set CTRACE_BATCH_LIB)");
+		return -1;
+	}
+	s->preload = s->batch = true;
+	return 0;
+}
+
 /* probe placement: the preloaded NOP hooks are the cheapest sites, but
  * only the call sites let a filter leave other functions unprobed */
 static int choose_probes(struct session *s)
@@ -138,6 +155,8 @@ static int choose_probes(struct session *s)
 
 	if (!s->launch || cfg->probe == PROBE_CALLSITE)
 		return 0;
+	if (cfg->probe == PROBE_BATCH)
+		return choose_batch(s);
 	can = elf_has_interp(s->img) && !s->img->hook_def[0] &&
 	      !modules_find_hooks_lib(s->hooks, sizeof(s->hooks));
 	if (cfg->probe == PROBE_PRELOAD && !can) {
@@ -207,6 +226,7 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->wake_bytes = s->cfg.buffer_size / WAKE_FRACTION;
 	skel->rodata->follow_forks = s->cfg.follow_forks;
 	skel->rodata->shape = s->cfg.shape_mode;
+	skel->rodata->batch = s->batch;
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
@@ -220,7 +240,8 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_dl_state,  skel->progs.on_setjmp,
 					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer,
-					     skel->progs.on_hook_sum };
+					     skel->progs.on_hook_sum,  skel->progs.on_batch,
+					     skel->progs.on_batch_sync };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -267,7 +288,10 @@ static int bpf_setup(struct session *s)
 		log_err("cannot attach to signal_generate: %s", strerror(errno));
 		return -1;
 	}
-	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
+	if (s->batch) /* BATCH records become the calls they hold */
+		batch_decoder_init(&s->bd, &s->tr, s->cfg.max_depth);
+	s->rb = s->batch ? ring_buffer__new(bpf_map__fd(skel->maps.rb), batch_on_event, &s->bd, NULL) :
+			   ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
 	if (!s->rb ||
 	    ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash, &s->tr)) {
 		log_err("cannot set up the ring buffers: %s", strerror(errno));
@@ -391,6 +415,8 @@ static int at_entry_point(struct session *s)
 			 s->preload ? " may lack names" : " will not be traced");
 	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
 		return -1;
+	if (s->batch && batch_watch_exec(&s->pr, s->sym, &s->done.probed))
+		return -1;
 	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;
 	close(s->entry_fd);
@@ -404,7 +430,8 @@ static int start_launched(struct session *s)
 {
 	int rc;
 
-	if (s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks) :
+	if (s->batch	  ? batch_attach_lib(&s->pr, s->hooks) :
+	    s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks) :
 			 probes_attach_callsites(&s->pr, s->exe, s->exe, s->img) < 0)
 		return -1;
 	s->entry_fd = probes_attach_entry_stop(&s->pr, s->exe, s->img);
@@ -426,7 +453,7 @@ static int start_launched(struct session *s)
 		s->child_alive = false; /* died before its entry point (e.g. in ld.so) */
 	else if (at_entry_point(s))
 		return -1;
-	s->ri.probe_mode = s->preload ? "preload" : "callsite";
+	s->ri.probe_mode = s->batch ? "batch" : s->preload ? "preload" : "callsite";
 	return 0;
 }
 
@@ -723,6 +750,8 @@ static void session_free(struct session *s)
 	symbolizer_free(s->sym);
 	srclines_free(s->srclines);
 	ring_buffer__free(s->rb);
+	if (s->batch)
+		batch_decoder_free(&s->bd);
 	ctrace_bpf__destroy(s->skel);
 	if (s->img)
 		elf_image_free(s->img);

@@ -10,6 +10,7 @@
 #include "attach/probes.h"
 #include "attach/remaps.h"
 #include "cli.h"
+#include "consume/batch.h"
 #include "consume/trace.h"
 #include "write/output.h"
 #include "write/summary.h"
@@ -30,6 +31,8 @@ struct session {
 	struct config cfg;
 	bool launch;	      /* launch mode (else attach to cfg.pid) */
 	bool preload;	      /* probes on the preloaded hooks library */
+	bool batch;	      /* --probe batch: hooks is the batch hooks library */
+	struct batch_decoder bd;
 	char exe[PATH_MAX];   /* the target's executable */
 	char hooks[PATH_MAX]; /* launch: the hooks library; attach: /proc/PID/exe */
 	struct elf_image *img;

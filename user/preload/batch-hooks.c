@@ -45,6 +45,8 @@ static __attribute__((noinline, cold)) NI struct ctrace_tbuf *make_buffer(void)
 		making = 0;
 		return NULL;
 	}
+	/* BPF cannot fault a page in: the header must be there when it reads */
+	*(volatile __u64 *)&((struct ctrace_tbuf *)p)->hd = 0;
 	tb = p;
 	ctrace_batch_flush(p); /* registers it */
 	making = 0;

@@ -1,0 +1,19 @@
+/* --probe batch: the hooks library that buffers calls per thread, and the
+ * probes that copy its buffers (bpf/ctrace.bpf.c, "--probe batch") */
+#ifndef CTRACE_ATTACH_BATCH_H
+#define CTRACE_ATTACH_BATCH_H
+#include <stddef.h>
+#include "attach/modules.h"
+#include "attach/probes.h"
+
+#define BATCH_LIB_NAME "libctrace-hooks-batch.so"
+
+/* CTRACE_BATCH_LIB, else beside the NOP hooks library; 0 or -1 */
+int batch_find_lib(char *buf, size_t len);
+/* the probe on the library's ctrace_batch_flush; 0 or -1 (printed) */
+int batch_attach_lib(struct probes *pr, const char *lib);
+/* the C library's exec functions, where a thread's records must be copied
+ * before its memory goes: once per library in done; 0 or -1 */
+int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *done);
+
+#endif
