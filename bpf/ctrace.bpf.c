@@ -737,6 +737,20 @@ static __always_inline void batch_sync(struct tstate *st, __u32 tid)
 		batch_drain(st, tid);
 }
 
+/* the same for a thread that may have no state yet: a forked child whose
+ * buffer (its copy of its parent's) was never full */
+static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid)
+{
+	struct tstate *st;
+
+	if (!batch)
+		return;
+	st = state_of(task, tid);
+	if (!st && bpf_map_lookup_elem(&batch_forks, &tid))
+		st = new_thread(task, tid, bpf_ktime_get_ns());
+	batch_sync(st, tid);
+}
+
 /* BPF moved the thread's depth (a longjmp, a stack switch): the hooks' raw
  * count goes on from where it was */
 static __always_inline void batch_moved(struct tstate *st)
@@ -780,7 +794,7 @@ int on_batch_sync(struct pt_regs *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (ours())
-		batch_sync(state_of(task, task->pid), task->pid);
+		batch_sync_task(task, task->pid);
 	return 0;
 }
 
@@ -2024,7 +2038,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	struct sigstate *ss;
 
 	if (batch && traced(cur->tgid))
-		batch_sync(state_of(cur, cur->pid), cur->pid);
+		batch_sync_task(cur, cur->pid);
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
 	if (handler <= SIG_IGN || !traced(cur->tgid))
@@ -2091,7 +2105,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	/* the calls before a fault go first; a thread's buffer can be read only
 	 * by the thread itself (its signal_deliver copies it for any other) */
 	if (batch && task == bpf_get_current_task_btf())
-		batch_sync(state_of(task, task->pid), task->pid);
+		batch_sync_task(bpf_get_current_task_btf(), task->pid);
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -2152,7 +2166,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
 	if (batch) /* in the exiting thread, its memory still mapped */
-		batch_sync(state_of(p, tid), tid);
+		batch_sync_task(p, tid);
 	if (summary) {
 		st = state_of(p, tid);
 		if (st) {
