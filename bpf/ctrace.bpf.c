@@ -111,6 +111,8 @@ struct tstate {
 	__u64 btail;
 	__s64 braw;
 	__s64 badj;
+	__s64 bd0; /* the raw depth before the next copy's first record, when
+		    * the consumer does not know it (CTRACE_BATCH_D0_CONT) */
 };
 
 struct {
@@ -694,38 +696,70 @@ static __always_inline void batch_adopt(struct tstate *st, __u32 tid)
 		return;
 	st->bbuf = p->buf;
 	st->btail = p->tail;
-	st->braw = p->raw;
+	st->braw = st->bd0 = p->raw;
 	st->badj = p->raw - st->depth;
 	bpf_map_delete_elem(&batch_forks, &tid);
 }
 
-/* Copy the thread's new records; st->depth is then its depth after them. */
-static __noinline void batch_drain(struct tstate *st, __u32 tid)
+struct batch_scan {
+	__u64 buf, tail, n;
+};
+
+static long batch_unwritten(__u64 k, void *arg)
 {
-	__u64 hd, head, n, chunk, off;
-	__s64 d0;
+	struct batch_scan *sc = arg;
+	__u64 i = (sc->tail + k) & CTRACE_BATCH_HEAD_MASK, w1;
+
+	if (bpf_probe_read_user(&w1, sizeof(w1),
+				(void *)(sc->buf + offsetof(struct ctrace_tbuf, r) +
+					 (i & (CTRACE_BATCH_CAP - 1)) * BATCH_REC + 8)) ||
+	    w1 >> 56 != CTRACE_BATCH_LAP(i)) {
+		sc->n = k;
+		return 1;
+	}
+	return 0;
+}
+
+/* An append in progress (the thread is in a signal handler that
+ * interrupted one): the records before its slot only, the rest comes with
+ * the next copy, once the slot is written. */
+static __always_inline __u64 batch_written(const struct tstate *st, __u64 n)
+{
+	struct batch_scan sc = { .buf = st->bbuf, .tail = st->btail, .n = n };
+
+	bpf_loop(n, batch_unwritten, &sc, 0);
+	return sc.n;
+}
+
+/* Copy the thread's new records; st->depth is then its depth after them
+ * (an append in progress counts: its depth changed when it took its slot).
+ * final: the thread or its image ends, a slot left unwritten never will be */
+static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final)
+{
+	__u64 hd[2], head, n, chunk, off;
 
 	if (!st->bbuf)
 		batch_adopt(st, tid);
-	if (!st->bbuf || bpf_probe_read_user(&hd, sizeof(hd), (void *)st->bbuf))
+	if (!st->bbuf || bpf_probe_read_user(hd, sizeof(hd), (void *)st->bbuf))
 		return;
-	head = hd & CTRACE_BATCH_HEAD_MASK;
+	head = hd[0] & CTRACE_BATCH_HEAD_MASK;
 	n = (head - st->btail) & CTRACE_BATCH_HEAD_MASK;
-	d0 = st->braw;
 	if (n > CTRACE_BATCH_CAP) { /* overwritten before it could be copied */
 		batch_lost(st, n - CTRACE_BATCH_CAP);
 		st->btail = (head - CTRACE_BATCH_CAP) & CTRACE_BATCH_HEAD_MASK;
 		n = CTRACE_BATCH_CAP;
 	}
+	if (hd[1] && !final)
+		n = batch_written(st, n);
 	for (int k = 0; k < 2 && n; k++) {
 		off = st->btail & (CTRACE_BATCH_CAP - 1);
 		chunk = n < CTRACE_BATCH_CAP - off ? n : CTRACE_BATCH_CAP - off;
-		batch_copy(st, tid, chunk, d0);
+		batch_copy(st, tid, chunk, st->bd0);
+		st->bd0 = CTRACE_BATCH_D0_CONT;
 		st->btail = (st->btail + chunk) & CTRACE_BATCH_HEAD_MASK;
 		n -= chunk;
-		d0 = CTRACE_BATCH_D0_CONT;
 	}
-	st->braw = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
+	st->braw = (__s64)hd[0] >> CTRACE_BATCH_HEAD_BITS;
 	st->depth = st->braw - st->badj;
 	if (st->depth < st->floor)
 		st->floor = st->depth;
@@ -734,12 +768,12 @@ static __noinline void batch_drain(struct tstate *st, __u32 tid)
 static __always_inline void batch_sync(struct tstate *st, __u32 tid)
 {
 	if (batch && st)
-		batch_drain(st, tid);
+		batch_drain(st, tid, false);
 }
 
 /* the same for a thread that may have no state yet: a forked child whose
  * buffer (its copy of its parent's) was never full */
-static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid)
+static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid, bool final)
 {
 	struct tstate *st;
 
@@ -748,7 +782,8 @@ static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid)
 	st = state_of(task, tid);
 	if (!st && bpf_map_lookup_elem(&batch_forks, &tid))
 		st = new_thread(task, tid, bpf_ktime_get_ns());
-	batch_sync(st, tid);
+	if (st)
+		batch_drain(st, tid, final);
 }
 
 /* BPF moved the thread's depth (a longjmp, a stack switch): the hooks' raw
@@ -779,10 +814,10 @@ int on_batch(struct pt_regs *ctx)
 	if (st->bbuf != buf && !bpf_probe_read_user(&hd, sizeof(hd), (void *)buf)) {
 		st->bbuf = buf;
 		st->btail = hd & CTRACE_BATCH_HEAD_MASK;
-		st->braw = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
+		st->braw = st->bd0 = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
 		st->badj = st->braw - st->depth;
 	}
-	batch_drain(st, tid);
+	batch_drain(st, tid, false);
 	return 0;
 }
 
@@ -794,7 +829,7 @@ int on_batch_sync(struct pt_regs *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (ours())
-		batch_sync_task(task, task->pid);
+		batch_sync_task(task, task->pid, true);
 	return 0;
 }
 
@@ -1852,7 +1887,7 @@ static __always_inline void batch_fork(struct task_struct *parent, __u32 pid, bo
 
 	if (!st)
 		return;
-	batch_drain(st, tid);
+	batch_drain(st, tid, false);
 	if (!process || !st->bbuf)
 		return;
 	p.buf = st->bbuf;
@@ -2037,8 +2072,10 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
 	struct sigstate *ss;
 
-	if (batch && traced(cur->tgid))
-		batch_sync_task(cur, cur->pid);
+	/* a handled signal needs no copy: its handler's calls follow in the
+	 * buffer; a fatal one's calls go before its FATAL record */
+	if (batch && !handler && fault_signal(sig) && traced(cur->tgid))
+		batch_sync_task(cur, cur->pid, false);
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
 	if (handler <= SIG_IGN || !traced(cur->tgid))
@@ -2105,7 +2142,7 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 	/* the calls before a fault go first; a thread's buffer can be read only
 	 * by the thread itself (its signal_deliver copies it for any other) */
 	if (batch && task == bpf_get_current_task_btf())
-		batch_sync_task(bpf_get_current_task_btf(), task->pid);
+		batch_sync_task(bpf_get_current_task_btf(), task->pid, false);
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -2166,7 +2203,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
 	if (batch) /* in the exiting thread, its memory still mapped */
-		batch_sync_task(p, tid);
+		batch_sync_task(p, tid, true);
 	if (summary) {
 		st = state_of(p, tid);
 		if (st) {

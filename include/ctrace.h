@@ -341,9 +341,15 @@ struct ctrace_batch_rec {
 	__u64 w1;
 };
 
+/* the hooks call ctrace_batch_flush every CTRACE_BATCH_FLUSH records: half
+ * the buffer, so a copy held back by a slot not yet written (below) loses
+ * nothing */
+#define CTRACE_BATCH_FLUSH (CTRACE_BATCH_CAP / 2)
 struct ctrace_tbuf {
 	__u64 hd;
-	__u64 pad[7];
+	__u64 busy; /* appends in progress: nonzero only in a signal handler
+		     * that interrupted one (or in a hook) */
+	__u64 pad[6];
 	struct ctrace_batch_rec r[CTRACE_BATCH_CAP];
 };
 

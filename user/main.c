@@ -610,12 +610,16 @@ static void consume(struct session *s)
 
 static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
 {
-	struct ctrace_bpf *skel = ctx;
+	struct session *s = ctx;
+	uint64_t b = s->batch ? batch_thread_lost(&s->bd, tid) : 0;
 	__u64 v;
 
-	if (bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0))
-		return -1;
-	*n = v;
+	if (bpf_map__lookup_elem(s->skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0)) {
+		if (!b)
+			return -1;
+		v = 0;
+	}
+	*n = v + b;
 	return 0;
 }
 
@@ -666,10 +670,11 @@ static void stop(struct session *s)
 		tr->err = EIO;
 	trace_finish(tr, STILL_RUNNING);
 	s->ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
-	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
+	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total +
+			    (s->batch ? s->bd.unwritten : 0);
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
-	trace_set_lost(tr, lost_lookup, skel);
+	trace_set_lost(tr, lost_lookup, s);
 	if (s->cfg.last && !tr->err) { /* the trace written is the windows' */
 		s->have_ftr = true;
 		if (flight_snapshot(&s->ftr, tr, true, finish_filter_wrap, s))

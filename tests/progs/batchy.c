@@ -2,7 +2,7 @@
  * (fewer than a buffer holds) when something ends or copies them.
  *   crash T N: T threads each make N calls of work() (each calls leaf())
  *     and wait; then main makes N calls and dies of SIGSEGV in boom()
- *   kill N: N calls of work(), prints "ready", then sleeps until killed
+ *   kill N: N calls of work(), prints "ready pid=P", then sleeps until killed
  *   storm D R: recurse(D) R times while a thread sends SIGUSR1 to main
  *     nonstop; the handler calls on_signal(); prints "handled=H" (H handler
  *     calls) at the end
@@ -86,7 +86,7 @@ NOINSTR int main(int argc, char **argv)
 	} else if (!strcmp(mode, "kill")) {
 		for (int i = 0; i < n; i++)
 			work(i);
-		printf("ready\n");
+		printf("ready pid=%d\n", (int)getpid());
 		for (;;)
 			pause();
 	} else if (!strcmp(mode, "storm")) {

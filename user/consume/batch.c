@@ -109,3 +109,10 @@ int batch_on_event(void *ctx, void *data, size_t size)
 	decode(d, b);
 	return 0;
 }
+
+uint64_t batch_thread_lost(const struct batch_decoder *d, uint32_t tid)
+{
+	const struct batch_thread *t = u64map_get(&d->thr, tid);
+
+	return t ? t->lost : 0;
+}

@@ -20,5 +20,8 @@ void batch_decoder_free(struct batch_decoder *d);
 /* the ring buffer's callback (ctx: a batch_decoder): BATCH records become
  * ENTER/EXIT records for trace_on_event, the others go to it as they are */
 int batch_on_event(void *ctx, void *data, size_t size);
+/* the events of tid lost in its buffer (slots never written), which BPF
+ * does not count */
+uint64_t batch_thread_lost(const struct batch_decoder *d, uint32_t tid);
 
 #endif

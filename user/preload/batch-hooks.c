@@ -9,10 +9,12 @@
  *
  * Reentrancy: a signal handler may call traced functions in the middle of
  * an append. The slot and the depth are taken together by one instruction,
- * so the handler's records follow the interrupted one in the buffer, at
- * the depths they had; the slot is written after. A copy made while a slot
- * was reserved and not yet written sees its old lap number, and the
- * consumer counts it as lost. */
+ * so the handler's records and the interrupted one are in the buffer in
+ * one order, at the depths they had; the slot is written after, with a
+ * time read again if the handler came between the clock and the slot. A copy made while a slot
+ * was reserved and not yet written sees its old lap number: while an
+ * append is in progress (busy), BPF copies only up to the first such slot,
+ * and the consumer counts one as lost only if the thread died first. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <sys/mman.h>
@@ -66,26 +68,35 @@ static inline __attribute__((always_inline)) NI void append(void *fn, int exit)
 	struct ctrace_tbuf *b = tb;
 	struct ctrace_batch_rec *r;
 	struct timespec t;
-	uint64_t old, i, ts;
+	uint64_t h0, old, i, ts;
 	int64_t d;
 
 	if (__builtin_expect(!b, 0) && !(b = make_buffer())) {
 		ctrace_batch_flush(NULL); /* one event lost */
 		return;
 	}
+	/* balanced: a handler between its load and store leaves it as it was */
+	(*(volatile __u64 *)&b->busy)++;
+	h0 = *(volatile __u64 *)&b->hd;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	ts = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 	/* enter: one more record, depth + 1; exit: one more record, depth - 1
 	 * (its record carries the depth before, the same as its entry's) */
 	old = xadd(&b->hd, exit ? 1 - (1ull << CTRACE_BATCH_HEAD_BITS) :
 				   1 + (1ull << CTRACE_BATCH_HEAD_BITS));
+	/* a signal handler appended between the clock and the slot: its
+	 * records come first, so this one's time must follow theirs */
+	if (__builtin_expect((old ^ h0) & CTRACE_BATCH_HEAD_MASK, 0))
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	ts = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 	i = old & CTRACE_BATCH_HEAD_MASK;
 	d = ((int64_t)old >> CTRACE_BATCH_HEAD_BITS) + !exit;
 	r = &b->r[i & (CTRACE_BATCH_CAP - 1)];
 	r->w0 = ((uint64_t)fn & CTRACE_BATCH_FN_MASK) | ((uint64_t)d & 0xffff) << 47 |
 		(exit ? CTRACE_BATCH_EXIT : 0);
 	r->w1 = (ts & CTRACE_BATCH_TS_MASK) | CTRACE_BATCH_LAP(i) << 56;
-	if (__builtin_expect(((i + 1) & (CTRACE_BATCH_CAP - 1)) == 0, 0)) {
+	__asm__ volatile("" ::: "memory");
+	(*(volatile __u64 *)&b->busy)--;
+	if (__builtin_expect(((i + 1) & (CTRACE_BATCH_FLUSH - 1)) == 0, 0)) {
 		/* the index wrapped past 40 bits: its carry went into the depth */
 		if (!((i + 1) & CTRACE_BATCH_HEAD_MASK))
 			xadd(&b->hd, -(1ull << CTRACE_BATCH_HEAD_BITS));
