@@ -647,28 +647,50 @@ static __always_inline void batch_lost(struct tstate *st, __u64 n)
 		bpf_map_update_elem(&thread_lost, &tid, &n, BPF_NOEXIST);
 }
 
-/* Copy n (<= CTRACE_BATCH_CAP) records from index st->btail (contiguous in
- * the buffer), in a record of one of three sizes: a copy at a signal or a
+/* the most records one copy takes: the loader keeps a copy to an eighth of
+ * the ring buffer (4,096, 256 or 16) */
+const volatile __u32 batch_chunk = CTRACE_BATCH_CAP;
+
+/* BPF stopped these processes (SIGSTOP) because a copy found no room in the
+ * ring buffer: the consumer drains it and continues them (batch_stops
+ * counts the stops, so it looks at the map only when there is one) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 10);
+	__type(key, __u32);
+	__type(value, __u32);
+} batch_stopped SEC(".maps");
+
+__u64 batch_stops = 0;
+
+#define BATCH_PIECES  (2 * CTRACE_BATCH_CAP / 256 + 2)
+#define BATCH_OK      0
+#define BATCH_NO_ROOM 1
+#define BATCH_GONE    2 /* not readable: lost */
+
+/* Copy n (<= batch_chunk) records from index st->btail (contiguous in the
+ * buffer), in a record of one of three sizes: a copy at a signal or a
  * setjmp is usually short. */
 #define BATCH_COPY(N)                                                                     \
 	do {                                                                              \
 		e = bpf_ringbuf_reserve(&rb, sizeof(*e) + (N) * BATCH_REC, 0);            \
 		if (!e)                                                                   \
-			goto lost;                                                        \
+			return BATCH_NO_ROOM;                                             \
 		if (bpf_probe_read_user(e->r, n * BATCH_REC, src)) {                      \
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);                         \
-			goto lost;                                                        \
+			batch_lost(st, n);                                                \
+			return BATCH_GONE;                                                \
 		}                                                                         \
 	} while (0)
 
-static __noinline void batch_copy(struct tstate *st, __u32 tid, __u64 n, __s64 d0)
+static __noinline int batch_copy(struct tstate *st, __u32 tid, __u64 n, __s64 d0)
 {
 	const void *src = (const void *)(st->bbuf + offsetof(struct ctrace_tbuf, r) +
 					 (st->btail & (CTRACE_BATCH_CAP - 1)) * BATCH_REC);
 	struct ctrace_batch *e;
 
 	if (n > CTRACE_BATCH_CAP)
-		return;
+		return BATCH_GONE;
 	if (n <= 16)
 		BATCH_COPY(16);
 	else if (n <= 256)
@@ -682,9 +704,28 @@ static __noinline void batch_copy(struct tstate *st, __u32 tid, __u64 n, __s64 d
 	e->n = n;
 	e->lost = st->lost;
 	bpf_ringbuf_submit(e, wake_flags());
-	return;
-lost:
-	batch_lost(st, n);
+	return BATCH_OK;
+}
+
+/* No room for a full buffer's copy: the process stops until the consumer
+ * made room (a stop is only given where it is ours: launch mode, forked
+ * children); the records wait in the buffer, which has room for as many
+ * again. Returns whether it stopped. */
+static __always_inline bool batch_wait(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, one = 1;
+
+	if (!(proc_flags(tgid) & CTRACE_PROC_MAY_STOP))
+		return false;
+	if (bpf_map_lookup_elem(&batch_stopped, &tgid))
+		return true; /* another thread asked already */
+	/* the stop is queued before the consumer can see the entry (it sends
+	 * SIGCONT for each), so it never continues a process not yet stopped */
+	bpf_send_signal(SIGSTOP);
+	if (bpf_map_update_elem(&batch_stopped, &tgid, &one, BPF_ANY))
+		return false;
+	__sync_fetch_and_add(&batch_stops, 1);
+	return true;
 }
 
 /* the buffer of a forked child: its parent's position at the fork */
@@ -731,12 +772,48 @@ static __always_inline __u64 batch_written(const struct tstate *st, __u64 n)
 	return sc.n;
 }
 
+struct batch_pieces {
+	struct tstate *st;
+	__u64 n;
+	__u32 tid;
+	bool full, waiting;
+};
+
+/* one copy of at most batch_chunk records, contiguous in the buffer */
+static __noinline long batch_piece(__u64 k, void *arg)
+{
+	struct batch_pieces *pc = arg;
+	struct tstate *st = pc->st;
+	__u64 off, chunk;
+
+	if (!pc->n)
+		return 1;
+	off = st->btail & (CTRACE_BATCH_CAP - 1);
+	chunk = pc->n < CTRACE_BATCH_CAP - off ? pc->n : CTRACE_BATCH_CAP - off;
+	if (chunk > batch_chunk)
+		chunk = batch_chunk;
+	if (batch_copy(st, pc->tid, chunk, st->bd0) == BATCH_NO_ROOM) {
+		if (pc->full && batch_wait()) {
+			pc->waiting = true;
+			return 1; /* copied at the next flush */
+		}
+		batch_lost(st, chunk);
+	}
+	st->bd0 = CTRACE_BATCH_D0_CONT;
+	st->btail = (st->btail + chunk) & CTRACE_BATCH_HEAD_MASK;
+	pc->n -= chunk;
+	return 0;
+}
+
 /* Copy the thread's new records; st->depth is then its depth after them
  * (an append in progress counts: its depth changed when it took its slot).
- * final: the thread or its image ends, a slot left unwritten never will be */
-static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final)
+ * final: the thread or its image ends, a slot left unwritten never will be;
+ * full: the hooks' flush, which may wait for room */
+static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, bool full)
 {
-	__u64 hd[2], head, n, chunk, off;
+	struct batch_pieces pc;
+	__u64 hd[2], head, n;
+	bool waiting;
 
 	if (!st->bbuf)
 		batch_adopt(st, tid);
@@ -751,13 +828,21 @@ static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final)
 	}
 	if (hd[1] && !final)
 		n = batch_written(st, n);
-	for (int k = 0; k < 2 && n; k++) {
-		off = st->btail & (CTRACE_BATCH_CAP - 1);
-		chunk = n < CTRACE_BATCH_CAP - off ? n : CTRACE_BATCH_CAP - off;
-		batch_copy(st, tid, chunk, st->bd0);
-		st->bd0 = CTRACE_BATCH_D0_CONT;
-		st->btail = (st->btail + chunk) & CTRACE_BATCH_HEAD_MASK;
-		n -= chunk;
+	pc.st = st;
+	pc.tid = tid;
+	pc.n = n;
+	pc.full = full;
+	pc.waiting = false;
+	/* two pieces: the end of the buffer and its start (a ring buffer
+	 * under 256 KiB takes smaller copies, and loses the rest: counted) */
+	for (int k = 0; k < 2; k++)
+		if (batch_piece(k, &pc))
+			break;
+	n = pc.n;
+	waiting = pc.waiting;
+	if (n && !waiting) {
+		batch_lost(st, n);
+		st->btail = (st->btail + n) & CTRACE_BATCH_HEAD_MASK;
 	}
 	st->braw = (__s64)hd[0] >> CTRACE_BATCH_HEAD_BITS;
 	st->depth = st->braw - st->badj;
@@ -768,7 +853,7 @@ static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final)
 static __always_inline void batch_sync(struct tstate *st, __u32 tid)
 {
 	if (batch && st)
-		batch_drain(st, tid, false);
+		batch_drain(st, tid, false, false);
 }
 
 /* the same for a thread that may have no state yet: a forked child whose
@@ -783,7 +868,7 @@ static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid,
 	if (!st && bpf_map_lookup_elem(&batch_forks, &tid))
 		st = new_thread(task, tid, bpf_ktime_get_ns());
 	if (st)
-		batch_drain(st, tid, final);
+		batch_drain(st, tid, final, false);
 }
 
 /* BPF moved the thread's depth (a longjmp, a stack switch): the hooks' raw
@@ -817,7 +902,7 @@ int on_batch(struct pt_regs *ctx)
 		st->braw = st->bd0 = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
 		st->badj = st->braw - st->depth;
 	}
-	batch_drain(st, tid, false);
+	batch_drain(st, tid, false, true);
 	return 0;
 }
 
@@ -1887,7 +1972,7 @@ static __always_inline void batch_fork(struct task_struct *parent, __u32 pid, bo
 
 	if (!st)
 		return;
-	batch_drain(st, tid, false);
+	batch_drain(st, tid, false, false);
 	if (!process || !st->bbuf)
 		return;
 	p.buf = st->bbuf;

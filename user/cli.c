@@ -357,7 +357,6 @@ static int batch_check(const struct config *cfg)
 			   cfg->args || cfg->retval		   ? "--args/--retval" :
 			   cfg->summary				   ? "--summary" :
 			   cfg->shape_mode			   ? "--subtree/--caller" :
-			   cfg->last				   ? "--last" :
 			   !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 			   cfg->bench_empty			   ? "--bench-empty" :
 								     NULL;

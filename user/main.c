@@ -227,6 +227,7 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->follow_forks = s->cfg.follow_forks;
 	skel->rodata->shape = s->cfg.shape_mode;
 	skel->rodata->batch = s->batch;
+	skel->rodata->batch_chunk = batch_chunk_for(s->cfg.buffer_size);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
@@ -596,6 +597,8 @@ static void consume(struct session *s)
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
 		handle_remaps(&s->tr, &s->pr, s->capture, &s->done, s->preload);
+		if (s->batch)
+			batch_resume(&s->bd, s->skel, s->rb, false);
 		if (target_ended(s))
 			break;
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
@@ -666,6 +669,8 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
+	if (s->batch) /* nothing is left stopped */
+		batch_resume(&s->bd, s->skel, s->rb, true);
 	if (s->cfg.summary && summary_collect(s))
 		tr->err = EIO;
 	trace_finish(tr, STILL_RUNNING);

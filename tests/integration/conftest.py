@@ -274,7 +274,7 @@ class Tracer:
 
     # options --probe batch does not take yet (the tracer refuses them)
     BATCH_REFUSES = ("-a", "--args", "-r", "--retval", "--summary", "--subtree", "--caller",
-                     "-F", "--filter", "-N", "--exclude", "--filter-file", "--bench-empty", "--capture")
+                     "-F", "--filter", "-N", "--exclude", "--filter-file", "--bench-empty", "--capture", "--keep-if")
 
     def probe_opts(self, opts, argv):
         """CTRACE_TEST_PROBE=batch: launch-mode runs use --probe batch, unless

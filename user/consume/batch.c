@@ -3,10 +3,14 @@
  * timestamp's low 56 bits and the slot's lap). Each becomes the
  * ctrace_call BPF would have sent for it, so the record, the tree builder
  * and every writer are the per-event modes' own. */
+#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "consume/batch.h"
+#include "ctrace.skel.h"
 #include "consume/trace.h"
 #include "ctrace.h"
 
@@ -115,4 +119,35 @@ uint64_t batch_thread_lost(const struct batch_decoder *d, uint32_t tid)
 	const struct batch_thread *t = u64map_get(&d->thr, tid);
 
 	return t ? t->lost : 0;
+}
+
+void batch_resume(struct batch_decoder *d, struct ctrace_bpf *skel, struct ring_buffer *rb,
+		  bool force)
+{
+	int fd = bpf_map__fd(skel->maps.batch_stopped);
+	uint64_t stops = skel->bss->batch_stops;
+	__u32 key, next;
+	bool first = true;
+
+	if (stops == d->stops && !force)
+		return;
+	d->stops = stops;
+	ring_buffer__consume(rb);
+	/* deleting as we go: each step starts from the first key again */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		bpf_map_delete_elem(fd, &next);
+		kill((pid_t)next, SIGCONT);
+		first = true;
+	}
+}
+
+uint32_t batch_chunk_for(uint64_t size)
+{
+	static const uint32_t tiers[] = { CTRACE_BATCH_CAP, 256, 16 };
+
+	for (size_t i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++)
+		if (sizeof(struct ctrace_batch) + tiers[i] * sizeof(struct ctrace_batch_rec) <=
+		    size / 8)
+			return tiers[i];
+	return 16;
 }
