@@ -228,6 +228,10 @@ static int bpf_open_load(struct session *s)
 	skel->rodata->shape = s->cfg.shape_mode;
 	skel->rodata->batch = s->batch;
 	skel->rodata->batch_chunk = batch_chunk_for(s->cfg.buffer_size);
+	bpf_map__set_autocreate(skel->maps.batch_forks, s->batch);
+	bpf_map__set_autocreate(skel->maps.batch_stopped, s->batch);
+	bpf_program__set_autoload(skel->progs.on_batch, s->batch);
+	bpf_program__set_autoload(skel->progs.on_batch_sync, s->batch);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
