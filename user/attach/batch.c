@@ -91,9 +91,8 @@ int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *d
 		if (!m[i].img || !elf_sym_find(m[i].img, "execve"))
 			continue;
 		snprintf(key, sizeof(key), "execs:%s", m[i].open_path);
-		if (modset_add(done, key) &&
-		    attach_syms(pr, pr->skel->progs.on_batch_sync, m[i].open_path, m[i].img, execs,
-				3)) {
+		if (modset_add(done, key) && attach_syms(pr, pr->skel->progs.on_batch_sync,
+							 m[i].open_path, m[i].img, execs, 3)) {
 			log_err("cannot probe the exec functions of %s: %s", m[i].path,
 				strerror(errno));
 			return -1;

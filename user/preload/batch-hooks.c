@@ -82,7 +82,7 @@ static inline __attribute__((always_inline)) NI void append(void *fn, int exit)
 	/* enter: one more record, depth + 1; exit: one more record, depth - 1
 	 * (its record carries the depth before, the same as its entry's) */
 	old = xadd(&b->hd, exit ? 1 - (1ull << CTRACE_BATCH_HEAD_BITS) :
-				   1 + (1ull << CTRACE_BATCH_HEAD_BITS));
+				  1 + (1ull << CTRACE_BATCH_HEAD_BITS));
 	/* a signal handler appended between the clock and the slot: its
 	 * records come first, so this one's time must follow theirs */
 	if (__builtin_expect((old ^ h0) & CTRACE_BATCH_HEAD_MASK, 0))
