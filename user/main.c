@@ -293,8 +293,11 @@ static int bpf_setup(struct session *s)
 		log_err("cannot attach to signal_generate: %s", strerror(errno));
 		return -1;
 	}
-	if (s->batch) /* BATCH records become the calls they hold */
+	if (s->batch) { /* BATCH records become the calls they hold */
 		batch_decoder_init(&s->bd, &s->tr, s->cfg.max_depth);
+		if (batch_guard_start(&s->guard, bpf_map__fd(skel->maps.batch_stopped)))
+			log_warn("cannot start the batch guard: %s", strerror(errno));
+	}
 	s->rb = s->batch ? ring_buffer__new(bpf_map__fd(skel->maps.rb), batch_on_event, &s->bd, NULL) :
 			   ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
 	if (!s->rb ||
@@ -673,8 +676,10 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
-	if (s->batch) /* nothing is left stopped */
+	if (s->batch) { /* nothing is left stopped */
 		batch_resume(&s->bd, s->skel, s->rb, true);
+		batch_guard_stop(&s->guard);
+	}
 	if (s->cfg.summary && summary_collect(s))
 		tr->err = EIO;
 	trace_finish(tr, STILL_RUNNING);
@@ -764,8 +769,10 @@ static void session_free(struct session *s)
 	symbolizer_free(s->sym);
 	srclines_free(s->srclines);
 	ring_buffer__free(s->rb);
-	if (s->batch)
+	if (s->batch) {
+		batch_guard_stop(&s->guard);
 		batch_decoder_free(&s->bd);
+	}
 	ctrace_bpf__destroy(s->skel);
 	if (s->img)
 		elf_image_free(s->img);

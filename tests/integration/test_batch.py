@@ -9,6 +9,7 @@ import collections
 import os
 import re
 import signal
+import time
 
 import pytest
 
@@ -64,6 +65,21 @@ def test_sigkill_of_the_target(build, trace):
     (t,) = doc["call_trees"].values()
     c = counts(t)
     assert c["work"] == 500 and c["leaf"] == 500 and c["partial"] == 0
+
+
+def test_sigkill_of_the_tracer_leaves_the_target_running(build, trace):
+    """the target fills buffers faster than the tracer drains them, so BPF
+    stops it for room now and then: killed, the tracer must not leave it
+    stopped (its guard continues it)"""
+    p, out = trace.start(["--probe", "batch"], [build("batchy.c", "-O2"), "busy", 200000])
+    pid = int(re.match(r"busy pid=(\d+)", p.stdout.readline()).group(1))
+    trace.procs.adopt(pid)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGKILL)
+    # the target holds the pipe until it ends
+    rest = trace.procs.communicate(p, 60, what="the target, once the tracer was killed")
+    assert rest.stdout == "done\n"
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("opt", ex.OPT_LEVELS)

@@ -6,6 +6,7 @@
  *   storm D R: recurse(D) R times while a thread sends SIGUSR1 to main
  *     nonstop; the handler calls on_signal(); prints "handled=H" (H handler
  *     calls) at the end
+ *   busy R: prints "busy pid=P", then R calls of recurse(100); prints "done"
  *   fork N: N calls of work(), fork; the child makes N calls of child_work()
  *     and execs itself as "exec N" (N calls of after_exec()); the parent makes
  *     N calls of work() and waits
@@ -119,6 +120,11 @@ NOINSTR int main(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			work(i);
 		waitpid(pid, NULL, 0);
+	} else if (!strcmp(mode, "busy")) {
+		printf("busy pid=%d\n", (int)getpid());
+		for (int k = 0; k < n; k++)
+			sink = recurse(100);
+		printf("done\n");
 	} else if (!strcmp(mode, "exec")) {
 		for (int i = 0; i < n; i++)
 			after_exec(i);

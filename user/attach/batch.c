@@ -1,10 +1,14 @@
 /* --probe batch: find the batch hooks library and put its probes in. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach/batch.h"
 #include "attach/uprobe_multi.h"
@@ -99,4 +103,67 @@ int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *d
 		}
 	}
 	return 0;
+}
+
+/* the guard: wait for the tracer's end of the pipe to close, then continue
+ * whatever BPF still holds stopped */
+static void guard_run(int rfd, int map_fd)
+{
+	__u32 key;
+	char c;
+
+	signal(SIGINT, SIG_IGN); /* a ^C is for the tracer, which ends first */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	while (!bpf_map_get_next_key(map_fd, NULL, &key)) {
+		bpf_map_delete_elem(map_fd, &key);
+		kill((pid_t)key, SIGCONT);
+	}
+	_exit(0);
+}
+
+int batch_guard_start(struct batch_guard *g, int map_fd)
+{
+	int p[2];
+
+	g->pid = 0;
+	g->wfd = -1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	g->pid = fork();
+	if (g->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (g->pid == 0) {
+		/* only the pipe and the map: a link kept open here would
+		 * outlive the tracer */
+		int rfd = fcntl(p[0], F_DUPFD, 1000), mfd = fcntl(map_fd, F_DUPFD, 1001);
+
+		if (rfd < 0 || mfd < 0)
+			_exit(1);
+		for (int fd = 3; fd < 1000; fd++)
+			close(fd);
+		close_range(1002, ~0u, 0);
+		guard_run(rfd, mfd);
+	}
+	close(p[0]);
+	g->wfd = p[1];
+	return 0;
+}
+
+void batch_guard_stop(struct batch_guard *g)
+{
+	if (g->pid <= 0)
+		return;
+	if (g->wfd >= 0)
+		close(g->wfd);
+	g->wfd = -1;
+	if (g->pid > 0)
+		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	g->pid = 0;
 }

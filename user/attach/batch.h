@@ -3,6 +3,7 @@
 #ifndef CTRACE_ATTACH_BATCH_H
 #define CTRACE_ATTACH_BATCH_H
 #include <stddef.h>
+#include <sys/types.h>
 #include "attach/modules.h"
 #include "attach/probes.h"
 
@@ -15,5 +16,17 @@ int batch_attach_lib(struct probes *pr, const char *lib);
 /* the C library's exec functions, where a thread's records must be copied
  * before its memory goes: once per library in done; 0 or -1 */
 int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *done);
+
+/* If the tracer dies while BPF holds a target stopped for room (SIGSTOP),
+ * nobody would continue it: a child of the tracer holding only the map of
+ * those stops continues them once the tracer's end of a pipe closes. */
+struct batch_guard {
+	pid_t pid;
+	int wfd;
+};
+
+int batch_guard_start(struct batch_guard *g, int map_fd);
+/* the tracer's normal end: the guard continues what is left, and exits */
+void batch_guard_stop(struct batch_guard *g);
 
 #endif

@@ -5,7 +5,6 @@
  * and every writer are the per-event modes' own. */
 #include <signal.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -72,10 +71,6 @@ static void decode(struct batch_decoder *d, const struct ctrace_batch *b)
 
 	if (!t)
 		return;
-	if (getenv("CTRACE_BATCH_DEBUG"))
-		fprintf(stderr, "batch tid %u first %llu n %u d0 %lld adj %lld lost %u\n", b->h.tid,
-			(unsigned long long)b->first, b->n, (long long)b->d0, (long long)b->adj,
-			b->lost);
 	raw = b->d0 == CTRACE_BATCH_D0_CONT ? t->raw : b->d0;
 	for (uint32_t k = 0; k < b->n; k++) {
 		const struct ctrace_batch_rec *r = &b->r[k];
