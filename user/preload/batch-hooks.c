@@ -16,7 +16,9 @@
  * append is in progress (busy), BPF copies only up to the first such slot,
  * and the consumer counts one as lost only if the thread died first. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -30,6 +32,31 @@ void ctrace_batch_flush(struct ctrace_tbuf *b);
 static __thread struct ctrace_tbuf *tb __attribute__((tls_model("initial-exec")));
 /* 1 while this thread's buffer is being made: a handler's calls then are lost */
 static __thread int making __attribute__((tls_model("initial-exec")));
+
+/* A thread's end copies its buffer from the kernel side, which cannot wait
+ * for room in the ring buffer; the last flush, from the thread itself,
+ * can (BPF stops the process until there is room): twice, so the second
+ * finds the room the first waited for. */
+static pthread_key_t end_key;
+static int have_end_key;
+
+static NI void last_flush(void *b)
+{
+	ctrace_batch_flush(b);
+	ctrace_batch_flush(b);
+}
+
+static NI void last_flush_main(void)
+{
+	if (tb)
+		last_flush(tb);
+}
+
+__attribute__((constructor)) static NI void batch_init(void)
+{
+	have_end_key = !pthread_key_create(&end_key, last_flush);
+	atexit(last_flush_main);
+}
 
 /* The thread's buffer, made at its first traced call. Never unmapped: BPF
  * may read it up to the thread's exit in the kernel. A forked child keeps
@@ -50,6 +77,8 @@ static __attribute__((noinline, cold)) NI struct ctrace_tbuf *make_buffer(void)
 	/* BPF cannot fault a page in: the header must be there when it reads */
 	*(volatile __u64 *)&((struct ctrace_tbuf *)p)->hd = 0;
 	tb = p;
+	if (have_end_key)
+		pthread_setspecific(end_key, p);
 	ctrace_batch_flush(p); /* registers it */
 	making = 0;
 	return p;
