@@ -104,6 +104,15 @@ struct tstate {
 	__s32 keep;  /* --subtree: the depth of the subtree's root; --caller:
 		      * the open calls down to this depth were sent */
 	__u32 under; /* --subtree: a subtree is being sent */
+	/* --probe batch: the thread's buffer in the target, the index of its
+	 * first record not yet copied, the raw depth after the copied ones,
+	 * and raw - depth (a longjmp moves depth, not the hooks' raw count) */
+	__u64 bbuf;
+	__u64 btail;
+	__s64 braw;
+	__s64 badj;
+	__s64 bd0; /* the raw depth before the next copy's first record, when
+		    * the consumer does not know it (CTRACE_BATCH_D0_CONT) */
 };
 
 struct {
@@ -630,6 +639,320 @@ int on_hook(struct pt_regs *ctx)
 	return st ? send_call(kind, PT_REGS_PARM1(ctx), tid, now, st, depth) : 0;
 }
 
+/* ---- --probe batch: the hooks' per-thread buffers (include/ctrace.h) ----
+ *
+ * The hooks append to a buffer in the target and call ctrace_batch_flush
+ * when it is full (and once, to register it); on_batch copies what is new
+ * into the ring buffer as BATCH records. Every other program that sends a
+ * record of a thread that depends on its calls (signals, fork, exit,
+ * setjmp/longjmp, ucontext, exec) copies the thread's buffer first, in the
+ * thread's own context, so the thread's records stay in order, and nothing
+ * depends on code that runs in a dying process. */
+const volatile __u32 batch = 0;
+
+/* a forked child's buffer is its copy of the parent's, at the same address:
+ * it starts where the parent's stood at the fork */
+struct batch_pos {
+	__u64 buf;
+	__u64 tail;
+	__s64 raw;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 12);
+	__type(key, __u32);
+	__type(value, struct batch_pos);
+} batch_forks SEC(".maps");
+
+#define BATCH_REC  sizeof(struct ctrace_batch_rec)
+#define BATCH_HALF (CTRACE_BATCH_CAP / 2)
+
+static __always_inline void batch_lost(struct tstate *st, __u64 n)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *c;
+
+	st->lost += n;
+	__sync_fetch_and_add(&lost_total, n);
+	c = bpf_map_lookup_elem(&thread_lost, &tid);
+	if (c)
+		__sync_fetch_and_add(c, n);
+	else
+		bpf_map_update_elem(&thread_lost, &tid, &n, BPF_NOEXIST);
+}
+
+/* the most records one copy takes: the loader keeps a copy to an eighth of
+ * the ring buffer (4,096, 256 or 16) */
+const volatile __u32 batch_chunk = CTRACE_BATCH_CAP;
+
+/* BPF stopped these processes (SIGSTOP) because a copy found no room in the
+ * ring buffer: the consumer drains it and continues them (batch_stops
+ * counts the stops, so it looks at the map only when there is one) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 10);
+	__type(key, __u32);
+	__type(value, __u32);
+} batch_stopped SEC(".maps");
+
+__u64 batch_stops = 0;
+
+#define BATCH_PIECES  (2 * CTRACE_BATCH_CAP / 256 + 2)
+#define BATCH_OK      0
+#define BATCH_NO_ROOM 1
+#define BATCH_GONE    2 /* not readable: lost */
+
+/* Copy n (<= batch_chunk) records from index st->btail (contiguous in the
+ * buffer), in a record of one of three sizes: a copy at a signal or a
+ * setjmp is usually short. */
+#define BATCH_COPY(N)                                                                     \
+	do {                                                                              \
+		e = bpf_ringbuf_reserve(&rb, sizeof(*e) + (N) * BATCH_REC, 0);            \
+		if (!e)                                                                   \
+			return BATCH_NO_ROOM;                                             \
+		if (bpf_probe_read_user(e->r, n * BATCH_REC, src)) {                      \
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);                         \
+			batch_lost(st, n);                                                \
+			return BATCH_GONE;                                                \
+		}                                                                         \
+	} while (0)
+
+static __noinline int batch_copy(struct tstate *st, __u32 tid, __u64 n, __s64 d0)
+{
+	const void *src = (const void *)(st->bbuf + offsetof(struct ctrace_tbuf, r) +
+					 (st->btail & (CTRACE_BATCH_CAP - 1)) * BATCH_REC);
+	struct ctrace_batch *e;
+
+	if (n > CTRACE_BATCH_CAP)
+		return BATCH_GONE;
+	if (n <= 16)
+		BATCH_COPY(16);
+	else if (n <= 256)
+		BATCH_COPY(256);
+	else
+		BATCH_COPY(CTRACE_BATCH_CAP);
+	set_hdr(&e->h, CTRACE_EV_BATCH, tid, bpf_ktime_get_ns());
+	e->first = st->btail;
+	e->d0 = d0;
+	e->adj = st->badj;
+	e->n = n;
+	e->lost = st->lost;
+	bpf_ringbuf_submit(e, wake_flags());
+	return BATCH_OK;
+}
+
+/* No room for a full buffer's copy: the process stops until the consumer
+ * made room (a stop is only given where it is ours: launch mode, forked
+ * children); the records wait in the buffer, which has room for as many
+ * again. Returns whether it stopped. */
+static __always_inline bool batch_wait(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, one = 1;
+
+	if (!(proc_flags(tgid) & CTRACE_PROC_MAY_STOP))
+		return false;
+	if (bpf_map_lookup_elem(&batch_stopped, &tgid))
+		return true; /* another thread asked already */
+	/* the stop is queued before the consumer can see the entry (it sends
+	 * SIGCONT for each), so it never continues a process not yet stopped */
+	bpf_send_signal(SIGSTOP);
+	if (bpf_map_update_elem(&batch_stopped, &tgid, &one, BPF_ANY))
+		return false;
+	__sync_fetch_and_add(&batch_stops, 1);
+	return true;
+}
+
+/* the buffer of a forked child: its parent's position at the fork */
+static __always_inline void batch_adopt(struct tstate *st, __u32 tid)
+{
+	struct batch_pos *p = bpf_map_lookup_elem(&batch_forks, &tid);
+
+	if (!p)
+		return;
+	st->bbuf = p->buf;
+	st->btail = p->tail;
+	st->braw = st->bd0 = p->raw;
+	st->badj = p->raw - st->depth;
+	bpf_map_delete_elem(&batch_forks, &tid);
+}
+
+struct batch_scan {
+	__u64 buf, tail, n;
+};
+
+static long batch_unwritten(__u64 k, void *arg)
+{
+	struct batch_scan *sc = arg;
+	__u64 i = (sc->tail + k) & CTRACE_BATCH_HEAD_MASK, w1;
+
+	if (bpf_probe_read_user(&w1, sizeof(w1),
+				(void *)(sc->buf + offsetof(struct ctrace_tbuf, r) +
+					 (i & (CTRACE_BATCH_CAP - 1)) * BATCH_REC + 8)) ||
+	    w1 >> 56 != CTRACE_BATCH_LAP(i)) {
+		sc->n = k;
+		return 1;
+	}
+	return 0;
+}
+
+/* An append in progress (the thread is in a signal handler that
+ * interrupted one): the records before its slot only, the rest comes with
+ * the next copy, once the slot is written. */
+static __always_inline __u64 batch_written(const struct tstate *st, __u64 n)
+{
+	struct batch_scan sc = { .buf = st->bbuf, .tail = st->btail, .n = n };
+
+	bpf_loop(n, batch_unwritten, &sc, 0);
+	return sc.n;
+}
+
+struct batch_pieces {
+	struct tstate *st;
+	__u64 n;
+	__u32 tid;
+	bool full, waiting;
+};
+
+/* one copy of at most batch_chunk records, contiguous in the buffer */
+static __noinline long batch_piece(__u64 k, void *arg)
+{
+	struct batch_pieces *pc = arg;
+	struct tstate *st = pc->st;
+	__u64 off, chunk;
+
+	if (!pc->n)
+		return 1;
+	off = st->btail & (CTRACE_BATCH_CAP - 1);
+	chunk = pc->n < CTRACE_BATCH_CAP - off ? pc->n : CTRACE_BATCH_CAP - off;
+	if (chunk > batch_chunk)
+		chunk = batch_chunk;
+	if (batch_copy(st, pc->tid, chunk, st->bd0) == BATCH_NO_ROOM) {
+		if (pc->full && batch_wait()) {
+			pc->waiting = true;
+			return 1; /* copied at the next flush */
+		}
+		batch_lost(st, chunk);
+	}
+	st->bd0 = CTRACE_BATCH_D0_CONT;
+	st->btail = (st->btail + chunk) & CTRACE_BATCH_HEAD_MASK;
+	pc->n -= chunk;
+	return 0;
+}
+
+/* Copy the thread's new records; st->depth is then its depth after them
+ * (an append in progress counts: its depth changed when it took its slot).
+ * final: the thread or its image ends, a slot left unwritten never will be;
+ * full: the hooks' flush, which may wait for room */
+static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, bool full)
+{
+	struct batch_pieces pc;
+	__u64 hd[2], head, n;
+	bool waiting;
+
+	if (!st->bbuf)
+		batch_adopt(st, tid);
+	if (!st->bbuf || bpf_probe_read_user(hd, sizeof(hd), (void *)st->bbuf))
+		return;
+	head = hd[0] & CTRACE_BATCH_HEAD_MASK;
+	n = (head - st->btail) & CTRACE_BATCH_HEAD_MASK;
+	if (n > CTRACE_BATCH_CAP) { /* overwritten before it could be copied */
+		batch_lost(st, n - CTRACE_BATCH_CAP);
+		st->btail = (head - CTRACE_BATCH_CAP) & CTRACE_BATCH_HEAD_MASK;
+		n = CTRACE_BATCH_CAP;
+	}
+	if (hd[1] && !final)
+		n = batch_written(st, n);
+	pc.st = st;
+	pc.tid = tid;
+	pc.n = n;
+	pc.full = full;
+	pc.waiting = false;
+	/* two pieces: the end of the buffer and its start (a ring buffer
+	 * under 256 KiB takes smaller copies, and loses the rest: counted) */
+	for (int k = 0; k < 2; k++)
+		if (batch_piece(k, &pc))
+			break;
+	n = pc.n;
+	waiting = pc.waiting;
+	if (n && !waiting) {
+		batch_lost(st, n);
+		st->btail = (st->btail + n) & CTRACE_BATCH_HEAD_MASK;
+	}
+	st->braw = (__s64)hd[0] >> CTRACE_BATCH_HEAD_BITS;
+	st->depth = st->braw - st->badj;
+	if (st->depth < st->floor)
+		st->floor = st->depth;
+}
+
+static __always_inline void batch_sync(struct tstate *st, __u32 tid)
+{
+	if (batch && st)
+		batch_drain(st, tid, false, false);
+}
+
+/* the same for a thread that may have no state yet: a forked child whose
+ * buffer (its copy of its parent's) was never full */
+static __always_inline void batch_sync_task(struct task_struct *task, __u32 tid, bool final)
+{
+	struct tstate *st;
+
+	if (!batch)
+		return;
+	st = state_of(task, tid);
+	if (!st && bpf_map_lookup_elem(&batch_forks, &tid))
+		st = new_thread(task, tid, bpf_ktime_get_ns());
+	if (st)
+		batch_drain(st, tid, final, false);
+}
+
+/* BPF moved the thread's depth (a longjmp, a stack switch): the hooks' raw
+ * count goes on from where it was */
+static __always_inline void batch_moved(struct tstate *st)
+{
+	if (batch && st)
+		st->badj = st->braw - st->depth;
+}
+
+/* ctrace_batch_flush(buf): a full buffer, or a new one to register;
+ * buf NULL: the hooks lost an event (no buffer could be made) */
+SEC("uprobe")
+int on_batch(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 buf = PT_REGS_PARM1(ctx), hd;
+	struct tstate *st;
+
+	if (!ours() || !(st = thread_state(tid, bpf_ktime_get_ns())))
+		return 0;
+	if (!buf) {
+		thread_lost_one(st);
+		return 0;
+	}
+	if (!st->bbuf)
+		batch_adopt(st, tid);
+	if (st->bbuf != buf && !bpf_probe_read_user(&hd, sizeof(hd), (void *)buf)) {
+		st->bbuf = buf;
+		st->btail = hd & CTRACE_BATCH_HEAD_MASK;
+		st->braw = st->bd0 = (__s64)hd >> CTRACE_BATCH_HEAD_BITS;
+		st->badj = st->braw - st->depth;
+	}
+	batch_drain(st, tid, false, true);
+	return 0;
+}
+
+/* a point where the thread's records must be copied now: the C library's
+ * exec functions (after the exec, the buffer is gone) */
+SEC("uprobe")
+int on_batch_sync(struct pt_regs *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (ours())
+		batch_sync_task(task, task->pid, true);
+	return 0;
+}
+
 /* ---- --summary: statistics kept here, no call record sent ----
  *
  * Each stack (a thread's own, and each coroutine's) has a ring of frames
@@ -1135,6 +1458,7 @@ int on_setjmp(struct pt_regs *ctx)
 	st = thread_state(tid, bpf_ktime_get_ns());
 	if (!st)
 		return 0;
+	batch_sync(st, tid);
 	r = here(st);
 	bpf_map_update_elem(&setjmps, &k, &r, BPF_ANY);
 	return 0;
@@ -1164,6 +1488,7 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
+	batch_sync(st, tid);
 	if (!bpf_probe_read_user(jb, sizeof(jb),
 				 (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
@@ -1173,6 +1498,7 @@ int on_longjmp(struct pt_regs *ctx)
 	r = bpf_map_lookup_elem(&setjmps, &k);
 	if (r) {
 		resume(st, tid, now, *r, true);
+		batch_moved(st);
 		return 0;
 	}
 	/* a setjmp made before tracing saw this thread: its frame encloses
@@ -1180,6 +1506,7 @@ int on_longjmp(struct pt_regs *ctx)
 	floor.depth = st->floor;
 	floor.stack = st->stack;
 	resume(st, tid, now, floor, false);
+	batch_moved(st);
 	return 0;
 }
 
@@ -1197,6 +1524,7 @@ int on_context(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state((__u32)id, now)))
 		return 0;
+	batch_sync(st, (__u32)id);
 	if (cookie == CTRACE_CTX_MAKE) {
 		/* the function it will start runs on a stack of its own */
 		r.depth = 0;
@@ -1214,12 +1542,14 @@ int on_context(struct pt_regs *ctx)
 	to = bpf_map_lookup_elem(&contexts, &k);
 	if (to) {
 		resume(st, (__u32)id, now, *to, true);
+		batch_moved(st);
 		return 0;
 	}
 	/* a context saved before tracing: a stack whose calls predate it */
 	r.depth = 0;
 	r.stack = __sync_fetch_and_add(&last_stack, 1) + 1;
 	resume(st, (__u32)id, now, r, false);
+	batch_moved(st);
 	return 0;
 }
 
@@ -1671,6 +2001,25 @@ static __always_inline void send_create(struct task_struct *parent, __u32 child,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* --probe batch: the parent's records before the fork go first; a child
+ * process starts its copy of the buffer where the parent's stands */
+static __always_inline void batch_fork(struct task_struct *parent, __u32 pid, bool process)
+{
+	__u32 tid = BPF_CORE_READ(parent, pid);
+	struct tstate *st = state_of(parent, tid);
+	struct batch_pos p;
+
+	if (!st)
+		return;
+	batch_drain(st, tid, false, false);
+	if (!process || !st->bbuf)
+		return;
+	p.buf = st->bbuf;
+	p.tail = st->btail;
+	p.raw = st->braw;
+	bpf_map_update_elem(&batch_forks, &pid, &p, BPF_ANY);
+}
+
 /* --follow-forks: a new process (not a thread) forked by a traced one is
  * traced from its first instruction: this runs before the child is woken. */
 SEC("tp_btf/sched_process_fork")
@@ -1679,6 +2028,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, pid);
 	struct ctrace_proc_state st;
 
+	if (batch && armed && traced(ptgid))
+		batch_fork(parent, pid, BPF_CORE_READ(child, tgid) == pid);
 	if (armed && BPF_CORE_READ(child, tgid) == ptgid && traced(ptgid))
 		send_create(parent, pid, ptgid); /* a thread */
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
@@ -1711,6 +2062,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		sum_end_thread(p, st, CTRACE_SUM_ENDED);
 	if (st)
 		st->depth = st->floor = st->stack = st->keep = st->under = 0;
+	if (st) /* the new image makes a buffer of its own */
+		st->bbuf = 0;
 	gen = new_gen(tgid);
 	proc_event(CTRACE_EV_EXEC, tgid, BPF_CORE_READ(p, pid), old_pid, gen,
 		   BPF_CORE_READ(bprm, filename));
@@ -1843,6 +2196,10 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	__u64 restorer = (__u64)BPF_CORE_READ(ka, sa.sa_restorer);
 	struct sigstate *ss;
 
+	/* a handled signal needs no copy: its handler's calls follow in the
+	 * buffer; a fatal one's calls go before its FATAL record */
+	if (batch && !handler && fault_signal(sig) && traced(cur->tgid))
+		batch_sync_task(cur, cur->pid, false);
 	if (!handler && fault_signal(sig) && traced(cur->tgid))
 		send_fatal(sig, info);
 	if (handler <= SIG_IGN || !traced(cur->tgid))
@@ -1906,6 +2263,10 @@ int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct
 
 	if (!fault_signal(sig) || !traced(BPF_CORE_READ(task, tgid)))
 		return 0;
+	/* the calls before a fault go first; a thread's buffer can be read only
+	 * by the thread itself (its signal_deliver copies it for any other) */
+	if (batch && task == bpf_get_current_task_btf())
+		batch_sync_task(bpf_get_current_task_btf(), task->pid, false);
 	seq = __sync_fetch_and_add(&signal_seq, 1);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -1965,6 +2326,8 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	if (group_dead && tgid != targ_tgid)
 		bpf_map_delete_elem(&procs, &tgid);
 	tid = BPF_CORE_READ(p, pid);
+	if (batch) /* in the exiting thread, its memory still mapped */
+		batch_sync_task(p, tid, true);
 	if (summary) {
 		st = state_of(p, tid);
 		if (st) {

@@ -365,4 +365,55 @@ enum ctrace_sum_reason {
 	CTRACE_SUM_NREASONS,
 };
 
+/* ---- --probe batch (issue 15): the preloaded hooks append each call to a
+ * per-thread buffer in the target (struct ctrace_tbuf); BPF copies what it
+ * holds into the ring buffer as one BATCH record (kind 26) when the hooks
+ * find it full, and before any record of that thread that depends on it
+ * (signals, fork, exit, setjmp/longjmp, exec). */
+#define CTRACE_EV_BATCH	       26
+#define CTRACE_BATCH_BITS      12
+#define CTRACE_BATCH_CAP       (1u << CTRACE_BATCH_BITS)
+/* ctrace_tbuf.hd: records reserved so far in the low 40 bits, the raw call
+ * depth (signed) above: one unlocked xadd moves both, so a signal handler's
+ * calls never land between an event's depth and its slot */
+#define CTRACE_BATCH_HEAD_BITS 40
+#define CTRACE_BATCH_HEAD_MASK ((1ull << CTRACE_BATCH_HEAD_BITS) - 1)
+/* a record, 16 bytes: w0 = fn (bits 0-46) | the depth's low 16 bits (47-62)
+ * | exit (63); w1 = CLOCK_MONOTONIC ns (low 56 bits) | the slot's lap
+ * ((index >> CTRACE_BATCH_BITS) & 0xff) above, so a slot reserved but not
+ * yet written when BPF copied it is told from a written one */
+#define CTRACE_BATCH_FN_MASK  ((1ull << 47) - 1)
+#define CTRACE_BATCH_EXIT     (1ull << 63)
+#define CTRACE_BATCH_TS_MASK  ((1ull << 56) - 1)
+#define CTRACE_BATCH_LAP(i)   (((i) >> CTRACE_BATCH_BITS) & 0xff)
+struct ctrace_batch_rec {
+	__u64 w0;
+	__u64 w1;
+};
+
+/* the hooks call ctrace_batch_flush every CTRACE_BATCH_FLUSH records: half
+ * the buffer, so a copy held back by a slot not yet written (below) loses
+ * nothing */
+#define CTRACE_BATCH_FLUSH (CTRACE_BATCH_CAP / 2)
+struct ctrace_tbuf {
+	__u64 hd;
+	__u64 busy; /* appends in progress: nonzero only in a signal handler
+		     * that interrupted one (or in a hook) */
+	__u64 pad[6];
+	struct ctrace_batch_rec r[CTRACE_BATCH_CAP];
+};
+
+/* BATCH: the records [first, first + n) of a thread's buffer; h.ts is the
+ * copy's time (the timestamps' bits above 56 come from it) */
+#define CTRACE_BATCH_D0_CONT (-0x7fffffffffffffffll - 1) /* d0: as the last BATCH ended */
+struct ctrace_batch {
+	struct ctrace_hdr h;
+	__u64 first; /* index of r[0] (the slot's lap is checked against it) */
+	__s64 d0;    /* the raw depth before r[0] */
+	__s64 adj;   /* raw depth - adj = the depth BPF keeps (longjmps) */
+	__u32 n;
+	__u32 lost; /* the thread's loss count, with this copy's */
+	struct ctrace_batch_rec r[];
+};
+
 #endif

@@ -61,6 +61,9 @@ traced=$(jq .metadata.total_calls "$W/t.json")
 floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
 summary=$(measure "$TOOL" --summary -o "$W/s.json" --)
 summed=$(jq .metadata.total_calls "$W/s.json")
+batch=$(measure "$TOOL" --probe batch -o "$W/b.json" --)
+blost=$(jq .metadata.lost_events "$W/b.json")
+btraced=$(jq .metadata.total_calls "$W/b.json")
 [ -n "${OLD:-}" ] && old=$(measure "$OLD" -o "$W/o.json" --)
 srcline=$(measure "$TOOL" --srcline -o "$W/l.json" --)
 if [ -n "${QUICK:-}" ]; then
@@ -71,6 +74,7 @@ if [ -n "${QUICK:-}" ]; then
 	echo "ctrace-bpf launch $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
 	echo "--summary launch  $(per "$summary")   $(ratio "$summary" "$floor_pre") of floor, $summed calls"
 	echo "--srcline launch  $(per "$srcline")   $(ratio "$srcline" "$floor_pre") of floor"
+	echo "--probe batch     $(per "$batch")   $(ratio "$batch" "$floor_pre") of floor, lost $blost, traced $btraced calls"
 	[ -n "${OLD:-}" ] && echo "OLD launch        $(per "$old")   $(ratio "$old" "$floor_pre") of floor"
 	command -v uftrace >/dev/null &&
 		echo "uftrace record    $(per "$(measure uftrace record --no-libcall -d "$W/uftrace.data")")"
@@ -101,6 +105,8 @@ printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch 
 	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
 printf '%-46s %9s   %s of floor, %s calls counted\n' "ctrace-bpf --summary (in BPF, no events)" \
 	"$(per "$summary")" "$(ratio "$summary" "$floor_pre")" "$summed"
+printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch --probe batch" \
+	"$(per "$batch")" "$(ratio "$batch" "$floor_pre")" "$blost" "$btraced"
 [ -n "${OLD:-}" ] && printf '%-46s %9s   %s of floor\n' "OLD build: launch (default)" \
 	"$(per "$old")" "$(ratio "$old" "$floor_pre")"
 printf '%-46s %9s   %s of floor (links not pid-filtered, BPF filters)\n' \

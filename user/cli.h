@@ -13,6 +13,7 @@ enum probe_mode {
 	PROBE_AUTO,	/* preload where possible, else call sites */
 	PROBE_PRELOAD,	/* NOP-headed hooks of a preloaded library */
 	PROBE_CALLSITE, /* the call instructions to the hooks */
+	PROBE_BATCH,	/* preloaded hooks that buffer calls per thread */
 };
 
 struct config {

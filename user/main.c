@@ -50,6 +50,7 @@
 #include "record/ctrace_model.h"
 #include "rebuild/flight.h"
 #include "attach/uprobe_multi.h"
+#include "attach/batch.h"
 
 #define CONSUMER_NICE -15
 /* BPF wakes the consumer when the ring buffer is this fraction full */
@@ -130,6 +131,22 @@ static int preflight(struct session *s)
 	return output_open(&s->out, s->cfg.output);
 }
 
+/* --probe batch: the batch hooks library is preloaded, and probed */
+static int choose_batch(struct session *s)
+{
+	if (!elf_has_interp(s->img) || s->img->hook_def[0]) {
+		log_err("--probe batch: the program is statically linked or defines the hooks itself");
+		return -1;
+	}
+	if (batch_find_lib(s->hooks, sizeof(s->hooks))) {
+		log_err("--probe batch: the hooks library " BATCH_LIB_NAME
+			" was not found (set CTRACE_BATCH_LIB)");
+		return -1;
+	}
+	s->preload = s->batch = true;
+	return 0;
+}
+
 /* probe placement: the preloaded NOP hooks are the cheapest sites, but
  * only the call sites let a filter leave other functions unprobed */
 static int choose_probes(struct session *s)
@@ -139,6 +156,8 @@ static int choose_probes(struct session *s)
 
 	if (!s->launch || cfg->probe == PROBE_CALLSITE)
 		return 0;
+	if (cfg->probe == PROBE_BATCH)
+		return choose_batch(s);
 	can = elf_has_interp(s->img) && !s->img->hook_def[0] &&
 	      !modules_find_hooks_lib(s->hooks, sizeof(s->hooks));
 	if (cfg->probe == PROBE_PRELOAD && !can) {
@@ -211,6 +230,12 @@ static int bpf_open_load(struct session *s)
 	/* the hook's return address: from rdx at the enter hook's second
 	 * probe site, or from the stack when --args reads the registers */
 	skel->rodata->srcline = !s->cfg.srcline ? 0 : s->cfg.args ? 1 : 2;
+	skel->rodata->batch = s->batch;
+	skel->rodata->batch_chunk = batch_chunk_for(s->cfg.buffer_size);
+	bpf_map__set_autocreate(skel->maps.batch_forks, s->batch);
+	bpf_map__set_autocreate(skel->maps.batch_stopped, s->batch);
+	bpf_program__set_autoload(skel->progs.on_batch, s->batch);
+	bpf_program__set_autoload(skel->progs.on_batch_sync, s->batch);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);
@@ -225,7 +250,8 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer,
 					     skel->progs.on_hook_sum,  skel->progs.on_alloc,
-					     skel->progs.on_alloc_ret };
+					     skel->progs.on_alloc_ret, skel->progs.on_batch,
+					     skel->progs.on_batch_sync };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -275,7 +301,13 @@ static int bpf_setup(struct session *s)
 		log_err("cannot attach to signal_generate: %s", strerror(errno));
 		return -1;
 	}
-	s->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
+	if (s->batch) { /* BATCH records become the calls they hold */
+		batch_decoder_init(&s->bd, &s->tr, s->cfg.max_depth);
+		if (batch_guard_start(&s->guard, bpf_map__fd(skel->maps.batch_stopped)))
+			log_warn("cannot start the batch guard: %s", strerror(errno));
+	}
+	s->rb = s->batch ? ring_buffer__new(bpf_map__fd(skel->maps.rb), batch_on_event, &s->bd, NULL) :
+			   ring_buffer__new(bpf_map__fd(skel->maps.rb), trace_on_event, &s->tr, NULL);
 	if (!s->rb ||
 	    ring_buffer__add(s->rb, bpf_map__fd(skel->maps.crash_rb), trace_on_crash, &s->tr)) {
 		log_err("cannot set up the ring buffers: %s", strerror(errno));
@@ -403,6 +435,8 @@ static int at_entry_point(struct session *s)
 			 s->preload ? " may lack names" : " will not be traced");
 	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
 		return -1;
+	if (s->batch && batch_watch_exec(&s->pr, s->sym, &s->done.probed))
+		return -1;
 	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;
 	close(s->entry_fd);
@@ -416,7 +450,8 @@ static int start_launched(struct session *s)
 {
 	int rc;
 
-	if (s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks) :
+	if (s->batch	  ? batch_attach_lib(&s->pr, s->hooks) :
+	    s->preload ? probes_attach_hooks_lib(&s->pr, s->hooks) :
 			 probes_attach_callsites(&s->pr, s->exe, s->exe, s->img) < 0)
 		return -1;
 	s->entry_fd = probes_attach_entry_stop(&s->pr, s->exe, s->img);
@@ -438,7 +473,7 @@ static int start_launched(struct session *s)
 		s->child_alive = false; /* died before its entry point (e.g. in ld.so) */
 	else if (at_entry_point(s))
 		return -1;
-	s->ri.probe_mode = s->preload ? "preload" : "callsite";
+	s->ri.probe_mode = s->batch ? "batch" : s->preload ? "preload" : "callsite";
 	return 0;
 }
 
@@ -581,6 +616,8 @@ static void consume(struct session *s)
 		/* the stops BPF asked for (exec, dlopen) end here; a user's
 		 * kill -STOP is left alone */
 		handle_remaps(&s->tr, &s->pr, s->capture, &s->done, s->preload);
+		if (s->batch)
+			batch_resume(&s->bd, s->skel, s->rb, false);
 		if (target_ended(s))
 			break;
 		if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
@@ -595,12 +632,16 @@ static void consume(struct session *s)
 
 static int lost_lookup(void *ctx, uint32_t tid, uint64_t *n)
 {
-	struct ctrace_bpf *skel = ctx;
+	struct session *s = ctx;
+	uint64_t b = s->batch ? batch_thread_lost(&s->bd, tid) : 0;
 	__u64 v;
 
-	if (bpf_map__lookup_elem(skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0))
-		return -1;
-	*n = v;
+	if (bpf_map__lookup_elem(s->skel->maps.thread_lost, &tid, sizeof(tid), &v, sizeof(v), 0)) {
+		if (!b)
+			return -1;
+		v = 0;
+	}
+	*n = v + b;
 	return 0;
 }
 
@@ -647,14 +688,19 @@ static void stop(struct session *s)
 	probes_detach_all(&s->pr);
 	log_dbg("detached in %.1f ms", (now_ns(CLOCK_MONOTONIC) - t) / NSEC_PER_MS);
 	ring_buffer__consume(s->rb);
+	if (s->batch) { /* nothing is left stopped */
+		batch_resume(&s->bd, s->skel, s->rb, true);
+		batch_guard_stop(&s->guard);
+	}
 	if (s->cfg.summary && summary_collect(s))
 		tr->err = EIO;
 	trace_finish(tr, STILL_RUNNING);
 	s->ri.duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0;
-	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total;
+	s->ri.lost_events = skel->bss->lost_total + skel->bss->untracked_total +
+			    (s->batch ? s->bd.unwritten : 0);
 	/* per thread, from BPF's own count: the events that carried the count
 	 * may be among the lost */
-	trace_set_lost(tr, lost_lookup, skel);
+	trace_set_lost(tr, lost_lookup, s);
 	if (s->cfg.last && !tr->err) { /* the trace written is the windows' */
 		s->have_ftr = true;
 		if (flight_snapshot(&s->ftr, tr, true, finish_filter_wrap, s))
@@ -735,6 +781,10 @@ static void session_free(struct session *s)
 	symbolizer_free(s->sym);
 	srclines_free(s->srclines);
 	ring_buffer__free(s->rb);
+	if (s->batch) {
+		batch_guard_stop(&s->guard);
+		batch_decoder_free(&s->bd);
+	}
 	ctrace_bpf__destroy(s->skel);
 	if (s->img)
 		elf_image_free(s->img);

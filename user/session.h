@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "attach/batch.h"
 #include "attach/launch.h"
 #include "attach/probes.h"
 #include "attach/remaps.h"
 #include "cli.h"
+#include "consume/batch.h"
 #include "consume/trace.h"
 #include "write/output.h"
 #include "write/summary.h"
@@ -30,6 +32,9 @@ struct session {
 	struct config cfg;
 	bool launch;	      /* launch mode (else attach to cfg.pid) */
 	bool preload;	      /* probes on the preloaded hooks library */
+	bool batch;	      /* --probe batch: hooks is the batch hooks library */
+	struct batch_decoder bd;
+	struct batch_guard guard; /* continues what BPF stopped if we die */
 	char exe[PATH_MAX];   /* the target's executable */
 	char hooks[PATH_MAX]; /* launch: the hooks library; attach: /proc/PID/exe */
 	struct elf_image *img;

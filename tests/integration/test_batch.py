@@ -1,0 +1,124 @@
+"""--probe batch (issue 15): the hooks buffer calls per thread and BPF copies
+the buffers. Calls still pending in a buffer (fewer than it holds) must reach
+the trace whatever ends them: a crash with several threads, SIGKILL, an exec
+after a fork; a storm of signals whose handler makes traced calls while the
+thread recurses keeps every tree exact. Counts come from tests/progs/batchy.c,
+by construction. The whole suite runs in this mode with
+CTRACE_TEST_PROBE=batch (conftest.py)."""
+import collections
+import os
+import re
+import signal
+import time
+
+import pytest
+
+import expected as ex
+
+
+def counts(tree):
+    c = collections.Counter()
+
+    def walk(n):
+        c[n["function"]] += 1
+        if n.get("partial"):
+            c["partial"] += 1
+        for k in n.get("children", []):
+            walk(k)
+    for n in tree["root_calls"]:
+        walk(n)
+    return c
+
+
+def clean(doc):
+    md = doc["metadata"]
+    assert md["lost_events"] == 0 and md["resyncs"] == 0
+    assert md["options"]["probe_mode"] == "batch"
+
+
+@pytest.mark.parametrize("opt", ex.OPT_LEVELS)
+def test_crash_with_pending_calls_in_several_threads(build, trace, opt):
+    proc, doc = trace([build("batchy.c", opt), "crash", 4, 300], "--probe", "batch")
+    assert proc.returncode == 128 + signal.SIGSEGV, proc.stderr
+    clean(doc)
+    assert doc["crash"]["signal"] == signal.SIGSEGV
+    trees = doc["call_trees"].values()
+    assert len(trees) == 5
+    for t in trees:
+        c = counts(t)
+        main = t["thread_id"] == doc["metadata"]["pid"]
+        assert c["work"] == 300 and c["leaf"] == 300
+        assert c["boom"] == (1 if main else 0)
+        assert c["partial"] == c["boom"]   # boom, open when it crashed
+
+
+def test_sigkill_of_the_target(build, trace):
+    p, out = trace.start(["--probe", "batch"], [build("batchy.c"), "kill", 500])
+    line = p.stdout.readline()
+    pid = int(re.match(r"ready pid=(\d+)", line).group(1))
+    trace.procs.adopt(pid)
+    os.kill(pid, signal.SIGKILL)
+    proc, doc = trace.finish(p, out)
+    assert doc is not None, proc.stderr
+    clean(doc)
+    assert doc["metadata"]["exit_signal"] == signal.SIGKILL
+    (t,) = doc["call_trees"].values()
+    c = counts(t)
+    assert c["work"] == 500 and c["leaf"] == 500 and c["partial"] == 0
+
+
+def test_sigkill_of_the_tracer_leaves_the_target_running(build, trace):
+    """the target fills buffers faster than the tracer drains them, so BPF
+    stops it for room now and then: killed, the tracer must not leave it
+    stopped (its guard continues it)"""
+    p, out = trace.start(["--probe", "batch"], [build("batchy.c", "-O2"), "busy", 200000])
+    pid = int(re.match(r"busy pid=(\d+)", p.stdout.readline()).group(1))
+    trace.procs.adopt(pid)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGKILL)
+    # the target holds the pipe until it ends
+    rest = trace.procs.communicate(p, 60, what="the target, once the tracer was killed")
+    assert rest.stdout == "done\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("opt", ex.OPT_LEVELS)
+def test_signal_storm_during_deep_recursion(build, trace, opt):
+    depth, reps = 200, 1500
+    proc, doc = trace([build("batchy.c", opt), "storm", depth, reps], "--probe", "batch",
+                      timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    handled = int(re.search(r"handled=(\d+)", proc.stdout).group(1))
+    assert handled > 0
+    clean(doc)
+    main = [t for t in doc["call_trees"].values()
+            if t["thread_id"] == doc["metadata"]["pid"]][0]
+    c = counts(main)
+    assert c["recurse"] == (depth + 1) * reps
+    assert c["handler"] == handled and c["on_signal"] == handled
+    assert c["partial"] == 0
+
+
+def test_fork_and_exec_with_pending_calls(build, trace):
+    proc, doc = trace([build("batchy.c"), "fork", 300], "--probe", "batch", "--follow-forks")
+    assert proc.returncode == 0, proc.stderr
+    clean(doc)
+    by = {}
+    for key, t in doc["call_trees"].items():
+        c = counts(t)
+        by[key] = {k: v for k, v in c.items() if v}
+    parent = str(doc["metadata"]["pid"])
+    # the parent's calls before the fork are its own, not the child's too
+    assert by.pop(parent) == {"work": 600, "leaf": 600}
+    assert sorted(by.values(), key=str) == [{"after_exec": 300}, {"child_work": 300}]
+
+
+@pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"], ["-F", "main", "--", "/bin/true"],
+                                  ["--summary", "--", "/bin/true"], ["-p", "1"],
+                                  ["--memory", "--", "/bin/true"],
+                                  ["--srcline", "--", "/bin/true"]])
+def test_what_batch_refuses(tracer, procs, opts):
+    proc = procs.run([tracer, "-o", "/dev/null", "--probe", "batch", *opts])
+    assert proc.returncode != 0
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "--probe batch" in err[0], proc.stderr
