@@ -4,7 +4,7 @@
 set -eu
 PKGS="make gcc g++ clang llvm libbpf-dev libelf-dev libdw-dev libcjson-dev \
 libcapstone-dev zlib1g-dev pkg-config bpftool python3 python3-pytest jq \
-uftrace util-linux binutils time gdb \
+uftrace util-linux binutils time gdb valgrind \
 chromium libclang-rt-14-dev protobuf-compiler \
 dpkg-dev cmake autoconf automake libgtest-dev libgmock-dev"
 # npm fetches speedscope, DevTools' frontend and esbuild for the viewer tests
