@@ -57,14 +57,13 @@ static uint64_t probe_site(const struct elf_image *img, uint64_t entry, bool nul
 {
 	uint8_t buf[32];
 	const uint8_t *code = buf;
-	uint64_t off, addr = entry, site = entry;
+	uint64_t addr = entry, site = entry;
 	size_t left;
 	ssize_t n;
 	cs_insn *in;
 	csh cs;
 
-	if (elf_vaddr_to_offset(img, entry, &off) ||
-	    (n = pread(img->fd, buf, sizeof(buf), (off_t)off)) <= 0)
+	if ((n = elf_read_code(img, entry, buf, sizeof(buf))) < 0)
 		return entry;
 	left = (size_t)n;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)

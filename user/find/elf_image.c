@@ -438,6 +438,16 @@ void elf_image_free(struct elf_image *img)
 	free(img);
 }
 
+ssize_t elf_read_code(const struct elf_image *img, uint64_t vaddr, void *buf, size_t len)
+{
+	uint64_t off;
+	ssize_t n;
+
+	if (elf_vaddr_to_offset(img, vaddr, &off) || (n = pread(img->fd, buf, len, (off_t)off)) <= 0)
+		return -1;
+	return n;
+}
+
 int elf_vaddr_to_offset(const struct elf_image *img, uint64_t vaddr, uint64_t *off)
 {
 	for (size_t i = 0; i < img->nloads; i++) {

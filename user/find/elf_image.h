@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <gelf.h>
 
 struct elf_sym {
@@ -45,6 +46,8 @@ void elf_image_free(struct elf_image *img);
 
 /* File offset of a vaddr inside the file-backed part of an executable PT_LOAD; -1 if none. */
 int elf_vaddr_to_offset(const struct elf_image *img, uint64_t vaddr, uint64_t *off);
+/* Up to len bytes of code at vaddr, from the file: how many (> 0), or -1 */
+ssize_t elf_read_code(const struct elf_image *img, uint64_t vaddr, void *buf, size_t len);
 
 /* Vaddr of a file offset inside the file-backed part of a PT_LOAD; -1 if none.
  * Note: a mapping in /proc/PID/maps may start (pgoff) up to a page before its
