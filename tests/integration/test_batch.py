@@ -30,6 +30,19 @@ def counts(tree):
     return c
 
 
+def partial_reasons(tree):
+    out = []
+
+    def walk(n):
+        if n.get("partial"):
+            out.append(n.get("partial_reason", ""))
+        for k in n.get("children", []):
+            walk(k)
+    for n in tree["root_calls"]:
+        walk(n)
+    return out
+
+
 def clean(doc):
     md = doc["metadata"]
     assert md["lost_events"] == 0 and md["resyncs"] == 0
@@ -90,10 +103,18 @@ def test_signal_storm_during_deep_recursion(build, trace, opt):
     assert proc.returncode == 0, proc.stderr
     handled = int(re.search(r"handled=(\d+)", proc.stdout).group(1))
     assert handled > 0
-    clean(doc)
-    main = [t for t in doc["call_trees"].values()
-            if t["thread_id"] == doc["metadata"]["pid"]][0]
+    md = doc["metadata"]
+    main = [t for t in doc["call_trees"].values() if t["thread_id"] == md["pid"]][0]
     c = counts(main)
+    if md["lost_events"]:
+        # A loaded machine (CI) can fill the ring buffer where BPF may not
+        # stop the thread for room (inside a handler): a loss, counted, and
+        # every gap it leaves says so; never a resynchronisation.
+        assert md["resyncs"] == 0
+        assert c["recurse"] <= (depth + 1) * reps and c["handler"] <= handled
+        assert all("events lost" in r for r in partial_reasons(main)), partial_reasons(main)
+        return
+    clean(doc)
     assert c["recurse"] == (depth + 1) * reps
     assert c["handler"] == handled and c["on_signal"] == handled
     assert c["partial"] == 0
