@@ -10,10 +10,19 @@ from calltree import T, is_partial, main_thread, shape
 from harness import alive, bpf_fds, read_state, wait_for
 
 
+def default_interrupts():
+    """A shell's background job (a CI runner's, nohup) ignores SIGINT and
+    SIGQUIT, and a launched target inherits that through the tracer, as it
+    should: these tests are about a terminal's Ctrl-C, so they start from a
+    terminal's dispositions."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def launch_ticker(build, trace, procs, tmp_path, opt):
     exe = build("ticker.c", opt)
     state = tmp_path / "ticker.state"
-    tp, out = trace.start([], argv=[exe, state])
+    tp, out = trace.start([], argv=[exe, state], preexec_fn=default_interrupts)
 
     def ticking():
         st = read_state(state)
