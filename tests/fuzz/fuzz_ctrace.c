@@ -174,7 +174,12 @@ static int h_crash(void *ctx, const char *json)
 	return 0;
 }
 
-static const struct trace_visitor hasher = { h_meta, h_begin, h_open, h_close, h_end, h_crash };
+static const struct trace_visitor hasher = { .metadata = h_meta,
+					     .thread_begin = h_begin,
+					     .node_open = h_open,
+					     .node_close = h_close,
+					     .thread_end = h_end,
+					     .crash = h_crash };
 
 /* a converted document's callbacks against the node spool's */
 static void check_walks(const uint8_t *data, size_t size, const char *doc, size_t len)

@@ -292,7 +292,7 @@ struct nwalk {
 static int utf8_clean(struct jr_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, run = 0, k, bad;
+	size_t n = strlen(s), i = 0, run = 0, k = 0, bad;
 
 	b->len = 0;
 	while (i < n) {
