@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include "cmds/jsonread.h"
 #include "cmds/keep_source.h"
+#include "consume/memory.h"
 #include "consume/symbolize.h"
 #include "consume/trace.h"
 #include "find/keep_expr.h"
@@ -268,23 +269,6 @@ static int ja_open(void *ctx, const struct trace_node *n, size_t depth)
 	return oom ? fail(a, "out of memory") : 0;
 }
 
-/* --memory: a node's "memory" object (as the JSON writer writes it) */
-static const struct tree_mem *mem_of(const char *json, struct tree_mem *m)
-{
-	static const char *const keys[] = { "\"allocs\":", "\"alloc_bytes\":", "\"frees\":",
-					    "\"free_bytes\":" };
-	uint64_t *v[] = { &m->allocs, &m->alloc_bytes, &m->frees, &m->free_bytes };
-	const char *p;
-
-	if (!json)
-		return NULL;
-	*m = (struct tree_mem){ 0 };
-	for (size_t i = 0; i < 4; i++)
-		if ((p = strstr(json, keys[i])))
-			*v[i] = strtoull(p + strlen(keys[i]), NULL, 10);
-	return m;
-}
-
 static int ja_close(void *ctx, const struct trace_node *n, size_t depth)
 {
 	struct jadapt *a = ctx;
@@ -295,7 +279,7 @@ static int ja_close(void *ctx, const struct trace_node *n, size_t depth)
 	struct tree_mem mem;
 	bool oom = false;
 	struct tree_node tn = { .fn = fn_of(a, n, &oom),
-				.mem = mem_of(n->memory, &mem),
+				.mem = memory_node_parse(n->memory, &mem),
 				.placeholder = f.placeholder || f.kind == J_WRAP,
 				.has_end = n->has_end,
 				.end = n->end_ns,

@@ -97,6 +97,30 @@ static void heap_point(struct memtrack *m, uint64_t t)
 	m->heap[m->nheap++] = (struct heap_point){ t, m->live };
 }
 
+void memory_node_json(char *buf, const struct tree_mem *m)
+{
+	snprintf(buf, MEMORY_JSON_MAX,
+		 "{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
+		 ",\"free_bytes\":%" PRIu64 "}",
+		 m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
+}
+
+const struct tree_mem *memory_node_parse(const char *json, struct tree_mem *m)
+{
+	static const char *const keys[] = { "\"allocs\":", "\"alloc_bytes\":", "\"frees\":",
+					    "\"free_bytes\":" };
+	uint64_t *v[] = { &m->allocs, &m->alloc_bytes, &m->frees, &m->free_bytes };
+	const char *p;
+
+	if (!json || json[0] != '{')
+		return NULL;
+	*m = (struct tree_mem){ 0 };
+	for (size_t i = 0; i < 4; i++)
+		if ((p = strstr(json, keys[i])))
+			*v[i] = strtoull(p + strlen(keys[i]), NULL, 10);
+	return m;
+}
+
 void memory_enable(struct trace *tr)
 {
 	mt_of(tr);

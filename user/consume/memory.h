@@ -11,6 +11,14 @@
 struct ctrace_mem;
 struct thread_tree;
 struct trace;
+struct tree_mem;
+
+/* a node's (or a root level's) "memory" object, compact, as every writer
+ * puts it: into buf (MEMORY_JSON_MAX bytes) */
+#define MEMORY_JSON_MAX 128
+void memory_node_json(char *buf, const struct tree_mem *m);
+/* ... and read back from a trace: m, or NULL when json is not one */
+const struct tree_mem *memory_node_parse(const char *json, struct tree_mem *m);
 
 /* --memory is on: tr writes "leaks" even with no allocation seen */
 void memory_enable(struct trace *tr);

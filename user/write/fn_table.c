@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consume/memory.h"
+#include "rebuild/tree.h"
 #include "utils/grow.h"
 #include "utils/strutil.h"
 #include "write/flame_svg.h"
@@ -168,21 +170,16 @@ void fn_table_print(FILE *f, struct fn_table *t, enum fn_sort key, size_t top, b
 
 /* ---- --memory ------------------------------------------------------------------------------ */
 
-static uint64_t mem_field(const char *json, const char *key)
-{
-	const char *p = strstr(json, key);
-
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
-}
-
 bool fn_table_add_memory(struct fn_stat *s, const char *memory)
 {
-	if (!memory || memory[0] != '{')
+	struct tree_mem m;
+
+	if (!memory_node_parse(memory, &m))
 		return false;
-	s->allocs += mem_field(memory, "\"allocs\":");
-	s->alloc_bytes += mem_field(memory, "\"alloc_bytes\":");
-	s->frees += mem_field(memory, "\"frees\":");
-	s->free_bytes += mem_field(memory, "\"free_bytes\":");
+	s->allocs += m.allocs;
+	s->alloc_bytes += m.alloc_bytes;
+	s->frees += m.frees;
+	s->free_bytes += m.free_bytes;
 	return true;
 }
 

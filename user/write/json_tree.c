@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include "consume/memory.h"
 #include "consume/symbolize.h"
 #include "rebuild/tree.h"
 #include "write/json_tree.h"
@@ -76,10 +77,10 @@ static void write_extra(FILE *f, const struct tree_extra *x)
 /* --memory: the counts of a call (or a root level) that allocated or freed */
 static void write_mem_obj(FILE *f, const struct tree_mem *m)
 {
-	fprintf(f,
-		"{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
-		",\"free_bytes\":%" PRIu64 "}",
-		m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
+	char buf[MEMORY_JSON_MAX];
+
+	memory_node_json(buf, m);
+	fputs(buf, f);
 }
 
 static void write_mem(FILE *f, const struct tree_mem *m)

@@ -265,7 +265,7 @@ struct fview {
 
 struct nframe {
 	bool opened, named, partial, has_args, has_ret, has_why, has_mem, has_site;
-	char mem[128]; /* --memory: the "memory" object, compact */
+	char mem[MEMORY_JSON_MAX]; /* --memory: the "memory" object, compact */
 	uint64_t fn; /* index + 1; 0: "[unknown]" when named */
 	bool has_start, has_end, has_duration;
 	uint64_t start, end, duration;
@@ -516,10 +516,7 @@ static void read_fields(struct nwalk *w, struct nframe *f, int tag)
 		for (int i = 0; i < 4; i++)
 			v[i] = get_varint(w);
 		f->has_mem = true;
-		snprintf(f->mem, sizeof(f->mem),
-			 "{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64 ",\"frees\":%" PRIu64
-			 ",\"free_bytes\":%" PRIu64 "}",
-			 v[0], v[1], v[2], v[3]);
+		memory_node_json(f->mem, &(struct tree_mem){ v[0], v[1], v[2], v[3] });
 	}
 	if (flags & F_SITE) { /* as the JSON holds it */
 		f->has_site = true;
@@ -632,14 +629,10 @@ static int walk_thread(struct nwalk *w, const struct node_source *src, size_t i)
 	if (jr_buf_put(&w->more, "\"resyncs\":", 10) || jr_buf_put(&w->more, num, strlen(num)))
 		goto oom;
 	if (t->root_mem.allocs || t->root_mem.frees) { /* --memory, as the JSON has it */
-		const struct tree_mem *m = &t->root_mem;
-		char mem[160];
+		char mem[MEMORY_JSON_MAX];
 
-		snprintf(mem, sizeof(mem),
-			 ",\"root_memory\":{\"allocs\":%" PRIu64 ",\"alloc_bytes\":%" PRIu64
-			 ",\"frees\":%" PRIu64 ",\"free_bytes\":%" PRIu64 "}",
-			 m->allocs, m->alloc_bytes, m->frees, m->free_bytes);
-		if (jr_buf_put(&w->more, mem, strlen(mem)))
+		memory_node_json(mem, &t->root_mem);
+		if (jr_buf_put(&w->more, ",\"root_memory\":", 15) || jr_buf_put(&w->more, mem, strlen(mem)))
 			goto oom;
 	}
 	th.more = w->more.p;
