@@ -665,6 +665,27 @@ struct {
 	__type(value, struct batch_pos);
 } batch_forks SEC(".maps");
 
+/* vfork parents, by tid, while their child runs: the child shares their
+ * memory, and so appends to the parent's buffer. Its records are its own
+ * (copied as the child's, when it is traced), never the parent's: where
+ * they end is noted as the child execs or exits (batch_vfork_end), and the
+ * parent's next copy starts there (batch_vfork_skip). */
+struct batch_vfork {
+	__u64 buf;
+	__u64 end;   /* the buffer's head word as the child left it */
+	__u32 ended; /* end is known */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 10);
+	__type(key, __u32);
+	__type(value, struct batch_vfork);
+} batch_vforks SEC(".maps");
+
+__u64 batch_vforks_live = 0; /* entries in batch_vforks: 0 spares the lookup */
+
 #define BATCH_REC  sizeof(struct ctrace_batch_rec)
 #define BATCH_HALF (CTRACE_BATCH_CAP / 2)
 
@@ -844,6 +865,43 @@ static __noinline long batch_piece(__u64 k, void *arg)
  * (an append in progress counts: its depth changed when it took its slot).
  * final: the thread or its image ends, a slot left unwritten never will be;
  * full: the hooks' flush, which may wait for room */
+/* A vfork child ends its use of the parent's memory: as it execs (the C
+ * library's exec functions) or exits, in its own context, the memory still
+ * shared. Where its records end is where the parent's go on. */
+static __always_inline void batch_vfork_end(struct task_struct *child)
+{
+	__u32 ptid;
+	struct batch_vfork *v;
+
+	if (!batch || !batch_vforks_live || !BPF_CORE_READ(child, vfork_done))
+		return;
+	ptid = BPF_CORE_READ(child, real_parent, pid);
+	v = bpf_map_lookup_elem(&batch_vforks, &ptid);
+	if (v && !bpf_probe_read_user(&v->end, sizeof(v->end), (void *)v->buf))
+		v->ended = 1;
+}
+
+/* A drain runs in the thread's own context: a vfork parent that drains has
+ * returned from its vfork, and its child's records are behind it. When the
+ * child's end went unseen (an exec by a raw system call), the child's and
+ * the parent's records cannot be told apart: all are counted lost. */
+static __always_inline void batch_vfork_skip(struct tstate *st, __u32 tid, __u64 head_word)
+{
+	struct batch_vfork *v = bpf_map_lookup_elem(&batch_vforks, &tid);
+	__u64 end;
+
+	if (!v)
+		return;
+	end = v->ended ? v->end : head_word;
+	if (!v->ended)
+		batch_lost(st, ((head_word - st->btail) & CTRACE_BATCH_HEAD_MASK));
+	st->btail = end & CTRACE_BATCH_HEAD_MASK;
+	st->braw = st->bd0 = (__s64)end >> CTRACE_BATCH_HEAD_BITS;
+	st->badj = st->braw - st->depth; /* the parent's depth is as it left it */
+	if (!bpf_map_delete_elem(&batch_vforks, &tid))
+		__sync_fetch_and_add(&batch_vforks_live, -1);
+}
+
 static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, bool full)
 {
 	struct batch_pieces pc;
@@ -854,6 +912,8 @@ static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, boo
 		batch_adopt(st, tid);
 	if (!st->bbuf || bpf_probe_read_user(hd, sizeof(hd), (void *)st->bbuf))
 		return;
+	if (batch_vforks_live)
+		batch_vfork_skip(st, tid, hd[0]);
 	head = hd[0] & CTRACE_BATCH_HEAD_MASK;
 	n = (head - st->btail) & CTRACE_BATCH_HEAD_MASK;
 	if (n > CTRACE_BATCH_CAP) { /* overwritten before it could be copied */
@@ -948,6 +1008,7 @@ int on_batch_sync(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	batch_vfork_end(task); /* traced or not: the parent's records go on */
 	if (ours())
 		batch_sync_task(task, task->pid, true);
 	return 0;
@@ -2002,22 +2063,29 @@ static __always_inline void send_create(struct task_struct *parent, __u32 child,
 }
 
 /* --probe batch: the parent's records before the fork go first; a child
- * process starts its copy of the buffer where the parent's stands */
-static __always_inline void batch_fork(struct task_struct *parent, __u32 pid, bool process)
+ * process starts its copy of the buffer where the parent's stands (a vfork
+ * child: the buffer itself, which the parent skips past when it returns) */
+static __always_inline void batch_fork(struct task_struct *parent, struct task_struct *child)
 {
-	__u32 tid = BPF_CORE_READ(parent, pid);
+	__u32 tid = BPF_CORE_READ(parent, pid), pid = BPF_CORE_READ(child, pid);
 	struct tstate *st = state_of(parent, tid);
 	struct batch_pos p;
 
 	if (!st)
 		return;
 	batch_drain(st, tid, false, false);
-	if (!process || !st->bbuf)
+	if (BPF_CORE_READ(child, tgid) != pid || !st->bbuf)
 		return;
 	p.buf = st->bbuf;
 	p.tail = st->btail;
 	p.raw = st->braw;
 	bpf_map_update_elem(&batch_forks, &pid, &p, BPF_ANY);
+	if (BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm)) {
+		struct batch_vfork v = { .buf = st->bbuf };
+
+		if (!bpf_map_update_elem(&batch_vforks, &tid, &v, BPF_NOEXIST))
+			__sync_fetch_and_add(&batch_vforks_live, 1);
+	}
 }
 
 /* --follow-forks: a new process (not a thread) forked by a traced one is
@@ -2029,7 +2097,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct ctrace_proc_state st;
 
 	if (batch && armed && traced(ptgid))
-		batch_fork(parent, pid, BPF_CORE_READ(child, tgid) == pid);
+		batch_fork(parent, child);
 	if (armed && BPF_CORE_READ(child, tgid) == ptgid && traced(ptgid))
 		send_create(parent, pid, ptgid); /* a thread */
 	if (!follow_forks || !armed || BPF_CORE_READ(child, tgid) != pid || !traced(ptgid))
@@ -2321,6 +2389,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p, bool group_dead)
 	struct tstate *st;
 	__u32 tid, tgid = BPF_CORE_READ(p, tgid);
 
+	batch_vfork_end(p);
 	if (!traced(tgid))
 		return 0;
 	if (group_dead && tgid != targ_tgid)

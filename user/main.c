@@ -236,6 +236,7 @@ static int bpf_open_load(struct session *s)
 	bpf_map__set_autocreate(skel->maps.batch_stopped, s->batch);
 	bpf_program__set_autoload(skel->progs.on_batch, s->batch);
 	bpf_program__set_autoload(skel->progs.on_batch_sync, s->batch);
+	bpf_map__set_autocreate(skel->maps.batch_vforks, s->batch);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
 	bpf_map__set_autocreate(skel->maps.caller_rings, s->cfg.shape_mode == CTRACE_SHAPE_CALLER);

@@ -134,6 +134,32 @@ def test_fork_and_exec_with_pending_calls(build, trace):
     assert sorted(by.values(), key=str) == [{"after_exec": 300}, {"child_work": 300}]
 
 
+@pytest.mark.parametrize("end", ["exec", "exit"])
+@pytest.mark.parametrize("follow", [False, True])
+def test_vfork_child_calls_are_not_the_parents(build, trace, end, follow):
+    """A vfork child shares its parent's memory, and so appends to the
+    parent's buffer: its calls (more than the buffer holds) are its own, or
+    untraced without --follow-forks, never the parent's, and the parent's
+    depth after its vfork is its own."""
+    n = 6000
+    argv = [build("batchy.c"), "vfork", n] + (["exit"] if end == "exit" else [])
+    proc, doc = trace(argv, "--probe", "batch", *(["--follow-forks"] if follow else []))
+    assert proc.returncode == 0, proc.stderr
+    clean(doc)
+    parent = str(doc["metadata"]["pid"])
+    trees = dict(doc["call_trees"])
+    ptree = trees.pop(parent)
+    assert {k: v for k, v in counts(ptree).items() if v} == {"work": 2 * n, "leaf": 2 * n,
+                                                             "spawn": 1}
+    assert [r["function"] for r in ptree["root_calls"]] == ["work"] * n + ["spawn"] + ["work"] * n
+    if not follow:
+        assert trees == {}
+        return
+    got = sorted(({k: v for k, v in counts(t).items() if v} for t in trees.values()), key=str)
+    child = {"child_work": n, "child_exec": 1, "partial": 1}
+    assert got == sorted([child, {"after_exec": n}] if end == "exec" else [child], key=str)
+
+
 @pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"], ["-F", "main", "--", "/bin/true"],
                                   ["--summary", "--", "/bin/true"], ["-p", "1"],
                                   ["--memory", "--", "/bin/true"],

@@ -10,6 +10,10 @@
  *   fork N: N calls of work(), fork; the child makes N calls of child_work()
  *     and execs itself as "exec N" (N calls of after_exec()); the parent makes
  *     N calls of work() and waits
+ *   vfork N [exit]: N calls of work(); spawn() vforks: the child (sharing the
+ *     parent's memory, and so its buffer) makes N calls of child_work() and,
+ *     in child_exec(), execs itself as "exec N" (or _exits: "exit"); the
+ *     parent returns from spawn(), makes N calls of work() and waits
  * Each thread's calls are exact: the tests count them. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -30,6 +34,29 @@ NOINLINE void child_work(int i) { sink = i * 3; }
 NOINLINE void after_exec(int i) { sink = i * 5; }
 NOINLINE void on_signal(int i) { sink = i * 7; }
 NOINLINE void boom(void) { *nowhere = 1; }
+
+NOINLINE void child_exec(const char *self, int n, int just_exit)
+{
+	char num[16];
+
+	if (just_exit)
+		_exit(0);
+	snprintf(num, sizeof(num), "%d", n);
+	execl(self, self, "exec", num, (char *)NULL);
+	_exit(127);
+}
+
+NOINLINE pid_t spawn(const char *self, int n, int just_exit)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		for (int i = 0; i < n; i++)
+			child_work(i);
+		child_exec(self, n, just_exit);
+	}
+	return pid;
+}
 
 NOINLINE int recurse(int d)
 {
@@ -117,6 +144,15 @@ NOINSTR int main(int argc, char **argv)
 			execl("/proc/self/exe", argv[0], "exec", num, (char *)NULL);
 			_exit(127);
 		}
+		for (int i = 0; i < n; i++)
+			work(i);
+		waitpid(pid, NULL, 0);
+	} else if (!strcmp(mode, "vfork")) {
+		pid_t pid;
+
+		for (int i = 0; i < n; i++)
+			work(i);
+		pid = spawn("/proc/self/exe", n, argc > 3 && !strcmp(argv[3], "exit"));
 		for (int i = 0; i < n; i++)
 			work(i);
 		waitpid(pid, NULL, 0);

@@ -37,9 +37,11 @@ int batch_find_lib(char *buf, size_t len)
 	return access(buf, R_OK);
 }
 
-/* one link of prog on the named functions of the file at path that exist */
+/* one link of prog on the named functions of the file at path that exist,
+ * in process pid (0: all) */
 static int attach_syms(struct probes *pr, struct bpf_program *prog, const char *path,
-		       const struct elf_image *img, const char *const *names, size_t nnames)
+		       const struct elf_image *img, const char *const *names, size_t nnames,
+		       pid_t pid)
 {
 	uint64_t offs[8];
 	size_t n = 0;
@@ -54,7 +56,7 @@ static int attach_syms(struct probes *pr, struct bpf_program *prog, const char *
 	}
 	if (!n)
 		return 0;
-	fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, pr->pid, false);
+	fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, pid, false);
 	if (fd < 0) {
 		errno = -fd;
 		return -1;
@@ -74,7 +76,7 @@ int batch_attach_lib(struct probes *pr, const char *lib)
 		return -1;
 	}
 	rc = elf_sym_find(img, flush[0]) ?
-		     attach_syms(pr, pr->skel->progs.on_batch, lib, img, flush, 1) :
+		     attach_syms(pr, pr->skel->progs.on_batch, lib, img, flush, 1, pr->pid) :
 		     (errno = ENOENT, -1);
 	if (rc)
 		log_err("cannot probe ctrace_batch_flush in %s: %s", lib, strerror(errno));
@@ -95,8 +97,10 @@ int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *d
 		if (!m[i].img || !elf_sym_find(m[i].img, "execve"))
 			continue;
 		snprintf(key, sizeof(key), "execs:%s", m[i].open_path);
+		/* in every process: a vfork child of the target is another
+		 * one, and its exec ends its records in the target's buffer */
 		if (modset_add(done, key) && attach_syms(pr, pr->skel->progs.on_batch_sync,
-							 m[i].open_path, m[i].img, execs, 3)) {
+							 m[i].open_path, m[i].img, execs, 3, 0)) {
 			log_err("cannot probe the exec functions of %s: %s", m[i].path,
 				strerror(errno));
 			return -1;
