@@ -169,3 +169,27 @@ def test_what_batch_refuses(tracer, procs, opts):
     assert proc.returncode != 0
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "--probe batch" in err[0], proc.stderr
+
+
+def shape(nodes):
+    return [(n["function"], shape(n.get("children", []))) for n in nodes]
+
+
+@pytest.mark.parametrize("opt", ex.OPT_LEVELS)
+def test_calls_in_constructors_and_destructors(build, trace, opt):
+    """Hooks called before main (a library's constructor, maybe before the
+    hooks library's own; the program's, which starts a thread) and after
+    it (a destructor, after the main thread's last flush at exit)."""
+    proc, doc = trace([build("ctors.c", opt, libs=["libctorlib.c"])], "--probe", "batch")
+    assert proc.returncode == 0, proc.stderr
+    clean(doc)
+    trees = doc["call_trees"]
+    main = trees.pop(str(doc["metadata"]["pid"]))
+    assert shape(main["root_calls"]) == [
+        ("lib_ctor", [("lib_init_work", [])] * 3),
+        ("exe_ctor", [("ctor_work", [])] * 2),
+        ("main", [("lib_fn", []), ("work", [])]),
+        ("exe_dtor", [("dtor_work", [])] * 2)]
+    (thread,) = trees.values()
+    assert shape(thread["root_calls"]) == [("thread_work", [])] * 5
+    assert thread["created_by"]["call"]["function"] == "exe_ctor"
