@@ -42,7 +42,7 @@ AS_ROOT   := tools/as-root
 TEST_ENV  := $(foreach v,CI CTRACE_SANITIZED FUZZ_SECONDS,$(if $($(v)),$(v)=$($(v))))
 BENCH_ENV := $(foreach v,N RUNS BENCH_RSS,$(if $($(v)),$(v)=$($(v))))
 
-.PHONY: all clean install setup demo test unit integration sanitize fuzz bench test-real format
+.PHONY: all clean install setup demo test unit integration integration-per-event sanitize fuzz bench test-real format
 all: $(TOOL) $(HOOKS_LIB) $(BATCH_LIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
@@ -83,6 +83,12 @@ unit: $(UNIT_BIN)
 integration: all
 	$(AS_ROOT) env $(TEST_ENV) CTRACE_BPF=$(abspath $(TOOL)) $(PYTEST) -v -p no:cacheprovider tests/integration
 
+# Launch mode defaults to --probe batch: the same suite again with the
+# per-event probes (--probe preload) wherever the default would batch
+integration-per-event: all
+	$(AS_ROOT) env $(TEST_ENV) CTRACE_TEST_PROBE=preload CTRACE_BPF=$(abspath $(TOOL)) \
+		$(PYTEST) -v -p no:cacheprovider tests/integration
+
 # Real programs from Debian source packages (lua, leveldb, dash), built into
 # $(BUILD)/real with their fetched sources cached there (tests/real/build.sh),
 # each compared with counting hooks that observe the same run
@@ -103,7 +109,7 @@ FUZZ_SECONDS ?= 20
 fuzz: all
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: all unit fuzz integration test-real sanitize
+test: all unit fuzz integration integration-per-event test-real sanitize
 
 setup:
 	$(AS_ROOT) ./tools/setup.sh

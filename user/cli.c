@@ -114,17 +114,19 @@ static const char usage_text[] =
 	"  -b, --buffer-size SIZE   BPF ring buffer size, e.g. 64M (default: 16M; a\n"
 	"                           power of two). Events that do not fit are counted\n"
 	"                           in metadata.lost_events, never dropped silently.\n"
-	"      --probe MODE         where the probes sit: auto (default), preload or\n"
-	"                           callsite. preload: launch mode preloads a tiny hooks\n"
-	"                           library (LD_PRELOAD) whose NOP-headed hooks are the\n"
-	"                           cheapest probe sites (~1.1 us per call); used when no\n"
-	"                           filter is given. callsite: probes the call\n"
-	"                           instructions to the hooks inside each selected\n"
-	"                           function (~1.4 us per call); always used with -p and\n"
-	"                           with filters, since unselected functions then cost\n"
-	"                           nothing. batch (launch mode): the preloaded hooks\n"
-	"                           buffer calls per thread, BPF copies each full buffer\n"
-	"                           (~0.1 us per call), e.g. --probe batch\n"
+	"      --probe MODE         where the probes sit: auto (default), batch, preload\n"
+	"                           or callsite. batch (launch mode): the preloaded\n"
+	"                           hooks buffer calls per thread, BPF copies each full\n"
+	"                           buffer (~0.05 us per call). preload: NOP-headed hooks\n"
+	"                           of a preloaded library, a probe hit per event\n"
+	"                           (~1.1 us). callsite: the call instructions to the\n"
+	"                           hooks inside each selected function (~1.4 us); used\n"
+	"                           with -p, and with filters, since unselected\n"
+	"                           functions then cost nothing. auto: batch in launch\n"
+	"                           mode unless an option needs per-call probes (-a, -r,\n"
+	"                           -F, -N, --summary, --subtree, --caller, --srcline);\n"
+	"                           then preload, or callsite with filters; -v says\n"
+	"                           which. E.g. --probe preload\n"
 	"  -v, --verbose            say what is being probed; -vv adds libbpf's log\n"
 	"  -h, --help               this help\n"
 	"  -V, --version            print the version\n"
@@ -358,20 +360,26 @@ static int shape_add(struct config *cfg, int mode, const char *pattern)
 	return 0;
 }
 
-/* --probe batch: what it does not do yet, refused before anything starts */
+/* --probe batch: what it does not do (yet), or NULL. Each needs a value
+ * read or a decision made at the call, which the buffered hooks do not. */
+const char *cli_batch_refusal(const struct config *cfg)
+{
+	return cfg->pid				   ? "-p (it needs launch mode)" :
+	       cfg->args || cfg->retval		   ? "--args/--retval" :
+	       cfg->summary			   ? "--summary" :
+	       cfg->shape_mode			   ? "--subtree/--caller" :
+	       /* its records would reach the consumer before the
+		* buffered calls they belong in */
+	       cfg->memory			   ? "--memory" :
+	       cfg->srcline			   ? "--srcline (call sites)" :
+	       !filter_is_empty(cfg->filter)	   ? "-F/-N" :
+	       cfg->bench_empty			   ? "--bench-empty" :
+							     NULL;
+}
+
 static int batch_check(const struct config *cfg)
 {
-	const char *what = cfg->pid				   ? "-p (it needs launch mode)" :
-			   cfg->args || cfg->retval		   ? "--args/--retval" :
-			   cfg->summary				   ? "--summary" :
-			   cfg->shape_mode			   ? "--subtree/--caller" :
-			   /* its records would reach the consumer before the
-			    * buffered calls they belong in */
-			   cfg->memory				   ? "--memory" :
-			   cfg->srcline				   ? "--srcline (call sites)" :
-			   !filter_is_empty(cfg->filter)	   ? "-F/-N" :
-			   cfg->bench_empty			   ? "--bench-empty" :
-								     NULL;
+	const char *what = cli_batch_refusal(cfg);
 
 	if (!what)
 		return 0;

@@ -10,7 +10,7 @@ struct filter;
 struct keep_rule;
 
 enum probe_mode {
-	PROBE_AUTO,	/* preload where possible, else call sites */
+	PROBE_AUTO,	/* launch: batch, else preload, else call sites */
 	PROBE_PRELOAD,	/* NOP-headed hooks of a preloaded library */
 	PROBE_CALLSITE, /* the call instructions to the hooks */
 	PROBE_BATCH,	/* preloaded hooks that buffer calls per thread */
@@ -53,6 +53,8 @@ struct config {
 /* Parses argv into cfg. Returns 0 to go on, 1 when it printed help/version
  * (exit 0), -1 on a usage error (message printed; exit 2). */
 int cli_parse(int argc, char **argv, struct config *cfg);
+/* the option --probe batch does not take, or NULL */
+const char *cli_batch_refusal(const struct config *cfg);
 /* the --keep-if rules */
 void cli_free_keep_if(struct config *cfg);
 

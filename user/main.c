@@ -147,6 +147,25 @@ static int choose_batch(struct session *s)
 	return 0;
 }
 
+/* --probe auto in launch mode: batch where it can (a dynamic program that
+ * leaves the hooks to us, and no option batch does not take); the
+ * per-event probes otherwise, and -v says why */
+static bool auto_batch(struct session *s)
+{
+	const char *why = cli_batch_refusal(&s->cfg);
+
+	if (!why && (!elf_has_interp(s->img) || s->img->hook_def[0]))
+		why = "a static program, or one that defines the hooks";
+	if (!why && batch_find_lib(s->hooks, sizeof(s->hooks)))
+		why = "no " BATCH_LIB_NAME;
+	if (why) {
+		log_dbg("per-event probes, not batch: %s", why);
+		return false;
+	}
+	s->preload = s->batch = true;
+	return true;
+}
+
 /* probe placement: the preloaded NOP hooks are the cheapest sites, but
  * only the call sites let a filter leave other functions unprobed */
 static int choose_probes(struct session *s)
@@ -158,6 +177,8 @@ static int choose_probes(struct session *s)
 		return 0;
 	if (cfg->probe == PROBE_BATCH)
 		return choose_batch(s);
+	if (cfg->probe == PROBE_AUTO && auto_batch(s))
+		return 0;
 	can = elf_has_interp(s->img) && !s->img->hook_def[0] &&
 	      !modules_find_hooks_lib(s->hooks, sizeof(s->hooks));
 	if (cfg->probe == PROBE_PRELOAD && !can) {

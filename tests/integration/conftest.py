@@ -253,8 +253,10 @@ class Tracer:
     (CompletedProcess, parsed trace or None). Every trace that exists is held
     to calltree.check_invariants unless invariants=False.
 
-    CTRACE_TEST_PROBE=batch runs launch-mode traces with --probe batch
-    (probe_opts says which).
+    Launch mode defaults to --probe batch where the options allow it;
+    CTRACE_TEST_PROBE=preload runs those same traces with the per-event
+    probes instead (`make integration-per-event`), CTRACE_TEST_PROBE=batch
+    names batch explicitly (probe_opts says which).
 
     ext ".ctrace" (or CTRACE_TEST_EXT=.ctrace for the whole suite) writes the
     compact trace and reads back its offline conversion: with
@@ -277,8 +279,9 @@ class Tracer:
                      "-F", "--filter", "-N", "--exclude", "--filter-file", "--bench-empty", "--capture", "--keep-if")
 
     def probe_opts(self, opts, argv):
-        """CTRACE_TEST_PROBE=batch: launch-mode runs use --probe batch, unless
-        the test chose its probes or uses an option batch does not take."""
+        """CTRACE_TEST_PROBE=MODE: launch-mode runs use --probe MODE where
+        the default would batch: unless the test chose its probes or uses an
+        option batch does not take."""
         mode = os.environ.get("CTRACE_TEST_PROBE")
         flat = [str(o) for o in opts]
         if (not mode or argv is None or "-p" in flat or
