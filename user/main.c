@@ -224,6 +224,12 @@ static void summary_configure(struct ctrace_bpf *skel, int mode)
 	skel->rodata->summary = mode;
 	bpf_program__set_autoload(skel->progs.on_hook_sum, mode);
 	bpf_program__set_autoload(skel->progs.sum_stop, mode);
+	/* their code is dead without the option: no map, no file descriptor */
+	bpf_map__set_autocreate(skel->maps.sums, mode);
+	bpf_map__set_autocreate(skel->maps.sum_rings, mode);
+	bpf_map__set_autocreate(skel->maps.co_rings, mode);
+	bpf_map__set_autocreate(skel->maps.ring_slots, mode);
+	bpf_map__set_autocreate(skel->maps.sum_fast, mode);
 	/* a row per function, or per function and thread */
 	bpf_map__set_max_entries(skel->maps.sums, mode == SUMMARY_THREAD ? 1 << 18 : 1 << 16);
 	if (mode)
@@ -257,6 +263,9 @@ static int bpf_open_load(struct session *s)
 	bpf_map__set_autocreate(skel->maps.batch_stopped, s->batch);
 	bpf_program__set_autoload(skel->progs.on_batch, s->batch);
 	bpf_program__set_autoload(skel->progs.on_batch_sync, s->batch);
+	/* batch probes no hook; the empty program is --bench-empty's */
+	bpf_program__set_autoload(skel->progs.on_hook, !s->batch);
+	bpf_program__set_autoload(skel->progs.on_hit_empty, s->cfg.bench_empty);
 	bpf_map__set_autocreate(skel->maps.batch_vforks, s->batch);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
@@ -281,6 +290,16 @@ static int bpf_open_load(struct session *s)
 	/* the capture programs are sleepable and need kernel 6.12's string kfunc */
 	bpf_program__set_autoload(skel->progs.on_hook_args, s->cfg.args);
 	bpf_program__set_autoload(skel->progs.on_ret, s->cfg.retval);
+	{
+		/* only those two use the plans: without either, no map and no
+		 * file descriptor (a target's limit may be low: -u, prlimit) */
+		struct bpf_map *plan_maps[] = { skel->maps.plans, skel->maps.fn_plans,
+						skel->maps.args_scratch, skel->maps.ret_plans,
+						skel->maps.ret_scratch };
+
+		for (size_t i = 0; i < sizeof(plan_maps) / sizeof(plan_maps[0]); i++)
+			bpf_map__set_autocreate(plan_maps[i], s->cfg.args || s->cfg.retval);
+	}
 	bpf_program__set_autoload(skel->progs.on_alloc, s->cfg.memory);
 	bpf_program__set_autoload(skel->progs.on_alloc_ret, s->cfg.memory);
 	bpf_map__set_autocreate(skel->maps.mem_calls, s->cfg.memory);
