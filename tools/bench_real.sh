@@ -92,8 +92,11 @@ pre_wall=$(secs)
 p_calls=$(jq .metadata.total_calls "$W/out.json")
 p_lost=$(jq .metadata.lost_events "$W/out.json")
 p_json=$(stat -c %s "$W/out.json")
-# the compact record of one more batch run, and its count in the reader
+# the compact record of one more batch run: its size, count and whole time
+t0=$(date +%s%N)
 "$TOOL" --probe batch -o "$W/out.ctrace" -- "$LUA" "$SCRIPT" "$ROUNDS" > /dev/null 2> "$W/err"
+echo $(($(date +%s%N) - t0)) > "$W/wall"
+c_wall=$(secs)
 b_ctrace=$(stat -c %s "$W/out.ctrace")
 c_calls=$(sed -n 's/.*: \([0-9]*\) calls in .*/\1/p' "$W/err")
 if command -v uftrace > /dev/null; then
@@ -125,8 +128,8 @@ row "ctrace-bpf --probe preload" "$pre" "$pre_wall" "$p_calls" "$p_lost" \
 	"$(bpc "$p_json" "$p_calls") JSON"
 [ -n "${uft:-}" ] && row "uftrace record --no-libcall" "$uft" "$uft_wall" "$u_calls" "" \
 	"$(bpc "$u_dir" "$u_calls") dir"
-printf 'bytes per call: ctrace-bpf --probe batch .ctrace %s (%s calls)' \
-	"$(bpc "$b_ctrace" "$c_calls")" "$c_calls"
+printf 'bytes per call: ctrace-bpf --probe batch .ctrace %s (%s calls, whole %s s)' \
+	"$(bpc "$b_ctrace" "$c_calls")" "$c_calls" "$c_wall"
 [ -n "${uft:-}" ] && printf ', uftrace *.dat alone %s' "$(bpc "$u_dat" "$u_calls")"
 echo
 [ -n "${uft:-}" ] && [ "$u_err" != 0 ] && { echo "uftrace said:"; head -5 "$W/err"; }
