@@ -36,19 +36,18 @@ if [ ! -x "$LUA" ] || [ ! -f "$OUT/libcount-hooks.so" ]; then
 fi
 
 cpu() { sed -n 's/.* cpu_ns=\([0-9]*\).*/\1/p'; }
-# best of RUNS: "$@" lua calls.lua ROUNDS; the last run's outputs stay in $W
-# and its whole wall time (the tracer's writing included) in $W/wall
+# best of RUNS: "$@" lua calls.lua ROUNDS; the last run's outputs stay in $W,
+# and the whole command's best wall time and CPU time (user + system, the
+# tracer's and the target's) in $W/wall and $W/whole_cpu
 measure() {
-	local t0 t1
-	: > "$W/walls"
+	: > "$W/times"
 	for _ in $(seq "$RUNS"); do
 		rm -rf "$W"/out.* "$W/u.data"
-		t0=$(date +%s%N)
-		"$@" "$LUA" "$SCRIPT" "$ROUNDS" 2> "$W/err" | cpu
-		t1=$(date +%s%N)
-		echo $((t1 - t0)) >> "$W/walls"
+		/usr/bin/time -f '%e %U %S' -a -o "$W/times" \
+			"$@" "$LUA" "$SCRIPT" "$ROUNDS" 2> "$W/err" | cpu
 	done | sort -n | head -1
-	sort -n "$W/walls" | head -1 > "$W/wall"
+	awk '{print $1}' "$W/times" | sort -n | head -1 > "$W/wall"
+	awk '{print $2 + $3}' "$W/times" | sort -n | head -1 > "$W/whole_cpu"
 }
 
 # ground truth: the counting hooks, LD_PRELOADed into an untraced run
@@ -70,7 +69,7 @@ uft_calls() {
 }
 bpc() { awk -v s="$1" -v c="$2" 'BEGIN {printf "%.1f", s / c}'; }
 per() { awk -v t="$1" -v b="$base" -v c="$calls" 'BEGIN {printf "%.0f", (t - b) / c}'; }
-secs() { awk -v n="$(cat "$W/wall")" 'BEGIN {printf "%.2f", n / 1e9}'; }
+secs() { printf '%.2f/%.2f' "$(cat "$W/wall")" "$(cat "$W/whole_cpu")"; }
 
 truth=$(truth_calls "$ROUNDS")
 truth0=$(truth_calls 0)
@@ -93,9 +92,7 @@ p_calls=$(jq .metadata.total_calls "$W/out.json")
 p_lost=$(jq .metadata.lost_events "$W/out.json")
 p_json=$(stat -c %s "$W/out.json")
 # the compact record of one more batch run: its size, count and whole time
-t0=$(date +%s%N)
-"$TOOL" --probe batch -o "$W/out.ctrace" -- "$LUA" "$SCRIPT" "$ROUNDS" > /dev/null 2> "$W/err"
-echo $(($(date +%s%N) - t0)) > "$W/wall"
+RUNS=1 measure "$TOOL" --probe batch -o "$W/out.ctrace" -- > /dev/null
 c_wall=$(secs)
 b_ctrace=$(stat -c %s "$W/out.ctrace")
 c_calls=$(sed -n 's/.*: \([0-9]*\) calls in .*/\1/p' "$W/err")
@@ -112,14 +109,14 @@ echo "workload: lua 5.4 -O2 -finstrument-functions, $SCRIPT $ROUNDS;" \
 	"CPU time of the rounds, best of $RUNS runs"
 echo "calls: $calls in the rounds (--probe batch trace less its 0-round run's $zero);" \
 	"counting hooks, untraced: $truth in the whole run, $truth0 in a 0-round run"
-printf '%-34s %8s %8s %9s %12s %6s %10s\n' "" "ns/call" "x uftr." "whole s" "calls" "lost" "bytes/call"
+printf '%-34s %8s %8s %11s %12s %6s %10s\n' "" "ns/call" "x uftr." "whole s" "calls" "lost" "bytes/call"
 row() { # WHAT CPU WALL CALLS LOST BYTES_PER_CALL
 	local x=
 	[ -n "${uft:-}" ] && x=$(awk -v a="$2" -v u="$uft" -v b="$base" \
 		'BEGIN {printf "%.2fx", (a - b) / (u - b)}')
-	printf '%-34s %8s %8s %9s %12s %6s %10s\n' "$1" "$(per "$2")" "$x" "$3" "$4" "$5" "$6"
+	printf '%-34s %8s %8s %11s %12s %6s %10s\n' "$1" "$(per "$2")" "$x" "$3" "$4" "$5" "$6"
 }
-printf '%-34s %8s %8s %9s   (%s ms in the rounds)\n' "untraced" "" "" "$base_wall" \
+printf '%-34s %8s %8s %11s   (%s ms in the rounds)\n' "untraced" "" "" "$base_wall" \
 	"$((base / 1000000))"
 row "bare uprobes, NOP hooks (floor)" "$floor" "$floor_wall" "" "" ""
 row "ctrace-bpf --probe batch" "$batch" "$batch_wall" "$b_calls" "$b_lost" \
@@ -128,10 +125,10 @@ row "ctrace-bpf --probe preload" "$pre" "$pre_wall" "$p_calls" "$p_lost" \
 	"$(bpc "$p_json" "$p_calls") JSON"
 [ -n "${uft:-}" ] && row "uftrace record --no-libcall" "$uft" "$uft_wall" "$u_calls" "" \
 	"$(bpc "$u_dir" "$u_calls") dir"
-printf 'bytes per call: ctrace-bpf --probe batch .ctrace %s (%s calls, whole %s s)' \
+printf 'bytes per call: ctrace-bpf --probe batch .ctrace %s (%s calls, whole run %s s)' \
 	"$(bpc "$b_ctrace" "$c_calls")" "$c_calls" "$c_wall"
 [ -n "${uft:-}" ] && printf ', uftrace *.dat alone %s' "$(bpc "$u_dat" "$u_calls")"
 echo
 [ -n "${uft:-}" ] && [ "$u_err" != 0 ] && { echo "uftrace said:"; head -5 "$W/err"; }
-echo "(\"whole s\": the whole command's wall time, start-up and the tracer's writing included;" \
-	"calls: each trace's own count of the whole run)"
+echo "(whole s: the whole command's wall/CPU time, the tracer's start-up, consuming and" \
+	"writing included; calls: each trace's own count of its whole run)"
