@@ -13,7 +13,8 @@
 # (start-up, parsing, exit). Each trace's own count of its whole run is
 # shown (uftrace's from its report, less its linux:schedule events) beside
 # the counting hooks' (tests/real/count_hooks.c) in an untraced run: the
-# interpreter itself makes 0 or 3 calls more from one run to the next.
+# interpreter itself makes 0 or 3 calls more from one run to the next
+# (address randomization: not seen in 12 runs under setarch -R).
 #
 #   sudo tools/bench_real.sh              # ROUNDS=200 (~2.8 million calls), RUNS=3
 #   sudo ROUNDS=400 RUNS=5 tools/bench_real.sh
