@@ -55,7 +55,7 @@ attach_once() {
 }
 
 base=$(measure env)
-ctrace=$(measure "$TOOL" -o "$W/t.json" --)
+ctrace=$(measure "$TOOL" --probe preload -o "$W/t.json" --)
 lost=$(jq .metadata.lost_events "$W/t.json")
 traced=$(jq .metadata.total_calls "$W/t.json")
 floor_pre=$(measure "$TOOL" --bench-empty -o "$W/e.json" --)
@@ -71,10 +71,10 @@ if [ -n "${QUICK:-}" ]; then
 	ratio() { awk -v a="$1" -v f="$2" -v b="$base" 'BEGIN {printf "%.2fx", (a - b) / (f - b)}'; }
 	echo "workload: fib($N), $CALLS calls; best of $RUNS runs ($METRIC); ns/call"
 	echo "floor (bare uprobes, preloaded NOP hooks) $(per "$floor_pre")"
-	echo "ctrace-bpf launch $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
+	echo "--probe preload   $(per "$ctrace")   $(ratio "$ctrace" "$floor_pre") of floor, lost $lost"
 	echo "--summary launch  $(per "$summary")   $(ratio "$summary" "$floor_pre") of floor, $summed calls"
 	echo "--srcline launch  $(per "$srcline")   $(ratio "$srcline" "$floor_pre") of floor"
-	echo "--probe batch     $(per "$batch")   $(ratio "$batch" "$floor_pre") of floor, lost $blost, traced $btraced calls"
+	echo "default (batch)   $(per "$batch")   $(ratio "$batch" "$floor_pre") of floor, lost $blost, traced $btraced calls"
 	[ -n "${OLD:-}" ] && echo "OLD launch        $(per "$old")   $(ratio "$old" "$floor_pre") of floor"
 	command -v uftrace >/dev/null &&
 		echo "uftrace record    $(per "$(measure uftrace record --no-libcall -d "$W/uftrace.data")")"
@@ -101,11 +101,11 @@ echo "workload: fib($N), $CALLS calls, -O2 -finstrument-functions; best of $RUNS
 echo "untraced: $((base / 1000)) us total"
 printf '%-46s %9s\n' "" "ns/call"
 printf '%-46s %9s\n' "bare uprobes, preloaded NOP hooks (floor)" "$(per "$floor_pre")"
-printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: preload)" \
+printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch --probe preload (per event)" \
 	"$(per "$ctrace")" "$(ratio "$ctrace" "$floor_pre")" "$lost" "$traced"
 printf '%-46s %9s   %s of floor, %s calls counted\n' "ctrace-bpf --summary (in BPF, no events)" \
 	"$(per "$summary")" "$(ratio "$summary" "$floor_pre")" "$summed"
-printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch --probe batch" \
+printf '%-46s %9s   %s of floor, lost %s, traced %s calls\n' "ctrace-bpf launch (default: --probe batch)" \
 	"$(per "$batch")" "$(ratio "$batch" "$floor_pre")" "$blost" "$btraced"
 [ -n "${OLD:-}" ] && printf '%-46s %9s   %s of floor\n' "OLD build: launch (default)" \
 	"$(per "$old")" "$(ratio "$old" "$floor_pre")"
