@@ -1001,15 +1001,15 @@ int on_batch(struct pt_regs *ctx)
 	return 0;
 }
 
-/* a point where the thread's records must be copied now: the C library's
- * exec functions (after the exec, the buffer is gone) */
-SEC("uprobe")
-int on_batch_sync(struct pt_regs *ctx)
+/* An exec past its point of no return, the old memory still mapped (the
+ * exec replaces it next): the thread's records must be copied now, and a
+ * vfork child's end noted, traced or not (its parent's records go on).
+ * Every exec reaches this, whatever the system call's caller. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(on_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	batch_vfork_end(task); /* traced or not: the parent's records go on */
-	if (ours())
+	batch_vfork_end(task);
+	if (armed && traced(task->tgid))
 		batch_sync_task(task, task->pid, true);
 	return 0;
 }
@@ -2025,6 +2025,9 @@ int on_dl_state(struct pt_regs *ctx)
 
 	if (!ours())
 		return 0;
+	/* --probe batch: the calls before the map changes are named by the
+	 * map before (glibc's dlopen/dlclose also pass its setjmp: not relied on) */
+	batch_sync_task(bpf_get_current_task_btf(), (__u32)id, false);
 	/* a forked child that loads code has a map of its own from now on:
 	 * its parent's plans may not fit it */
 	if (tgid != targ_tgid && !(proc_flags(tgid) & CTRACE_PROC_OWN_GEN))

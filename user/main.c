@@ -262,7 +262,7 @@ static int bpf_open_load(struct session *s)
 	bpf_map__set_autocreate(skel->maps.batch_forks, s->batch);
 	bpf_map__set_autocreate(skel->maps.batch_stopped, s->batch);
 	bpf_program__set_autoload(skel->progs.on_batch, s->batch);
-	bpf_program__set_autoload(skel->progs.on_batch_sync, s->batch);
+	bpf_program__set_autoload(skel->progs.on_prepare_exec, s->batch);
 	/* batch probes no hook; the empty program is --bench-empty's */
 	bpf_program__set_autoload(skel->progs.on_hook, !s->batch);
 	bpf_program__set_autoload(skel->progs.on_hit_empty, s->cfg.bench_empty);
@@ -281,8 +281,7 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer,
 					     skel->progs.on_hook_sum,  skel->progs.on_alloc,
-					     skel->progs.on_alloc_ret, skel->progs.on_batch,
-					     skel->progs.on_batch_sync };
+					     skel->progs.on_alloc_ret, skel->progs.on_batch };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -330,6 +329,10 @@ static int bpf_setup(struct session *s)
 	skel->links.on_exec = bpf_program__attach(skel->progs.on_exec);
 	if (!skel->links.on_fork || !skel->links.on_exec) {
 		log_err("cannot attach to sched_process_fork/exec: %s", strerror(errno));
+		return -1;
+	}
+	if (s->batch && !(skel->links.on_prepare_exec = bpf_program__attach(skel->progs.on_prepare_exec))) {
+		log_err("cannot attach to sched_prepare_exec: %s", strerror(errno));
 		return -1;
 	}
 	skel->links.on_task_exit = bpf_program__attach(skel->progs.on_task_exit);
@@ -475,8 +478,6 @@ static int at_entry_point(struct session *s)
 			 "later with dlopen%s",
 			 s->preload ? " may lack names" : " will not be traced");
 	if (modules_watch_jumps(&s->pr, s->sym, &s->done.probed))
-		return -1;
-	if (s->batch && batch_watch_exec(&s->pr, s->sym, &s->done.probed))
 		return -1;
 	watch_handlers(&s->pr, s->sym, &s->done.restorers);
 	s->skel->bss->watch_exec = 1;

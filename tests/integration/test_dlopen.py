@@ -20,7 +20,7 @@ def plugin(tmp_path, name, opt):
     return so
 
 
-@pytest.mark.parametrize("probe", ["preload", "callsite"])
+@pytest.mark.parametrize("probe", ["preload", "callsite", "batch"])
 @pytest.mark.parametrize("opt", ["-O0", "-O2"])
 def test_dlopen_dlclose(build, trace, tmp_path, opt, probe):
     a, b = plugin(tmp_path, "plugin_a", opt), plugin(tmp_path, "plugin_b", opt)
@@ -100,6 +100,23 @@ def test_dlclose_then_another_library_at_the_same_address(build, trace, tmp_path
          [{"name": "v", "type": i, "value": 20}], {"type": i, "value": 59}),
     ]
     assert doc["metadata"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_dlclose_then_another_library_batched(build, trace, tmp_path, opt):
+    """--probe batch: swap_a's calls are still in the thread's buffer when
+    dlclose and dlopen change the map, and reach the tracer after: each is
+    named by the map of its time, never after the library mapped there later"""
+    a, b = swap_libs(tmp_path, opt)
+    proc, doc = trace([build("dlswap.c", opt, extra=("-ldl",)), a, b], "--probe", "batch")
+    assert proc.returncode == 0, proc.stderr
+    run_addr = printed_addresses(proc.stdout)
+    (m,) = main_thread(doc)["root_calls"]
+    assert shape(m) == T("main", *[T("call_lib", T(f"{x}_run", T(f"{x}_inner")))
+                                   for x in ("alpha", "beta", "alpha")])
+    check_swapped(lib_calls(doc), run_addr)
+    assert doc["metadata"]["lost_events"] == 0
+    assert doc["metadata"]["options"]["probe_mode"] == "batch"
 
 
 @pytest.mark.parametrize("ext", [".json", ".ctrace"])

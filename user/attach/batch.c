@@ -37,11 +37,9 @@ int batch_find_lib(char *buf, size_t len)
 	return access(buf, R_OK);
 }
 
-/* one link of prog on the named functions of the file at path that exist,
- * in process pid (0: all) */
+/* one link of prog on the named functions of the file at path that exist */
 static int attach_syms(struct probes *pr, struct bpf_program *prog, const char *path,
-		       const struct elf_image *img, const char *const *names, size_t nnames,
-		       pid_t pid)
+		       const struct elf_image *img, const char *const *names, size_t nnames)
 {
 	uint64_t offs[8];
 	size_t n = 0;
@@ -56,7 +54,7 @@ static int attach_syms(struct probes *pr, struct bpf_program *prog, const char *
 	}
 	if (!n)
 		return 0;
-	fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, pid, false);
+	fd = uprobe_multi_attach(bpf_program__fd(prog), path, offs, NULL, n, pr->pid, false);
 	if (fd < 0) {
 		errno = -fd;
 		return -1;
@@ -76,37 +74,12 @@ int batch_attach_lib(struct probes *pr, const char *lib)
 		return -1;
 	}
 	rc = elf_sym_find(img, flush[0]) ?
-		     attach_syms(pr, pr->skel->progs.on_batch, lib, img, flush, 1, pr->pid) :
+		     attach_syms(pr, pr->skel->progs.on_batch, lib, img, flush, 1) :
 		     (errno = ENOENT, -1);
 	if (rc)
 		log_err("cannot probe ctrace_batch_flush in %s: %s", lib, strerror(errno));
 	elf_image_free(img);
 	return rc;
-}
-
-int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *done)
-{
-	/* every exec function of glibc ends in one of these */
-	static const char *const execs[] = { "execve", "execveat", "fexecve" };
-	const struct module *m;
-	char key[PATH_MAX + 8];
-	size_t n;
-
-	m = symbolizer_modules(sym, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!m[i].img || !elf_sym_find(m[i].img, "execve"))
-			continue;
-		snprintf(key, sizeof(key), "execs:%s", m[i].open_path);
-		/* in every process: a vfork child of the target is another
-		 * one, and its exec ends its records in the target's buffer */
-		if (modset_add(done, key) && attach_syms(pr, pr->skel->progs.on_batch_sync,
-							 m[i].open_path, m[i].img, execs, 3, 0)) {
-			log_err("cannot probe the exec functions of %s: %s", m[i].path,
-				strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* the guard: wait for the tracer's end of the pipe to close, then continue

@@ -13,9 +13,6 @@
 int batch_find_lib(char *buf, size_t len);
 /* the probe on the library's ctrace_batch_flush; 0 or -1 (printed) */
 int batch_attach_lib(struct probes *pr, const char *lib);
-/* the C library's exec functions, where a thread's records must be copied
- * before its memory goes: once per library in done; 0 or -1 */
-int batch_watch_exec(struct probes *pr, struct symbolizer *sym, struct modset *done);
 
 /* If the tracer dies while BPF holds a target stopped for room (SIGSTOP),
  * nobody would continue it: a child of the tracer holding only the map of
