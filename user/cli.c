@@ -365,9 +365,6 @@ static int batch_check(const struct config *cfg)
 			   cfg->args || cfg->retval		   ? "--args/--retval" :
 			   cfg->summary				   ? "--summary" :
 			   cfg->shape_mode			   ? "--subtree/--caller" :
-			   /* its records would reach the consumer before the
-			    * buffered calls they belong in */
-			   cfg->memory				   ? "--memory" :
 			   cfg->srcline				   ? "--srcline (call sites)" :
 			   !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 			   cfg->bench_empty			   ? "--bench-empty" :
