@@ -136,7 +136,6 @@ def test_fork_and_exec_with_pending_calls(build, trace):
 
 @pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"], ["-F", "main", "--", "/bin/true"],
                                   ["--summary", "--", "/bin/true"], ["-p", "1"],
-                                  ["--memory", "--", "/bin/true"],
                                   ["--srcline", "--", "/bin/true"]])
 def test_what_batch_refuses(tracer, procs, opts):
     proc = procs.run([tracer, "-o", "/dev/null", "--probe", "batch", *opts])
