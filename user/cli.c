@@ -358,6 +358,9 @@ static int shape_add(struct config *cfg, int mode, const char *pattern)
 	return 0;
 }
 
+/* never, not "yet": batching saves a record per call, which this is */
+static const char srcline_per_call[] = "--srcline (each call's \"call_site\" is read at the call)";
+
 /* --probe batch: what it does not do yet, refused before anything starts */
 static int batch_check(const struct config *cfg)
 {
@@ -365,21 +368,15 @@ static int batch_check(const struct config *cfg)
 			   cfg->args || cfg->retval		   ? "--args/--retval" :
 			   cfg->summary				   ? "--summary" :
 			   cfg->shape_mode			   ? "--subtree/--caller" :
+			   cfg->srcline				   ? srcline_per_call :
 			   !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 			   cfg->bench_empty			   ? "--bench-empty" :
 								     NULL;
 
-	if (what) {
-		log_err("--probe batch does not go with %s yet", what);
-		return -1;
-	}
-	/* not "yet": a call site is per call, which batching would defeat */
-	if (cfg->srcline) {
-		log_err("--probe batch does not go with --srcline: each call's \"call_site\" is "
-			"read at the call (\"source\" alone: convert --srcline, after tracing)");
-		return -1;
-	}
-	return 0;
+	if (!what)
+		return 0;
+	log_err("--probe batch does not go with %s%s", what, what == srcline_per_call ? "" : " yet");
+	return -1;
 }
 
 int cli_parse(int argc, char **argv, struct config *cfg)
