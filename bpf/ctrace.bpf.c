@@ -645,7 +645,7 @@ int on_hook(struct pt_regs *ctx)
  * when it is full (and once, to register it); on_batch copies what is new
  * into the ring buffer as BATCH records. Every other program that sends a
  * record of a thread that depends on its calls (signals, fork, exit,
- * setjmp/longjmp, ucontext, exec) copies the thread's buffer first, in the
+ * setjmp/longjmp, ucontext, exec, --memory's) copies the thread's buffer first, in the
  * thread's own context, so the thread's records stay in order, and nothing
  * depends on code that runs in a dying process. */
 const volatile __u32 batch = 0;
@@ -2461,6 +2461,9 @@ static __always_inline void send_mem(struct task_struct *task, __u32 kind, __u64
 		__sync_fetch_and_add(&mem_lost, 1);
 		return;
 	}
+	/* --probe batch: the calls the record belongs in go first, and the
+	 * depth is the one after them */
+	batch_sync(st, tid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		thread_lost_one(st);

@@ -360,18 +360,18 @@ static int shape_add(struct config *cfg, int mode, const char *pattern)
 	return 0;
 }
 
-/* --probe batch: what it does not do (yet), or NULL. Each needs a value
- * read or a decision made at the call, which the buffered hooks do not. */
+/* never, not "yet": batching saves a record per call, which this is */
+static const char srcline_per_call[] = "--srcline (each call's \"call_site\" is read at the call)";
+
+/* --probe batch: what it does not take, or NULL. Each needs a value read or
+ * a decision made at the call, which the buffered hooks do not make. */
 const char *cli_batch_refusal(const struct config *cfg)
 {
 	return cfg->pid				   ? "-p (it needs launch mode)" :
 	       cfg->args || cfg->retval		   ? "--args/--retval" :
 	       cfg->summary			   ? "--summary" :
 	       cfg->shape_mode			   ? "--subtree/--caller" :
-	       /* its records would reach the consumer before the
-		* buffered calls they belong in */
-	       cfg->memory			   ? "--memory" :
-	       cfg->srcline			   ? "--srcline (call sites)" :
+	       cfg->srcline			   ? srcline_per_call :
 	       !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 	       cfg->bench_empty			   ? "--bench-empty" :
 							     NULL;
@@ -383,7 +383,7 @@ static int batch_check(const struct config *cfg)
 
 	if (!what)
 		return 0;
-	log_err("--probe batch does not go with %s yet", what);
+	log_err("--probe batch does not go with %s%s", what, what == srcline_per_call ? "" : " yet");
 	return -1;
 }
 

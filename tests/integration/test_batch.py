@@ -162,7 +162,6 @@ def test_vfork_child_calls_are_not_the_parents(build, trace, end, follow):
 
 @pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"], ["-F", "main", "--", "/bin/true"],
                                   ["--summary", "--", "/bin/true"], ["-p", "1"],
-                                  ["--memory", "--", "/bin/true"],
                                   ["--srcline", "--", "/bin/true"]])
 def test_what_batch_refuses(tracer, procs, opts):
     proc = procs.run([tracer, "-o", "/dev/null", "--probe", "batch", *opts])

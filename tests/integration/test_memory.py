@@ -4,7 +4,9 @@ freed by the stack that made them ("leaks"), on tests/progs/allocs.c and
 allocs_cxx.cc, whose allocations are known: sizes, deliberate leaks, a realloc
 chain, free(NULL), the aligned allocators, blocks freed by another thread, C++
 new/delete (which call malloc/free themselves: counted once), and blocks made
-before an attach (never leaks)."""
+before an attach (never leaks). Launch-mode tests run with the per-event
+probes and with --probe batch, whose BPF copies the thread's buffered calls
+before each ALLOC/FREE record: the same attribution either way."""
 import json
 import re
 import subprocess
@@ -15,7 +17,13 @@ from conftest import Tracer
 from harness import wait_attached
 from test_perfetto import convert, decode, one, protoc  # noqa: F401 (a fixture)
 
-PROBES = ["preload", "callsite"]
+PROBES = ["preload", "callsite", "batch"]
+
+
+@pytest.fixture(params=["preload", "batch"])
+def launch(request):
+    """the probe options of a launch-mode test: both kinds of hooks"""
+    return ["--probe", request.param]
 
 
 def mem(alloc_bytes, allocs, frees, free_bytes):
@@ -83,10 +91,10 @@ def test_known_allocations(build, tracer, procs, tmp_path, opt, probe, ext):
     assert "never freed: 2074 bytes in 4 blocks from 3 call stacks" in proc.stderr
 
 
-def test_threads(build, trace):
+def test_threads(build, trace, launch):
     """Blocks a worker allocated and main freed: allocations at the worker's
     call, frees at main's, and no leak."""
-    proc, doc = trace([build("allocs.c"), "threads"], "--memory")
+    proc, doc = trace([build("allocs.c"), "threads"], "--memory", *launch)
     assert proc.returncode == 0, proc.stderr
     check_basic(doc)
     (fm,) = [c for c in main_calls(doc) if c["function"] == "free_from_main"]
@@ -98,10 +106,34 @@ def test_threads(build, trace):
     assert our_leaks(doc) == LEAKS
 
 
-def test_cxx_new_delete(build, trace):
+def test_churn(build, trace, launch):
+    """Allocations after runs of up to 40 calls, in two threads at once
+    (--probe batch: each buffer wraps a dozen times, the hooks' flushes
+    fall between the copies made at allocations): each block at the call
+    that made it, each free at the callee that freed it."""
+    proc, doc = trace([build("allocs.c", "-O2"), "churn"], "--memory", *launch)
+    assert proc.returncode == 0, proc.stderr
+    assert doc["metadata"]["lost_events"] == 0
+    loops = [c for t in doc["call_trees"].values() for r in t["root_calls"]
+             for c in (r["children"] if r["function"] == "main" else [r])
+             if c["function"] == "churner"]
+    assert len(loops) == 2
+    for lp in loops:
+        assert "memory" not in lp and len(lp["children"]) == 1000
+        for i, c in enumerate(lp["children"]):
+            size = 16 * (1 + i % 7)
+            assert (c["function"], c["memory"]) == ("churn", mem(size, 1, 0, 0))
+            kids = [(k["function"], k.get("memory")) for k in c["children"]]
+            assert kids == [("pad", None)] * (i % 40 + 1) + \
+                [("nested_free", mem(0, 0, 1, size))]
+    assert doc["leaks"]["lost_events"] == 0
+    assert our_leaks(doc) == LEAKS
+
+
+def test_cxx_new_delete(build, trace, launch):
     """operator new/new[] and delete/delete[] (sized), seen through the
     malloc and free they call, once each."""
-    proc, doc = trace([build("allocs_cxx.cc", "-O2")], "--memory")
+    proc, doc = trace([build("allocs_cxx.cc", "-O2")], "--memory", *launch)
     assert proc.returncode == 0, proc.stderr
     calls = main_calls(doc)
     assert [(c["function"], c.get("memory")) for c in calls] == [
@@ -149,13 +181,13 @@ def test_memory_errors(tracer, procs):
         assert "--memory" in r.stderr and r.stderr.count("\n") == 1
 
 
-def test_formats(build, trace, procs, tracer, protoc, tmp_path):
+def test_formats(build, trace, procs, tracer, protoc, tmp_path, launch):
     """The same run's "memory" and "leaks" through JSONL (live and
     converted), `report` (per function, and the leaks' line) and Perfetto
     (the heap's size as a counter track, ending at the bytes never freed)."""
     exe = build("allocs.c")
     out = tmp_path / "t.jsonl"
-    r = procs.run([tracer, "--memory", "-o", out, "--", exe])
+    r = procs.run([tracer, "--memory", *launch, "-o", out, "--", exe])
     assert r.returncode == 0, r.stderr
     lines = [json.loads(l) for l in out.read_text().splitlines()]
     (leaks,) = [l["leaks"] for l in lines if l["type"] == "leaks"]
@@ -184,11 +216,11 @@ def test_formats(build, trace, procs, tracer, protoc, tmp_path):
     assert max(v for _, v in values) >= 262144 + 2000
 
 
-def test_cxx_new_throws(build, trace):
+def test_cxx_new_throws(build, trace, launch):
     """A new that throws std::bad_alloc is caught as without tracing (no
     return probe on operator new to unwind through); the failed malloc is no
     allocation."""
-    proc, doc = trace([build("allocs_cxx.cc", "-O2"), "throw"], "--memory")
+    proc, doc = trace([build("allocs_cxx.cc", "-O2"), "throw"], "--memory", *launch)
     assert proc.returncode == 0, proc.stderr
     assert "caught bad_alloc" in proc.stdout
     calls = main_calls(doc)
@@ -199,7 +231,7 @@ def test_cxx_new_throws(build, trace):
 def test_filtered_after_the_fact(build, tracer, procs, tmp_path):
     """convert --min-duration keeps a kept node's "memory", "source" and
     "call_site", and the "leaks": from the .ctrace and from its JSON, the
-    same document."""
+    same document. (--srcline: not with --probe batch.)"""
     prog = build("allocs.c", "-O2")
     rec = tmp_path / "m.ctrace"
     res = procs.run([tracer, "--memory", "--srcline", "-o", rec, "--", prog, "basic"],

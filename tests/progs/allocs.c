@@ -1,7 +1,9 @@
 /* --memory's ground truth: allocations of known sizes in known calls,
  * deliberate leaks, a realloc chain, free(NULL), the aligned allocators, and
- * (mode "threads") blocks allocated in one thread and freed in another.
- * Usage: allocs [basic|threads]; allocs wait GOFILE [basic]: blocks made
+ * (mode "threads") blocks allocated in one thread and freed in another;
+ * mode "churn": allocations between runs of calls long enough to fill
+ * --probe batch's buffers, in main and a worker at once.
+ * Usage: allocs [basic|threads|churn]; allocs wait GOFILE [basic]: blocks made
  * before an attach, freed after it. No stdio in traced calls: its buffers
  * would be allocations of their own. */
 #include <malloc.h>
@@ -103,6 +105,36 @@ NOINLINE void *worker(void *arg)
 	return NULL;
 }
 
+NOINLINE void pad(void)
+{
+	tmp[3] = NULL;
+}
+
+NOINLINE void nested_free(void *p)
+{
+	free(p);
+}
+
+/* after i % 40 calls of pad: malloc 16 * (1 + i % 7), freed by a callee */
+NOINLINE void churn(int i)
+{
+	void *p;
+
+	for (int k = 0; k < i % 40; k++)
+		pad();
+	p = malloc(16 * (1 + i % 7));
+	pad();
+	nested_free(p);
+}
+
+NOINLINE void *churner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++)
+		churn(i);
+	return NULL;
+}
+
 NOINSTR static void wait_for(const char *go)
 {
 	printf("waiting pid=%d\n", (int)getpid());
@@ -147,6 +179,11 @@ int main(int argc, char **argv)
 		pthread_create(&th, NULL, worker, NULL);
 		pthread_join(th, NULL);
 		free_from_main();
+	}
+	if (!strcmp(mode, "churn")) {
+		pthread_create(&th, NULL, churner, NULL);
+		churner(NULL);
+		pthread_join(th, NULL);
 	}
 	return 0;
 }
