@@ -379,13 +379,14 @@ enum ctrace_sum_reason {
 #define CTRACE_BATCH_HEAD_BITS 40
 #define CTRACE_BATCH_HEAD_MASK ((1ull << CTRACE_BATCH_HEAD_BITS) - 1)
 /* a record, 16 bytes: w0 = fn (bits 0-46) | the depth's low 16 bits (47-62)
- * | exit (63); w1 = CLOCK_MONOTONIC ns (low 56 bits) | the slot's lap
- * ((index >> CTRACE_BATCH_BITS) & 0xff) above, so a slot reserved but not
- * yet written when BPF copied it is told from a written one */
+ * | exit (63); w1 = CLOCK_MONOTONIC ns (low 56 bits) | the slot's lap above,
+ * so a slot reserved but not yet written when BPF copied it is told from a
+ * written one. The lap is the index's, plus one: a slot of the first lap
+ * never written is zeros, which must not read as written. */
 #define CTRACE_BATCH_FN_MASK  ((1ull << 47) - 1)
 #define CTRACE_BATCH_EXIT     (1ull << 63)
 #define CTRACE_BATCH_TS_MASK  ((1ull << 56) - 1)
-#define CTRACE_BATCH_LAP(i)   (((i) >> CTRACE_BATCH_BITS) & 0xff)
+#define CTRACE_BATCH_LAP(i)   ((((i) >> CTRACE_BATCH_BITS) + 1) & 0xff)
 struct ctrace_batch_rec {
 	__u64 w0;
 	__u64 w1;
