@@ -113,6 +113,7 @@ struct tstate {
 	__s64 badj;
 	__s64 bd0; /* the raw depth before the next copy's first record, when
 		    * the consumer does not know it (CTRACE_BATCH_D0_CONT) */
+	__u64 bbusy; /* the buffer's busy count given up on (batch_drain) */
 };
 
 struct {
@@ -861,12 +862,8 @@ static __noinline long batch_piece(__u64 k, void *arg)
 	return 0;
 }
 
-/* Copy the thread's new records; st->depth is then its depth after them
- * (an append in progress counts: its depth changed when it took its slot).
- * final: the thread or its image ends, a slot left unwritten never will be;
- * full: the hooks' flush, which may wait for room */
-/* A vfork child ends its use of the parent's memory: as it execs (the C
- * library's exec functions) or exits, in its own context, the memory still
+/* A vfork child ends its use of the parent's memory: as it execs
+ * (sched_prepare_exec) or exits, in its own context, the memory still
  * shared. Where its records end is where the parent's go on. */
 static __always_inline void batch_vfork_end(struct task_struct *child)
 {
@@ -902,6 +899,11 @@ static __always_inline void batch_vfork_skip(struct tstate *st, __u32 tid, __u64
 		__sync_fetch_and_add(&batch_vforks_live, -1);
 }
 
+/* Copy the thread's new records; st->depth is then its depth after them
+ * (an append in progress counts: its depth changed when it took its slot).
+ * final: a slot left unwritten never will be (the thread or its image ends,
+ * or a jump is about to move the depth);
+ * full: the hooks' flush, which may wait for room */
 static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, bool full)
 {
 	struct batch_pieces pc;
@@ -921,8 +923,23 @@ static __noinline void batch_drain(struct tstate *st, __u32 tid, bool final, boo
 		st->btail = (head - CTRACE_BATCH_CAP) & CTRACE_BATCH_HEAD_MASK;
 		n = CTRACE_BATCH_CAP;
 	}
-	if (hd[1] && !final)
-		n = batch_written(st, n);
+	/* busy: an append is in progress (this runs in a handler that
+	 * interrupted it), its slot perhaps not written yet: copy up to it.
+	 * Unless it has waited half a buffer: its append was left by a
+	 * siglongjmp, or waits behind a handler's many calls. Then copying past
+	 * it loses that one record (the decoder counts a slot found unwritten),
+	 * not the buffer behind it; bbusy remembers the count given up on, as
+	 * an append left never lowers it. */
+	if (hd[1] < st->bbusy)
+		st->bbusy = hd[1];
+	if (hd[1] > st->bbusy && !final) {
+		__u64 w = batch_written(st, n);
+
+		if (w < n && n >= BATCH_HALF)
+			st->bbusy = hd[1];
+		else
+			n = w;
+	}
 	pc.st = st;
 	pc.tid = tid;
 	pc.n = n;
@@ -949,6 +966,17 @@ static __always_inline void batch_sync(struct tstate *st, __u32 tid)
 {
 	if (batch && st)
 		batch_drain(st, tid, false, false);
+}
+
+/* the same before BPF moves the thread's depth (a longjmp, a stack switch):
+ * every record goes now, as the records copied after are read with the new
+ * depth. A slot not written yet is copied as it is (and counted lost): its
+ * append was interrupted by the handler this jump leaves, if any, and will
+ * not be finished. */
+static __always_inline void batch_sync_all(struct tstate *st, __u32 tid)
+{
+	if (batch && st)
+		batch_drain(st, tid, true, false);
 }
 
 /* the same for a thread that may have no state yet: a forked child whose
@@ -1549,7 +1577,7 @@ int on_longjmp(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state(tid, now)))
 		return 0;
-	batch_sync(st, tid);
+	batch_sync_all(st, tid);
 	if (!bpf_probe_read_user(jb, sizeof(jb),
 				 (void *)(PT_REGS_PARM1(ctx) + JB_RSP * sizeof(__u64))) &&
 	    !bpf_probe_read_user(&guard, sizeof(guard), (void *)(fsbase + TCB_POINTER_GUARD))) {
@@ -1585,7 +1613,7 @@ int on_context(struct pt_regs *ctx)
 
 	if (!ours() || !(st = thread_state((__u32)id, now)))
 		return 0;
-	batch_sync(st, (__u32)id);
+	batch_sync_all(st, (__u32)id);
 	if (cookie == CTRACE_CTX_MAKE) {
 		/* the function it will start runs on a stack of its own */
 		r.depth = 0;
@@ -2074,6 +2102,10 @@ static __always_inline void batch_fork(struct task_struct *parent, struct task_s
 	struct tstate *st = state_of(parent, tid);
 	struct batch_pos p;
 
+	/* a forked child whose buffer was never copied has no state yet: its
+	 * own child must still start where its buffer stands */
+	if (!st && bpf_map_lookup_elem(&batch_forks, &tid))
+		st = new_thread(parent, tid, bpf_ktime_get_ns());
 	if (!st)
 		return;
 	batch_drain(st, tid, false, false);

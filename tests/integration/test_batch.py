@@ -192,3 +192,42 @@ def test_calls_in_constructors_and_destructors(build, trace, opt):
     (thread,) = trees.values()
     assert shape(thread["root_calls"]) == [("thread_work", [])] * 5
     assert thread["created_by"]["call"]["function"] == "exe_ctor"
+
+
+def test_fork_of_a_forked_child(build, trace):
+    """a child that forks before its buffer was ever copied (dash's `$( (exit
+    4) )`, found by the real-program tier): the grandchild's calls, fewer
+    than a buffer, must all be there"""
+    proc, doc = trace([build("forkfork.c"), 50], "--probe", "batch", "--follow-forks")
+    assert proc.returncode == 0, proc.stderr
+    clean(doc)
+    pids = {p["pid"]: p["parent_pid"] for p in doc["metadata"]["processes"]}
+    assert len(pids) == 3, pids
+    by = {t["pid"]: {k: v for k, v in counts(t).items() if v}
+          for t in doc["call_trees"].values()}
+    main = doc["metadata"]["pid"]
+    (child,) = [p for p, pp in pids.items() if pp == main]
+    (grand,) = [p for p, pp in pids.items() if pp == child]
+    assert by == {main: {"work": 50, "after": 50}, child: {"child_work": 50, "after": 50},
+                  grand: {"grand_work": 50}}, by
+
+
+def test_siglongjmp_out_of_a_handler_storm(build, trace):
+    """signals whose handler leaves by siglongjmp land anywhere, also between
+    an append's slot and its write: that append is never finished. Its one
+    record may be missing, counted lost (at most one per jump), and nothing
+    else: no record behind it waits for it, none is read at a wrong depth."""
+    proc, doc = trace([build("jumpstorm.c", "-O2"), 200000], "--probe", "batch", "-b", "64M",
+                      timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    jumps = int(re.search(r"jumps=(\d+)", proc.stdout).group(1))
+    md = doc["metadata"]
+    (t,) = [t for t in doc["call_trees"].values() if t["thread_id"] == md["pid"]]
+    c = counts(t)
+    assert md["resyncs"] == 0
+    assert md["lost_events"] <= jumps, (jumps, md["lost_events"])
+    assert c["handler"] == jumps and c["on_signal"] == jumps, (jumps, c)
+    reasons = {part for r in partial_reasons(t) for part in r.split("; ")}
+    assert reasons <= {"exit not observed (left by longjmp)", "exit not observed (events lost)",
+                       "entry not observed (events lost)"}, reasons
+    assert md["lost_events"] or reasons <= {"exit not observed (left by longjmp)"}
