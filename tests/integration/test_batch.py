@@ -156,7 +156,8 @@ def test_fork_of_a_forked_child(build, trace):
 
 @pytest.mark.xfail(reason="a handler that siglongjmps out of an append it interrupted leaves "
                    "the buffer busy, and its slot taken and never written: BPF copies up to "
-                   "that slot only, so what follows is lost (counted) once the buffer laps")
+                   "that slot only, so what follows is lost (counted) once the buffer laps, "
+                   "and the trees resynchronise")
 def test_siglongjmp_out_of_a_handler_storm(build, trace):
     """signals whose handler leaves by siglongjmp land anywhere, also in the
     middle of an append: nothing may be lost for it (the interrupted event
