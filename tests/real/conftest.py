@@ -56,21 +56,36 @@ def real_build():
 
 
 @pytest.fixture
-def counted(trace, real_build, tmp_path):
-    """counted(argv, *opts) traces argv with --probe callsite while the
-    counting hooks count the same run: (CompletedProcess, trace, truth),
-    truth as counts.load returns it."""
+def counting_env(real_build):
+    """counting_env(prefix, probe, env=None): the environment of a counted
+    run, counts in files prefix.PID.N: the counting hooks preloaded
+    (--probe callsite), or the tests' own batch library, whose hooks count
+    behind the batch hooks, for the tracer to preload (--probe batch). The
+    tracer passes its environment to the target; it is not instrumented
+    itself, so the hooks never run in it."""
+    def make(prefix, probe, env=None):
+        env = dict(os.environ if env is None else env, CTRACE_COUNTS=str(prefix))
+        if probe == "batch":
+            env["CTRACE_BATCH_LIB"] = str(real_build / "batch" / "libctrace-hooks-batch.so")
+        else:
+            env["LD_PRELOAD"] = str(real_build / "libcount-hooks.so")
+        return env
+    return make
+
+
+@pytest.fixture
+def counted(trace, counting_env, tmp_path):
+    """counted(argv, *opts, probe=) traces argv with --probe callsite (or
+    batch) while the counting hooks count the same run: (CompletedProcess,
+    trace, truth), truth as counts.load returns it."""
     import counts
 
-    def run(argv, *opts, timeout=120, env=None, cwd=None):
+    def run(argv, *opts, probe="callsite", timeout=120, env=None, cwd=None):
         prefix = tmp_path / "counts"
-        # The tracer passes its environment to the target; it is not
-        # instrumented itself, so the preloaded hooks never run in it.
-        env = dict(os.environ if env is None else env,
-                   LD_PRELOAD=str(real_build / "libcount-hooks.so"), CTRACE_COUNTS=str(prefix))
+        env = counting_env(prefix, probe, env)
         # the trace's invariants are checked by counts.check, with the rest
         # a 64M ring buffer: room for bursts on a loaded 2-vCPU CI machine
-        proc, doc = trace(argv, "--probe", "callsite", "-b", "64M", *opts, env=env, cwd=cwd,
+        proc, doc = trace(argv, "--probe", probe, "-b", "64M", *opts, env=env, cwd=cwd,
                           timeout=timeout, invariants=False)
         assert doc is not None, f"no trace: {proc.stderr[-3000:]}"
         return proc, doc, counts.load(prefix)
