@@ -2494,8 +2494,11 @@ static __always_inline void send_mem(struct task_struct *task, __u32 kind, __u64
 		return;
 	}
 	/* --probe batch: the calls the record belongs in go first, and the
-	 * depth is the one after them */
-	batch_sync(st, tid);
+	 * depth is the one after them; all of them, a slot not written yet
+	 * included (counted lost): the allocator is then running in a signal
+	 * handler that interrupted an append, whose calls follow that slot, and
+	 * the block is theirs, never an outer call's */
+	batch_sync_all(st, tid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		thread_lost_one(st);
