@@ -372,7 +372,6 @@ const char *cli_batch_refusal(const struct config *cfg)
 		* buffered calls they belong in */
 	       cfg->memory			   ? "--memory" :
 	       cfg->srcline			   ? "--srcline (call sites)" :
-	       !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 	       cfg->bench_empty			   ? "--bench-empty" :
 							     NULL;
 }
