@@ -141,6 +141,15 @@ static long slot_for(const __u64 *slot, const __u64 *old, uint64_t key)
 	return -1;
 }
 
+static int writev_all(pid_t pid, const struct iovec *l, const struct iovec *r, size_t n)
+{
+	ssize_t want = 0;
+
+	for (size_t k = 0; k < n; k++)
+		want += (ssize_t)l[k].iov_len;
+	return n && process_vm_writev(pid, l, n, r, n, 0) != want ? -1 : 0;
+}
+
 /* the changed slots, runs of them one iovec each */
 static int write_slots(pid_t pid, uint64_t at, __u64 *slot, const __u64 *old)
 {
@@ -148,31 +157,23 @@ static int write_slots(pid_t pid, uint64_t at, __u64 *slot, const __u64 *old)
 	struct iovec l[NIOV], r[NIOV];
 	size_t n = 0;
 
-	for (uint32_t i = 0; i <= CTRACE_BATCH_SEL_SLOTS; i++) {
-		uint32_t j = i;
-
-		if (i < CTRACE_BATCH_SEL_SLOTS && slot[i] == old[i])
-			continue;
-		while (j < CTRACE_BATCH_SEL_SLOTS && slot[j] != old[j])
+	for (uint32_t i = 0, j; i < CTRACE_BATCH_SEL_SLOTS; i = j) {
+		for (j = i; j < CTRACE_BATCH_SEL_SLOTS && slot[j] != old[j]; j++)
+			;
+		if (j == i) {
 			j++;
-		if (j > i) {
-			l[n].iov_base = &slot[i];
-			r[n].iov_base = (void *)(uintptr_t)(at + i * sizeof(*slot));
-			l[n].iov_len = r[n].iov_len = (j - i) * sizeof(*slot);
-			n++;
+			continue;
 		}
-		if (n == NIOV || (i == CTRACE_BATCH_SEL_SLOTS && n)) {
-			ssize_t want = 0;
-
-			for (size_t k = 0; k < n; k++)
-				want += (ssize_t)l[k].iov_len;
-			if (process_vm_writev(pid, l, n, r, n, 0) != want)
+		l[n].iov_base = &slot[i];
+		r[n].iov_base = (void *)(uintptr_t)(at + i * sizeof(*slot));
+		l[n].iov_len = r[n].iov_len = (j - i) * sizeof(*slot);
+		if (++n == NIOV) {
+			if (writev_all(pid, l, r, n))
 				return -1;
 			n = 0;
 		}
-		i = j;
 	}
-	return 0;
+	return writev_all(pid, l, r, n);
 }
 
 int batch_sel_sync(struct probes *pr, pid_t pid, struct symbolizer *sym)
