@@ -35,8 +35,8 @@ int batch_find_lib(char *buf, size_t len, bool filtered)
 		snprintf(buf, len, "%s", env);
 		return access(buf, R_OK);
 	}
-	if ((size_t)snprintf(buf, len, "%s/%s", hooks, filtered ? BATCH_FLIB_NAME : BATCH_LIB_NAME) >=
-	    len)
+	if ((size_t)snprintf(buf, len, "%s/%s", hooks,
+			     filtered ? BATCH_FLIB_NAME : BATCH_LIB_NAME) >= len)
 		return -1;
 	return access(buf, R_OK);
 }
@@ -88,7 +88,7 @@ int batch_attach_lib(struct probes *pr, const char *lib)
 	/* -F/-N: an image's first call waits for its selected functions */
 	else if (!filter_is_empty(pr->filter) &&
 		 (rc = elf_sym_find(img, hello[0]) ? attach_syms(pr, pr->skel->progs.on_batch_hello,
-								   lib, img, hello, 1, pr->pid) :
+								 lib, img, hello, 1, pr->pid) :
 						     (errno = ENOENT, -1)))
 		log_err("cannot probe ctrace_batch_hello in %s: %s", lib, strerror(errno));
 	elf_image_free(img);

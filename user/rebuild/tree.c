@@ -286,9 +286,9 @@ void tree_elided(struct thread_tree *t, int32_t depth, const char *why)
  * calls named in the old one are still open */
 static bool same_fn(const struct func_info *a, const struct func_info *b)
 {
-	return a == b || (a && b && a->addr == b->addr && a->name && b->name &&
-			  !strcmp(a->name, b->name) && a->module && b->module &&
-			  !strcmp(a->module, b->module));
+	return a == b ||
+	       (a && b && a->addr == b->addr && a->name && b->name && !strcmp(a->name, b->name) &&
+		a->module && b->module && !strcmp(a->module, b->module));
 }
 
 void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
