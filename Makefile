@@ -32,6 +32,7 @@ USER_OBJ  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRC))
 LIB_OBJ   := $(filter-out $(BUILD)/obj/main.o $(BUILD)/obj/finish.o,$(USER_OBJ))
 HOOKS_LIB := $(BUILD)/libctrace-hooks.so
 BATCH_LIB := $(BUILD)/libctrace-hooks-batch.so
+BATCH_FLIB := $(BUILD)/libctrace-hooks-batch-filter.so
 TOOL      := $(BUILD)/ctrace-bpf
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
@@ -43,7 +44,7 @@ TEST_ENV  := $(foreach v,CI CTRACE_SANITIZED FUZZ_SECONDS,$(if $($(v)),$(v)=$($(
 BENCH_ENV := $(foreach v,N RUNS BENCH_RSS,$(if $($(v)),$(v)=$($(v))))
 
 .PHONY: all clean install setup demo test unit integration integration-per-event sanitize fuzz bench test-real format
-all: $(TOOL) $(HOOKS_LIB) $(BATCH_LIB)
+all: $(TOOL) $(HOOKS_LIB) $(BATCH_LIB) $(BATCH_FLIB)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	@mkdir -p $@
@@ -73,6 +74,12 @@ $(BATCH_LIB): user/preload/batch-hooks.c user/preload/batch-flush.S user/preload
 		include/ctrace.h | $(BUILD)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Iinclude \
 		-Wl,-soname,libctrace-hooks-batch.so -Wl,-z,noexecstack $(filter %.c %.S,$^) -o $@
+
+# the same with -F/-N: a check of the selected functions in the hook
+$(BATCH_FLIB): user/preload/batch-hooks.c user/preload/batch-flush.S user/preload/fork_fixup.c \
+		include/ctrace.h | $(BUILD)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -fno-stack-protector -Iinclude -DCTRACE_BATCH_FILTER \
+		-Wl,-soname,libctrace-hooks-batch-filter.so -Wl,-z,noexecstack $(filter %.c %.S,$^) -o $@
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJ) | $(BUILD)/unit
 	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -o $@
@@ -124,6 +131,7 @@ install: all
 	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/ctrace-bpf
 	install -D -m 0644 $(HOOKS_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks.so
 	install -D -m 0644 $(BATCH_LIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks-batch.so
+	install -D -m 0644 $(BATCH_FLIB) $(DESTDIR)$(PREFIX)/lib/ctrace-bpf/libctrace-hooks-batch-filter.so
 	install -D -m 0644 doc/ctrace-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/ctrace-bpf.8
 	install -D -m 0644 doc/design.md $(DESTDIR)$(PREFIX)/share/doc/ctrace-bpf/design.md
 

@@ -2066,6 +2066,21 @@ int on_dl_state(struct pt_regs *ctx)
 	return 0;
 }
 
+/* --probe batch with -F/-N: ctrace_batch_hello, an image's first call in
+ * the filtering hooks library, which has no selected functions yet: the
+ * process stops (where the stop is ours to give) until the tracer has
+ * written them, as for a dlopen */
+SEC("uprobe")
+int on_batch_hello(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (ours())
+		proc_event(CTRACE_EV_DLSTATE, tgid, (__u32)id, 0, proc_gen(tgid), NULL);
+	return 0;
+}
+
 /* Thread lineage: who created child, and at what depth of its calls. In
  * the creator's context, so its earlier call records are ahead in the ring. */
 static __always_inline void send_create(struct task_struct *parent, __u32 child, __u32 ctgid)

@@ -404,6 +404,27 @@ struct ctrace_tbuf {
 	struct ctrace_batch_rec r[CTRACE_BATCH_CAP];
 };
 
+/* -F/-N with --probe batch: the filtering build of the hooks library
+ * (libctrace-hooks-batch-filter.so) keeps the process's selected functions
+ * (runtime addresses) in ctrace_batch_sel, an open-addressing set the tracer
+ * fills from outside (process_vm_writev); a call not in it appends nothing
+ * and leaves the depth alone. Linear probing from CTRACE_BATCH_SEL_HASH;
+ * 0 is a free slot, CTRACE_BATCH_SEL_TOMB a removed key (its bytes mixed
+ * with any key's are never 0, so a slot written while read never ends a
+ * search early). told: nonzero once the tracer wrote the set for this
+ * image; until then the hooks call ctrace_batch_hello, whose probe stops
+ * the process for the tracer to write it. */
+#define CTRACE_BATCH_SEL_BITS  17
+#define CTRACE_BATCH_SEL_SLOTS (1u << CTRACE_BATCH_SEL_BITS)
+#define CTRACE_BATCH_SEL_TOMB  (~0ull)
+#define CTRACE_BATCH_SEL_HASH(fn) \
+	((__u32)(((__u64)(fn) * 0x9e3779b97f4a7c15ull) >> (64 - CTRACE_BATCH_SEL_BITS)))
+struct ctrace_batch_sel {
+	__u64 told;
+	__u64 pad[7];
+	__u64 slot[CTRACE_BATCH_SEL_SLOTS];
+};
+
 /* BATCH: the records [first, first + n) of a thread's buffer; h.ts is the
  * copy's time (the timestamps' bits above 56 come from it) */
 #define CTRACE_BATCH_D0_CONT (-0x7fffffffffffffffll - 1) /* d0: as the last BATCH ended */

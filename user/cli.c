@@ -77,7 +77,8 @@ static const char usage_text[] =
 	"                           blocks never freed, by the call stack that made them.\n"
 	"                           e.g. ctrace-bpf --memory -o t.json -- ./app\n"
 	"\n"
-	"What to trace (a function excluded here is not probed at all):\n"
+	"What to trace (an excluded function is not probed, or costs a check in the\n"
+	"batch hooks):\n"
 	"  -F, --filter PATTERN     trace only matching functions; repeatable.\n"
 	"                           PATTERN is a glob (`parse_*`, `ns::Foo::*`) or a\n"
 	"                           /regex/ (POSIX extended, unanchored). It is matched\n"
@@ -117,14 +118,15 @@ static const char usage_text[] =
 	"      --probe MODE         where the probes sit: auto (default), batch, preload\n"
 	"                           or callsite. batch (launch mode): the preloaded\n"
 	"                           hooks buffer calls per thread, BPF copies each full\n"
-	"                           buffer (~0.05 us per call). preload: NOP-headed hooks\n"
+	"                           buffer (~0.05 us per call; with -F/-N an excluded\n"
+	"                           call costs a check, ~2 ns). preload: NOP-headed hooks\n"
 	"                           of a preloaded library, a probe hit per event\n"
 	"                           (~1.1 us). callsite: the call instructions to the\n"
 	"                           hooks inside each selected function (~1.4 us); used\n"
 	"                           with -p, and with filters, since unselected\n"
 	"                           functions then cost nothing. auto: batch in launch\n"
 	"                           mode unless an option needs per-call probes (-a, -r,\n"
-	"                           -F, -N, --summary, --subtree, --caller, --srcline);\n"
+	"                           --summary, --subtree, --caller, --srcline);\n"
 	"                           then preload, or callsite with filters; -v says\n"
 	"                           which. E.g. --probe preload\n"
 	"  -v, --verbose            say what is being probed; -vv adds libbpf's log\n"
@@ -372,7 +374,6 @@ const char *cli_batch_refusal(const struct config *cfg)
 	       cfg->summary			   ? "--summary" :
 	       cfg->shape_mode			   ? "--subtree/--caller" :
 	       cfg->srcline			   ? srcline_per_call :
-	       !filter_is_empty(cfg->filter)	   ? "-F/-N" :
 	       cfg->bench_empty			   ? "--bench-empty" :
 							     NULL;
 }

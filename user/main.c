@@ -138,9 +138,10 @@ static int choose_batch(struct session *s)
 		log_err("--probe batch: the program is statically linked or defines the hooks itself");
 		return -1;
 	}
-	if (batch_find_lib(s->hooks, sizeof(s->hooks))) {
-		log_err("--probe batch: the hooks library " BATCH_LIB_NAME
-			" was not found (set CTRACE_BATCH_LIB)");
+	if (batch_find_lib(s->hooks, sizeof(s->hooks), !filter_is_empty(s->cfg.filter))) {
+		log_err("--probe batch: the hooks library %s"
+			" was not found (set CTRACE_BATCH_LIB)",
+			filter_is_empty(s->cfg.filter) ? BATCH_LIB_NAME : BATCH_FLIB_NAME);
 		return -1;
 	}
 	s->preload = s->batch = true;
@@ -156,8 +157,8 @@ static bool auto_batch(struct session *s)
 
 	if (!why && (!elf_has_interp(s->img) || s->img->hook_def[0]))
 		why = "a static program, or one that defines the hooks";
-	if (!why && batch_find_lib(s->hooks, sizeof(s->hooks)))
-		why = "no " BATCH_LIB_NAME;
+	if (!why && batch_find_lib(s->hooks, sizeof(s->hooks), !filter_is_empty(s->cfg.filter)))
+		why = "no batch hooks library";
 	if (why) {
 		log_dbg("per-event probes, not batch: %s", why);
 		return false;
@@ -266,6 +267,8 @@ static int bpf_open_load(struct session *s)
 	/* batch probes no hook; the empty program is --bench-empty's */
 	bpf_program__set_autoload(skel->progs.on_hook, !s->batch);
 	bpf_program__set_autoload(skel->progs.on_hit_empty, s->cfg.bench_empty);
+	bpf_program__set_autoload(skel->progs.on_batch_hello,
+				  s->batch && !filter_is_empty(s->cfg.filter));
 	bpf_map__set_autocreate(skel->maps.batch_vforks, s->batch);
 	/* their code is dead without the option: no map, no file descriptor */
 	bpf_map__set_autocreate(skel->maps.shape_fns, s->cfg.shape_mode);
@@ -281,7 +284,8 @@ static int bpf_open_load(struct session *s)
 					     skel->progs.on_longjmp,   skel->progs.on_context,
 					     skel->progs.on_hit_empty, skel->progs.on_restorer,
 					     skel->progs.on_hook_sum,  skel->progs.on_alloc,
-					     skel->progs.on_alloc_ret, skel->progs.on_batch };
+					     skel->progs.on_alloc_ret, skel->progs.on_batch,
+					     skel->progs.on_batch_hello };
 
 		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 			bpf_program__set_expected_attach_type(up[i], CTRACE_BPF_TRACE_UPROBE_MULTI);
@@ -471,6 +475,8 @@ static int at_entry_point(struct session *s)
 	if (!s->preload && modules_probe_new(&s->pr, s->sym, s->exe, &s->done.probed) < 0)
 		return -1;
 	modules_select_new(&s->pr, s->sym, &s->done.selected, 0);
+	if (s->batch)
+		batch_sel_sync(&s->pr, s->child.pid, s->sym);
 	shape_check(s);
 	modules_plan_new(s->capture, &s->pr, s->sym, &s->done.planned, 0);
 	if (modules_watch_loader(&s->pr, s->sym))

@@ -276,7 +276,8 @@ class Tracer:
 
     # options --probe batch does not take yet (the tracer refuses them)
     BATCH_REFUSES = ("-a", "--args", "-r", "--retval", "--summary", "--subtree", "--caller",
-                     "-F", "--filter", "-N", "--exclude", "--filter-file", "--bench-empty", "--capture", "--keep-if")
+                     "--bench-empty", "--capture", "--keep-if")
+    FILTERS = ("-F", "--filter", "-N", "--exclude", "--filter-file")
 
     def probe_opts(self, opts, argv):
         """CTRACE_TEST_PROBE=MODE: launch-mode runs use --probe MODE where
@@ -285,9 +286,12 @@ class Tracer:
         mode = os.environ.get("CTRACE_TEST_PROBE")
         flat = [str(o) for o in opts]
         if (not mode or argv is None or "-p" in flat or
-                any(o.split("=")[0] in self.BATCH_REFUSES or o.startswith("--probe") or
-                    o[:2] in ("-F", "-N") for o in flat)):
+                any(o.split("=")[0] in self.BATCH_REFUSES or o.startswith("--probe") for o in flat)):
             return []
+        # filtered, the per-event default is the call sites
+        if mode == "preload" and any(o.split("=")[0] in self.FILTERS or o[:2] in ("-F", "-N")
+                                     for o in flat):
+            return ["--probe", "callsite"]
         return ["--probe", mode]
 
     def command(self, out, opts, argv=None):

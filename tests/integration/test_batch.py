@@ -9,11 +9,14 @@ import collections
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
 
 import expected as ex
+
+PROGS = __import__("conftest").PROGS
 
 
 def counts(tree):
@@ -160,7 +163,7 @@ def test_vfork_child_calls_are_not_the_parents(build, trace, end, follow):
     assert got == sorted([child, {"after_exec": n}] if end == "exec" else [child], key=str)
 
 
-@pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"], ["-F", "main", "--", "/bin/true"],
+@pytest.mark.parametrize("opts", [["--args", "--", "/bin/true"],
                                   ["--summary", "--", "/bin/true"], ["-p", "1"],
                                   ["--srcline", "--", "/bin/true"]])
 def test_what_batch_refuses(tracer, procs, opts):
@@ -192,6 +195,92 @@ def test_calls_in_constructors_and_destructors(build, trace, opt):
     (thread,) = trees.values()
     assert shape(thread["root_calls"]) == [("thread_work", [])] * 5
     assert thread["created_by"]["call"]["function"] == "exe_ctor"
+
+
+# ---- -F/-N: the check is in the hook --------------------------------------
+
+def offline(nodes, keep):
+    """The full trace's nodes as the filter would record them: an unselected
+    call's children move up to its nearest selected caller."""
+    out = []
+    for n in nodes:
+        if keep(n["function"]):
+            out.append((n["function"], bool(n.get("partial")), offline(n["children"], keep)))
+        else:
+            out.extend(offline(n["children"], keep))
+    return tuple(out)
+
+
+def per_thread(doc, keep):
+    return sorted(repr(offline(t["root_calls"], keep)) for t in doc["call_trees"].values())
+
+
+def swap_libs(tmp_path, opt):
+    out = []
+    for name in ("swap_a", "swap_b"):
+        so = tmp_path / f"{name}.so"
+        subprocess.run(["gcc", opt, "-g", "-finstrument-functions", "-fPIC", "-shared",
+                        f"-I{PROGS}", "-o", str(so), str(PROGS / f"{name}.c")], check=True)
+        out.append(so)
+    return out
+
+
+FILTER_CASES = [
+    ("F", ["-F", "alpha_inner", "-F", "mid", "-F", "call_lib", "-F", "child_work"],
+     lambda f: f in ("alpha_inner", "mid", "call_lib", "child_work")),
+    # beta_inner sits where alpha_inner sat: the set follows the map
+    ("F-beta", ["-F", "beta_*", "-F", "top", "-F", "main"],
+     lambda f: f.startswith("beta_") or f in ("top", "main")),
+    ("N", ["-N", "beta_inner", "-N", "leaf", "-N", "libs"],
+     lambda f: f not in ("beta_inner", "leaf", "libs")),
+]
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+@pytest.mark.parametrize("case", FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+def test_filtered_is_full_filtered_offline(build, trace, tmp_path, opt, case):
+    """A filtered batch trace is the full batch trace filtered: the same
+    nodes, nesting and counts, with libraries dlopen'd and closed, another
+    mapped at their addresses, and a forked child (--follow-forks) that
+    changes its own map."""
+    _, opts, keep = case
+    a, b = swap_libs(tmp_path, opt)
+    argv = [build("filtmix.c", opt, extra=("-ldl",)), a, b]
+    _, full = trace(argv, "--probe", "batch", "--follow-forks")
+    proc, doc = trace(argv, "--probe", "batch", "--follow-forks", *opts)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "p1=611\nchild=124\np2=1199\n"
+    clean(doc)
+    clean(full)
+    assert len(doc["metadata"]["processes"]) == len(full["metadata"]["processes"]) == 2
+    want = per_thread(full, keep)
+    assert per_thread(doc, lambda f: True) == want
+    assert doc["metadata"]["total_calls"] == sum(
+        1 for t in full["call_trees"].values() for _ in walk(t["root_calls"], keep)) > 0
+
+
+def walk(nodes, keep):
+    for n in nodes:
+        if keep(n["function"]):
+            yield n
+        yield from walk(n["children"], keep)
+
+
+@pytest.mark.parametrize("opt", ex.OPT_LEVELS)
+def test_filtered_calls_in_constructors(build, trace, opt):
+    """The filter holds from an image's first call, a library's constructor
+    before the program's entry point: the hooks wait for their set there."""
+    proc, doc = trace([build("ctors.c", opt, libs=["libctorlib.c"])], "--probe", "batch",
+                      "-F", "*work", "-F", "main")
+    assert proc.returncode == 0, proc.stderr
+    clean(doc)
+    trees = doc["call_trees"]
+    main = trees.pop(str(doc["metadata"]["pid"]))
+    assert shape(main["root_calls"]) == (
+        [("lib_init_work", [])] * 3 + [("ctor_work", [])] * 2 +
+        [("main", [("work", [])])] + [("dtor_work", [])] * 2)
+    (thread,) = trees.values()
+    assert shape(thread["root_calls"]) == [("thread_work", [])] * 5
 
 
 def test_fork_of_a_forked_child(build, trace):

@@ -13,7 +13,7 @@ from calltree import all_nodes, thread_trees
 from harness import wait_attached, wait_for
 
 OPTS = ["-O2", "-O3"]
-PROBES = ["callsite", "preload"]
+PROBES = ["callsite", "preload", "batch"]
 # (id, tracer options, the same selection as a predicate, -D)
 CASES = [
     ("F", ["-F", "fill", "-F", "longest"], lambda f: f in ("fill", "longest"), 0),
@@ -97,6 +97,8 @@ def filter_opts(opts, tmp_path):
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_filtered_is_full_filtered_offline(build, trace, full_trace, tmp_path, opt, probe, case):
     _, opts, keep, max_depth = case
+    if probe == "batch" and "--capture" in opts:
+        pytest.skip("--probe batch does not capture values")
     exe = build("inlheavy.c", opt)
     proc, doc = run_ok(trace, [exe], "--probe", probe, *filter_opts(opts, tmp_path))
     assert proc.stdout == subprocess.run([exe], capture_output=True, text=True).stdout
@@ -212,7 +214,7 @@ def test_filtered_without_dwarf(build, trace, full_trace, probe):
 
 def test_verbose_reports_proofs(build, trace):
     exe = build("inlheavy.c", "-O2")
-    proc, _ = run_ok(trace, [exe], "-v", "-F", "fill")
+    proc, _ = run_ok(trace, [exe], "-v", "--probe", "callsite", "-F", "fill")
     assert re.search(r"inlheavy: \d+ hook call sites: \d+ proven by DWARF and the decoder, "
                      r"\d+ by DWARF only, 0 by the decoder only, 0 unproven", proc.stderr), proc.stderr
     assert re.search(r"inlheavy: (\d+) enter \+ \1 exit call sites probed", proc.stderr), proc.stderr

@@ -15,24 +15,28 @@
 #include "consume/symbolize.h"
 #include "ctrace.skel.h"
 #include "find/elf_image.h"
+#include "find/pattern.h"
 #include "utils/log.h"
 
-int batch_find_lib(char *buf, size_t len)
+int batch_find_lib(char *buf, size_t len, bool filtered)
 {
 	const char *env = getenv("CTRACE_BATCH_LIB");
 	char hooks[PATH_MAX], *slash;
 
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return access(buf, R_OK);
-	}
-	if (modules_find_hooks_lib(hooks, sizeof(hooks)))
+	if (env && *env)
+		snprintf(hooks, sizeof(hooks), "%s", env);
+	else if (modules_find_hooks_lib(hooks, sizeof(hooks)))
 		return -1;
 	slash = strrchr(hooks, '/');
 	if (!slash)
 		return -1;
 	*slash = 0;
-	if ((size_t)snprintf(buf, len, "%s/%s", hooks, BATCH_LIB_NAME) >= len)
+	if (env && *env && !filtered) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK);
+	}
+	if ((size_t)snprintf(buf, len, "%s/%s", hooks,
+			     filtered ? BATCH_FLIB_NAME : BATCH_LIB_NAME) >= len)
 		return -1;
 	return access(buf, R_OK);
 }
@@ -65,6 +69,7 @@ static int attach_syms(struct probes *pr, struct bpf_program *prog, const char *
 int batch_attach_lib(struct probes *pr, const char *lib)
 {
 	static const char *const flush[] = { "ctrace_batch_flush" };
+	static const char *const hello[] = { "ctrace_batch_hello" };
 	struct elf_image *img;
 	char err[256];
 	int rc;
@@ -78,6 +83,12 @@ int batch_attach_lib(struct probes *pr, const char *lib)
 		     (errno = ENOENT, -1);
 	if (rc)
 		log_err("cannot probe ctrace_batch_flush in %s: %s", lib, strerror(errno));
+	/* -F/-N: an image's first call waits for its selected functions */
+	else if (!filter_is_empty(pr->filter) &&
+		 (rc = elf_sym_find(img, hello[0]) ? attach_syms(pr, pr->skel->progs.on_batch_hello,
+								 lib, img, hello, 1) :
+						     (errno = ENOENT, -1)))
+		log_err("cannot probe ctrace_batch_hello in %s: %s", lib, strerror(errno));
 	elf_image_free(img);
 	return rc;
 }

@@ -240,7 +240,9 @@ bool modules_hooks_mapped(struct symbolizer *sym)
 
 	m = symbolizer_modules(sym, &n);
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(m[i].name, HOOKS_LIB_NAME) || !strcmp(m[i].name, "libctrace-hooks-batch.so"))
+		if (!strcmp(m[i].name, HOOKS_LIB_NAME) ||
+		    !strcmp(m[i].name, "libctrace-hooks-batch.so") ||
+		    !strcmp(m[i].name, "libctrace-hooks-batch-filter.so"))
 			return true;
 	return false;
 }

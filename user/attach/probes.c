@@ -11,6 +11,7 @@
 #include "utils/log.h"
 #include "find/pattern.h"
 #include "attach/probes.h"
+#include "attach/batch.h"
 #include "find/site_owner.h"
 #include "attach/uprobe_multi.h"
 
@@ -227,6 +228,8 @@ void probes_detach_all(struct probes *p)
 		close(p->links[i]);
 	for (size_t k = 0; k < nth && nth > 1 && p->nlinks * k / nth < started; k++)
 		pthread_join(th[k], NULL);
+	batch_sel_free(p->bsel);
+	p->bsel = NULL;
 	free(p->links);
 	p->links = NULL;
 	p->nlinks = p->caplinks = 0;

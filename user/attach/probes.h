@@ -23,6 +23,7 @@ struct probes {
 	/* --subtree/--caller patterns (or NULL), and the functions they matched */
 	const struct filter *shape;
 	size_t nshaped;
+	struct batch_sel *bsel; /* --probe batch with -F/-N (attach/batch_sel.c) */
 	int *links;
 	size_t nlinks, caplinks;
 	uint64_t nsites; /* call sites probed */

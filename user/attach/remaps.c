@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "attach/batch.h"
 #include "attach/capture_plans.h"
 #include "attach/modules.h"
 #include "attach/probes.h"
@@ -70,6 +71,8 @@ void handle_remaps(struct trace *tr, struct probes *pr, struct capture *capture,
 			modules_forget_gone(capture, pr, p->sym, &done->planned, &done->selected,
 					    p->gen);
 			modules_select_new(pr, p->sym, &done->selected, p->gen);
+			/* --probe batch: the process's own set, in the hooks */
+			batch_sel_sync(pr, p->pid, p->sym);
 			modules_plan_new(capture, pr, p->sym, &done->planned, p->gen);
 			if (modules_watch_jumps(pr, p->sym, &done->probed))
 				log_warn(

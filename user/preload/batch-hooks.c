@@ -29,6 +29,40 @@
 
 void ctrace_batch_flush(struct ctrace_tbuf *b);
 
+#ifdef CTRACE_BATCH_FILTER
+/* -F/-N (libctrace-hooks-batch-filter.so): the selected functions, written
+ * by the tracer (include/ctrace.h says how); exported for it to find */
+void ctrace_batch_hello(struct ctrace_batch_sel *s);
+static struct ctrace_batch_sel sel;
+extern __typeof(sel) ctrace_batch_sel __attribute__((alias("sel"), visibility("default")));
+
+/* this image's first call: its probe stops the process until the tracer
+ * has written the set (a process it does not trace: nothing is selected) */
+static __attribute__((noinline, cold)) NI void ask(void)
+{
+	ctrace_batch_hello(&sel);
+	*(volatile __u64 *)&sel.told = 1;
+}
+
+/* an excluded function costs this check, and nothing else */
+static inline __attribute__((always_inline)) NI int unselected(void *fn)
+{
+	uint32_t i = CTRACE_BATCH_SEL_HASH(fn);
+	uint64_t k;
+
+	if (__builtin_expect(!*(volatile __u64 *)&sel.told, 0))
+		ask();
+	while ((k = ((volatile __u64 *)sel.slot)[i]) != (uint64_t)fn) {
+		if (!k)
+			return 1;
+		i = (i + 1) & (CTRACE_BATCH_SEL_SLOTS - 1);
+	}
+	return 0;
+}
+#else
+#define unselected(fn) 0
+#endif
+
 static __thread struct ctrace_tbuf *tb __attribute__((tls_model("initial-exec")));
 /* 1 while this thread's buffer is being made: a handler's calls then are lost */
 static __thread int making __attribute__((tls_model("initial-exec")));
@@ -100,6 +134,8 @@ static inline __attribute__((always_inline)) NI void append(void *fn, int exit)
 	uint64_t h0, old, i, ts;
 	int64_t d;
 
+	if (unselected(fn))
+		return;
 	if (__builtin_expect(!b, 0) && !(b = make_buffer())) {
 		ctrace_batch_flush(NULL); /* one event lost */
 		return;

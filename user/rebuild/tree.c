@@ -281,6 +281,16 @@ void tree_elided(struct thread_tree *t, int32_t depth, const char *why)
 		push_why(t, d, NULL, 0, NULL, why);
 }
 
+/* one function, named twice: a forked child's first dlopen gives it an
+ * image generation of its own, whose functions are interned afresh while
+ * calls named in the old one are still open */
+static bool same_fn(const struct func_info *a, const struct func_info *b)
+{
+	return a == b ||
+	       (a && b && a->addr == b->addr && a->name && b->name && !strcmp(a->name, b->name) &&
+		a->module && b->module && !strcmp(a->module, b->module));
+}
+
 void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn, uint64_t ts,
 	       bool hold)
 {
@@ -290,7 +300,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 	close_deeper(t, depth);
 	f = top(t);
 	if (f && f->depth == depth) {
-		if (f->fn == fn && hold && f->visible) {
+		if (same_fn(f->fn, fn) && hold && f->visible) {
 			t->held = true;
 			t->held_frame = *f;
 			t->held_frame.args = NULL;
@@ -299,7 +309,7 @@ void tree_exit(struct thread_tree *t, int32_t depth, const struct func_info *fn,
 			t->nstack--;
 			return;
 		}
-		if (!f->fn || f->fn == fn) {
+		if (!f->fn || same_fn(f->fn, fn)) {
 			pop(t, fn, true, ts, NULL);
 			return;
 		}
