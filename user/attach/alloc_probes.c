@@ -2,7 +2,6 @@
  * target maps (the C library, or a static executable), probed
  * at entry (on_alloc) and at return (on_alloc_ret). The cookie says which
  * entry point: how to read its arguments (ctrace.h, enum ctrace_mem_op). */
-#include <capstone/capstone.h>
 #include <errno.h>
 #include <unistd.h>
 #include <limits.h>
@@ -16,6 +15,7 @@
 #include "consume/symbolize.h"
 #include "ctrace.h"
 #include "ctrace.skel.h"
+#include "find/code_scan.h"
 #include "find/elf_image.h"
 #include "utils/log.h"
 
@@ -53,41 +53,37 @@ static const struct {
  * endbr64 is passed (it touches no register), and, with null_check (free's
  * entry-only probe), the test of rdi and the jump taken when it is NULL
  * (then nothing is freed): the registers and rsp are still the entry's. */
+struct site_scan {
+	uint64_t entry, site;
+	bool null_check, tested;
+};
+
+static bool site_step(csh cs, const cs_insn *in, void *ctx)
+{
+	struct site_scan *sc = ctx;
+	uint64_t next = in->address + in->size;
+
+	(void)cs;
+	if (in->id == X86_INS_ENDBR64 && in->address == sc->entry) {
+		sc->site = next;
+		return false;
+	}
+	if (sc->null_check && !sc->tested && in->id == X86_INS_TEST &&
+	    !strcmp(in->op_str, "rdi, rdi")) {
+		sc->tested = true;
+		return false;
+	}
+	if (sc->tested && in->id == X86_INS_JE)
+		sc->site = next;
+	return true;
+}
+
 static uint64_t probe_site(const struct elf_image *img, uint64_t entry, bool null_check)
 {
-	uint8_t buf[32];
-	const uint8_t *code = buf;
-	uint64_t addr = entry, site = entry;
-	size_t left;
-	ssize_t n;
-	cs_insn *in;
-	csh cs;
+	struct site_scan sc = { .entry = entry, .site = entry, .null_check = null_check };
 
-	if ((n = elf_read_code(img, entry, buf, sizeof(buf))) < 0)
-		return entry;
-	left = (size_t)n;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return entry;
-	if ((in = cs_malloc(cs))) {
-		bool tested = false;
-
-		while (cs_disasm_iter(cs, &code, &left, &addr, in)) {
-			if (in->id == X86_INS_ENDBR64 && in->address == entry) {
-				site = addr;
-			} else if (null_check && !tested && in->id == X86_INS_TEST &&
-				   !strcmp(in->op_str, "rdi, rdi")) {
-				tested = true;
-			} else if (tested && in->id == X86_INS_JE) {
-				site = addr;
-				break;
-			} else {
-				break;
-			}
-		}
-		cs_free(in, 1);
-	}
-	cs_close(&cs);
-	return site;
+	code_scan(img, entry, 32, false, site_step, &sc);
+	return sc.site;
 }
 
 /* a module that defines an allocator: both malloc and free (the C library,

@@ -6,10 +6,10 @@
  * jmp instead (~1 us), and glibc's __sigsetjmp reaches one (to the signal
  * mask part) before it touches the stack: probing there sees the same rsp
  * and return address as the entry. */
-#include <capstone/capstone.h>
 #include <elfutils/libdw.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "find/code_scan.h"
 #include "find/elf_image.h"
 #include "find/jump_sites.h"
 
@@ -44,31 +44,21 @@ static bool direct_jmp(const cs_insn *in)
 	       in->detail->x86.operands[0].type == X86_OP_IMM;
 }
 
+/* the first direct jmp before the straight line ends (site), or the end */
+static bool setjmp_step(csh cs, const cs_insn *in, void *site)
+{
+	if (direct_jmp(in)) {
+		*(uint64_t *)site = in->address;
+		return true;
+	}
+	return ends_scan(cs, in);
+}
+
 uint64_t jump_sites_setjmp(const struct elf_image *img, uint64_t entry)
 {
-	uint8_t buf[SCAN_BYTES];
-	const uint8_t *code = buf;
-	uint64_t addr = entry, site = entry;
-	size_t left;
-	ssize_t n;
-	cs_insn *in;
-	csh cs;
+	uint64_t site = entry;
 
-	if ((n = elf_read_code(img, entry, buf, sizeof(buf))) < 0)
-		return entry;
-	left = (size_t)n;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return entry;
-	if (cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK && (in = cs_malloc(cs))) {
-		while (cs_disasm_iter(cs, &code, &left, &addr, in)) {
-			if (direct_jmp(in))
-				site = in->address;
-			if (direct_jmp(in) || ends_scan(cs, in))
-				break;
-		}
-		cs_free(in, 1);
-	}
-	cs_close(&cs);
+	code_scan(img, entry, SCAN_BYTES, true, setjmp_step, &site);
 	return site;
 }
 
